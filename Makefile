@@ -1,0 +1,48 @@
+# Corral: `make demo` and `make test` work as root on a fresh Debian machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LAB_DIR ?= /tmp/corral-lab
+DEBIAN_PACKAGES := docker.io openssh-server busybox-static iproute2 iptables tmux
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test deps venv lab-up lab-down lint bench screenshots clean
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lab-up: deps venv
+	$(PY) tests/lab/lab up --dir $(LAB_DIR)
+
+lab-down:
+	python3 tests/lab/lab down --dir $(LAB_DIR)
+
+demo: lab-up
+	$(VENV)/bin/corral --inventory $(LAB_DIR)/inventory.yaml --known-hosts $(LAB_DIR)/known_hosts
+
+test: deps venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: deps venv
+	$(PY) bench/tunnel.py
+
+clean: lab-down
+	rm -rf $(VENV) build dist *.egg-info

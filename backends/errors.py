@@ -1,0 +1,200 @@
+"""The backend layer's error tree.
+
+asyncssh, docker-py and OS exceptions never leave `corral.backends`: they are
+translated here into one of these, each with a short `title` the console can
+show and a message that names the host. The functions at the bottom are the
+only places that know third-party exception types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import asyncssh
+import docker.errors
+import requests.exceptions
+
+
+class BackendError(Exception):
+    """Base of every error raised by `corral.backends`.
+
+    Args:
+        message: What went wrong, without the host name.
+        host: The inventory name of the host concerned, if any.
+    """
+
+    title = "Backend error"
+    #: Whether reconnecting later may help (a refused host key will not).
+    retryable = True
+
+    def __init__(self, message: str, *, host: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.host = host
+
+    def __str__(self) -> str:
+        return f"{self.host}: {self.message}" if self.host else self.message
+
+
+class InventoryError(BackendError):
+    """The inventory file is missing, malformed or inconsistent."""
+
+    title = "Inventory error"
+    retryable = False
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.file = file
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.message
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class UnknownHost(BackendError):
+    """A host name that the inventory does not list."""
+
+    title = "Unknown host"
+    retryable = False
+
+
+class HostUnreachable(BackendError):
+    """No SSH connection could be made, or an established one dropped."""
+
+    title = "Host unreachable"
+
+
+class AuthFailed(BackendError):
+    """The SSH server refused every credential offered."""
+
+    title = "Authentication failed"
+    retryable = False
+
+
+class HostKeyUnknown(BackendError):
+    """The host presented a key that known_hosts does not list.
+
+    Attributes:
+        fingerprint: SHA256 fingerprint of the presented key, for an explicit
+            accept.
+    """
+
+    title = "Unknown host key"
+    retryable = False
+
+    def __init__(self, message: str, *, host: str | None = None, fingerprint: str = ""):
+        super().__init__(message, host=host)
+        self.fingerprint = fingerprint
+
+
+class HostKeyChanged(HostKeyUnknown):
+    """The host presented a key other than the one known_hosts lists."""
+
+    title = "HOST KEY CHANGED"
+
+
+class TunnelRefused(BackendError):
+    """The SSH server refused to reach the Docker socket by any means."""
+
+    title = "Tunnel refused"
+
+
+class DockerUnavailable(BackendError):
+    """The host is reachable but its Docker engine is not answering."""
+
+    title = "Docker unavailable"
+
+
+class HostOffline(BackendError):
+    """The host's session is not online right now."""
+
+    title = "Host offline"
+
+
+class DockerApiError(BackendError):
+    """The engine answered with an error.
+
+    Attributes:
+        status: The HTTP status code the engine returned, if any.
+    """
+
+    title = "Docker error"
+    retryable = False
+
+    def __init__(self, message: str, *, host: str | None = None, status: int | None = None):
+        super().__init__(message, host=host)
+        self.status = status
+
+
+class NotFound(DockerApiError):
+    """The engine does not know the object asked for."""
+
+    title = "Not found"
+
+
+def translate_ssh_error(exc: BaseException, host: str, target: str) -> BackendError:
+    """Turn an exception from opening an SSH connection into a BackendError.
+
+    Args:
+        exc: What asyncssh or the socket layer raised.
+        host: Inventory name of the host.
+        target: Where we tried to connect, for the message.
+
+    Returns:
+        The matching error; the caller raises it `from exc`.
+    """
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return AuthFailed(f"{target} refused every key offered ({exc.reason})", host=host)
+    if isinstance(exc, (asyncssh.KeyImportError, asyncssh.KeyEncryptionError)):
+        return AuthFailed(f"cannot use the identity file: {exc}", host=host)
+    if isinstance(exc, asyncssh.DisconnectError):
+        return HostUnreachable(f"{target} closed the connection: {exc.reason}", host=host)
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return HostUnreachable(f"{target} did not answer in time", host=host)
+    if isinstance(exc, socket.gaierror):
+        return HostUnreachable(f"cannot resolve {target}: {exc.strerror}", host=host)
+    if isinstance(exc, ConnectionRefusedError):
+        return HostUnreachable(f"{target} refused the connection", host=host)
+    if isinstance(exc, OSError):
+        return HostUnreachable(f"{target}: {exc.strerror or exc}", host=host)
+    if isinstance(exc, asyncssh.Error):
+        return HostUnreachable(f"{target}: {exc.reason}", host=host)
+    return HostUnreachable(f"{target}: {exc}", host=host)
+
+
+def translate_docker_error(exc: BaseException, host: str) -> BackendError:
+    """Turn an exception from a docker-py call into a BackendError.
+
+    Args:
+        exc: What docker-py or requests raised.
+        host: Inventory name of the host.
+
+    Returns:
+        The matching error; the caller raises it `from exc`.
+    """
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, docker.errors.NotFound):
+        return NotFound(_engine_message(exc), host=host, status=404)
+    if isinstance(exc, docker.errors.APIError):
+        return DockerApiError(_engine_message(exc), host=host, status=exc.status_code)
+    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)):
+        return HostOffline("lost the connection to the Docker engine", host=host)
+    if isinstance(exc, (requests.exceptions.Timeout, TimeoutError)):
+        return DockerUnavailable("the Docker engine did not answer in time", host=host)
+    if isinstance(exc, docker.errors.DockerException):
+        return DockerUnavailable(str(exc), host=host)
+    return DockerUnavailable(f"{type(exc).__name__}: {exc}", host=host)
+
+
+def _engine_message(exc: docker.errors.APIError) -> str:
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf-8", "replace")
+    return str(explanation or exc).strip()

@@ -1,0 +1,36 @@
+"""Container labels that say which stack and service a container belongs to.
+
+Corral writes its own; Docker Compose and Rancher 1.x containers are
+understood too, so an existing estate shows up grouped from day one.
+"""
+
+from __future__ import annotations
+
+STACK = "io.corral.stack"
+SERVICE = "io.corral.service"
+
+# (stack label, service label), most specific first.
+_SCHEMES = (
+    (STACK, SERVICE),
+    ("com.docker.compose.project", "com.docker.compose.service"),
+    ("com.docker.stack.namespace", "com.docker.swarm.service.name"),
+    ("io.rancher.stack.name", "io.rancher.stack_service.name"),
+)
+
+
+def stack_and_service(labels: dict[str, str] | None) -> tuple[str | None, str | None]:
+    """The stack and service names a container's labels declare.
+
+    Rancher's service label is `stack/service`; only the service part is kept.
+    """
+    labels = labels or {}
+    for stack_key, service_key in _SCHEMES:
+        stack = labels.get(stack_key)
+        if stack:
+            service = labels.get(service_key) or None
+            if service and service.startswith(f"{stack}/"):
+                service = service[len(stack) + 1 :]
+            if service and stack_key == "com.docker.stack.namespace":
+                service = service.removeprefix(f"{stack}_")
+            return stack, service
+    return None, None

@@ -1,0 +1,275 @@
+"""One host's session: its SSH connection, its tunnel and its Docker client.
+
+A `HostSession` lives on the backend loop. `connect()` makes one attempt;
+`run()` keeps the host online, reconnecting with backoff, and reports every
+state change to a callback. The Docker client is blocking (docker-py): call
+it from a worker thread, never from the backend loop itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncssh
+import docker
+
+from .errors import (
+    BackendError,
+    HostOffline,
+    TunnelRefused,
+    translate_docker_error,
+)
+from .inventory import HostSpec
+from .ssh import SshSettings, close_connection, open_connection
+from .tunnel import DIAL_STDIO, DockerTunnel, open_tunnel
+
+T = TypeVar("T")
+
+#: Seconds a Docker API call may take before it counts as failed.
+API_TIMEOUT = 30.0
+
+
+class HostState(enum.Enum):
+    """Where a host session stands."""
+
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """A snapshot of a session's state, as reported to listeners.
+
+    Attributes:
+        name: The host's inventory name.
+        state: Connecting, online or offline.
+        error: Why the host is offline (or why the last attempt failed).
+        since: `time.time()` of the change.
+        tunnel: How the engine is reached (`forward`, `dial-stdio`, `local`).
+    """
+
+    name: str
+    state: HostState
+    error: str | None = None
+    since: float = 0.0
+    tunnel: str | None = None
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Reconnect delays: `first`, doubling up to `limit`, with ±20% jitter."""
+
+    first: float = 0.5
+    limit: float = 30.0
+
+    def delays(self):
+        """Yield successive delays forever."""
+        delay = self.first
+        while True:
+            yield delay * random.uniform(0.8, 1.2)
+            delay = min(delay * 2, self.limit)
+
+
+StatusListener = Callable[[HostStatus], None]
+
+
+class HostSession:
+    """Connection, tunnel and Docker client for one inventory host.
+
+    Args:
+        spec: The inventory host.
+        settings: SSH settings shared by every session.
+        on_status: Called on the backend loop at every state change.
+        backoff: Reconnect delays for `run()`.
+    """
+
+    def __init__(
+        self,
+        spec: HostSpec,
+        settings: SshSettings,
+        *,
+        on_status: StatusListener | None = None,
+        backoff: Backoff | None = None,
+    ):
+        self.spec = spec
+        self.settings = settings
+        self.backoff = backoff or Backoff()
+        self._listeners: list[StatusListener] = [on_status] if on_status else []
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._tunnel: DockerTunnel | None = None
+        self._client: docker.DockerClient | None = None
+        self.version: dict[str, Any] = {}
+        self.status = HostStatus(spec.name, HostState.OFFLINE, "not connected", time.time())
+
+    @property
+    def name(self) -> str:
+        """The host's inventory name."""
+        return self.spec.name
+
+    @property
+    def online(self) -> bool:
+        """Whether the engine can be called right now."""
+        return self.status.state is HostState.ONLINE
+
+    @property
+    def connection(self) -> asyncssh.SSHClientConnection | None:
+        """The SSH connection, for exec and health checks; None if local or offline."""
+        return self._conn
+
+    @property
+    def tunnel(self) -> DockerTunnel | None:
+        """The local end of the engine tunnel; None if local or offline."""
+        return self._tunnel
+
+    @property
+    def client(self) -> docker.DockerClient:
+        """The Docker client (blocking; use from a worker thread).
+
+        Raises:
+            HostOffline: The session is not online.
+        """
+        if self._client is None or not self.online:
+            reason = self.status.error or self.status.state.value
+            raise HostOffline(reason, host=self.name)
+        return self._client
+
+    def add_listener(self, listener: StatusListener) -> None:
+        """Also report state changes to `listener`."""
+        self._listeners.append(listener)
+
+    def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call a docker-py function with this host's errors translated.
+
+        Args:
+            method: A callable taking the DockerClient first.
+            *args: Passed on.
+            **kwargs: Passed on.
+
+        Raises:
+            BackendError: Translated from docker-py's exceptions.
+        """
+        client = self.client
+        try:
+            return method(client, *args, **kwargs)
+        except Exception as exc:
+            raise translate_docker_error(exc, self.name) from exc
+
+    async def connect(self) -> None:
+        """Make one attempt to bring the session online.
+
+        Raises:
+            BackendError: Why the attempt failed; the status says so too.
+        """
+        await self._drop()
+        self._set(HostState.CONNECTING)
+        try:
+            if self.spec.is_local:
+                base_url, mode = f"unix://{self.spec.socket}", "local"
+            else:
+                self._conn = await open_connection(self.spec, self.settings)
+                self._tunnel = await open_tunnel(
+                    self._conn,
+                    name=self.name,
+                    remote_socket=self.spec.socket,
+                    socket_explicit=self.spec.socket_explicit,
+                )
+                base_url, mode = self._tunnel.base_url, self._tunnel.mode
+            # docker-py blocks on the first /version call, whose bytes this
+            # very loop must pump: so it runs on a thread.
+            self._client, self.version = await asyncio.to_thread(self._make_client, base_url, mode)
+        except BaseException as exc:
+            await self._drop()
+            error = exc if isinstance(exc, BackendError) else None
+            if isinstance(exc, asyncio.CancelledError):
+                self._set(HostState.OFFLINE, "cancelled")
+                raise
+            if error is None:
+                error = BackendError(f"{type(exc).__name__}: {exc}", host=self.name)
+            self._set(HostState.OFFLINE, error.message)
+            raise error from exc
+        self._set(HostState.ONLINE, tunnel=mode)
+
+    def _make_client(self, base_url: str, mode: str) -> tuple[docker.DockerClient, dict]:
+        client = None
+        try:
+            client = docker.DockerClient(base_url=base_url, version="auto", timeout=API_TIMEOUT)
+            return client, client.version()
+        except Exception as exc:
+            if client is not None:
+                client.close()
+            if mode == DIAL_STDIO:
+                raise TunnelRefused(
+                    "the server refuses stream-local forwarding and `docker system "
+                    "dial-stdio` did not answer (is the docker CLI installed there?)",
+                    host=self.name,
+                ) from exc
+            raise translate_docker_error(exc, self.name) from exc
+
+    async def run(self) -> None:
+        """Keep the session online until cancelled, reconnecting with backoff.
+
+        Errors that retrying cannot fix (refused host key, failed
+        authentication) leave the host offline and end the loop.
+        """
+        delays = self.backoff.delays()
+        while True:
+            try:
+                await self.connect()
+            except BackendError as exc:
+                if not exc.retryable:
+                    return
+                await asyncio.sleep(next(delays))
+                continue
+            delays = self.backoff.delays()
+            reason = await self._wait_lost()
+            await self._drop()
+            self._set(HostState.OFFLINE, reason)
+            await asyncio.sleep(next(delays))
+
+    async def _wait_lost(self) -> str:
+        """Wait until the SSH connection (or the local engine) goes away."""
+        if self._conn is None:
+            while True:  # the local engine: nothing to watch but the socket
+                await asyncio.sleep(5)
+                if not await asyncio.to_thread(self._ping):
+                    return "the local Docker engine stopped answering"
+        await self._conn.wait_closed()
+        return "the SSH connection was lost"
+
+    def _ping(self) -> bool:
+        try:
+            return bool(self._client and self._client.ping())
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        """Close the client, the tunnel and the connection."""
+        await self._drop()
+        self._set(HostState.OFFLINE, "closed")
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        tunnel, self._tunnel = self._tunnel, None
+        conn, self._conn = self._conn, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        if tunnel is not None:
+            tunnel.close()
+        if conn is not None:
+            close_connection(conn)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.wait_closed(), 2)
+
+    def _set(self, state: HostState, error: str | None = None, tunnel: str | None = None) -> None:
+        self.status = HostStatus(self.name, state, error, time.time(), tunnel)
+        for listener in self._listeners:
+            listener(self.status)

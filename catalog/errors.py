@@ -1,0 +1,45 @@
+"""The catalog layer's error tree.
+
+Every problem found while reading catalogs, answers or any YAML document is a
+`CatalogError` that knows the file and line it concerns, so the console and
+the command line can print one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CatalogError(Exception):
+    """Base of every error raised by `corral.catalog`.
+
+    Args:
+        message: What is wrong, in a few words, without the location.
+        file: The file the problem is in, if any.
+        line: The 1-based line in that file, if known.
+    """
+
+    title = "Catalog error"
+
+    def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+
+    @property
+    def location(self) -> str:
+        """`file:line`, `file`, or an empty string."""
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def __str__(self) -> str:
+        location = self.location
+        return f"{location}: {self.message}" if location else self.message
+
+
+class YamlError(CatalogError):
+    """A YAML document that does not parse, or uses YAML features we refuse."""
+
+    title = "Invalid YAML"

@@ -1,0 +1,149 @@
+"""YAML documents that remember where each value came from.
+
+PyYAML forgets line numbers once a document is built and silently keeps the
+last of two duplicate keys. Operators need `file:line` in every error, and a
+duplicated key in an inventory or a compose file is almost always a mistake,
+so documents are composed into nodes and built here by hand.
+
+The result is made of ordinary dicts and lists (`Mapping` and `Sequence`
+subclasses below) carrying the line of each key and item; scalars are the
+plain Python values the YAML 1.1 safe schema gives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import YamlError
+
+# A few kilobytes of anchors can expand to billions of nodes; real files
+# never come near this.
+MAX_NODES = 200_000
+
+
+class Mapping(dict):
+    """A dict that knows its own line and the line of each of its keys."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        """The line of `key` if present, else the mapping's own line."""
+        return self.key_lines.get(key, self.line)
+
+
+class Sequence(list):
+    """A list that knows its own line and the line of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        """The line of item `index`, else the sequence's own line."""
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
+
+
+def load_file(path: str | Path) -> Any:
+    """Read and build the YAML document in `path`.
+
+    Args:
+        path: The file to read.
+
+    Returns:
+        The document (Mapping, Sequence or scalar), or None for an empty file.
+
+    Raises:
+        YamlError: The file cannot be read, does not parse, or has duplicate
+            keys, anchor cycles or too many nodes.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise YamlError("file not found", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise YamlError(f"not UTF-8 text ({exc.reason})", file=path) from None
+    except OSError as exc:
+        raise YamlError(exc.strerror or str(exc), file=path) from None
+    return load_text(text, source=path)
+
+
+def load_text(text: str, *, source: str | Path = "<string>") -> Any:
+    """Build the YAML document in `text`; `source` names it in errors.
+
+    Raises:
+        YamlError: As for `load_file`.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _Builder(loader, source).build(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlError(problem, file=source, line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(str(exc).splitlines()[0], file=source) from None
+    except RecursionError:
+        raise YamlError("document nested too deeply", file=source) from None
+    finally:
+        loader.dispose()
+
+
+class _Builder:
+    """Turns composed nodes into Mapping/Sequence/scalars with line numbers."""
+
+    def __init__(self, loader: yaml.SafeLoader, source: str | Path):
+        self.loader = loader
+        self.source = source
+        self.count = 0
+        self.open_nodes: set[int] = set()
+
+    def fail(self, message: str, node: yaml.Node) -> YamlError:
+        return YamlError(message, file=self.source, line=node.start_mark.line + 1)
+
+    def build(self, node: yaml.Node) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(f"more than {MAX_NODES} values (anchor expansion?)", node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        if id(node) in self.open_nodes:
+            raise self.fail("an alias refers to a value that contains it", node)
+        self.open_nodes.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return self.build_sequence(node)
+            return self.build_mapping(node)
+        finally:
+            self.open_nodes.discard(id(node))
+
+    def build_sequence(self, node: yaml.SequenceNode) -> Sequence:
+        result = Sequence(self.build(item) for item in node.value)
+        result.line = node.start_mark.line + 1
+        result.item_lines = [item.start_mark.line + 1 for item in node.value]
+        return result
+
+    def build_mapping(self, node: yaml.MappingNode) -> Mapping:
+        if node.tag == "tag:yaml.org,2002:set":
+            raise self.fail("YAML sets (!!set) are not supported", node)
+        self.loader.flatten_mapping(node)  # resolves `<<` merge keys
+        result = Mapping()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.build(key_node)
+            if isinstance(key, (dict, list)):
+                raise self.fail("a key must be a plain value, not a mapping or list", key_node)
+            if key in result.key_lines:
+                first = result.key_lines[key]
+                raise self.fail(f"duplicate key {key!r} (first at line {first})", key_node)
+            result[key] = self.build(value_node)
+            result.key_lines[key] = key_node.start_mark.line + 1
+        return result

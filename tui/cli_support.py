@@ -1,0 +1,149 @@
+"""What every `corral` subcommand shares: global options, the fleet, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from corral.backends.errors import BackendError, InventoryError
+from corral.backends.fleet import Fleet
+from corral.backends.inventory import (
+    Inventory,
+    default_inventory_path,
+    load_inventory,
+    local_inventory,
+    locate_inventory,
+)
+from corral.backends.loop import BackendLoop
+from corral.backends.ssh import SshSettings
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad command-line use or configuration: one line on stderr, exit 2."""
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Add the options every subcommand takes.
+
+    Args:
+        parser: The parser to extend.
+        suppress: True for subcommand parsers, so an option given before the
+            subcommand is not reset to its default by the subparser.
+    """
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--inventory",
+        metavar="FILE",
+        default=default,
+        help="inventory file (default: $CORRAL_INVENTORY, then "
+        f"{default_inventory_path()})",
+    )
+    parser.add_argument(
+        "--known-hosts",
+        metavar="FILE",
+        action="append",
+        default=default,
+        help="known_hosts file to trust (repeatable; default: OpenSSH's own)",
+    )
+    parser.add_argument(
+        "--accept-fingerprint",
+        metavar="SHA256:...",
+        action="append",
+        default=default,
+        help="accept a host key not yet in known_hosts if it has exactly this "
+        "fingerprint, and record it there",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=argparse.SUPPRESS if suppress else 10.0,
+        help="seconds allowed for each SSH connection (default: 10)",
+    )
+
+
+def load_configured_inventory(args: argparse.Namespace) -> Inventory:
+    """The inventory the options name, or the local engine's.
+
+    Raises:
+        InventoryError: The file is bad.
+        UsageError: There is no inventory and no local engine.
+    """
+    path = locate_inventory(getattr(args, "inventory", None))
+    if path is not None:
+        return load_inventory(path)
+    local = local_inventory()
+    if local is None:
+        raise UsageError(
+            f"no inventory: write {default_inventory_path()} or pass --inventory FILE "
+            "(and no local Docker engine was found)"
+        )
+    return local
+
+
+def ssh_settings(args: argparse.Namespace) -> SshSettings:
+    """SSH settings from the global options."""
+    return SshSettings(
+        known_hosts=tuple(getattr(args, "known_hosts", None) or ()),
+        accept_fingerprints=frozenset(getattr(args, "accept_fingerprint", None) or ()),
+        connect_timeout=getattr(args, "connect_timeout", 10.0),
+    )
+
+
+@contextlib.contextmanager
+def connected_fleet(args: argparse.Namespace) -> Iterator[Fleet]:
+    """Load the inventory, connect every host once, and close them afterwards.
+
+    Hosts that fail to connect stay in the fleet as offline sessions; their
+    errors are in each session's status.
+    """
+    inventory = load_configured_inventory(args)
+    with BackendLoop() as loop:
+        fleet = Fleet(inventory, ssh_settings(args))
+        try:
+            loop.run(fleet.connect_all())
+            yield fleet
+        finally:
+            loop.run(fleet.close(), timeout=10)
+
+
+def print_json(value: Any) -> None:
+    """Write `value` as JSON to stdout."""
+    json.dump(value, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def warn(message: str) -> None:
+    """One diagnostic line on stderr."""
+    print(f"corral: {message}", file=sys.stderr)
+
+
+def report_failures(errors: dict[str, str]) -> None:
+    """Name every host that did not answer, on stderr."""
+    for host, message in errors.items():
+        warn(f"{host}: {message}")
+
+
+def run_guarded(func, args: argparse.Namespace) -> int:
+    """Run a subcommand, turning expected errors into one line and an exit code."""
+    try:
+        return func(args)
+    except (UsageError, InventoryError) as exc:
+        warn(str(exc))
+        return EXIT_USAGE
+    except BackendError as exc:
+        warn(str(exc))
+        return EXIT_PARTIAL
+    except KeyboardInterrupt:
+        warn("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
