@@ -36,7 +36,7 @@ demo: lab-up
 
 test: deps venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q
+	CORRAL_REQUIRE_LAB=1 $(VENV)/bin/pytest -q
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -23,12 +23,11 @@ import docker
 from .errors import (
     BackendError,
     HostOffline,
-    TunnelRefused,
     translate_docker_error,
 )
 from .inventory import HostSpec
 from .ssh import SshSettings, close_connection, open_connection
-from .tunnel import DIAL_STDIO, DockerTunnel, open_tunnel
+from .tunnel import DockerTunnel, open_tunnel
 
 T = TypeVar("T")
 
@@ -184,7 +183,7 @@ class HostSession:
                 base_url, mode = self._tunnel.base_url, self._tunnel.mode
             # docker-py blocks on the first /version call, whose bytes this
             # very loop must pump: so it runs on a thread.
-            self._client, self.version = await asyncio.to_thread(self._make_client, base_url, mode)
+            self._client, self.version = await asyncio.to_thread(self._make_client, base_url)
         except BaseException as exc:
             await self._drop()
             error = exc if isinstance(exc, BackendError) else None
@@ -197,7 +196,7 @@ class HostSession:
             raise error from exc
         self._set(HostState.ONLINE, tunnel=mode)
 
-    def _make_client(self, base_url: str, mode: str) -> tuple[docker.DockerClient, dict]:
+    def _make_client(self, base_url: str) -> tuple[docker.DockerClient, dict]:
         client = None
         try:
             client = docker.DockerClient(base_url=base_url, version="auto", timeout=API_TIMEOUT)
@@ -205,12 +204,6 @@ class HostSession:
         except Exception as exc:
             if client is not None:
                 client.close()
-            if mode == DIAL_STDIO:
-                raise TunnelRefused(
-                    "the server refuses stream-local forwarding and `docker system "
-                    "dial-stdio` did not answer (is the docker CLI installed there?)",
-                    host=self.name,
-                ) from exc
             raise translate_docker_error(exc, self.name) from exc
 
     async def run(self) -> None:

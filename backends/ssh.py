@@ -70,35 +70,35 @@ class SshSettings:
 
 
 class _HostKeyCheck(asyncssh.SSHClient):
-    """Remembers the key a server presented when known_hosts did not trust it.
+    """Decides on host keys that no known_hosts line trusts.
 
-    asyncssh calls `validate_host_public_key` only for keys that no
-    known_hosts line trusts; the key is refused unless the operator accepted
-    its exact fingerprint.
+    asyncssh calls `validate_host_public_key` only for such keys. One is
+    accepted only if known_hosts lists no key at all for the host and the
+    operator accepted its exact fingerprint: an accepted fingerprint never
+    overrides a changed key.
     """
 
-    def __init__(self, accepted: frozenset[str]):
+    def __init__(self, accepted: frozenset[str], known: asyncssh.SSHKnownHosts):
         self.accepted = accepted
+        self.known = known
         self.presented: asyncssh.SSHKey | None = None
         self.peer: tuple[str, str, int] | None = None
+        self.changed = False
 
     def validate_host_public_key(
         self, host: str, addr: str, port: int, key: asyncssh.SSHKey
     ) -> bool:
         self.presented, self.peer = key, (host, addr, port)
-        return key.get_fingerprint("sha256") in self.accepted
+        self.changed = bool(self.known.match(host, addr, port if port != 22 else None)[0])
+        return not self.changed and key.get_fingerprint("sha256") in self.accepted
 
 
-def _host_key_error(
-    check: _HostKeyCheck, known: asyncssh.SSHKnownHosts, name: str, target: SshTarget
-) -> BackendError | None:
-    if check.presented is None or check.peer is None:
+def _host_key_error(check: _HostKeyCheck, name: str, target: SshTarget) -> BackendError | None:
+    if check.presented is None:
         return None
-    host, addr, port = check.peer
     fingerprint = check.presented.get_fingerprint("sha256")
     algorithm = check.presented.get_algorithm()
-    trusted = known.match(host, addr, port if port != 22 else None)[0]
-    if trusted:
+    if check.changed:
         return HostKeyChanged(
             f"{target} now presents {algorithm} key {fingerprint}, which is NOT the key "
             "recorded in known_hosts. Someone may be intercepting the connection "
@@ -123,7 +123,7 @@ async def _connect_one(
     identity: tuple[str, ...],
     tunnel: asyncssh.SSHClientConnection | None,
 ) -> asyncssh.SSHClientConnection:
-    check = _HostKeyCheck(settings.accept_fingerprints)
+    check = _HostKeyCheck(settings.accept_fingerprints, known)
     options: dict[str, object] = {
         "known_hosts": known,
         "connect_timeout": settings.connect_timeout,
@@ -144,7 +144,7 @@ async def _connect_one(
     try:
         conn = await asyncssh.connect(target.address, **options)
     except asyncssh.HostKeyNotVerifiable as exc:
-        error = _host_key_error(check, known, name, target)
+        error = _host_key_error(check, name, target)
         raise (error or translate_ssh_error(exc, name, str(target))) from exc
     except (OSError, asyncssh.Error, TimeoutError) as exc:
         raise translate_ssh_error(exc, name, str(target)) from exc

@@ -22,9 +22,8 @@ import shutil
 import tempfile
 
 import asyncssh
-from asyncssh.constants import OPEN_ADMINISTRATIVELY_PROHIBITED
 
-from .errors import DockerUnavailable
+from .errors import DockerUnavailable, TunnelRefused
 
 FORWARD = "forward"
 DIAL_STDIO = "dial-stdio"
@@ -91,19 +90,19 @@ async def open_tunnel(
         The tunnel, listening.
 
     Raises:
-        DockerUnavailable: No engine answers at that socket.
-        TunnelRefused: Neither forwarding nor dial-stdio is allowed.
+        DockerUnavailable: No engine answers by either path.
+        TunnelRefused: Forwarding is refused and the host has no docker CLI.
     """
-    mode = await _probe_forwarding(conn, name, remote_socket)
+    command = "docker system dial-stdio"
+    if socket_explicit:
+        command = f"docker -H {shlex.quote('unix://' + remote_socket)} system dial-stdio"
+    mode = await _choose_mode(conn, name, remote_socket, command)
     tunnel = DockerTunnel(private_directory(name), mode)
     try:
         if mode == FORWARD:
             listener = await conn.forward_local_path(tunnel.path, remote_socket)
             tunnel._closers.append(listener)
         else:
-            command = "docker system dial-stdio"
-            if socket_explicit:
-                command = f"docker -H {shlex.quote('unix://' + remote_socket)} system dial-stdio"
             server = await asyncio.get_running_loop().create_unix_server(
                 lambda: _DialStdioBridge(conn, command), tunnel.path
             )
@@ -115,18 +114,59 @@ async def open_tunnel(
     return tunnel
 
 
-async def _probe_forwarding(conn: asyncssh.SSHClientConnection, name: str, socket: str) -> str:
-    """Ask the server for one stream-local channel to see what it allows."""
+async def _choose_mode(
+    conn: asyncssh.SSHClientConnection, name: str, socket: str, command: str
+) -> str:
+    """Try a stream-local channel; if the server will not open one, try dial-stdio.
+
+    OpenSSH answers "open failed" alike for a refused forward and a missing
+    socket, so the fallback is tried on any refusal and its own failure
+    explains which it was.
+    """
     try:
-        reader, writer = await conn.open_unix_connection(socket)
+        _, writer = await conn.open_unix_connection(socket)
     except asyncssh.ChannelOpenError as exc:
-        if exc.code == OPEN_ADMINISTRATIVELY_PROHIBITED:
-            return DIAL_STDIO
-        raise DockerUnavailable(
-            f"no Docker engine answers at {socket} ({exc.reason})", host=name
-        ) from exc
-    writer.close()
-    return FORWARD
+        forward_error = exc.reason or "refused"
+    else:
+        writer.close()
+        return FORWARD
+    problem = await _ping_over_dial_stdio(conn, command)
+    if problem is None:
+        return DIAL_STDIO
+    if problem == _NO_DOCKER_CLI:
+        raise TunnelRefused(
+            f"cannot reach {socket}: stream-local forwarding failed ({forward_error}) and the "
+            "host has no `docker` command for the dial-stdio fallback",
+            host=name,
+        )
+    raise DockerUnavailable(f"no Docker engine answers at {socket}: {problem}", host=name)
+
+
+_NO_DOCKER_CLI = "no docker CLI"
+_PING = b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
+
+
+async def _ping_over_dial_stdio(conn: asyncssh.SSHClientConnection, command: str) -> str | None:
+    """Ping the engine through one `docker system dial-stdio`; None if it answered."""
+    try:
+        process = await conn.create_process(command, encoding=None)
+    except (asyncssh.Error, OSError) as exc:
+        return f"cannot run `{command}`: {exc}"
+    try:
+        process.stdin.write(_PING)
+        answer = await asyncio.wait_for(process.stdout.read(4096), 10)
+        if answer.startswith(b"HTTP/1.1 200"):
+            return None
+        await asyncio.wait_for(process.wait_closed(), 5)
+        if process.exit_status == 127:
+            return _NO_DOCKER_CLI
+        errors = (await process.stderr.read()).decode("utf-8", "replace").strip()
+        lines = errors.splitlines()
+        return lines[-1] if lines else f"`{command}` exited with {process.exit_status}"
+    except (TimeoutError, asyncssh.Error, OSError):
+        return f"`{command}` did not answer"
+    finally:
+        process.close()
 
 
 class _DialStdioBridge(asyncio.Protocol):
