@@ -26,7 +26,7 @@ from .errors import (
     translate_docker_error,
 )
 from .inventory import HostSpec
-from .ssh import SshSettings, close_connection, open_connection
+from .ssh import SshSettings, close_connection, lost_reason, open_connection
 from .tunnel import DockerTunnel, open_tunnel
 
 T = TypeVar("T")
@@ -235,7 +235,8 @@ class HostSession:
                 if not await asyncio.to_thread(self._ping):
                     return "the local Docker engine stopped answering"
         await self._conn.wait_closed()
-        return "the SSH connection was lost"
+        reason = lost_reason(self._conn)
+        return "the SSH connection was lost" + (f" ({reason})" if reason else "")
 
     def _ping(self) -> bool:
         try:

@@ -84,6 +84,11 @@ class _HostKeyCheck(asyncssh.SSHClient):
         self.presented: asyncssh.SSHKey | None = None
         self.peer: tuple[str, str, int] | None = None
         self.changed = False
+        self.lost_reason: str | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self.lost_reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
 
     def validate_host_public_key(
         self, host: str, addr: str, port: int, key: asyncssh.SSHKey
@@ -153,6 +158,7 @@ async def _connect_one(
         host, _, port = check.peer
         key_line = check.presented.export_public_key().decode("ascii")
         remember_host_key(settings.known_hosts_for_writes(), host, port, key_line)
+    conn.corral_check = check  # type: ignore[attr-defined]
     return conn
 
 
@@ -181,7 +187,9 @@ async def open_connection(host: HostSpec, settings: SshSettings) -> asyncssh.SSH
     try:
         for jump in host.jump:
             previous = jumps[-1] if jumps else None
-            jumps.append(await _connect_one(host.name, jump, settings, known, (), previous))
+            jumps.append(
+                await _connect_one(host.name, jump, settings, known, host.identity, previous)
+            )
         tunnel = jumps[-1] if jumps else None
         conn = await _connect_one(host.name, host.ssh, settings, known, host.identity, tunnel)
     except BaseException:
@@ -190,6 +198,12 @@ async def open_connection(host: HostSpec, settings: SshSettings) -> asyncssh.SSH
         raise
     conn.corral_jumps = jumps  # type: ignore[attr-defined]
     return conn
+
+
+def lost_reason(conn: asyncssh.SSHClientConnection) -> str | None:
+    """Why a closed connection was lost (e.g. "Keepalive timeout"), if known."""
+    check = getattr(conn, "corral_check", None)
+    return check.lost_reason if check is not None else None
 
 
 def close_connection(conn: asyncssh.SSHClientConnection) -> None:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from corral.backends.errors import BackendError, InventoryError
+from corral.backends.errors import BackendError, InventoryError, UnknownHost
 from corral.backends.fleet import Fleet
 from corral.backends.inventory import (
     Inventory,
@@ -99,13 +99,24 @@ def ssh_settings(args: argparse.Namespace) -> SshSettings:
 
 
 @contextlib.contextmanager
-def connected_fleet(args: argparse.Namespace) -> Iterator[Fleet]:
-    """Load the inventory, connect every host once, and close them afterwards.
+def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None) -> Iterator[Fleet]:
+    """Load the inventory, connect its hosts once, and close them afterwards.
 
     Hosts that fail to connect stay in the fleet as offline sessions; their
     errors are in each session's status.
+
+    Args:
+        args: Parsed options (inventory, known hosts…).
+        hosts: Only these hosts, checked against the inventory before any
+            connection is made; default every host.
+
+    Raises:
+        UnknownHost: A name in `hosts` is not in the inventory.
     """
     inventory = load_configured_inventory(args)
+    if hosts:
+        selected = tuple(inventory.get(name) for name in dict.fromkeys(hosts))
+        inventory = Inventory(hosts=selected, path=inventory.path)
     with BackendLoop() as loop:
         fleet = Fleet(inventory, ssh_settings(args))
         try:
@@ -136,7 +147,7 @@ def run_guarded(func, args: argparse.Namespace) -> int:
     """Run a subcommand, turning expected errors into one line and an exit code."""
     try:
         return func(args)
-    except (UsageError, InventoryError) as exc:
+    except (UsageError, InventoryError, UnknownHost) as exc:
         warn(str(exc))
         return EXIT_USAGE
     except BackendError as exc:

@@ -68,10 +68,8 @@ def _host_cells(fact: HostFacts) -> list[object]:
 
 def run_ps(args: argparse.Namespace) -> int:
     """Print containers across hosts; exit 1 if any host did not answer."""
-    with connected_fleet(args) as fleet:
-        for name in args.host or []:
-            fleet.session(name)  # an unknown name is a usage error, before any output
-        results = fleet.query(lambda session: list_containers(session, all=args.all), args.host)
+    with connected_fleet(args, hosts=args.host) as fleet:
+        results = fleet.query(lambda session: list_containers(session, all=args.all))
     rows: list[ContainerRow] = [row for result in results if result.ok for row in result.value]
     if args.json:
         print_json([row.to_dict() for row in rows])

@@ -13,7 +13,7 @@ import pytest
 from corral.backends.errors import HostKeyChanged, HostKeyUnknown
 from corral.backends.facts import list_containers
 from corral.backends.session import HostState
-from tests.conftest import Lab
+from tests.lab_support import Lab
 
 from .helpers import engine, run_corral, running_fleet, wait_for, write_inventory
 
