@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 from .errors import BackendError
 from .inventory import Inventory
+from .loop import BackendLoop
 from .session import Backoff, HostSession, HostStatus, StatusListener
 from .ssh import SshSettings
 
@@ -46,6 +47,8 @@ class Fleet:
         settings: SSH settings for every connection.
         on_status: Called on the backend loop at every host state change.
         backoff: Reconnect delays for `keep_online`.
+        backend: The loop the sessions live on, for callers on other threads
+            (`fleet.backend.submit(coro)`); optional for code already on it.
     """
 
     def __init__(
@@ -55,8 +58,11 @@ class Fleet:
         *,
         on_status: StatusListener | None = None,
         backoff: Backoff | None = None,
+        backend: BackendLoop | None = None,
     ):
         self.inventory = inventory
+        self.settings = settings
+        self.backend = backend
         self.sessions: dict[str, HostSession] = {
             spec.name: HostSession(spec, settings, on_status=on_status, backoff=backoff)
             for spec in inventory.hosts

@@ -118,7 +118,7 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None) ->
         selected = tuple(inventory.get(name) for name in dict.fromkeys(hosts))
         inventory = Inventory(hosts=selected, path=inventory.path)
     with BackendLoop() as loop:
-        fleet = Fleet(inventory, ssh_settings(args))
+        fleet = Fleet(inventory, ssh_settings(args), backend=loop)
         try:
             loop.run(fleet.connect_all())
             yield fleet

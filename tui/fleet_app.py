@@ -1,0 +1,89 @@
+"""A Textual app that owns the backend loop and keeps every host online.
+
+The console and the full-screen single-pane apps (`corral logs --view`,
+`corral shell`) share this lifetime: start the backend thread before the
+first widget mounts, report host state changes as messages, close every
+session when the app ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from corral.backends.fleet import Fleet
+from corral.backends.inventory import Inventory
+from corral.backends.loop import BackendLoop
+from corral.backends.session import HostStatus
+from corral.backends.ssh import SshSettings
+
+from .messages import HostStatusChanged
+from .widgets.host_bar import HostBar
+
+
+class FleetApp(App):
+    """Base of Corral's apps: a fleet kept online on a backend thread.
+
+    Args:
+        inventory: The hosts to manage.
+        settings: SSH settings for every connection.
+    """
+
+    def __init__(self, inventory: Inventory, settings: SshSettings, **kwargs):
+        super().__init__(**kwargs)
+        self.backend = BackendLoop()
+        self.fleet = Fleet(
+            inventory, settings, on_status=self._status_from_backend, backend=self.backend
+        )
+
+    def _status_from_backend(self, status: HostStatus) -> None:
+        # Runs on the backend thread; post_message is thread-safe.
+        self.post_message(HostStatusChanged(status))
+
+    def on_load(self) -> None:
+        # Before compose, so widgets may use the fleet as soon as they mount.
+        self.backend.start()
+        self.backend.submit(self.fleet.keep_online())
+
+    def on_host_status_changed(self, message: HostStatusChanged) -> None:
+        for bar in self.query(HostBar):
+            bar.set_status(message.status)
+
+    async def on_unmount(self) -> None:
+        await self.backend.arun(self.fleet.close())
+        self.backend.stop()
+
+
+class PaneApp(FleetApp):
+    """One pane (a log view, a shell) full-screen, under the host bar.
+
+    Args:
+        inventory: The hosts to manage.
+        settings: SSH settings.
+        make_pane: Builds the pane from the fleet.
+        title: The window title.
+    """
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="pane.quit", tooltip="Leave Corral", priority=True),
+    ]
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        settings: SshSettings,
+        make_pane: Callable[[Fleet], Widget],
+        title: str = "Corral",
+    ):
+        super().__init__(inventory, settings)
+        self.make_pane = make_pane
+        self.title = title
+
+    def compose(self) -> ComposeResult:
+        yield HostBar(self.fleet.statuses(), id="host-bar")
+        yield self.make_pane(self.fleet)
+        yield Footer()
