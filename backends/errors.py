@@ -130,6 +130,13 @@ class DockerApiError(BackendError):
         self.status = status
 
 
+class ActionRefused(BackendError):
+    """Corral itself refuses a change (read-only mode, a volume in use…)."""
+
+    title = "Refused"
+    retryable = False
+
+
 class NotFound(DockerApiError):
     """The engine does not know the object asked for."""
 

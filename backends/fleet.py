@@ -49,6 +49,7 @@ class Fleet:
         backoff: Reconnect delays for `keep_online`.
         backend: The loop the sessions live on, for callers on other threads
             (`fleet.backend.submit(coro)`); optional for code already on it.
+        readonly: Every session refuses mutating actions.
     """
 
     def __init__(
@@ -59,12 +60,16 @@ class Fleet:
         on_status: StatusListener | None = None,
         backoff: Backoff | None = None,
         backend: BackendLoop | None = None,
+        readonly: bool = False,
     ):
         self.inventory = inventory
         self.settings = settings
         self.backend = backend
+        self.readonly = readonly
         self.sessions: dict[str, HostSession] = {
-            spec.name: HostSession(spec, settings, on_status=on_status, backoff=backoff)
+            spec.name: HostSession(
+                spec, settings, on_status=on_status, backoff=backoff, readonly=readonly
+            )
             for spec in inventory.hosts
         }
         self._runners: list[asyncio.Task[None]] = []

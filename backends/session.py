@@ -88,6 +88,7 @@ class HostSession:
         settings: SSH settings shared by every session.
         on_status: Called on the backend loop at every state change.
         backoff: Reconnect delays for `run()`.
+        readonly: Refuse every mutating action (see `backends/actions.py`).
     """
 
     def __init__(
@@ -97,8 +98,10 @@ class HostSession:
         *,
         on_status: StatusListener | None = None,
         backoff: Backoff | None = None,
+        readonly: bool = False,
     ):
         self.spec = spec
+        self.readonly = readonly
         self.settings = settings
         self.backoff = backoff or Backoff()
         self._listeners: list[StatusListener] = [on_status] if on_status else []
@@ -106,7 +109,7 @@ class HostSession:
         self._tunnel: DockerTunnel | None = None
         self._client: docker.DockerClient | None = None
         self.version: dict[str, Any] = {}
-        self.status = HostStatus(spec.name, HostState.OFFLINE, "not connected", time.time())
+        self.status = HostStatus(spec.name, HostState.OFFLINE, None, time.time())
 
     @property
     def name(self) -> str:
@@ -136,7 +139,7 @@ class HostSession:
             HostOffline: The session is not online.
         """
         if self._client is None or not self.online:
-            reason = self.status.error or self.status.state.value
+            reason = self.status.error or f"not connected ({self.status.state.value})"
             raise HostOffline(reason, host=self.name)
         return self._client
 
@@ -167,8 +170,10 @@ class HostSession:
         Raises:
             BackendError: Why the attempt failed; the status says so too.
         """
+        # Keep the last failure visible while retrying ("connecting, last: …").
+        last_error = self.status.error if self.status.state is HostState.OFFLINE else None
         await self._drop()
-        self._set(HostState.CONNECTING)
+        self._set(HostState.CONNECTING, last_error)
         try:
             if self.spec.is_local:
                 base_url, mode = f"unix://{self.spec.socket}", "local"

@@ -1,33 +1,41 @@
-"""The Corral console: wiring only; views live in `screens/`, widgets in `widgets/`."""
+"""The Corral console: wiring only; the main screen lives in `screens/console.py`."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header
 
+from corral.backends.inventory import Inventory
+from corral.backends.ssh import SshSettings
+
+from .config import Config
 from .fleet_app import FleetApp
-from .messages import HostStatusChanged
-from .screens.hosts import HostsTable
-from .widgets.host_bar import HostBar
+from .screens.console import ConsoleScreen
 
 
 class CorralApp(FleetApp):
-    """The Corral console."""
+    """The Corral console.
+
+    Args:
+        inventory: The hosts to manage.
+        settings: SSH settings for every connection.
+        config: The user's configuration (read-only mode, keymap…).
+    """
 
     TITLE = "Corral"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Corral"),
     ]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield HostBar(self.fleet.statuses(), id="host-bar")
-        yield HostsTable(self.fleet, id="hosts")
-        yield Footer()
+    def __init__(self, inventory: Inventory, settings: SshSettings, config: Config | None = None):
+        self.config = config or Config()
+        super().__init__(inventory, settings, readonly=self.config.readonly)
+        self.inventory_path = str(inventory.path or "")
 
-    def on_host_status_changed(self, message: HostStatusChanged) -> None:
-        # FleetApp's handler (the host bar) runs too: Textual calls each
-        # class's handler along the MRO.
-        if message.status.state.value != "connecting":
-            self.query_one(HostsTable).refresh_facts()
+    def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        self.push_screen(
+            ConsoleScreen(
+                self.fleet, readonly=self.config.readonly, inventory_path=self.inventory_path
+            )
+        )

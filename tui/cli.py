@@ -16,6 +16,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run multi-container products on Docker hosts reached over SSH.",
     )
     add_global_options(parser, suppress=False)
+    parser.add_argument("--readonly", action="store_true",
+                        help="console: no action that changes a host is offered or allowed")
+    parser.add_argument("--config", metavar="FILE",
+                        help="configuration file (default: $CORRAL_CONFIG, then "
+                        "~/.config/corral/config.yaml)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     hosts_cli.register(subparsers)
     return parser

@@ -70,8 +70,13 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
     )
 
 
-def load_configured_inventory(args: argparse.Namespace) -> Inventory:
+def load_configured_inventory(args: argparse.Namespace, allow_empty: bool = False) -> Inventory:
     """The inventory the options name, or the local engine's.
+
+    Args:
+        args: Parsed options.
+        allow_empty: Return an empty inventory instead of failing when there
+            is none (the console then explains how to add a host).
 
     Raises:
         InventoryError: The file is bad.
@@ -81,6 +86,8 @@ def load_configured_inventory(args: argparse.Namespace) -> Inventory:
     if path is not None:
         return load_inventory(path)
     local = local_inventory()
+    if local is None and allow_empty:
+        return Inventory(hosts=(), path=default_inventory_path())
     if local is None:
         raise UsageError(
             f"no inventory: write {default_inventory_path()} or pass --inventory FILE "

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
-from .cli_support import EXIT_OK, load_configured_inventory, ssh_settings
+from .cli_support import EXIT_OK, UsageError, load_configured_inventory, ssh_settings
+from .config import ConfigError, load_config
 
 
 def run_console(args: argparse.Namespace) -> int:
@@ -13,8 +15,14 @@ def run_console(args: argparse.Namespace) -> int:
     Configuration errors surface before Textual takes the terminal, so they
     print as one line like every other command's.
     """
-    inventory = load_configured_inventory(args)
+    try:
+        config = load_config(getattr(args, "config", None))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if getattr(args, "readonly", False):
+        config = dataclasses.replace(config, readonly=True)
+    inventory = load_configured_inventory(args, allow_empty=True)
     from .app import CorralApp
 
-    CorralApp(inventory, ssh_settings(args)).run()
+    CorralApp(inventory, ssh_settings(args), config).run()
     return EXIT_OK

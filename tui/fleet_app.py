@@ -31,13 +31,20 @@ class FleetApp(App):
     Args:
         inventory: The hosts to manage.
         settings: SSH settings for every connection.
+        readonly: Every session refuses mutating actions.
     """
 
-    def __init__(self, inventory: Inventory, settings: SshSettings, **kwargs):
+    def __init__(
+        self, inventory: Inventory, settings: SshSettings, *, readonly: bool = False, **kwargs
+    ):
         super().__init__(**kwargs)
         self.backend = BackendLoop()
         self.fleet = Fleet(
-            inventory, settings, on_status=self._status_from_backend, backend=self.backend
+            inventory,
+            settings,
+            on_status=self._status_from_backend,
+            backend=self.backend,
+            readonly=readonly,
         )
 
     def _status_from_backend(self, status: HostStatus) -> None:
@@ -50,8 +57,9 @@ class FleetApp(App):
         self.backend.submit(self.fleet.keep_online())
 
     def on_host_status_changed(self, message: HostStatusChanged) -> None:
-        for bar in self.query(HostBar):
-            bar.set_status(message.status)
+        for screen in self.screen_stack:
+            for bar in screen.query(HostBar):
+                bar.set_status(message.status)
 
     async def on_unmount(self) -> None:
         await self.backend.arun(self.fleet.close())

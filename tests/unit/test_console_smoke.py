@@ -12,7 +12,7 @@ async def test_console_reports_an_unreachable_host() -> None:
     inventory = Inventory(hosts=(HostSpec("gone", SshTarget("127.0.0.1", "root", 9)),))
     app = CorralApp(inventory, SshSettings(connect_timeout=2))
     async with app.run_test() as pilot:
-        bar = app.query_one(HostBar)
+        bar = app.screen.query_one(HostBar)
         for _ in range(50):
             await pilot.pause(0.1)
             if "refused" in str(bar.render_statuses()):
@@ -20,3 +20,11 @@ async def test_console_reports_an_unreachable_host() -> None:
         assert "gone" in str(bar.render_statuses())
         assert "refused" in str(bar.render_statuses())
         await pilot.press("q")
+
+
+async def test_console_without_hosts_explains_how_to_add_one() -> None:
+    app = CorralApp(Inventory(hosts=()), SshSettings())
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        text = str(app.screen.query_one("#no-hosts").render())
+        assert "corral hosts add" in text

@@ -44,6 +44,8 @@ class HostBar(Static):
             text.append(status.name, style="bold")
             if status.state is HostState.OFFLINE and status.error:
                 text.append(f" ({status.error})", style="dim")
+            elif status.state is HostState.CONNECTING and status.error:
+                text.append(f" (retrying; last: {status.error})", style="dim")
             text.append("   ")
         summary = f"{counts[HostState.ONLINE]}/{len(self.statuses)} online"
         text.append(summary, style="dim")

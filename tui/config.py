@@ -1,0 +1,104 @@
+"""The user's configuration file, typed, with every key documented.
+
+`--config FILE`, else `$CORRAL_CONFIG`, else `~/.config/corral/config.yaml`::
+
+    readonly: false            # the console refuses every mutating action
+    keymap:                    # binding id -> keys (see `?` in the console)
+      containers.logs: "l,ctrl+l"
+    catalogs: [~/catalogs/ops] # extra Rancher catalog folders
+    log_history_lines: 100000  # lines a log pane keeps in memory before spooling
+
+Unknown keys and wrong types are errors naming the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+from corral.catalog.errors import YamlError
+from corral.catalog.yamlsource import Mapping, load_file
+
+ENV_CONFIG = "CORRAL_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration file is wrong; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a user can set in the configuration file."""
+
+    readonly: bool = False
+    """Refuse every mutating action; the header shows READ-ONLY."""
+
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id to a comma-separated list of keys, replacing the defaults."""
+
+    catalogs: tuple[str, ...] = ()
+    """Extra catalog folders (Rancher 1.6 layout), after the built-in one."""
+
+    log_history_lines: int = 100_000
+    """Lines a log pane keeps in memory; older lines spool to a temporary file."""
+
+
+def default_config_path() -> Path:
+    """The configuration file in the user's XDG config directory."""
+    return Path(platformdirs.user_config_dir("corral")) / "config.yaml"
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """Read the configuration file, or return the defaults if there is none.
+
+    Args:
+        explicit: A path given on the command line; it must exist.
+
+    Raises:
+        ConfigError: The file is missing (when explicit) or wrong.
+    """
+    candidate = explicit or os.environ.get(ENV_CONFIG) or None
+    path = Path(candidate).expanduser() if candidate else default_config_path()
+    if not path.is_file():
+        if candidate:
+            raise ConfigError(f"{path}: configuration file not found")
+        return Config()
+    try:
+        document = load_file(path)
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
+    if document is None:
+        return Config()
+    if not isinstance(document, Mapping):
+        raise ConfigError(f"{path}:1: the configuration must be a mapping")
+    known = {f.name: f for f in fields(Config)}
+    values: dict[str, object] = {}
+    for key, value in document.items():
+        where = f"{path}:{document.line_of(key)}"
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r} (expected: {', '.join(known)})")
+        values[key] = _check(key, value, where)
+    return Config(**values)
+
+
+def _check(key: str, value: object, where: str) -> object:
+    if key == "readonly":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: 'readonly' must be true or false")
+        return value
+    if key == "log_history_lines":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1000:
+            raise ConfigError(f"{where}: 'log_history_lines' must be a number >= 1000")
+        return value
+    if key == "catalogs":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: 'catalogs' must be a list of folders")
+        return tuple(value)
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigError(f"{where}: 'keymap' must map binding ids to keys")
+    return dict(value)

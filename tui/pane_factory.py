@@ -1,0 +1,30 @@
+"""Builds the content of a log or shell pane for a target."""
+
+from __future__ import annotations
+
+from textual.widget import Widget
+
+from corral.backends.fleet import Fleet
+
+
+def make_pane(what: str, fleet: Fleet, target: str) -> Widget:
+    """A log view (`logs`) or a shell (`shell`) for `target`.
+
+    Args:
+        what: `logs` or `shell`.
+        fleet: The console's fleet.
+        target: `host/container` or `stack/service`.
+
+    Raises:
+        ImportError: That kind of pane is not available in this build.
+        ValueError: The target is malformed.
+    """
+    if what == "logs":
+        from .widgets.log_view import LogView
+
+        return LogView(fleet, target)
+    if what == "shell":
+        from .widgets.terminal import TerminalPane
+
+        return TerminalPane(fleet, target)
+    raise ValueError(f"unknown pane kind {what!r}")

@@ -1,0 +1,384 @@
+"""The console's main screen: host bar, resource views, panes, command line."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import yaml
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, Static
+
+from corral.backends.actions import ACTIONS, act
+from corral.backends.errors import BackendError
+from corral.backends.facts import host_facts
+from corral.backends.fleet import Fleet
+from corral.backends.resources import (
+    ImageRow,
+    VolumeRow,
+    host_details,
+    inspect,
+    list_images,
+    list_volumes,
+)
+from corral.backends.watch import HostWatcher
+
+from ..store import ContainerStore
+from ..views.base import ResourceView
+from ..views.containers import ContainersView
+from ..views.others import HostRecord, group_stacks
+from ..views.registry import VIEWS, command_words, resolve_view
+from ..widgets.command_line import CommandLine
+from ..widgets.host_bar import HostBar
+from ..widgets.panes import Pane, Workspace
+from .modals import ConfirmScreen, help_screen, yaml_screen
+
+DRAIN_SECONDS = 0.1
+HOSTS_REFRESH_SECONDS = 10.0
+
+NO_HOSTS = """\
+[b]No hosts yet.[/b]
+
+Corral manages Docker hosts it reaches over SSH. Add one:
+
+  • press [b]a[/b] here to open the Add host form, or
+  • run  [b]corral hosts add NAME user@address[:port][/b]  in a shell, or
+  • write the inventory file ({path}) by hand:
+
+      hosts:
+        - name: edge1
+          ssh: deploy@10.0.0.5:22
+"""
+
+
+class ConsoleScreen(Screen):
+    """Resource views over every host, with split panes for logs and shells."""
+
+    BINDINGS = [
+        Binding("colon", "command(':')", "Command", id="console.command",
+                tooltip="Switch view: hosts, ps, stacks, volumes, images, events, catalog"),
+        Binding("slash", "command('/')", "Filter", id="console.filter",
+                tooltip="Filter the view (regex; !regex inverts)"),
+        Binding("escape", "back", "Back", id="console.back",
+                tooltip="Clear the filter, else go back to the previous view"),
+        Binding("question_mark", "help", "Help", id="console.help",
+                tooltip="Every key of this view"),
+        Binding("ctrl+r", "reload", "Reload", id="console.reload",
+                tooltip="Read the current view again from every host"),
+        Binding("bar", "placement('side')", "Side by side", id="console.side",
+                tooltip="New panes open side by side"),
+        Binding("minus", "placement('stacked')", "Stacked", id="console.stacked",
+                tooltip="New panes open below"),
+    ]
+
+    class Loaded(Message):
+        """Records read on a worker thread for a view."""
+
+        def __init__(self, view: str, records: dict[str, Any], errors: list[BackendError]):
+            super().__init__()
+            self.view = view
+            self.records = records
+            self.errors = errors
+
+    def __init__(self, fleet: Fleet, *, readonly: bool = False, inventory_path: str = ""):
+        super().__init__()
+        self.fleet = fleet
+        self.readonly = readonly
+        self.inventory_path = inventory_path
+        self.store = ContainerStore()
+        self.watchers: list[HostWatcher] = []
+        self.history: list[str] = []
+        self.stacked = False
+
+    # --- layout -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield HostBar(self.fleet.statuses(), id="host-bar")
+        views = []
+        for name, view_class in VIEWS.items():
+            view = view_class(id=name)
+            view.readonly = self.readonly
+            views.append(view)
+        parts = [ContentSwitcher(*views, initial="containers", id="views")]
+        if not self.fleet.sessions:
+            path = self.inventory_path or "inventory.yaml"
+            parts.insert(0, Static(NO_HOSTS.format(path=path), id="no-hosts"))
+        yield Workspace(Vertical(*parts, id="main"))
+        yield CommandLine(command_words(), id="command-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        main = self.query_one("#main")
+        self.app.title = "Corral" + ("  [READ-ONLY]" if self.readonly else "")
+        self.sub_title = f"{len(self.fleet.sessions)} hosts"
+        main.border_title = "containers"
+        for session in self.fleet.sessions.values():
+            self.watchers.append(HostWatcher(session, self.store.put).start())
+        self.set_interval(DRAIN_SECONDS, self.drain_updates)
+        self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
+        self.load_hosts()
+        self.current_view().focus()
+
+    def on_unmount(self) -> None:
+        for watcher in self.watchers:
+            watcher.stop()
+
+    def current_view(self) -> ResourceView:
+        switcher = self.query_one(ContentSwitcher)
+        return self.query_one(f"#{switcher.current}", ResourceView)
+
+    # --- data ---------------------------------------------------------------
+
+    def drain_updates(self) -> None:
+        rows_changed, events_changed = self.store.drain()
+        if rows_changed:
+            containers = self.query_one(ContainersView)
+            containers.stale = dict(self.store.stale)
+            containers.oom_killed = {
+                f"{e.host}/{e.attributes.get('id', '')[:12]}" for e in self.store.events
+                if e.action == "oom"
+            }
+            containers.set_records(dict(self.store.rows))
+            self.query_one("#stacks", ResourceView).set_records(
+                group_stacks(list(self.store.rows.values()))
+            )
+        if events_changed:
+            events = self.query_one("#events", ResourceView)
+            events.set_records({f"{i}": e for i, e in enumerate(self.store.events)})
+
+    @work(thread=True, exclusive=True, group="hosts")
+    def load_hosts(self) -> None:
+        """Host facts and details, off the UI thread."""
+        def read(session) -> HostRecord:
+            facts = host_facts(session)
+            details = None
+            if facts.state == "online":
+                try:
+                    details = host_details(session)
+                except BackendError:
+                    details = None
+            return HostRecord(facts, details)
+
+        results = self.fleet.query(read)
+        records = {r.host: r.value for r in results if r.value is not None}
+        self.post_message(self.Loaded("hosts", records, []))
+
+    @work(thread=True, exclusive=True, group="listing")
+    def load_listing(self, view: str) -> None:
+        """Volumes or images of every online host, off the UI thread."""
+        reader = {"volumes": list_volumes, "images": list_images}[view]
+        online = [name for name, s in self.fleet.sessions.items() if s.online]
+        results = self.fleet.query(reader, online)
+        records = {
+            f"{row.host}/{row.name if view == 'volumes' else row.id}": row
+            for result in results if result.ok for row in result.value
+        }
+        errors = [result.error for result in results if not result.ok]
+        self.post_message(self.Loaded(view, records, errors))
+
+    def on_console_screen_loaded(self, message: Loaded) -> None:
+        self.query_one(f"#{message.view}", ResourceView).set_records(message.records)
+        for error in message.errors:
+            self.notify(str(error), title=error.title, severity="warning")
+
+    # --- commands -----------------------------------------------------------
+
+    def action_command(self, mode: str) -> None:
+        value = self.current_view().filter_text if mode == "/" else ""
+        self.query_one(CommandLine).open(mode, value)
+
+    @on(CommandLine.Submitted)
+    def run_command(self, message: CommandLine.Submitted) -> None:
+        if message.mode == "/":
+            self.current_view().set_filter(message.text)
+        elif message.text in ("q", "quit"):
+            self.app.exit()
+        elif message.text == "help":
+            self.action_help()
+        elif message.text:
+            word, _, argument = message.text.partition(" ")
+            view = resolve_view(word)
+            if view is None:
+                self.notify(f"unknown command {word!r}; try hosts, ps, stacks, volumes, "
+                            "images, events", severity="error")
+            else:
+                self.show_view(view, filter_text=argument.strip() or None)
+        self.current_view().focus()
+
+    @on(CommandLine.Cancelled)
+    def command_cancelled(self) -> None:
+        self.current_view().focus()
+
+    def show_view(self, name: str, filter_text: str | None = None, remember: bool = True) -> None:
+        """Switch the body to view `name`, optionally filtered."""
+        if name == "catalog":
+            self.notify("the catalog view is not available yet", severity="warning")
+            return
+        switcher = self.query_one(ContentSwitcher)
+        if remember and switcher.current != name:
+            self.history.append(switcher.current)
+        switcher.current = name
+        self.query_one("#main").border_title = name
+        view = self.current_view()
+        if filter_text is not None:
+            view.set_filter(filter_text)
+        if name in ("volumes", "images"):
+            self.load_listing(name)
+        elif name == "hosts":
+            self.load_hosts()
+        view.focus()
+
+    def action_back(self) -> None:
+        view = self.current_view()
+        if view.filter_text:
+            view.set_filter("")
+        elif self.history:
+            self.show_view(self.history.pop(), remember=False)
+
+    def action_reload(self) -> None:
+        name = self.query_one(ContentSwitcher).current
+        if name in ("volumes", "images"):
+            self.load_listing(name)
+        elif name == "hosts":
+            self.load_hosts()
+
+    def action_help(self) -> None:
+        focused = self.focused or self.current_view()
+        rows = []
+        seen = set()
+        for node in [focused, *focused.ancestors_with_self]:
+            for binding in getattr(node, "BINDINGS", []):
+                if not hasattr(binding, "id") or binding.id in seen:
+                    continue
+                action, _, rest = binding.action.partition("(")
+                parameters = tuple(p.strip("'\")") for p in rest.split(",")) if rest else ()
+                if node.check_action(action, parameters) is False:
+                    continue
+                seen.add(binding.id)
+                keys = self.app.get_key_display(binding) if binding.key else ""
+                rows.append((keys, binding.description, binding.id or "", binding.tooltip))
+        self.app.push_screen(help_screen("Keys (remap them by id in config.yaml)", rows))
+
+    def action_placement(self, where: str) -> None:
+        self.stacked = where == "stacked"
+        self.notify(f"new panes open {'below' if self.stacked else 'side by side'}", timeout=2)
+
+    # --- drill-down and inspect ---------------------------------------------
+
+    @on(ResourceView.Drill)
+    def drill(self, message: ResourceView.Drill) -> None:
+        view = message.view.NAME
+        if view == "hosts":
+            self.show_view("containers", filter_text=f"^{message.key} ")
+        elif view == "stacks":
+            self.show_view("containers", filter_text=f"{message.record.stack}/")
+        else:
+            self.inspect_row(message.view, message.key, message.record)
+
+    @on(ResourceView.InspectRequested)
+    def inspect_requested(self, message: ResourceView.InspectRequested) -> None:
+        self.inspect_row(message.view, message.key, message.record)
+
+    def inspect_row(self, view: ResourceView, key: str, record: Any) -> None:
+        if view.KIND in ("container", "volume", "image"):
+            ref = record.id if view.KIND != "volume" else record.name
+            self.inspect_on_engine(view.KIND, record.host, ref, key)
+        else:
+            data = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else record
+            self.app.push_screen(yaml_screen(key, yaml.safe_dump(data, sort_keys=False)))
+
+    @work(thread=True, group="inspect")
+    def inspect_on_engine(self, kind: str, host: str, ref: str, title: str) -> None:
+        try:
+            data = inspect(self.fleet.session(host), kind, ref)
+        except BackendError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title=exc.title, severity="error")
+            return
+        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+        self.app.call_from_thread(self.app.push_screen, yaml_screen(f"{kind} {title}", text))
+
+    # --- actions ------------------------------------------------------------
+
+    @on(ResourceView.ActionRequested)
+    def action_requested(self, message: ResourceView.ActionRequested) -> None:
+        action = ACTIONS[message.action_id]
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        targets = [
+            (record.host, record.name if isinstance(record, VolumeRow) else record.id,
+             f"{record.host}/{display_name(record)}")
+            for _, record in message.rows
+        ]
+        if not action.destructive:
+            self.run_action(message.action_id, targets)
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.run_action(message.action_id, targets)
+
+        count = f"{len(targets)} {action.kind}s" if len(targets) > 1 else f"this {action.kind}"
+        question = f"{action.verb.capitalize()} {count}?"
+        self.app.push_screen(ConfirmScreen(question, [key for *_, key in targets]), confirmed)
+
+    @work(thread=True, group="actions")
+    def run_action(self, action_id: str, targets: list[tuple[str, str, str]]) -> None:
+        """Carry out an action on each target, reporting progress and failures."""
+        action = ACTIONS[action_id]
+        done = 0
+        for index, (host, ref, name) in enumerate(targets, 1):
+            if len(targets) > 1:
+                self.app.call_from_thread(
+                    self.notify, f"{action.verb} {name} ({index}/{len(targets)})", timeout=2
+                )
+            try:
+                act(self.fleet.session(host), action_id, ref)
+                done += 1
+            except BackendError as exc:
+                self.app.call_from_thread(
+                    self.notify, str(exc), title=f"{action.verb} failed", severity="error",
+                    timeout=8,
+                )
+        if done:
+            self.app.call_from_thread(
+                self.notify, f"{action.verb}: {done} of {len(targets)} done", timeout=3
+            )
+        if action.kind in ("volume", "image"):
+            self.app.call_from_thread(self.load_listing, f"{action.kind}s")
+
+    # --- panes --------------------------------------------------------------
+
+    @on(ContainersView.OpenPane)
+    async def open_pane(self, message: ContainersView.OpenPane) -> None:
+        from ..pane_factory import make_pane
+
+        try:
+            content = make_pane(message.what, self.fleet, message.target)
+        except (ImportError, BackendError, ValueError) as exc:
+            self.notify(f"cannot open {message.what}: {exc}", severity="error")
+            return
+        await self.workspace.add_pane(content, f"{message.what} {message.target}", self.stacked)
+
+    @on(Pane.Closed)
+    async def close_pane(self, message: Pane.Closed) -> None:
+        await self.workspace.close_pane(message.pane)
+        self.current_view().focus()
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.query_one(Workspace)
+
+
+
+def display_name(record: Any) -> str:
+    """How a container, volume or image is named to the user."""
+    if isinstance(record, ImageRow):
+        return ", ".join(record.tags) or record.id
+    return record.name

@@ -1,0 +1,151 @@
+"""Containers across every host, live from each engine's event stream."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+
+from corral.backends.facts import ContainerRow
+
+from ..actions_ui import action_bindings
+from ..formatting import human_size
+from .base import Column, ResourceView
+
+_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_EXIT = re.compile(r"^Exited \((\d+)\)")
+_STATE_STYLE = {"running": "green", "exited": "red", "restarting": "yellow", "dead": "red"}
+
+
+def health_of(row: ContainerRow) -> str:
+    """`healthy`, `unhealthy`, `starting` or empty, from the engine's status text."""
+    match = _HEALTH.search(row.status)
+    return match.group(1).replace("health: ", "") if match else ""
+
+
+def uptime_of(row: ContainerRow) -> str:
+    """How long it has been up (`3 minutes`), or empty when not running."""
+    if not row.status.startswith("Up "):
+        return ""
+    return _HEALTH.sub("", row.status[3:]).strip()
+
+
+def is_problem(row: ContainerRow, oom_killed: set[str]) -> bool:
+    """Exited non-zero, restarting, unhealthy or OOM-killed: what on-call looks at."""
+    exited = _EXIT.match(row.status)
+    return (
+        (exited is not None and exited.group(1) != "0")
+        or row.state == "restarting"
+        or health_of(row) == "unhealthy"
+        or f"{row.host}/{row.id}" in oom_killed
+    )
+
+
+class ContainersView(ResourceView):
+    """Every container of every host."""
+
+    NAME = "containers"
+    KIND = "container"
+    EMPTY = "No containers on any online host."
+    COLUMNS = (
+        Column("host", "HOST"),
+        Column("name", "NAME"),
+        Column("stack", "STACK/SERVICE"),
+        Column("image", "IMAGE"),
+        Column("state", "STATE"),
+        Column("health", "HEALTH"),
+        Column("uptime", "UPTIME"),
+        Column("ports", "PORTS"),
+        Column("cpu", "CPU"),
+        Column("mem", "MEM"),
+    )
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("l", "open_logs", "Logs", id="containers.logs",
+                tooltip="Follow this container's logs in a new pane"),
+        Binding("L", "open_service_logs", "Service logs", id="containers.service_logs",
+                tooltip="Follow every replica of this container's service"),
+        Binding("s", "open_shell", "Shell", id="containers.shell",
+                tooltip="Open a shell in this container in a new pane"),
+        Binding("p", "toggle_problems", "Problems", id="containers.problems",
+                tooltip="Show only exited non-zero, restarting, unhealthy or OOM-killed"),
+        *action_bindings("container"),
+    ]
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.stale: dict[str, str] = {}
+        self.problems_only = False
+        self.oom_killed: set[str] = set()
+        self.stats: dict[str, tuple[float, int]] = {}
+
+    def cells(self, record: ContainerRow) -> tuple[Any, ...]:
+        stale = record.host in self.stale
+        state = Text("stale" if stale else record.state,
+                     style="dim" if stale else _STATE_STYLE.get(record.state, ""))
+        health = health_of(record)
+        health_text = Text(health, style={"healthy": "green", "unhealthy": "red"}.get(health, ""))
+        stack = "/".join(part for part in (record.stack, record.service) if part)
+        cpu, mem = self.stats.get(f"{record.host}/{record.id}", (None, None))
+        return (
+            Text(record.host, style="dim" if stale else ""),
+            record.name,
+            stack,
+            record.image,
+            state,
+            health_text,
+            uptime_of(record),
+            ", ".join(record.ports),
+            "" if cpu is None else f"{cpu:.1f}%",
+            human_size(mem),
+        )
+
+    def visible(self):
+        rows = super().visible()
+        if self.problems_only:
+            rows = [(k, r) for k, r in rows if is_problem(r, self.oom_killed)]
+        return rows
+
+    def describe(self) -> str:
+        text = super().describe()
+        if self.problems_only:
+            text += "  problems only"
+        if self.stale:
+            text += "  stale: " + ", ".join(sorted(self.stale))
+        return text
+
+    def action_toggle_problems(self) -> None:
+        self.problems_only = not self.problems_only
+        self.rebuild()
+
+    def action_open_logs(self) -> None:
+        self._open("logs", service=False)
+
+    def action_open_service_logs(self) -> None:
+        self._open("logs", service=True)
+
+    def action_open_shell(self) -> None:
+        self._open("shell", service=False)
+
+    def _open(self, what: str, service: bool) -> None:
+        selected = self.selected()
+        if not selected:
+            return
+        _, row = selected[0]
+        if service and not (row.stack and row.service):
+            self.notify(f"{row.name} belongs to no service", severity="warning")
+            return
+        target = f"{row.stack}/{row.service}" if service else f"{row.host}/{row.name}"
+        self.post_message(self.OpenPane(what, target, row.host))
+
+    class OpenPane(Message):
+        """Open a log or shell pane for a target (`host/container` or `stack/service`)."""
+
+        def __init__(self, what: str, target: str, host: str):
+            super().__init__()
+            self.what = what
+            self.target = target
+            self.host = host
+

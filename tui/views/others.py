@@ -1,0 +1,209 @@
+"""Hosts, stacks, volumes, images and events views."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+
+from corral.backends.facts import ContainerRow, HostFacts
+from corral.backends.resources import HostDetails, ImageRow, VolumeRow
+from corral.backends.watch import EngineEvent
+
+from ..actions_ui import action_bindings
+from ..formatting import human_size, labels_text
+from .base import Column, ResourceView
+
+_STATE_STYLE = {"online": "green", "connecting": "yellow", "offline": "red"}
+
+
+@dataclass
+class HostRecord:
+    """A host's facts and, once read, its details."""
+
+    facts: HostFacts
+    details: HostDetails | None = None
+
+
+class HostsView(ResourceView):
+    """Every inventory host with its engine and machine facts."""
+
+    NAME = "hosts"
+    KIND = "host"
+    EMPTY = "No hosts."
+    COLUMNS = (
+        Column("name", "HOST"),
+        Column("address", "ADDRESS"),
+        Column("state", "STATE"),
+        Column("engine", "ENGINE"),
+        Column("os", "OS / KERNEL"),
+        Column("cpus", "CPUS"),
+        Column("memory", "MEMORY"),
+        Column("disk", "DOCKER DISK"),
+        Column("containers", "CONTAINERS"),
+        Column("latency", "LATENCY"),
+        Column("labels", "LABELS"),
+    )
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("a", "add_host", "Add host", id="hosts.add",
+                tooltip="Add a host to the inventory"),
+    ]
+
+    def cells(self, record: HostRecord) -> tuple[Any, ...]:
+        facts, details = record.facts, record.details
+        state = facts.state if facts.state == "online" else f"{facts.state}: {facts.error}"
+        containers = (
+            f"{facts.containers_running}/{facts.containers_total}"
+            if facts.containers_total is not None else ""
+        )
+        return (
+            facts.name,
+            facts.address,
+            Text(state, style=_STATE_STYLE.get(facts.state, "")),
+            facts.docker_version or "",
+            f"{details.os} / {details.kernel}" if details else "",
+            str(details.cpus) if details else "",
+            human_size(details.memory) if details else "",
+            human_size(details.disk_used) if details else "",
+            containers,
+            f"{facts.latency_ms:.1f} ms" if facts.latency_ms is not None else "",
+            labels_text(facts.labels),
+        )
+
+    def action_add_host(self) -> None:
+        self.post_message(self.AddHost())
+
+    class AddHost(Message):
+        """The user asked to add a host."""
+
+
+@dataclass
+class StackRecord:
+    """One service of one stack, over every host."""
+
+    stack: str
+    service: str
+    containers: list[ContainerRow] = field(default_factory=list)
+
+
+def group_stacks(rows: list[ContainerRow]) -> dict[str, StackRecord]:
+    """Containers grouped by `stack/service` (containers in no stack are left out)."""
+    groups: dict[str, StackRecord] = {}
+    for row in rows:
+        if not row.stack:
+            continue
+        service = row.service or "-"
+        key = f"{row.stack}/{service}"
+        groups.setdefault(key, StackRecord(row.stack, service)).containers.append(row)
+    return groups
+
+
+class StacksView(ResourceView):
+    """Containers grouped by stack and service."""
+
+    NAME = "stacks"
+    KIND = "stack"
+    EMPTY = "No stacks: no container carries Corral, Compose or Rancher stack labels."
+    COLUMNS = (
+        Column("stack", "STACK"),
+        Column("service", "SERVICE"),
+        Column("running", "RUNNING"),
+        Column("hosts", "HOSTS"),
+        Column("images", "IMAGES"),
+    )
+
+    def cells(self, record: StackRecord) -> tuple[Any, ...]:
+        running = sum(1 for c in record.containers if c.state == "running")
+        total = len(record.containers)
+        return (
+            record.stack,
+            record.service,
+            Text(f"{running}/{total}", style="green" if running == total else "yellow"),
+            ",".join(sorted({c.host for c in record.containers})),
+            ",".join(sorted({c.image for c in record.containers})),
+        )
+
+
+class VolumesView(ResourceView):
+    """Volumes of every host and the containers that use them."""
+
+    BINDINGS: ClassVar[list[Binding]] = action_bindings("volume")
+    NAME = "volumes"
+    KIND = "volume"
+    EMPTY = "No volumes on any online host."
+    COLUMNS = (
+        Column("host", "HOST"),
+        Column("name", "NAME"),
+        Column("driver", "DRIVER"),
+        Column("mountpoint", "MOUNTPOINT"),
+        Column("users", "USED BY"),
+    )
+
+    def cells(self, record: VolumeRow) -> tuple[Any, ...]:
+        return (record.host, record.name, record.driver, record.mountpoint,
+                ", ".join(record.users))
+
+
+class ImagesView(ResourceView):
+    """Images of every host and the containers created from them."""
+
+    BINDINGS: ClassVar[list[Binding]] = action_bindings("image")
+    NAME = "images"
+    KIND = "image"
+    EMPTY = "No images on any online host."
+    COLUMNS = (
+        Column("host", "HOST"),
+        Column("tags", "TAGS"),
+        Column("id", "ID"),
+        Column("size", "SIZE"),
+        Column("users", "USED BY"),
+    )
+
+    def cells(self, record: ImageRow) -> tuple[Any, ...]:
+        return (record.host, ", ".join(record.tags) or "<none>", record.id,
+                human_size(record.size), ", ".join(record.users))
+
+    def sort_value(self, record: ImageRow, column: int) -> Any:
+        return record.size if self.COLUMNS[column].key == "size" else super().sort_value(
+            record, column
+        )
+
+
+_EVENT_STYLE = {"die": "red", "oom": "bold red", "kill": "red", "destroy": "magenta",
+                "create": "cyan", "start": "green", "restart": "yellow"}
+
+
+class EventsView(ResourceView):
+    """Engine events from every host, newest first."""
+
+    NAME = "events"
+    KIND = "event"
+    EMPTY = "No events yet: they appear here as engines report them."
+    COLUMNS = (
+        Column("time", "TIME"),
+        Column("host", "HOST"),
+        Column("type", "TYPE"),
+        Column("action", "ACTION"),
+        Column("actor", "OBJECT"),
+    )
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.sort_reverse = True
+
+    def cells(self, record: EngineEvent) -> tuple[Any, ...]:
+        action = record.action.split(":")[0]
+        return (
+            time.strftime("%H:%M:%S", time.localtime(record.time)),
+            record.host,
+            record.type,
+            Text(record.action, style=_EVENT_STYLE.get(action, "")),
+            record.actor,
+        )
+
+    def sort_value(self, record: EngineEvent, column: int) -> Any:
+        return record.time if column == 0 else super().sort_value(record, column)
