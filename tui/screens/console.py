@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Static
@@ -26,6 +27,7 @@ from corral.backends.resources import (
     list_images,
     list_volumes,
 )
+from corral.backends.stats import StatsTracker
 from corral.backends.watch import HostWatcher
 
 from ..store import ContainerStore
@@ -40,6 +42,7 @@ from .modals import ConfirmScreen, help_screen, yaml_screen
 
 DRAIN_SECONDS = 0.1
 HOSTS_REFRESH_SECONDS = 10.0
+STATS_SECONDS = 3.0
 
 NO_HOSTS = """\
 [b]No hosts yet.[/b]
@@ -91,6 +94,7 @@ class ConsoleScreen(Screen):
         self.readonly = readonly
         self.inventory_path = inventory_path
         self.store = ContainerStore()
+        self.stats = StatsTracker()
         self.watchers: list[HostWatcher] = []
         self.history: list[str] = []
         self.stacked = False
@@ -122,6 +126,7 @@ class ConsoleScreen(Screen):
             self.watchers.append(HostWatcher(session, self.store.put).start())
         self.set_interval(DRAIN_SECONDS, self.drain_updates)
         self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
+        self.set_interval(STATS_SECONDS, self.sample_visible_stats)
         self.load_hosts()
         self.current_view().focus()
 
@@ -181,6 +186,43 @@ class ConsoleScreen(Screen):
         }
         errors = [result.error for result in results if not result.ok]
         self.post_message(self.Loaded(view, records, errors))
+
+    def sample_visible_stats(self) -> None:
+        """Ask for CPU and memory of the running containers on screen only."""
+        view = self.query_one(ContainersView)
+        if self.query_one(ContentSwitcher).current != "containers" or not view.row_count:
+            return
+        first = view.scroll_offset.y
+        keys = []
+        for index in range(first, min(first + view.size.height, view.row_count)):
+            key = view.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
+            row = view.records.get(key)
+            if row is not None and row.state == "running":
+                keys.append(key)
+        self.read_stats(keys)
+
+    @work(thread=True, exclusive=True, group="stats")
+    def read_stats(self, keys: list[str]) -> None:
+        usage = {}
+        for key in keys:
+            host, _, container_id = key.partition("/")
+            try:
+                sample = self.stats.sample(self.fleet.session(host), container_id)
+            except BackendError:
+                continue
+            usage[key] = (sample.cpu_percent, sample.memory)
+        self.stats.forget_except(set(keys))
+        self.post_message(self.StatsRead(usage))
+
+    class StatsRead(Message):
+        """Fresh CPU and memory figures for some containers."""
+
+        def __init__(self, usage: dict[str, tuple[float | None, int | None]]):
+            super().__init__()
+            self.usage = usage
+
+    def on_console_screen_stats_read(self, message: StatsRead) -> None:
+        self.query_one(ContainersView).set_usage(message.usage)
 
     def on_console_screen_loaded(self, message: Loaded) -> None:
         self.query_one(f"#{message.view}", ResourceView).set_records(message.records)

@@ -88,7 +88,7 @@ class ContainersView(ResourceView):
         health = health_of(record)
         health_text = Text(health, style={"healthy": "green", "unhealthy": "red"}.get(health, ""))
         stack = "/".join(part for part in (record.stack, record.service) if part)
-        cpu, mem = self.stats.get(f"{record.host}/{record.id}", (None, None))
+        cpu, mem = _usage_cells(self.stats.get(f"{record.host}/{record.id}"))
         return (
             Text(record.host, style="dim" if stale else ""),
             record.name,
@@ -98,9 +98,18 @@ class ContainersView(ResourceView):
             health_text,
             uptime_of(record),
             ", ".join(record.ports),
-            "" if cpu is None else f"{cpu:.1f}%",
-            human_size(mem),
+            cpu,
+            mem,
         )
+
+    def set_usage(self, usage: dict[str, tuple[float | None, int | None]]) -> None:
+        """Show fresh CPU and memory figures (keys are `host/id`)."""
+        self.stats = usage
+        for key, figures in usage.items():
+            if key in self.rows:
+                cpu, mem = _usage_cells(figures)
+                self.update_cell(key, "cpu", cpu, update_width=True)
+                self.update_cell(key, "mem", mem, update_width=True)
 
     def visible(self):
         rows = super().visible()
@@ -149,3 +158,8 @@ class ContainersView(ResourceView):
             self.target = target
             self.host = host
 
+
+
+def _usage_cells(figures: tuple[float | None, int | None] | None) -> tuple[str, str]:
+    cpu, mem = figures or (None, None)
+    return ("" if cpu is None else f"{cpu:.1f}%"), human_size(mem)
