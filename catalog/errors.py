@@ -43,3 +43,53 @@ class YamlError(CatalogError):
     """A YAML document that does not parse, or uses YAML features we refuse."""
 
     title = "Invalid YAML"
+
+
+class TemplateError(CatalogError):
+    """A Go template (`*.tpl`) that does not parse or fails while executing."""
+
+    title = "Template error"
+
+
+class QuestionError(CatalogError):
+    """A question in a `catalog:` block that is malformed (bad type, min > max…)."""
+
+    title = "Invalid question"
+
+
+class AnswerError(CatalogError):
+    """An answer that breaks its question's rules, or an unreadable answers source.
+
+    Messages about password questions never quote the value.
+    """
+
+    title = "Invalid answer"
+
+
+class ComposeError(CatalogError):
+    """A docker-compose or rancher-compose document Corral cannot turn into a stack."""
+
+    title = "Invalid compose file"
+
+
+class UnsupportedError(CatalogError):
+    """Something that only means anything inside a Rancher server (its load balancer…)."""
+
+    title = "Unsupported by Corral"
+
+
+class RenderError(CatalogError):
+    """Rendering a version found one or more errors; all of them are in `problems`.
+
+    Args:
+        problems: Every problem found (`corral.catalog.problems.Problem`), errors first.
+    """
+
+    title = "Cannot render"
+
+    def __init__(self, problems: list):
+        first = problems[0]
+        more = len(problems) - 1
+        message = first.message + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+        super().__init__(message, file=first.file, line=first.line)
+        self.problems = problems

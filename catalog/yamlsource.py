@@ -78,7 +78,13 @@ def load_text(text: str, *, source: str | Path = "<string>") -> Any:
     Raises:
         YamlError: As for `load_file`.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader rejects control characters while the loader is built.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        position = getattr(exc, "position", 0) or 0
+        raise YamlError(str(exc).splitlines()[0], file=source,
+                        line=text.count("\n", 0, position) + 1) from None
     try:
         node = loader.get_single_node()
         if node is None:

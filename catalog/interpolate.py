@@ -1,0 +1,139 @@
+"""`${VAR}` / `$VAR` / `$$` interpolation and the `${stack_name}` macros.
+
+Rancher interpolated the values (never the keys) of the parsed compose files
+with the answers, after templating, using docker-compose v1 rules: names are
+letters, digits and `_` not starting with a digit, `$$` is a literal `$`, an
+unset variable becomes "" with a warning, and anything else after `$` is an
+error naming the key. `$${stack_name}` thus survives as `${stack_name}`; it
+and `${service_name}` are expanded per service when the stack is built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from collections.abc import Mapping as AbcMapping
+
+from .errors import ComposeError
+from .problems import Report, Source
+from .yamlsource import Mapping, Sequence
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BRACED = re.compile(r"[A-Za-z0-9_]+")
+_MACRO = re.compile(r"\$\{(stack_name|service_name)\}")
+
+
+def interpolate_string(text: str, env: AbcMapping[str, str], unset: set[str] | None = None) -> str:
+    """Interpolate one string.
+
+    Args:
+        text: The value as written.
+        env: Variables (the answers).
+        unset: Collects the names used but not in `env`.
+
+    Returns:
+        The interpolated value.
+
+    Raises:
+        ValueError: The text has a `$` that starts no valid expression.
+    """
+    out: list[str] = []
+    pos = 0
+    while True:
+        dollar = text.find("$", pos)
+        if dollar < 0:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos:dollar])
+        rest = text[dollar + 1 : dollar + 2]
+        if rest == "$":
+            out.append("$")
+            pos = dollar + 2
+            continue
+        if rest == "{":
+            close = text.find("}", dollar + 2)
+            name = text[dollar + 2 : close] if close >= 0 else ""
+            # Inside braces a name may start with a digit (Rancher's parser allows it).
+            if close < 0 or not _BRACED.fullmatch(name):
+                raise ValueError(text)
+            pos = close + 1
+        else:
+            match = _NAME.match(text, dollar + 1)
+            if not match:
+                raise ValueError(text)
+            name = match.group()
+            pos = match.end()
+        if name in env:
+            out.append(env[name])
+        else:
+            out.append("")
+            if unset is not None:
+                unset.add(name)
+
+
+def map_strings(node: object, func: Callable[[str, str, int | None], str], key: str = "",
+                line: int | None = None) -> object:
+    """Rebuild a parsed YAML document with `func(value, key, line)` applied to each string value.
+
+    Mapping and Sequence nodes keep their line numbers; keys are left alone.
+    """
+    if isinstance(node, str):
+        return func(node, key, line)
+    if isinstance(node, dict):
+        result = Mapping()
+        result.line = getattr(node, "line", line or 0)
+        result.key_lines = dict(getattr(node, "key_lines", {}))
+        for item_key, value in node.items():
+            item_line = node.line_of(item_key) if isinstance(node, Mapping) else line
+            result[item_key] = map_strings(value, func, str(item_key), item_line)
+        return result
+    if isinstance(node, list):
+        items = Sequence()
+        items.line = getattr(node, "line", line or 0)
+        items.item_lines = list(getattr(node, "item_lines", []))
+        for index, value in enumerate(node):
+            item_line = node.line_of(index) if isinstance(node, Sequence) else line
+            items.append(map_strings(value, func, key, item_line))
+        return items
+    return node
+
+
+def interpolate_tree(node: object, env: AbcMapping[str, str], source: Source,
+                     report: Report) -> object:
+    """Interpolate every string value inside a parsed YAML document.
+
+    Unset variables become warnings at the line of the value.
+
+    Raises:
+        ComposeError: A value has an invalid `$` expression (file, line and key named).
+    """
+
+    def interpolate(value: str, key: str, line: int | None) -> str:
+        unset: set[str] = set()
+        try:
+            result = interpolate_string(value, env, unset)
+        except ValueError:
+            raise ComposeError(f'invalid interpolation format for key "{key}": "{value}"',
+                               file=source.file, line=source.line(line)) from None
+        for name in sorted(unset):
+            report.warn(f"variable {name} is not set; substituting a blank string",
+                        source.file, source.line(line))
+        return result
+
+    return map_strings(node, interpolate)
+
+
+def expand_macros(node: object, stack_name: str, service_name: str) -> object:
+    """Replace `${stack_name}` and `${service_name}` in every string value of `node`.
+
+    Args:
+        node: A parsed YAML value (one service's configuration).
+        stack_name: The stack being rendered.
+        service_name: The service `node` belongs to.
+
+    Returns:
+        The same shape, lines kept, with the macros expanded.
+    """
+    names = {"stack_name": stack_name, "service_name": service_name}
+    return map_strings(node, lambda value, _key, _line: _MACRO.sub(lambda m: names[m.group(1)],
+                                                                      value))

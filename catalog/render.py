@@ -1,0 +1,116 @@
+"""Rendering a catalog version with answers into a Stack.
+
+The order is Rancher's: run `.tpl` files as Go templates with `.Values` and
+`.Stack`, parse the YAML, interpolate `${VAR}` with the answers, then build
+each service, expanding `${stack_name}` / `${service_name}` for it. Problems
+from every step are collected so one render reports all of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from .answers import Answers
+from .compose import build_services
+from .errors import CatalogError, YamlError
+from .interpolate import interpolate_tree
+from .loader import Version
+from .problems import Report, Source
+from .questions import Question
+from .spec import Stack
+from .template_exec import render_template
+from .yamlsource import load_text
+
+STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
+
+
+def render(version: Version, answers: Answers, *, stack_name: str) -> Stack:
+    """Render `version` with validated `answers` as the stack `stack_name`.
+
+    Args:
+        version: The catalog version.
+        answers: From `resolve_answers` over `version.info.questions`.
+        stack_name: Letters, digits and `-`, as Rancher required.
+
+    Returns:
+        The stack; its `warnings` hold warnings and unsupported features.
+
+    Raises:
+        RenderError: Every error found (template, YAML, compose, questions).
+    """
+    report = Report()
+    report.extend(version.problems)
+    report.extend(answers.warnings)
+    if not STACK_NAME.fullmatch(stack_name):
+        report.error(f"invalid stack name {stack_name!r}: use letters, digits and -")
+    report.raise_errors()
+    stack_data = {"Name": stack_name, "Version": version.version}
+    compose_doc, compose_src = _load(version.compose_file, answers, stack_data, report)
+    rancher_doc, rancher_src = (None, None)
+    if version.rancher_file is not None:
+        rancher_doc, rancher_src = _load(version.rancher_file, answers, stack_data, report)
+    report.raise_errors()
+    services, volumes, networks = build_services(
+        compose_doc, rancher_doc, sources=(compose_src, rancher_src),  # type: ignore[arg-type]
+        stack_name=stack_name, report=report,
+    )
+    _check_environment_questions(version.info.questions, answers, stack_name,
+                                 {s.name for s in services}, report)
+    report.raise_errors()
+    secrets = answers.secrets
+    return Stack(
+        name=stack_name,
+        entry=version.entry_id,
+        version=version.version,
+        services=tuple(dataclasses.replace(s, secrets=secrets) for s in services),
+        volumes=volumes,
+        networks=networks,
+        warnings=tuple(report.sorted()),
+        secrets=secrets,
+    )
+
+
+def _load(path: Path | None, answers: Answers, stack: dict, report: Report
+          ) -> tuple[object, Source]:
+    """Template, parse and interpolate one compose file; problems go to `report`."""
+    source = Source(str(path))
+    if path is None:
+        return None, source
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".tpl":
+            rendered = render_template(text, values=answers.values, stack=stack, name=str(path))
+            source = Source(str(path), rendered.line_map)
+            text = rendered.text
+        try:
+            document = load_text(text, source=str(path))
+        except YamlError as exc:  # its line is one of the rendered text
+            report.error(exc.message, exc.file, source.line(exc.line))
+            return None, source
+        return interpolate_tree(document, answers.values, source, report), source
+    except (OSError, UnicodeDecodeError) as exc:
+        report.error(f"cannot read: {exc}", str(path))
+    except CatalogError as exc:
+        report.catch(exc)
+    return None, source
+
+
+def _check_environment_questions(questions: tuple[Question, ...], answers: Answers,
+                                 stack_name: str, services: set[str], report: Report) -> None:
+    """Service and certificate answers name things of a Rancher environment."""
+    for question in questions:
+        value = answers.values.get(question.variable)
+        if not value or question.type not in ("service", "certificate"):
+            continue
+        if question.type == "certificate":
+            report.unsupported(f"question {question.variable}: certificate {value!r} would come"
+                               " from a Rancher environment's certificate store",
+                               question.file, question.line)
+            continue
+        stack, _, service = value.rpartition("/")
+        if stack not in ("", stack_name) or service not in services:
+            report.unsupported(f"question {question.variable}: service {value!r} is not in this"
+                               " stack; services of a Rancher environment are out of reach",
+                               question.file, question.line)
