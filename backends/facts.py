@@ -134,6 +134,11 @@ class ContainerRow:
     created: int
     labels: dict[str, str]
 
+    @property
+    def ref(self) -> str:
+        """What the engine knows it by."""
+        return self.id
+
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)

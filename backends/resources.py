@@ -78,6 +78,11 @@ class VolumeRow:
     labels: dict[str, str]
     users: list[str] = field(default_factory=list)
 
+    @property
+    def ref(self) -> str:
+        """What the engine knows it by."""
+        return self.name
+
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)
@@ -93,6 +98,11 @@ class ImageRow:
     size: int
     created: int
     users: list[str] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        """What the engine knows it by: the tag, or the id if untagged."""
+        return self.tags[0] if self.tags else self.id
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -143,17 +153,20 @@ def list_images(session: HostSession) -> list[ImageRow]:
     users: dict[str, list[str]] = {}
     for container in _containers(session):
         users.setdefault(container.get("ImageID", ""), []).append(_name(container))
-    rows = [
-        ImageRow(
-            host=session.name,
-            id=image["Id"].removeprefix("sha256:")[:12],
-            tags=[tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"],
-            size=image.get("Size", 0),
-            created=image.get("Created", 0),
-            users=sorted(users.get(image["Id"], [])),
-        )
-        for image in images
-    ]
+    rows = []
+    for image in images:
+        tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
+        for tag in tags or [None]:
+            rows.append(
+                ImageRow(
+                    host=session.name,
+                    id=image["Id"].removeprefix("sha256:")[:12],
+                    tags=[tag] if tag else [],
+                    size=image.get("Size", 0),
+                    created=image.get("Created", 0),
+                    users=sorted(users.get(image["Id"], [])),
+                )
+            )
     return sorted(rows, key=lambda row: (row.tags[0] if row.tags else "~", row.id))
 
 

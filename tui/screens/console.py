@@ -21,7 +21,6 @@ from corral.backends.facts import host_facts
 from corral.backends.fleet import Fleet
 from corral.backends.resources import (
     ImageRow,
-    VolumeRow,
     host_details,
     inspect,
     list_images,
@@ -181,7 +180,7 @@ class ConsoleScreen(Screen):
         online = [name for name, s in self.fleet.sessions.items() if s.online]
         results = self.fleet.query(reader, online)
         records = {
-            f"{row.host}/{row.name if view == 'volumes' else row.id}": row
+            f"{row.host}/{row.ref}": row
             for result in results if result.ok for row in result.value
         }
         errors = [result.error for result in results if not result.ok]
@@ -329,8 +328,7 @@ class ConsoleScreen(Screen):
 
     def inspect_row(self, view: ResourceView, key: str, record: Any) -> None:
         if view.KIND in ("container", "volume", "image"):
-            ref = record.id if view.KIND != "volume" else record.name
-            self.inspect_on_engine(view.KIND, record.host, ref, key)
+            self.inspect_on_engine(view.KIND, record.host, record.ref, key)
         else:
             data = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else record
             self.app.push_screen(yaml_screen(key, yaml.safe_dump(data, sort_keys=False)))
@@ -354,8 +352,7 @@ class ConsoleScreen(Screen):
             self.notify("read-only: changes are disabled", severity="error")
             return
         targets = [
-            (record.host, record.name if isinstance(record, VolumeRow) else record.id,
-             f"{record.host}/{display_name(record)}")
+            (record.host, record.ref, f"{record.host}/{display_name(record)}")
             for _, record in message.rows
         ]
         if not action.destructive:

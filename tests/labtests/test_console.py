@@ -1,0 +1,370 @@
+"""Pilot tests of the console against the three-host lab."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+import docker
+import pytest
+
+from corral.backends.actions import ACTIONS, act
+from corral.backends.errors import ActionRefused
+from corral.backends.inventory import load_inventory
+from corral.backends.ssh import SshSettings
+from corral.tui.app import CorralApp
+from corral.tui.config import Config
+from corral.tui.screens.modals import ConfirmScreen, TextScreen
+from corral.tui.views.base import ResourceView
+from tests.lab_support import Lab
+
+from .helpers import engine
+
+pytestmark = pytest.mark.lab
+
+SIZE = (180, 50)
+
+
+def console(lab: Lab, readonly: bool = False) -> CorralApp:
+    settings = SshSettings(
+        known_hosts=(str(lab.known_hosts),), keepalive_interval=1, connect_timeout=5
+    )
+    return CorralApp(load_inventory(lab.inventory), settings, Config(readonly=readonly))
+
+
+async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def view(app: CorralApp, name: str) -> ResourceView:
+    return app.screen.query_one(f"#{name}", ResourceView)
+
+
+async def command(pilot, text: str) -> None:
+    await pilot.press("colon")
+    for char in text:
+        await pilot.press(char)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def select(pilot, app: CorralApp, name: str, text: str) -> None:
+    """Filter view `name` down to the row matching `text` and put the cursor on it."""
+    await command(pilot, name)
+    await pilot.press("slash")
+    for char in text:
+        await pilot.press(char)
+    await pilot.press("enter")
+    await until(pilot, lambda: view(app, name).row_count == 1, f"one row for {text}")
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:6]
+
+
+@pytest.fixture
+def sleeper(lab: Lab, unique: str):
+    """A running container on lab2, named uniquely, removed afterwards."""
+    client = engine(lab.host("lab2").socket)
+    container = client.containers.run(
+        "corral-lab/busybox:1", ["sleep", "3600"], name=f"c-{unique}", detach=True,
+        labels={"io.corral.stack": f"st{unique}", "io.corral.service": "svc"},
+    )
+    yield container
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True)
+
+
+def state_of(container) -> str | None:
+    try:
+        container.reload()
+    except docker.errors.NotFound:
+        return None
+    return container.status
+
+
+async def test_containers_view_lists_what_every_engine_reports(lab: Lab, sleeper) -> None:
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        containers = view(app, "containers")
+        await until(pilot, lambda: f"lab2/{sleeper.id[:12]}" in containers.records, "sleeper")
+        for host in lab.hosts:
+            expected = {c.id[:12] for c in engine(host.socket).containers.list(all=True)}
+            await until(
+                pilot,
+                lambda host=host, expected=expected: {
+                    r.id for r in containers.records.values() if r.host == host.name
+                } == expected,
+                f"{host.name}'s containers",
+            )
+        # Kept live from events: a new container appears without any refresh.
+        extra = engine(lab.host("lab1").socket).containers.run(
+            "corral-lab/busybox:1", ["sleep", "3600"], detach=True
+        )
+        try:
+            await until(pilot, lambda: f"lab1/{extra.id[:12]}" in containers.records, "extra")
+            extra.remove(force=True)
+            await until(pilot, lambda: f"lab1/{extra.id[:12]}" not in containers.records,
+                        "extra removed")
+        finally:
+            with contextlib.suppress(docker.errors.NotFound):
+                extra.remove(force=True)
+
+
+async def test_hosts_stacks_volumes_images_views(lab: Lab, sleeper, unique: str) -> None:
+    client = engine(lab.host("lab2").socket)
+    volume = client.volumes.create(f"v-{unique}")
+    user = client.containers.create("corral-lab/busybox:1", ["true"], name=f"u-{unique}",
+                                    volumes={volume.name: {"bind": "/data"}})
+    app = console(lab)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await command(pilot, "hosts")
+            hosts = view(app, "hosts")
+            await until(pilot, lambda: len(hosts.records) == 3 and all(
+                r.details is not None for r in hosts.records.values()), "host details")
+            for host in lab.hosts:
+                info = engine(host.socket).info()
+                record = hosts.records[host.name]
+                assert record.facts.docker_version == info["ServerVersion"]
+                assert record.details.cpus == info["NCPU"]
+                assert record.details.kernel == info["KernelVersion"]
+
+            await command(pilot, "stacks")
+            stacks = view(app, "stacks")
+            await until(pilot, lambda: f"st{unique}/svc" in stacks.records, "the stack")
+            assert [c.name for c in stacks.records[f"st{unique}/svc"].containers] == [
+                f"c-{unique}"
+            ]
+
+            await command(pilot, "vol")
+            volumes = view(app, "volumes")
+            await until(pilot, lambda: f"lab2/{volume.name}" in volumes.records, "the volume")
+            assert volumes.records[f"lab2/{volume.name}"].users == [f"u-{unique}"]
+
+            await command(pilot, "images")
+            images = view(app, "images")
+            await until(pilot, lambda: len(images.records) >= 3 * len(lab.hosts), "images")
+            tags = {t for r in images.records.values() if r.host == "lab3" for t in r.tags}
+            assert "corral-lab/busybox:1" in tags
+            busybox = next(r for r in images.records.values()
+                           if r.host == "lab2" and "corral-lab/busybox:1" in r.tags)
+            assert f"c-{unique}" in busybox.users
+    finally:
+        user.remove(force=True)
+        volume.remove(force=True)
+
+
+async def test_filter_inverts_and_escape_clears(lab: Lab, sleeper, unique: str) -> None:
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        containers = view(app, "containers")
+        await until(pilot, lambda: f"lab2/{sleeper.id[:12]}" in containers.records, "sleeper")
+        await select(pilot, app, "containers", f"c-{unique}")
+        await pilot.press("slash", "ctrl+a", "exclamation_mark", "enter")
+        await until(pilot, lambda: containers.row_count == len(containers.records) - 1,
+                    "inverted filter")
+        await pilot.press("escape")
+        await until(pilot, lambda: containers.row_count == len(containers.records), "clear")
+
+
+async def test_inspect_shows_the_engine_document(lab: Lab, sleeper, unique: str) -> None:
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await select(pilot, app, "containers", f"c-{unique}")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, TextScreen), "inspect screen")
+        assert sleeper.id in str(app.screen.body.code)
+
+
+CONTAINER_ACTIONS = {
+    "container.start": ("u", "exited", "running"),
+    "container.stop": ("t", "running", "exited"),
+    "container.restart": ("r", "running", "running"),
+    "container.kill": ("ctrl+k", "running", "exited"),
+    "container.remove": ("ctrl+d", "running", None),
+}
+
+
+@pytest.mark.parametrize("action_id", list(CONTAINER_ACTIONS))
+async def test_container_action_changes_the_engine(
+    lab: Lab, sleeper, unique: str, action_id: str
+) -> None:
+    key, before, after = CONTAINER_ACTIONS[action_id]
+    if before == "exited":
+        sleeper.kill()
+    started = sleeper.attrs["State"]["StartedAt"]
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await select(pilot, app, "containers", f"c-{unique}")
+        await pilot.press(key)
+        if ACTIONS[action_id].destructive:
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+            assert f"lab2/c-{unique}" in app.screen.objects
+            await pilot.press("y")
+        await until(pilot, lambda: state_of(sleeper) == after
+                    and (action_id != "container.restart"
+                         or sleeper.attrs["State"]["StartedAt"] != started),
+                    f"{action_id} to take effect", timeout=30)
+
+
+async def test_declining_the_confirmation_changes_nothing(lab: Lab, sleeper, unique) -> None:
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await select(pilot, app, "containers", f"c-{unique}")
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await pilot.press("n")
+        await pilot.pause(1.0)
+        assert state_of(sleeper) == "running"
+
+
+async def test_marked_rows_are_acted_on_together(lab: Lab, unique: str) -> None:
+    client = engine(lab.host("lab3").socket)
+    made = [client.containers.run("corral-lab/busybox:1", ["sleep", "3600"],
+                                  name=f"m{i}-{unique}", detach=True) for i in range(3)]
+    app = console(lab)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+            await command(pilot, "ps")
+            await pilot.press("slash", *unique, "enter")
+            containers = view(app, "containers")
+            await until(pilot, lambda: containers.row_count == 3, "three rows")
+            await pilot.press("space", "space", "space")
+            assert len(containers.marks) == 3
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+            assert len(app.screen.objects) == 3
+            await pilot.press("y")
+            await until(pilot, lambda: all(state_of(c) == "exited" for c in made), "all stop",
+                        timeout=30)
+    finally:
+        for container in made:
+            container.remove(force=True)
+
+
+async def test_volume_and_image_removal(lab: Lab, unique: str) -> None:
+    client = engine(lab.host("lab1").socket)
+    volume = client.volumes.create(f"rm-{unique}")
+    image = client.images.get("corral-lab/busybox:1")
+    image.tag(f"corral-lab/scratch-{unique}", "1")
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await select(pilot, app, "volumes", f"rm-{unique}")
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: volume.name not in {v.name for v in client.volumes.list()},
+                    "volume removed")
+        await select(pilot, app, "images", f"scratch-{unique}")
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: not client.images.list(f"corral-lab/scratch-{unique}"),
+                    "image tag removed")
+
+
+async def test_volume_in_use_is_refused_naming_its_users(lab: Lab, unique: str) -> None:
+    client = engine(lab.host("lab1").socket)
+    volume = client.volumes.create(f"busy-{unique}")
+    user = client.containers.create("corral-lab/busybox:1", ["true"], name=f"holder-{unique}",
+                                    volumes={volume.name: {"bind": "/d"}})
+    app = console(lab)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+            await select(pilot, app, "volumes", f"busy-{unique}")
+            await pilot.press("ctrl+d")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+            await pilot.press("y")
+            await until(pilot, lambda: any(f"holder-{unique}" in n.message
+                                           for n in app._notifications), "refusal")
+            assert volume.name in {v.name for v in client.volumes.list()}
+    finally:
+        user.remove(force=True)
+        volume.remove(force=True)
+
+
+READONLY_KEYS = {
+    "container.start": ("containers", "u"),
+    "container.stop": ("containers", "t"),
+    "container.restart": ("containers", "r"),
+    "container.kill": ("containers", "ctrl+k"),
+    "container.remove": ("containers", "ctrl+d"),
+    "volume.remove": ("volumes", "ctrl+d"),
+    "image.remove": ("images", "ctrl+d"),
+}
+
+
+@pytest.mark.parametrize("action_id", list(READONLY_KEYS))
+async def test_readonly_refuses(lab: Lab, sleeper, unique: str, action_id: str) -> None:
+    view_name, key = READONLY_KEYS[action_id]
+    client = engine(lab.host("lab2").socket)
+    volume = client.volumes.create(f"ro-{unique}")
+    if action_id == "container.start":
+        sleeper.stop(timeout=1)
+    state = state_of(sleeper)
+    text = {"containers": f"c-{unique}", "volumes": f"ro-{unique}",
+            "images": "corral-lab/busybox"}[view_name]
+    app = console(lab, readonly=True)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            assert "READ-ONLY" in app.title
+            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+            await select(pilot, app, view_name, text) if view_name != "images" else None
+            if view_name == "images":
+                await command(pilot, "images")
+                await until(pilot, lambda: view(app, "images").records, "images")
+            current = view(app, view_name)
+            # Absent from the bindings the footer and help show...
+            assert current.check_action("request_action", (action_id,)) is False
+            await pilot.press("question_mark")
+            assert action_id not in str(app.screen.body.columns[2]._cells)
+            await pilot.press("escape")
+            # ...pressing the key does nothing...
+            await pilot.press(key)
+            await pilot.pause(0.5)
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert state_of(sleeper) == state
+            assert volume.name in {v.name for v in client.volumes.list()}
+            # ...and the backend refuses it whatever the path.
+            session = app.fleet.session("lab2")
+            ref = {"containers": sleeper.id, "volumes": volume.name,
+                   "images": "corral-lab/busybox:1"}[view_name]
+            with pytest.raises(ActionRefused):
+                act(session, action_id, ref)
+            assert state_of(sleeper) == state
+    finally:
+        volume.remove(force=True)
+
+
+async def test_host_going_offline_keeps_the_console_usable(lab: Lab, sleeper) -> None:
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        containers = view(app, "containers")
+        await until(pilot, lambda: f"lab2/{sleeper.id[:12]}" in containers.records, "sleeper")
+        lab.fault("lab2", "sshd-stop")
+        try:
+            await until(pilot, lambda: "lab2" in containers.stale, "lab2 stale", timeout=20)
+            # Its rows stay, marked stale, and the console still works.
+            assert f"lab2/{sleeper.id[:12]}" in containers.records
+            assert "stale" in containers.describe()
+            await command(pilot, "hosts")
+            hosts = view(app, "hosts")
+            await until(pilot, lambda: hosts.records.get("lab2") is not None
+                        and hosts.records["lab2"].facts.state != "online", "lab2 offline")
+            assert hosts.records["lab1"].facts.state == "online"
+        finally:
+            lab.fault("lab2", "sshd-start")
+        await command(pilot, "ps")
+        await until(pilot, lambda: "lab2" not in containers.stale, "lab2 back", timeout=30)
