@@ -17,22 +17,17 @@ from textual.widgets import ContentSwitcher, Footer, Header, Static
 
 from corral.backends.actions import ACTIONS, act
 from corral.backends.errors import BackendError
-from corral.backends.facts import host_facts
 from corral.backends.fleet import Fleet
-from corral.backends.resources import (
-    ImageRow,
-    host_details,
-    inspect,
-    list_images,
-    list_volumes,
-)
+from corral.backends.resources import inspect
 from corral.backends.stats import StatsTracker
 from corral.backends.watch import HostWatcher
 
+from ..console_data import display_name, read_host_records, read_listing, read_usage
+from ..keys_help import binding_rows
 from ..store import ContainerStore
 from ..views.base import ResourceView
 from ..views.containers import ContainersView
-from ..views.others import HostRecord, group_stacks
+from ..views.others import group_stacks
 from ..views.registry import VIEWS, command_words, resolve_view
 from ..widgets.command_line import CommandLine
 from ..widgets.host_bar import HostBar
@@ -159,31 +154,12 @@ class ConsoleScreen(Screen):
     @work(thread=True, exclusive=True, group="hosts")
     def load_hosts(self) -> None:
         """Host facts and details, off the UI thread."""
-        def read(session) -> HostRecord:
-            facts = host_facts(session)
-            details = None
-            if facts.state == "online":
-                try:
-                    details = host_details(session)
-                except BackendError:
-                    details = None
-            return HostRecord(facts, details)
-
-        results = self.fleet.query(read)
-        records = {r.host: r.value for r in results if r.value is not None}
-        self.post_message(self.Loaded("hosts", records, []))
+        self.post_message(self.Loaded("hosts", read_host_records(self.fleet), []))
 
     @work(thread=True, exclusive=True, group="listing")
     def load_listing(self, view: str) -> None:
         """Volumes or images of every online host, off the UI thread."""
-        reader = {"volumes": list_volumes, "images": list_images}[view]
-        online = [name for name, s in self.fleet.sessions.items() if s.online]
-        results = self.fleet.query(reader, online)
-        records = {
-            f"{row.host}/{row.ref}": row
-            for result in results if result.ok for row in result.value
-        }
-        errors = [result.error for result in results if not result.ok]
+        records, errors = read_listing(self.fleet, view)
         self.post_message(self.Loaded(view, records, errors))
 
     def sample_visible_stats(self) -> None:
@@ -202,16 +178,7 @@ class ConsoleScreen(Screen):
 
     @work(thread=True, exclusive=True, group="stats")
     def read_stats(self, keys: list[str]) -> None:
-        usage = {}
-        for key in keys:
-            host, _, container_id = key.partition("/")
-            try:
-                sample = self.stats.sample(self.fleet.session(host), container_id)
-            except BackendError:
-                continue
-            usage[key] = (sample.cpu_percent, sample.memory)
-        self.stats.forget_except(set(keys))
-        self.post_message(self.StatsRead(usage))
+        self.post_message(self.StatsRead(read_usage(self.fleet, self.stats, keys)))
 
     class StatsRead(Message):
         """Fresh CPU and memory figures for some containers."""
@@ -290,20 +257,7 @@ class ConsoleScreen(Screen):
             self.load_hosts()
 
     def action_help(self) -> None:
-        focused = self.focused or self.current_view()
-        rows = []
-        seen = set()
-        for node in [focused, *focused.ancestors_with_self]:
-            for binding in getattr(node, "BINDINGS", []):
-                if not hasattr(binding, "id") or binding.id in seen:
-                    continue
-                action, _, rest = binding.action.partition("(")
-                parameters = tuple(p.strip("'\")") for p in rest.split(",")) if rest else ()
-                if node.check_action(action, parameters) is False:
-                    continue
-                seen.add(binding.id)
-                keys = self.app.get_key_display(binding) if binding.key else ""
-                rows.append((keys, binding.description, binding.id or "", binding.tooltip))
+        rows = binding_rows(self.focused or self.current_view(), self.app)
         self.app.push_screen(help_screen("Keys (remap them by id in config.yaml)", rows))
 
     def action_placement(self, where: str) -> None:
@@ -414,10 +368,19 @@ class ConsoleScreen(Screen):
     def workspace(self) -> Workspace:
         return self.query_one(Workspace)
 
+    def on_hosts_view_add_host(self) -> None:
+        """Open the Add host form; a host it adds is watched like the others."""
+        from .add_host import AddHostScreen
+
+        def added(spec) -> None:
+            if spec is None:
+                return
+            session = self.fleet.session(spec.name)
+            self.watchers.append(HostWatcher(session, self.store.put).start())
+            self.sub_title = f"{len(self.fleet.sessions)} hosts"
+            self.query("#no-hosts").remove()
+            self.load_hosts()
+
+        self.app.push_screen(AddHostScreen(self.fleet), added)
 
 
-def display_name(record: Any) -> str:
-    """How a container, volume or image is named to the user."""
-    if isinstance(record, ImageRow):
-        return ", ".join(record.tags) or record.id
-    return record.name

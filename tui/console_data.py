@@ -1,0 +1,65 @@
+"""Reading what the console's views show, on worker threads (blocking docker-py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corral.backends.errors import BackendError
+from corral.backends.facts import host_facts
+from corral.backends.fleet import Fleet
+from corral.backends.resources import ImageRow, host_details, list_images, list_volumes
+from corral.backends.session import HostSession
+from corral.backends.stats import StatsTracker
+
+from .views.others import HostRecord
+
+LISTINGS = {"volumes": list_volumes, "images": list_images}
+
+
+def read_host_records(fleet: Fleet) -> dict[str, HostRecord]:
+    """Every host's facts, and details for those online."""
+
+    def read(session: HostSession) -> HostRecord:
+        facts = host_facts(session)
+        details = None
+        if facts.state == "online":
+            try:
+                details = host_details(session)
+            except BackendError:
+                details = None
+        return HostRecord(facts, details)
+
+    return {result.host: result.value for result in fleet.query(read) if result.value}
+
+
+def read_listing(fleet: Fleet, view: str) -> tuple[dict[str, Any], list[BackendError]]:
+    """Volumes or images of every online host, keyed `host/ref`, and the failures."""
+    online = [name for name, session in fleet.sessions.items() if session.online]
+    results = fleet.query(LISTINGS[view], online)
+    records = {
+        f"{row.host}/{row.ref}": row for result in results if result.ok for row in result.value
+    }
+    return records, [result.error for result in results if not result.ok]
+
+
+def read_usage(
+    fleet: Fleet, tracker: StatsTracker, keys: list[str]
+) -> dict[str, tuple[float | None, int | None]]:
+    """CPU and memory of the containers `keys` (`host/id`); failures are skipped."""
+    usage = {}
+    for key in keys:
+        host, _, container_id = key.partition("/")
+        try:
+            sample = tracker.sample(fleet.session(host), container_id)
+        except BackendError:
+            continue
+        usage[key] = (sample.cpu_percent, sample.memory)
+    tracker.forget_except(set(keys))
+    return usage
+
+
+def display_name(record: Any) -> str:
+    """How a container, volume or image is named to the user."""
+    if isinstance(record, ImageRow):
+        return ", ".join(record.tags) or record.id
+    return record.name
