@@ -273,3 +273,49 @@ def test_link_down_is_noticed_by_keepalive(lab: Lab) -> None:
         finally:
             lab.fault("lab3", "link-up")
         wait_for(lambda: lab3.online, 40, "lab3 back online")
+
+
+def test_ssh_config_alias_and_jump_host(lab: Lab, tmp_path: Path) -> None:
+    lab1, lab3 = lab.host("lab1"), lab.host("lab3")
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        f"Host edge\n  HostName {lab3.address}\n  User root\n  Port 22\n"
+        f"  IdentityFile {lab.key}\n"
+    )
+    inventory = write_inventory(
+        tmp_path / "inventory.yaml",
+        [
+            {"name": "by-alias", "ssh": "edge", "socket": lab3.socket},
+            {"name": "via-jump", "ssh": f"root@{lab3.address}", "identity": str(lab.key),
+             "socket": lab3.socket, "jump": f"root@{lab1.address}:22"},
+        ],
+    )
+    with running_fleet(inventory, lab.known_hosts, config=(str(config),)) as (_, fleet):
+        for name in ("by-alias", "via-jump"):
+            session = fleet.session(name)
+            assert session.online, session.status.error
+            expected = {c.name for c in engine(lab3.socket).containers.list(all=True)}
+            assert {row.name for row in list_containers(session, all=True)} == expected
+        assert len(fleet.session("via-jump").connection.corral_jumps) == 1
+
+
+def test_local_engine_is_offered_as_host_local(lab: Lab) -> None:
+    from corral.backends.inventory import local_inventory
+
+    inventory = local_inventory(socket=lab.host("lab1").socket)
+    assert inventory is not None and inventory.names() == ["local"]
+    from corral.backends.fleet import Fleet
+    from corral.backends.loop import BackendLoop
+    from corral.backends.ssh import SshSettings
+
+    with BackendLoop() as loop:
+        fleet = Fleet(inventory, SshSettings())
+        try:
+            loop.run(fleet.connect_all())
+            session = fleet.session("local")
+            assert session.online and session.status.tunnel == "local"
+            assert session.connection is None
+            expected = {c.name for c in engine(lab.host("lab1").socket).containers.list()}
+            assert {row.name for row in list_containers(session)} == expected
+        finally:
+            loop.run(fleet.close())
