@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
+
+from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from corral.backends.inventory import Inventory
 from corral.backends.ssh import SshSettings
@@ -10,6 +15,7 @@ from corral.backends.ssh import SshSettings
 from .config import Config
 from .fleet_app import FleetApp
 from .screens.console import ConsoleScreen
+from .views.registry import VIEWS
 
 
 class CorralApp(FleetApp):
@@ -30,6 +36,15 @@ class CorralApp(FleetApp):
         self.config = config or Config()
         super().__init__(inventory, settings, readonly=self.config.readonly)
         self.inventory_path = str(inventory.path or "")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, ConsoleScreen):
+            for name in VIEWS:
+                yield SystemCommand(
+                    f"View {name}", f"Show the {name} of every host",
+                    partial(screen.show_view, name),
+                )
 
     def on_mount(self) -> None:
         if self.config.keymap:

@@ -15,7 +15,9 @@ def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
     rows = []
     seen: set[str] = set()
     for node in focused.ancestors_with_self:
-        for binding in getattr(node, "BINDINGS", []):
+        # The node's merged map: inherited bindings included, keymap applied.
+        bindings = [b for group in node._bindings.key_to_bindings.values() for b in group]
+        for binding in bindings:
             if not getattr(binding, "id", None) or binding.id in seen:
                 continue
             action, _, rest = binding.action.partition("(")

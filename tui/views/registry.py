@@ -31,5 +31,10 @@ def resolve_view(word: str) -> str | None:
 
 
 def command_words() -> list[str]:
-    """Every word the command line completes."""
-    return sorted({*VIEWS, "catalog", *ALIASES, "quit", "q", "help"})
+    """Every word the command line completes, full view names first.
+
+    The suggester offers the first word that starts with what was typed, so
+    `vol` completes to `volumes` rather than stopping at the alias `vol`.
+    """
+    names = [*VIEWS, "catalog", "help", "quit"]
+    return names + sorted(set(ALIASES) - set(names))
