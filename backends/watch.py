@@ -152,8 +152,20 @@ class HostWatcher:
         if action == "destroy":
             self.listener(Removed(host, cid[:12]))
         elif action in _ROW_EVENTS:
-            found = self.session.call(
-                lambda client: client.api.containers(all=True, filters={"id": cid})
-            )
-            if found:
-                self.listener(Upsert(host, container_row(host, found[0])))
+            row = self._read_row(cid)
+            # The engine sends `die` a moment before its listing stops saying
+            # "running"; wait for the listing to catch up rather than show a
+            # dead container as running until its next event.
+            for _ in range(20):
+                if row is None or action != "die" or row.state != "running":
+                    break
+                self._stop.wait(0.05)
+                row = self._read_row(cid)
+            if row is not None:
+                self.listener(Upsert(host, row))
+
+    def _read_row(self, cid: str) -> ContainerRow | None:
+        found = self.session.call(
+            lambda client: client.api.containers(all=True, filters={"id": cid})
+        )
+        return container_row(self.session.name, found[0]) if found else None

@@ -368,3 +368,37 @@ async def test_host_going_offline_keeps_the_console_usable(lab: Lab, sleeper) ->
             lab.fault("lab2", "sshd-start")
         await command(pilot, "ps")
         await until(pilot, lambda: "lab2" not in containers.stale, "lab2 back", timeout=30)
+
+
+async def test_events_and_problems_only(lab: Lab, unique: str) -> None:
+    client = engine(lab.host("lab3").socket)
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await pilot.pause(1.0)  # the watchers have subscribed to the event streams
+        failing = client.containers.run("corral-lab/busybox:1", ["sh", "-c", "exit 7"],
+                                        name=f"fail-{unique}", detach=True)
+        healthy = client.containers.run("corral-lab/busybox:1", ["true"],
+                                         name=f"ok-{unique}", detach=True)
+        try:
+            await command(pilot, "events")
+            events = view(app, "events")
+            await until(pilot, lambda: any(
+                e.actor == f"fail-{unique}" and e.action == "die"
+                for e in events.records.values()), "the die event")
+            newest = next(iter(events.visible()))[1]
+            assert newest.time == max(e.time for e in events.records.values())
+
+            await command(pilot, "ps")
+            containers = view(app, "containers")
+            await until(pilot, lambda: all(
+                containers.records.get(f"lab3/{c.id[:12]}") is not None
+                and containers.records[f"lab3/{c.id[:12]}"].state == "exited"
+                for c in (failing, healthy)), "both exited")
+            await pilot.press("p")
+            shown = {record.name for _, record in containers.visible()}
+            assert f"fail-{unique}" in shown and f"ok-{unique}" not in shown
+            assert "problems only" in containers.describe()
+        finally:
+            failing.remove(force=True)
+            healthy.remove(force=True)
