@@ -116,8 +116,7 @@ class ConsoleScreen(Screen):
         self.app.title = "Corral" + ("  [READ-ONLY]" if self.readonly else "")
         self.sub_title = f"{len(self.fleet.sessions)} hosts"
         main.border_title = "containers"
-        for session in self.fleet.sessions.values():
-            self.watchers.append(HostWatcher(session, self.store.put).start())
+        self.watch_new_hosts()
         self.set_interval(DRAIN_SECONDS, self.drain_updates)
         self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
         self.set_interval(STATS_SECONDS, self.sample_visible_stats)
@@ -134,7 +133,16 @@ class ConsoleScreen(Screen):
 
     # --- data ---------------------------------------------------------------
 
+    def watch_new_hosts(self) -> None:
+        """Start a watcher for every host not watched yet (hosts can be added live)."""
+        watched = {watcher.session.name for watcher in self.watchers}
+        for name, session in self.fleet.sessions.items():
+            if name not in watched:
+                self.watchers.append(HostWatcher(session, self.store.put).start())
+
     def drain_updates(self) -> None:
+        if len(self.watchers) != len(self.fleet.sessions):
+            self.watch_new_hosts()
         rows_changed, events_changed = self.store.drain()
         if rows_changed:
             containers = self.query_one(ContainersView)
