@@ -5,6 +5,7 @@ Blocking docker-py calls: run them on worker threads.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass, field
 
 from .session import HostSession
@@ -24,6 +25,8 @@ class HostDetails:
         docker_root: The engine's data directory.
         storage_driver: e.g. overlay2.
         disk_used: Bytes the engine's images, containers and volumes use.
+        disk_total: Size of the filesystem holding the Docker root, if known.
+        disk_free: Free space on it, if known.
     """
 
     name: str
@@ -35,14 +38,23 @@ class HostDetails:
     docker_root: str = ""
     storage_driver: str = ""
     disk_used: int | None = None
+    disk_total: int | None = None
+    disk_free: int | None = None
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)
 
 
-def host_details(session: HostSession) -> HostDetails:
+def host_details(
+    session: HostSession, disk: tuple[int, int] | None = None
+) -> HostDetails:
     """Engine facts from `/info` and `/system/df`.
+
+    Args:
+        session: The host's session.
+        disk: (total, free) bytes of the Docker root's filesystem, if known
+            (see `parse_df`); the engine API does not report it.
 
     Raises:
         BackendError: The host is offline or the engine failed.
@@ -64,7 +76,26 @@ def host_details(session: HostSession) -> HostDetails:
         docker_root=info.get("DockerRootDir", ""),
         storage_driver=info.get("Driver", ""),
         disk_used=max(used, 0),
+        disk_total=disk[0] if disk else None,
+        disk_free=disk[1] if disk else None,
     )
+
+
+def df_command(path: str) -> str:
+    """The POSIX `df` call whose output `parse_df` reads."""
+    return f"df -Pk {shlex.quote(path)}"
+
+
+def parse_df(output: str) -> tuple[int, int] | None:
+    """(total, free) bytes from `df -Pk` output, or None if unreadable."""
+    lines = output.strip().splitlines()
+    if len(lines) < 2:
+        return None
+    fields = lines[-1].split()
+    try:
+        return int(fields[1]) * 1024, int(fields[3]) * 1024
+    except (IndexError, ValueError):
+        return None
 
 
 @dataclass

@@ -164,6 +164,25 @@ class HostSession:
         except Exception as exc:
             raise translate_docker_error(exc, self.name) from exc
 
+    async def run_command(self, command: str, timeout: float = 10.0) -> tuple[int, str]:
+        """Run a shell command on the host over SSH (on the backend loop).
+
+        Returns:
+            The exit status and standard output.
+
+        Raises:
+            HostOffline: No SSH connection (offline, or the local host).
+        """
+        conn = self._conn
+        if conn is None:
+            raise HostOffline("no SSH connection to run a command on", host=self.name)
+        try:
+            result = await asyncio.wait_for(conn.run(command, check=False), timeout)
+        except (asyncssh.Error, OSError, TimeoutError) as exc:
+            raise HostOffline(f"running {command!r} failed: {exc}", host=self.name) from exc
+        output = result.stdout if isinstance(result.stdout, str) else ""
+        return result.exit_status or 0, output
+
     async def connect(self) -> None:
         """Make one attempt to bring the session online.
 

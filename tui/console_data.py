@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from corral.backends.errors import BackendError
 from corral.backends.facts import host_facts
 from corral.backends.fleet import Fleet
-from corral.backends.resources import ImageRow, host_details, list_images, list_volumes
+from corral.backends.resources import (
+    ImageRow,
+    df_command,
+    host_details,
+    list_images,
+    list_volumes,
+    parse_df,
+)
 from corral.backends.session import HostSession
 from corral.backends.stats import StatsTracker
 
@@ -24,12 +32,27 @@ def read_host_records(fleet: Fleet) -> dict[str, HostRecord]:
         details = None
         if facts.state == "online":
             try:
-                details = host_details(session)
+                details = host_details(session, docker_root_disk(fleet, session))
             except BackendError:
                 details = None
         return HostRecord(facts, details)
 
     return {result.host: result.value for result in fleet.query(read) if result.value}
+
+
+def docker_root_disk(fleet: Fleet, session: HostSession) -> tuple[int, int] | None:
+    """(total, free) bytes of the filesystem holding the host's Docker root."""
+    root = session.call(lambda client: client.api.info()).get("DockerRootDir", "/")
+    if session.spec.is_local:
+        usage = shutil.disk_usage(root)
+        return usage.total, usage.free
+    if fleet.backend is None:
+        return None
+    try:
+        status, output = fleet.backend.run(session.run_command(df_command(root)), timeout=15)
+    except BackendError:
+        return None
+    return parse_df(output) if status == 0 else None
 
 
 def read_listing(fleet: Fleet, view: str) -> tuple[dict[str, Any], list[BackendError]]:

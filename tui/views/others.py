@@ -43,7 +43,7 @@ class HostsView(ResourceView):
         Column("os", "OS / KERNEL"),
         Column("cpus", "CPUS"),
         Column("memory", "MEMORY"),
-        Column("disk", "DOCKER DISK"),
+        Column("disk", "DOCKER DISK (USED/FREE/SIZE)"),
         Column("containers", "CONTAINERS"),
         Column("latency", "LATENCY"),
         Column("labels", "LABELS"),
@@ -68,7 +68,7 @@ class HostsView(ResourceView):
             f"{details.os} / {details.kernel}" if details else "",
             str(details.cpus) if details else "",
             human_size(details.memory) if details else "",
-            human_size(details.disk_used) if details else "",
+            _disk(details),
             containers,
             f"{facts.latency_ms:.1f} ms" if facts.latency_ms is not None else "",
             labels_text(facts.labels),
@@ -79,6 +79,15 @@ class HostsView(ResourceView):
 
     class AddHost(Message):
         """The user asked to add a host."""
+
+
+def _disk(details: HostDetails | None) -> str:
+    if details is None:
+        return ""
+    parts = [human_size(details.disk_used)]
+    if details.disk_total is not None:
+        parts += [human_size(details.disk_free), human_size(details.disk_total)]
+    return " / ".join(parts)
 
 
 @dataclass
