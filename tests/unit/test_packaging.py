@@ -41,5 +41,12 @@ def test_wheel_has_one_top_level_package(tmp_path: Path) -> None:
         names = archive.namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top == {"corral"}
-    packages = {"/".join(name.split("/")[:2]) for name in names if name.endswith(".py")}
-    assert {"corral/tui", "corral/backends", "corral/catalog"} <= packages
+    # Every source file and catalog template of the three folders is in the wheel.
+    expected = {
+        f"corral/{path.relative_to(ROOT)}"
+        for folder in ("tui", "backends", "catalog")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+        and (path.suffix in (".py", ".tcss") or "templates" in path.parts)
+    }
+    assert expected - set(names) == set()
