@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .errors import BackendError
-from .inventory import Inventory
+from .errors import BackendError, InventoryError
+from .inventory import HostSpec, Inventory
 from .loop import BackendLoop
 from .session import Backoff, HostSession, HostStatus, StatusListener
 from .ssh import SshSettings
@@ -73,6 +73,9 @@ class Fleet:
             for spec in inventory.hosts
         }
         self._runners: list[asyncio.Task[None]] = []
+        self._on_status = on_status
+        self._backoff = backoff
+        self._kept_online = False
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max(4, min(32, 2 * len(self.sessions))),
             thread_name_prefix="corral-docker",
@@ -111,6 +114,29 @@ class Fleet:
         """Start a reconnecting `run()` loop for every host and return."""
         loop = asyncio.get_running_loop()
         self._runners = [loop.create_task(s.run()) for s in self.sessions.values()]
+        self._kept_online = True
+
+    async def add_host(self, spec: HostSpec) -> HostSession:
+        """Manage a host that joined the inventory while running.
+
+        Run on the backend loop. If `keep_online` was called, the new host is
+        kept online too; otherwise connect it yourself.
+
+        Raises:
+            InventoryError: The fleet already has a host of that name.
+        """
+        if spec.name in self.sessions:
+            raise InventoryError(f"host {spec.name!r} is already managed")
+        session = HostSession(
+            spec, self.settings, on_status=self._on_status, backoff=self._backoff,
+            readonly=self.readonly,
+        )
+        self.inventory = Inventory(hosts=(*self.inventory.hosts, spec), path=self.inventory.path)
+        # A new dict, not an insertion: other threads may be iterating the old one.
+        self.sessions = {**self.sessions, spec.name: session}
+        if self._kept_online:
+            self._runners.append(asyncio.get_running_loop().create_task(session.run()))
+        return session
 
     async def close(self) -> None:
         """Stop reconnecting and close every session."""
@@ -118,6 +144,7 @@ class Fleet:
             runner.cancel()
         await asyncio.gather(*self._runners, return_exceptions=True)
         self._runners = []
+        self._kept_online = False
         await asyncio.gather(*(s.close() for s in self.sessions.values()))
         self._pool.shutdown(wait=False, cancel_futures=True)
 

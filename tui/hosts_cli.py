@@ -6,6 +6,7 @@ import argparse
 
 from corral.backends.facts import ContainerRow, HostFacts, host_facts, list_containers
 
+from . import hosts_edit_cli
 from .cli_support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_global_options(hosts, suppress=True)
     hosts.add_argument("--json", action="store_true", help="print JSON")
     hosts.set_defaults(func=run_hosts)
+    hosts_edit_cli.register(hosts)
 
     ps = subparsers.add_parser("ps", help="containers across every host")
     add_global_options(ps, suppress=True)

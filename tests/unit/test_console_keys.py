@@ -31,9 +31,18 @@ async def test_colon_switches_views_by_name_and_alias() -> None:
         assert any("unknown command" in n.message for n in app._notifications)
 
 
+async def test_no_hosts_opens_on_the_hosts_view_where_a_adds_one() -> None:
+    app = app_with()
+    async with app.run_test() as pilot:
+        assert current(app) == "hosts"
+        await pilot.press("a")
+        assert type(app.screen).__name__ == "AddHostScreen"
+
+
 async def test_escape_goes_back_through_the_views() -> None:
     app = app_with()
     async with app.run_test() as pilot:
+        await pilot.press("colon", *"ps", "enter")
         await pilot.press("colon", *"hosts", "enter")
         await pilot.press("colon", *"images", "enter")
         await pilot.press("escape")
@@ -56,6 +65,7 @@ async def test_command_line_completes_view_names() -> None:
 async def test_help_lists_bindings_with_ids() -> None:
     app = app_with()
     async with app.run_test() as pilot:
+        await pilot.press("colon", *"ps", "enter")
         await pilot.press("question_mark")
         assert isinstance(app.screen, TextScreen)
         ids = app.screen.body.columns[2]._cells
@@ -76,6 +86,9 @@ async def test_readonly_hides_every_mutating_binding() -> None:
     app = app_with(Config(readonly=True))
     async with app.run_test() as pilot:
         assert "READ-ONLY" in app.title
+        await pilot.press("a")
+        assert type(app.screen).__name__ != "AddHostScreen"
+        await pilot.press("colon", *"ps", "enter")
         view = app.screen.query_one("#containers", ResourceView)
         for action_id in ("container.start", "container.stop", "container.remove"):
             assert view.check_action("request_action", (action_id,)) is False

@@ -9,16 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from corral.backends import inventory_edit
+from corral.backends import host_entry, inventory_edit, inventory_text
 from corral.backends.errors import InventoryError, UnknownHost
+from corral.backends.host_entry import HostEntry, parse_labels
 from corral.backends.inventory import SshTarget, load_inventory
-from corral.backends.inventory_edit import (
-    HostEntry,
-    add_host,
-    check_new_name,
-    parse_labels,
-    remove_host,
-)
+from corral.backends.inventory_edit import add_host, check_new_name, remove_host
 
 ANNOTATED = """\
 # Our fleet. Ask ops before changing it.
@@ -107,7 +102,7 @@ def test_flow_style_is_rewritten_in_block_style(tmp_path: Path) -> None:
     inventory = add_host(path, HostEntry("b", "b"))
     assert inventory.names() == ["a", "b"]
     assert path.read_text() == (
-        inventory_edit.REWRITE_HEADER
+        inventory_text.REWRITE_HEADER
         + "hosts:\n  - name: a\n    ssh: a\n    labels: {x: y}\n  - name: b\n    ssh: b\n"
     )
 
@@ -116,7 +111,7 @@ def test_missing_file_and_directory_are_created_private(tmp_path: Path) -> None:
     path = tmp_path / "config" / "corral" / "inventory.yaml"
     add_host(path, HostEntry("first", "u@first"))
     assert load_inventory(path).names() == ["first"]
-    assert path.read_text().startswith(inventory_edit.NEW_FILE_HEADER)
+    assert path.read_text().startswith(inventory_text.NEW_FILE_HEADER)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
@@ -272,7 +267,7 @@ def test_remove_an_anchored_host_falls_back_to_a_rewrite(tmp_path: Path) -> None
     )
     inventory = remove_host(path, "a")
     assert inventory.names() == ["b"] and inventory.hosts[0].labels == {"zone": "a"}
-    assert path.read_text().startswith(inventory_edit.REWRITE_HEADER)
+    assert path.read_text().startswith(inventory_text.REWRITE_HEADER)
 
 
 def test_symlinked_inventory_edits_the_target(tmp_path: Path) -> None:
@@ -315,6 +310,6 @@ def test_parse_labels() -> None:
 def test_written_identity_is_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "id_test").write_text("key")
-    assert inventory_edit.identity_path("id_test") == str(tmp_path / "id_test")
-    assert inventory_edit.identity_path("~/.ssh/id") == "~/.ssh/id"
+    assert host_entry.identity_path("id_test") == str(tmp_path / "id_test")
+    assert host_entry.identity_path("~/.ssh/id") == "~/.ssh/id"
     assert os.path.isabs(HostEntry("a", "a", identity=("id_test",)).to_spec().identity[0])

@@ -121,6 +121,8 @@ class ConsoleScreen(Screen):
         self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
         self.set_interval(STATS_SECONDS, self.sample_visible_stats)
         self.load_hosts()
+        if not self.fleet.sessions:  # where `a` adds the first host
+            self.show_view("hosts", remember=False)
         self.current_view().focus()
 
     def on_unmount(self) -> None:
@@ -383,8 +385,7 @@ class ConsoleScreen(Screen):
         def added(spec) -> None:
             if spec is None:
                 return
-            session = self.fleet.session(spec.name)
-            self.watchers.append(HostWatcher(session, self.store.put).start())
+            self.watch_new_hosts()
             self.sub_title = f"{len(self.fleet.sessions)} hosts"
             self.query("#no-hosts").remove()
             self.load_hosts()

@@ -74,6 +74,12 @@ class HostsView(ResourceView):
             labels_text(facts.labels),
         )
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Read-only means no writes at all, the inventory file included.
+        if action == "add_host" and self.readonly:
+            return False
+        return super().check_action(action, parameters)
+
     def action_add_host(self) -> None:
         self.post_message(self.AddHost())
 
