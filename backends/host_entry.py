@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 # The loader's own rules, so a field is judged here exactly as it will be there.
-from .inventory import _LABEL_KEY, _NAME, DEFAULT_SOCKET, HostSpec, parse_target
+from .inventory import DEFAULT_SOCKET, HOST_NAME_PATTERN, LABEL_KEY_PATTERN, HostSpec, parse_target
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +43,7 @@ class HostEntry:
             Field name → one-line message; empty when the entry is usable.
         """
         found: dict[str, str] = {}
-        if not _NAME.match(self.name):
+        if not HOST_NAME_PATTERN.match(self.name):
             found["name"] = "letters, digits, '.', '_' or '-' (at most 63), starting alphanumeric"
         for field, targets in (("ssh", (self.ssh,)), ("jump", self.jump)):
             for target in targets:
@@ -57,7 +57,7 @@ class HostEntry:
         if self.socket is not None and not self.socket.startswith("/"):
             found["socket"] = "must be an absolute path, e.g. /var/run/docker.sock"
         for key in self.labels:
-            if not _LABEL_KEY.match(key):
+            if not LABEL_KEY_PATTERN.match(key):
                 found.setdefault("labels", f"bad label name {key!r}")
         return found
 

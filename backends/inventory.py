@@ -33,8 +33,9 @@ DEFAULT_SOCKET = "/var/run/docker.sock"
 LOCAL_HOST_NAME = "local"
 ENV_INVENTORY = "CORRAL_INVENTORY"
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
+#: What a host name may be (it appears in `host/container` targets).
+HOST_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+LABEL_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
 _TARGET = re.compile(
     r"^(?:(?P<user>[^@\s:/\[\]]+)@)?"
     r"(?P<address>\[[0-9A-Fa-f:.]+\]|[^@\s:/\[\]]+)"
@@ -254,7 +255,7 @@ class _Reader:
         self.reject_unknown(node, _HOST_KEYS, what)
         if name is None:
             raise self.fail("a host has no 'name'", node.line)
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not HOST_NAME_PATTERN.match(name):
             raise self.fail(
                 f"host name {name!r} must be letters, digits, '.', '_' or '-'",
                 node.line_of("name"),
@@ -312,7 +313,7 @@ class _Reader:
             raise self.fail(f"host {name!r}: 'labels' must be a mapping", node.line_of("labels"))
         labels = {}
         for key, label in value.items():
-            if not isinstance(key, str) or not _LABEL_KEY.match(key):
+            if not isinstance(key, str) or not LABEL_KEY_PATTERN.match(key):
                 raise self.fail(f"host {name!r}: bad label name {key!r}", value.line_of(key))
             if isinstance(label, (dict, list)) or label is None:
                 raise self.fail(
