@@ -143,6 +143,64 @@ class NotFound(DockerApiError):
     title = "Not found"
 
 
+class PlanError(BackendError):
+    """No placement satisfies a stack's hard rules; nothing was changed.
+
+    Attributes:
+        reasons: For each replica that found no host (`service #index` or
+            `service (global)`), each host and the rule that excluded it.
+    """
+
+    title = "Cannot place"
+    retryable = False
+
+    def __init__(self, message: str, reasons: dict[str, dict[str, str]] | None = None):
+        super().__init__(message)
+        self.reasons = reasons or {}
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for replica, hosts in self.reasons.items():
+            lines.append(f"  {replica}:")
+            lines.extend(f"    {host}: {why}" for host, why in hosts.items())
+        return "\n".join(lines)
+
+
+class PreflightError(BackendError):
+    """A host lacks what a deploy needs (images, free ports, volumes); nothing was changed.
+
+    Attributes:
+        problems: Per host, what is missing.
+    """
+
+    title = "Preflight failed"
+    retryable = False
+
+    def __init__(self, message: str, problems: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.problems = problems or {}
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for host, items in self.problems.items():
+            lines.extend(f"  {host}: {item}" for item in items)
+        return "\n".join(lines)
+
+
+class UnknownStack(BackendError):
+    """No online host knows a stack (or service) of that name; or a scale makes no sense."""
+
+    title = "Unknown stack"
+    retryable = False
+
+
+class DeployError(BackendError):
+    """A deploy step failed on a host after changes began; re-running converges."""
+
+    title = "Deploy failed"
+    retryable = False
+
+
 def translate_ssh_error(exc: BaseException, host: str, target: str) -> BackendError:
     """Turn an exception from opening an SSH connection into a BackendError.
 

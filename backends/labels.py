@@ -8,6 +8,23 @@ from __future__ import annotations
 
 STACK = "io.corral.stack"
 SERVICE = "io.corral.service"
+# What a deploy writes on every object it creates (see `backends/deploy_*.py`).
+REPLICA = "io.corral.replica"
+CONFIG_HASH = "io.corral.config-hash"
+ENTRY = "io.corral.catalog.entry"
+VERSION = "io.corral.catalog.version"
+# A container kept stopped after an upgrade until confirm or rollback is
+# renamed with this suffix (labels cannot change on an existing container).
+PREVIOUS_SUFFIX = ".prev"
+# The per-host record volume that holds a stack's deployed definition.
+RECORD = "io.corral.record"
+# On records and containers: the definition generation that made them.
+GENERATION = "io.corral.generation"
+DEFINITION = "io.corral.definition"
+# Rancher's own labels, written too so Rancher-style affinity rules such as
+# `container_label_soft_ne: io.rancher.stack_service.name=...` find Corral's containers.
+RANCHER_STACK = "io.rancher.stack.name"
+RANCHER_SERVICE = "io.rancher.stack_service.name"
 
 # (stack label, service label), most specific first.
 _SCHEMES = (

@@ -1,0 +1,90 @@
+"""The deploy commands' behaviour that needs no reachable host."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import pytest
+
+from corral.tui.cli import build_parser
+from corral.tui.cli_support import UsageError, run_guarded
+from corral.tui.deploy_args import confirm, render_source, version_at
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    args = build_parser().parse_args(list(argv))
+    code = run_guarded(args.func, args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def offline_inventory(tmp_path: Path) -> Path:
+    path = tmp_path / "inv.yaml"
+    path.write_text("hosts:\n  - name: gone\n    ssh: root@127.0.0.1:9\n")
+    return path
+
+
+def source_args(source: str, *sets: str, stack: str = "demo") -> argparse.Namespace:
+    return argparse.Namespace(source=source, stack=stack, version=None, answers=None,
+                              sets=list(sets), catalog=[])
+
+
+def test_unknown_entry_is_a_usage_error(capsys) -> None:
+    with pytest.raises(UsageError, match="nope"):
+        render_source(source_args("nope"))
+
+
+def test_missing_password_answer_names_the_question() -> None:
+    with pytest.raises(UsageError, match="KV_PASSWORD"):
+        render_source(source_args("webrtc-demo"))
+
+
+def test_bad_stack_name_is_refused() -> None:
+    with pytest.raises(UsageError, match="stack name"):
+        render_source(source_args("webrtc-demo", "KV_PASSWORD=longenough", stack="bad_name!"))
+
+
+def test_compose_file_or_folder_is_a_source(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("web:\n  image: corral-lab/web:1\n")
+    for path in (tmp_path, tmp_path / "docker-compose.yml"):
+        version = version_at(path)
+        assert version.compose_file == tmp_path / "docker-compose.yml"
+    stack, _ = render_source(source_args(str(tmp_path), stack="site"))
+    assert [s.name for s in stack.services] == ["web"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="no docker-compose"):
+        version_at(tmp_path / "empty")
+
+
+def test_plan_with_no_host_online_says_so_and_exits_1(capsys, offline_inventory: Path) -> None:
+    code, out, err = run(capsys, "plan", "webrtc-demo", "--stack", "demo", "--set",
+                         "KV_PASSWORD=longenough", "--inventory", str(offline_inventory),
+                         "--connect-timeout", "2")
+    assert code == 1 and out == ""
+    assert "no host is online" in err and "gone: offline" in err
+    assert "longenough" not in err
+
+
+@pytest.mark.parametrize("target", ["demo", "demo/web", "demo/web=x", "/web=2", "demo/=2"])
+def test_scale_target_must_be_stack_service_count(capsys, target: str) -> None:
+    code, _, err = run(capsys, "scale", target, "--inventory", "/nonexistent")
+    assert code == 2 and "STACK/SERVICE=N" in err
+
+
+def test_changes_are_refused_without_yes_when_stdin_is_not_a_terminal(monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    with pytest.raises(UsageError, match="--yes"):
+        confirm(argparse.Namespace(yes=False), "Apply?")
+    assert confirm(argparse.Namespace(yes=True), "Apply?")
+
+
+def test_every_verb_is_registered() -> None:
+    parser = build_parser()
+    for argv in (["plan", "x", "--stack", "s"], ["deploy", "x", "--stack", "s", "--yes"],
+                 ["upgrade", "x", "--stack", "s"], ["stacks"], ["rm", "s", "--volumes"],
+                 ["scale", "s/a=1"], ["confirm", "s"], ["rollback", "s"],
+                 ["reconcile", "--watch", "--interval", "2"]):
+        assert callable(parser.parse_args(argv).func)
