@@ -30,6 +30,15 @@ def _lab_unavailable() -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def isolated_user_config(tmp_path_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the developer's own Corral configuration and inventory out of every test."""
+    home = tmp_path_factory.mktemp("xdg-config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("CORRAL_CONFIG", raising=False)
+    monkeypatch.delenv("CORRAL_INVENTORY", raising=False)
+
+
 @pytest.fixture(scope="session")
 def lab() -> Lab:
     """A three-host lab, brought up once and torn down at the end."""

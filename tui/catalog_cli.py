@@ -4,6 +4,8 @@
 a function `(args) -> int`. Output goes to stdout (JSON with `--json`),
 problems one per line to stderr. Exit codes: 0 fine, 1 lint found failing
 versions, 2 bad input (usage, missing entry, invalid answers, broken catalog).
+Entries come from the `--catalog` folders, the configuration file's
+`catalogs:` and the built-in catalog, in that order (`catalog_sources`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import TextIO
 from corral.catalog.answers import resolve_answers
 from corral.catalog.errors import CatalogError, RenderError
 from corral.catalog.lint import lint_path
-from corral.catalog.loader import CatalogSet, Entry, load_catalogs
+from corral.catalog.loader import CatalogSet, Entry
 from corral.catalog.render import STACK_NAME, render
 from corral.catalog.spec import Stack
+
+from .catalog_sources import load_sources
+from .config import ConfigError, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -67,14 +72,26 @@ def _fail(exc: CatalogError, err: TextIO) -> int:
     return 2
 
 
-def _catalogs(args: argparse.Namespace) -> CatalogSet:
-    return load_catalogs(args.catalog)
+def _catalogs(args: argparse.Namespace, err: TextIO) -> CatalogSet:
+    """`--catalog` folders, then the configuration file's, then the built-in catalog.
+
+    Raises:
+        CatalogError: A `--catalog` folder is unreadable, or the configuration is wrong.
+    """
+    try:
+        configured = load_config(getattr(args, "config", None)).catalogs
+    except ConfigError as exc:
+        raise CatalogError(str(exc)) from None
+    catalogs, warnings = load_sources(args.catalog, configured)
+    for warning in warnings:
+        print(f"warning: {warning}", file=err)
+    return catalogs
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """List entries: id, category, default version, description."""
     try:
-        entries = _catalogs(args).entries
+        entries = _catalogs(args, err).entries
     except CatalogError as exc:
         return _fail(exc, err)
     if args.json:
@@ -89,7 +106,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
 def cmd_show(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Show one entry, its versions and the questions of one version."""
     try:
-        entry = _catalogs(args).find(args.entry)
+        entry = _catalogs(args, err).find(args.entry)
         version = entry.find_version(args.version)
     except CatalogError as exc:
         return _fail(exc, err)
@@ -141,7 +158,7 @@ def cmd_render(args: argparse.Namespace, out: TextIO = sys.stdout,
                err: TextIO = sys.stderr) -> int:
     """Render one entry with answers from defaults, `--answers` and `--set`."""
     try:
-        entry = _catalogs(args).find(args.entry)
+        entry = _catalogs(args, err).find(args.entry)
         version = entry.find_version(args.version)
         answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
         name = args.name or entry.id.rsplit("/", 1)[-1]

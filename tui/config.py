@@ -40,7 +40,8 @@ class Config:
     """Binding id to a comma-separated list of keys, replacing the defaults."""
 
     catalogs: tuple[str, ...] = ()
-    """Extra catalog folders (Rancher 1.6 layout), after the built-in one."""
+    """Extra catalog folders (Rancher 1.6 layout), searched before the built-in one,
+    so a team's entry wins over a built-in entry of the same id."""
 
     log_history_lines: int = 100_000
     """Lines a log pane keeps in memory; older lines spool to a temporary file."""

@@ -236,7 +236,9 @@ class ConsoleScreen(Screen):
     def show_view(self, name: str, filter_text: str | None = None, remember: bool = True) -> None:
         """Switch the body to view `name`, optionally filtered."""
         if name == "catalog":
-            self.notify("the catalog view is not available yet", severity="warning")
+            from .catalog import CatalogScreen
+
+            self.app.push_screen(CatalogScreen(self.app.config.catalogs, search=filter_text or ""))
             return
         switcher = self.query_one(ContentSwitcher)
         if remember and switcher.current != name:
