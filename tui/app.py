@@ -40,7 +40,7 @@ class CorralApp(FleetApp):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, ConsoleScreen):
-            for name in VIEWS:
+            for name in (*VIEWS, "catalog"):
                 yield SystemCommand(
                     f"View {name}", f"Show the {name} of every host",
                     partial(screen.show_view, name),
