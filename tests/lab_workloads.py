@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -119,19 +120,26 @@ def sleepers(socket: str, count: int, workload: str, prefix: str = "sleeper") ->
 def remove_workload(sockets: Iterable[str], workload: str) -> int:
     """Remove every container and volume labelled as part of `workload`.
 
+    Engines are cleaned in parallel: a thousand containers take minutes one
+    engine after another.
+
     Returns:
         How many containers were removed.
     """
+    with ThreadPoolExecutor(4) as pool:
+        return sum(pool.map(lambda socket: _remove_from(socket, workload), sockets))
+
+
+def _remove_from(socket: str, workload: str) -> int:
     removed = 0
     selector = {"label": f"{WORKLOAD_LABEL}={workload}"}
-    for socket in sockets:
-        client = engine(socket)
-        for container in client.containers.list(all=True, filters=selector):
-            # Another cleanup may have won the race; gone is what we want.
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True)
-                removed += 1
-        for volume in client.volumes.list(filters=selector):
-            with contextlib.suppress(docker.errors.NotFound):
-                volume.remove(force=True)
+    client = engine(socket)
+    for container in client.containers.list(all=True, filters=selector):
+        # Another cleanup may have won the race; gone is what we want.
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+            removed += 1
+    for volume in client.volumes.list(filters=selector):
+        with contextlib.suppress(docker.errors.NotFound):
+            volume.remove(force=True)
     return removed

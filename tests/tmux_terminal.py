@@ -38,21 +38,26 @@ class TmuxTerminal:
     ):
         self.server = f"corral-{os.getpid()}-{time.monotonic_ns()}"
         self.target = "main"
-        # remain-on-exit keeps the pane after the program ends, so its exit
-        # status can be read; the program's stderr must stay on the terminal
-        # (Textual draws there).
-        shell = " ".join(shlex.quote(part) for part in command)
+        # The shell prints the exit status after the program ends (tmux's own
+        # pane_dead_status is sometimes left empty), and remain-on-exit keeps
+        # the pane to read it. The program's stderr stays on the terminal:
+        # Textual draws there.
+        program = " ".join(shlex.quote(part) for part in command)
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
         self._tmux(
             "new-session", "-d", "-s", self.target, "-x", str(width), "-y", str(height),
-            f"exec env {exports} {shell}" if exports else f"exec {shell}",
+            f"env {exports} {program}; printf '\\n[exit status %d]\\n' $?",
         )
         self._tmux("set-option", "-t", self.target, "remain-on-exit", "on")
 
     def _tmux(self, *args: str) -> str:
+        # An explicit environment: some libraries setenv COLUMNS/LINES behind
+        # os.environ's back (seen under pytest), and a program that inherits
+        # them believes the terminal is 80x24 whatever its real size.
+        environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
         done = subprocess.run(
             ["tmux", "-L", self.server, "-f", "/dev/null", *args],
-            capture_output=True, text=True, timeout=10,
+            capture_output=True, text=True, timeout=10, env=environment,
         )
         if done.returncode != 0:
             raise RuntimeError(f"tmux {args[0]} failed: {done.stderr.strip()}")
@@ -71,7 +76,8 @@ class TmuxTerminal:
         self._tmux("send-keys", "-t", self.target, "-l", text)
 
     def wait_for(
-        self, check: str | Callable[[str], bool], timeout: float = 20.0, what: str = ""
+        self, check: str | Callable[[str], bool], timeout: float = 20.0, what: str = "",
+        interval: float = 0.05,
     ) -> str:
         """Poll the screen until it contains `check` (text or regex) or `check(screen)` holds.
 
@@ -92,15 +98,17 @@ class TmuxTerminal:
             text = self.screen()
             if predicate(text):
                 return text
-            time.sleep(0.05)
+            time.sleep(interval)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}; screen:\n{text}")
+
+    def pane_pid(self) -> int:
+        """The process id of the pane's shell (the program is its child)."""
+        return int(self._tmux("display-message", "-p", "-t", self.target, "#{pane_pid}"))
 
     def exit_status(self) -> int | None:
         """The program's exit status, or None while it runs."""
-        dead, status = self._tmux(
-            "display-message", "-p", "-t", self.target, "#{pane_dead} #{pane_dead_status}"
-        ).split(" ", 1)
-        return int(status) if dead == "1" and status.strip() else None
+        found = re.search(r"\[exit status (\d+)\]", self.screen())
+        return int(found.group(1)) if found else None
 
     def close(self) -> None:
         """End the tmux server and the program in it."""

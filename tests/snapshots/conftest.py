@@ -27,6 +27,7 @@ from corral.tui.messages import HostStatusChanged
 from corral.tui.screens import console as console_screen
 from corral.tui.screens.console import ConsoleScreen
 from corral.tui.views.containers import ContainersView
+from tests.pilot_support import until
 from tests.snapshots import fleet_data
 
 SIZE = (140, 40)
@@ -117,22 +118,7 @@ async def feed(pilot: Pilot, offline: tuple[str, ...] = ()) -> None:
     screen.post_message(ConsoleScreen.Loaded("images", fleet_data.images(), []))
     view = screen.query_one(ContainersView)
     expected = sum(len(rows) for rows in containers.values())
-    await wait_until(pilot, lambda: view.row_count == expected, "the containers to show")
+    await until(pilot, lambda: view.row_count == expected, "the containers to show")
     usage = {k: v for k, v in fleet_data.usage().items() if k.split("/")[0] not in offline}
     screen.post_message(ConsoleScreen.StatsRead(usage))
-    await pilot.pause()
-
-
-async def wait_until(pilot: Pilot, predicate: Callable[[], bool], what: str) -> None:
-    """Let the app run until `predicate()` holds (at most 5 s)."""
-    for _ in range(100):
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-async def command(pilot: Pilot, mode: str, text: str) -> None:
-    """Type `text` on the `:` or `/` line and press enter."""
-    await pilot.press("colon" if mode == ":" else "slash", *text, "enter")
     await pilot.pause()

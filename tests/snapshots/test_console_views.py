@@ -10,8 +10,9 @@ from textual.pilot import Pilot
 
 from corral.tui.screens.modals import ConfirmScreen, TextScreen
 from corral.tui.widgets.command_line import CommandLine
+from tests.pilot_support import command, until
 
-from .conftest import SIZE, command, feed, wait_until
+from .conftest import SIZE, feed
 
 
 def test_containers(snap_compare, still_console) -> None:
@@ -86,7 +87,7 @@ def test_help(snap_compare, still_console) -> None:
     async def run_before(pilot: Pilot) -> None:
         await feed(pilot)
         await pilot.press("question_mark")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, TextScreen), "help")
+        await until(pilot, lambda: isinstance(pilot.app.screen, TextScreen), "help")
 
     assert snap_compare(still_console(), terminal_size=SIZE, run_before=run_before)
 
@@ -97,7 +98,7 @@ def test_inspect(snap_compare, still_console) -> None:
     async def run_before(pilot: Pilot) -> None:
         await feed(pilot)
         await pilot.press("y")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, TextScreen), "inspect")
+        await until(pilot, lambda: isinstance(pilot.app.screen, TextScreen), "inspect")
 
     assert snap_compare(still_console(), terminal_size=SIZE, run_before=run_before)
 
@@ -108,7 +109,7 @@ def test_confirm_remove(snap_compare, still_console) -> None:
     async def run_before(pilot: Pilot) -> None:
         await feed(pilot)
         await pilot.press("space", "space", "ctrl+d")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), "confirm")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), "confirm")
 
     assert snap_compare(still_console(), terminal_size=SIZE, run_before=run_before)
 

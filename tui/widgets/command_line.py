@@ -13,6 +13,8 @@ class CommandLine(Input):
 
     DEFAULT_CSS = """
     CommandLine { display: none; border: none; height: 1; padding: 0 1; }
+    /* Input's focused style adds a tall border that would hide the one line of text. */
+    CommandLine:focus { border: none; }
     CommandLine.-active { display: block; }
     """
     BINDINGS = [
