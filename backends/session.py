@@ -145,7 +145,11 @@ class HostSession:
 
     def add_listener(self, listener: StatusListener) -> None:
         """Also report state changes to `listener`."""
-        self._listeners.append(listener)
+        self._listeners = [*self._listeners, listener]
+
+    def remove_listener(self, listener: StatusListener) -> None:
+        """Stop reporting to `listener` (no error if it was not added)."""
+        self._listeners = [known for known in self._listeners if known != listener]
 
     def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call a docker-py function with this host's errors translated.

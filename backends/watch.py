@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .errors import BackendError, translate_docker_error
 from .facts import ContainerRow, container_row, list_containers
-from .session import HostSession
+from .session import HostSession, HostState, HostStatus
 
 #: Container events that can change what a row shows.
 _ROW_EVENTS = {
@@ -87,6 +87,7 @@ class HostWatcher:
         self.listener = listener
         self.retry_seconds = retry_seconds
         self._stop = threading.Event()
+        self._online = threading.Event()
         self._stream = None
         self._thread = threading.Thread(
             target=self._run, name=f"corral-watch-{session.name}", daemon=True
@@ -94,12 +95,24 @@ class HostWatcher:
 
     def start(self) -> HostWatcher:
         """Start following; returns self."""
+        self.session.add_listener(self._status_changed)
+        if self.session.online:
+            self._online.set()
         self._thread.start()
         return self
+
+    def _status_changed(self, status: HostStatus) -> None:
+        # Called on the backend loop: only flip the event the thread waits on.
+        if status.state is HostState.ONLINE:
+            self._online.set()
+        else:
+            self._online.clear()
 
     def stop(self) -> None:
         """Stop following (closes the event stream so the thread wakes up)."""
         self._stop.set()
+        self._online.set()
+        self.session.remove_listener(self._status_changed)
         stream = self._stream
         if stream is not None:
             # The stream may already be dead; stopping is all we want.
@@ -109,6 +122,11 @@ class HostWatcher:
     def _run(self) -> None:
         host = self.session.name
         while not self._stop.is_set():
+            # Follow as soon as the host is online rather than polling for it;
+            # a host that never came up has no rows to call stale.
+            self._online.wait()
+            if self._stop.is_set():
+                return
             try:
                 self._follow()
             except BackendError as exc:
@@ -129,7 +147,10 @@ class HostWatcher:
         for event in self._stream:
             if self._stop.is_set():
                 return
-            self._handle(event)
+            if not (event.get("Action") or event.get("status") or "").startswith("exec_"):
+                # Health checks run an exec every few seconds per container:
+                # noise that would drown the events that matter.
+                self._handle(event)
         if not self._stop.is_set():
             raise BackendError("the event stream ended", host=session.name)
 

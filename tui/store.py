@@ -27,7 +27,9 @@ class ContainerStore:
         self.updates: queue.Queue[Update] = queue.Queue(QUEUE_LIMIT)
         self.rows: dict[str, ContainerRow] = {}
         self.stale: dict[str, str] = {}
-        self.events: deque[EngineEvent] = deque(maxlen=EVENT_HISTORY)
+        #: (sequence number, event), newest first; the number keys the row.
+        self.events: deque[tuple[int, EngineEvent]] = deque(maxlen=EVENT_HISTORY)
+        self._event_seq = 0
 
     def put(self, update: Update) -> None:
         """Queue an update (thread-safe; blocks while the UI is far behind)."""
@@ -46,7 +48,8 @@ class ContainerStore:
             except queue.Empty:
                 break
             if isinstance(update, EngineEvent):
-                self.events.appendleft(update)
+                self._event_seq += 1
+                self.events.appendleft((self._event_seq, update))
                 events_changed = True
             else:
                 self.apply(update)

@@ -39,7 +39,7 @@ def test_store_applies_snapshots_upserts_removals_and_staleness() -> None:
     assert set(store.rows) == {"h1/a", "h2/c"}
     assert store.rows["h1/a"].state == "exited"
     assert store.stale == {"h2": "lost"}
-    assert [e.action for e in store.events] == ["die"]
+    assert [(seq, e.action) for seq, e in store.events] == [(1, "die")]
     # A fresh snapshot replaces the host's rows and clears its staleness.
     store.put(Snapshot("h2", []))
     store.drain()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import yaml
@@ -37,6 +38,7 @@ from .modals import ConfirmScreen, help_screen, yaml_screen
 DRAIN_SECONDS = 0.1
 HOSTS_REFRESH_SECONDS = 10.0
 STATS_SECONDS = 3.0
+EVENTS_REDRAW_SECONDS = 0.5
 
 NO_HOSTS = """\
 [b]No hosts yet.[/b]
@@ -55,6 +57,11 @@ Corral manages Docker hosts it reaches over SSH. Add one:
 
 class ConsoleScreen(Screen):
     """Resource views over every host, with split panes for logs and shells."""
+
+    DEFAULT_CSS = """
+    ConsoleScreen ResourceView { border: round $primary; height: 1fr; }
+    ConsoleScreen ResourceView:focus { border: round $accent; }
+    """
 
     BINDINGS = [
         Binding("colon", "command(':')", "Command", id="console.command",
@@ -92,6 +99,8 @@ class ConsoleScreen(Screen):
         self.watchers: list[HostWatcher] = []
         self.history: list[str] = []
         self.stacked = False
+        self._events_pending = False
+        self._events_drawn_at = 0.0
 
     # --- layout -------------------------------------------------------------
 
@@ -112,10 +121,8 @@ class ConsoleScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        main = self.query_one("#main")
         self.app.title = "Corral" + ("  [READ-ONLY]" if self.readonly else "")
         self.sub_title = f"{len(self.fleet.sessions)} hosts"
-        main.border_title = "containers"
         self.watch_new_hosts()
         self.set_interval(DRAIN_SECONDS, self.drain_updates)
         self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
@@ -150,16 +157,21 @@ class ConsoleScreen(Screen):
             containers = self.query_one(ContainersView)
             containers.stale = dict(self.store.stale)
             containers.oom_killed = {
-                f"{e.host}/{e.attributes.get('id', '')[:12]}" for e in self.store.events
+                f"{e.host}/{e.attributes.get('id', '')[:12]}" for _, e in self.store.events
                 if e.action == "oom"
             }
             containers.set_records(dict(self.store.rows))
             self.query_one("#stacks", ResourceView).set_records(
                 group_stacks(list(self.store.rows.values()))
             )
-        if events_changed:
+        self._events_pending |= events_changed
+        # The events table is refilled whole (new rows on top): at most twice
+        # a second, however fast the engines report.
+        now = time.monotonic()
+        if self._events_pending and now - self._events_drawn_at >= EVENTS_REDRAW_SECONDS:
+            self._events_pending, self._events_drawn_at = False, now
             events = self.query_one("#events", ResourceView)
-            events.set_records({f"{i}": e for i, e in enumerate(self.store.events)})
+            events.set_records({str(seq): event for seq, event in self.store.events})
 
     @work(thread=True, exclusive=True, group="hosts")
     def load_hosts(self) -> None:
@@ -244,8 +256,8 @@ class ConsoleScreen(Screen):
         if remember and switcher.current != name:
             self.history.append(switcher.current)
         switcher.current = name
-        self.query_one("#main").border_title = name
         view = self.current_view()
+        view.catch_up()
         if filter_text is not None:
             view.set_filter(filter_text)
         if name in ("volumes", "images"):

@@ -9,7 +9,6 @@ cell by cell, and keeps filter and sort trivially right.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -105,8 +104,16 @@ class ResourceView(DataTable):
         self.filter_text = ""
         self.sort_column = 0
         self.sort_reverse = False
+        self._stale_rows = False
+        self._shown_keys: list[str] = []
+        self._shown_cells: dict[str, tuple[Any, ...]] = {}
+
+    @property
+    def _column_keys(self) -> list[str]:
+        return [column.key for column in self.COLUMNS]
 
     def on_mount(self) -> None:
+        self.border_title = self.NAME
         self.add_column(" ", key="_mark", width=1)
         for column in self.COLUMNS:
             self.add_column(column.label, key=column.key)
@@ -125,37 +132,81 @@ class ResourceView(DataTable):
     # --- data ---------------------------------------------------------------
 
     def set_records(self, records: dict[str, Any]) -> None:
-        """Replace every record and redraw."""
+        """Replace every record and redraw (later, if the view is hidden)."""
         self.records = records
         self.marks &= set(records)
-        self.rebuild()
+        if self.display:
+            self.rebuild()
+        else:
+            self._stale_rows = True
 
-    def visible(self) -> Iterable[tuple[str, Any]]:
-        """(key, record) of the rows the filter lets through, sorted."""
+    def catch_up(self) -> None:
+        """Redraw if records arrived while the view was hidden."""
+        if self._stale_rows:
+            self.rebuild()
+
+    def keep(self, record: Any) -> bool:
+        """Whether a record passes the view's own filter (besides `/`)."""
+        return True
+
+    def _rows(self) -> list[tuple[str, Any, tuple[Any, ...]]]:
+        """(key, record, cells) of the rows to show, filtered and sorted.
+
+        Each record's cells are computed once; plain strings become `Text` so
+        the table does not parse them as markup (slow, and `[` in a label
+        would be taken for a style).
+        """
         pattern, inverted = compile_filter(self.filter_text)
-        items = []
+        rows = []
         for key, record in self.records.items():
+            if not self.keep(record):
+                continue
+            cells = tuple(
+                Text(cell) if isinstance(cell, str) else cell for cell in self.cells(record)
+            )
             if pattern is not None:
-                text = " ".join(
-                    cell.plain if isinstance(cell, Text) else str(cell)
-                    for cell in self.cells(record)
-                )
+                text = " ".join(cell.plain if isinstance(cell, Text) else str(cell)
+                                for cell in cells)
                 if bool(pattern.search(text)) == inverted:
                     continue
-            items.append((key, record))
-        items.sort(key=lambda item: (self.sort_value(item[1], self.sort_column), item[0]),
-                   reverse=self.sort_reverse)
-        return items
+            rows.append((key, record, cells))
+        rows.sort(key=lambda row: (self.sort_value(row[1], self.sort_column), row[0]),
+                  reverse=self.sort_reverse)
+        return rows
+
+    def visible(self) -> list[tuple[str, Any]]:
+        """(key, record) of the rows the filters let through, sorted."""
+        return [(key, record) for key, record, _ in self._rows()]
 
     def rebuild(self) -> None:
-        """Redraw every row from the records, keeping the cursor on its row."""
-        current = self.current_key()
-        self.clear()
-        for key, record in self.visible():
-            mark = MARK if key in self.marks else ""
-            self.add_row(mark, *self.cells(record), key=key)
-        if current is not None and current in self.rows:
-            self.move_cursor(row=self.get_row_index(current), animate=False)
+        """Bring the table in line with the records, keeping the cursor on its row.
+
+        When the same rows stay in the same order (the usual case: a state
+        or a figure changed), only the changed cells are updated; otherwise
+        the table is refilled.
+        """
+        self._stale_rows = False
+        rows = self._rows()
+        keys = [key for key, _, _ in rows]
+        if keys and keys == self._shown_keys:
+            for key, _, cells in rows:
+                previous = self._shown_cells.get(key)
+                if previous == cells:
+                    continue
+                for column, cell, old in zip(self._column_keys, cells, previous or (),
+                                             strict=False):
+                    if cell != old:
+                        self.update_cell(key, column, cell, update_width=True)
+                self._shown_cells[key] = cells
+        else:
+            current = self.current_key()
+            self.clear()
+            for key, _, cells in rows:
+                self.add_row(MARK if key in self.marks else "", *cells, key=key)
+            if current is not None and current in self.rows:
+                self.move_cursor(row=self.get_row_index(current), animate=False)
+            self._shown_keys = keys
+            self._shown_cells = {key: cells for key, _, cells in rows}
         self.border_subtitle = self.describe()
 
     def describe(self) -> str:

@@ -111,11 +111,8 @@ class ContainersView(ResourceView):
                 self.update_cell(key, "cpu", cpu, update_width=True)
                 self.update_cell(key, "mem", mem, update_width=True)
 
-    def visible(self):
-        rows = super().visible()
-        if self.problems_only:
-            rows = [(k, r) for k, r in rows if is_problem(r, self.oom_killed)]
-        return rows
+    def keep(self, record: ContainerRow) -> bool:
+        return not self.problems_only or is_problem(record, self.oom_killed)
 
     def describe(self) -> str:
         text = super().describe()
