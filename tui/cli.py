@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import catalog_cli, deploy_cli, hosts_cli
+from . import catalog_cli, deploy_cli, hosts_cli, logs_cli
 from .cli_support import EXIT_USAGE, add_global_options, run_guarded
 
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "~/.config/corral/config.yaml)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     hosts_cli.register(subparsers)
+    logs_cli.register(subparsers)
     catalog_cli.register(subparsers)
     deploy_cli.register(subparsers)
     return parser

@@ -1,0 +1,236 @@
+"""Live logs against the lab: merge order, CLI output, replicas, outages."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import docker.errors
+import pytest
+
+from corral.backends.inventory import load_inventory
+from corral.backends.log_demux import NOTICE, parse_rfc3339_ns
+from corral.backends.log_target import parse_target
+from corral.backends.logs import LogOptions
+from corral.backends.ssh import SshSettings
+from corral.tui.fleet_app import PaneApp
+from corral.tui.widgets.log_view import LogPane
+from tests.lab_support import Lab
+
+from .helpers import engine, run_corral
+
+pytestmark = pytest.mark.lab
+
+CART = {"com.docker.compose.project": "logshop", "com.docker.compose.service": "cart"}
+WEB = {"io.corral.stack": "logshop", "io.corral.service": "web"}
+
+
+@pytest.fixture(scope="module")
+def workloads(lab: Lab):
+    """Two cart replicas (lab1, lab2) that print 60 numbered lines; a mixed-stream container."""
+    created = []
+    for host in ("lab1", "lab2"):
+        created.append(engine(lab.host(host).socket).containers.run(
+            "corral-lab/worker:1", name=f"logs-cart-{host}", labels=CART,
+            environment={"RATE": "40", "COUNT": "60"}, detach=True,
+        ))
+    created.append(engine(lab.host("lab1").socket).containers.run(
+        "corral-lab/busybox:1", name="logs-mixed", detach=True,
+        command=["sh", "-c", "for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 3600"],
+    ))
+    for container in created:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if container.name.startswith("logs-cart") and b"seq=60 " in container.logs():
+                break
+            if container.name == "logs-mixed" and b"err3" in container.logs():
+                break
+            time.sleep(0.2)
+    yield
+    for container in created:
+        container.remove(force=True)
+
+
+def corral_logs(lab: Lab, *args: str):
+    return run_corral("logs", *args, *lab.corral_args())
+
+
+def test_cli_merges_two_hosts_in_timestamp_order(lab: Lab, workloads: None) -> None:
+    result = corral_logs(lab, "logshop/cart", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 120
+    assert {row["host"] for row in rows} == {"lab1", "lab2"}
+    assert set(rows[0]) == {"host", "container", "id", "stream", "timestamp", "line"}
+    stamps = [parse_rfc3339_ns(row["timestamp"]) for row in rows]
+    assert stamps == sorted(stamps)
+    for host in ("lab1", "lab2"):
+        numbers = [int(r["line"].split()[0][4:]) for r in rows if r["host"] == host]
+        assert numbers == list(range(1, 61))
+    # Both hosts printed at the same time: merged, they alternate, not one after the other.
+    switches = sum(1 for a, b in zip(rows, rows[1:], strict=False) if a["host"] != b["host"])
+    assert switches > 40
+
+
+def test_cli_text_tail_since_grep_and_streams(lab: Lab, workloads: None) -> None:
+    result = corral_logs(lab, "lab1/logs-cart-lab1", "--tail", "5", "--timestamps")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[1] for line in lines] == [f"seq={n}" for n in range(56, 61)]
+    assert all(parse_rfc3339_ns(line.split()[0]) for line in lines)
+
+    every = json.loads("[" + ",".join(corral_logs(lab, "lab1/logs-cart-lab1", "--json")
+                                      .stdout.splitlines()) + "]")
+    since = every[49]["timestamp"]  # seq=50
+    result = corral_logs(lab, "lab1/logs-cart-lab1", "--since", since)
+    assert [line.split()[0] for line in result.stdout.splitlines()] == [
+        f"seq={n}" for n in range(50, 61)
+    ]
+
+    result = corral_logs(lab, "logshop/cart", "--grep", r"^seq=(7|17) ")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4
+    prefixes = {line.split(" | ")[0] for line in lines}
+    assert prefixes == {"lab1/logs-cart-lab1", "lab2/logs-cart-lab2"}
+    assert len(corral_logs(lab, "logshop/cart", "--grep", "seq=", "-v").stdout.splitlines()) == 0
+
+    result = corral_logs(lab, "lab1/logs-mixed", "--json")
+    streams = [(row["stream"], row["line"]) for row in map(json.loads, result.stdout.splitlines())]
+    assert sorted(streams) == sorted(
+        [("stdout", f"out{i}") for i in (1, 2, 3)] + [("stderr", f"err{i}") for i in (1, 2, 3)]
+    )
+
+
+def test_cli_errors_are_one_line(lab: Lab, workloads: None) -> None:
+    result = corral_logs(lab, "a/b/c")
+    assert result.returncode == 2 and "bad log target" in result.stderr
+    result = corral_logs(lab, "lab1/no-such-container")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "corral: lab1: no container 'no-such-container'"
+    result = corral_logs(lab, "lab1/logs-cart-lab1", "--since", "soon")
+    assert result.returncode == 2 and "bad --since" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def pane_app(lab: Lab, target: str, options: LogOptions) -> PaneApp:
+    inventory = load_inventory(lab.inventory)
+    settings = SshSettings(
+        known_hosts=(str(lab.known_hosts),), connect_timeout=3.0,
+        keepalive_interval=1.0, keepalive_count_max=3,
+    )
+    parsed = parse_target(target, inventory)
+    return PaneApp(inventory, settings, lambda fleet: LogPane(fleet, parsed, options, id="logs"))
+
+
+async def wait_until(pilot, predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def texts(pane: LogPane, notices: bool = False) -> list[tuple[str, str]]:
+    return [
+        (pane.sources[line.source].label, line.text)
+        for line in pane.history.iter() if (line.stream == NOTICE) == notices
+    ]
+
+
+async def test_pane_follows_a_new_replica_and_marks_its_removal(lab: Lab) -> None:
+    first = engine(lab.host("lab1").socket).containers.run(
+        "corral-lab/worker:1", name="logs-web-1", labels=WEB, environment={"RATE": "10"},
+        detach=True,
+    )
+    later = None
+    try:
+        app = pane_app(lab, "logshop/web", LogOptions(tail=5))
+        async with app.run_test(size=(120, 30)) as pilot:
+            pane = app.query_one(LogPane)
+            await wait_until(pilot, lambda: any(s == "lab1/logs-web-1" for s, _ in texts(pane)),
+                             15, "lines of the first replica")
+            later = engine(lab.host("lab3").socket).containers.run(
+                "corral-lab/worker:1", name="logs-web-2", labels=WEB,
+                environment={"RATE": "10"}, detach=True,
+            )
+            await wait_until(
+                pilot, lambda: sum(1 for s, _ in texts(pane) if s == "lab3/logs-web-2") >= 3,
+                15, "lines of the new replica",
+            )
+            notes = texts(pane, notices=True)
+            assert ("lab3/logs-web-2", "new replica lab3/logs-web-2: following it") in notes
+            numbers = [int(t.split()[0][4:]) for s, t in texts(pane) if s == "lab3/logs-web-2"]
+            assert numbers[:3] == [1, 2, 3]  # from its very first line
+            assert "2 container(s) on lab1, lab3" in pane.border_title
+            later.remove(force=True)
+            await wait_until(
+                pilot,
+                lambda: ("lab3/logs-web-2", "container removed: end of its log")
+                in texts(pane, notices=True), 15, "the removal marker",
+            )
+    finally:
+        first.remove(force=True)
+        if later is not None:
+            with contextlib.suppress(docker.errors.NotFound):
+                later.remove(force=True)
+
+
+async def test_outage_loses_and_duplicates_nothing(lab: Lab) -> None:
+    worker = engine(lab.host("lab2").socket).containers.run(
+        "corral-lab/worker:1", name="logs-outage", environment={"RATE": "20"}, detach=True,
+    )
+    try:
+        app = pane_app(lab, "lab2/logs-outage", LogOptions(tail=None))
+        async with app.run_test(size=(120, 30)) as pilot:
+            pane = app.query_one(LogPane)
+            session = app.fleet.session("lab2")
+
+            def numbers() -> collections.Counter:
+                return collections.Counter(int(t.split()[0][4:]) for _, t in texts(pane))
+
+            await wait_until(pilot, lambda: len(numbers()) >= 20, 15, "the first lines")
+            for down, up in (("sshd-stop", "sshd-start"), ("link-down", "link-up")):
+                before = max(numbers())
+                lab.fault("lab2", down)
+                await wait_until(pilot, lambda: not session.online, 15, f"{down} noticed")
+                await pilot.pause(2.0)  # the worker keeps printing meanwhile
+                lab.fault("lab2", up)
+                await wait_until(pilot, lambda: session.online, 30, f"reconnect after {up}")
+                await wait_until(pilot, lambda b=before: max(numbers()) > b + 60, 20,
+                                 f"lines after {up}")
+            seen = numbers()
+            top = max(seen)
+            assert [n for n in range(1, top + 1) if seen[n] != 1] == []
+            notes = [t for _, t in texts(pane, notices=True)]
+            assert sum("offline" in t for t in notes) == 2
+            assert sum("back online" in t for t in notes) == 2
+    finally:
+        lab.fault("lab2", "sshd-start")
+        lab.fault("lab2", "link-up")
+        worker.remove(force=True)
+
+
+def test_cli_follow_prints_new_lines_until_interrupted(lab: Lab) -> None:
+    ticker = engine(lab.host("lab3").socket).containers.run(
+        "corral-lab/worker:1", name="logs-ticker", environment={"RATE": "10"}, detach=True,
+    )
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "corral.tui.cli", "logs", "-f", "--tail", "0", "--json",
+             "lab3/logs-ticker", *lab.corral_args()],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        rows = [json.loads(process.stdout.readline()) for _ in range(5)]
+        numbers = [int(row["line"].split()[0][4:]) for row in rows]
+        assert numbers == list(range(numbers[0], numbers[0] + 5))
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        ticker.remove(force=True)
