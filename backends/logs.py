@@ -32,7 +32,7 @@ from .log_hosts import EventWatcher, HostGate
 from .log_merge import Merger
 from .log_reader import ContainerReader
 from .log_target import CONTAINER, LogOptions, LogSource, LogTarget
-from .session import HostState, HostStatus
+from .session import HostSession, HostState, HostStatus
 
 __all__ = [
     "LogFollower", "LogLine", "LogOptions", "LogSource", "LogTarget", "NOTICE", "STDERR", "STDOUT",
@@ -94,6 +94,7 @@ class LogFollower:
         self._offline: set[str] = set()
         self._notices: list[LogLine] = []
         self._ended = False
+        self._listeners: list[tuple[HostSession, Callable[[HostStatus], None]]] = []
         self._hub = threading.Thread(target=self._run, name="corral-logs-hub", daemon=True)
 
     # The consumer's side -------------------------------------------------
@@ -104,7 +105,9 @@ class LogFollower:
         for name in hosts:
             session = self.fleet.session(name)
             gate = self._gates[name] = HostGate(session)
-            session.add_listener(_listener(self, gate))
+            listener = _listener(self, gate)
+            self._listeners.append((session, listener))
+            session.add_listener(listener)
             self._pending_hosts.add(name)
         self._hub.start()
 
@@ -146,6 +149,8 @@ class LogFollower:
     def stop(self) -> None:
         """Stop every thread (they end within about a second; no waiting here)."""
         self._stop.set()
+        for session, listener in self._listeners:
+            session.remove_listener(listener)
         for reader in list(self._readers.values()):
             reader.abort()
         for watcher in self._watchers:
