@@ -20,11 +20,11 @@ def make_pane(what: str, fleet: Fleet, target: str) -> Widget:
         ValueError: The target is malformed.
     """
     if what == "logs":
-        from .widgets.log_view import LogView
+        from .widgets.log_view import LogPane
 
-        return LogView(fleet, target)
+        return LogPane(fleet, target)
     if what == "shell":
-        from .widgets.terminal import TerminalPane
+        from .widgets.terminal_pane import ShellPane
 
-        return TerminalPane(fleet, target)
+        return ShellPane(fleet, target)
     raise ValueError(f"unknown pane kind {what!r}")

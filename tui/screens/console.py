@@ -388,6 +388,19 @@ class ConsoleScreen(Screen):
         await self.workspace.close_pane(message.pane)
         self.current_view().focus()
 
+    async def on_log_pane_closed(self, message) -> None:
+        await self._close_content(message.pane)
+
+    async def on_shell_pane_closed(self, message) -> None:
+        await self._close_content(message.pane)
+
+    async def _close_content(self, content) -> None:
+        """A log view or shell asked to close: remove the pane around it."""
+        for pane in self.workspace.panes:
+            if pane.content is content:
+                await self.workspace.close_pane(pane)
+        self.current_view().focus()
+
     @property
     def workspace(self) -> Workspace:
         return self.query_one(Workspace)

@@ -15,11 +15,15 @@ from textual.widget import Widget
 
 
 class Pane(Vertical):
-    """A framed pane holding one log view or shell, titled with what it shows."""
+    """A pane holding one log view or shell.
 
+    The content draws its own frame, titled with the host and container it
+    belongs to; the pane adds the keys to close and maximise it.
+    """
+
+    ALLOW_MAXIMIZE = True
     DEFAULT_CSS = """
-    Pane { border: round $panel-lighten-2; width: 1fr; height: 1fr; }
-    Pane:focus-within { border: round $accent; }
+    Pane { width: 1fr; height: 1fr; }
     """
     BINDINGS = [
         Binding("ctrl+w", "close_pane", "Close pane", id="pane.close",
@@ -38,7 +42,9 @@ class Pane(Vertical):
     def __init__(self, content: Widget, title: str, **kwargs):
         super().__init__(**kwargs)
         self.content = content
-        self.border_title = title
+        self.title = title
+        if not content.border_title:
+            content.border_title = title
 
     def compose(self) -> ComposeResult:
         yield self.content

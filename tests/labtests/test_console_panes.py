@@ -1,0 +1,81 @@
+"""Split panes in the console: logs beside the views, stacked, maximised, closed."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from corral.tui.widgets.log_view import LogPane
+from corral.tui.widgets.panes import Pane
+from tests.lab_support import Lab
+
+from .helpers import engine
+from .test_console import SIZE, console, select, until, view
+
+pytestmark = pytest.mark.lab
+
+
+def text_of(pane: LogPane) -> str:
+    return "\n".join(line.text for line in pane.history.iter())
+
+
+async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
+    unique = uuid.uuid4().hex[:6]
+    labels = {"io.corral.stack": f"ps{unique}", "io.corral.service": "worker"}
+    workers = [
+        engine(lab.host(host).socket).containers.run(
+            "corral-lab/worker:1", name=f"pw{index}-{unique}", environment={"RATE": "20"},
+            labels=labels, detach=True,
+        )
+        for index, host in enumerate(("lab1", "lab2"))
+    ]
+    app = console(lab)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()),
+                        "online")
+            await select(pilot, app, "containers", f"pw0-{unique}")
+            await pilot.press("l")
+            workspace = app.screen.workspace
+            await until(pilot, lambda: len(workspace.panes) == 1, "a log pane")
+            first = workspace.panes[0]
+            assert isinstance(first.content, LogPane)
+            assert f"lab1/pw0-{unique}" in str(first.content.border_title)
+            await until(pilot, lambda: "seq=" in text_of(first.content), "log lines")
+            # Side by side: the pane shares the views' row.
+            assert first.parent is view(app, "containers").parent.parent.parent
+
+            # Stacked: the service's logs (both replicas, both hosts) in a new row.
+            view(app, "containers").focus()
+            await pilot.press("minus", "L")
+            await until(pilot, lambda: len(workspace.panes) == 2, "a second pane")
+            second = workspace.panes[1]
+            assert second.parent is not first.parent
+            assert f"ps{unique}/worker" in str(second.content.border_title)
+            # A container's hostname is its short id: the worker prints it.
+            await until(pilot, lambda: all(f"host={w.id[:12]}" in text_of(second.content)
+                                           for w in workers), "both replicas")
+
+            # The layout follows a terminal resize.
+            await pilot.resize_terminal(120, 36)
+            await pilot.pause(0.3)
+            assert all(pane.size.width > 0 and pane.size.height > 0 for pane in workspace.panes)
+
+            # Maximise and restore, then close with the pane's keys.
+            second.content.lines.focus()
+            await pilot.press("ctrl+o")
+            assert app.screen.maximized is second
+            await pilot.press("ctrl+o")
+            assert app.screen.maximized is None
+            second.content.lines.focus()
+            await pilot.press("ctrl+w")
+            await until(pilot, lambda: len(workspace.panes) == 1, "second pane closed")
+            # The log view's own close key removes its pane too.
+            first.content.lines.focus()
+            await pilot.press("q")
+            await until(pilot, lambda: not workspace.panes, "first pane closed")
+            assert not list(app.screen.query(Pane))
+    finally:
+        for worker in workers:
+            worker.remove(force=True)
