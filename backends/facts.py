@@ -133,6 +133,8 @@ class ContainerRow:
     service: str | None
     created: int
     labels: dict[str, str]
+    #: When this row was read (`time.time()`): `status` ages from here.
+    listed_at: float = field(default=0.0, compare=False)
 
     @property
     def ref(self) -> str:
@@ -141,7 +143,9 @@ class ContainerRow:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
-        return asdict(self)
+        data = asdict(self)
+        del data["listed_at"]
+        return data
 
 
 def list_containers(session: HostSession, all: bool = False) -> list[ContainerRow]:
@@ -172,6 +176,7 @@ def container_row(host: str, item: dict) -> ContainerRow:
         service=service,
         created=item.get("Created", 0),
         labels=labels,
+        listed_at=time.time(),
     )
 
 

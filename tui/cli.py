@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import catalog_cli, deploy_cli, hosts_cli, logs_cli
+from . import catalog_cli, deploy_cli, exec_cli, hosts_cli, logs_cli
 from .cli_support import EXIT_USAGE, add_global_options, run_guarded
 
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs_cli.register(subparsers)
     catalog_cli.register(subparsers)
     deploy_cli.register(subparsers)
+    exec_cli.register(subparsers)
     return parser
 
 

@@ -18,7 +18,12 @@ def human_size(value: float | None) -> str:
 
 def age(epoch: float, now: float | None = None) -> str:
     """How long ago `epoch` was, coarsely: `42s`, `5m`, `3h`, `12d`."""
-    seconds = max(0, int((now if now is not None else time.time()) - epoch))
+    return duration((now if now is not None else time.time()) - epoch)
+
+
+def duration(seconds: float) -> str:
+    """A length of time, coarsely: `42s`, `5m`, `3h`, `12d`."""
+    seconds = max(0, int(seconds))
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:
             return f"{seconds // size}{unit}"

@@ -49,7 +49,11 @@ def test_store_applies_snapshots_upserts_removals_and_staleness() -> None:
 
 def test_health_uptime_and_problems() -> None:
     healthy = row(status="Up 5 minutes (healthy)")
-    assert health_of(healthy) == "healthy" and uptime_of(healthy) == "5 minutes"
+    assert health_of(healthy) == "healthy" and uptime_of(healthy) == "5m"
+    listed = ContainerRow(**{**healthy.__dict__, "listed_at": 1000.0})
+    assert uptime_of(listed, now=1000.0 + 3600) == "1h"  # keeps counting after listing
+    assert uptime_of(row(status="Up About an hour")) == "1h"
+    assert uptime_of(row(status="Up Less than a second")) == "0s"
     starting = row(status="Up 1 second (health: starting)")
     assert health_of(starting) == "starting"
     assert uptime_of(row(state="exited", status="Exited (0) 1 minute ago")) == ""

@@ -39,6 +39,7 @@ DRAIN_SECONDS = 0.1
 HOSTS_REFRESH_SECONDS = 10.0
 STATS_SECONDS = 3.0
 EVENTS_REDRAW_SECONDS = 0.5
+UPTIME_SECONDS = 15.0
 
 NO_HOSTS = """\
 [b]No hosts yet.[/b]
@@ -127,6 +128,8 @@ class ConsoleScreen(Screen):
         self.set_interval(DRAIN_SECONDS, self.drain_updates)
         self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
         self.set_interval(STATS_SECONDS, self.sample_visible_stats)
+        # Uptimes count on between events; only the changed cells redraw.
+        self.set_interval(UPTIME_SECONDS, self.query_one(ContainersView).rebuild)
         self.load_hosts()
         if not self.fleet.sessions:  # where `a` adds the first host
             self.show_view("hosts", remember=False)

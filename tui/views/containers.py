@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -12,7 +13,7 @@ from textual.message import Message
 from corral.backends.facts import ContainerRow
 
 from ..actions_ui import action_bindings
-from ..formatting import human_size
+from ..formatting import duration, human_size
 from .base import Column, ResourceView
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -26,11 +27,31 @@ def health_of(row: ContainerRow) -> str:
     return match.group(1).replace("health: ", "") if match else ""
 
 
-def uptime_of(row: ContainerRow) -> str:
-    """How long it has been up (`3 minutes`), or empty when not running."""
-    if not row.status.startswith("Up "):
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
+          "month": 2_592_000, "year": 31_536_000}
+_HUMAN = re.compile(r"(less than a|about an?|an?|\d+) (second|minute|hour|day|week|month|year)s?")
+
+
+def uptime_seconds(status: str) -> float | None:
+    """Seconds up, from the engine's humanized "Up 3 minutes" (None if not up)."""
+    if not status.startswith("Up "):
+        return None
+    match = _HUMAN.search(_HEALTH.sub("", status[3:]).strip().lower())
+    if match is None:
+        return 0.0
+    count = match.group(1)
+    number = 0 if count.startswith("less") else (int(count) if count.isdigit() else 1)
+    return float(number * _UNITS[match.group(2)])
+
+
+def uptime_of(row: ContainerRow, now: float | None = None) -> str:
+    """How long it has been up (`3m`, `2h`), counted on from when it was listed."""
+    seconds = uptime_seconds(row.status)
+    if seconds is None:
         return ""
-    return _HEALTH.sub("", row.status[3:]).strip()
+    if row.listed_at:
+        seconds += max(0.0, (now if now is not None else time.time()) - row.listed_at)
+    return duration(seconds)
 
 
 def is_problem(row: ContainerRow, oom_killed: set[str]) -> bool:

@@ -1,0 +1,75 @@
+"""`corral shell`: one shell pane full screen, under the host bar."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Sequence
+
+from textual.binding import Binding
+
+from corral.backends.exec import ContainerTarget
+from corral.backends.inventory import Inventory
+from corral.backends.ssh import SshSettings
+
+from ..fleet_app import PaneApp
+from .terminal import TerminalView
+from .terminal_pane import ShellPane, wait_for_shells
+
+
+class ShellApp(PaneApp):
+    """A `PaneApp` holding one `ShellPane`; exits with the shell's exit code.
+
+    Args:
+        inventory: The hosts.
+        settings: SSH settings.
+        target: The container.
+        command: Command to run; empty for the default shell.
+        user: User to run as.
+    """
+
+    # The palette's ctrl+p is a priority binding: it would take ctrl+p
+    # (previous history line) away from the shell.
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS = [
+        Binding(
+            "tab", "focus_shell", "Back to the shell", id="shell.focus",
+            tooltip="Return the focus to the terminal (after ctrl+] left it)",
+        ),
+    ]
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        settings: SshSettings,
+        target: ContainerTarget,
+        *,
+        command: Sequence[str] = (),
+        user: str | None = None,
+    ):
+        super().__init__(
+            inventory,
+            settings,
+            lambda fleet: ShellPane(fleet, target, command=command, user=user, id="shell"),
+            title=f"Corral · {target}",
+        )
+
+    def on_mount(self) -> None:
+        # Everything built so far lives as long as the app: keep the cyclic
+        # collector from walking it again and again while output floods in
+        # (full collections were the longest UI stalls measured).
+        gc.freeze()
+
+    async def on_unmount(self) -> None:
+        # Runs before FleetApp's, which closes the tunnels: a shell still
+        # running must be hung up through them first.
+        await asyncio.to_thread(wait_for_shells)
+
+    def action_focus_shell(self) -> None:
+        """Focus the terminal again."""
+        self.query_one(TerminalView).focus()
+
+    def on_shell_pane_closed(self, message: ShellPane.Closed) -> None:
+        pane = message.pane
+        self.exit(return_code=1 if pane.lost else (message.exit_code or 0))
