@@ -86,7 +86,12 @@ def expected_rows(hosts: list[dict]) -> set[tuple[str, str]]:
 
 def shown_rows(screen: str) -> set[tuple[str, str]]:
     """(host, name) of the table rows on a captured screen."""
-    return {tuple(line.split()[:2]) for line in screen.splitlines() if len(line.split()) >= 2}
+    rows = set()
+    for line in screen.splitlines():
+        words = line.strip(" │┃").split()  # the table's frame, if any
+        if len(words) >= 2:
+            rows.add(tuple(words[:2]))
+    return rows
 
 
 class Sample(NamedTuple):
@@ -231,6 +236,7 @@ async def synthetic_refresh(hosts: int, per_host: int, rounds: int) -> dict[str,
     times: dict[str, list[Sample]] = {"initial": [], "sync": [], "idle": [], "filter": []}
     async with app.run_test(size=SIZE) as pilot:
         screen = await console_screen(pilot)
+        screen.show_view("containers")  # with no hosts the console opens on hosts
         view = screen.query_one(ContainersView)
         for host in sorted({row.host for row in rows.values()}):
             screen.store.put(Snapshot(host, [r for r in rows.values() if r.host == host]))

@@ -48,7 +48,7 @@ def terminal(lab: Lab, containers):
 
 def rows(screen: str, name: str) -> list[str]:
     """The screen lines that mention `name`."""
-    return [line for line in screen.splitlines() if name in line]
+    return [line.strip(" │") for line in screen.splitlines() if name in line]
 
 
 def command(term: TmuxTerminal, mode: str, text: str) -> None:
