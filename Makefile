@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 LAB_DIR ?= /tmp/corral-lab
-DEBIAN_PACKAGES := docker.io openssh-server busybox-static iproute2 iptables tmux
+DEBIAN_PACKAGES := docker.io openssh-server busybox-static iproute2 iptables tmux \
+	librsvg2-bin fonts-dejavu-core
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test deps venv lab-up lab-down lint bench screenshots clean
@@ -42,7 +43,14 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 bench: deps venv
-	$(PY) bench/tunnel.py
+	$(PY) bench/tunnel.py --dir $(LAB_DIR)
+	$(PY) bench/console.py --dir $(LAB_DIR)
+	$(PY) bench/logs.py --dir $(LAB_DIR)
+	$(PY) bench/shell.py --dir $(LAB_DIR)
+	$(PY) bench/deploy.py --dir $(LAB_DIR)
+
+screenshots: deps venv
+	$(PY) screenshots/make_screenshots.py --dir $(LAB_DIR)
 
 clean: lab-down
 	rm -rf $(VENV) build dist *.egg-info
