@@ -270,8 +270,10 @@ class TerminalView(Widget, can_focus=True):
             self._request_paint()
         if self._unfed or self.output.pending:
             # After a collapse the screen is current: wait a frame so a
-            # flood costs one pass per frame, not a busy loop.
-            self._schedule_feed(1 / FPS if collapsed else FEED_GAP)
+            # flood costs one pass per frame, not a busy loop; but right
+            # after a keystroke (Ctrl-C) drain the backlog at full speed.
+            slow = collapsed and not self.output.hurried
+            self._schedule_feed(1 / FPS if slow else FEED_GAP)
 
     def _collapse(self) -> bool:
         """Collapse the unfed output after the last `Skipped`; True if anything went."""

@@ -42,8 +42,12 @@ from .terminal import TerminalView
 ONLINE_WAIT = 20.0
 #: Seconds between checks of the stop flag while no output arrives.
 READ_TICK = 0.25
-#: Seconds between reads while the screen is behind a flood (one frame).
+#: Seconds between reads while the screen is behind a flood (one frame),
+#: and while draining a flood's backlog after a keystroke.
 FLOOD_READ_GAP = 1 / 30
+DRAIN_READ_GAP = 0.002
+#: Most bytes taken from the socket at once during a flood.
+FLOOD_READ_MAX = 512 * 1024
 
 Opener = Callable[[HostSession, ExecRequest, tuple[int, int]], ExecStream]
 
@@ -229,20 +233,24 @@ class ShellPane(Vertical):
         self._stream.stream = stream
         self.post_message(self._Started())
         output = view.output
-        while not self._stop.is_set():
+        ended = False
+        while not self._stop.is_set() and not ended:
             data = stream.read(READ_TICK)
             if data is None:
                 continue
             if not data:
                 break
+            if output.flooding:
+                data, ended = _read_waiting(stream, data)
             if output.put(data):
                 view.post_message(TerminalView.Wake())
-            if output.throttled:
+            if output.flooding:
                 # Reading once a frame lets every buffer on the way fill, so
                 # the flood arrives in fewer, larger pieces: far less work
                 # for the SSH layer on the backend thread, which shares the
-                # GIL with the UI.
-                time.sleep(FLOOD_READ_GAP)
+                # GIL with the UI. Right after a keystroke (Ctrl-C) the
+                # backlog is drained fast, still in pieces of some size.
+                time.sleep(FLOOD_READ_GAP if output.throttled else DRAIN_READ_GAP)
         if self._stop.is_set():
             # The pane went away with the process still running: Docker
             # would keep it (and whatever it runs) alive, so end it.
@@ -299,6 +307,29 @@ class ShellPane(Vertical):
             self._stream.close()
         # Otherwise the reader closes the stream itself within READ_TICK,
         # after reading what `terminate` may still need from it.
+
+
+def _read_waiting(stream: ExecStream, data: bytes) -> tuple[bytes, bool]:
+    """`data` plus whatever else is waiting on the socket, up to FLOOD_READ_MAX.
+
+    Between a flood's paced reads the socket fills up; taking all of it at
+    once keeps the backlog in the tunnel small, so that after Ctrl-C there
+    is little left to drain.
+
+    Returns:
+        The bytes, and whether the stream ended meanwhile.
+    """
+    chunks = [data]
+    size = len(data)
+    while size < FLOOD_READ_MAX:
+        more = stream.read(0)
+        if more is None:
+            break
+        if not more:
+            return b"".join(chunks), True
+        chunks.append(more)
+        size += len(more)
+    return b"".join(chunks), False
 
 
 #: Reader threads still running (they remove themselves when done).
