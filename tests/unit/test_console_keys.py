@@ -60,6 +60,10 @@ async def test_command_line_completes_view_names() -> None:
         assert line._suggestion == "volumes"
         await pilot.press("right", "enter")
         assert current(app) == "volumes"
+        await pilot.press("colon", *"im")
+        await pilot.pause(0.2)
+        await pilot.press("tab", "enter")
+        assert current(app) == "images"
 
 
 async def test_help_lists_bindings_with_ids() -> None:

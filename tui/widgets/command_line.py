@@ -19,6 +19,8 @@ class CommandLine(Input):
     """
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="command.cancel", tooltip="Close the prompt"),
+        Binding("tab", "complete", "Complete", id="command.complete",
+                tooltip="Take the suggested completion", show=False),
     ]
 
     class Submitted(Message):
@@ -58,6 +60,11 @@ class CommandLine(Input):
         text = self.value.strip()
         self.close()
         self.post_message(self.Submitted(self.mode, text))
+
+    def action_complete(self) -> None:
+        if self._suggestion:
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
 
     def action_cancel(self) -> None:
         self.close()
