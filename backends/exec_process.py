@@ -14,6 +14,7 @@ kernel then hangs up the job it was running in the foreground.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 #: Start of the wrapper's report: OSC 7771 (unassigned), the PID, BEL.
@@ -51,7 +52,13 @@ def has_shell(client: Any, container: str) -> bool:
     """
     probe = client.api.exec_create(container, ["sh", "-c", "exit 0"], stdout=False, stderr=False)
     client.api.exec_start(probe["Id"])
-    return client.api.exec_inspect(probe["Id"]).get("ExitCode") == 0
+    # The engine reports the exit a moment after the stream ends.
+    deadline = time.monotonic() + 2.0
+    while True:
+        info = client.api.exec_inspect(probe["Id"])
+        if not info.get("Running") or time.monotonic() > deadline:
+            return info.get("ExitCode") == 0
+        time.sleep(0.02)
 
 
 def terminate(client: Any, container: str, pid: int) -> None:

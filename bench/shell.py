@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import os
 import statistics
@@ -35,7 +34,8 @@ from textual import events
 from textual.app import ComposeResult
 from tunnel import lab_status
 
-from corral.backends.exec import ContainerTarget, ExecRequest, ExecStream
+from corral.backends.exec import ExecRequest, ExecStream
+from corral.backends.exec_target import ContainerTarget
 from corral.backends.fleet import Fleet
 from corral.backends.inventory import Inventory, load_inventory
 from corral.backends.loop import BackendLoop
@@ -234,8 +234,11 @@ async def flood(inventory: Inventory, settings: SshSettings, target: ContainerTa
         rate = received / (time.perf_counter() - start)
         interrupt = time.perf_counter()
         app.post_message(events.Key("ctrl+c", None))
-        with contextlib.suppress(SystemExit):  # reported as the patience itself
+        try:
             await _until(prompt, CTRL_C_PATIENCE, "the prompt after Ctrl-C")
+        except SystemExit:  # reported as the patience itself, with what the pane shows
+            print(f"no prompt after Ctrl-C: busy={view.busy} last rows="
+                  f"{view.screen_lines()[-3:]}", file=sys.stderr)
         stop_s = time.perf_counter() - interrupt
         await pilot.pause(0.1)
         skipped = view.skipped_lines

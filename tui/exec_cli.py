@@ -18,13 +18,8 @@ import termios
 import tty
 
 from corral.backends.errors import BackendError, HostOffline, HostUnreachable
-from corral.backends.exec import (
-    ContainerTarget,
-    ExecRequest,
-    ExecStream,
-    exec_frames,
-    parse_container_target,
-)
+from corral.backends.exec import ExecRequest, ExecStream, exec_frames
+from corral.backends.exec_target import ContainerTarget, parse_container_target
 
 from .cli_support import (
     UsageError,

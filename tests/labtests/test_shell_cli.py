@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from corral.backends.exec import ContainerTarget
+from corral.backends.exec_target import ContainerTarget
 from corral.backends.inventory import load_inventory
 from corral.backends.ssh import SshSettings
 from corral.tui.widgets.terminal_app import ShellApp
@@ -167,7 +167,7 @@ async def test_shell_full_screen_exits_with_the_shells_code(lab: Lab, box) -> No
         await until(pilot, lambda: "/ #" in view.screen_lines(), "the prompt", timeout=20)
         await pilot.press("ctrl+right_square_bracket")
         assert app.focused is None
-        await pilot.press("tab")
+        await pilot.press("enter")
         assert app.focused is view
         await pilot.press(*"exit 4", "enter")
         await until(pilot, lambda: pane.ended, "the shell to exit")

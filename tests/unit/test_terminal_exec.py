@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from corral.backends.exec import ContainerTarget, exec_frames, parse_container_target
+from corral.backends.exec import exec_frames
 from corral.backends.exec_process import PidReport, shell_argv
+from corral.backends.exec_target import ContainerTarget, parse_container_target
 
 
 def test_targets_are_host_slash_container() -> None:

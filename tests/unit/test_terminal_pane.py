@@ -106,6 +106,15 @@ class PaneHost(App):
         self.closed.append(message)
 
 
+async def run_to_exit(pilot, app: PaneHost, stream: FakeStream, code: int) -> ShellPane:
+    """Wait for the exec, end its process with `code`, wait for the pane to notice."""
+    pane = app.query_one(ShellPane)
+    await until(pilot, lambda: bool(app.opened), "the exec")
+    stream.end(code)
+    await until(pilot, lambda: pane.ended, "the end")
+    return pane
+
+
 async def test_opens_at_the_panes_size_and_names_its_container() -> None:
     stream = FakeStream([b"/ # "])
     app = PaneHost(stream, user="nobody", command=("sh", "-l"))
@@ -118,6 +127,10 @@ async def test_opens_at_the_panes_size_and_names_its_container() -> None:
         assert size == (pane.view.size.height, pane.view.size.width) == (14, 58)
         assert pane.border_title == "lab1/web-1 · sh -l as nobody"
         await until(pilot, lambda: pane.view.screen_lines()[0] == "/ #", "the prompt")
+        pane.view.blur()
+        pane.focus()  # a container focusing its content reaches the terminal
+        await pilot.pause()
+        assert app.focused is pane.view
         await pilot.press("l", "s", "enter")
         assert b"".join(stream.sent) == b"ls\r"
 
@@ -136,10 +149,7 @@ async def test_exit_code_is_shown_and_a_key_closes() -> None:
     stream = FakeStream([b"/ # exit 3\r\n"])
     app = PaneHost(stream)
     async with app.run_test(size=(60, 16)) as pilot:
-        pane = app.query_one(ShellPane)
-        await until(pilot, lambda: bool(app.opened), "the exec")
-        stream.end(3)
-        await until(pilot, lambda: pane.ended, "the end")
+        pane = await run_to_exit(pilot, app, stream, 3)
         assert pane.border_subtitle == "exited with code 3 — press a key to close"
         assert pane.has_class("-ended")
         assert [(m.exit_code, m.lost) for m in app.ended] == [(3, False)]
@@ -194,9 +204,6 @@ async def test_a_process_that_exited_is_not_terminated() -> None:
     stream = FakeStream([b"/ # "])
     app = PaneHost(stream)
     async with app.run_test(size=(60, 16)) as pilot:
-        pane = app.query_one(ShellPane)
-        await until(pilot, lambda: bool(app.opened), "the exec")
-        stream.end(0)
-        await until(pilot, lambda: pane.ended, "the end")
+        pane = await run_to_exit(pilot, app, stream, 0)
         await pane.remove()
         assert not stream.terminated

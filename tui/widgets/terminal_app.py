@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from textual.binding import Binding
 
-from corral.backends.exec import ContainerTarget
+from corral.backends.exec_target import ContainerTarget
 from corral.backends.inventory import Inventory
 from corral.backends.ssh import SshSettings
 
@@ -33,8 +33,10 @@ class ShellApp(PaneApp):
     ENABLE_COMMAND_PALETTE = False
 
     BINDINGS = [
+        # Only reachable while the terminal is not focused (it takes Enter
+        # itself); Tab works too, through the screen's focus chain.
         Binding(
-            "tab", "focus_shell", "Back to the shell", id="shell.focus",
+            "enter", "focus_shell", "Back to the shell", id="shell.focus",
             tooltip="Return the focus to the terminal (after ctrl+] left it)",
         ),
     ]
@@ -65,6 +67,12 @@ class ShellApp(PaneApp):
         # Runs before FleetApp's, which closes the tunnels: a shell still
         # running must be hung up through them first.
         await asyncio.to_thread(wait_for_shells)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Show "back to the shell" only while the shell has not the focus.
+        if action == "focus_shell":
+            return not isinstance(self.focused, TerminalView)
+        return True
 
     def action_focus_shell(self) -> None:
         """Focus the terminal again."""

@@ -27,16 +27,13 @@ from textual.containers import Vertical
 from textual.message import Message
 
 from corral.backends.errors import BackendError
-from corral.backends.exec import (
-    ContainerTarget,
-    ExecRequest,
-    ExecStream,
-    parse_container_target,
-)
+from corral.backends.exec import ExecRequest, ExecStream
+from corral.backends.exec_target import ContainerTarget, parse_container_target
 from corral.backends.fleet import Fleet
 from corral.backends.session import HostSession, HostState, HostStatus
 
 from .terminal import TerminalView
+from .terminal_io import LatestSize, StreamHolder, read_waiting
 
 #: Seconds to wait for the host to come online before giving up.
 ONLINE_WAIT = 20.0
@@ -46,8 +43,6 @@ READ_TICK = 0.25
 #: and while draining a flood's backlog after a keystroke.
 FLOOD_READ_GAP = 1 / 30
 DRAIN_READ_GAP = 0.002
-#: Most bytes taken from the socket at once during a flood.
-FLOOD_READ_MAX = 512 * 1024
 
 Opener = Callable[[HostSession, ExecRequest, tuple[int, int]], ExecStream]
 
@@ -140,11 +135,11 @@ class ShellPane(Vertical):
         self.target = parse_container_target(target) if isinstance(target, str) else target
         self.request = ExecRequest(self.target.container, tuple(command), user)
         self._opener: Opener = opener or ExecStream.open
-        self._stream = _StreamHolder()
+        self._stream = StreamHolder()
         self._stop = threading.Event()
         self._view = TerminalView()
         self._reader: threading.Thread | None = None
-        self._exec_size = _LatestSize()
+        self._exec_size = LatestSize()
         #: The process's exit code, once it has ended.
         self.exit_code: int | None = None
         #: Whether the shell has ended (exited, lost, or never started).
@@ -160,6 +155,11 @@ class ShellPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._view
+
+    def focus(self, scroll_visible: bool = True) -> ShellPane:
+        """Focus the terminal inside (the pane itself takes no keys)."""
+        self._view.focus(scroll_visible)
+        return self
 
     def on_mount(self) -> None:
         self.view.writer = self._stream.write
@@ -198,7 +198,7 @@ class ShellPane(Vertical):
 
     @work(thread=True, group="shell-resize")
     def _apply_size(self, stream: ExecStream, size: tuple[int, int]) -> None:
-        # One of these runs at a time (see _LatestSize), so the last size
+        # One of these runs at a time (see LatestSize), so the last size
         # asked for is the one the exec ends up with.
         while size is not None:
             # If the exec ended or the host dropped, the reader reports it.
@@ -241,7 +241,7 @@ class ShellPane(Vertical):
             if not data:
                 break
             if output.flooding:
-                data, ended = _read_waiting(stream, data)
+                data, ended = read_waiting(stream, data)
             if output.put(data):
                 view.post_message(TerminalView.Wake())
             if output.flooding:
@@ -309,29 +309,6 @@ class ShellPane(Vertical):
         # after reading what `terminate` may still need from it.
 
 
-def _read_waiting(stream: ExecStream, data: bytes) -> tuple[bytes, bool]:
-    """`data` plus whatever else is waiting on the socket, up to FLOOD_READ_MAX.
-
-    Between a flood's paced reads the socket fills up; taking all of it at
-    once keeps the backlog in the tunnel small, so that after Ctrl-C there
-    is little left to drain.
-
-    Returns:
-        The bytes, and whether the stream ended meanwhile.
-    """
-    chunks = [data]
-    size = len(data)
-    while size < FLOOD_READ_MAX:
-        more = stream.read(0)
-        if more is None:
-            break
-        if not more:
-            return b"".join(chunks), True
-        chunks.append(more)
-        size += len(more)
-    return b"".join(chunks), False
-
-
 #: Reader threads still running (they remove themselves when done).
 _readers: set[threading.Thread] = set()
 
@@ -384,59 +361,3 @@ def _host_listener(pane: ShellPane) -> Callable[[HostStatus], None]:
         target.post_message(ShellPane._HostDown())
 
     return listener
-
-
-class _StreamHolder:
-    """The pane's exec, set by the reader thread before any output is read.
-
-    Query answers are written while output is parsed, possibly before the
-    UI hears that the exec started; the holder makes the stream usable from
-    the moment it exists.
-    """
-
-    def __init__(self) -> None:
-        self.stream: ExecStream | None = None
-
-    def write(self, data: bytes) -> None:
-        stream = self.stream
-        if stream is not None:
-            stream.write(data)
-
-    def close(self) -> None:
-        stream = self.stream
-        if stream is not None:
-            stream.close()
-
-
-class _LatestSize:
-    """The terminal size to apply, shared by the UI and one resize worker.
-
-    The UI records every size with `want` and starts a worker only when
-    `claim` hands it one; the worker applies it and asks `applied` for the
-    next, until nothing newer waits.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._wanted: tuple[int, int] | None = None
-        self._applied: tuple[int, int] | None = None
-        self._busy = False
-
-    def want(self, size: tuple[int, int]) -> None:
-        with self._lock:
-            self._wanted = size
-
-    def claim(self) -> tuple[int, int] | None:
-        with self._lock:
-            if self._busy or self._wanted is None or self._wanted == self._applied:
-                return None
-            self._busy = True
-            return self._wanted
-
-    def applied(self, size: tuple[int, int]) -> tuple[int, int] | None:
-        with self._lock:
-            self._applied = size
-            if self._wanted is not None and self._wanted != size:
-                return self._wanted
-            self._busy = False
-            return None
