@@ -79,3 +79,32 @@ async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
     finally:
         for worker in workers:
             worker.remove(force=True)
+
+
+async def test_shell_pane_beside_the_views(lab: Lab) -> None:
+    from corral.tui.widgets.terminal_pane import ShellPane
+
+    from .test_shell import prompt_ready, run
+
+    unique = uuid.uuid4().hex[:6]
+    box = engine(lab.host("lab3").socket).containers.run(
+        "corral-lab/busybox:1", ["sleep", "3600"], name=f"sh-{unique}", detach=True
+    )
+    app = console(lab)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()),
+                        "online")
+            await select(pilot, app, "containers", f"sh-{unique}")
+            await pilot.press("s")
+            workspace = app.screen.workspace
+            await until(pilot, lambda: len(workspace.panes) == 1, "a shell pane")
+            pane = workspace.panes[0].content
+            assert isinstance(pane, ShellPane)
+            assert "lab3" in str(pane.border_title) and f"sh-{unique}" in str(pane.border_title)
+            await until(pilot, lambda: prompt_ready(pane), "the prompt", timeout=20)
+            await run(pilot, pane, "hostname", box.id[:12])
+            await pilot.press("ctrl+right_square_bracket")
+            assert not pane.view.has_focus
+    finally:
+        box.remove(force=True)
