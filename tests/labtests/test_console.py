@@ -40,6 +40,19 @@ async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def online(pilot, app: CorralApp) -> None:
+    """Wait until every lab host's session is online."""
+    await online(pilot, app)
+
+
+def volume_in_use(client, name: str, user: str):
+    """A volume and a (created, not started) container that mounts it."""
+    volume = client.volumes.create(name)
+    holder = client.containers.create("corral-lab/busybox:1", ["true"], name=user,
+                                      volumes={volume.name: {"bind": "/data"}})
+    return volume, holder
+
+
 def view(app: CorralApp, name: str) -> ResourceView:
     return app.screen.query_one(f"#{name}", ResourceView)
 
@@ -118,9 +131,7 @@ async def test_containers_view_lists_what_every_engine_reports(lab: Lab, sleeper
 
 async def test_hosts_stacks_volumes_images_views(lab: Lab, sleeper, unique: str) -> None:
     client = engine(lab.host("lab2").socket)
-    volume = client.volumes.create(f"v-{unique}")
-    user = client.containers.create("corral-lab/busybox:1", ["true"], name=f"u-{unique}",
-                                    volumes={volume.name: {"bind": "/data"}})
+    volume, user = volume_in_use(client, f"v-{unique}", f"u-{unique}")
     app = console(lab)
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -176,7 +187,7 @@ async def test_filter_inverts_and_escape_clears(lab: Lab, sleeper, unique: str) 
 async def test_inspect_shows_the_engine_document(lab: Lab, sleeper, unique: str) -> None:
     app = console(lab)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await online(pilot, app)
         await select(pilot, app, "containers", f"c-{unique}")
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, TextScreen), "inspect screen")
@@ -202,7 +213,7 @@ async def test_container_action_changes_the_engine(
     started = sleeper.attrs["State"]["StartedAt"]
     app = console(lab)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await online(pilot, app)
         await select(pilot, app, "containers", f"c-{unique}")
         await pilot.press(key)
         if ACTIONS[action_id].destructive:
@@ -218,7 +229,7 @@ async def test_container_action_changes_the_engine(
 async def test_declining_the_confirmation_changes_nothing(lab: Lab, sleeper, unique) -> None:
     app = console(lab)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await online(pilot, app)
         await select(pilot, app, "containers", f"c-{unique}")
         await pilot.press("ctrl+d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
@@ -234,7 +245,7 @@ async def test_marked_rows_are_acted_on_together(lab: Lab, unique: str) -> None:
     app = console(lab)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+            await online(pilot, app)
             await command(pilot, "ps")
             await pilot.press("slash", *unique, "enter")
             containers = view(app, "containers")
@@ -259,7 +270,7 @@ async def test_volume_and_image_removal(lab: Lab, unique: str) -> None:
     image.tag(f"corral-lab/scratch-{unique}", "1")
     app = console(lab)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await online(pilot, app)
         await select(pilot, app, "volumes", f"rm-{unique}")
         await pilot.press("ctrl+d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
@@ -276,13 +287,11 @@ async def test_volume_and_image_removal(lab: Lab, unique: str) -> None:
 
 async def test_volume_in_use_is_refused_naming_its_users(lab: Lab, unique: str) -> None:
     client = engine(lab.host("lab1").socket)
-    volume = client.volumes.create(f"busy-{unique}")
-    user = client.containers.create("corral-lab/busybox:1", ["true"], name=f"holder-{unique}",
-                                    volumes={volume.name: {"bind": "/d"}})
+    volume, user = volume_in_use(client, f"busy-{unique}", f"holder-{unique}")
     app = console(lab)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+            await online(pilot, app)
             await select(pilot, app, "volumes", f"busy-{unique}")
             await pilot.press("ctrl+d")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
@@ -320,7 +329,7 @@ async def test_readonly_refuses(lab: Lab, sleeper, unique: str, action_id: str) 
     try:
         async with app.run_test(size=SIZE) as pilot:
             assert "READ-ONLY" in app.title
-            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+            await online(pilot, app)
             await select(pilot, app, view_name, text) if view_name != "images" else None
             if view_name == "images":
                 await command(pilot, "images")
@@ -377,7 +386,7 @@ async def test_events_and_problems_only(lab: Lab, unique: str) -> None:
     client = engine(lab.host("lab3").socket)
     app = console(lab)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
+        await online(pilot, app)
         await pilot.pause(1.0)  # the watchers have subscribed to the event streams
         failing = client.containers.run("corral-lab/busybox:1", ["sh", "-c", "exit 7"],
                                         name=f"fail-{unique}", detach=True)

@@ -11,7 +11,7 @@ from corral.tui.widgets.panes import Pane
 from tests.lab_support import Lab
 
 from .helpers import engine
-from .test_console import SIZE, console, select, until, view
+from .test_console import SIZE, console, online, select, until, view
 
 pytestmark = pytest.mark.lab
 
@@ -33,8 +33,7 @@ async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
     app = console(lab)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()),
-                        "online")
+            await online(pilot, app)
             await select(pilot, app, "containers", f"pw0-{unique}")
             await pilot.press("l")
             workspace = app.screen.workspace
@@ -93,8 +92,7 @@ async def test_shell_pane_beside_the_views(lab: Lab) -> None:
     app = console(lab)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()),
-                        "online")
+            await online(pilot, app)
             await select(pilot, app, "containers", f"sh-{unique}")
             await pilot.press("s")
             workspace = app.screen.workspace
