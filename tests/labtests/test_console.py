@@ -42,7 +42,7 @@ async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
 
 async def online(pilot, app: CorralApp) -> None:
     """Wait until every lab host's session is online."""
-    await online(pilot, app)
+    await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
 
 
 def volume_in_use(client, name: str, user: str):
