@@ -207,9 +207,14 @@ async def test_outage_loses_and_duplicates_nothing(lab: Lab) -> None:
             seen = numbers()
             top = max(seen)
             assert [n for n in range(1, top + 1) if seen[n] != 1] == []
-            notes = [t for _, t in texts(pane, notices=True)]
-            assert sum("offline" in t for t in notes) == 2
-            assert sum("back online" in t for t in notes) == 2
+
+            def notes() -> list[str]:
+                return [t for _, t in texts(pane, notices=True)]
+
+            # The notices travel beside the lines: wait for them rather than sample once.
+            await wait_until(pilot, lambda: sum("back online" in t for t in notes()) == 2, 15,
+                             "two 'back online' notices")
+            assert sum("offline" in t for t in notes()) == 2
     finally:
         lab.fault("lab2", "sshd-start")
         lab.fault("lab2", "link-up")
