@@ -24,10 +24,15 @@ MARK = "✓"
 
 @dataclass(frozen=True)
 class Column:
-    """A column: its key, heading and how to sort by it."""
+    """A column: its key, heading, and a fixed width for figures that change often.
+
+    A fixed width keeps the layout still while live figures (CPU, memory)
+    update, instead of re-measuring the whole table at each sample.
+    """
 
     key: str
     label: str
+    width: int | None = None
 
 
 def compile_filter(text: str) -> tuple[re.Pattern[str] | None, bool]:
@@ -116,7 +121,7 @@ class ResourceView(DataTable):
         self.border_title = self.NAME
         self.add_column(" ", key="_mark", width=1)
         for column in self.COLUMNS:
-            self.add_column(column.label, key=column.key)
+            self.add_column(column.label, key=column.key, width=column.width)
 
     # --- what subclasses provide -------------------------------------------
 

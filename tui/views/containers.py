@@ -80,8 +80,8 @@ class ContainersView(ResourceView):
         Column("health", "HEALTH"),
         Column("uptime", "UPTIME"),
         Column("ports", "PORTS"),
-        Column("cpu", "CPU"),
-        Column("mem", "MEM"),
+        Column("cpu", "CPU", width=6),
+        Column("mem", "MEM", width=9),
     )
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("l", "open_logs", "Logs", id="containers.logs",
@@ -129,8 +129,8 @@ class ContainersView(ResourceView):
         for key, figures in usage.items():
             if key in self.rows:
                 cpu, mem = _usage_cells(figures)
-                self.update_cell(key, "cpu", cpu, update_width=True)
-                self.update_cell(key, "mem", mem, update_width=True)
+                self.update_cell(key, "cpu", cpu)
+                self.update_cell(key, "mem", mem)
 
     def keep(self, record: ContainerRow) -> bool:
         return not self.problems_only or is_problem(record, self.oom_killed)
