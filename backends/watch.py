@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from .errors import BackendError, translate_docker_error
 from .facts import ContainerRow, container_row, list_containers
-from .session import HostSession, HostState, HostStatus
+from .log_hosts import HostGate
+from .session import HostSession
 
 #: Container events that can change what a row shows.
 _ROW_EVENTS = {
@@ -87,7 +88,7 @@ class HostWatcher:
         self.listener = listener
         self.retry_seconds = retry_seconds
         self._stop = threading.Event()
-        self._online = threading.Event()
+        self._gate = HostGate(session)
         self._stream = None
         self._thread = threading.Thread(
             target=self._run, name=f"corral-watch-{session.name}", daemon=True
@@ -95,24 +96,15 @@ class HostWatcher:
 
     def start(self) -> HostWatcher:
         """Start following; returns self."""
-        self.session.add_listener(self._status_changed)
-        if self.session.online:
-            self._online.set()
+        self.session.add_listener(self._gate.on_status)
         self._thread.start()
         return self
-
-    def _status_changed(self, status: HostStatus) -> None:
-        # Called on the backend loop: only flip the event the thread waits on.
-        if status.state is HostState.ONLINE:
-            self._online.set()
-        else:
-            self._online.clear()
 
     def stop(self) -> None:
         """Stop following (closes the event stream so the thread wakes up)."""
         self._stop.set()
-        self._online.set()
-        self.session.remove_listener(self._status_changed)
+        self._gate.wake()
+        self.session.remove_listener(self._gate.on_status)
         stream = self._stream
         if stream is not None:
             # The stream may already be dead; stopping is all we want.
@@ -124,8 +116,7 @@ class HostWatcher:
         while not self._stop.is_set():
             # Follow as soon as the host is online rather than polling for it;
             # a host that never came up has no rows to call stale.
-            self._online.wait()
-            if self._stop.is_set():
+            if not self._gate.wait_online(-1, self._stop):
                 return
             try:
                 self._follow()
