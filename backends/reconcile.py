@@ -13,7 +13,10 @@ request. Each pass:
    ones are created again, and copies on a host that came back are removed
    so no service runs more than its scale.
 
-Stacks with an upgrade awaiting confirm or rollback are left alone.
+Stacks with an upgrade awaiting confirm or rollback are left alone. With
+`replace_lost=False` (the console's own passes) nothing is changed while a
+host is offline: which replicas it held cannot be told from here, and a
+short outage must not move containers; the operator reconciles on request.
 Blocking: run from a worker thread or the command line.
 """
 
@@ -49,7 +52,8 @@ class ReconcileReport:
 def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
               stacks: list[str] | None = None, rounds: int | None = None,
               on_progress: ProgressCallback | None = None,
-              health_timeout_ms: int | None = None) -> ReconcileReport:
+              health_timeout_ms: int | None = None,
+              replace_lost: bool = True) -> ReconcileReport:
     """One reconcile pass over `stacks` (default every stack with a record).
 
     Args:
@@ -60,11 +64,19 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
             check's `unhealthy_threshold` (one-shot), 1 is right for `--watch`.
         on_progress: Progress of the applies.
         health_timeout_ms: Wait at most this long for new containers' health.
+        replace_lost: Re-place replicas while a host is offline; if False,
+            a pass with a host offline changes nothing and says so.
     """
     tracker = tracker or HealthTracker()
     report = ReconcileReport()
     state = gather(fleet)
     names = [n for n in state.stacks() if stacks is None or n in stacks]
+    offline = [host.name for host in state.hosts if not host.online]
+    if offline and not replace_lost:
+        for name in names:
+            report.add(name, f"{', '.join(offline)} offline: nothing re-placed or recreated"
+                             " until you reconcile")
+        return report
     if _health_pass(fleet, state, tracker, names, report, rounds):
         state = gather(fleet)
     for name in names:

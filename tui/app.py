@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.binding import Binding
@@ -13,9 +14,13 @@ from corral.backends.inventory import Inventory
 from corral.backends.ssh import SshSettings
 
 from .config import Config
+from .deploy_flow import DeployFlow
 from .fleet_app import FleetApp
 from .screens.console import ConsoleScreen
 from .views.registry import VIEWS
+
+if TYPE_CHECKING:
+    from .screens.catalog_form import CatalogForm
 
 
 class CorralApp(FleetApp):
@@ -36,6 +41,7 @@ class CorralApp(FleetApp):
         self.config = config or Config()
         super().__init__(inventory, settings, readonly=self.config.readonly)
         self.inventory_path = str(inventory.path or "")
+        self.flow = DeployFlow(self.fleet)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -51,6 +57,19 @@ class CorralApp(FleetApp):
             self.set_keymap(self.config.keymap)
         self.push_screen(
             ConsoleScreen(
-                self.fleet, readonly=self.config.readonly, inventory_path=self.inventory_path
+                self.fleet, readonly=self.config.readonly, inventory_path=self.inventory_path,
+                flow=self.flow,
             )
         )
+
+    def on_catalog_form_plan_requested(self, message: CatalogForm.PlanRequested) -> None:
+        from .screens.catalog_form import CatalogForm
+        from .screens.plan import PlanScreen
+
+        if message.stack is None:
+            return
+        source = f"{message.entry.id} {message.version.version}"
+        for form in self.screen.query(CatalogForm):  # the plan screen says it from now on
+            form.say("")
+        self.push_screen(PlanScreen(self.flow, message.stack, message.answers, source=source,
+                                    readonly=self.config.readonly))

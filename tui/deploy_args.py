@@ -17,7 +17,7 @@ from corral.catalog.render import render
 from corral.catalog.spec import Stack
 
 from .cli_support import EXIT_OK, EXIT_PARTIAL, UsageError, print_json, warn
-from .deploy_output import plan_text, progress_printer
+from .deploy_output import plan_text, progress_printer, result_lines
 
 
 def add_source(parser: argparse.ArgumentParser) -> None:
@@ -122,11 +122,9 @@ def apply_confirmed(args: argparse.Namespace, fleet: Fleet, prepared: Prepared, 
 
 def report_result(prepared: Prepared, result: ApplyResult) -> int:
     """Name failed hosts and unhealthy containers on stderr; the exit code."""
-    for host, error in sorted(result.errors.items()):
-        warn(f"{host}: {error} (run the command again to converge)")
-    for name, why in sorted(result.unhealthy.items()):
-        warn(f"{name} is unhealthy: {why}")
-    if result.ok:
-        print(f"Stack {prepared.stack.name} deployed, generation"
-              f" {prepared.definition.generation}.", file=sys.stderr)
+    done, problems = result_lines(result)
+    for problem in problems:
+        warn(problem)
+    if done:
+        print(done, file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_PARTIAL

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from corral.backends import labels as L
+from corral.backends.reconcile import reconcile
 from tests.lab_support import Lab
 
 from .deploy_support import corral_here
-from .helpers import engine
+from .helpers import engine, running_fleet
 
 pytestmark = pytest.mark.lab
 
@@ -150,6 +151,12 @@ def test_lost_host_is_replaced_and_trimmed_on_return(lab: Lab, folder: Path) -> 
     lost = web(lab)["chg-web-2"][0]
     lab.fault(lost, "sshd-stop")
     try:
+        # The console's own passes wait for the operator while a host is out.
+        with running_fleet(lab.inventory, lab.known_hosts) as (_, fleet):
+            report = reconcile(fleet, replace_lost=False)
+        assert f"{lost} offline: nothing re-placed" in " ".join(report.actions[STACK])
+        assert sorted(c.name for _, c in containers(lab) if c.labels[L.SERVICE] == "web") == [
+            "chg-web-1", "chg-web-2"]
         result = corral(lab, "reconcile")
         assert result.returncode == 0, result.stderr
         assert "create chg-web-2 on" in result.stdout

@@ -27,6 +27,7 @@ from corral.tui.messages import HostStatusChanged
 from corral.tui.screens import console as console_screen
 from corral.tui.screens.console import ConsoleScreen
 from corral.tui.views.containers import ContainersView
+from corral.tui.widgets.health_watch import HealthWatch
 from tests.pilot_support import until
 from tests.snapshots import fleet_data
 
@@ -53,7 +54,7 @@ async def _stay_offline(self) -> None:
 
 
 def _read_nothing(self, *args) -> None:
-    """Replaces the screen's periodic readers, which would overwrite fed data."""
+    """Replaces the periodic readers (and the health pass), which would overwrite fed data."""
 
 
 @pytest.fixture
@@ -63,6 +64,7 @@ def still_console(monkeypatch) -> Callable[..., CorralApp]:
     monkeypatch.setattr(console_screen, "HostWatcher", InertWatcher)
     for reader in ("load_hosts", "load_listing", "read_stats"):
         monkeypatch.setattr(ConsoleScreen, reader, _read_nothing)
+    monkeypatch.setattr(HealthWatch, "start_pass", _read_nothing)
     rows = {row.id: row for host_rows in fleet_data.containers().values() for row in host_rows}
     monkeypatch.setattr(
         console_screen, "inspect",

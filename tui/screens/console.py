@@ -10,7 +10,7 @@ import yaml
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
@@ -24,13 +24,15 @@ from corral.backends.stats import StatsTracker
 from corral.backends.watch import HostWatcher
 
 from ..console_data import display_name, read_host_records, read_listing, read_usage
+from ..deploy_flow import DeployFlow
 from ..keys_help import binding_rows
 from ..store import ContainerStore
 from ..views.base import ResourceView
 from ..views.containers import ContainersView
-from ..views.others import group_stacks
+from ..views.others import StacksView, group_stacks
 from ..views.registry import VIEWS, command_words, resolve_view
 from ..widgets.command_line import CommandLine
+from ..widgets.health_watch import HealthWatch
 from ..widgets.host_bar import HostBar
 from ..widgets.panes import Pane, Workspace
 from .modals import ConfirmScreen, help_screen, yaml_screen
@@ -62,6 +64,8 @@ class ConsoleScreen(Screen):
     DEFAULT_CSS = """
     ConsoleScreen ResourceView { border: round $primary; height: 1fr; }
     ConsoleScreen ResourceView:focus { border: round $accent; }
+    ConsoleScreen #status-row { height: auto; background: $panel; }
+    ConsoleScreen #status-row HostBar { width: 1fr; }
     """
 
     BINDINGS = [
@@ -90,9 +94,11 @@ class ConsoleScreen(Screen):
             self.records = records
             self.errors = errors
 
-    def __init__(self, fleet: Fleet, *, readonly: bool = False, inventory_path: str = ""):
+    def __init__(self, fleet: Fleet, *, readonly: bool = False, inventory_path: str = "",
+                 flow: DeployFlow | None = None):
         super().__init__()
         self.fleet = fleet
+        self.flow = flow or DeployFlow(fleet)
         self.readonly = readonly
         self.inventory_path = inventory_path
         self.store = ContainerStore()
@@ -107,7 +113,9 @@ class ConsoleScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield HostBar(self.fleet.statuses(), id="host-bar")
+        yield Horizontal(HostBar(self.fleet.statuses(), id="host-bar"),
+                         HealthWatch(self.flow, readonly=self.readonly, id="health"),
+                         id="status-row")
         views = []
         for name, view_class in VIEWS.items():
             view = view_class(id=name)
@@ -372,6 +380,24 @@ class ConsoleScreen(Screen):
             )
         if action.kind in ("volume", "image"):
             self.app.call_from_thread(self.load_listing, f"{action.kind}s")
+
+    @on(StacksView.SettleUpgrade)
+    def settle_upgrade(self, message: StacksView.SettleUpgrade) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        from ..upgrade_ui import ask_and_settle
+
+        ask_and_settle(self.app, self.flow, message.stack, message.keep, message.old)
+
+    @on(StacksView.Reconcile)
+    def reconcile_stack(self, message: StacksView.Reconcile) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        from ..upgrade_ui import ask_and_reconcile
+
+        ask_and_reconcile(self.app, self.flow, message.stack)
 
     # --- panes --------------------------------------------------------------
 

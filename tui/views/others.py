@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from corral.backends.facts import ContainerRow, HostFacts
+from corral.backends.labels import PREVIOUS_SUFFIX
 from corral.backends.resources import HostDetails, ImageRow, VolumeRow
 from corral.backends.watch import EngineEvent
 
@@ -117,8 +118,13 @@ def group_stacks(rows: list[ContainerRow]) -> dict[str, StackRecord]:
     return groups
 
 
+def is_old_copy(row: ContainerRow) -> bool:
+    """Whether an upgrade keeps the container stopped until confirm or rollback."""
+    return row.name.endswith(PREVIOUS_SUFFIX)
+
+
 class StacksView(ResourceView):
-    """Containers grouped by stack and service."""
+    """Containers grouped by stack and service; upgrades are confirmed or rolled back here."""
 
     NAME = "stacks"
     KIND = "stack"
@@ -130,17 +136,68 @@ class StacksView(ResourceView):
         Column("hosts", "HOSTS"),
         Column("images", "IMAGES"),
     )
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("c", "settle_upgrade(True)", "Confirm", id="stacks.confirm",
+                tooltip="Keep the upgrade of the stack under the cursor: remove the old"
+                        " containers (asks first)"),
+        Binding("b", "settle_upgrade(False)", "Roll back", id="stacks.rollback",
+                tooltip="Undo the upgrade of the stack under the cursor: restore the old"
+                        " containers (asks first)"),
+        Binding("R,shift+r", "reconcile", "Reconcile", id="stacks.reconcile",
+                tooltip="Bring the stack under the cursor back to its record now: re-place"
+                        " replicas of offline hosts, remove extra copies (asks first)"),
+    ]
+
+    class Reconcile(Message):
+        """The user asked to reconcile a stack now."""
+
+        def __init__(self, stack: str):
+            super().__init__()
+            self.stack = stack
+
+    class SettleUpgrade(Message):
+        """The user asked to confirm (`keep`) or roll back a stack's upgrade."""
+
+        def __init__(self, stack: str, keep: bool, old: list[str]):
+            super().__init__()
+            self.stack = stack
+            self.keep = keep
+            #: `host/name` of the old containers the upgrade keeps.
+            self.old = old
 
     def cells(self, record: StackRecord) -> tuple[Any, ...]:
-        running = sum(1 for c in record.containers if c.state == "running")
-        total = len(record.containers)
+        current = [c for c in record.containers if not is_old_copy(c)]
+        running = sum(1 for c in current if c.state == "running")
+        total = len(current)
+        old = len(record.containers) - total
         return (
             record.stack,
             record.service,
-            Text(f"{running}/{total}", style="green" if running == total else "yellow"),
+            Text(f"{running}/{total}" + (f" +{old} old" if old else ""),
+                 style="green" if running == total and not old else "yellow"),
             ",".join(sorted({c.host for c in record.containers})),
             ",".join(sorted({c.image for c in record.containers})),
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("settle_upgrade", "reconcile") and self.readonly:
+            return False
+        return super().check_action(action, parameters)
+
+    def action_settle_upgrade(self, keep: bool) -> None:
+        key = self.current_key()
+        record = self.records.get(key) if key is not None else None
+        if record is None or self.readonly:
+            return
+        old = sorted(f"{c.host}/{c.name}" for r in self.records.values()
+                     if r.stack == record.stack for c in r.containers if is_old_copy(c))
+        self.post_message(self.SettleUpgrade(record.stack, keep, old))
+
+    def action_reconcile(self) -> None:
+        key = self.current_key()
+        record = self.records.get(key) if key is not None else None
+        if record is not None and not self.readonly:
+            self.post_message(self.Reconcile(record.stack))
 
 
 class VolumesView(ResourceView):

@@ -1,0 +1,257 @@
+"""Deploying from the console against the three-host lab: form, plan, apply, stacks view.
+
+The stack is the built-in webrtc-demo under its own name and public port, so
+it never meets the stacks of `test_deploy.py`; it is removed at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from corral.backends import labels as L
+from corral.catalog.loader import load_catalogs
+from corral.tui.screens.catalog import CatalogEntryScreen
+from corral.tui.screens.catalog_form import STACK_FIELD, CatalogFormScreen
+from corral.tui.screens.console import ConsoleScreen
+from corral.tui.screens.modals import ConfirmScreen
+from corral.tui.screens.plan import PlanScreen
+from corral.tui.widgets.health_watch import ACTING, HealthWatch
+from corral.tui.widgets.question_field import QuestionField
+from tests.catalog_pilot import entries_loaded, form_shown, screen_text
+from tests.lab_support import Lab
+from tests.unit.catalog.conftest import write_tree
+
+from .deploy_support import corral_here
+from .helpers import engine
+from .test_console import SIZE, command, console, online, until, view
+
+pytestmark = pytest.mark.lab
+
+SECRET = "console-s3cret-pw"
+STACK = "cdemo"
+PORT = "8091"
+
+
+def stack_containers(lab: Lab, stack: str) -> dict[str, list]:
+    """Per host, the engine's own view of the stack's containers."""
+    return {host.name: engine(host.socket).containers.list(
+        all=True, filters={"label": f"{L.STACK}={stack}"}) for host in lab.hosts}
+
+
+def records(lab: Lab, stack: str) -> list[str]:
+    return [v.name for host in lab.hosts
+            for v in engine(host.socket).volumes.list(filters={"label": f"{L.RECORD}={stack}"})]
+
+
+def assert_secret_hidden(app) -> None:
+    assert SECRET not in screen_text(app)
+
+
+@pytest.fixture(scope="module")
+def removed_after(lab: Lab):
+    """Removes the console's stacks (and volumes) at the end, whatever the tests did."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        if any(stack_containers(lab, name).values()) or records(lab, name):
+            result = corral_here("rm", name, "--yes", "--volumes", *lab.corral_args())
+            assert SECRET not in result.stdout + result.stderr
+
+
+async def open_demo_form(pilot) -> None:
+    """`:catalog`, search the demo, open it, configure its default version."""
+    await command(pilot, "catalog")
+    entries = await entries_loaded(pilot)
+    await pilot.press("slash", *"rtc", "enter")
+    await until(pilot, lambda: entries.row_count == 1, "the demo entry")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CatalogEntryScreen), "the entry")
+    await pilot.press("c")
+
+
+async def fill_demo_form(pilot, **answers: str) -> None:
+    """The demo's form with this module's stack name, port and password, and `answers`."""
+    form = await form_shown(pilot)
+    form.query_one(f"#{STACK_FIELD}", QuestionField).control.value = STACK
+    for variable, value in {"PUBLIC_PORT": PORT, "KV_PASSWORD": SECRET, **answers}.items():
+        form.fields[variable].control.value = value
+
+
+async def test_console_deploys_the_demo_from_the_catalog_form(lab: Lab, removed_after) -> None:
+    removed_after.append(STACK)
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await online(pilot, app)
+        await open_demo_form(pilot)
+        await fill_demo_form(pilot)
+        await pilot.press("ctrl+g")
+
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan screen")
+        screen = app.screen
+        await until(pilot, lambda: screen.phase != "planning", "the plan", timeout=30)
+        assert screen.phase == "planned", screen.status
+        plan = screen.planned.prepared.plan
+        where = {}
+        for step in plan.steps:
+            assert step.action == "create"
+            where.setdefault(step.service, []).append(step.host)
+        media_hosts = {h.name for h in lab.hosts if h.labels.get("role") == "media"}
+        assert set(where["media"]) <= media_hosts and where["media-recorder"] == where["media"]
+        assert sorted(where["log-shipper"]) == sorted(h.name for h in lab.hosts)
+        assert len(set(where["signal"])) == 2 and len(where["kv"]) == 1
+        for step in plan.steps:  # the table shows each replica's host and reason
+            cells = [str(c) for c in screen.table.get_row(f"{step.host}/{step.name}")]
+            assert cells[:6] == [step.service, f"#{step.index}", "create", step.host,
+                                 step.name, step.reason]
+        assert_secret_hidden(app)
+        assert not any(stack_containers(lab, STACK).values())  # planning changed nothing
+
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question == f"Apply stack {STACK} on lab1, lab2, lab3?"
+        await pilot.press("y")
+
+        seen: set[str] = set()
+
+        def progress_or_done() -> bool:
+            if screen.phase == "applying":
+                seen.update(str(screen.table.get_row(key)[6]) for key in screen.table.step_keys)
+            return screen.phase in ("done", "failed")
+
+        await until(pilot, progress_or_done, "the apply", timeout=120)
+        assert screen.phase == "done", screen.status
+        assert any(text.endswith("…") or text.endswith("✓") for text in seen if text), seen
+        await until(pilot, lambda: f"Stack {STACK} deployed, generation 1." in [
+            n.message for n in app._notifications], "the notification")
+
+        # The console's stacks view, filtered to the new stack.
+        assert isinstance(app.screen, ConsoleScreen)
+        assert app.screen.query_one("#views").current == "stacks"
+        stacks = view(app, "stacks")
+        wanted = {f"{STACK}/{service}" for service in where}
+        await until(pilot, lambda: wanted <= set(stacks.records) and stacks.row_count == len(
+            wanted), "the stack's services on the stacks view")
+        assert_secret_hidden(app)
+
+        # The engines hold what the plan said, running.
+        on_engines = {(host, c.name) for host, cs in stack_containers(lab, STACK).items()
+                      for c in cs}
+        assert on_engines == {(s.host, s.name) for s in plan.steps}
+        for containers in stack_containers(lab, STACK).values():
+            assert all(c.status == "running" for c in containers)
+
+        # Health is acted on while the console runs: a pass probes the new containers.
+        watch = app.screen.query_one(HealthWatch)
+        assert str(watch.render()) == ACTING
+        signals = {s.name for s in plan.steps if s.service == "signal"}
+        await until(pilot, lambda: signals <= set(app.flow.tracker.containers), "a health pass",
+                    timeout=30)
+
+
+async def test_console_upgrade_keeps_old_containers_until_confirmed(lab: Lab,
+                                                                    removed_after) -> None:
+    before = {c.name: c.id for cs in stack_containers(lab, STACK).values() for c in cs}
+    assert before, "the deploy test leaves the stack for this one"
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await online(pilot, app)
+        await open_demo_form(pilot)
+        await fill_demo_form(pilot, MEDIA_RATE="7")
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan screen")
+        screen = app.screen
+        await until(pilot, lambda: screen.phase != "planning", "the plan", timeout=30)
+        assert screen.phase == "planned" and screen.planned.upgrade, screen.status
+        replaced = {s.name for s in screen.planned.prepared.plan.changes}
+        assert {s.action for s in screen.planned.prepared.plan.changes} == {"replace"}
+        assert {name.rsplit("-", 1)[0] for name in replaced} == {f"{STACK}-media"}
+        assert "upgrade of a deployed stack" in screen_text(app)
+
+        await pilot.press("a")
+        assert app.screen.question.startswith(f"Upgrade stack {STACK} on ")
+        await pilot.press("y")
+        await until(pilot, lambda: any("confirm (c) or roll back (b)" in n.message
+                                       for n in app._notifications), "the upgrade", timeout=120)
+        old = {f"{name}{L.PREVIOUS_SUFFIX}" for name in replaced}
+        on_engines = {c.name for cs in stack_containers(lab, STACK).values() for c in cs}
+        assert old <= on_engines  # kept (stopped) for a rollback
+
+        assert isinstance(app.screen, ConsoleScreen)
+        stacks = view(app, "stacks")
+        key = f"{STACK}/media"
+        await until(pilot, lambda: key in stacks.records and str(
+            stacks.get_row(key)[3]).endswith(f"+{len(old)} old"), "the old copies")
+        stacks.move_cursor(row=stacks.get_row_index(key))
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert sorted(o.split("/", 1)[1] for o in app.screen.objects) == sorted(old)
+        await pilot.press("y")
+        await until(pilot, lambda: not old & {c.name for cs in stack_containers(
+            lab, STACK).values() for c in cs}, "the old copies removed", timeout=60)
+        after = {c.name: c.id for cs in stack_containers(lab, STACK).values() for c in cs}
+        assert set(after) == set(before)
+        assert {n for n in after if after[n] != before[n]} == replaced
+
+        # Reconcile on request: asks first, and a stack that matches its record stays as is.
+        await pilot.press("R")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question == f"Reconcile {STACK} now? Corral will:"
+        await pilot.press("y")
+        await until(pilot, lambda: any(n.title == f"Reconciled {STACK}"
+                                       for n in app._notifications), "the reconcile", timeout=60)
+        assert {c.name: c.id for cs in stack_containers(lab, STACK).values() for c in cs} == after
+        assert_secret_hidden(app)
+
+
+def broken_catalog(root: Path) -> dict[str, str]:
+    """Two entries that cannot deploy: one nowhere to place, one with a missing image."""
+    files = {}
+    for name, service in (
+        ("nowhere", "    image: corral-lab/busybox:1\n    command: [sleep, '3600']\n"
+                    "    labels:\n      io.rancher.scheduler.affinity:host_label: role=gpu\n"),
+        ("ghost", "    image: corral-lab/missing:1\n"),
+    ):
+        files[f"templates/{name}/config.yml"] = f"name: {name}\nversion: '1'\n"
+        files[f"templates/{name}/0/docker-compose.yml"] = (
+            f"version: '2'\nservices:\n  app:\n{service}")
+        files[f"templates/{name}/0/rancher-compose.yml"] = (
+            f"version: '2'\ncatalog:\n  name: {name}\n  version: '1'\n  questions:\n"
+            "    - variable: NOTE\n      type: string\n      default: x\n")
+    write_tree(root, files)
+    return files
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ("nowhere", ["Cannot place", "lab1", "lab2", "lab3", "role=gpu"]),
+    ("ghost", ["Preflight failed", "images missing: corral-lab/missing:1"]),
+])
+async def test_console_plan_errors_are_shown_and_change_nothing(
+        lab: Lab, tmp_path: Path, removed_after, entry: str, expected: list[str]) -> None:
+    broken_catalog(tmp_path / "catalog")
+    stack = f"c{entry}"
+    removed_after.append(stack)
+    catalog_entry = load_catalogs([str(tmp_path / "catalog")]).find(entry)
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await online(pilot, app)
+        await app.push_screen(CatalogFormScreen(catalog_entry, catalog_entry.find_version(None)))
+        form = await form_shown(pilot)
+        form.query_one(f"#{STACK_FIELD}", QuestionField).control.value = stack
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen), "the plan screen")
+        screen = app.screen
+        await until(pilot, lambda: screen.phase != "planning", "the plan", timeout=30)
+        text = screen_text(app)
+        for words in expected:
+            assert words in text
+        assert screen.check_action("apply", ()) is False
+        await pilot.press("a")
+        assert app.screen is screen
+        await pilot.press("escape")
+        assert isinstance(app.screen, CatalogFormScreen)
+    assert not any(stack_containers(lab, stack).values()) and not records(lab, stack)
+    with contextlib.suppress(ValueError):
+        removed_after.remove(stack)
