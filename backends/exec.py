@@ -136,7 +136,9 @@ class ExecStream:
                 environment=environment,
                 workdir=request.workdir,
             )
-            sockio = client.api.exec_start(created["Id"], tty=request.tty, socket=True)
+            sockio = session.stream_client().api.exec_start(
+                created["Id"], tty=request.tty, socket=True
+            )
         except Exception as exc:
             raise translate_docker_error(exc, session.name) from exc
         stream = cls(session, created["Id"], sockio, request, PidReport() if wrap else None)

@@ -50,6 +50,9 @@ class Fleet:
         backend: The loop the sessions live on, for callers on other threads
             (`fleet.backend.submit(coro)`); optional for code already on it.
         readonly: Every session refuses mutating actions.
+        stream_relay: Carry long streams through relay processes (for a UI;
+            see `relay`). A one-shot command is better off without the
+            child's start-up time.
     """
 
     def __init__(
@@ -61,14 +64,17 @@ class Fleet:
         backoff: Backoff | None = None,
         backend: BackendLoop | None = None,
         readonly: bool = False,
+        stream_relay: bool = False,
     ):
         self.inventory = inventory
         self.settings = settings
         self.backend = backend
         self.readonly = readonly
+        self.stream_relay = stream_relay
         self.sessions: dict[str, HostSession] = {
             spec.name: HostSession(
-                spec, settings, on_status=on_status, backoff=backoff, readonly=readonly
+                spec, settings, on_status=on_status, backoff=backoff, readonly=readonly,
+                stream_relay=stream_relay,
             )
             for spec in inventory.hosts
         }
@@ -129,7 +135,7 @@ class Fleet:
             raise InventoryError(f"host {spec.name!r} is already managed")
         session = HostSession(
             spec, self.settings, on_status=self._on_status, backoff=self._backoff,
-            readonly=self.readonly,
+            readonly=self.readonly, stream_relay=self.stream_relay,
         )
         self.inventory = Inventory(hosts=(*self.inventory.hosts, spec), path=self.inventory.path)
         # A new dict, not an insertion: other threads may be iterating the old one.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -105,6 +106,7 @@ class ContainerReader(threading.Thread):
 
     def run(self) -> None:
         """The thread: read until the container goes or the follow stops."""
+        _lower_priority()
         try:
             self._loop()
         finally:
@@ -201,9 +203,9 @@ class ContainerReader(threading.Thread):
             StreamLost: The connection broke first.
             BackendError: The engine refused.
         """
-        api = self.gate.session.client.api
         params = self._request_params()
         try:
+            api = self.gate.session.stream_client().api
             response = api._get(
                 api._url("/containers/{0}/logs", self.container), params=params, stream=True
             )
@@ -263,6 +265,17 @@ class ContainerReader(threading.Thread):
 
     def _notice(self, text: str, ts: int | None = None) -> None:
         self.sink([LogLine(ts or time.time_ns(), self.source, NOTICE, text)])
+
+
+#: Niceness added to reader threads (Linux sets it per thread): when CPUs are
+#: short the UI drawing the lines goes first, and back-pressure slows the stream.
+NICENESS = 5
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS)
 
 
 class _Backoff:

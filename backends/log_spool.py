@@ -40,9 +40,8 @@ class _Segment:
 
     def write(self, lines: list[LogLine]) -> None:
         records = [
-            b"%d %d %d %s\n"
-            % (line.ts, line.source, line.stream, line.text.encode("utf-8", "replace"))
-            for line in lines
+            b"%d %d %d %s\n" % (ts, source, stream, text.encode("utf-8", "replace"))
+            for ts, source, stream, text in lines
         ]
         offsets = self.offsets
         position = self.size
@@ -90,7 +89,10 @@ class LogHistory:
         self.segment_lines = max(1, segment_lines)
         self.directory = directory
         self._lock = threading.RLock()
-        self._memory: list[LogLine] = []
+        # Plain tuples, not `LogLine`s: the collector stops tracking a plain
+        # tuple of strings and ints, never a named tuple, and a hundred
+        # thousand tracked lines make every full collection a visible stall.
+        self._memory: list[tuple] = []
         self._memory_first = 0  # sequence number of _memory[0]
         self._segments: list[_Segment] = []
         self.first = 0  # oldest retained sequence number
@@ -112,7 +114,7 @@ class LogHistory:
         """
         with self._lock:
             before = self.first
-            self._memory.extend(lines)
+            self._memory.extend(map(tuple, lines))
             self.end += len(lines)
             # Hysteresis: spill in slices of at least 1/8 of memory, not per batch.
             if len(self._memory) > self.memory_lines + self.memory_lines // 8:
@@ -152,7 +154,7 @@ class LogHistory:
         with self._lock:
             if seq >= self._memory_first:
                 index = seq - self._memory_first
-                return self._memory[index] if index < len(self._memory) else None
+                return LogLine._make(self._memory[index]) if index < len(self._memory) else None
             if seq < self.first:
                 return None
             segment = self._segment_of(seq)
@@ -171,7 +173,7 @@ class LogHistory:
                 seq = upto
             if seq < stop:
                 base = self._memory_first
-                out.extend(self._memory[seq - base : stop - base])
+                out.extend(map(LogLine._make, self._memory[seq - base : stop - base]))
             return out
 
     def iter(self, start: int | None = None, stop: int | None = None) -> Iterator[LogLine]:

@@ -26,6 +26,7 @@ from .errors import (
     translate_docker_error,
 )
 from .inventory import HostSpec
+from .relay import StreamRelay, relays_enabled
 from .ssh import SshSettings, close_connection, lost_reason, open_connection
 from .tunnel import DockerTunnel, open_tunnel
 
@@ -99,15 +100,18 @@ class HostSession:
         on_status: StatusListener | None = None,
         backoff: Backoff | None = None,
         readonly: bool = False,
+        stream_relay: bool = False,
     ):
         self.spec = spec
         self.readonly = readonly
+        self.stream_relay = stream_relay
         self.settings = settings
         self.backoff = backoff or Backoff()
         self._listeners: list[StatusListener] = [on_status] if on_status else []
         self._conn: asyncssh.SSHClientConnection | None = None
         self._tunnel: DockerTunnel | None = None
         self._client: docker.DockerClient | None = None
+        self._relay: StreamRelay | None = None
         self.version: dict[str, Any] = {}
         self.status = HostStatus(spec.name, HostState.OFFLINE, None, time.time())
 
@@ -142,6 +146,20 @@ class HostSession:
             reason = self.status.error or f"not connected ({self.status.state.value})"
             raise HostOffline(reason, host=self.name)
         return self._client
+
+    def stream_client(self) -> docker.DockerClient:
+        """The Docker client for long byte streams (logs, exec); blocking.
+
+        Goes through this host's stream relay (a child process, see
+        `relay`) when one can run, else it is `client`.
+
+        Raises:
+            HostOffline: The host is not online.
+        """
+        client = self.client
+        relay = self._relay
+        streamed = relay.client() if relay is not None else None
+        return streamed if streamed is not None and self.online else client
 
     def add_listener(self, listener: StatusListener) -> None:
         """Also report state changes to `listener`."""
@@ -222,6 +240,10 @@ class HostSession:
                 error = BackendError(f"{type(exc).__name__}: {exc}", host=self.name)
             self._set(HostState.OFFLINE, error.message)
             raise error from exc
+        if self.stream_relay and relays_enabled() and not self.spec.is_local:
+            self._relay = StreamRelay(
+                self.spec, self.settings, self._client.api.api_version, API_TIMEOUT
+            )
         self._set(HostState.ONLINE, tunnel=mode)
 
     def _make_client(self, base_url: str) -> tuple[docker.DockerClient, dict]:
@@ -281,6 +303,9 @@ class HostSession:
         client, self._client = self._client, None
         tunnel, self._tunnel = self._tunnel, None
         conn, self._conn = self._conn, None
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.close()
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()

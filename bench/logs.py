@@ -17,7 +17,8 @@ Targets (issue 5): >= 100,000 lines/s into the pane, or >= 80% of the
 ceiling if the ceiling is lower; longest stall < 100 ms; RSS growth <=
 150 MB at 1,000,000 lines.
 
-Usage: bench/logs.py [--dir LAB_DIR] [--lines N]   (starts the lab if needed)
+Usage: bench/logs.py [--dir LAB_DIR] [--lines N] [--no-pin]   (starts the lab if needed;
+the lab runs on its own CPUs unless --no-pin, see pinning.py)
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
-from tunnel import lab_status  # bench/ is on sys.path when run as a script
+from pinning import cpu_split, lab_cpus, pin_self  # bench/ is on sys.path as a script
+from tunnel import lab_status
 
 from corral.backends.inventory import Inventory, load_inventory
 from corral.backends.log_target import LogTarget
@@ -208,10 +210,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default="/tmp/corral-lab", type=Path)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the lab share every CPU with the console (see pinning.py)")
     args = parser.parse_args()
     if shutil.which("docker") is None:
         raise SystemExit("the docker CLI is needed for the ceiling")
-    host = lab_status(args.dir)[0]
+    hosts = lab_status(args.dir)
+    host = hosts[0]
+    split = None if args.no_pin else cpu_split()
+    if split is not None:
+        pin_self(split[0])
     inventory = load_inventory(args.dir / "inventory.yaml")
     settings = SshSettings(known_hosts=(str(args.dir / "known_hosts"),))
     client = docker.DockerClient(base_url=f"unix://{host['socket']}", version="auto")
@@ -221,10 +229,12 @@ def main() -> int:
 
     def fresh() -> None:
         worker[:] = [start_worker(client, target.name, n)]
+        lab_cpus(hosts, split)
 
     def written() -> None:
         wait_written(worker[0], n)
 
+    lab_cpus(hosts, split)
     load_before = os.getloadavg()[0]
     baseline = run_app(inventory, settings, idle_job(5.0))
     try:
@@ -245,6 +255,11 @@ def main() -> int:
     print(f"{n:,} lines from one lab container printing flat out ({host['name']}, SSH tunnel);")
     print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on "
           f"{os.cpu_count()} CPUs; longest UI stall of an idle app (no pane): {baseline:.0f} ms")
+    if split is not None:
+        print(f"console on CPU {sorted(split[0])}, lab hosts on CPU {sorted(split[1])} "
+              "(as if the hosts were other machines; --no-pin to share)")
+    else:
+        print("lab hosts share every CPU with the console (--no-pin, or too few CPUs)")
     for scenario, (top, pane) in results.items():
         print(f"  {scenario:8} docker logs -f (ceiling) {top:>10,.0f} lines/s")
         print(f"  {'':8} into the pane            {pane.rate:>10,.0f} lines/s   "

@@ -13,8 +13,9 @@ mean something on a shared, noisy machine:
   event loop (a 5 ms heartbeat), and the time from Ctrl-C to a quiet
   prompt.
 
-Usage: bench/shell.py [--dir LAB_DIR] [--rounds N] [--flood-seconds S]
-(starts the lab if needed; creates and removes its own container).
+Usage: bench/shell.py [--dir LAB_DIR] [--rounds N] [--flood-seconds S] [--no-pin]
+(starts the lab if needed; creates and removes its own container; the lab runs
+on its own CPUs unless --no-pin, see pinning.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import time
 from pathlib import Path
 
 import docker
+from pinning import cpu_split, lab_cpus, pin_self
 from textual import events
 from textual.app import ComposeResult
 from tunnel import lab_status
@@ -68,7 +70,7 @@ def raw_echo_ms(inventory: Inventory, settings: SshSettings, target: ContainerTa
     """Keystroke-to-echo on the bare exec socket, in ms."""
     samples = []
     with BackendLoop() as loop:
-        fleet = Fleet(inventory, settings)
+        fleet = Fleet(inventory, settings, stream_relay=True)  # the pane's own path
         loop.run(fleet.connect_all())
         try:
             stream = ExecStream.open(
@@ -244,7 +246,7 @@ async def flood(inventory: Inventory, settings: SshSettings, target: ContainerTa
         skipped = view.skipped_lines
     cpu = {
         name: 100 * (cpu_after[name] - cpu_before.get(name, 0.0)) / seconds
-        for name in ("MainThread", "corral-backend", "reader")
+        for name in ("MainThread", "corral-backend", "reader", "relay process")
         if name in cpu_after
     }
     return {
@@ -270,7 +272,35 @@ def thread_cpu() -> dict[str, float]:
         name = names.get(int(tid), "other")
         name = "reader" if name.startswith("corral-shell") else name
         used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    used["relay process"] = sum(_process_cpu(pid) for pid in _relay_pids())
     return used
+
+
+def _relay_pids() -> list[int]:
+    """This process's stream relay children (see backends/relay.py)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    if b"corral.backends.relay_process" not in cmdline.read():
+                        continue
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == os.getpid():
+                pids.append(int(entry))
+    return pids
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def _timed(method, longest: list[float]):
@@ -293,8 +323,13 @@ def main() -> int:
     parser.add_argument("--flood-seconds", type=float, default=5.0)
     parser.add_argument("--no-collapse", action="store_true",
                         help="also run the yes flood with flood collapsing off")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the lab share every CPU with the console (see pinning.py)")
     args = parser.parse_args()
     hosts = lab_status(args.dir)
+    split = None if args.no_pin else cpu_split()
+    if split is not None:
+        pin_self(split[0])
     inventory = load_inventory(args.dir / "inventory.yaml")
     settings = SshSettings(known_hosts=(str(args.dir / "known_hosts"),))
     host = hosts[0]
@@ -305,6 +340,7 @@ def main() -> int:
     container = engine.containers.run(
         "corral-lab/busybox:1", ["sleep", "3600"], name=CONTAINER, detach=True
     )
+    lab_cpus(hosts, split)
     try:
         raw = raw_echo_ms(inventory, settings, target, args.rounds)
         pane = asyncio.run(pane_echo_ms(inventory, settings, target, args.rounds))
@@ -338,6 +374,9 @@ def main() -> int:
               f"ratio {median / raw_ms:.2f}x raw {notes[name]}")
     print(f"Floods, {args.flood_seconds:.0f} s each in a {SIZE[0]}x{SIZE[1]} pane, on "
           f"{os.cpu_count()} CPUs:")
+    if split is not None:
+        print(f"  (console on CPU {sorted(split[0])}, lab hosts on CPU {sorted(split[1])}: as if "
+              "the hosts were other machines; --no-pin to share)")
     print("  (UI stall: longest gap of a 5 ms heartbeat on the UI loop, minus 5 ms; the idle "
           "figure is the same pane before the flood, i.e. this machine's noise)")
     for name, result in floods.items():

@@ -58,6 +58,7 @@ class FleetApp(App):
             on_status=self._status_from_backend,
             backend=self.backend,
             readonly=readonly,
+            stream_relay=True,
         )
 
     def _status_from_backend(self, status: HostStatus) -> None:

@@ -39,6 +39,7 @@ def running_fleet(
     known_hosts: Path,
     *,
     keep_online: bool = False,
+    stream_relay: bool = False,
     **settings: object,
 ) -> Iterator[tuple[BackendLoop, Fleet]]:
     """A fleet on a backend loop, connected once (or kept online), then closed."""
@@ -46,7 +47,8 @@ def running_fleet(
     options.update(settings)
     ssh = SshSettings(known_hosts=(str(known_hosts),), **options)
     with BackendLoop() as loop:
-        fleet = Fleet(load_inventory(inventory), ssh, backoff=Backoff(first=0.2, limit=1.0))
+        fleet = Fleet(load_inventory(inventory), ssh, backoff=Backoff(first=0.2, limit=1.0),
+                      stream_relay=stream_relay)
         try:
             if keep_online:
                 loop.run(fleet.keep_online())
