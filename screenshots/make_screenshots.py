@@ -32,10 +32,15 @@ from corral.backends.ssh import SshSettings  # noqa: E402
 from corral.tui.app import CorralApp  # noqa: E402
 from corral.tui.config import Config  # noqa: E402
 from corral.tui.screens.modals import ConfirmScreen, TextScreen  # noqa: E402
+from corral.tui.screens.plan import PlanScreen  # noqa: E402
 from corral.tui.views.base import ResourceView  # noqa: E402
 from corral.tui.widgets.panes import Pane  # noqa: E402
+from corral.tui.widgets.terminal_pane import ShellPane  # noqa: E402
 from tests.lab_workloads import demo_workload, ensure_lab, remove_workload  # noqa: E402
+from tests.labtests.deploy_support import corral_here  # noqa: E402
 from tests.labtests.helpers import engine  # noqa: E402
+from tests.labtests.test_console_deploy import STACK as DEMO_STACK  # noqa: E402
+from tests.labtests.test_console_deploy import fill_demo_form, open_demo_form  # noqa: E402
 from tests.pilot_support import command, console_screen, until  # noqa: E402
 
 WORKLOAD = "screenshots"
@@ -131,6 +136,8 @@ async def tour(pilot: Pilot, camera: Camera, expected: int, sockets: list[str]) 
     # Cancel, and unmark both rows (the cursor moved below them).
     await pilot.press("n", "up", "space", "up", "up", "space")
     await logs_pane(pilot, camera, containers)
+    await shell_pane(pilot, camera, containers)
+    await catalog_to_stack(pilot, camera)
 
 
 def stir(socket: str) -> None:
@@ -159,6 +166,57 @@ async def logs_pane(pilot: Pilot, camera: Camera, containers: ResourceView) -> N
         return
     await pilot.pause(2.0)
     await camera.shot(pilot, "logs-pane", "`l`: a container's logs in a pane beside the table")
+
+
+async def shell_pane(pilot: Pilot, camera: Camera, containers: ResourceView) -> None:
+    """`s` on the toolbox: a shell in a pane, beside the log pane."""
+    toolbox = next((key for key, row in containers.records.items()
+                    if row.name.startswith("toolbox-") and row.state == "running"), None)
+    if toolbox is None:
+        return
+    containers.focus()
+    containers.move_cursor(row=containers.get_row_index(toolbox))
+    await pilot.press("s")
+    await until(pilot, lambda: bool(pilot.app.screen.query(ShellPane)), "a shell pane", 10)
+    view = pilot.app.screen.query_one(ShellPane).view
+    await until(pilot, lambda: any("#" in row for row in view.screen_lines()), "the prompt", 20)
+    await pilot.press(*"ls /", "enter")
+    await pilot.pause(1.0)
+    await camera.shot(pilot, "shell-pane", "`s`: a shell in a container, beside its logs "
+                      "(ctrl+] leaves the terminal, ctrl+w closes the pane)")
+    for pane in list(pilot.app.screen.query(Pane)):
+        await pilot.app.screen.workspace.close_pane(pane)
+    containers.focus()
+    await pilot.pause(0.3)
+
+
+async def catalog_to_stack(pilot: Pilot, camera: Camera) -> None:
+    """`:catalog`, the demo's questions, its plan, the apply, and the stack it made."""
+    await open_demo_form(pilot)
+    await fill_demo_form(pilot)
+    await pilot.pause(0.5)
+    await camera.shot(pilot, "catalog-form", "A template's questions: one widget per type, "
+                      "checked as you type, passwords masked")
+    await pilot.press("ctrl+g")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PlanScreen), "the plan screen")
+    plan = pilot.app.screen
+    await until(pilot, lambda: plan.phase != "planning", "the plan", 30)
+    await camera.shot(pilot, "plan", "`ctrl+g`: the placement plan, each replica's host and "
+                      "why, and the hosts not chosen")
+    await pilot.press("a", "y")
+    await until(pilot, lambda: plan.phase in ("done", "failed"), "the apply", 120)
+    stacks = view(pilot, "stacks")
+    await until(pilot, lambda: any(key.startswith(f"{DEMO_STACK}/") for key in stacks.records),
+                "the new stack", 30)
+    await pilot.pause(1.0)
+    await camera.shot(pilot, "deployed", "After `a` (apply): the stacks view with the new "
+                      "stack; `c`/`b` confirm or roll back an upgrade, `R` reconciles")
+
+
+def remove_demo_stack(lab_dir: Path) -> None:
+    """Remove the stack the tour deployed (and its volumes)."""
+    corral_here("rm", DEMO_STACK, "--yes", "--volumes", "--inventory",
+                str(lab_dir / "inventory.yaml"), "--known-hosts", str(lab_dir / "known_hosts"))
 
 
 async def take_all(lab_dir: Path, out: Path, expected: int, sockets: list[str]) -> None:
@@ -265,6 +323,7 @@ def main() -> int:
     finally:
         if not args.keep:
             remove_workload(sockets, WORKLOAD)
+            remove_demo_stack(args.dir)
     converter = png_converter()
     if converter is None:
         print("no rsvg-convert or cairosvg: SVG only", file=sys.stderr)
