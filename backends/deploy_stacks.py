@@ -15,7 +15,7 @@ from corral.catalog.spec import MASK, Stack
 from . import labels as L
 from .deploy_gather import FleetState
 from .deploy_objects import remove_container, remove_volume, stack_networks, stack_volumes
-from .deploy_prepare import Progress, ProgressCallback
+from .deploy_prepare import Prepared, Progress, ProgressCallback, prepare
 from .deploy_record import Definition
 from .errors import BackendError, UnknownStack
 from .fleet import Fleet
@@ -143,6 +143,20 @@ def scaled(definition: Definition, service: str, count: int) -> Stack:
                      if s.name == service or s.sidekick_of == service else s
                      for s in stack.services)
     return dataclasses.replace(stack, services=services)
+
+
+def prepare_scale(fleet: Fleet, state: FleetState, stack: str, service: str,
+                  count: int) -> Prepared:
+    """Plan the recorded `stack` with `service` at `count` replicas (no change is made).
+
+    Raises:
+        UnknownStack: No record of the stack, or a service that cannot be scaled.
+        PlanError: No placement satisfies the rules at that scale.
+    """
+    definition = state.definition(stack)
+    if definition is None:
+        raise UnknownStack(f"no online host holds a record of stack {stack!r}")
+    return prepare(fleet, scaled(definition, service, count), record=definition, state=state)
 
 
 def volumes_of(state: FleetState, fleet: Fleet, name: str) -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ import sys
 from corral.backends.deploy_apply import apply
 from corral.backends.deploy_gather import gather
 from corral.backends.deploy_prepare import prepare
-from corral.backends.deploy_stacks import find, remove, scaled, summarize, volumes_of
+from corral.backends.deploy_stacks import find, prepare_scale, remove, summarize, volumes_of
 from corral.backends.errors import UnknownStack
 
 from . import stack_change_cli
@@ -129,14 +129,9 @@ def run_scale(args: argparse.Namespace) -> int:
     if not (sep and slash and stack_name and service and count.strip().isdigit()):
         raise UsageError(f"expected STACK/SERVICE=N, got {args.target!r}")
     with connected_fleet(args) as fleet:
-        state = gather(fleet)
-        definition = state.definition(stack_name)
-        if definition is None:
-            raise UsageError(f"no online host holds a record of stack {stack_name!r}")
         try:
-            stack = scaled(definition, service, int(count))
+            prepared = prepare_scale(fleet, gather(fleet), stack_name, service, int(count))
         except UnknownStack as exc:
             raise UsageError(exc.message) from exc
-        prepared = prepare(fleet, stack, record=definition, state=state)
         args.yes = True  # the command itself is the confirmation
         return apply_confirmed(args, fleet, prepared, "", apply)

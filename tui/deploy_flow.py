@@ -16,6 +16,7 @@ from corral.backends.deploy_apply import ApplyResult, apply
 from corral.backends.deploy_gather import gather
 from corral.backends.deploy_host import HostWork, preflight
 from corral.backends.deploy_prepare import Prepared, ProgressCallback, prepare
+from corral.backends.deploy_stacks import prepare_scale, remove
 from corral.backends.deploy_upgrade import confirm, rollback, upgrade
 from corral.backends.errors import PreflightError
 from corral.backends.fleet import Fleet
@@ -111,6 +112,31 @@ class DeployFlow:
         with self.lock:
             decide = confirm if keep else rollback
             return decide(self.fleet, gather(self.fleet), stack, on_progress)
+
+    def scale(self, stack: str, service: str, count: int) -> ApplyResult:
+        """Re-plan the recorded stack with `service` at `count` replicas and apply it.
+
+        Raises:
+            UnknownStack: No record, or a service that cannot be scaled.
+            PlanError: No placement at that scale; nothing changed.
+        """
+        with self.lock:
+            return apply(self.fleet, prepare_scale(self.fleet, gather(self.fleet), stack,
+                                                   service, count))
+
+    def remove_stack(self, stack: str) -> dict[str, str]:
+        """Remove the stack's containers, networks and records; its named volumes stay.
+
+        Returns:
+            Host -> error for hosts that failed or are offline (remove again to finish).
+        """
+        with self.lock:
+            state = gather(self.fleet)
+            errors = remove(self.fleet, state, stack, volumes=False)
+        for host in state.hosts:
+            if not host.online:
+                errors.setdefault(host.name, "offline: remove the stack again once it is back")
+        return errors
 
     def health_pass(self) -> ReconcileReport | None:
         """One health pass over the stacks with a record, as `reconcile --watch`

@@ -206,6 +206,43 @@ async def test_console_upgrade_keeps_old_containers_until_confirmed(lab: Lab,
         assert_secret_hidden(app)
 
 
+async def test_console_scales_then_removes_the_stack(lab: Lab, removed_after) -> None:
+    def signals() -> list[str]:
+        return sorted(c.name for cs in stack_containers(lab, STACK).values() for c in cs
+                      if c.labels[L.SERVICE] == "signal")
+
+    assert signals() == [f"{STACK}-signal-1", f"{STACK}-signal-2"], "left by the tests above"
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await online(pilot, app)
+        await command(pilot, "stacks")
+        stacks = view(app, "stacks")
+        key = f"{STACK}/signal"
+        await until(pilot, lambda: key in stacks.records, "the stack")
+        stacks.move_cursor(row=stacks.get_row_index(key))
+        await pilot.press("minus")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question.startswith(f"Scale {STACK}/signal from 2 to 1?")
+        await pilot.press("y")
+        await until(pilot, lambda: signals() == [f"{STACK}-signal-1"], "one signal replica",
+                    timeout=60)
+
+        await pilot.press("ctrl+d")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question.startswith(f"Remove stack {STACK}?")
+        assert any(name.endswith(f"/{STACK}-kv-1") for name in app.screen.objects)
+        volumes = {v.name for h in lab.hosts for v in engine(h.socket).volumes.list()
+                   if v.name.startswith(f"{STACK}_")}
+        assert volumes, "the demo declares named volumes"
+        await pilot.press("y")
+        await until(pilot, lambda: any(n.title == "Remove" for n in app._notifications),
+                    "the stack removed", timeout=60)
+        assert not any(stack_containers(lab, STACK).values())
+        assert not records(lab, STACK)
+        assert volumes <= {v.name for h in lab.hosts for v in engine(h.socket).volumes.list()}
+        assert_secret_hidden(app)
+
+
 def broken_catalog(root: Path) -> dict[str, str]:
     """Two entries that cannot deploy: one nowhere to place, one with a missing image."""
     files = {}

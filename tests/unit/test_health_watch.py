@@ -10,7 +10,7 @@ from corral.backends.errors import DeployError
 from corral.backends.facts import ContainerRow
 from corral.backends.reconcile import ReconcileReport
 from corral.tui.screens.modals import ConfirmScreen
-from corral.tui.upgrade_ui import ask_and_settle
+from corral.tui.stack_ui import ask_and_settle
 from corral.tui.views.others import StacksView, group_stacks
 from corral.tui.widgets.health_watch import ACTING, READONLY, HealthWatch
 from tests.pilot_support import until

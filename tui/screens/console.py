@@ -386,16 +386,29 @@ class ConsoleScreen(Screen):
         if self.readonly:
             self.notify("read-only: changes are disabled", severity="error")
             return
-        from ..upgrade_ui import ask_and_settle
+        from ..stack_ui import ask_and_settle
 
         ask_and_settle(self.app, self.flow, message.stack, message.keep, message.old)
+
+    @on(StacksView.Change)
+    def change_stack(self, message: StacksView.Change) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        from ..stack_ui import ask_and_remove, scale
+
+        if message.service is None:
+            ask_and_remove(self.app, self.flow, message.stack, message.containers)
+        else:
+            scale(self.app, self.flow, message.stack, message.service, message.current,
+                  message.delta)
 
     @on(StacksView.Reconcile)
     def reconcile_stack(self, message: StacksView.Reconcile) -> None:
         if self.readonly:
             self.notify("read-only: changes are disabled", severity="error")
             return
-        from ..upgrade_ui import ask_and_reconcile
+        from ..stack_ui import ask_and_reconcile
 
         ask_and_reconcile(self.app, self.flow, message.stack)
 

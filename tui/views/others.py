@@ -143,10 +143,37 @@ class StacksView(ResourceView):
         Binding("b", "settle_upgrade(False)", "Roll back", id="stacks.rollback",
                 tooltip="Undo the upgrade of the stack under the cursor: restore the old"
                         " containers (asks first)"),
+        Binding("plus,equals_sign", "scale(1)", "Scale +1", id="stacks.scale_up",
+                tooltip="One more replica of the service under the cursor"),
+        Binding("minus", "scale(-1)", "Scale -1", id="stacks.scale_down",
+                tooltip="One replica fewer of the service under the cursor (asks first)"),
+        Binding("ctrl+d", "remove_stack", "Remove stack", id="stacks.remove",
+                tooltip="Remove the stack under the cursor: its containers and networks;"
+                        " named volumes stay (asks first)"),
         Binding("R,shift+r", "reconcile", "Reconcile", id="stacks.reconcile",
                 tooltip="Bring the stack under the cursor back to its record now: re-place"
                         " replicas of offline hosts, remove extra copies (asks first)"),
     ]
+
+    class Change(Message):
+        """The user asked to change a stack: scale a service (`delta` ±1) or remove it all.
+
+        Attributes:
+            stack: The stack.
+            service: The service (scaling), else None (removing).
+            delta: Replicas to add or take away (scaling).
+            current: The service's replicas now (scaling), the stack's containers (removing).
+            containers: The stack's containers as `host/name` (removing).
+        """
+
+        def __init__(self, stack: str, service: str | None, delta: int, current: int,
+                     containers: list[str]):
+            super().__init__()
+            self.stack = stack
+            self.service = service
+            self.delta = delta
+            self.current = current
+            self.containers = containers
 
     class Reconcile(Message):
         """The user asked to reconcile a stack now."""
@@ -180,7 +207,7 @@ class StacksView(ResourceView):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("settle_upgrade", "reconcile") and self.readonly:
+        if action in ("settle_upgrade", "reconcile", "scale", "remove_stack") and self.readonly:
             return False
         return super().check_action(action, parameters)
 
@@ -192,6 +219,23 @@ class StacksView(ResourceView):
         old = sorted(f"{c.host}/{c.name}" for r in self.records.values()
                      if r.stack == record.stack for c in r.containers if is_old_copy(c))
         self.post_message(self.SettleUpgrade(record.stack, keep, old))
+
+    def action_scale(self, delta: int) -> None:
+        key = self.current_key()
+        record = self.records.get(key) if key is not None else None
+        if record is None or self.readonly:
+            return
+        current = sum(1 for c in record.containers if not is_old_copy(c))
+        self.post_message(self.Change(record.stack, record.service, delta, current, []))
+
+    def action_remove_stack(self) -> None:
+        key = self.current_key()
+        record = self.records.get(key) if key is not None else None
+        if record is None or self.readonly:
+            return
+        containers = sorted(f"{c.host}/{c.name}" for r in self.records.values()
+                            if r.stack == record.stack for c in r.containers)
+        self.post_message(self.Change(record.stack, None, 0, len(containers), containers))
 
     def action_reconcile(self) -> None:
         key = self.current_key()

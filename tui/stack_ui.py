@@ -1,9 +1,9 @@
-"""Stack changes from the stacks view, as `corral confirm | rollback | reconcile`.
+"""Stack changes from the stacks view, as `corral confirm | rollback | reconcile | scale | rm`.
 
-Each may remove containers (confirm the old copies, rollback the ones the
-upgrade created, reconcile the extra copies of a host that came back), so
-the console asks first. The change runs on an app worker thread and ends
-with a notification.
+Those that may remove containers (confirm the old copies, rollback the ones
+the upgrade created, reconcile the extra copies of a host that came back,
+scaling down, removing) ask first. Each change runs on an app worker thread
+and ends with a notification.
 """
 
 from __future__ import annotations
@@ -94,3 +94,64 @@ def _reconcile(app: App, flow: DeployFlow, stack: str) -> None:
     else:
         app.notify("\n".join(actions) or f"{stack} already matches its record.",
                    title=f"Reconciled {stack}", timeout=10)
+
+
+def scale(app: App, flow: DeployFlow, stack: str, service: str, current: int,
+          delta: int) -> None:
+    """Scale `stack/service` from `current` by `delta`; asks first when it removes a replica."""
+    count = current + delta
+    if count < 0:
+        app.notify(f"{stack}/{service} has no replica to take away", severity="warning")
+        return
+
+    def go() -> None:
+        app.run_worker(partial(_scale, app, flow, stack, service, count), thread=True,
+                       group="scale", exit_on_error=False, name=f"scale {stack}/{service}")
+
+    if delta >= 0:
+        go()
+        return
+    question = f"Scale {stack}/{service} from {current} to {count}? One replica is removed:"
+    app.push_screen(ConfirmScreen(question, [f"the replica with the highest index of {service}"]),
+                    lambda answer: go() if answer else None)
+
+
+def _scale(app: App, flow: DeployFlow, stack: str, service: str, count: int) -> None:
+    try:
+        result = flow.scale(stack, service, count)
+    except BackendError as exc:
+        app.notify(str(exc), title="Scale failed", severity="error", timeout=10)
+        return
+    if result.errors:
+        lines = [f"{host}: {error}" for host, error in sorted(result.errors.items())]
+        app.notify("\n".join(lines), title=f"Scale of {stack}/{service} incomplete",
+                   severity="error", timeout=15)
+    else:
+        app.notify(f"{stack}/{service} runs {count} replica(s).", title="Scale")
+
+
+def ask_and_remove(app: App, flow: DeployFlow, stack: str, containers: list[str]) -> None:
+    """Ask, then remove `stack` (containers, networks, records; named volumes stay)."""
+    question = (f"Remove stack {stack}? Its containers and networks go; its named volumes"
+                " stay (`corral rm --volumes` removes them):")
+
+    def confirmed(answer: bool | None) -> None:
+        if answer:
+            app.run_worker(partial(_remove, app, flow, stack), thread=True, group="remove",
+                           exit_on_error=False, name=f"remove {stack}")
+
+    app.push_screen(ConfirmScreen(question, containers or ["(no container)"]), confirmed)
+
+
+def _remove(app: App, flow: DeployFlow, stack: str) -> None:
+    try:
+        errors = flow.remove_stack(stack)
+    except BackendError as exc:
+        app.notify(str(exc), title="Remove failed", severity="error", timeout=10)
+        return
+    if errors:
+        lines = [f"{host}: {error}" for host, error in sorted(errors.items())]
+        app.notify("\n".join([*lines, "(remove again to finish)"]),
+                   title=f"Removing {stack} incomplete", severity="error", timeout=15)
+    else:
+        app.notify(f"Stack {stack} removed; its named volumes are kept.", title="Remove")
