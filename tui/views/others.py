@@ -211,36 +211,37 @@ class StacksView(ResourceView):
             return False
         return super().check_action(action, parameters)
 
-    def action_settle_upgrade(self, keep: bool) -> None:
+    def _chosen(self) -> StackRecord | None:
+        """The service under the cursor, if it may be changed (never when read-only)."""
         key = self.current_key()
-        record = self.records.get(key) if key is not None else None
-        if record is None or self.readonly:
-            return
-        old = sorted(f"{c.host}/{c.name}" for r in self.records.values()
-                     if r.stack == record.stack for c in r.containers if is_old_copy(c))
-        self.post_message(self.SettleUpgrade(record.stack, keep, old))
+        return None if key is None or self.readonly else self.records.get(key)
+
+    def _containers_of(self, stack: str, old: bool | None = None) -> list[str]:
+        """`host/name` of the stack's containers: all, or only old copies (True) or current ones."""
+        return sorted(f"{c.host}/{c.name}" for r in self.records.values() if r.stack == stack
+                      for c in r.containers if old is None or is_old_copy(c) == old)
+
+    def action_settle_upgrade(self, keep: bool) -> None:
+        record = self._chosen()
+        if record is not None:
+            old = self._containers_of(record.stack, old=True)
+            self.post_message(self.SettleUpgrade(record.stack, keep, old))
 
     def action_scale(self, delta: int) -> None:
-        key = self.current_key()
-        record = self.records.get(key) if key is not None else None
-        if record is None or self.readonly:
-            return
-        current = sum(1 for c in record.containers if not is_old_copy(c))
-        self.post_message(self.Change(record.stack, record.service, delta, current, []))
+        record = self._chosen()
+        if record is not None:
+            current = sum(1 for c in record.containers if not is_old_copy(c))
+            self.post_message(self.Change(record.stack, record.service, delta, current, []))
 
     def action_remove_stack(self) -> None:
-        key = self.current_key()
-        record = self.records.get(key) if key is not None else None
-        if record is None or self.readonly:
-            return
-        containers = sorted(f"{c.host}/{c.name}" for r in self.records.values()
-                            if r.stack == record.stack for c in r.containers)
-        self.post_message(self.Change(record.stack, None, 0, len(containers), containers))
+        record = self._chosen()
+        if record is not None:
+            containers = self._containers_of(record.stack)
+            self.post_message(self.Change(record.stack, None, 0, len(containers), containers))
 
     def action_reconcile(self) -> None:
-        key = self.current_key()
-        record = self.records.get(key) if key is not None else None
-        if record is not None and not self.readonly:
+        record = self._chosen()
+        if record is not None:
             self.post_message(self.Reconcile(record.stack))
 
 
