@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -25,6 +24,7 @@ from typing import Any
 from .errors import BackendError, DockerApiError, NotFound, translate_docker_error
 from .log_demux import NOTICE, LineDecoder, LogLine, parse_rfc3339_ns, since_param
 from .log_hosts import HostGate
+from .niceness import lower_priority
 
 #: Bytes asked of the socket per read: ~800 lines of 80 bytes.
 READ_SIZE = 65536
@@ -106,7 +106,7 @@ class ContainerReader(threading.Thread):
 
     def run(self) -> None:
         """The thread: read until the container goes or the follow stops."""
-        _lower_priority()
+        lower_priority()
         try:
             self._loop()
         finally:
@@ -265,17 +265,6 @@ class ContainerReader(threading.Thread):
 
     def _notice(self, text: str, ts: int | None = None) -> None:
         self.sink([LogLine(ts or time.time_ns(), self.source, NOTICE, text)])
-
-
-#: Niceness added to reader threads (Linux sets it per thread): when CPUs are
-#: short the UI drawing the lines goes first, and back-pressure slows the stream.
-NICENESS = 5
-
-
-def _lower_priority() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS)
 
 
 class _Backoff:

@@ -23,6 +23,7 @@ import sys
 
 from .errors import BackendError
 from .inventory import HostSpec
+from .niceness import lower_priority
 from .ssh import SshSettings, close_connection, open_connection
 from .tunnel import open_tunnel
 
@@ -73,15 +74,9 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-#: Niceness added to the relay: when CPUs are short, the UI that shows the
-#: stream goes first and the stream slows (back-pressure keeps it whole).
-NICENESS = 5
-
-
 def main() -> int:
     """Read the request from stdin and serve it."""
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+    lower_priority()  # before asyncio starts threads: they inherit it
     stdin = sys.stdin.buffer
     try:
         spec, settings = pickle.load(stdin)
