@@ -263,44 +263,47 @@ async def flood(inventory: Inventory, settings: SshSettings, target: ContainerTa
 
 
 def thread_cpu() -> dict[str, float]:
-    """CPU seconds used so far by each thread of this process, by thread name."""
+    """CPU seconds used so far by each thread of this process (by thread name) and its relays."""
     names = {thread.native_id: thread.name for thread in threading.enumerate()}
     used = {}
     for tid in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{tid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
         name = names.get(int(tid), "other")
         name = "reader" if name.startswith("corral-shell") else name
-        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    used["relay process"] = sum(_process_cpu(pid) for pid in _relay_pids())
+        used[name] = used.get(name, 0.0) + _cpu_seconds(_stat(f"/proc/self/task/{tid}/stat"))
+    used["relay process"] = sum(_cpu_seconds(_stat(f"/proc/{pid}/stat")) for pid in _relay_pids())
     return used
+
+
+def _stat(path: str) -> list[str]:
+    """The fields of a /proc stat file after the command name (none if it is gone)."""
+    try:
+        with open(path) as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    """User plus system time in a stat file's fields."""
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS if fields else 0.0
 
 
 def _relay_pids() -> list[int]:
     """This process's stream relay children (see backends/relay.py)."""
     pids = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                    if b"corral.backends.relay_process" not in cmdline.read():
-                        continue
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            if parent == os.getpid():
-                pids.append(int(entry))
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if b"corral.backends.relay_process" not in cmdline.read():
+                    continue
+        except OSError:
+            continue
+        fields = _stat(f"/proc/{entry}/stat")
+        if fields and int(fields[1]) == os.getpid():
+            pids.append(int(entry))
     return pids
-
-
-def _process_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def _timed(method, longest: list[float]):
