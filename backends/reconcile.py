@@ -53,7 +53,7 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
               stacks: list[str] | None = None, rounds: int | None = None,
               on_progress: ProgressCallback | None = None,
               health_timeout_ms: int | None = None,
-              replace_lost: bool = True) -> ReconcileReport:
+              replace_lost: bool = True, state: FleetState | None = None) -> ReconcileReport:
     """One reconcile pass over `stacks` (default every stack with a record).
 
     Args:
@@ -66,10 +66,11 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
         health_timeout_ms: Wait at most this long for new containers' health.
         replace_lost: Re-place replicas while a host is offline; if False,
             a pass with a host offline changes nothing and says so.
+        state: Hosts already read (saves reading them again).
     """
     tracker = tracker or HealthTracker()
     report = ReconcileReport()
-    state = gather(fleet)
+    state = state or gather(fleet)
     names = [n for n in state.stacks() if stacks is None or n in stacks]
     offline = [host.name for host in state.hosts if not host.online]
     if offline and not replace_lost:

@@ -155,7 +155,7 @@ class DeployFlow:
                 self.tracker.forget(set())
                 return ReconcileReport()
             return reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
-                             replace_lost=False)
+                             replace_lost=False, state=state)
         finally:
             self.lock.release()
 
