@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from ..actions_ui import is_mutating
+from ..widgets.measured_table import MeasuredTable
 
 MARK = "✓"
 
@@ -50,7 +51,7 @@ def compile_filter(text: str) -> tuple[re.Pattern[str] | None, bool]:
         return re.compile(re.escape(body), re.IGNORECASE), inverted
 
 
-class ResourceView(DataTable):
+class ResourceView(MeasuredTable):
     """Base of every resource view.
 
     Subclasses set `NAME`, `KIND`, `COLUMNS` and implement `cells()`.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from corral.backends.deploy_prepare import Progress
 from corral.backends.plan_model import Plan
 
 from ..deploy_output import PLAN_COLUMNS, plan_rows
+from .measured_table import MeasuredTable
 
 ACTION_STYLE = {"create": "green", "keep": "dim", "start": "cyan", "replace": "yellow",
                 "remove": "red"}
@@ -37,7 +37,7 @@ def finished(event: Progress) -> bool:
     return event.state in FINAL_STATES or (event.state == "done" and event.action == "remove")
 
 
-class PlanTable(DataTable):
+class PlanTable(MeasuredTable):
     """The plan's steps (service, replica, action, host, container, reason) and progress.
 
     Rows are keyed `host/container`: the engine allows one container of a

@@ -1,0 +1,67 @@
+"""A DataTable that knows its column widths as soon as rows are added.
+
+Textual's DataTable measures new cells on its own idle event, but caches each
+rendered cell without its width. When the screen paints before the table's
+idle (a busy app, a slow machine), cells are cached at the old width and stay
+cut short ("corr" for "corral-lab/web:1") until something else changes. Measuring
+while adding removes the race: the first paint already has the right widths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import RenderableType
+from rich.protocol import is_renderable
+from rich.text import Text
+from textual.render import measure
+from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
+
+
+def cell_width(console: Any, cell: object) -> int:
+    """Cells a one-line table cell takes, measured as DataTable renders it."""
+    renderable: RenderableType
+    if isinstance(cell, str):
+        renderable = Text.from_markup(cell, end="")
+    elif isinstance(cell, float):
+        renderable = f"{cell:.2f}"
+    elif not is_renderable(cell):
+        renderable = str(cell)
+    else:
+        renderable = cell  # type: ignore[assignment]
+    return measure(console, renderable, 1)
+
+
+class MeasuredTable(DataTable):
+    """DataTable whose auto-width columns fit their cells from the first paint.
+
+    A refill (`clear` then `add_row`) also lets columns shrink back to what the
+    new rows need, where DataTable alone only ever widens them.
+    """
+
+    def clear(self, columns: bool = False) -> MeasuredTable:
+        super().clear(columns)
+        for column in self.columns.values():
+            if column.auto_width:
+                column.content_width = column.label.cell_len
+        return self
+
+    def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None,
+                label: Any = None) -> RowKey:
+        row_key = super().add_row(*cells, height=height, key=key, label=label)
+        for column, cell in zip(self.ordered_columns, cells, strict=False):
+            self._fit(column.key, cell)
+        return row_key
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
+                    update_width: bool = False) -> None:
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        if update_width:
+            self._fit(column_key, value)
+
+    def _fit(self, column_key: ColumnKey | str, cell: object) -> None:
+        column = self.columns.get(column_key)  # type: ignore[call-overload]
+        if column is not None and column.auto_width:
+            column.content_width = max(column.content_width,
+                                       cell_width(self.app.console, cell))
