@@ -39,6 +39,11 @@ class Target:
     address: str
     check: HealthCheck
 
+    @property
+    def key(self) -> str:
+        """`host/name`: names are unique per host only (a returned host's stale copy)."""
+        return f"{self.host}/{self.container}"
+
 
 def container_address(inspect: dict) -> str | None:
     """The address a host reaches a container at, from `docker inspect`."""

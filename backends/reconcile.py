@@ -43,6 +43,9 @@ class ReconcileReport:
 
     actions: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    #: Health of each running container with a Rancher check, by `host/name`,
+    #: after this pass's probes; None when the pass probed nothing.
+    health: dict[str, str] | None = None
 
     def add(self, stack: str, line: str) -> None:
         """Note one thing done to `stack`."""
@@ -118,14 +121,15 @@ def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names:
                  report: ReconcileReport, rounds: int | None) -> bool:
     """Probe, update `tracker`, remove what may be recreated; True when something was removed."""
     watched = _watched(fleet, state, names)
-    tracker.forget({item.target.container for item in watched})
+    tracker.forget({item.target.key for item in watched})
+    report.health = {}
     if not watched or fleet.backend is None:
         return False
     count = rounds or max(item.target.check.unhealthy_threshold for item in watched)
     pause = min(min(item.target.check.interval for item in watched) / 1000, 1.0)
     for number in range(count):
         pending = [item for item in watched if number == 0
-                   or tracker.state(item.target.container) not in (HEALTHY, UNHEALTHY)]
+                   or tracker.state(item.target.key) not in (HEALTHY, UNHEALTHY)]
         if not pending:
             break
         if number:
@@ -134,14 +138,15 @@ def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names:
             [(fleet.sessions[item.target.host], item.target) for item in pending]))
         now = time.time()
         for item, error in zip(pending, errors, strict=True):
-            tracker.update(item.target.container, item.target.check, error,
+            tracker.update(item.target.key, item.target.check, error,
                            (now - item.created) * 1000)
+    report.health = {item.target.key: tracker.state(item.target.key) for item in watched}
     by_service: dict[tuple[str, str], list[_Watched]] = {}
     for item in watched:
         by_service.setdefault((item.stack, item.service), []).append(item)
     removed = False
     for (stack, _), items in sorted(by_service.items()):
-        healthy = sum(tracker.state(item.target.container) == HEALTHY for item in items)
+        healthy = sum(tracker.state(item.target.key) == HEALTHY for item in items)
         for item in items:
             removed |= _recreate(fleet, tracker, report, stack, item.target, healthy)
     return removed
@@ -150,7 +155,7 @@ def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names:
 def _recreate(fleet: Fleet, tracker: HealthTracker, report: ReconcileReport, stack: str,
               target: Target, healthy: int) -> bool:
     """Remove an unhealthy container if its strategy allows; True when removed."""
-    health = tracker.containers.get(target.container)
+    health = tracker.containers.get(target.key)
     if health is None or health.state != UNHEALTHY:
         return False
     if not may_recreate(target.check, healthy):
@@ -164,7 +169,7 @@ def _recreate(fleet: Fleet, tracker: HealthTracker, report: ReconcileReport, sta
         return False
     report.add(stack, f"removed unhealthy {target.container} on {target.host}"
                       f" ({health.last_error}) to recreate it")
-    tracker.containers.pop(target.container, None)
+    tracker.containers.pop(target.key, None)
     return True
 
 

@@ -146,8 +146,19 @@ async def test_console_deploys_the_demo_from_the_catalog_form(lab: Lab, removed_
         # Health is acted on while the console runs: a pass probes the new containers.
         watch = app.screen.query_one(HealthWatch)
         assert str(watch.render()) == ACTING
-        signals = {s.name for s in plan.steps if s.service == "signal"}
+        signals = {f"{s.host}/{s.name}" for s in plan.steps if s.service == "signal"}
         await until(pilot, lambda: signals <= set(app.flow.tracker.containers), "a health pass",
+                    timeout=30)
+        # What the checks found shows in the containers view (the engine runs none).
+        await command(pilot, "ps")
+        containers = view(app, "containers")
+
+        def health_cells() -> set[str]:
+            return {str(containers.get_cell(key, "health"))
+                    for key, record in containers.records.items()
+                    if f"{record.host}/{record.name}" in signals}
+
+        await until(pilot, lambda: health_cells() == {"healthy"}, "healthy signal rows",
                     timeout=30)
 
 

@@ -65,6 +65,16 @@ def test_health_uptime_and_problems() -> None:
     assert not is_problem(healthy, set())
 
 
+def test_corral_health_checks_show_where_the_engine_has_none() -> None:
+    checked = {"h1/web": "unhealthy", "h2/web": "healthy"}
+    assert health_of(row(), checked) == "unhealthy"
+    assert health_of(row(host="h2"), checked) == "healthy"
+    assert health_of(row(host="h3"), checked) == ""  # names are per host
+    # The engine's own healthcheck, where there is one, is what the row shows.
+    assert health_of(row(status="Up 1 hour (healthy)"), checked) == "healthy"
+    assert is_problem(row(), set(), checked) and not is_problem(row(host="h2"), set(), checked)
+
+
 def test_group_stacks_by_stack_and_service() -> None:
     groups = group_stacks([
         row(cid="1", stack="shop", service="web"),

@@ -137,7 +137,7 @@ class ConsoleScreen(Screen):
         self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
         self.set_interval(STATS_SECONDS, self.sample_visible_stats)
         # Uptimes count on between events; only the changed cells redraw.
-        self.set_interval(UPTIME_SECONDS, self.query_one(ContainersView).rebuild)
+        self.set_interval(UPTIME_SECONDS, self.query_one(ContainersView).redraw)
         self.load_hosts()
         if not self.fleet.sessions:  # where `a` adds the first host
             self.show_view("hosts", remember=False)
@@ -219,6 +219,10 @@ class ConsoleScreen(Screen):
         def __init__(self, usage: dict[str, tuple[float | None, int | None]]):
             super().__init__()
             self.usage = usage
+
+    def on_health_watch_pass_done(self, message: HealthWatch.PassDone) -> None:
+        if message.report is not None and message.report.health is not None:
+            self.query_one(ContainersView).set_checked_health(message.report.health)
 
     def on_console_screen_stats_read(self, message: StatsRead) -> None:
         self.query_one(ContainersView).set_usage(message.usage)

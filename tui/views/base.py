@@ -141,6 +141,10 @@ class ResourceView(MeasuredTable):
         """Replace every record and redraw (later, if the view is hidden)."""
         self.records = records
         self.marks &= set(records)
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Rebuild the rows now if the view is shown, else when it is shown."""
         if self.display:
             self.rebuild()
         else:

@@ -21,10 +21,18 @@ _EXIT = re.compile(r"^Exited \((\d+)\)")
 _STATE_STYLE = {"running": "green", "exited": "red", "restarting": "yellow", "dead": "red"}
 
 
-def health_of(row: ContainerRow) -> str:
-    """`healthy`, `unhealthy`, `starting` or empty, from the engine's status text."""
+def health_of(row: ContainerRow, checked: dict[str, str] | None = None) -> str:
+    """`healthy`, `unhealthy`, `starting` or empty, from the engine's status text.
+
+    Args:
+        row: The container.
+        checked: Corral's own health (Rancher `health_check`) by `host/name`:
+            what the row shows when the engine runs no check of its own.
+    """
     match = _HEALTH.search(row.status)
-    return match.group(1).replace("health: ", "") if match else ""
+    if match:
+        return match.group(1).replace("health: ", "")
+    return (checked or {}).get(f"{row.host}/{row.name}", "")
 
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
@@ -54,13 +62,14 @@ def uptime_of(row: ContainerRow, now: float | None = None) -> str:
     return duration(seconds)
 
 
-def is_problem(row: ContainerRow, oom_killed: set[str]) -> bool:
+def is_problem(row: ContainerRow, oom_killed: set[str],
+               checked: dict[str, str] | None = None) -> bool:
     """Exited non-zero, restarting, unhealthy or OOM-killed: what on-call looks at."""
     exited = _EXIT.match(row.status)
     return (
         (exited is not None and exited.group(1) != "0")
         or row.state == "restarting"
-        or health_of(row) == "unhealthy"
+        or health_of(row, checked) == "unhealthy"
         or f"{row.host}/{row.id}" in oom_killed
     )
 
@@ -101,12 +110,14 @@ class ContainersView(ResourceView):
         self.problems_only = False
         self.oom_killed: set[str] = set()
         self.stats: dict[str, tuple[float, int]] = {}
+        #: Corral's health checks' verdicts by `host/name` (see `set_checked_health`).
+        self.checked_health: dict[str, str] = {}
 
     def cells(self, record: ContainerRow) -> tuple[Any, ...]:
         stale = record.host in self.stale
         state = Text("stale" if stale else record.state,
                      style="dim" if stale else _STATE_STYLE.get(record.state, ""))
-        health = health_of(record)
+        health = health_of(record, self.checked_health)
         health_text = Text(health, style={"healthy": "green", "unhealthy": "red"}.get(health, ""))
         stack = "/".join(part for part in (record.stack, record.service) if part)
         cpu, mem = _usage_cells(self.stats.get(f"{record.host}/{record.id}"))
@@ -132,8 +143,15 @@ class ContainersView(ResourceView):
                 self.update_cell(key, "cpu", cpu)
                 self.update_cell(key, "mem", mem)
 
+    def set_checked_health(self, health: dict[str, str]) -> None:
+        """Show the health Corral's own checks found (`initializing`, `healthy`, `unhealthy`)."""
+        if health != self.checked_health:
+            self.checked_health = dict(health)
+            self.redraw()
+
     def keep(self, record: ContainerRow) -> bool:
-        return not self.problems_only or is_problem(record, self.oom_killed)
+        return not self.problems_only or is_problem(record, self.oom_killed,
+                                                    self.checked_health)
 
     def describe(self) -> str:
         text = super().describe()
