@@ -42,12 +42,38 @@ def network_name(stack: str, network: str) -> str:
     return f"{stack}_{network}"
 
 
-def volume_name(stack: Stack, volume: str) -> str:
-    """The engine's name of a named volume the stack uses."""
+#: Stands for `service-index` in a `per_container` volume's name until `instantiate()`.
+REPLICA = "{replica}"
+
+
+def volume_name(stack: Stack, volume: str, replica: str = "") -> str:
+    """The engine's name of a named volume the stack uses.
+
+    Args:
+        stack: The stack.
+        volume: The name its services use.
+        replica: `service-index` of the container mounting it: a Rancher
+            `per_container` volume is one volume per container.
+    """
     for spec in stack.volumes:
         if spec.name == volume:
-            return (spec.external_name or volume) if spec.external else f"{stack.name}_{volume}"
+            if spec.external:
+                return spec.external_name or volume
+            if spec.per_container and replica:
+                return f"{stack.name}_{volume}_{replica}"
+            return f"{stack.name}_{volume}"
     return volume  # undeclared in a v2 file: an existing volume of that name
+
+
+def replica_volumes(stack: Stack, service: Service, index: int) -> set[tuple[str, str]]:
+    """(volume, replica) of the stack's named volumes one replica mounts.
+
+    `replica` is empty for a volume its service's containers share, and the
+    replica's `service-index` for a `per_container` one.
+    """
+    per_container = {v.name for v in stack.volumes if v.per_container and not v.external}
+    return {(m.source, f"{service.name}-{index}" if m.source in per_container else "")
+            for m in service.volumes if m.kind == "named" and m.source}
 
 
 def service_networks(stack: Stack, service: Service) -> list[str]:
@@ -130,7 +156,8 @@ def _host_config(stack: Stack, service: Service) -> dict:
     for mount in service.volumes:
         if mount.kind == "anonymous":
             continue
-        source = volume_name(stack, mount.source or "") if mount.kind == "named" else mount.source
+        source = (volume_name(stack, mount.source or "", REPLICA) if mount.kind == "named"
+                  else mount.source)
         binds.append(":".join([source or "", mount.target, ",".join([mount.mode,
                                                                      *mount.options])]))
     if binds:
@@ -235,6 +262,9 @@ def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str
     body["Labels"] = {**replica_labels(stack, service, index), L.CONFIG_HASH: config_hash_}
     if generation:
         body["Labels"][L.GENERATION] = str(generation)
+    if "Binds" in host:
+        replica = f"{service.name}-{index}"
+        host["Binds"] = [bind.replace(REPLICA, replica) for bind in host["Binds"]]
     volumes_from = host.pop("_volumes_from", [])
     if volumes_from:
         host["VolumesFrom"] = [f"{peers.get(source, source) if kind == 'service' else source}"

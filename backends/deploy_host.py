@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from corral.catalog.spec import MASK
 
 from . import labels as L
-from .deploy_body import instantiate, service_networks, unmask
+from .deploy_body import instantiate, replica_volumes, service_networks, unmask, volume_name
 from .deploy_health import Target, container_address, wait_all
 from .deploy_objects import (
     ensure_network,
@@ -46,7 +46,8 @@ class HostWork:
         steps: Its changes, in plan order (dependencies first).
         bodies: Container name -> (create body, extra networks with aliases).
         networks: Engine networks the new containers join.
-        volumes: Stack volume names the new containers mount.
+        volumes: (stack volume name, replica) of the volumes the new containers
+            mount (`replica_volumes()`).
         images: Images the new containers run.
     """
 
@@ -54,7 +55,7 @@ class HostWork:
     steps: list[Step] = field(default_factory=list)
     bodies: dict[str, tuple[dict, list]] = field(default_factory=dict)
     networks: set[str] = field(default_factory=set)
-    volumes: set[str] = field(default_factory=set)
+    volumes: set[tuple[str, str]] = field(default_factory=set)
     images: set[str] = field(default_factory=set)
 
     @staticmethod
@@ -82,8 +83,7 @@ class HostWork:
                                             prepared.definition.generation)
             pending.append((item, step, body, extra))
             item.networks.update(service_networks(stack, service))
-            item.volumes.update(m.source for m in service.volumes
-                                if m.kind == "named" and m.source)
+            item.volumes.update(replica_volumes(stack, service, step.index))
             item.images.add(service.image or "")
         unmasker = _Unmasker(fleet, prepared)
         for item, step, body, extra in pending:
@@ -208,9 +208,9 @@ def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
     for network in sorted(work.networks):
         if ensure_network(session, stack, network):
             report(Progress(host, network, "network", "done"))
-    for volume in sorted(work.volumes):
-        if ensure_volume(session, stack, volume):
-            report(Progress(host, volume, "volume", "done"))
+    for volume, replica in sorted(work.volumes):
+        if ensure_volume(session, stack, volume, replica):
+            report(Progress(host, volume_name(stack, volume, replica), "volume", "done"))
     for item in work.steps:
         if item.action == REMOVE:
             step(item.name, REMOVE, lambda ref=item.container: remove_container(session, ref))

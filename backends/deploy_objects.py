@@ -37,13 +37,20 @@ def missing_images(session: HostSession, images: list[str]) -> list[str]:
     return missing
 
 
-def volume_problems(session: HostSession, stack: Stack, volumes: set[str]) -> list[str]:
-    """Why the host cannot provide the named volumes `volumes` (stack names), if at all."""
+def volume_problems(session: HostSession, stack: Stack,
+                    volumes: set[tuple[str, str]]) -> list[str]:
+    """Why the host cannot provide the named volumes `volumes`, if at all.
+
+    Args:
+        session: The host.
+        stack: The stack.
+        volumes: (stack volume name, replica) pairs, as `replica_volumes()` gives.
+    """
     problems = []
     declared = {v.name: v for v in stack.volumes}
-    for name in sorted(volumes):
+    for name, replica in sorted(volumes):
         spec = declared.get(name)
-        engine_name = volume_name(stack, name)
+        engine_name = volume_name(stack, name, replica)
         try:
             found = session.call(lambda client, n=engine_name: client.api.inspect_volume(n))
         except NotFound:
@@ -90,12 +97,19 @@ def ensure_network(session: HostSession, stack: Stack, engine_name: str) -> bool
     return True
 
 
-def ensure_volume(session: HostSession, stack: Stack, name: str) -> bool:
-    """Create a stack's named volume on the host unless it exists; True when created."""
+def ensure_volume(session: HostSession, stack: Stack, name: str, replica: str = "") -> bool:
+    """Create a stack's named volume on the host unless it exists; True when created.
+
+    Args:
+        session: The host.
+        stack: The stack.
+        name: The volume's name in the stack.
+        replica: `service-index` for a `per_container` volume (see `volume_name`).
+    """
     spec = next((v for v in stack.volumes if v.name == name), None)
     if spec is None or spec.external:
         return False
-    engine_name = volume_name(stack, name)
+    engine_name = volume_name(stack, name, replica)
     try:
         session.call(lambda client: client.api.inspect_volume(engine_name))
         return False

@@ -62,8 +62,8 @@ def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | No
         item = work.get(session.name)
         for network in sorted(item.networks if item else ()):
             ensure_network(session, prepared.stack, network)
-        for volume in sorted(item.volumes if item else ()):
-            ensure_volume(session, prepared.stack, volume)
+        for volume, replica in sorted(item.volumes if item else ()):
+            ensure_volume(session, prepared.stack, volume, replica)
 
     _collect(outcome, fleet.query(setup, hosts=sorted({*work, *prepared.missing_records})))
     if outcome.errors:

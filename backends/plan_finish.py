@@ -40,7 +40,8 @@ def follow_shared(stack: Stack, steps: list[Step]) -> list[Step]:
 
 
 def link_warnings(stack: Stack, steps: list[Step]) -> list[str]:
-    """A warning per link whose target does not run on every host of the linking service."""
+    """A warning per link whose target does not run on every host of the linking service,
+    and per external link (not made)."""
     where: dict[str, set[str]] = defaultdict(set)
     for step in steps:
         if step.action != REMOVE:
@@ -54,4 +55,9 @@ def link_warnings(stack: Stack, steps: list[Step]) -> list[str]:
                     f"{service.name} links to {link.target}, which does not run on "
                     f"{', '.join(missing)}: plain Docker has no network across hosts, "
                     f"so the link resolves only where both run")
+        for link in service.external_links:
+            warnings.append(
+                f"{service.name}'s external link to {link.target} (as {link.alias}) is not"
+                f" made: Corral's stacks do not join each other's networks; reach it by a"
+                f" published port or an external network both stacks declare")
     return warnings

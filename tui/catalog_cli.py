@@ -198,8 +198,10 @@ def _stack_text(stack: Stack, out: TextIO) -> None:
         rows.append((service.name, service.image or "", placement, ports, health, rules))
     _table(("SERVICE", "IMAGE", "PLACEMENT", "PORTS", "HEALTH", "SCHEDULING"), rows, out)
     for volume in stack.volumes:
-        print(f"volume {volume.name}" + (f" (driver {volume.driver})" if volume.driver else ""),
-              file=out)
+        notes = [f"driver {volume.driver}"] if volume.driver else []
+        if volume.per_container:
+            notes.append("one per container")
+        print(f"volume {volume.name}" + (f" ({', '.join(notes)})" if notes else ""), file=out)
     if not stack.deployable:
         print("Not deployable: uses features only a Rancher server provides.", file=out)
 

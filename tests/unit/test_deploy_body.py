@@ -8,7 +8,13 @@ import json
 import pytest
 
 from corral.backends import labels as L
-from corral.backends.deploy_body import config_hash, instantiate, template, unmask
+from corral.backends.deploy_body import (
+    config_hash,
+    instantiate,
+    replica_volumes,
+    template,
+    unmask,
+)
 from corral.backends.deploy_record import (
     decode,
     definition_of,
@@ -19,7 +25,7 @@ from corral.backends.deploy_record import (
 from corral.backends.deploy_stacks import scaled
 from corral.backends.errors import UnknownStack
 from corral.catalog import load_catalogs, render, resolve_answers
-from corral.catalog.spec import MASK, ComposeHealthcheck, Mount, VolumesFrom
+from corral.catalog.spec import MASK, ComposeHealthcheck, Mount, Volume, VolumesFrom
 
 from .plan_support import stack, svc
 
@@ -107,6 +113,18 @@ def test_instantiate_volumes_and_shared_namespaces() -> None:
     assert app["HostConfig"]["VolumesFrom"] == ["st-data-1:ro"]
     assert app["HostConfig"]["NetworkMode"] == "container:st-data-1"
     assert "NetworkingConfig" not in app
+
+
+def test_per_container_volumes_are_one_per_replica() -> None:
+    st = dataclasses.replace(
+        stack(svc("db", scale=2, volumes=(Mount("named", "data", "/data"),
+                                          Mount("named", "shared", "/shared")))),
+        volumes=(Volume("data", per_container=True), Volume("shared")))
+    db = st.service("db")
+    binds = [instantiate(st, db, index, {}, "h")[1]["HostConfig"]["Binds"] for index in (1, 2)]
+    assert binds == [["st_data_db-1:/data:rw", "st_shared:/shared:rw"],
+                     ["st_data_db-2:/data:rw", "st_shared:/shared:rw"]]
+    assert replica_volumes(st, db, 2) == {("data", "db-2"), ("shared", "")}
 
 
 def test_compose_healthcheck_restart_and_extras() -> None:

@@ -299,6 +299,14 @@ def test_links_across_hosts_are_warned_about() -> None:
     assert plan(together, THREE).warnings == ()
 
 
+def test_external_links_are_warned_about_not_dropped_silently() -> None:
+    st = stack(svc("web", external_links=(Link("shop/db", "db"),)))
+    assert plan(st, THREE).warnings == (
+        "web's external link to shop/db (as db) is not made: Corral's stacks do not join each"
+        " other's networks; reach it by a published port or an external network both stacks"
+        " declare",)
+
+
 def test_volumes_from_another_service_needs_it_on_the_host() -> None:
     st = stack(svc("data", rules=("host_label role=edge",)),
                svc("app", volumes_from=(VolumesFrom("service", "data"),)))
