@@ -44,7 +44,7 @@ class ReconcileReport:
     actions: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     #: Health of each running container with a Rancher check, by `host/name`,
-    #: after this pass's probes; None when the pass probed nothing.
+    #: after this pass's probes; None when the pass did not look (a host offline).
     health: dict[str, str] | None = None
 
     def add(self, stack: str, line: str) -> None:
