@@ -160,6 +160,8 @@ async def test_console_deploys_the_demo_from_the_catalog_form(lab: Lab, removed_
 
         await until(pilot, lambda: health_cells() == {"healthy"}, "healthy signal rows",
                     timeout=30)
+        await command(pilot, "stacks")
+        assert str(stacks.get_cell(f"{STACK}/signal", "health")) == f"{len(signals)} healthy"
 
 
 async def test_console_upgrade_keeps_old_containers_until_confirmed(lab: Lab,

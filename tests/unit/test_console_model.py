@@ -6,7 +6,7 @@ from corral.backends.facts import ContainerRow
 from corral.backends.watch import EngineEvent, Removed, Snapshot, Stale, Upsert
 from corral.tui.store import ContainerStore
 from corral.tui.views.base import compile_filter
-from corral.tui.views.containers import health_of, is_problem, uptime_of
+from corral.tui.views.containers import health_of, health_summary, is_problem, uptime_of
 from corral.tui.views.others import group_stacks
 
 
@@ -73,6 +73,14 @@ def test_corral_health_checks_show_where_the_engine_has_none() -> None:
     # The engine's own healthcheck, where there is one, is what the row shows.
     assert health_of(row(status="Up 1 hour (healthy)"), checked) == "healthy"
     assert is_problem(row(), set(), checked) and not is_problem(row(host="h2"), set(), checked)
+
+
+def test_health_summary_counts_and_shows_the_worst() -> None:
+    rows = [row(host="h1"), row(host="h2"), row(host="h3", status="Up 1 hour (healthy)")]
+    summary = health_summary(rows, {"h1/web": "unhealthy", "h2/web": "healthy"})
+    assert summary.plain == "2 healthy, 1 unhealthy" and summary.style == "red"
+    assert health_summary(rows[1:], {"h2/web": "healthy"}).style == "green"
+    assert health_summary(rows[:1]).plain == ""  # no check: nothing to say
 
 
 def test_group_stacks_by_stack_and_service() -> None:

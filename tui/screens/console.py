@@ -222,7 +222,8 @@ class ConsoleScreen(Screen):
 
     def on_health_watch_pass_done(self, message: HealthWatch.PassDone) -> None:
         if message.report is not None and message.report.health is not None:
-            self.query_one(ContainersView).set_checked_health(message.report.health)
+            for view in (self.query_one(ContainersView), self.query_one(StacksView)):
+                view.set_checked_health(message.report.health)
 
     def on_console_screen_stats_read(self, message: StatsRead) -> None:
         self.query_one(ContainersView).set_usage(message.usage)

@@ -21,6 +21,10 @@ _EXIT = re.compile(r"^Exited \((\d+)\)")
 _STATE_STYLE = {"running": "green", "exited": "red", "restarting": "yellow", "dead": "red"}
 
 
+HEALTH_STYLE = {"healthy": "green", "unhealthy": "red", "starting": "yellow",
+                "initializing": "yellow"}
+
+
 def health_of(row: ContainerRow, checked: dict[str, str] | None = None) -> str:
     """`healthy`, `unhealthy`, `starting` or empty, from the engine's status text.
 
@@ -33,6 +37,32 @@ def health_of(row: ContainerRow, checked: dict[str, str] | None = None) -> str:
     if match:
         return match.group(1).replace("health: ", "")
     return (checked or {}).get(f"{row.host}/{row.name}", "")
+
+
+def health_summary(rows: list[ContainerRow], checked: dict[str, str] | None = None) -> Text:
+    """`1 healthy, 1 unhealthy`: the health of some containers (empty when none is checked)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        health = health_of(row, checked)
+        if health:
+            counts[health] = counts.get(health, 0) + 1
+    worst = next((state for state in ("unhealthy", "starting", "initializing", "healthy")
+                  if state in counts), "")
+    return Text(", ".join(f"{count} {state}" for state, count in sorted(counts.items())),
+                style=HEALTH_STYLE.get(worst, ""))
+
+
+class CheckedHealth:
+    """For views that show what Corral's own health checks found (mixed into a view)."""
+
+    #: Verdicts by `host/name`; replaced whole, never changed in place.
+    checked_health: dict[str, str] = {}  # noqa: RUF012
+
+    def set_checked_health(self, health: dict[str, str]) -> None:
+        """Show the health Corral's checks found (`initializing`, `healthy`, `unhealthy`)."""
+        if health != self.checked_health:
+            self.checked_health = dict(health)
+            self.redraw()  # type: ignore[attr-defined]
 
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
@@ -74,7 +104,7 @@ def is_problem(row: ContainerRow, oom_killed: set[str],
     )
 
 
-class ContainersView(ResourceView):
+class ContainersView(CheckedHealth, ResourceView):
     """Every container of every host."""
 
     NAME = "containers"
@@ -110,15 +140,13 @@ class ContainersView(ResourceView):
         self.problems_only = False
         self.oom_killed: set[str] = set()
         self.stats: dict[str, tuple[float, int]] = {}
-        #: Corral's health checks' verdicts by `host/name` (see `set_checked_health`).
-        self.checked_health: dict[str, str] = {}
 
     def cells(self, record: ContainerRow) -> tuple[Any, ...]:
         stale = record.host in self.stale
         state = Text("stale" if stale else record.state,
                      style="dim" if stale else _STATE_STYLE.get(record.state, ""))
         health = health_of(record, self.checked_health)
-        health_text = Text(health, style={"healthy": "green", "unhealthy": "red"}.get(health, ""))
+        health_text = Text(health, style=HEALTH_STYLE.get(health, ""))
         stack = "/".join(part for part in (record.stack, record.service) if part)
         cpu, mem = _usage_cells(self.stats.get(f"{record.host}/{record.id}"))
         return (
@@ -142,12 +170,6 @@ class ContainersView(ResourceView):
                 cpu, mem = _usage_cells(figures)
                 self.update_cell(key, "cpu", cpu)
                 self.update_cell(key, "mem", mem)
-
-    def set_checked_health(self, health: dict[str, str]) -> None:
-        """Show the health Corral's own checks found (`initializing`, `healthy`, `unhealthy`)."""
-        if health != self.checked_health:
-            self.checked_health = dict(health)
-            self.redraw()
 
     def keep(self, record: ContainerRow) -> bool:
         return not self.problems_only or is_problem(record, self.oom_killed,

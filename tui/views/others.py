@@ -18,6 +18,7 @@ from corral.backends.watch import EngineEvent
 from ..actions_ui import action_bindings
 from ..formatting import human_size, labels_text
 from .base import Column, ResourceView
+from .containers import CheckedHealth, health_summary
 
 _STATE_STYLE = {"online": "green", "connecting": "yellow", "offline": "red"}
 
@@ -123,7 +124,7 @@ def is_old_copy(row: ContainerRow) -> bool:
     return row.name.endswith(PREVIOUS_SUFFIX)
 
 
-class StacksView(ResourceView):
+class StacksView(CheckedHealth, ResourceView):
     """Containers grouped by stack and service; upgrades are confirmed or rolled back here."""
 
     NAME = "stacks"
@@ -133,6 +134,7 @@ class StacksView(ResourceView):
         Column("stack", "STACK"),
         Column("service", "SERVICE"),
         Column("running", "RUNNING"),
+        Column("health", "HEALTH"),
         Column("hosts", "HOSTS"),
         Column("images", "IMAGES"),
     )
@@ -202,6 +204,7 @@ class StacksView(ResourceView):
             record.service,
             Text(f"{running}/{total}" + (f" +{old} old" if old else ""),
                  style="green" if running == total and not old else "yellow"),
+            health_summary(current, self.checked_health),
             ",".join(sorted({c.host for c in record.containers})),
             ",".join(sorted({c.image for c in record.containers})),
         )
