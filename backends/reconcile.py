@@ -44,8 +44,8 @@ class ReconcileReport:
     actions: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     #: Health of each running container with a Rancher check, by `host/name`,
-    #: after this pass's probes; None when the pass did not look (a host offline).
-    health: dict[str, str] | None = None
+    #: after this pass's probes (taken even while a host is offline).
+    health: dict[str, str] = field(default_factory=dict)
 
     def add(self, stack: str, line: str) -> None:
         """Note one thing done to `stack`."""
@@ -77,6 +77,8 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
     names = [n for n in state.stacks() if stacks is None or n in stacks]
     offline = [host.name for host in state.hosts if not host.online]
     if offline and not replace_lost:
+        # Probing changes nothing: health stays current while the pass waits.
+        _health_pass(fleet, state, tracker, names, report, rounds, act=False)
         for name in names:
             report.add(name, f"{', '.join(offline)} offline: nothing re-placed or recreated"
                              " until you reconcile")
@@ -118,8 +120,12 @@ class _Watched:
 
 
 def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names: list[str],
-                 report: ReconcileReport, rounds: int | None) -> bool:
-    """Probe, update `tracker`, remove what may be recreated; True when something was removed."""
+                 report: ReconcileReport, rounds: int | None, act: bool = True) -> bool:
+    """Probe, update `tracker`, remove what may be recreated (unless not `act`).
+
+    Returns:
+        Whether something was removed.
+    """
     watched = _watched(fleet, state, names)
     tracker.forget({item.target.key for item in watched})
     report.health = {}
@@ -140,15 +146,16 @@ def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names:
         for item, error in zip(pending, errors, strict=True):
             tracker.update(item.target.key, item.target.check, error,
                            (now - item.created) * 1000)
-    report.health = {item.target.key: tracker.state(item.target.key) for item in watched}
     by_service: dict[tuple[str, str], list[_Watched]] = {}
     for item in watched:
         by_service.setdefault((item.stack, item.service), []).append(item)
     removed = False
-    for (stack, _), items in sorted(by_service.items()):
+    for (stack, _), items in sorted(by_service.items()) if act else ():
         healthy = sum(tracker.state(item.target.key) == HEALTHY for item in items)
         for item in items:
             removed |= _recreate(fleet, tracker, report, stack, item.target, healthy)
+    # After removals: a removed container's replacement starts `initializing`.
+    report.health = {item.target.key: tracker.state(item.target.key) for item in watched}
     return removed
 
 

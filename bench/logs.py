@@ -11,9 +11,9 @@ For each: lines/s reaching the pane (a headless Textual app with the real
 `LogPane` and `LogFollower`) vs `docker -H unix://TUNNEL logs -f` into a
 pipe that only counts lines (the ceiling); the longest UI stall (the
 largest gap between ticks of a 10 ms timer while lines stream, with the
-CPU time the console process got during that gap: far less than the gap
-means the process was waiting for a CPU, not busy); and the pane's RSS
-growth after N lines.
+CPU time the console process, all threads together, got during that gap:
+far less than the gap means the process was mostly not running, not busy);
+and the pane's RSS growth after N lines.
 
 Targets (issue 5): >= 100,000 lines/s into the pane, or >= 80% of the
 ceiling if the ceiling is lower; longest stall < 100 ms; RSS growth <=

@@ -48,7 +48,7 @@ def running_fleet(
     ssh = SshSettings(known_hosts=(str(known_hosts),), **options)
     with BackendLoop() as loop:
         fleet = Fleet(load_inventory(inventory), ssh, backoff=Backoff(first=0.2, limit=1.0),
-                      stream_relay=stream_relay)
+                      stream_relay=stream_relay, backend=loop)
         try:
             if keep_online:
                 loop.run(fleet.keep_online())

@@ -155,6 +155,9 @@ def test_lost_host_is_replaced_and_trimmed_on_return(lab: Lab, folder: Path) -> 
         with running_fleet(lab.inventory, lab.known_hosts) as (_, fleet):
             report = reconcile(fleet, replace_lost=False)
         assert f"{lost} offline: nothing re-placed" in " ".join(report.actions[STACK])
+        # Health is still probed where it can be: the online replica's verdict is fresh.
+        kept = web(lab)["chg-web-1"][0]
+        assert set(report.health) == {f"{kept}/chg-web-1"}
         assert sorted(c.name for _, c in containers(lab) if c.labels[L.SERVICE] == "web") == [
             "chg-web-1", "chg-web-2"]
         result = corral(lab, "reconcile")

@@ -54,3 +54,21 @@ async def test_refill_shrinks_columns_and_updates_widen_them() -> None:
         header, row = painted(table)[:2]
         assert header.index("ID") == row.index("a wider id")
         assert table.columns["id"].content_width == len("a wider id")
+
+
+async def test_a_narrower_cell_shrinks_its_column_before_the_paint() -> None:
+    app = TableApp()
+    async with app.run_test(size=(WIDTH, 10)) as pilot:
+        table = app.query_one(MeasuredTable)
+        table.add_row("a-rather-long-tag", "1", key="a")
+        table.add_row("mid-size", "2", key="b")
+        await pilot.pause()
+        table.update_cell("a", "tags", "tiny", update_width=True)
+        table.fit_narrowed()
+        assert table.columns["tags"].content_width == len("mid-size")
+        painted(table)
+        await pilot.pause()
+        table.move_cursor(row=1)
+        await pilot.pause()
+        header, first, second = painted(table)
+        assert header.index("ID") == first.index("1") == second.index("2")

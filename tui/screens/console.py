@@ -221,7 +221,7 @@ class ConsoleScreen(Screen):
             self.usage = usage
 
     def on_health_watch_pass_done(self, message: HealthWatch.PassDone) -> None:
-        if message.report is not None and message.report.health is not None:
+        if message.report is not None:
             for view in (self.query_one(ContainersView), self.query_one(StacksView)):
                 view.set_checked_health(message.report.health)
 

@@ -208,6 +208,7 @@ class ResourceView(MeasuredTable):
                     if cell != old:
                         self.update_cell(key, column, cell, update_width=True)
                 self._shown_cells[key] = cells
+            self.fit_narrowed()
         else:
             current = self.current_key()
             self.clear()

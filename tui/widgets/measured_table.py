@@ -37,8 +37,14 @@ class MeasuredTable(DataTable):
     """DataTable whose auto-width columns fit their cells from the first paint.
 
     A refill (`clear` then `add_row`) also lets columns shrink back to what the
-    new rows need, where DataTable alone only ever widens them.
+    new rows need. After `update_cell(..., update_width=True)` calls that may
+    have made a column narrower, call `fit_narrowed()` once (it measures the
+    whole column, so it is not done per cell).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._narrowed: set[ColumnKey] = set()
 
     def clear(self, columns: bool = False) -> MeasuredTable:
         super().clear(columns)
@@ -57,11 +63,28 @@ class MeasuredTable(DataTable):
     def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
                     update_width: bool = False) -> None:
         super().update_cell(row_key, column_key, value, update_width=update_width)
-        if update_width:
-            self._fit(column_key, value)
+        if update_width and not self._fit(column_key, value):
+            self._narrowed.add(ColumnKey(column_key) if isinstance(column_key, str)
+                               else column_key)
 
-    def _fit(self, column_key: ColumnKey | str, cell: object) -> None:
+    def fit_narrowed(self) -> None:
+        """Shrink the columns updated cells may have made narrower to their widest cell."""
+        console = self.app.console
+        for key in self._narrowed:
+            column = self.columns.get(key)
+            if column is not None and column.auto_width:
+                column.content_width = max(
+                    [column.label.cell_len,
+                     *(cell_width(console, cell) for cell in self.get_column(key))])
+        self._narrowed.clear()
+
+    def _fit(self, column_key: ColumnKey | str, cell: object) -> bool:
+        """Widen the column to `cell` if needed; False if the cell is narrower."""
         column = self.columns.get(column_key)  # type: ignore[call-overload]
-        if column is not None and column.auto_width:
-            column.content_width = max(column.content_width,
-                                       cell_width(self.app.console, cell))
+        if column is None or not column.auto_width:
+            return True
+        width = cell_width(self.app.console, cell)
+        if width < column.content_width:
+            return False
+        column.content_width = width
+        return True

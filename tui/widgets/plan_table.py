@@ -81,4 +81,5 @@ class PlanTable(MeasuredTable):
                 self.update_cell(key, "progress", progress_text(event), update_width=True)
             else:
                 others.append(event)
+        self.fit_narrowed()
         return others
