@@ -65,6 +65,11 @@ def volume_name(stack: Stack, volume: str, replica: str = "") -> str:
     return volume  # undeclared in a v2 file: an existing volume of that name
 
 
+def _replica_tag(service: Service, index: int) -> str:
+    """`service-index`: what tells one replica's `per_container` volume from another's."""
+    return f"{service.name}-{index}"
+
+
 def replica_volumes(stack: Stack, service: Service, index: int) -> set[tuple[str, str]]:
     """(volume, replica) of the stack's named volumes one replica mounts.
 
@@ -72,7 +77,7 @@ def replica_volumes(stack: Stack, service: Service, index: int) -> set[tuple[str
     replica's `service-index` for a `per_container` one.
     """
     per_container = {v.name for v in stack.volumes if v.per_container and not v.external}
-    return {(m.source, f"{service.name}-{index}" if m.source in per_container else "")
+    return {(m.source, _replica_tag(service, index) if m.source in per_container else "")
             for m in service.volumes if m.kind == "named" and m.source}
 
 
@@ -263,7 +268,7 @@ def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str
     if generation:
         body["Labels"][L.GENERATION] = str(generation)
     if "Binds" in host:
-        replica = f"{service.name}-{index}"
+        replica = _replica_tag(service, index)
         host["Binds"] = [bind.replace(REPLICA, replica) for bind in host["Binds"]]
     volumes_from = host.pop("_volumes_from", [])
     if volumes_from:

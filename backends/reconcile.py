@@ -128,7 +128,6 @@ def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names:
     """
     watched = _watched(fleet, state, names)
     tracker.forget({item.target.key for item in watched})
-    report.health = {}
     if not watched or fleet.backend is None:
         return False
     count = rounds or max(item.target.check.unhealthy_threshold for item in watched)

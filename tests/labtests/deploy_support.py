@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 from corral.tui.cli import main
+from tests.lab_support import Lab
 
 
 def corral_here(*args: str) -> subprocess.CompletedProcess:
@@ -28,3 +29,8 @@ def corral_here(*args: str) -> subprocess.CompletedProcess:
     finally:
         sys.stdin = stdin
     return subprocess.CompletedProcess(["corral", *args], code, out.getvalue(), err.getvalue())
+
+
+def corral_on(lab: Lab, *args: str) -> subprocess.CompletedProcess:
+    """`corral ARGS` in-process against the lab's inventory and known hosts."""
+    return corral_here(*args, *lab.corral_args())

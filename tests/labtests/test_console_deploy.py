@@ -24,7 +24,7 @@ from tests.catalog_pilot import entries_loaded, form_shown, screen_text
 from tests.lab_support import Lab
 from tests.unit.catalog.conftest import write_tree
 
-from .deploy_support import corral_here
+from .deploy_support import corral_on
 from .helpers import engine
 from .test_console import SIZE, command, console, online, until, view
 
@@ -57,7 +57,7 @@ def removed_after(lab: Lab):
     yield names
     for name in names:
         if any(stack_containers(lab, name).values()) or records(lab, name):
-            result = corral_here("rm", name, "--yes", "--volumes", *lab.corral_args())
+            result = corral_on(lab, "rm", name, "--yes", "--volumes")
             assert SECRET not in result.stdout + result.stderr
 
 

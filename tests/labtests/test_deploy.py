@@ -17,7 +17,7 @@ import pytest
 from corral.backends import labels as L
 from tests.lab_support import Lab
 
-from .deploy_support import corral_here
+from .deploy_support import corral_on
 from .helpers import engine, run_corral
 
 pytestmark = pytest.mark.lab
@@ -38,7 +38,7 @@ def corral(lab: Lab, *args: str, separate: bool = False) -> subprocess.Completed
     if separate:
         result = run_corral(*args, *lab.corral_args(), timeout=120)
     else:
-        result = corral_here(*args, *lab.corral_args())
+        result = corral_on(lab, *args)
     assert SECRET not in result.stdout and SECRET not in result.stderr
     return result
 

@@ -6,7 +6,6 @@ per host, Rancher health check over SSH, start-first upgrades) and `store`.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from corral.backends import labels as L
 from corral.backends.reconcile import reconcile
 from tests.lab_support import Lab
 
-from .deploy_support import corral_here
+from .deploy_support import corral_on as corral
 from .helpers import engine, running_fleet
 
 pytestmark = pytest.mark.lab
@@ -77,9 +76,6 @@ def folder(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if containers(lab):  # a test failed before the last one removed the stack
         corral(lab, "rm", STACK, "--yes", "--volumes")
 
-
-def corral(lab: Lab, *args: str) -> subprocess.CompletedProcess:
-    return corral_here(*args, *lab.corral_args())
 
 
 def containers(lab: Lab) -> list[tuple[str, object]]:

@@ -9,7 +9,7 @@ import pytest
 from corral.backends import labels as L
 from tests.lab_support import Lab
 
-from .deploy_support import corral_here
+from .deploy_support import corral_on as corral
 from .helpers import engine
 
 pytestmark = pytest.mark.lab
@@ -41,9 +41,6 @@ services:
     scale: 2
 """
 
-
-def corral(lab: Lab, *args: str):
-    return corral_here(*args, *lab.corral_args())
 
 
 def volume_names(lab: Lab) -> set[tuple[str, str]]:
