@@ -22,8 +22,7 @@ from corral.catalog.loader import CatalogSet, Entry
 from corral.catalog.render import STACK_NAME, render
 from corral.catalog.spec import Stack
 
-from .catalog_sources import load_sources
-from .config import ConfigError, load_config
+from .catalog_sources import command_catalogs
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -73,19 +72,9 @@ def _fail(exc: CatalogError, err: TextIO) -> int:
 
 
 def _catalogs(args: argparse.Namespace, err: TextIO) -> CatalogSet:
-    """`--catalog` folders, then the configuration file's, then the built-in catalog.
-
-    Raises:
-        CatalogError: A `--catalog` folder is unreadable, or the configuration is wrong.
-    """
-    try:
-        configured = load_config(getattr(args, "config", None)).catalogs
-    except ConfigError as exc:
-        raise CatalogError(str(exc)) from None
-    catalogs, warnings = load_sources(args.catalog, configured)
-    for warning in warnings:
-        print(f"warning: {warning}", file=err)
-    return catalogs
+    """The command's catalogs (`command_catalogs`), warnings on `err`."""
+    return command_catalogs(args.catalog, getattr(args, "config", None),
+                            lambda warning: print(f"warning: {warning}", file=err))
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

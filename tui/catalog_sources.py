@@ -4,16 +4,21 @@ Folders given with `--catalog` come first (earlier catalogs win on equal entry
 ids), then the `catalogs:` of the configuration file, then the catalog shipped
 with Corral. A folder named on the command line that cannot be read is an
 error; one listed in the configuration file is only a warning, so a stale
-line there never hides every other catalog. Nothing here imports a UI library.
+line there never hides every other catalog. Commands read the configuration
+file through `command_catalogs`; the console, which has read it already, calls
+`load_sources` itself. Nothing here imports a UI library.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from corral.catalog.errors import CatalogError
 from corral.catalog.loader import Catalog, CatalogSet, builtin_root, load_catalog
+
+from .config import ConfigError, load_config
 
 
 def load_sources(
@@ -61,3 +66,32 @@ def load_sources(
     if builtin and fresh(builtin_root()):
         catalogs.append(load_catalog(builtin_root(), "builtin"))
     return CatalogSet(catalogs), warnings
+
+
+def command_catalogs(
+    explicit: Iterable[str],
+    config: str | os.PathLike[str] | None,
+    warn: Callable[[str], None],
+) -> CatalogSet:
+    """The catalogs a command reads: `--catalog`, the configuration's, the built-in one.
+
+    Args:
+        explicit: `--catalog` folders, in order.
+        config: The `--config` file, or None for `$CORRAL_CONFIG` or the user's file.
+        warn: Called once per configured folder that could not be read.
+
+    Returns:
+        The catalogs, as `load_sources` orders them.
+
+    Raises:
+        CatalogError: An explicit folder is missing or is not a catalog, or the
+            configuration file is wrong.
+    """
+    try:
+        configured = load_config(config).catalogs
+    except ConfigError as exc:
+        raise CatalogError(str(exc)) from None
+    catalogs, warnings = load_sources(explicit, configured)
+    for warning in warnings:
+        warn(warning)
+    return catalogs

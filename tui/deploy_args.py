@@ -12,10 +12,11 @@ from corral.backends.deploy_prepare import Prepared
 from corral.backends.fleet import Fleet
 from corral.catalog.answers import Answers, resolve_answers
 from corral.catalog.errors import CatalogError, RenderError
-from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version, load_catalogs
+from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
 from corral.catalog.render import render
 from corral.catalog.spec import Stack
 
+from .catalog_sources import command_catalogs
 from .cli_support import EXIT_OK, EXIT_PARTIAL, UsageError, print_json, warn
 from .deploy_output import plan_text, progress_printer, result_lines
 
@@ -47,6 +48,9 @@ def add_yes(parser: argparse.ArgumentParser) -> None:
 def render_source(args: argparse.Namespace) -> tuple[Stack, Answers]:
     """The stack named by ENTRY|FILE with its answers.
 
+    ENTRY is looked up as `corral catalog` does: `--catalog` folders, the
+    configuration file's `catalogs:`, then the built-in catalog.
+
     Raises:
         UsageError: The entry, file, answers or render is bad (every problem listed).
     """
@@ -55,7 +59,8 @@ def render_source(args: argparse.Namespace) -> tuple[Stack, Answers]:
         if path.exists():
             version = version_at(path)
         else:
-            version = load_catalogs(args.catalog).find(args.source).find_version(args.version)
+            catalogs = command_catalogs(args.catalog, getattr(args, "config", None), warn)
+            version = catalogs.find(args.source).find_version(args.version)
         answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
         stack = render(version, answers, stack_name=args.stack)
     except RenderError as exc:

@@ -11,6 +11,7 @@ import pytest
 from corral.tui.cli import build_parser
 from corral.tui.cli_support import UsageError, run_guarded
 from corral.tui.deploy_args import confirm, render_source, version_at
+from tests.unit.catalog.conftest import simple_entry, write_tree
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -88,3 +89,15 @@ def test_every_verb_is_registered() -> None:
                  ["scale", "s/a=1"], ["confirm", "s"], ["rollback", "s"],
                  ["reconcile", "--watch", "--interval", "2"]):
         assert callable(parser.parse_args(argv).func)
+
+
+def test_plan_finds_an_entry_only_the_config_file_catalog_holds(tmp_path: Path, capsys) -> None:
+    ops = write_tree(tmp_path / "ops", simple_entry("team-only"))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"catalogs:\n  - {ops}\n  - {tmp_path / 'gone'}\n")
+    args = build_parser().parse_args(["--config", str(config), "plan", "team-only",
+                                      "--stack", "team"])
+    stack, _ = render_source(args)
+    assert stack.entry == "team-only" and [s.name for s in stack.services] == ["app"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gone" in err  # a stale folder is only a warning
