@@ -8,12 +8,15 @@
     catalogs: [~/catalogs/ops] # extra Rancher catalog folders
     log_history_lines: 100000  # lines a log pane keeps in memory before spooling
 
-Unknown keys and wrong types are errors naming the file and line.
+Unknown keys, wrong types and (for the console) unknown binding ids are
+errors naming the file and line.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -52,11 +55,17 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir("corral")) / "config.yaml"
 
 
-def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+def load_config(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    binding_ids: Collection[str] | None = None,
+) -> Config:
     """Read the configuration file, or return the defaults if there is none.
 
     Args:
         explicit: A path given on the command line; it must exist.
+        binding_ids: The ids `keymap` may name; None leaves them unchecked
+            (for commands that never read the keymap).
 
     Raises:
         ConfigError: The file is missing (when explicit) or wrong.
@@ -82,7 +91,22 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
         if key not in known:
             raise ConfigError(f"{where}: unknown key {key!r} (expected: {', '.join(known)})")
         values[key] = _check(key, value, where)
+        if key == "keymap" and binding_ids is not None:
+            _check_binding_ids(value, binding_ids, path)
     return Config(**values)
+
+
+def _check_binding_ids(keymap: Mapping, binding_ids: Collection[str], path: Path) -> None:
+    for binding_id in keymap:
+        if binding_id in binding_ids:
+            continue
+        close = difflib.get_close_matches(binding_id, binding_ids, n=1)
+        hint = (f"did you mean {close[0]!r}?" if close
+                else f"known ids: {', '.join(sorted(binding_ids))}")
+        raise ConfigError(
+            f"{path}:{keymap.line_of(binding_id)}: unknown binding id {binding_id!r} "
+            f"in 'keymap' ({hint})"
+        )
 
 
 def _check(key: str, value: object, where: str) -> object:

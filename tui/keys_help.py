@@ -1,9 +1,15 @@
-"""The `?` screen's rows: every binding active where the focus is."""
+"""Bindings read back as data: the `?` screen's rows and the ids a keymap may name."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Iterator
+
 from textual.app import App
+from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.widget import Widget
 
 
 def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
@@ -28,3 +34,34 @@ def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
             keys = app.get_key_display(binding)
             rows.append((keys, binding.description, binding.id, binding.tooltip))
     return rows
+
+
+def console_binding_ids() -> frozenset[str]:
+    """Every binding id the console's keymap can remap.
+
+    Read from the `BINDINGS` of the console app (and its bases) and of every
+    widget and screen defined in this package, so the set follows the bindings
+    themselves. Every module of the package is imported first, since some
+    screens are only imported when first opened. The single-pane apps
+    (`corral logs --view`, `corral shell`) do not read the keymap, so their own
+    app bindings are not included.
+    """
+    from .app import CorralApp
+
+    package = importlib.import_module(__package__)
+    for module in pkgutil.walk_packages(package.__path__, f"{__package__}."):
+        importlib.import_module(module.name)
+    owners = [*CorralApp.__mro__, *_subclasses(Widget)]
+    return frozenset(
+        binding.id
+        for owner in owners
+        if owner.__module__.startswith(f"{__package__}.")
+        for binding in vars(owner).get("BINDINGS", ())
+        if isinstance(binding, Binding) and binding.id
+    )
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)

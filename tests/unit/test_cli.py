@@ -36,6 +36,18 @@ def test_missing_inventory_file_is_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_console_refuses_an_unknown_binding_id_in_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("keymap:\n  console.hepl: f1\n")
+    result = corral("--config", str(config))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"corral: {config}:2: unknown binding id 'console.hepl' in 'keymap' "
+        "(did you mean 'console.help'?)"
+    )
+
+
 def test_global_options_work_after_the_subcommand(tmp_path: Path) -> None:
     inventory = tmp_path / "inv.yaml"
     inventory.write_text("hosts: []\n")
