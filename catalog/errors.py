@@ -51,12 +51,6 @@ class TemplateError(CatalogError):
     title = "Template error"
 
 
-class QuestionError(CatalogError):
-    """A question in a `catalog:` block that is malformed (bad type, min > max…)."""
-
-    title = "Invalid question"
-
-
 class AnswerError(CatalogError):
     """An answer that breaks its question's rules, or an unreadable answers source.
 

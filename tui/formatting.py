@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 
 def human_size(value: float | None) -> str:
     """Bytes as `12MiB`; empty for None."""
@@ -14,11 +12,6 @@ def human_size(value: float | None) -> str:
             return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
         value /= 1024
     return ""
-
-
-def age(epoch: float, now: float | None = None) -> str:
-    """How long ago `epoch` was, coarsely: `42s`, `5m`, `3h`, `12d`."""
-    return duration((now if now is not None else time.time()) - epoch)
 
 
 def duration(seconds: float) -> str:

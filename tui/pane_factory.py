@@ -16,7 +16,6 @@ def make_pane(what: str, fleet: Fleet, target: str) -> Widget:
         target: `host/container` or `stack/service`.
 
     Raises:
-        ImportError: That kind of pane is not available in this build.
         ValueError: The target is malformed.
     """
     if what == "logs":

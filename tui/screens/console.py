@@ -425,7 +425,7 @@ class ConsoleScreen(Screen):
 
         try:
             content = make_pane(message.what, self.fleet, message.target)
-        except (ImportError, BackendError, ValueError) as exc:
+        except (BackendError, ValueError) as exc:
             self.notify(f"cannot open {message.what}: {exc}", severity="error")
             return
         await self.workspace.add_pane(content, f"{message.what} {message.target}", self.stacked)

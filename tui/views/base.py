@@ -1,9 +1,12 @@
-"""A table of resources with a filter, sorting and marks, shared by every view.
+"""`ResourceView`: the filtered, sorted, markable table under every resource view.
 
-A view holds records by key and rebuilds its rows from them: on a filter or
-sort change, and when the console hands it a new batch of data. Rebuilding a
-thousand rows costs a few tens of milliseconds, far less than reconciling
-cell by cell, and keeps filter and sort trivially right.
+A view holds records by key and derives its rows from them through its
+`Column`s, filtered by `/` (a case-insensitive regex, `!` inverts) and sorted.
+When the same rows come back in the same order only the changed cells are
+updated; otherwise the table is refilled, keeping the cursor on its row. A
+hidden view defers the work until it is shown. Enter, inspect and the mutating
+actions (on the marked rows, or the one under the cursor) are posted as
+messages; read-only mode hides and refuses the mutating ones.
 """
 
 from __future__ import annotations

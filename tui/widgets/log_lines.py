@@ -325,11 +325,6 @@ class LogLines(ScrollView, can_focus=True):
         super().notify_style_update()
         self._cache.clear()
 
-    def invalidate(self) -> None:
-        """Drop rendered rows (the look changed)."""
-        self._cache.clear()
-        self.refresh()
-
     def _strips(self, seq: int, base: Style) -> list[Strip]:
         strips = self._cache.get(seq)
         if strips is not None:
