@@ -22,7 +22,7 @@ from corral.catalog.spec import Stack
 from .deploy_body import config_hash, secrets_digest
 from .deploy_gather import FleetState, gather
 from .deploy_record import Definition, definition_of
-from .errors import DeployError
+from .errors import UpgradePending
 from .fleet import Fleet
 from .plan_model import Plan
 from .planner import plan as make_plan
@@ -109,7 +109,7 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
 
     Raises:
         PlanError: No placement satisfies the rules.
-        DeployError: An upgrade awaits confirm or rollback (unless this is
+        UpgradePending: An upgrade awaits confirm or rollback (unless this is
             the same upgrade again, which resumes it).
         BackendError: Reading the hosts failed.
     """
@@ -128,9 +128,9 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     if definition.same_as(previous):
         definition = previous  # type: ignore[assignment]
     elif previous is not None and previous.upgrade_from is not None:
-        raise DeployError(f"stack {stack.name} has an upgrade awaiting `corral confirm` or"
-                          f" `corral rollback` (generation {previous.upgrade_from} ->"
-                          f" {previous.generation})")
+        raise UpgradePending(f"stack {stack.name} has an upgrade awaiting `corral confirm` or"
+                             f" `corral rollback` (generation {previous.upgrade_from} ->"
+                             f" {previous.generation})")
     else:
         definition = dataclasses.replace(
             definition, generation=max(generations, default=0) + 1,

@@ -15,8 +15,10 @@ import asyncssh
 import docker.errors
 import requests.exceptions
 
+from corral.catalog.errors import CorralError
 
-class BackendError(Exception):
+
+class BackendError(CorralError):
     """Base of every error raised by `corral.backends`.
 
     Args:
@@ -30,7 +32,6 @@ class BackendError(Exception):
 
     def __init__(self, message: str, *, host: str | None = None):
         super().__init__(message)
-        self.message = message
         self.host = host
 
     def __str__(self) -> str:
@@ -42,6 +43,7 @@ class InventoryError(BackendError):
 
     title = "Inventory error"
     retryable = False
+    exit_code = 2
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
         super().__init__(message)
@@ -60,6 +62,7 @@ class UnknownHost(BackendError):
 
     title = "Unknown host"
     retryable = False
+    exit_code = 2
 
 
 class HostUnreachable(BackendError):
@@ -192,6 +195,7 @@ class UnknownStack(BackendError):
 
     title = "Unknown stack"
     retryable = False
+    exit_code = 2
 
 
 class DeployError(BackendError):
@@ -199,6 +203,13 @@ class DeployError(BackendError):
 
     title = "Deploy failed"
     retryable = False
+
+
+class UpgradePending(DeployError):
+    """The stack's last upgrade awaits confirm or rollback; nothing was changed.
+
+    A new deploy or upgrade must wait: settling that upgrade comes first.
+    """
 
 
 def translate_ssh_error(exc: BaseException, host: str, target: str) -> BackendError:

@@ -36,8 +36,10 @@ SETTLE = 0.01
 RESUME_MEMORY = 1024
 
 
-class StreamLost(Exception):
-    """The log stream broke before the engine ended it."""
+class StreamLost(BackendError):
+    """The log stream broke before the engine ended it; the reader reconnects."""
+
+    title = "Log stream lost"
 
 
 class ContainerReader(threading.Thread):
@@ -128,7 +130,7 @@ class ContainerReader(threading.Thread):
             except NotFound:
                 self._notice("container removed: end of its log")
                 return
-            except (BackendError, StreamLost) as exc:
+            except BackendError as exc:  # StreamLost too: wait and read again
                 if self.stop.is_set():
                     return
                 if isinstance(exc, DockerApiError):

@@ -27,6 +27,7 @@ class BadTarget(BackendError):
 
     title = "Bad log target"
     retryable = False
+    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""The catalog layer's error tree.
+"""The root of every Corral error, and the catalog layer's error tree.
+
+`CorralError` lives here because the catalog is the one layer every other
+imports and that imports nothing third-party: `corral.backends` and
+`corral.tui` derive their own trees (`BackendError`, `ConfigError`,
+`UsageError`) from it, so the console and the command line catch one root.
 
 Every problem found while reading catalogs, answers or any YAML document is a
 `CatalogError` that knows the file and line it concerns, so the console and
@@ -10,7 +15,40 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class CatalogError(Exception):
+class CorralError(Exception):
+    """Base of every error Corral raises on purpose, whatever the layer.
+
+    Each layer translates foreign exceptions into a subclass at its boundary;
+    anything else reaching the console or the command line is a bug.
+
+    Args:
+        message: What went wrong, in a few words.
+    """
+
+    #: A short heading the console shows above the message.
+    title = "Error"
+    #: The `corral` command's exit status when this error ends it: 2 for bad
+    #: input (usage, configuration, inventory, catalog), 1 when something failed.
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def diagnostics(self) -> list[str]:
+        """What to print for this error, one diagnostic per problem it stands for.
+
+        Returns:
+            `[str(self)]` unless the error gathers several problems; an entry
+            may still span lines (a `PlanError` lists its reasons under it).
+        """
+        return [str(self)]
+
+
+class CatalogError(CorralError):
     """Base of every error raised by `corral.catalog`.
 
     Args:
@@ -20,10 +58,10 @@ class CatalogError(Exception):
     """
 
     title = "Catalog error"
+    exit_code = 2
 
     def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None):
         super().__init__(message)
-        self.message = message
         self.file = str(file) if file is not None else None
         self.line = line
 
@@ -87,3 +125,7 @@ class RenderError(CatalogError):
         message = first.message + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
         super().__init__(message, file=first.file, line=first.line)
         self.problems = problems
+
+    def diagnostics(self) -> list[str]:
+        """Every problem, `file:line: message`, errors first."""
+        return [f"{p.location}: {p.message}" if p.location else p.message for p in self.problems]

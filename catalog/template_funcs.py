@@ -13,14 +13,18 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .errors import CatalogError
 from .gofmt import NO_VALUE, IntList, StringMap, go_type, sprint, sprint_value, sprintf, sprintln
 
 # `until 100000000` would build a list of that many ints.
 MAX_LIST = 100_000
 
 
-class FuncError(Exception):
-    """A function refused its arguments; exec turns it into a TemplateError."""
+class FuncError(CatalogError):
+    """A function refused its arguments; exec turns it into a located TemplateError.
+
+    It never leaves template execution: the message alone, with no file or line.
+    """
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from corral.backends.deploy_apply import ApplyResult
-from corral.backends.deploy_gather import FleetState
+from corral.backends.deploy_gather import FleetState, Record
 from corral.backends.deploy_prepare import Progress, ProgressCallback, prepare
 from corral.backends.errors import BackendError, PreflightError
 from corral.backends.plan_model import HostInfo
@@ -49,6 +49,7 @@ class FakeFlow:
 
     Args:
         hosts: The hosts the planner sees.
+        records: The stack records the planner sees on them.
         plan_error: Raised by `plan()` instead of planning.
         preflight: What the made-up hosts lack.
         upgrade: Plan as the upgrade of a deployed stack.
@@ -56,12 +57,13 @@ class FakeFlow:
         result: Builds the apply's result from the plan (default: all ok).
     """
 
-    def __init__(self, hosts: tuple[HostInfo, ...] = HOSTS, *,
+    def __init__(self, hosts: tuple[HostInfo, ...] = HOSTS, *, records: tuple[Record, ...] = (),
                  plan_error: BackendError | None = None, preflight: PreflightError | None = None,
                  upgrade: bool = False,
                  events: Callable[[Planned], list[Progress]] | None = None,
                  result: Callable[[Planned], ApplyResult] | None = None):
         self.hosts = hosts
+        self.records = records
         self.plan_error = plan_error
         self.preflight = preflight
         self.upgrade = upgrade
@@ -73,7 +75,8 @@ class FakeFlow:
     def plan(self, stack: Stack, answers: Answers) -> Planned:
         if self.plan_error is not None:
             raise self.plan_error
-        prepared = prepare(None, stack, answers, state=FleetState(list(self.hosts)))  # type: ignore[arg-type]
+        state = FleetState(list(self.hosts), list(self.records))
+        prepared = prepare(None, stack, answers, state=state)  # type: ignore[arg-type]
         return Planned(prepared, upgrade=self.upgrade, preflight=self.preflight)
 
     def apply(self, planned: Planned, on_progress: ProgressCallback) -> ApplyResult:

@@ -16,7 +16,7 @@ import sys
 from typing import TextIO
 
 from corral.catalog.answers import resolve_answers
-from corral.catalog.errors import CatalogError, RenderError
+from corral.catalog.errors import CatalogError, CorralError
 from corral.catalog.lint import lint_path
 from corral.catalog.loader import CatalogSet, Entry
 from corral.catalog.render import STACK_NAME, render
@@ -63,11 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(exc: CatalogError, err: TextIO) -> int:
-    problems = exc.problems if isinstance(exc, RenderError) else [exc]
-    for problem in problems:
-        location = f"{problem.location}: " if problem.location else ""
-        print(f"error: {location}{problem.message}", file=err)
+def _fail(exc: CorralError, err: TextIO) -> int:
+    for line in exc.diagnostics():
+        print(f"error: {line}", file=err)
     return 2
 
 
@@ -81,7 +79,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
     """List entries: id, category, default version, description."""
     try:
         entries = _catalogs(args, err).entries
-    except CatalogError as exc:
+    except CorralError as exc:
         return _fail(exc, err)
     if args.json:
         json.dump([e.to_dict() for e in entries], out, indent=2)
@@ -97,7 +95,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
     try:
         entry = _catalogs(args, err).find(args.entry)
         version = entry.find_version(args.version)
-    except CatalogError as exc:
+    except CorralError as exc:
         return _fail(exc, err)
     for problem in [*entry.problems, *version.problems]:
         print(problem, file=err)
@@ -154,7 +152,7 @@ def cmd_render(args: argparse.Namespace, out: TextIO = sys.stdout,
         if not STACK_NAME.fullmatch(name):
             raise CatalogError(f"invalid stack name {name!r}; pass --name")
         stack = render(version, answers, stack_name=name)
-    except CatalogError as exc:
+    except CorralError as exc:
         return _fail(exc, err)
     for problem in stack.warnings:
         print(problem, file=err)
@@ -199,7 +197,7 @@ def cmd_lint(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
     """Lint every entry and version of PATH (and of any `--catalog` folders)."""
     try:
         results = [r for path in [args.path, *args.catalog] for r in lint_path(path)]
-    except CatalogError as exc:
+    except CorralError as exc:
         return _fail(exc, err)
     if args.json:
         json.dump([r.to_dict() for r in results], out, indent=2)

@@ -18,7 +18,7 @@ from pathlib import Path
 from corral.catalog.errors import CatalogError
 from corral.catalog.loader import Catalog, CatalogSet, builtin_root, load_catalog
 
-from .config import ConfigError, load_config
+from .config import load_config
 
 
 def load_sources(
@@ -84,13 +84,10 @@ def command_catalogs(
         The catalogs, as `load_sources` orders them.
 
     Raises:
-        CatalogError: An explicit folder is missing or is not a catalog, or the
-            configuration file is wrong.
+        CatalogError: An explicit folder is missing or is not a catalog.
+        ConfigError: The configuration file is wrong.
     """
-    try:
-        configured = load_config(config).catalogs
-    except ConfigError as exc:
-        raise CatalogError(str(exc)) from None
+    configured = load_config(config).catalogs
     catalogs, warnings = load_sources(explicit, configured)
     for warning in warnings:
         warn(warning)

@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from corral.backends.errors import BackendError, InventoryError, UnknownHost
 from corral.backends.fleet import Fleet
 from corral.backends.inventory import (
     Inventory,
@@ -20,14 +19,18 @@ from corral.backends.inventory import (
 )
 from corral.backends.loop import BackendLoop
 from corral.backends.ssh import SshSettings
+from corral.catalog.errors import CorralError
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 
 
-class UsageError(Exception):
+class UsageError(CorralError):
     """Bad command-line use or configuration: one line on stderr, exit 2."""
+
+    title = "Usage error"
+    exit_code = EXIT_USAGE
 
 
 def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -151,15 +154,18 @@ def report_failures(errors: dict[str, str]) -> None:
 
 
 def run_guarded(func, args: argparse.Namespace) -> int:
-    """Run a subcommand, turning expected errors into one line and an exit code."""
+    """Run a subcommand, turning expected errors into diagnostics and an exit code.
+
+    Every `CorralError` ends the command the same way: its diagnostics on
+    stderr (one line each) and its `exit_code`, 2 for bad input, 1 otherwise.
+    Commands let them rise instead of converting them.
+    """
     try:
         return func(args)
-    except (UsageError, InventoryError, UnknownHost) as exc:
-        warn(str(exc))
-        return EXIT_USAGE
-    except BackendError as exc:
-        warn(str(exc))
-        return EXIT_PARTIAL
+    except CorralError as exc:
+        for line in exc.diagnostics():
+            warn(line)
+        return exc.exit_code
     except KeyboardInterrupt:
         warn("interrupted")
         return 130

@@ -22,14 +22,17 @@ from pathlib import Path
 
 import platformdirs
 
-from corral.catalog.errors import YamlError
+from corral.catalog.errors import CorralError, YamlError
 from corral.catalog.yamlsource import Mapping, load_file
 
 ENV_CONFIG = "CORRAL_CONFIG"
 
 
-class ConfigError(Exception):
+class ConfigError(CorralError):
     """The configuration file is wrong; the message names file and line."""
+
+    title = "Configuration error"
+    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from corral.backends.deploy_apply import ApplyResult
 from corral.backends.deploy_prepare import Prepared
 from corral.backends.fleet import Fleet
 from corral.catalog.answers import Answers, resolve_answers
-from corral.catalog.errors import CatalogError, RenderError
 from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
 from corral.catalog.render import render
 from corral.catalog.spec import Stack
@@ -52,24 +51,18 @@ def render_source(args: argparse.Namespace) -> tuple[Stack, Answers]:
     configuration file's `catalogs:`, then the built-in catalog.
 
     Raises:
-        UsageError: The entry, file, answers or render is bad (every problem listed).
+        UsageError: FILE holds no compose file.
+        CatalogError: The entry, answers or render is bad (a RenderError lists
+            every problem).
     """
-    try:
-        path = Path(args.source)
-        if path.exists():
-            version = version_at(path)
-        else:
-            catalogs = command_catalogs(args.catalog, getattr(args, "config", None), warn)
-            version = catalogs.find(args.source).find_version(args.version)
-        answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
-        stack = render(version, answers, stack_name=args.stack)
-    except RenderError as exc:
-        for problem in exc.problems[1:]:
-            warn(f"{problem.location + ': ' if problem.location else ''}{problem.message}")
-        first = exc.problems[0] if exc.problems else exc
-        raise UsageError(str(first)) from exc
-    except CatalogError as exc:
-        raise UsageError(str(exc)) from exc
+    path = Path(args.source)
+    if path.exists():
+        version = version_at(path)
+    else:
+        catalogs = command_catalogs(args.catalog, getattr(args, "config", None), warn)
+        version = catalogs.find(args.source).find_version(args.version)
+    answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
+    stack = render(version, answers, stack_name=args.stack)
     for problem in stack.warnings:
         warn(str(problem))
     return stack, answers

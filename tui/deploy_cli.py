@@ -16,7 +16,6 @@ from corral.backends.deploy_apply import apply
 from corral.backends.deploy_gather import gather
 from corral.backends.deploy_prepare import prepare
 from corral.backends.deploy_stacks import find, prepare_scale, remove, summarize, volumes_of
-from corral.backends.errors import UnknownStack
 
 from . import stack_change_cli
 from .cli_support import (
@@ -98,10 +97,7 @@ def run_rm(args: argparse.Namespace) -> int:
     """Remove a stack after a confirmation naming its containers and volumes."""
     with connected_fleet(args) as fleet:
         state = gather(fleet)
-        try:
-            summary = find(state, args.stack)
-        except UnknownStack as exc:
-            raise UsageError(exc.message) from exc
+        summary = find(state, args.stack)
         volumes = volumes_of(state, fleet, args.stack)
         count = sum(s.total for s in summary.services) + summary.previous
         print(f"Stack {args.stack}: {count} containers on {', '.join(summary.hosts) or 'no host'}",
@@ -129,9 +125,6 @@ def run_scale(args: argparse.Namespace) -> int:
     if not (sep and slash and stack_name and service and count.strip().isdigit()):
         raise UsageError(f"expected STACK/SERVICE=N, got {args.target!r}")
     with connected_fleet(args) as fleet:
-        try:
-            prepared = prepare_scale(fleet, gather(fleet), stack_name, service, int(count))
-        except UnknownStack as exc:
-            raise UsageError(exc.message) from exc
+        prepared = prepare_scale(fleet, gather(fleet), stack_name, service, int(count))
         args.yes = True  # the command itself is the confirmation
         return apply_confirmed(args, fleet, prepared, "", apply)

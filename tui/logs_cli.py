@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from corral.backends.fleet import Fleet
 from corral.backends.inventory import Inventory
 from corral.backends.log_demux import NOTICE, STDERR, format_rfc3339_ns, parse_rfc3339_ns
-from corral.backends.log_target import CONTAINER, BadTarget, LogTarget, parse_target
+from corral.backends.log_target import CONTAINER, LogTarget, parse_target
 from corral.backends.logs import LogFollower, LogLine, LogOptions
 from corral.backends.loop import BackendLoop
 from corral.backends.session import HostState
@@ -119,18 +119,11 @@ def _options(args: argparse.Namespace) -> tuple[LogOptions, re.Pattern | None]:
     return options, grep
 
 
-def _target(args: argparse.Namespace, inventory: Inventory) -> LogTarget:
-    try:
-        return parse_target(args.target, inventory)
-    except BadTarget as exc:
-        raise UsageError(str(exc)) from None
-
-
 def run_logs(args: argparse.Namespace) -> int:
     """Print (or view) the logs of TARGET; exit 1 if some host could not be read."""
     options, grep = _options(args)
     inventory = load_configured_inventory(args)
-    target = _target(args, inventory)
+    target = parse_target(args.target, inventory)
     if args.view:
         return _run_view(args, inventory, target, options, grep)
     hosts = [target.host] if target.kind == CONTAINER else None

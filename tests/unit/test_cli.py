@@ -65,3 +65,15 @@ def test_unreachable_host_is_named_and_exit_1(tmp_path: Path) -> None:
     assert '"state": "offline"' in result.stdout
     assert result.stderr.startswith("corral: gone: offline: ")
     assert "refused" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "prefix"), [([], "corral: "),
+                                                 (["catalog", "list"], "error: ")])
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, command: list[str],
+                                           prefix: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("readonly: maybe\n")
+    result = corral("--config", str(config), *command)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"{prefix}{config}:1: 'readonly' must be true or false\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from corral.catalog.errors import CatalogError, RenderError
 from corral.tui.cli import build_parser
 from corral.tui.cli_support import UsageError, run_guarded
 from corral.tui.deploy_args import confirm, render_source, version_at
@@ -34,17 +35,35 @@ def source_args(source: str, *sets: str, stack: str = "demo") -> argparse.Namesp
 
 
 def test_unknown_entry_is_a_usage_error(capsys) -> None:
-    with pytest.raises(UsageError, match="nope"):
+    with pytest.raises(CatalogError, match="nope"):
         render_source(source_args("nope"))
+    code, out, err = run(capsys, "plan", "nope", "--stack", "demo")
+    assert (code, out, err) == (2, "", "corral: no catalog entry 'nope'\n")
 
 
-def test_missing_password_answer_names_the_question() -> None:
-    with pytest.raises(UsageError, match="KV_PASSWORD"):
+def test_missing_password_answer_names_the_question(capsys) -> None:
+    with pytest.raises(CatalogError, match="KV_PASSWORD"):
         render_source(source_args("webrtc-demo"))
+    code, out, err = run(capsys, "deploy", "webrtc-demo", "--stack", "demo", "--yes")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("corral: ") and "KV_PASSWORD" in err
+
+
+def test_every_render_problem_is_one_line_in_order(capsys, tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text(
+        "web:\n  image: corral-lab/web:1\n  ports: ['99999:80']\n"
+        "db:\n  image: corral-lab/db:1\n  restart: sometimes\n")
+    with pytest.raises(RenderError) as caught:
+        render_source(source_args(str(tmp_path), stack="site"))
+    problems = caught.value.problems
+    assert len(problems) >= 2
+    code, out, err = run(capsys, "plan", str(tmp_path), "--stack", "site")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [f"corral: {p.location}: {p.message}" for p in problems]
 
 
 def test_bad_stack_name_is_refused() -> None:
-    with pytest.raises(UsageError, match="stack name"):
+    with pytest.raises(CatalogError, match="stack name"):
         render_source(source_args("webrtc-demo", "KV_PASSWORD=longenough", stack="bad_name!"))
 
 

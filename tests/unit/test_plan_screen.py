@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from rich.console import Console
 
 from corral.backends.deploy_apply import ApplyResult
-from corral.backends.errors import PreflightError
+from corral.backends.deploy_gather import Record
+from corral.backends.deploy_record import definition_of
+from corral.backends.errors import DeployError, PreflightError
 from corral.backends.inventory import Inventory
 from corral.backends.plan_model import HostInfo
 from corral.backends.ssh import SshSettings
@@ -18,7 +21,7 @@ from corral.tui.screens.modals import ConfirmScreen
 from corral.tui.screens.plan import PlanScreen
 from tests.catalog_pilot import PASSWORD, form_shown, screen_text
 from tests.pilot_support import until
-from tests.plan_pilot import FakeFlow, PlanApp, planned_screen
+from tests.plan_pilot import FakeFlow, PlanApp, demo, planned_screen
 
 SIZE = (140, 40)
 
@@ -83,6 +86,35 @@ async def test_unplaceable_stack_names_each_host_and_changes_nothing() -> None:
         assert not isinstance(app.screen, ConfirmScreen) and not flow.applied
         await pilot.press("escape")
         assert not isinstance(app.screen, PlanScreen)
+
+
+UPGRADE_HINT = "Confirm or roll back that upgrade on the stacks view (c / b) first."
+
+
+async def test_a_pending_upgrade_blocks_the_plan_and_says_how_to_settle_it() -> None:
+    stack, answers = demo()
+    upgraded = definition_of(stack, answers, 2, 1.0)  # with other answers than the plan's
+    pending = dataclasses.replace(upgraded, answers={**upgraded.answers, "LOG_LEVEL": "debug"},
+                                  upgrade_from=1)
+    flow = FakeFlow(records=(Record("lab1", "demo-record-2", "demo", 2, pending),))
+    app = PlanApp(flow)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await planned_screen(pilot)
+        assert screen.phase == "error" and not screen.table.display
+        text = status(screen)
+        assert text.startswith("Deploy failed: stack demo has an upgrade awaiting")
+        assert "Nothing was changed." in text and UPGRADE_HINT in text
+        assert screen.check_action("apply", ()) is False
+
+
+async def test_other_deploy_errors_get_no_upgrade_hint_whatever_their_words() -> None:
+    flow = FakeFlow(plan_error=DeployError("stack demo has no upgrade awaiting confirm"))
+    app = PlanApp(flow)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await planned_screen(pilot)
+        text = status(screen)
+        assert screen.phase == "error" and "no upgrade awaiting confirm" in text
+        assert "Nothing was changed." in text and UPGRADE_HINT not in text
 
 
 async def test_preflight_problems_are_shown_per_host_and_block_the_apply() -> None:

@@ -22,6 +22,7 @@ from corral.backends.fleet import Fleet
 from corral.backends.resources import inspect
 from corral.backends.stats import StatsTracker
 from corral.backends.watch import HostWatcher
+from corral.catalog.errors import CorralError
 
 from ..console_data import display_name, read_host_records, read_listing, read_usage
 from ..deploy_flow import DeployFlow
@@ -425,7 +426,7 @@ class ConsoleScreen(Screen):
 
         try:
             content = make_pane(message.what, self.fleet, message.target)
-        except (BackendError, ValueError) as exc:
+        except (CorralError, ValueError) as exc:
             self.notify(f"cannot open {message.what}: {exc}", severity="error")
             return
         await self.workspace.add_pane(content, f"{message.what} {message.target}", self.stacked)

@@ -30,7 +30,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from corral.backends.deploy_apply import ApplyResult
-from corral.backends.errors import BackendError, DeployError, PlanError, PreflightError
+from corral.backends.errors import (
+    BackendError,
+    DeployError,
+    PlanError,
+    PreflightError,
+    UpgradePending,
+)
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
 
@@ -237,7 +243,7 @@ class PlanScreen(Screen):
             self.show_plan_parts(False)
             self.query_one("#plan-heading", Static).update(f"Stack {self.stack.name}")
             more = ["Nothing was changed."]
-            if isinstance(message.error, DeployError) and "confirm" in message.error.message:
+            if isinstance(message.error, UpgradePending):
                 more.append("Confirm or roll back that upgrade on the stacks view (c / b) first.")
             self.say(error_text(message.error, *more), "error")
             return
