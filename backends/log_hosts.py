@@ -1,137 +1,61 @@
-"""Per-host helpers of a log follow: waiting for a host, watching its events.
+"""How a log follow hears from its hosts: status changes and container events.
 
-Both run on plain threads: docker-py's event stream blocks, and so does
-waiting for a host to come back. Session listeners fire on the backend
-loop; `HostGate.on_status` only flips a condition so that loop never waits.
+Both hooks run on other threads than the follow's hub (session listeners on
+the backend loop, event subscribers on the host's shared event follower),
+so they only queue a note for the hub and never wait. Sessions keep their
+listeners and subscribers, so both hold the follow weakly.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .errors import BackendError
-from .session import HostSession, HostState, HostStatus
+from .host_events import Notice, Subscriber
+from .host_gate import HostGate
+from .host_status import HostStatus
 
-#: Container events a follow reacts to.
+if TYPE_CHECKING:
+    from .logs import LogFollower
+
+#: Container events a follow reacts to (new replicas, restarts, removals).
 WATCHED_EVENTS = ("start", "die", "destroy")
 
 
-class HostGate:
-    """Where a host stands, for threads that must wait for it.
+def status_listener(follower: LogFollower, gate: HostGate) -> Callable[[HostStatus], None]:
+    """A session listener that wakes `gate`'s waiters and tells the follow."""
+    ref = weakref.ref(follower)
 
-    `generation` counts the times the session came online, so that a thread
-    whose stream broke can wait for a *new* connection rather than race the
-    session into noticing that the old one is gone.
+    def on_status(status: HostStatus) -> None:
+        owner = ref()
+        if owner is None:
+            return
+        gate.on_status(status)
+        owner.note(("status", status))
+
+    return on_status
+
+
+def event_subscriber(follower: LogFollower, host: str) -> Subscriber:
+    """A subscriber to `host`'s events that queues those a follow reacts to.
+
+    It leaves once the follow is stopped or gone, so a forgotten follow never
+    keeps the host's event stream open.
     """
+    ref = weakref.ref(follower)
+    events = follower.fleet.session(host).events
 
-    def __init__(self, session: HostSession) -> None:
-        self.session = session
-        self._cond = threading.Condition()
-        self.generation = 1 if session.online else 0
+    def on_notice(notice: Notice) -> None:
+        owner = ref()
+        if owner is None or owner.stopped:
+            events.unsubscribe(on_notice)
+        elif isinstance(notice, dict) and notice_action(notice) in WATCHED_EVENTS:
+            owner.note(("event", host, notice))
 
-    def on_status(self, status: HostStatus) -> None:
-        """Session listener (backend loop): record the change and wake waiters."""
-        with self._cond:
-            if status.state is HostState.ONLINE:
-                self.generation += 1
-            self._cond.notify_all()
-
-    def wait_online(
-        self, after: int, stop: threading.Event, timeout: float | None = None
-    ) -> bool:
-        """Wait until the host is online on a connection newer than `after`.
-
-        Args:
-            after: A generation already seen; pass -1 to accept the current one.
-            stop: Give up when set.
-            timeout: After this long, settle for the host merely being online
-                (the engine restarted under a connection that stayed up).
-
-        Returns:
-            Whether the host is online (False if `stop` was set).
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while not stop.is_set():
-                online = self.session.online
-                if online and self.generation > after:
-                    return True
-                if deadline is not None and time.monotonic() >= deadline and online:
-                    return True
-                self._cond.wait(0.25)
-        return False
-
-    def wake(self) -> None:
-        """Wake every waiter (on stop)."""
-        with self._cond:
-            self._cond.notify_all()
+    return on_notice
 
 
-class EventWatcher(threading.Thread):
-    """Follows one host's container events on a thread, across reconnects (`start()` it).
-
-    Args:
-        gate: The host.
-        stop: Ends the watch when set.
-        emit: Called on the watcher's thread with `(host, event)` for each event.
-        since: Engine time (epoch seconds) to replay events from.
-        container: Only this container's events.
-    """
-
-    def __init__(
-        self,
-        gate: HostGate,
-        stop: threading.Event,
-        emit: Callable[[str, dict], None],
-        since: float,
-        container: str | None = None,
-    ) -> None:
-        super().__init__(name=f"corral-events-{gate.session.name}", daemon=True)
-        self.gate = gate
-        self.stop = stop
-        self.emit = emit
-        self.since = since
-        self.container = container
-        self._stream: Any = None
-
-    def abort(self) -> None:
-        """Break the current stream (stop, or the host went offline)."""
-        stream = self._stream
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.close()
-
-    def run(self) -> None:
-        """The thread: stream events, reopening the stream after each reconnect."""
-        filters: dict[str, Any] = {"type": "container", "event": list(WATCHED_EVENTS)}
-        if self.container:
-            filters["container"] = self.container
-        session = self.gate.session
-        seen = -1
-        while not self.stop.is_set():
-            if not self.gate.wait_online(seen, self.stop, timeout=2.0):
-                return
-            seen = self.gate.generation
-            try:
-                self._stream = session.call(
-                    lambda client: client.api.events(
-                        since=self.since, filters=filters, decode=True
-                    )
-                )
-                for event in self._stream:
-                    if self.stop.is_set():
-                        return
-                    self.since = max(self.since, event.get("timeNano", 0) / 1e9)
-                    self.emit(session.name, event)
-            except BackendError:
-                pass
-            except Exception:  # a broken socket surfaces as many types
-                pass
-            finally:
-                self.abort()
-                self._stream = None
-            self.stop.wait(0.5)
+def notice_action(event: dict) -> str:
+    """The action an engine event reports (`start`, `die`, ...)."""
+    return event.get("status") or event.get("Action") or ""

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import BackendError, DockerApiError, NotFound, translate_docker_error
+from .host_gate import HostGate
 from .log_demux import NOTICE, LineDecoder, LogLine, parse_rfc3339_ns, since_param
-from .log_hosts import HostGate
 from .niceness import lower_priority
 
 #: Bytes asked of the socket per read: ~800 lines of 80 bytes.

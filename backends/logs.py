@@ -7,12 +7,14 @@
     lines = follower.drain(20_000)   # from the UI loop, when woken
     follower.stop()
 
-Threads: one `ContainerReader` per container, one `EventWatcher` per host
-(new replicas, restarts, removals), and one hub that merges lines by
-timestamp and hands them out in batches (by time and by count). Every queue
-between them is bounded: a consumer that falls behind blocks the hub, the
-hub blocks the readers, and TCP slows the engine. Nothing runs on the
-backend loop except the session listeners, which only queue a note.
+Threads: one `ContainerReader` per container and one hub that merges lines
+by timestamp and hands them out in batches (by time and by count). New
+replicas, restarts and removals come from each host's shared event follower
+(`session.events`), whose notices only queue a note for the hub. Every
+queue between readers, hub and consumer is bounded: a consumer that falls
+behind blocks the hub, the hub blocks the readers, and TCP slows the engine.
+Nothing runs on the backend loop except the session listeners, which only
+queue a note too.
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ from __future__ import annotations
 import queue
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 from .errors import BackendError, NotFound
 from .facts import list_containers
 from .fleet import Fleet
+from .host_events import Subscriber
+from .host_gate import HostGate
 from .log_demux import NOTICE, STDERR, STDOUT, LogLine
-from .log_hosts import EventWatcher, HostGate
+from .log_hosts import event_subscriber, status_listener
 from .log_merge import Merger
 from .log_reader import ContainerReader
 from .log_target import CONTAINER, LogOptions, LogSource, LogTarget
@@ -87,7 +90,8 @@ class LogFollower:
         self._control: queue.SimpleQueue[tuple] = queue.SimpleQueue()
         self._outbox: queue.Queue[list[LogLine] | None] = queue.Queue(maxsize=outbox_batches)
         self._readers: dict[tuple[str, str], ContainerReader] = {}
-        self._watchers: list[EventWatcher] = []
+        #: Hosts whose event follower this follow subscribes to, with the subscriber.
+        self._subscriptions: dict[str, Subscriber] = {}
         self._gates: dict[str, HostGate] = {}
         self._host_sources: dict[str, int] = {}
         self._pending_hosts: set[str] = set()
@@ -105,7 +109,7 @@ class LogFollower:
         for name in hosts:
             session = self.fleet.session(name)
             gate = self._gates[name] = HostGate(session)
-            listener = _listener(self, gate)
+            listener = status_listener(self, gate)
             self._listeners.append((session, listener))
             session.add_listener(listener)
             self._pending_hosts.add(name)
@@ -146,6 +150,25 @@ class LogFollower:
             self._ended = True
         return batch
 
+    @property
+    def stopped(self) -> bool:
+        """Whether `stop()` was called."""
+        return self._stop.is_set()
+
+    def note(self, item: tuple) -> bool:
+        """Queue a host's news for the hub (any thread, never blocks).
+
+        Args:
+            item: `("status", HostStatus)` or `("event", host, event)`.
+
+        Returns:
+            False once the follow is stopped (the news is dropped).
+        """
+        if self._stop.is_set():
+            return False
+        self._control.put(item)
+        return True
+
     def stop(self) -> None:
         """Stop every thread (they end within about a second; no waiting here)."""
         self._stop.set()
@@ -153,16 +176,16 @@ class LogFollower:
             session.remove_listener(listener)
         for reader in list(self._readers.values()):
             reader.abort()
-        for watcher in self._watchers:
-            watcher.abort()
+        for host, subscriber in list(self._subscriptions.items()):
+            self.fleet.session(host).events.unsubscribe(subscriber)
         for gate in self._gates.values():
             gate.wake()
 
     def join(self, timeout: float = 5.0) -> None:
         """Wait for the threads after `stop()` (tests and the command line)."""
         deadline = time.monotonic() + timeout
-        for thread_owner in [*self._readers.values(), *self._watchers]:
-            thread_owner.join(max(0.0, deadline - time.monotonic()))
+        for reader in list(self._readers.values()):
+            reader.join(max(0.0, deadline - time.monotonic()))
         self._hub.join(max(0.0, deadline - time.monotonic()))
 
     # Threads' side -------------------------------------------------------
@@ -260,9 +283,6 @@ class LogFollower:
             for (host, _), reader in self._readers.items():
                 if host == name:
                     reader.abort()
-            for watcher in self._watchers:
-                if watcher.gate.session.name == name:
-                    watcher.abort()
             self._host_notice(name, f"{name} offline ({status.error}): will resume from the "
                               "last line seen once it is back")
         elif status.state is HostState.ONLINE:
@@ -299,7 +319,9 @@ class LogFollower:
     def _resolve(self, host: str) -> None:
         """Find the target's containers on a host that is (now) online."""
         gate = self._gates[host]
-        started = time.time()
+        if self.options.follow:
+            # Before looking, so that a replica starting meanwhile is not missed.
+            self._subscribe(host)
         try:
             if self.target.kind == CONTAINER:
                 found = [self._inspect_target(gate)]
@@ -311,6 +333,7 @@ class LogFollower:
                     if self.target.matches(row.labels)
                 ]
         except NotFound:
+            self._unsubscribe(host)
             self._pending_hosts.discard(host)
             self.failures[host] = f"no container {self.target.name!r}"
             self._host_notice(host, f"no container {self.target.name!r} on {host}")
@@ -325,13 +348,19 @@ class LogFollower:
                 self._start_reader(
                     host, cid, source, since_ns=self.options.since_ns, tail=self.options.tail
                 )
-        if self.options.follow:
-            watcher = EventWatcher(
-                gate, self._stop, self._queue_event, since=started - 2.0,
-                container=found[0][0] if self.target.kind == CONTAINER else None,
-            )
-            self._watchers.append(watcher)
-            watcher.start()
+
+    def _subscribe(self, host: str) -> None:
+        if host in self._subscriptions:
+            return
+        subscriber = self._subscriptions[host] = event_subscriber(self, host)
+        self.fleet.session(host).events.subscribe(subscriber)
+        if self._stop.is_set():  # stopped meanwhile: `stop()` may not have seen it
+            self._unsubscribe(host)
+
+    def _unsubscribe(self, host: str) -> None:
+        subscriber = self._subscriptions.pop(host, None)
+        if subscriber is not None:
+            self.fleet.session(host).events.unsubscribe(subscriber)
 
     def _inspect_target(self, gate: HostGate) -> tuple[str, str, dict]:
         info = gate.session.call(lambda client: client.api.inspect_container(self.target.name))
@@ -356,9 +385,6 @@ class LogFollower:
         self._readers[(host, cid)] = reader
         reader.start()
 
-    def _queue_event(self, host: str, event: dict) -> None:
-        self._control.put(("event", host, event))
-
     def _host_notice(self, host: str, text: str) -> None:
         source = self._host_sources.get(host)
         if source is None:
@@ -369,17 +395,3 @@ class LogFollower:
     def _notice(self, source: int, text: str, ts: int | None = None) -> None:
         # Through the merger like any line (hub thread only), so it lands in time order.
         self._notices.append(LogLine(ts or time.time_ns(), source, NOTICE, text))
-
-
-def _listener(follower: LogFollower, gate: HostGate) -> Callable[[HostStatus], None]:
-    """A session listener that outlives no follower (sessions keep listeners)."""
-    ref = weakref.ref(follower)
-
-    def on_status(status: HostStatus) -> None:
-        owner = ref()
-        if owner is None or owner._stop.is_set():
-            return
-        gate.on_status(status)
-        owner._control.put(("status", status))
-
-    return on_status

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import random
 import time
 from collections.abc import Callable
@@ -25,6 +24,8 @@ from .errors import (
     HostOffline,
     translate_docker_error,
 )
+from .host_events import HostEvents
+from .host_status import HostState, HostStatus, StatusListener
 from .inventory import HostSpec
 from .relay import StreamRelay, relays_enabled
 from .ssh import SshSettings, close_connection, lost_reason, open_connection
@@ -34,33 +35,6 @@ T = TypeVar("T")
 
 #: Seconds a Docker API call may take before it counts as failed.
 API_TIMEOUT = 30.0
-
-
-class HostState(enum.Enum):
-    """Where a host session stands."""
-
-    CONNECTING = "connecting"
-    ONLINE = "online"
-    OFFLINE = "offline"
-
-
-@dataclass(frozen=True)
-class HostStatus:
-    """A snapshot of a session's state, as reported to listeners.
-
-    Attributes:
-        name: The host's inventory name.
-        state: Connecting, online or offline.
-        error: Why the host is offline (or why the last attempt failed).
-        since: `time.time()` of the change.
-        tunnel: How the engine is reached (`forward`, `dial-stdio`, `local`).
-    """
-
-    name: str
-    state: HostState
-    error: str | None = None
-    since: float = 0.0
-    tunnel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +50,6 @@ class Backoff:
         while True:
             yield delay * random.uniform(0.8, 1.2)
             delay = min(delay * 2, self.limit)
-
-
-StatusListener = Callable[[HostStatus], None]
 
 
 class HostSession:
@@ -114,6 +85,9 @@ class HostSession:
         self._relay: StreamRelay | None = None
         self.version: dict[str, Any] = {}
         self.status = HostStatus(spec.name, HostState.OFFLINE, None, time.time())
+        #: The one follower of this host's engine events, shared by every view
+        #: and log pane that subscribes to it (see `host_events`).
+        self.events = HostEvents(self)
 
     @property
     def name(self) -> str:

@@ -1,23 +1,29 @@
 """Keeping a live picture of every host's containers from its events stream.
 
-One thread per host lists the containers once, then follows the engine's
-event stream and re-reads only the container an event names. A host that
-drops has its rows marked stale (not forgotten) until it is back and listed
-afresh. Updates go to a single callback, which must be thread-safe and
-cheap (typically: put into a queue the UI drains on a timer).
+One watcher per host subscribes to the host's shared event follower
+(`session.events`, see `host_events`), lists the containers whenever the
+stream (re)opens, and re-reads only the container an event names, on a
+thread of its own. A host that drops has its rows marked stale (not
+forgotten) until it is back and listed afresh. Updates go to a single
+callback, which must be thread-safe and cheap (typically: put into a queue
+the UI drains on a timer).
 """
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import BackendError, translate_docker_error
+from .errors import BackendError
 from .facts import ContainerRow, container_row, list_containers
-from .log_hosts import HostGate
+from .host_events import Notice, StreamLost, StreamOpened
 from .session import HostSession
+
+#: Events waiting for the watcher's thread; beyond it the host is listed afresh.
+INBOX_LIMIT = 1_000
 
 #: Container events that can change what a row shows.
 _ROW_EVENTS = {
@@ -75,12 +81,17 @@ Listener = Callable[[Update], None]
 
 
 class HostWatcher:
-    """Follows one host's containers on a daemon thread until stopped.
+    """Follows one host's containers until stopped.
+
+    Event notices arrive on the host's shared follower thread, which must
+    never wait: they go into a bounded inbox, and a thread of the watcher's
+    own does the listing and re-reading. Events that do not fit are dropped
+    and the host is listed afresh instead; stream notices are never dropped.
 
     Args:
         session: The host's session.
         listener: Receives every update, on the watcher's thread.
-        retry_seconds: Pause before trying again after a failure.
+        retry_seconds: Pause before listing again after a failure.
     """
 
     def __init__(self, session: HostSession, listener: Listener, retry_seconds: float = 1.0):
@@ -88,62 +99,88 @@ class HostWatcher:
         self.listener = listener
         self.retry_seconds = retry_seconds
         self._stop = threading.Event()
-        self._gate = HostGate(session)
-        self._stream = None
+        self._ready = threading.Condition()
+        self._inbox: collections.deque[Notice] = collections.deque()
+        self._events_waiting = 0
+        self._overflowed = False
+        #: When to list the host again (monotonic), once it is online; None: no need.
+        self._relist_at: float | None = None
         self._thread = threading.Thread(
             target=self._run, name=f"corral-watch-{session.name}", daemon=True
         )
 
     def start(self) -> HostWatcher:
         """Start following; returns self."""
-        self.session.add_listener(self._gate.on_status)
         self._thread.start()
+        self.session.events.subscribe(self._receive)
         return self
 
     def stop(self) -> None:
-        """Stop following (closes the event stream so the thread wakes up)."""
+        """Stop following (the host's follower stops too if no one else listens)."""
         self._stop.set()
-        self._gate.wake()
-        self.session.remove_listener(self._gate.on_status)
-        stream = self._stream
-        if stream is not None:
-            # The stream may already be dead; stopping is all we want.
-            with contextlib.suppress(Exception):
-                stream.close()
+        self.session.events.unsubscribe(self._receive)
+        with self._ready:
+            self._ready.notify_all()
+
+    def _receive(self, notice: Notice) -> None:
+        """Subscriber (the follower's thread): queue the notice, never wait."""
+        with self._ready:
+            if isinstance(notice, dict):
+                if self._events_waiting >= INBOX_LIMIT:
+                    self._overflowed = True
+                    return
+                self._events_waiting += 1
+            elif self._inbox and not isinstance(self._inbox[-1], dict):
+                self._inbox.pop()  # the newer stream notice says all the older one did
+            self._inbox.append(notice)
+            self._ready.notify()
+
+    def _next(self, timeout: float) -> Notice | None:
+        with self._ready:
+            if not self._inbox and not self._stop.is_set():
+                self._ready.wait(timeout)
+            if self._overflowed:
+                self._overflowed = False
+                self._relist_at = 0.0
+            if not self._inbox:
+                return None
+            notice = self._inbox.popleft()
+            if isinstance(notice, dict):
+                self._events_waiting -= 1
+            return notice
 
     def _run(self) -> None:
-        host = self.session.name
         while not self._stop.is_set():
-            # Follow as soon as the host is online rather than polling for it;
-            # a host that never came up has no rows to call stale.
-            if not self._gate.wait_online(-1, self._stop):
-                return
-            try:
-                self._follow()
-            except BackendError as exc:
-                self.listener(Stale(host, exc.message))
-            except Exception as exc:  # a dropped tunnel surfaces as anything from requests
-                self.listener(Stale(host, translate_docker_error(exc, host).message))
-            self._stop.wait(self.retry_seconds)
+            due = self._relist_at
+            if due is not None and time.monotonic() >= due and self.session.online:
+                self._list()
+            notice = self._next(self.retry_seconds)
+            if notice is None or self._stop.is_set():
+                continue
+            if isinstance(notice, StreamOpened):
+                self._list()
+            elif isinstance(notice, StreamLost):
+                self._relist_at = None  # the stream's reopening lists the host
+                self.listener(Stale(self.session.name, notice.reason))
+            else:
+                try:
+                    self._handle(notice)
+                except BackendError as exc:
+                    self._failed(exc.message)
 
-    def _follow(self) -> None:
-        session = self.session
-        # Subscribe before listing, so nothing that happens in between is lost.
-        self._stream = session.call(
-            lambda client: client.api.events(decode=True, filters={"type": ["container"]})
-        )
-        if self._stop.is_set():
+    def _list(self) -> None:
+        try:
+            rows = list_containers(self.session, all=True)
+        except BackendError as exc:
+            self._failed(exc.message)
             return
-        self.listener(Snapshot(session.name, list_containers(session, all=True)))
-        for event in self._stream:
-            if self._stop.is_set():
-                return
-            if not (event.get("Action") or event.get("status") or "").startswith("exec_"):
-                # Health checks run an exec every few seconds per container:
-                # noise that would drown the events that matter.
-                self._handle(event)
-        if not self._stop.is_set():
-            raise BackendError("the event stream ended", host=session.name)
+        self._relist_at = None
+        self.listener(Snapshot(self.session.name, rows))
+
+    def _failed(self, reason: str) -> None:
+        """A read failed: the rows are out of date until the host is listed again."""
+        self.listener(Stale(self.session.name, reason))
+        self._relist_at = time.monotonic() + self.retry_seconds
 
     def _handle(self, event: dict) -> None:
         host = self.session.name

@@ -20,6 +20,18 @@ def text_of(pane: LogPane) -> str:
     return "\n".join(line.text for line in pane.history.iter())
 
 
+async def one_event_stream_each(pilot, lab: Lab, app, subscribers: dict[str, int]) -> None:
+    """Each host has `subscribers` to its event follower and streams its events once."""
+    sessions = app.fleet.sessions
+    assert {name: s.events.subscribers for name, s in sessions.items()} == subscribers
+    await until(pilot, lambda: all(s.events.open_streams == 1 for s in sessions.values()),
+                "one open event stream per host")
+    # The engines count their `/events` listeners too (closed streams leave at once).
+    await until(pilot, lambda: all(
+        engine(lab.host(name).socket).info()["NEventsListener"] == 1 for name in sessions
+    ), "one events listener per engine")
+
+
 async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
     unique = uuid.uuid4().hex[:6]
     labels = {"io.corral.stack": f"ps{unique}", "io.corral.service": "worker"}
@@ -55,6 +67,8 @@ async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
             # A container's hostname is its short id: the worker prints it.
             await until(pilot, lambda: all(f"host={w.id[:12]}" in text_of(second.content)
                                            for w in workers), "both replicas")
+            # The containers view and both panes share each host's one event stream.
+            await one_event_stream_each(pilot, lab, app, {"lab1": 3, "lab2": 2, "lab3": 2})
 
             # The layout follows a terminal resize.
             await pilot.resize_terminal(120, 36)
@@ -75,6 +89,7 @@ async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
             await pilot.press("q")
             await until(pilot, lambda: not workspace.panes, "first pane closed")
             assert not list(app.screen.query(Pane))
+            await one_event_stream_each(pilot, lab, app, {"lab1": 1, "lab2": 1, "lab3": 1})
     finally:
         for worker in workers:
             worker.remove(force=True)
