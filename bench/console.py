@@ -38,13 +38,17 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from corral.backends.inventory import Inventory, load_inventory  # noqa: E402
-from corral.backends.ssh import SshSettings  # noqa: E402
-from corral.backends.watch import Snapshot, Upsert  # noqa: E402
+from corral.backends.engine.watch import Snapshot, Upsert  # noqa: E402
+from corral.backends.inventory.load import Inventory, load_inventory  # noqa: E402
+from corral.backends.ssh.connect import SshSettings  # noqa: E402
 from corral.tui.app import CorralApp  # noqa: E402
-from corral.tui.screens.console import ConsoleScreen  # noqa: E402
-from corral.tui.views.containers import ContainersView  # noqa: E402
-from tests.lab_workloads import (  # noqa: E402
+from corral.tui.console.screens.console import ConsoleScreen  # noqa: E402
+from corral.tui.console.views.containers import ContainersView  # noqa: E402
+from tests.support.fleet_data import synthetic_rows  # noqa: E402
+from tests.support.lab_cli import engine  # noqa: E402
+from tests.support.pilot import console_screen  # noqa: E402
+from tests.support.tmux import TmuxTerminal, tmux_available  # noqa: E402
+from tests.support.workloads import (  # noqa: E402
     BUSYBOX,
     demo_workload,
     ensure_lab,
@@ -52,10 +56,6 @@ from tests.lab_workloads import (  # noqa: E402
     run,
     sleepers,
 )
-from tests.labtests.helpers import engine  # noqa: E402
-from tests.pilot_support import console_screen  # noqa: E402
-from tests.snapshots.fleet_data import synthetic_rows  # noqa: E402
-from tests.tmux_terminal import TmuxTerminal, tmux_available  # noqa: E402
 
 WORKLOAD = "bench"
 CORRAL = [str(Path(sys.executable).with_name("corral"))]
@@ -160,7 +160,7 @@ def corral_ps(lab_dir: Path) -> Sample:
 
 def import_only() -> Sample:
     """A fresh interpreter importing the command line: the floor of any command."""
-    return timed_child([sys.executable, "-c", "import corral.tui.cli"])
+    return timed_child([sys.executable, "-c", "import corral.tui.cli.main"])
 
 
 def settings(lab_dir: Path) -> SshSettings:
@@ -204,7 +204,7 @@ def bench_first_frame(lab_dir: Path, hosts: list[dict], rounds: int) -> None:
     floor = median([import_only() for _ in range(rounds)])
     inproc = median([asyncio.run(first_rows_in_process(lab_dir, len(expected)))
                      for _ in range(rounds)])
-    print(f"  import corral.tui.cli (floor)        {both(floor)}")
+    print(f"  import corral.tui.cli.main (floor)        {both(floor)}")
     print(f"  `corral ps -a` start to exit         {both(ps)}   (baseline)")
     print(f"  console in-process, app to all rows  {both(inproc)}")
     if tmux_available():

@@ -34,12 +34,12 @@ import docker
 from tunnel import lab_status  # bench/ is on sys.path when run as a script
 
 from corral.backends import labels as L
-from corral.backends.deploy_body import instantiate
-from corral.backends.deploy_prepare import prepare
-from corral.backends.fleet import Fleet
-from corral.backends.inventory import load_inventory
-from corral.backends.loop import BackendLoop
-from corral.backends.ssh import SshSettings
+from corral.backends.deploy.body import instantiate
+from corral.backends.deploy.prepare import prepare
+from corral.backends.inventory.load import load_inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.loop import BackendLoop
 from corral.catalog import load_catalogs, render, resolve_answers
 
 ANSWERS = ["KV_PASSWORD=bench-password"]
@@ -133,7 +133,7 @@ def run_cli(commands: dict[str, list[list[str]]], env: dict[str, str]) -> float:
 def run_corral(lab_dir: Path, stack_name: str) -> float:
     """Seconds for `corral deploy` (a fresh process, as a user runs it)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "corral.tui.cli", "deploy", "webrtc-demo", "--stack",
+    subprocess.run([sys.executable, "-m", "corral.tui.cli.main", "deploy", "webrtc-demo", "--stack",
                     stack_name, "--yes", *[a for s in ANSWERS for a in ("--set", s)],
                     *corral_args(lab_dir)], check=True, capture_output=True)
     return time.perf_counter() - start

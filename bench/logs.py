@@ -39,13 +39,13 @@ import docker
 from pinning import cpu_split, lab_cpus, pin_self  # bench/ is on sys.path as a script
 from tunnel import lab_status
 
-from corral.backends.inventory import Inventory, load_inventory
-from corral.backends.log_target import LogTarget
-from corral.backends.logs import LogOptions
-from corral.backends.session import HostState
-from corral.backends.ssh import SshSettings
-from corral.tui.fleet_app import FleetApp
-from corral.tui.widgets.log_view import LogPane
+from corral.backends.inventory.load import Inventory, load_inventory
+from corral.backends.logs.follow import LogOptions
+from corral.backends.logs.target import LogTarget
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.session import HostState
+from corral.tui.console.fleet_app import FleetApp
+from corral.tui.console.widgets.logs.view import LogPane
 
 
 @dataclass

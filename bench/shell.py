@@ -36,15 +36,15 @@ from textual import events
 from textual.app import ComposeResult
 from tunnel import lab_status
 
-from corral.backends.exec import ExecRequest, ExecStream
-from corral.backends.exec_target import ContainerTarget
-from corral.backends.fleet import Fleet
-from corral.backends.inventory import Inventory, load_inventory
-from corral.backends.loop import BackendLoop
-from corral.backends.ssh import SshSettings
-from corral.tui.fleet_app import FleetApp
-from corral.tui.widgets import terminal
-from corral.tui.widgets.terminal_pane import ShellPane, wait_for_shells
+from corral.backends.exec.attach import ExecRequest, ExecStream
+from corral.backends.exec.target import ContainerTarget
+from corral.backends.inventory.load import Inventory, load_inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.loop import BackendLoop
+from corral.tui.console.fleet_app import FleetApp
+from corral.tui.console.widgets import terminal
+from corral.tui.console.widgets.terminal.pane import ShellPane, wait_for_shells
 
 CONTAINER = "corral-bench-shell"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -289,14 +289,14 @@ def _cpu_seconds(fields: list[str]) -> float:
 
 
 def _relay_pids() -> list[int]:
-    """This process's stream relay children (see backends/relay.py)."""
+    """This process's stream relay children (see backends/ssh/relay.py)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                if b"corral.backends.relay_process" not in cmdline.read():
+                if b"corral.backends.ssh.relay_process" not in cmdline.read():
                     continue
         except OSError:
             continue

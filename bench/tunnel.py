@@ -26,10 +26,10 @@ from pathlib import Path
 
 import docker
 
-from corral.backends.fleet import Fleet
-from corral.backends.inventory import Inventory, load_inventory
-from corral.backends.loop import BackendLoop
-from corral.backends.ssh import SshSettings
+from corral.backends.inventory.load import Inventory, load_inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.loop import BackendLoop
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "tests" / "lab" / "lab"

@@ -6,12 +6,12 @@ The usual path: `load_catalogs()` -> `CatalogSet.find(entry)` ->
 whole catalog folder. Nothing here imports a UI library or touches the network.
 """
 
-from .answers import Answers, resolve_answers
-from .errors import CatalogError, RenderError
-from .lint import LintResult, lint_path
-from .loader import CatalogSet, Entry, Version, load_catalog, load_catalogs
-from .render import render
-from .spec import Service, Stack
+from corral.catalog.answers import Answers, resolve_answers
+from corral.catalog.errors import CatalogError, RenderError
+from corral.catalog.lint import LintResult, lint_path
+from corral.catalog.loader import CatalogSet, Entry, Version, load_catalog, load_catalogs
+from corral.catalog.render import render
+from corral.catalog.spec import Service, Stack
 
 __all__ = [
     "Answers", "CatalogError", "CatalogSet", "Entry", "LintResult", "RenderError", "Service",

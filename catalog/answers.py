@@ -14,12 +14,12 @@ from pathlib import Path
 
 import yaml
 
-from .errors import AnswerError
-from .problems import Problem, Report
-from .questions import Question, answer_text
-from .spec import MASK
-from .yamlsource import Mapping as YamlMapping
-from .yamlsource import load_file
+from corral.catalog.errors import AnswerError
+from corral.catalog.problems import Problem, Report
+from corral.catalog.questions import Question, answer_text
+from corral.catalog.spec import MASK
+from corral.catalog.yamlsource import Mapping as YamlMapping
+from corral.catalog.yamlsource import load_file
 
 
 @dataclass(frozen=True)

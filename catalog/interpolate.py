@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from collections.abc import Mapping as AbcMapping
 
-from .errors import ComposeError
-from .problems import Report, Source
-from .yamlsource import Mapping, Sequence
+from corral.catalog.errors import ComposeError
+from corral.catalog.problems import Report, Source
+from corral.catalog.yamlsource import Mapping, Sequence
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BRACED = re.compile(r"[A-Za-z0-9_]+")

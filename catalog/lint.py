@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answers import resolve_answers
-from .errors import CatalogError
-from .loader import Catalog, Entry, load_catalog
-from .problems import Problem, Report, sort_problems
-from .render import STACK_NAME, render
+from corral.catalog.answers import resolve_answers
+from corral.catalog.errors import CatalogError
+from corral.catalog.loader import Catalog, Entry, load_catalog
+from corral.catalog.problems import Problem, Report, sort_problems
+from corral.catalog.render import STACK_NAME, render
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .catalog_block import CatalogInfo, parse_catalog_block
-from .compose_values import raw_text
-from .errors import CatalogError, YamlError
-from .problems import Problem, Report, Source
-from .template_exec import render_template
-from .yamlsource import load_file, load_text
+from corral.catalog.compose.catalog_block import CatalogInfo, parse_catalog_block
+from corral.catalog.compose.values import raw_text
+from corral.catalog.errors import CatalogError, YamlError
+from corral.catalog.gotemplate.execute import render_template
+from corral.catalog.problems import Problem, Report, Source
+from corral.catalog.yamlsource import load_file, load_text
 
 _CONFIG_KEYS = {"name", "description", "version", "category", "maintainer", "license",
                 "projectURL", "labels", "isSystem", "upgradeFrom", "categories"}

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CatalogError, RenderError, UnsupportedError
+from corral.catalog.errors import CatalogError, RenderError, UnsupportedError
 
 ERROR = "error"
 UNSUPPORTED = "unsupported"

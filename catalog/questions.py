@@ -18,11 +18,11 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-from .compose_values import raw_text
-from .errors import AnswerError
-from .gofmt import sprint_value
-from .problems import Report, Source
-from .yamlsource import Mapping
+from corral.catalog.compose.values import raw_text
+from corral.catalog.errors import AnswerError
+from corral.catalog.gotemplate.gofmt import sprint_value
+from corral.catalog.problems import Report, Source
+from corral.catalog.yamlsource import Mapping
 
 TYPES = ("string", "int", "boolean", "password", "enum", "multiline", "service", "certificate")
 # Types whose value is free text, subject to length and character rules.

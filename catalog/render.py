@@ -12,16 +12,16 @@ import dataclasses
 import re
 from pathlib import Path
 
-from .answers import Answers
-from .compose import build_services
-from .errors import CatalogError, YamlError
-from .interpolate import interpolate_tree
-from .loader import Version
-from .problems import Report, Source
-from .questions import Question
-from .spec import Stack
-from .template_exec import render_template
-from .yamlsource import load_text
+from corral.catalog.answers import Answers
+from corral.catalog.compose.stack import build_services
+from corral.catalog.errors import CatalogError, YamlError
+from corral.catalog.gotemplate.execute import render_template
+from corral.catalog.interpolate import interpolate_tree
+from corral.catalog.loader import Version
+from corral.catalog.problems import Report, Source
+from corral.catalog.questions import Question
+from corral.catalog.spec import Stack
+from corral.catalog.yamlsource import load_text
 
 STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 

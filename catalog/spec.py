@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .problems import Problem
+from corral.catalog.problems import Problem
 
 MASK = "********"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .errors import YamlError
+from corral.catalog.errors import YamlError
 
 # A few kilobytes of anchors can expand to billions of nodes; real files
 # never come near this.

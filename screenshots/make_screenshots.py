@@ -27,21 +27,21 @@ sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot  # noqa: E402
 
-from corral.backends.inventory import Inventory, load_inventory  # noqa: E402
-from corral.backends.ssh import SshSettings  # noqa: E402
+from corral.backends.inventory.load import Inventory, load_inventory  # noqa: E402
+from corral.backends.ssh.connect import SshSettings  # noqa: E402
 from corral.tui.app import CorralApp  # noqa: E402
 from corral.tui.config import Config  # noqa: E402
-from corral.tui.screens.modals import ConfirmScreen, TextScreen  # noqa: E402
-from corral.tui.screens.plan import PlanScreen  # noqa: E402
-from corral.tui.views.base import ResourceView  # noqa: E402
-from corral.tui.widgets.panes import Pane  # noqa: E402
-from corral.tui.widgets.terminal_pane import ShellPane  # noqa: E402
-from tests.lab_workloads import demo_workload, ensure_lab, remove_workload  # noqa: E402
-from tests.labtests.deploy_support import corral_here  # noqa: E402
-from tests.labtests.helpers import engine  # noqa: E402
+from corral.tui.console.screens.modals import ConfirmScreen, TextScreen  # noqa: E402
+from corral.tui.console.screens.plan import PlanScreen  # noqa: E402
+from corral.tui.console.views.base import ResourceView  # noqa: E402
+from corral.tui.console.widgets.panes import Pane  # noqa: E402
+from corral.tui.console.widgets.terminal.pane import ShellPane  # noqa: E402
 from tests.labtests.test_console_deploy import STACK as DEMO_STACK  # noqa: E402
 from tests.labtests.test_console_deploy import fill_demo_form, open_demo_form  # noqa: E402
-from tests.pilot_support import command, console_screen, until  # noqa: E402
+from tests.support.deploy import corral_here  # noqa: E402
+from tests.support.lab_cli import engine  # noqa: E402
+from tests.support.pilot import command, console_screen, until  # noqa: E402
+from tests.support.workloads import demo_workload, ensure_lab, remove_workload  # noqa: E402
 
 WORKLOAD = "screenshots"
 SIZE = (160, 45)

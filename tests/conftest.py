@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab_support import LAB_SCRIPT, Lab, LabHost
+from tests.support.lab import LAB_SCRIPT, Lab, LabHost
 
 LAB_DIR = Path(os.environ.get("CORRAL_TEST_LAB_DIR", "/tmp/corral-lab-test"))
 # `make test` sets this so that a machine unable to run the lab fails loudly

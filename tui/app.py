@@ -10,17 +10,16 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from corral.backends.inventory import Inventory
-from corral.backends.ssh import SshSettings
-
-from .config import Config
-from .deploy_flow import DeployFlow
-from .fleet_app import FleetApp
-from .screens.console import ConsoleScreen
-from .views.registry import VIEWS
+from corral.backends.inventory.load import Inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.tui.config import Config
+from corral.tui.console.fleet_app import FleetApp
+from corral.tui.console.model.deploy_flow import DeployFlow
+from corral.tui.console.screens.console import ConsoleScreen
+from corral.tui.console.views.registry import VIEWS
 
 if TYPE_CHECKING:
-    from .screens.catalog_form import CatalogForm
+    from corral.tui.console.screens.catalog_form import CatalogForm
 
 
 class CorralApp(FleetApp):
@@ -63,8 +62,8 @@ class CorralApp(FleetApp):
         )
 
     def on_catalog_form_plan_requested(self, message: CatalogForm.PlanRequested) -> None:
-        from .screens.catalog_form import CatalogForm
-        from .screens.plan import PlanScreen
+        from corral.tui.console.screens.catalog_form import CatalogForm
+        from corral.tui.console.screens.plan import PlanScreen
 
         if message.stack is None:
             return

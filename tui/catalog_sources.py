@@ -17,8 +17,7 @@ from pathlib import Path
 
 from corral.catalog.errors import CatalogError
 from corral.catalog.loader import Catalog, CatalogSet, builtin_root, load_catalog
-
-from .config import load_config
+from corral.tui.config import load_config
 
 
 def load_sources(

@@ -13,17 +13,16 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from corral.backends.inventory import load_inventory
-from corral.backends.session import HostState
-from corral.backends.ssh import SshSettings
+from corral.backends.inventory.load import load_inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.session import HostState
 from corral.tui.app import CorralApp
-from corral.tui.screens.add_host import AddHostScreen
-from corral.tui.widgets.host_bar import HostBar
-from tests.lab_support import Lab
-
-from .helpers import engine, run_corral, write_inventory
-from .test_console import until
-from .test_foundation import fingerprint_of
+from corral.tui.console.screens.add_host import AddHostScreen
+from corral.tui.console.widgets.host_bar import HostBar
+from tests.labtests.test_console import until
+from tests.labtests.test_foundation import fingerprint_of
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine, run_corral, write_inventory
 
 pytestmark = pytest.mark.lab
 
@@ -171,7 +170,7 @@ def test_rm_needs_confirmation_unless_yes(files: Files) -> None:
 def test_rm_asks_on_a_terminal(files: Files, answer: str, kept: list[str]) -> None:
     leader, follower = pty.openpty()
     with subprocess.Popen(
-        [sys.executable, "-m", "corral.tui.cli", "hosts", "rm", "lab2", *files.args()],
+        [sys.executable, "-m", "corral.tui.cli.main", "hosts", "rm", "lab2", *files.args()],
         stdin=follower, stdout=subprocess.PIPE, stderr=follower,
     ) as process:
         os.close(follower)

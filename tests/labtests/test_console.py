@@ -8,17 +8,16 @@ import uuid
 import docker
 import pytest
 
-from corral.backends.actions import ACTIONS, act
+from corral.backends.engine.actions import ACTIONS, act
 from corral.backends.errors import ActionRefused
-from corral.backends.inventory import load_inventory
-from corral.backends.ssh import SshSettings
+from corral.backends.inventory.load import load_inventory
+from corral.backends.ssh.connect import SshSettings
 from corral.tui.app import CorralApp
 from corral.tui.config import Config
-from corral.tui.screens.modals import ConfirmScreen, TextScreen
-from corral.tui.views.base import ResourceView
-from tests.lab_support import Lab
-
-from .helpers import engine
+from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
+from corral.tui.console.views.base import ResourceView
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
 
 pytestmark = pytest.mark.lab
 

@@ -13,20 +13,19 @@ import pytest
 
 from corral.backends import labels as L
 from corral.catalog.loader import load_catalogs
-from corral.tui.screens.catalog import CatalogEntryScreen
-from corral.tui.screens.catalog_form import STACK_FIELD, CatalogFormScreen
-from corral.tui.screens.console import ConsoleScreen
-from corral.tui.screens.modals import ConfirmScreen
-from corral.tui.screens.plan import PlanScreen
-from corral.tui.widgets.health_watch import ACTING, HealthWatch
-from corral.tui.widgets.question_field import QuestionField
-from tests.catalog_pilot import entries_loaded, form_shown, screen_text
-from tests.lab_support import Lab
+from corral.tui.console.screens.catalog import CatalogEntryScreen
+from corral.tui.console.screens.catalog_form import STACK_FIELD, CatalogFormScreen
+from corral.tui.console.screens.console import ConsoleScreen
+from corral.tui.console.screens.modals import ConfirmScreen
+from corral.tui.console.screens.plan import PlanScreen
+from corral.tui.console.widgets.health_watch import ACTING, HealthWatch
+from corral.tui.console.widgets.question_field import QuestionField
+from tests.labtests.test_console import SIZE, command, console, online, until, view
+from tests.support.catalog_pilot import entries_loaded, form_shown, screen_text
+from tests.support.deploy import corral_on
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
 from tests.unit.catalog.conftest import write_tree
-
-from .deploy_support import corral_on
-from .helpers import engine
-from .test_console import SIZE, command, console, online, until, view
 
 pytestmark = pytest.mark.lab
 

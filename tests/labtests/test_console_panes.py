@@ -6,12 +6,11 @@ import uuid
 
 import pytest
 
-from corral.tui.widgets.log_view import LogPane
-from corral.tui.widgets.panes import Pane
-from tests.lab_support import Lab
-
-from .helpers import engine
-from .test_console import SIZE, console, online, select, until, view
+from corral.tui.console.widgets.logs.view import LogPane
+from corral.tui.console.widgets.panes import Pane
+from tests.labtests.test_console import SIZE, console, online, select, until, view
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
 
 pytestmark = pytest.mark.lab
 
@@ -96,9 +95,8 @@ async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
 
 
 async def test_shell_pane_beside_the_views(lab: Lab) -> None:
-    from corral.tui.widgets.terminal_pane import ShellPane
-
-    from .test_shell import prompt_ready, run
+    from corral.tui.console.widgets.terminal.pane import ShellPane
+    from tests.labtests.test_shell import prompt_ready, run
 
     unique = uuid.uuid4().hex[:6]
     box = engine(lab.host("lab3").socket).containers.run(

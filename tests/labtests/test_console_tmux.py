@@ -7,11 +7,10 @@ import sys
 
 import pytest
 
-from tests.lab_support import Lab
-from tests.lab_workloads import BUSYBOX, WEB, remove_workload, run, stack_labels
-from tests.tmux_terminal import TmuxTerminal, tmux_available
-
-from .helpers import engine
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
+from tests.support.tmux import TmuxTerminal, tmux_available
+from tests.support.workloads import BUSYBOX, WEB, remove_workload, run, stack_labels
 
 pytestmark = [
     pytest.mark.lab,
@@ -40,7 +39,7 @@ def containers(lab: Lab):
 @pytest.fixture
 def terminal(lab: Lab, containers):
     """`corral` on the lab in a 160x45 tmux terminal."""
-    term = TmuxTerminal([sys.executable, "-m", "corral.tui.cli", *lab.corral_args()],
+    term = TmuxTerminal([sys.executable, "-m", "corral.tui.cli.main", *lab.corral_args()],
                         160, 45)
     yield term
     term.close()

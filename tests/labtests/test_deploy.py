@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from corral.backends import labels as L
-from tests.lab_support import Lab
-
-from .deploy_support import corral_on
-from .helpers import engine, run_corral
+from tests.support.deploy import corral_on
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine, run_corral
 
 pytestmark = pytest.mark.lab
 
@@ -69,8 +68,8 @@ def ids(lab: Lab) -> set[str]:
 
 
 def test_interrupted_apply_converges_without_orphans(lab: Lab, answers: Path) -> None:
-    command = [sys.executable, "-m", "corral.tui.cli", "deploy", "webrtc-demo", "--stack", STACK,
-               "--answers", str(answers), "--yes", *lab.corral_args()]
+    command = [sys.executable, "-m", "corral.tui.cli.main", "deploy", "webrtc-demo",
+               "--stack", STACK, "--answers", str(answers), "--yes", *lab.corral_args()]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True)
     assert process.stderr is not None

@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from corral.backends import labels as L
-from corral.backends.reconcile import reconcile
-from tests.lab_support import Lab
-
-from .deploy_support import corral_on as corral
-from .helpers import engine, running_fleet
+from corral.backends.deploy.reconcile import reconcile
+from tests.support.deploy import corral_on as corral
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine, running_fleet
 
 pytestmark = pytest.mark.lab
 

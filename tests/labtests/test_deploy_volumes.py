@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from corral.backends import labels as L
-from tests.lab_support import Lab
-
-from .deploy_support import corral_on as corral
-from .helpers import engine
+from tests.support.deploy import corral_on as corral
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
 
 pytestmark = pytest.mark.lab
 

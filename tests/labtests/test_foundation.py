@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from corral.backends.engine.facts import list_containers
 from corral.backends.errors import HostKeyChanged, HostKeyUnknown
-from corral.backends.facts import list_containers
-from corral.backends.session import HostState
-from tests.lab_support import Lab
-
-from .helpers import engine, run_corral, running_fleet, wait_for, write_inventory
+from corral.backends.ssh.session import HostState
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine, run_corral, running_fleet, wait_for, write_inventory
 
 pytestmark = pytest.mark.lab
 
@@ -300,13 +299,13 @@ def test_ssh_config_alias_and_jump_host(lab: Lab, tmp_path: Path) -> None:
 
 
 def test_local_engine_is_offered_as_host_local(lab: Lab) -> None:
-    from corral.backends.inventory import local_inventory
+    from corral.backends.inventory.load import local_inventory
 
     inventory = local_inventory(socket=lab.host("lab1").socket)
     assert inventory is not None and inventory.names() == ["local"]
-    from corral.backends.fleet import Fleet
-    from corral.backends.loop import BackendLoop
-    from corral.backends.ssh import SshSettings
+    from corral.backends.ssh.connect import SshSettings
+    from corral.backends.ssh.fleet import Fleet
+    from corral.backends.ssh.loop import BackendLoop
 
     with BackendLoop() as loop:
         fleet = Fleet(inventory, SshSettings())

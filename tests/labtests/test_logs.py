@@ -13,16 +13,15 @@ import time
 import docker.errors
 import pytest
 
-from corral.backends.inventory import load_inventory
-from corral.backends.log_demux import NOTICE, parse_rfc3339_ns
-from corral.backends.log_target import parse_target
-from corral.backends.logs import LogOptions
-from corral.backends.ssh import SshSettings
-from corral.tui.fleet_app import PaneApp
-from corral.tui.widgets.log_view import LogPane
-from tests.lab_support import Lab
-
-from .helpers import engine, run_corral
+from corral.backends.inventory.load import load_inventory
+from corral.backends.logs.demux import NOTICE, parse_rfc3339_ns
+from corral.backends.logs.follow import LogOptions
+from corral.backends.logs.target import parse_target
+from corral.backends.ssh.connect import SshSettings
+from corral.tui.console.fleet_app import PaneApp
+from corral.tui.console.widgets.logs.view import LogPane
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine, run_corral
 
 pytestmark = pytest.mark.lab
 
@@ -227,7 +226,7 @@ def test_cli_follow_prints_new_lines_until_interrupted(lab: Lab) -> None:
     )
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "corral.tui.cli", "logs", "-f", "--tail", "0", "--json",
+            [sys.executable, "-m", "corral.tui.cli.main", "logs", "-f", "--tail", "0", "--json",
              "lab3/logs-ticker", *lab.corral_args()],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )

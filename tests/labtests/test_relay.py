@@ -6,10 +6,9 @@ import dataclasses
 
 import pytest
 
-from corral.backends.relay import StreamRelay
-from tests.lab_support import Lab
-
-from .helpers import running_fleet, wait_for
+from corral.backends.ssh.relay import StreamRelay
+from tests.support.lab import Lab
+from tests.support.lab_cli import running_fleet, wait_for
 
 pytestmark = pytest.mark.lab
 

@@ -10,14 +10,13 @@ import pytest
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
-from corral.backends.inventory import load_inventory
-from corral.backends.ssh import SshSettings
-from corral.tui.fleet_app import FleetApp
-from corral.tui.widgets.terminal_pane import ShellPane, wait_for_shells
-from tests.lab_support import Lab
-from tests.pilot_support import until
-
-from .helpers import engine
+from corral.backends.inventory.load import load_inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.tui.console.fleet_app import FleetApp
+from corral.tui.console.widgets.terminal.pane import ShellPane, wait_for_shells
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
+from tests.support.pilot import until
 
 pytestmark = pytest.mark.lab
 

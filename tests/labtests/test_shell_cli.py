@@ -16,15 +16,14 @@ import time
 
 import pytest
 
-from corral.backends.exec_target import ContainerTarget
-from corral.backends.inventory import load_inventory
-from corral.backends.ssh import SshSettings
-from corral.tui.widgets.terminal_app import ShellApp
-from corral.tui.widgets.terminal_pane import ShellPane
-from tests.lab_support import Lab
-from tests.pilot_support import until
-
-from .helpers import engine, run_corral
+from corral.backends.exec.target import ContainerTarget
+from corral.backends.inventory.load import load_inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.tui.console.widgets.terminal.app import ShellApp
+from corral.tui.console.widgets.terminal.pane import ShellPane
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine, run_corral
+from tests.support.pilot import until
 
 pytestmark = pytest.mark.lab
 
@@ -56,7 +55,7 @@ def test_exec_passes_the_exit_code_and_keeps_streams_apart(lab: Lab, box) -> Non
 
 def test_exec_forwards_piped_input(lab: Lab, box) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "corral.tui.cli", "exec", *lab.corral_args(), f"lab1/{NAME}",
+        [sys.executable, "-m", "corral.tui.cli.main", "exec", *lab.corral_args(), f"lab1/{NAME}",
          "--", "sh", "-c", "wc -l"],
         input="a\nb\nc\n", capture_output=True, text=True, timeout=60,
     )
@@ -80,7 +79,8 @@ def _set_size(fd: int, rows: int, columns: int) -> None:
 
 
 def test_exec_in_a_terminal_is_raw_sized_and_exits_with_the_shells_code(lab: Lab, box) -> None:
-    command = [sys.executable, "-m", "corral.tui.cli", "exec", *lab.corral_args(), f"lab1/{NAME}"]
+    command = [sys.executable, "-m", "corral.tui.cli.main", "exec", *lab.corral_args(),
+               f"lab1/{NAME}"]
     pid, fd = pty.fork()
     if pid == 0:  # the child: corral in a pseudo-terminal, as from a user's shell
         os.execvpe(command[0], command, dict(os.environ, TERM="xterm"))
@@ -132,7 +132,7 @@ def test_exec_in_a_terminal_is_raw_sized_and_exits_with_the_shells_code(lab: Lab
 
 
 def test_closing_the_terminal_ends_the_command_in_the_container(lab: Lab, box) -> None:
-    command = [sys.executable, "-m", "corral.tui.cli", "exec", *lab.corral_args(),
+    command = [sys.executable, "-m", "corral.tui.cli.main", "exec", *lab.corral_args(),
                f"lab1/{NAME}", "--", "sleep", "1002"]
     pid, fd = pty.fork()
     if pid == 0:

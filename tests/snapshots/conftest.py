@@ -16,20 +16,20 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from corral.backends.fleet import Fleet
-from corral.backends.inventory import HostSpec, Inventory, SshTarget
-from corral.backends.session import HostState, HostStatus
-from corral.backends.ssh import SshSettings
-from corral.backends.watch import Snapshot, Stale
+from corral.backends.engine.watch import Snapshot, Stale
+from corral.backends.inventory.load import HostSpec, Inventory, SshTarget
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.session import HostState, HostStatus
 from corral.tui.app import CorralApp
 from corral.tui.config import Config
-from corral.tui.messages import HostStatusChanged
-from corral.tui.screens import console as console_screen
-from corral.tui.screens.console import ConsoleScreen
-from corral.tui.views.containers import ContainersView
-from corral.tui.widgets.health_watch import HealthWatch
-from tests.pilot_support import until
-from tests.snapshots import fleet_data
+from corral.tui.console.messages import HostStatusChanged
+from corral.tui.console.screens import console as console_screen
+from corral.tui.console.screens.console import ConsoleScreen
+from corral.tui.console.views.containers import ContainersView
+from corral.tui.console.widgets.health_watch import HealthWatch
+from tests.support import fleet_data
+from tests.support.pilot import until
 
 SIZE = (140, 40)
 #: The path the no-hosts explanation names.

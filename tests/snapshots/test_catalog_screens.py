@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from tests.catalog_pilot import (
+from tests.support.catalog_pilot import (
     PASSWORD,
     CatalogApp,
     entries_loaded,

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from corral.tui.screens.modals import ConfirmScreen, TextScreen
-from corral.tui.widgets.command_line import CommandLine
-from tests.pilot_support import command, until
-
-from .conftest import SIZE, feed
+from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
+from corral.tui.console.widgets.command_line import CommandLine
+from tests.snapshots.conftest import SIZE, feed
+from tests.support.pilot import command, until
 
 
 def test_containers(snap_compare, still_console) -> None:

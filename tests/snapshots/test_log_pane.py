@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from corral.backends.log_demux import NOTICE, LogLine
-from tests.unit.test_logs_pane import T0, PaneHost, sample
+from corral.backends.logs.demux import NOTICE, LogLine
+from tests.unit.tui.console.test_logs_pane import T0, PaneHost, sample
 
 
 def test_log_pane_snapshot(snap_compare) -> None:

@@ -1,6 +1,6 @@
 """Pictures of the plan screen: the demo's placement, its apply, an unplaceable stack.
 
-The planner is the real one on three made-up hosts (`tests/plan_pilot.py`), so
+The planner is the real one on three made-up hosts (`tests/support/plan_pilot.py`), so
 the pictures only change when the planner, the catalog entry or the screen do.
 Update after an intended change with `pytest tests/snapshots --snapshot-update`
 and look at the SVGs in `__snapshots__/` before committing them.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from corral.backends.plan_model import HostInfo
-from tests.pilot_support import until
-from tests.plan_pilot import FakeFlow, PlanApp, planned_screen
+from corral.backends.plan.model import HostInfo
+from tests.support.pilot import until
+from tests.support.plan_pilot import FakeFlow, PlanApp, planned_screen
 
 SIZE = (140, 40)
 

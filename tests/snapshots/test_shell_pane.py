@@ -5,12 +5,12 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 
-from corral.backends.log_target import LogTarget
-from corral.tui.widgets.log_view import LogPane
-from corral.tui.widgets.terminal_pane import ShellPane
-from tests.pilot_support import until
-from tests.unit.test_logs_pane import SOURCES, sample
-from tests.unit.test_terminal_pane import FakeFleet, FakeStream
+from corral.backends.logs.target import LogTarget
+from corral.tui.console.widgets.logs.view import LogPane
+from corral.tui.console.widgets.terminal.pane import ShellPane
+from tests.support.pilot import until
+from tests.unit.tui.console.test_logs_pane import SOURCES, sample
+from tests.unit.tui.console.test_terminal_pane import FakeFleet, FakeStream
 
 SESSION = (
     b"/ # ls --color /srv\r\n"

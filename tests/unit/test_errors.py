@@ -17,14 +17,17 @@ from corral.backends.errors import (
     UnknownHost,
     UnknownStack,
 )
-from corral.backends.log_target import BadTarget
+from corral.backends.logs.target import BadTarget
 from corral.catalog.errors import CatalogError, CorralError, RenderError
 from corral.catalog.problems import Problem
-from corral.tui.cli_support import EXIT_PARTIAL, EXIT_USAGE, UsageError, run_guarded
+from corral.tui.cli.support import EXIT_PARTIAL, EXIT_USAGE, UsageError, run_guarded
 from corral.tui.config import ConfigError
 
 #: Exceptions used for control flow inside one function, never raised as errors.
-SIGNALS = {"corral.catalog.template_exec._Break", "corral.catalog.template_exec._Continue"}
+SIGNALS = {
+    "corral.catalog.gotemplate.execute._Break",
+    "corral.catalog.gotemplate.execute._Continue",
+}
 
 
 def exception_classes() -> list[type[BaseException]]:
@@ -49,7 +52,7 @@ def test_every_error_of_every_layer_derives_from_corral_error() -> None:
     classes = exception_classes()
     # The walk must see each layer's tree, and the signals it leaves out.
     assert {"corral.catalog.errors.CatalogError", "corral.backends.errors.BackendError",
-            "corral.tui.config.ConfigError", "corral.tui.cli_support.UsageError",
+            "corral.tui.config.ConfigError", "corral.tui.cli.support.UsageError",
             *SIGNALS} <= {qualified(cls) for cls in classes}
     strays = sorted(qualified(cls) for cls in classes
                     if qualified(cls) not in SIGNALS and not issubclass(cls, CorralError))

@@ -8,9 +8,8 @@ import json
 
 import pytest
 
-from corral.tui import catalog_cli
-
-from .conftest import simple_entry
+from corral.tui.cli import catalog as catalog_cli
+from tests.unit.catalog.conftest import simple_entry
 
 
 def run(*argv: str) -> tuple[int, str, str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from corral.catalog import compose_values as cv
 from corral.catalog.answers import resolve_answers
+from corral.catalog.compose import values as cv
 from corral.catalog.errors import RenderError
 from corral.catalog.loader import load_catalog
 from corral.catalog.render import render

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corral.catalog.errors import CatalogError
+from corral.catalog.gotemplate.execute import render_template
 from corral.catalog.interpolate import interpolate_string
 from corral.catalog.lint import lint_path
-from corral.catalog.template_exec import render_template
 
 _PIECES = st.sampled_from([
     "{{", "}}", "{{-", "-}}", " ", "\n", ".Values.A", ".Stack.Name", "$x", ":=", "=", "|",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from corral.catalog.errors import TemplateError
-from corral.catalog.template_exec import render_template
+from corral.catalog.gotemplate.execute import render_template
 
 
 def run(text: str, **values: str) -> str:

@@ -1,0 +1,1 @@
+"""Deploy, upgrade, scale, remove and reconcile stacks across the hosts."""

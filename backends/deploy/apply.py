@@ -1,0 +1,82 @@
+"""Deploy, second half: converge the hosts to a prepared plan.
+
+`apply()` runs the preflight on every host involved (images present,
+volumes and networks available, passwords recoverable) and stops before
+any change if something is missing. Then each host converges on its own
+thread (see `deploy/host.py`): stack record first (intent: a second
+operator sees what is being deployed), networks and volumes, removals,
+containers in dependency order, started, health. Every step is idempotent,
+so an apply interrupted anywhere converges when run again, and stale
+records go last.
+
+Blocking: run from a worker thread or the command line, never on the
+backend loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from corral.backends.deploy.host import HostWork, converge_host, preflight
+from corral.backends.deploy.objects import remove_volume
+from corral.backends.deploy.prepare import Prepared, ProgressCallback
+from corral.backends.ssh.fleet import Fleet
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did.
+
+    Attributes:
+        prepared: The plan applied.
+        unhealthy: Container name -> why, for those not healthy in time.
+        errors: Host -> error, for hosts where converging stopped.
+    """
+
+    prepared: Prepared
+    unhealthy: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Every host converged and every container is healthy."""
+        return not self.unhealthy and not self.errors
+
+
+def apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None = None,
+          *, health_timeout_ms: int | None = None) -> ApplyResult:
+    """Converge the hosts to `prepared.plan`.
+
+    Args:
+        fleet: The connected fleet (with `.backend` set for health checks).
+        prepared: From `prepare()`.
+        on_progress: Called from worker threads for each step.
+        health_timeout_ms: Override every health check's initializing timeout.
+
+    Returns:
+        What happened; `errors` name hosts where converging stopped (run
+        the deploy again to converge).
+
+    Raises:
+        PreflightError: A host lacks images, volumes or networks; nothing changed.
+        DeployError: Password answers cannot be recovered; nothing changed.
+    """
+    report = on_progress or (lambda _: None)
+    work = HostWork.build(fleet, prepared)
+    preflight(fleet, prepared, work)
+    hosts = sorted({*work, *prepared.missing_records})
+    results = fleet.query(
+        lambda session: converge_host(session, fleet, prepared, work.get(session.name), report,
+                                      health_timeout_ms),
+        hosts=hosts)
+    outcome = ApplyResult(prepared)
+    for result in results:
+        if result.ok:
+            outcome.unhealthy.update(result.value or {})
+        else:
+            outcome.errors[result.host] = result.error.message  # type: ignore[union-attr]
+    if not outcome.errors:
+        # A failure here leaves an old generation behind; the next apply removes it.
+        for host, volume in prepared.stale_records:
+            fleet.query(lambda session, name=volume: remove_volume(session, name), hosts=[host])
+    return outcome

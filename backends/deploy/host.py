@@ -1,0 +1,306 @@
+"""Deploy, per host: the preflight checks and converging one host to the plan.
+
+`HostWork.build()` turns the plan's changes into create bodies per host
+(with masked passwords filled in from the stack's containers when the spec
+came from a record). `preflight()` checks every host before anything changes;
+`converge_host()` runs on one host's worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from corral.backends import labels as L
+from corral.backends.deploy.body import (
+    instantiate,
+    replica_volumes,
+    service_networks,
+    unmask,
+    volume_name,
+)
+from corral.backends.deploy.health import Target, container_address, wait_all
+from corral.backends.deploy.objects import (
+    ensure_network,
+    ensure_volume,
+    missing_images,
+    network_problems,
+    remove_container,
+    volume_problems,
+    write_record,
+)
+from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
+from corral.backends.errors import BackendError, DeployError, DockerApiError, PreflightError
+from corral.backends.plan.model import CREATE, REMOVE, REPLACE, START, Step
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.session import HostSession
+from corral.catalog.spec import MASK
+
+#: How long a compose `healthcheck` may take to report healthy during a deploy.
+COMPOSE_HEALTH_TIMEOUT = 60.0
+
+
+@dataclass
+class HostWork:
+    """What one host must do.
+
+    Attributes:
+        host: The host.
+        steps: Its changes, in plan order (dependencies first).
+        bodies: Container name -> (create body, extra networks with aliases).
+        networks: Engine networks the new containers join.
+        volumes: (stack volume name, replica) of the volumes the new containers
+            mount (`replica_volumes()`).
+        images: Images the new containers run.
+    """
+
+    host: str
+    steps: list[Step] = field(default_factory=list)
+    bodies: dict[str, tuple[dict, list]] = field(default_factory=dict)
+    networks: set[str] = field(default_factory=set)
+    volumes: set[tuple[str, str]] = field(default_factory=set)
+    images: set[str] = field(default_factory=set)
+
+    @staticmethod
+    def build(fleet: Fleet, prepared: Prepared) -> dict[str, HostWork]:
+        """The work of every host with a change.
+
+        Raises:
+            DeployError: No container of the stack holds a masked password.
+        """
+        stack, plan = prepared.stack, prepared.plan
+        final: dict[str, list[Step]] = defaultdict(list)
+        for step in plan.final():
+            final[step.host].append(step)
+        work: dict[str, HostWork] = {}
+        pending: list[tuple[HostWork, Step, dict, list]] = []
+        for step in plan.changes:
+            item = work.setdefault(step.host, HostWork(step.host))
+            item.steps.append(step)
+            if step.action not in (CREATE, REPLACE):
+                continue
+            service = stack.service(step.service)
+            name, body, extra = instantiate(stack, service, step.index,
+                                            _peers(final[step.host], step.index),
+                                            prepared.hashes[service.name],
+                                            prepared.definition.generation)
+            pending.append((item, step, body, extra))
+            item.networks.update(service_networks(stack, service))
+            item.volumes.update(replica_volumes(stack, service, step.index))
+            item.images.add(service.image or "")
+        unmasker = _Unmasker(fleet, prepared)
+        for item, step, body, extra in pending:
+            if prepared.from_record and MASK in json.dumps(body):
+                body = unmasker.fill(step.service, body)
+            item.bodies[step.name] = (body, extra)
+        return work
+
+
+def _peers(steps: list[Step], index: int) -> dict[str, str]:
+    """For each service on the host, the container a replica `index` uses (same index first)."""
+    peers: dict[str, tuple[bool, int, str]] = {}
+    for step in steps:
+        rank = (step.index != index, step.index, step.name)
+        if step.service not in peers or rank < peers[step.service]:
+            peers[step.service] = rank
+    return {service: rank[2] for service, rank in peers.items()}
+
+
+class _Unmasker:
+    """Fills masked passwords from containers of the stack that hold them.
+
+    A replica of the same service is tried first (current configuration and
+    running first); then the other services' containers, since one password
+    answer often reaches several services under the same variable.
+    """
+
+    def __init__(self, fleet: Fleet, prepared: Prepared):
+        self.fleet = fleet
+        self.prepared = prepared
+        self.configs: dict[str, dict | None] = {}
+
+    def fill(self, service: str, body: dict) -> dict:
+        """The body with its masks filled.
+
+        Raises:
+            DeployError: No container of the stack holds what is masked.
+        """
+        wanted = self.prepared.hashes.get(service)
+        copies = sorted(
+            (c.labels.get(L.SERVICE) != service, c.labels.get(L.CONFIG_HASH) != wanted,
+             not c.running, host, c.id)
+            for host, c in self.prepared.state.containers(self.prepared.stack.name))
+        for other, *_, host, ref in copies:
+            config = self._config(host, ref)
+            if config is None:
+                continue
+            try:
+                return unmask(body, config, same_service=not other)
+            except ValueError:
+                continue
+        raise DeployError(
+            f"service {service} uses a password answer that no container of the stack holds"
+            " any more: deploy the stack again with its answers")
+
+    def _config(self, host: str, ref: str) -> dict | None:
+        if ref not in self.configs:
+            found = self.fleet.query(lambda s: s.call(
+                lambda client: client.api.inspect_container(ref)), hosts=[host])[0]
+            self.configs[ref] = found.value["Config"] if found.ok else None  # type: ignore[index]
+        return self.configs[ref]
+
+
+def preflight(fleet: Fleet, prepared: Prepared, work: dict[str, HostWork]) -> None:
+    """Check every host with work before anything changes.
+
+    Raises:
+        PreflightError: Per host, the images, volumes or networks missing.
+    """
+    stack = prepared.stack
+
+    def check(session: HostSession) -> list[str]:
+        item = work[session.name]
+        problems = []
+        missing = missing_images(session, sorted(item.images))
+        if missing:
+            problems.append(f"images missing: {', '.join(missing)} (Corral does not pull;"
+                            " ship them to the host first)")
+        problems += volume_problems(session, stack, item.volumes)
+        problems += network_problems(session, stack, item.networks)
+        return problems
+
+    problems: dict[str, list[str]] = {}
+    for result in fleet.query(check, hosts=sorted(work)):
+        if not result.ok:
+            problems[result.host] = [f"unreachable: {result.error.message}"]  # type: ignore[union-attr]
+        elif result.value:
+            problems[result.host] = result.value
+    if problems:
+        raise PreflightError(f"stack {stack.name} cannot be deployed; nothing was changed",
+                             problems)
+
+
+def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
+                  work: HostWork | None, report: ProgressCallback,
+                  health_timeout_ms: int | None) -> dict[str, str]:
+    """Bring one host to the plan (blocking, on that host's worker thread).
+
+    Returns:
+        Container name -> why, for containers not healthy in time.
+
+    Raises:
+        BackendError: A step failed; the steps before it stay done.
+    """
+    host, stack = session.name, prepared.stack
+
+    def step(name: str, action: str, run) -> object:
+        report(Progress(host, name, action, "running"))
+        try:
+            value = run()
+        except BackendError as exc:
+            report(Progress(host, name, action, "failed", exc.message))
+            raise
+        report(Progress(host, name, action, "done"))
+        return value
+
+    if host in prepared.missing_records:
+        step(f"record generation {prepared.definition.generation}", "record",
+             lambda: write_record(session, prepared.definition))
+    if work is None:
+        return {}
+    for network in sorted(work.networks):
+        if ensure_network(session, stack, network):
+            report(Progress(host, network, "network", "done"))
+    for volume, replica in sorted(work.volumes):
+        if ensure_volume(session, stack, volume, replica):
+            report(Progress(host, volume_name(stack, volume, replica), "volume", "done"))
+    for item in work.steps:
+        if item.action == REMOVE:
+            step(item.name, REMOVE, lambda ref=item.container: remove_container(session, ref))
+    started = []
+    for item in work.steps:
+        if item.action == START:
+            step(item.name, START, lambda name=item.name: session.call(
+                lambda client: client.api.start(name)))
+            started.append(item)
+        elif item.action in (CREATE, REPLACE):
+            body, extra = work.bodies[item.name]
+            start = stack.service(item.service).start_on_create
+            step(item.name, item.action,
+                 lambda i=item, b=body, e=extra, s=start: create_container(session, i, b, e, s))
+            if start:
+                started.append(item)
+    return check_health(session, fleet, prepared, started, report, health_timeout_ms)
+
+
+def create_container(session: HostSession, item: Step, body: dict, extra: list,
+                     start: bool) -> None:
+    """Create (after removing the container it replaces), connect and start one container.
+
+    Raises:
+        DeployError: A container outside the stack holds the name.
+        BackendError: The engine refused.
+    """
+    if item.action == REPLACE and item.container:
+        remove_container(session, item.container)
+    try:
+        session.call(lambda client: client.api.create_container_from_config(body, item.name))
+    except DockerApiError as exc:
+        if exc.status == 409:
+            raise DeployError(f"cannot create {item.name}: a container of that name exists and"
+                              " is not part of the stack; rename or remove it",
+                              host=session.name) from exc
+        raise
+    for network, aliases in extra:
+        session.call(lambda client, n=network, a=aliases: client.api.connect_container_to_network(
+            item.name, n, aliases=a))
+    if start:
+        session.call(lambda client: client.api.start(item.name))
+
+
+def check_health(session: HostSession, fleet: Fleet, prepared: Prepared, started: list[Step],
+                 report: ProgressCallback, timeout_ms: int | None) -> dict[str, str]:
+    """Wait for the started containers: running, then healthy by whichever check they have."""
+    host, stack = session.name, prepared.stack
+    unhealthy: dict[str, str] = {}
+    probes = []
+    for item in started:
+        service = stack.service(item.service)
+        inspect = session.call(lambda client, n=item.name: client.api.inspect_container(n))
+        state = inspect.get("State") or {}
+        if not state.get("Running") and not (service.start_once and state.get("ExitCode") == 0):
+            unhealthy[item.name] = f"exited with code {state.get('ExitCode')}"
+        elif service.health_check is not None and fleet.backend is not None:
+            address = container_address(inspect)
+            if address:
+                probes.append((session, Target(host, item.name, address, service.health_check)))
+        elif service.healthcheck is not None and not service.healthcheck.disable:
+            why = _engine_health(session, item.name, timeout_ms)
+            if why:
+                unhealthy[item.name] = why
+    if probes:
+        assert fleet.backend is not None
+        for name, why in wait_all(fleet.backend, probes, timeout_ms).items():
+            if why:
+                unhealthy[name] = why
+    for item in started:
+        why = unhealthy.get(item.name)
+        report(Progress(host, item.name, "health", "unhealthy" if why else "healthy", why or ""))
+    return unhealthy
+
+
+def _engine_health(session: HostSession, name: str, timeout_ms: int | None) -> str | None:
+    """Wait for Docker's own health status (compose `healthcheck`)."""
+    deadline = time.monotonic() + (timeout_ms / 1000 if timeout_ms else COMPOSE_HEALTH_TIMEOUT)
+    status = "starting"
+    while time.monotonic() < deadline:
+        inspect = session.call(lambda client: client.api.inspect_container(name))
+        status = ((inspect.get("State") or {}).get("Health") or {}).get("Status", "none")
+        if status in ("healthy", "none"):
+            return None
+        if status == "unhealthy":
+            return "the engine's health check reports unhealthy"
+        time.sleep(0.5)
+    return f"still {status} after the deploy's wait"

@@ -1,0 +1,160 @@
+"""Per-host objects of a deploy besides containers: preflight, networks, volumes, records.
+
+Every function blocks on docker-py through `HostSession.call` (BackendErrors
+out) and is idempotent: it creates what is missing and leaves what is there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+
+from corral.backends import labels as L
+from corral.backends.deploy.body import network_name, volume_name
+from corral.backends.deploy.record import Definition, encode, record_name
+from corral.backends.errors import NotFound
+from corral.backends.ssh.session import HostSession
+from corral.catalog.spec import Stack
+
+
+def object_labels(stack: Stack, config: dict) -> dict[str, str]:
+    """Labels of a stack network or volume: stack, catalog entry/version, config hash."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    return {L.STACK: stack.name, L.ENTRY: stack.entry, L.VERSION: stack.version,
+            L.CONFIG_HASH: digest}
+
+
+def missing_images(session: HostSession, images: list[str]) -> list[str]:
+    """The images of `images` the host's engine does not have (no pull is attempted)."""
+    missing = []
+    for image in sorted(set(images)):
+        try:
+            session.call(lambda client, name=image: client.api.inspect_image(name))
+        except NotFound:
+            missing.append(image)
+    return missing
+
+
+def volume_problems(session: HostSession, stack: Stack,
+                    volumes: set[tuple[str, str]]) -> list[str]:
+    """Why the host cannot provide the named volumes `volumes`, if at all.
+
+    Args:
+        session: The host.
+        stack: The stack.
+        volumes: (stack volume name, replica) pairs, as `replica_volumes()` gives.
+    """
+    problems = []
+    declared = {v.name: v for v in stack.volumes}
+    for name, replica in sorted(volumes):
+        spec = declared.get(name)
+        engine_name = volume_name(stack, name, replica)
+        try:
+            found = session.call(lambda client, n=engine_name: client.api.inspect_volume(n))
+        except NotFound:
+            if spec is None or spec.external:
+                problems.append(f"external volume {engine_name} does not exist")
+            continue
+        if spec is not None and not spec.external and spec.driver \
+                and found.get("Driver") != spec.driver:
+            problems.append(f"volume {engine_name} exists with driver {found.get('Driver')},"
+                            f" not {spec.driver}")
+    return problems
+
+
+def network_problems(session: HostSession, stack: Stack, networks: set[str]) -> list[str]:
+    """External networks among `networks` (engine names) that the host lacks."""
+    external = {n.external_name or n.name for n in stack.networks if n.external}
+    problems = []
+    for name in sorted(networks & external):
+        if _find_network(session, name) is None:
+            problems.append(f"external network {name} does not exist")
+    return problems
+
+
+def _find_network(session: HostSession, name: str) -> dict | None:
+    # The engine's name filter matches substrings: keep the exact name only.
+    found = session.call(lambda client: client.api.networks(names=[name]))
+    return next((n for n in found if n.get("Name") == name), None)
+
+
+def ensure_network(session: HostSession, stack: Stack, engine_name: str) -> bool:
+    """Create a stack network on the host unless it exists; True when created."""
+    if _find_network(session, engine_name) is not None:
+        return False
+    spec = next((n for n in stack.networks
+                 if network_name(stack.name, n.name) == engine_name), None)
+    if spec is not None and spec.external:
+        return False
+    driver = (spec.driver if spec else None) or "bridge"
+    options = dict(spec.driver_opts) if spec else {}
+    labels = object_labels(stack, {"driver": driver, "options": options})
+    session.call(lambda client: client.api.create_network(
+        engine_name, driver=driver, options=options or None, labels=labels,
+        check_duplicate=True))
+    return True
+
+
+def ensure_volume(session: HostSession, stack: Stack, name: str, replica: str = "") -> bool:
+    """Create a stack's named volume on the host unless it exists; True when created.
+
+    Args:
+        session: The host.
+        stack: The stack.
+        name: The volume's name in the stack.
+        replica: `service-index` for a `per_container` volume (see `volume_name`).
+    """
+    spec = next((v for v in stack.volumes if v.name == name), None)
+    if spec is None or spec.external:
+        return False
+    engine_name = volume_name(stack, name, replica)
+    try:
+        session.call(lambda client: client.api.inspect_volume(engine_name))
+        return False
+    except NotFound:
+        pass
+    labels = object_labels(stack, {"driver": spec.driver, "options": spec.driver_opts})
+    session.call(lambda client: client.api.create_volume(
+        engine_name, driver=spec.driver or "local", driver_opts=dict(spec.driver_opts) or None,
+        labels=labels))
+    return True
+
+
+def write_record(session: HostSession, definition: Definition) -> str:
+    """Create the record volume of `definition` on the host (idempotent)."""
+    name = record_name(definition.name, definition.generation)
+    try:
+        session.call(lambda client: client.api.inspect_volume(name))
+    except NotFound:
+        session.call(lambda client: client.api.create_volume(name, labels=encode(definition)))
+    return name
+
+
+def remove_volume(session: HostSession, name: str) -> None:
+    """Remove a volume; one already gone is fine."""
+    with contextlib.suppress(NotFound):
+        session.call(lambda client: client.api.remove_volume(name))
+
+
+def remove_container(session: HostSession, ref: str, timeout: int = 10) -> None:
+    """Stop and remove a container with its anonymous volumes; one already gone is fine."""
+    try:
+        session.call(lambda client: client.api.stop(ref, timeout=timeout))
+        session.call(lambda client: client.api.remove_container(ref, v=True, force=True))
+    except NotFound:
+        pass
+
+
+def stack_networks(session: HostSession, stack: str) -> list[str]:
+    """Names of the networks Corral created for `stack` on the host."""
+    found = session.call(lambda client: client.api.networks(
+        filters={"label": f"{L.STACK}={stack}"}))
+    return sorted(n["Name"] for n in found)
+
+
+def stack_volumes(session: HostSession, stack: str) -> list[str]:
+    """Names of the named volumes Corral created for `stack` on the host."""
+    found = session.call(lambda client: client.api.volumes(
+        filters={"label": f"{L.STACK}={stack}"}))
+    return sorted(v["Name"] for v in (found or {}).get("Volumes") or [])

@@ -1,0 +1,143 @@
+"""Deploy, first half: read the hosts and plan; nothing changes on any host.
+
+`prepare()` reads every host, computes each service's configuration hash,
+plans, and works out the stack record: the same definition as the latest
+record keeps its generation (so re-applying is a no-op), a different one
+gets the next generation.
+
+Blocking: run from a worker thread or the command line, never on the
+backend loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from corral.backends.deploy.body import config_hash, secrets_digest
+from corral.backends.deploy.gather import FleetState, gather
+from corral.backends.deploy.record import Definition, definition_of
+from corral.backends.errors import UpgradePending
+from corral.backends.plan.model import Plan
+from corral.backends.plan.planner import plan as make_plan
+from corral.backends.ssh.fleet import Fleet
+from corral.catalog.answers import Answers
+from corral.catalog.spec import Stack
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One thing happening during an apply, for a progress display.
+
+    Attributes:
+        host: The host.
+        name: The container (or network, volume, record) concerned.
+        action: `create`, `replace`, `start`, `remove`, `network`, `volume`,
+            `record` or `health`.
+        state: `running`, `done`, `failed`, `healthy` or `unhealthy`.
+        detail: More words (an error, a health failure).
+    """
+
+    host: str
+    name: str
+    action: str
+    state: str
+    detail: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class Prepared:
+    """A plan and everything needed to apply it.
+
+    Attributes:
+        stack: The stack to deploy (from a render, or from a record).
+        definition: What the hosts will record.
+        previous: The latest recorded definition, if the stack exists.
+        state: The hosts as read.
+        hashes: Configuration hash per service.
+        plan: The plan.
+        from_record: True when the spec came from a record: password answers
+            are masked and are copied from running replicas.
+        record_hosts: Hosts that will hold the current record.
+        stale_records: (host, volume) of records to remove after the apply.
+    """
+
+    stack: Stack
+    definition: Definition
+    previous: Definition | None
+    state: FleetState
+    hashes: dict[str, str]
+    plan: Plan
+    from_record: bool = False
+    record_hosts: list[str] = field(default_factory=list)
+    stale_records: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def missing_records(self) -> list[str]:
+        """Hosts that must get the current record."""
+        have = {r.host for r in self.state.records
+                if r.stack == self.stack.name and r.generation == self.definition.generation}
+        return [host for host in self.record_hosts if host not in have]
+
+    @property
+    def no_op(self) -> bool:
+        """True when applying changes nothing at all."""
+        return self.plan.no_op and not self.missing_records and not self.stale_records
+
+
+def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
+            record: Definition | None = None, state: FleetState | None = None,
+            upgrade: bool = False) -> Prepared:
+    """Read the hosts and plan `stack` (no change is made).
+
+    Args:
+        fleet: The connected fleet.
+        stack: The rendered stack, or (with `record`) a stack built from a
+            record's masked spec (e.g. with a changed scale).
+        answers: The answers `stack` was rendered with.
+        record: The recorded definition `stack` derives from, when there are
+            no answers at hand (`corral scale`, `corral reconcile`).
+        state: Hosts already read (saves reading them again).
+        upgrade: Plan an upgrade that keeps the old containers (and the old
+            record) until confirm or rollback.
+
+    Raises:
+        PlanError: No placement satisfies the rules.
+        UpgradePending: An upgrade awaits confirm or rollback (unless this is
+            the same upgrade again, which resumes it).
+        BackendError: Reading the hosts failed.
+    """
+    state = state or gather(fleet)
+    previous = state.definition(stack.name)
+    now = time.time()
+    if record is not None:
+        digest = record.digest
+        definition = dataclasses.replace(record, stack=stack, deployed_at=now)
+    else:
+        digest = secrets_digest(stack.secrets)
+        definition = definition_of(stack, answers, 0, now)
+    hashes = {s.name: config_hash(stack, s, digest) for s in stack.services}
+    plan = make_plan(stack, state.hosts, hashes)
+    generations = [r.generation for r in state.records if r.stack == stack.name]
+    if definition.same_as(previous):
+        definition = previous  # type: ignore[assignment]
+    elif previous is not None and previous.upgrade_from is not None:
+        raise UpgradePending(f"stack {stack.name} has an upgrade awaiting `corral confirm` or"
+                             f" `corral rollback` (generation {previous.upgrade_from} ->"
+                             f" {previous.generation})")
+    else:
+        definition = dataclasses.replace(
+            definition, generation=max(generations, default=0) + 1,
+            upgrade_from=previous.generation if upgrade and previous else None)
+    record_hosts = sorted({s.host for s in plan.final()}) or plan.hosts[:1]
+    # The generation an upgrade came from keeps its records for a rollback.
+    stale = [(r.host, r.volume) for r in state.records if r.stack == stack.name
+             and r.generation != definition.upgrade_from
+             and (r.generation != definition.generation or r.host not in record_hosts)]
+    return Prepared(stack, definition, previous, state, hashes, plan, record is not None,
+                    list(record_hosts), sorted(stale))

@@ -1,0 +1,207 @@
+"""Reconcile: bring every deployed stack back to its record.
+
+Corral has no server, so this only happens while someone runs it: `corral
+reconcile` once, `corral reconcile --watch` in a loop, or the console on
+request. Each pass:
+
+1. probes the containers of services with a Rancher `health_check` through
+   their host's SSH connection, and removes the unhealthy ones whose
+   strategy allows it (`recreate`; `recreateOnQuorum` while enough
+   containers of the service are healthy);
+2. re-plans each stack from its record and applies the plan: replicas of
+   offline hosts are placed on eligible online hosts, removed unhealthy
+   ones are created again, and copies on a host that came back are removed
+   so no service runs more than its scale.
+
+Stacks with an upgrade awaiting confirm or rollback are left alone. With
+`replace_lost=False` (the console's own passes) nothing is changed while a
+host is offline: which replicas it held cannot be told from here, and a
+short outage must not move containers; the operator reconciles on request.
+Blocking: run from a worker thread or the command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from corral.backends import labels as L
+from corral.backends.deploy.apply import apply
+from corral.backends.deploy.gather import FleetState, gather
+from corral.backends.deploy.health import HEALTHY, UNHEALTHY, Target, container_address, probe
+from corral.backends.deploy.health_track import HealthTracker, may_recreate
+from corral.backends.deploy.objects import remove_container
+from corral.backends.deploy.prepare import ProgressCallback, prepare
+from corral.backends.errors import BackendError
+from corral.backends.ssh.fleet import Fleet
+
+
+@dataclass
+class ReconcileReport:
+    """What one pass did, per stack, in words."""
+
+    actions: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    #: Health of each running container with a Rancher check, by `host/name`,
+    #: after this pass's probes (taken even while a host is offline).
+    health: dict[str, str] = field(default_factory=dict)
+
+    def add(self, stack: str, line: str) -> None:
+        """Note one thing done to `stack`."""
+        self.actions.setdefault(stack, []).append(line)
+
+
+def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
+              stacks: list[str] | None = None, rounds: int | None = None,
+              on_progress: ProgressCallback | None = None,
+              health_timeout_ms: int | None = None,
+              replace_lost: bool = True, state: FleetState | None = None) -> ReconcileReport:
+    """One reconcile pass over `stacks` (default every stack with a record).
+
+    Args:
+        fleet: The connected fleet (its `.backend` runs the probes).
+        tracker: Health kept between passes (`--watch`); a fresh one otherwise.
+        stacks: Only these stacks.
+        rounds: Probe rounds in this pass; default enough to reach each
+            check's `unhealthy_threshold` (one-shot), 1 is right for `--watch`.
+        on_progress: Progress of the applies.
+        health_timeout_ms: Wait at most this long for new containers' health.
+        replace_lost: Re-place replicas while a host is offline; if False,
+            a pass with a host offline changes nothing and says so.
+        state: Hosts already read (saves reading them again).
+    """
+    tracker = tracker or HealthTracker()
+    report = ReconcileReport()
+    state = state or gather(fleet)
+    names = [n for n in state.stacks() if stacks is None or n in stacks]
+    offline = [host.name for host in state.hosts if not host.online]
+    if offline and not replace_lost:
+        # Probing changes nothing: health stays current while the pass waits.
+        _health_pass(fleet, state, tracker, names, report, rounds, act=False)
+        for name in names:
+            report.add(name, f"{', '.join(offline)} offline: nothing re-placed or recreated"
+                             " until you reconcile")
+        return report
+    if _health_pass(fleet, state, tracker, names, report, rounds):
+        state = gather(fleet)
+    for name in names:
+        definition = state.definition(name)
+        if definition is None:
+            report.errors[name] = "no readable stack record on the online hosts"
+            continue
+        if definition.upgrade_from is not None:
+            report.add(name, "upgrade awaiting confirm or rollback: left alone")
+            continue
+        try:
+            prepared = prepare(fleet, definition.stack, record=definition, state=state)
+            if prepared.no_op:
+                continue
+            for step in prepared.plan.changes:
+                report.add(name, f"{step.action} {step.name} on {step.host}: {step.reason}")
+            result = apply(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
+        except BackendError as exc:
+            report.errors[name] = str(exc)
+            continue
+        for host, error in result.errors.items():
+            report.errors[name] = f"{host}: {error}"
+        state = gather(fleet)  # the next stack plans against what this one changed
+    return report
+
+
+@dataclass(frozen=True)
+class _Watched:
+    """A running container with a Rancher health check."""
+
+    stack: str
+    service: str
+    target: Target
+    created: float
+
+
+def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names: list[str],
+                 report: ReconcileReport, rounds: int | None, act: bool = True) -> bool:
+    """Probe, update `tracker`, remove what may be recreated (unless not `act`).
+
+    Returns:
+        Whether something was removed.
+    """
+    watched = _watched(fleet, state, names)
+    tracker.forget({item.target.key for item in watched})
+    if not watched or fleet.backend is None:
+        return False
+    count = rounds or max(item.target.check.unhealthy_threshold for item in watched)
+    pause = min(min(item.target.check.interval for item in watched) / 1000, 1.0)
+    for number in range(count):
+        pending = [item for item in watched if number == 0
+                   or tracker.state(item.target.key) not in (HEALTHY, UNHEALTHY)]
+        if not pending:
+            break
+        if number:
+            time.sleep(pause)
+        errors = fleet.backend.run(_probe_all(
+            [(fleet.sessions[item.target.host], item.target) for item in pending]))
+        now = time.time()
+        for item, error in zip(pending, errors, strict=True):
+            tracker.update(item.target.key, item.target.check, error,
+                           (now - item.created) * 1000)
+    by_service: dict[tuple[str, str], list[_Watched]] = {}
+    for item in watched:
+        by_service.setdefault((item.stack, item.service), []).append(item)
+    removed = False
+    for (stack, _), items in sorted(by_service.items()) if act else ():
+        healthy = sum(tracker.state(item.target.key) == HEALTHY for item in items)
+        for item in items:
+            removed |= _recreate(fleet, tracker, report, stack, item.target, healthy)
+    # After removals: a removed container's replacement starts `initializing`.
+    report.health = {item.target.key: tracker.state(item.target.key) for item in watched}
+    return removed
+
+
+def _recreate(fleet: Fleet, tracker: HealthTracker, report: ReconcileReport, stack: str,
+              target: Target, healthy: int) -> bool:
+    """Remove an unhealthy container if its strategy allows; True when removed."""
+    health = tracker.containers.get(target.key)
+    if health is None or health.state != UNHEALTHY:
+        return False
+    if not may_recreate(target.check, healthy):
+        report.add(stack, f"{target.container} on {target.host} is unhealthy"
+                          f" ({health.last_error}); strategy {target.check.strategy} keeps it")
+        return False
+    try:
+        remove_container(fleet.sessions[target.host], target.container)
+    except BackendError as exc:
+        report.errors[stack] = str(exc)
+        return False
+    report.add(stack, f"removed unhealthy {target.container} on {target.host}"
+                      f" ({health.last_error}) to recreate it")
+    tracker.containers.pop(target.key, None)
+    return True
+
+
+def _watched(fleet: Fleet, state: FleetState, names: list[str]) -> list[_Watched]:
+    """Every running container of `names` whose service has a health_check."""
+    watched = []
+    for name in names:
+        definition = state.definition(name)
+        if definition is None or definition.upgrade_from is not None:
+            continue
+        checks = {s.name: s.health_check for s in definition.stack.services if s.health_check}
+        for host, container in state.containers(name):
+            service = container.labels.get(L.SERVICE, "")
+            if service not in checks or container.previous or not container.running:
+                continue
+            try:
+                inspect = fleet.sessions[host].call(
+                    lambda client, ref=container.id: client.api.inspect_container(ref))
+            except BackendError:
+                continue
+            address = container_address(inspect)
+            if address:
+                target = Target(host, container.name, address, checks[service])
+                watched.append(_Watched(name, service, target, container.created))
+    return watched
+
+
+async def _probe_all(items) -> list[str | None]:
+    return await asyncio.gather(*(probe(session, target) for session, target in items))

@@ -1,0 +1,159 @@
+"""A deployed stack's definition, kept on the hosts themselves.
+
+There is no Corral server and no local state: after each apply that changes
+the definition, every host that runs part of the stack gets a small *record
+volume* (`corral-stack.NAME.GEN`) whose labels hold the definition (stack
+spec and answers, passwords left out), compressed. Any Corral process with
+the same inventory reads the records and takes the highest generation.
+
+A volume, rather than a container or network, because its labels need no
+image, it never runs, and a new generation replaces the old one by create
+then remove. Volume labels cannot change, hence one volume per generation.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import types
+import typing
+import zlib
+from dataclasses import dataclass, field
+
+from corral.backends import labels as L
+from corral.backends.deploy.body import secrets_digest
+from corral.catalog.answers import Answers
+from corral.catalog.spec import Stack
+
+FORMAT = 1
+PREFIX = "corral-stack."
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What was deployed, as a second operator needs it.
+
+    Attributes:
+        stack: The spec, password answers masked (`Stack.secrets` is empty).
+        answers: The answers, passwords left out.
+        secret_names: The variables that were passwords.
+        digest: `secrets_digest()` of the password answers (for config hashes).
+        generation: Increases with every apply that changes the definition.
+        deployed_at: Epoch seconds of that apply.
+        upgrade_from: While an upgrade awaits confirm or rollback, the
+            generation it upgraded from (whose record is kept); else None.
+    """
+
+    stack: Stack
+    answers: dict[str, str] = field(default_factory=dict)
+    secret_names: tuple[str, ...] = ()
+    digest: str = ""
+    generation: int = 1
+    deployed_at: float = 0.0
+    upgrade_from: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The stack name."""
+        return self.stack.name
+
+    def same_as(self, other: Definition | None) -> bool:
+        """Whether both describe the same deploy (generation and time aside)."""
+        return other is not None and self.to_dict(meta=False) == other.to_dict(meta=False)
+
+    def to_dict(self, meta: bool = True) -> dict:
+        """Plain data (what the record stores, and `corral stacks --json` prints)."""
+        data = {
+            "format": FORMAT, "name": self.stack.name, "entry": self.stack.entry,
+            "version": self.stack.version, "answers": dict(sorted(self.answers.items())),
+            "secret_names": sorted(self.secret_names), "secrets_digest": self.digest,
+            "spec": self.stack.to_dict(),
+        }
+        if meta:
+            data.update(generation=self.generation, deployed_at=self.deployed_at,
+                        upgrade_from=self.upgrade_from)
+        return data
+
+
+def definition_of(stack: Stack, answers: Answers | None, generation: int,
+                  deployed_at: float) -> Definition:
+    """The definition of a freshly rendered stack (passwords taken out here)."""
+    values = answers.values if answers else {}
+    secret_names = tuple(sorted(answers.secret_names)) if answers else ()
+    kept = {k: v for k, v in values.items() if k not in secret_names}
+    masked = stack_from_dict(stack.to_dict())
+    return Definition(masked, kept, secret_names, secrets_digest(stack.secrets), generation,
+                      deployed_at)
+
+
+def encode(definition: Definition) -> dict[str, str]:
+    """The labels of a record volume."""
+    raw = json.dumps(definition.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+    return {
+        L.RECORD: definition.name,
+        L.GENERATION: str(definition.generation),
+        L.ENTRY: definition.stack.entry,
+        L.VERSION: definition.stack.version,
+        L.DEFINITION: base64.b64encode(zlib.compress(raw, 9)).decode(),
+    }
+
+
+def decode(labels: dict[str, str]) -> Definition:
+    """Read a record volume's labels.
+
+    Raises:
+        ValueError: Not a record, or one this Corral cannot read.
+    """
+    try:
+        data = json.loads(zlib.decompress(base64.b64decode(labels[L.DEFINITION])))
+    except (KeyError, ValueError, zlib.error) as exc:
+        raise ValueError(f"unreadable stack record: {exc}") from exc
+    if data.get("format") != FORMAT:
+        raise ValueError(f"stack record format {data.get('format')!r} is not {FORMAT}")
+    return Definition(
+        stack=stack_from_dict(data["spec"]),
+        answers=dict(data.get("answers") or {}),
+        secret_names=tuple(data.get("secret_names") or ()),
+        digest=data.get("secrets_digest", ""),
+        generation=int(data.get("generation", 0)),
+        deployed_at=float(data.get("deployed_at", 0.0)),
+        upgrade_from=data.get("upgrade_from"),
+    )
+
+
+def record_name(stack: str, generation: int) -> str:
+    """The record volume of one generation."""
+    return f"{PREFIX}{stack}.{generation}"
+
+
+def stack_from_dict(data: dict) -> Stack:
+    """Rebuild a Stack from `Stack.to_dict()` (the inverse, secrets aside)."""
+    return _build(Stack, data)
+
+
+def _build(kind: object, value: object) -> object:
+    """Turn plain data back into the (nested, frozen) dataclasses of the spec."""
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        hints = typing.get_type_hints(kind)
+        assert isinstance(value, dict)
+        return kind(**{f.name: _build(hints[f.name], value[f.name])
+                       for f in dataclasses.fields(kind)
+                       if f.name in value and f.name != "secrets"})
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        return _build(options[0], value) if len(options) == 1 else value
+    if origin is tuple:
+        assert isinstance(value, list | tuple)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_build(args[0], item) for item in value)
+        return tuple(_build(a, item) for a, item in zip(args, value, strict=False))
+    if origin is dict:
+        assert isinstance(value, dict)
+        return {k: _build(args[1], v) for k, v in value.items()}
+    if origin is frozenset:
+        return frozenset(value)  # type: ignore[arg-type]
+    return value

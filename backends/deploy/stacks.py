@@ -1,0 +1,210 @@
+"""Deployed stacks as the hosts describe them: list, scale, remove.
+
+Everything here is derived from what the hosts hold (containers' labels and
+the stack record volumes), so any Corral process with the inventory sees
+the same stacks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from corral.backends import labels as L
+from corral.backends.deploy.gather import FleetState
+from corral.backends.deploy.objects import (
+    remove_container,
+    remove_volume,
+    stack_networks,
+    stack_volumes,
+)
+from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
+from corral.backends.deploy.record import Definition
+from corral.backends.errors import BackendError, UnknownStack
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.session import HostSession
+from corral.catalog.spec import MASK, Stack
+
+
+@dataclass
+class ServiceSummary:
+    """One service of a deployed stack: wanted and actual containers."""
+
+    name: str
+    wanted: str
+    running: int = 0
+    total: int = 0
+    hosts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StackSummary:
+    """A deployed stack, from its record and its containers.
+
+    Attributes:
+        name: The stack name.
+        definition: The latest recorded definition, or None (a stack whose
+            record is missing or unreadable still shows its containers).
+        services: Per service, wanted scale and what runs where.
+        hosts: Hosts running any of its containers.
+        previous: Old containers kept stopped by an upgrade awaiting confirm or rollback.
+    """
+
+    name: str
+    definition: Definition | None
+    services: list[ServiceSummary] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    previous: int = 0
+
+    @property
+    def state(self) -> str:
+        """`active`, `degraded` (fewer running than wanted), `upgraded` or `unknown`."""
+        if self.definition is None:
+            return "unknown"
+        if self.previous:
+            return "upgraded"
+        short = any(s.wanted.isdigit() and s.running < int(s.wanted) for s in self.services)
+        return "degraded" if short else "active"
+
+    def to_dict(self) -> dict:
+        """Plain data for `--json`; password answers never appear."""
+        definition = self.definition
+        answers = dict(definition.answers) if definition else {}
+        for name in definition.secret_names if definition else ():
+            answers[name] = MASK
+        return {
+            "name": self.name, "state": self.state,
+            "entry": definition.stack.entry if definition else None,
+            "version": definition.stack.version if definition else None,
+            "generation": definition.generation if definition else None,
+            "deployed_at": definition.deployed_at if definition else None,
+            "answers": dict(sorted(answers.items())),
+            "services": [dataclasses.asdict(s) for s in self.services],
+            "hosts": self.hosts, "previous": self.previous,
+        }
+
+
+def summarize(state: FleetState) -> list[StackSummary]:
+    """Every stack the hosts know, by name."""
+    result = []
+    for name in state.stacks():
+        definition = state.definition(name)
+        summary = StackSummary(name, definition)
+        services: dict[str, ServiceSummary] = {}
+        if definition is not None:
+            for service in definition.stack.services:
+                wanted = "global" if service.scheduling.is_global else str(service.scale)
+                services[service.name] = ServiceSummary(service.name, wanted)
+        hosts = set()
+        for host, container in state.containers(name):
+            hosts.add(host)
+            if container.previous:
+                summary.previous += 1
+                continue
+            service_name = container.labels.get(L.SERVICE, "?")
+            item = services.setdefault(service_name, ServiceSummary(service_name, "?"))
+            item.total += 1
+            item.running += container.running
+            if host not in item.hosts:
+                item.hosts.append(host)
+        summary.services = [services[n] for n in sorted(services)]
+        summary.hosts = sorted(hosts)
+        result.append(summary)
+    return result
+
+
+def find(state: FleetState, name: str) -> StackSummary:
+    """The summary of stack `name`.
+
+    Raises:
+        UnknownStack: No online host knows it.
+    """
+    for summary in summarize(state):
+        if summary.name == name:
+            return summary
+    raise UnknownStack(f"no online host knows a stack named {name!r}")
+
+
+def scaled(definition: Definition, service: str, count: int) -> Stack:
+    """The recorded stack with `service` (and its sidekicks) at `count` replicas.
+
+    Raises:
+        UnknownStack: No such service, or it is a sidekick or global (bad input).
+    """
+    stack = definition.stack
+    names = {s.name for s in stack.services}
+    if service not in names:
+        raise UnknownStack(f"stack {stack.name} has no service {service!r}"
+                           f" (services: {', '.join(sorted(names))})")
+    target = stack.service(service)
+    if target.sidekick_of:
+        raise UnknownStack(f"{service} is a sidekick of {target.sidekick_of}: scale that instead")
+    if target.scheduling.is_global:
+        raise UnknownStack(f"{service} is global: it runs once on every eligible host")
+    if count < 0:
+        raise UnknownStack(f"scale must be 0 or more, not {count}")
+    services = tuple(dataclasses.replace(s, scale=count)
+                     if s.name == service or s.sidekick_of == service else s
+                     for s in stack.services)
+    return dataclasses.replace(stack, services=services)
+
+
+def prepare_scale(fleet: Fleet, state: FleetState, stack: str, service: str,
+                  count: int) -> Prepared:
+    """Plan the recorded `stack` with `service` at `count` replicas (no change is made).
+
+    Raises:
+        UnknownStack: No record of the stack, or a service that cannot be scaled.
+        PlanError: No placement satisfies the rules at that scale.
+    """
+    definition = state.definition(stack)
+    if definition is None:
+        raise UnknownStack(f"no online host holds a record of stack {stack!r}")
+    return prepare(fleet, scaled(definition, service, count), record=definition, state=state)
+
+
+def volumes_of(state: FleetState, fleet: Fleet, name: str) -> dict[str, list[str]]:
+    """The named volumes Corral created for stack `name`, per online host."""
+    results = fleet.query(lambda session: stack_volumes(session, name), hosts=state.online)
+    return {r.host: r.value for r in results if r.ok and r.value}  # type: ignore[misc]
+
+
+def remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
+           on_progress: ProgressCallback | None = None) -> dict[str, str]:
+    """Remove a stack from every online host: containers, networks, records (volumes if asked).
+
+    Returns:
+        Host -> error, for hosts that failed (run it again once they are back).
+    """
+    report = on_progress or (lambda _: None)
+    records = {r.host: [] for r in state.records if r.stack == name}
+    for record in state.records:
+        if record.stack == name:
+            records[record.host].append(record.volume)
+    containers: dict[str, list[tuple[str, str]]] = {}
+    for host, container in state.containers(name):
+        containers.setdefault(host, []).append((container.name, container.id))
+
+    def work(session: HostSession) -> None:
+        host = session.name
+        for container_name, ref in sorted(containers.get(host, [])):
+            report(Progress(host, container_name, "remove", "running"))
+            remove_container(session, ref)
+            report(Progress(host, container_name, "remove", "done"))
+        for network in stack_networks(session, name):
+            session.call(lambda client, n=network: client.api.remove_network(n))
+            report(Progress(host, network, "network", "done", "removed"))
+        if volumes:
+            for volume in stack_volumes(session, name):
+                remove_volume(session, volume)
+                report(Progress(host, volume, "volume", "done", "removed"))
+        for volume in records.get(host, []):
+            remove_volume(session, volume)
+
+    errors = {}
+    # Every online host: networks are left wherever containers once ran.
+    for result in fleet.query(work, hosts=state.online):
+        if not result.ok:
+            error = result.error
+            errors[result.host] = error.message if isinstance(error, BackendError) else "failed"
+    return errors

@@ -1,0 +1,1 @@
+"""One engine's resources: facts, containers, volumes, images, stats, actions, live events."""

@@ -1,0 +1,82 @@
+"""What changes an engine: container lifecycle, volume and image removal.
+
+Every mutation goes through `act()`, which refuses it when the session is
+read-only, so `--readonly` holds even for a code path the UI forgot.
+Blocking docker-py calls: run them on worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from corral.backends.engine.resources import list_volumes
+from corral.backends.errors import ActionRefused
+from corral.backends.ssh.session import HostSession
+
+
+@dataclass(frozen=True)
+class Action:
+    """A mutating action on one kind of object.
+
+    Attributes:
+        id: Stable identifier (`container.stop`), also the binding id.
+        kind: `container`, `volume` or `image`.
+        verb: What the UI shows (`stop`).
+        destructive: Whether it needs a confirmation naming host and object.
+    """
+
+    id: str
+    kind: str
+    verb: str
+    destructive: bool
+    run: Callable[[HostSession, str], object]
+
+
+def _remove_volume(session: HostSession, name: str) -> None:
+    users = next((v.users for v in list_volumes(session) if v.name == name), [])
+    if users:
+        raise ActionRefused(
+            f"volume {name} is in use by {', '.join(users)}; remove those containers first",
+            host=session.name,
+        )
+    session.call(lambda client: client.api.remove_volume(name))
+
+
+ACTIONS: dict[str, Action] = {
+    action.id: action
+    for action in (
+        Action("container.start", "container", "start", False,
+               lambda s, ref: s.call(lambda c: c.api.start(ref))),
+        Action("container.stop", "container", "stop", True,
+               lambda s, ref: s.call(lambda c: c.api.stop(ref, timeout=10))),
+        Action("container.restart", "container", "restart", True,
+               lambda s, ref: s.call(lambda c: c.api.restart(ref, timeout=10))),
+        Action("container.kill", "container", "kill", True,
+               lambda s, ref: s.call(lambda c: c.api.kill(ref))),
+        Action("container.remove", "container", "remove", True,
+               lambda s, ref: s.call(lambda c: c.api.remove_container(ref, force=True))),
+        Action("volume.remove", "volume", "remove", True, _remove_volume),
+        Action("image.remove", "image", "remove", True,
+               lambda s, ref: s.call(lambda c: c.api.remove_image(ref))),
+    )
+}
+
+
+def act(session: HostSession, action_id: str, ref: str) -> None:
+    """Carry out one action on one object.
+
+    Args:
+        session: The host's session.
+        action_id: A key of `ACTIONS`.
+        ref: The container, volume or image id or name.
+
+    Raises:
+        ActionRefused: The session is read-only, or the action is unsafe
+            (a volume in use).
+        BackendError: The engine refused or the host is offline.
+    """
+    action = ACTIONS[action_id]
+    if session.readonly:
+        raise ActionRefused(f"read-only: refusing to {action.verb} {ref}", host=session.name)
+    action.run(session, ref)

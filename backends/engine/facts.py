@@ -1,0 +1,192 @@
+"""What `corral hosts` and `corral ps` report, read from each engine.
+
+All functions here block on docker-py: run them on worker threads (see
+`Fleet.query`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from corral.backends.errors import BackendError
+from corral.backends.labels import stack_and_service
+from corral.backends.ssh.session import HostSession
+
+LATENCY_SAMPLES = 5
+CLOCK_SAMPLES = 3
+
+
+@dataclass
+class HostFacts:
+    """One row of `corral hosts`.
+
+    Attributes:
+        name: Inventory name.
+        address: SSH address (or `localhost`).
+        state: `online` or `offline` (or `connecting`).
+        error: Why it is offline.
+        docker_version: Engine version, e.g. `20.10.24+dfsg1`.
+        api_version: Negotiated API version.
+        containers_running: Running containers.
+        containers_total: All containers.
+        latency_ms: Median round trip of an API ping through the tunnel.
+        clock_offset_ms: Engine clock minus this machine's, corrected for
+            half the round trip (merged logs depend on it).
+        labels: Inventory labels.
+        tunnel: `forward`, `dial-stdio` or `local`.
+    """
+
+    name: str
+    address: str
+    state: str
+    error: str | None = None
+    docker_version: str | None = None
+    api_version: str | None = None
+    containers_running: int | None = None
+    containers_total: int | None = None
+    latency_ms: float | None = None
+    clock_offset_ms: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    tunnel: str | None = None
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def host_facts(session: HostSession) -> HostFacts:
+    """Read a host's facts; offline hosts get a row with their error.
+
+    Never raises BackendError: a failure becomes the row's error.
+    """
+    status = session.status
+    facts = HostFacts(
+        name=session.name,
+        address=session.spec.address,
+        state=status.state.value,
+        error=status.error,
+        labels=dict(session.spec.labels),
+        tunnel=status.tunnel,
+    )
+    if not session.online:
+        return facts
+    try:
+        latencies = []
+        for _ in range(LATENCY_SAMPLES):
+            start = time.perf_counter()
+            session.call(lambda client: client.api.ping())
+            latencies.append(time.perf_counter() - start)
+        # NTP's trick: of a few samples, the quickest round trip brackets
+        # the engine's clock reading most tightly.
+        samples = []
+        for _ in range(CLOCK_SAMPLES):
+            before = time.time()
+            info = session.call(lambda client: client.api.info())
+            samples.append((time.time() - before, before, info))
+        _, before, info = min(samples, key=lambda sample: sample[0])
+        rtt = min(sample[0] for sample in samples)
+    except BackendError as exc:
+        facts.state, facts.error = "offline", exc.message
+        return facts
+    facts.error = None
+    facts.docker_version = session.version.get("Version") or info.get("ServerVersion")
+    facts.api_version = session.version.get("ApiVersion")
+    facts.containers_running = info.get("ContainersRunning")
+    facts.containers_total = info.get("Containers")
+    facts.latency_ms = round(statistics.median(latencies) * 1000, 2)
+    remote = parse_engine_time(info.get("SystemTime", ""))
+    if remote is not None:
+        facts.clock_offset_ms = round((remote - (before + rtt / 2)) * 1000, 1)
+    return facts
+
+
+def parse_engine_time(text: str) -> float | None:
+    """Parse the engine's RFC 3339 time (nanoseconds allowed) to epoch seconds."""
+    if not text:
+        return None
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits) :]
+        text = f"{head}.{digits[:6]}{zone}"
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+@dataclass
+class ContainerRow:
+    """One row of `corral ps`."""
+
+    host: str
+    id: str
+    name: str
+    image: str
+    state: str
+    status: str
+    ports: list[str]
+    stack: str | None
+    service: str | None
+    created: int
+    labels: dict[str, str]
+    #: When this row was read (`time.time()`): `status` ages from here.
+    listed_at: float = field(default=0.0, compare=False)
+
+    @property
+    def ref(self) -> str:
+        """What the engine knows it by."""
+        return self.id
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        data = asdict(self)
+        del data["listed_at"]
+        return data
+
+
+def list_containers(session: HostSession, all: bool = False) -> list[ContainerRow]:
+    """The host's containers, sorted by name (one API call, no inspects).
+
+    Raises:
+        BackendError: The host is offline or the engine failed.
+    """
+    raw = session.call(lambda client: client.api.containers(all=all))
+    rows = [container_row(session.name, item) for item in raw]
+    return sorted(rows, key=lambda row: row.name)
+
+
+def container_row(host: str, item: dict) -> ContainerRow:
+    """Turn one entry of the engine's container list into a row."""
+    labels = item.get("Labels") or {}
+    stack, service = stack_and_service(labels)
+    names = item.get("Names") or [""]
+    return ContainerRow(
+        host=host,
+        id=item.get("Id", "")[:12],
+        name=names[0].lstrip("/"),
+        image=item.get("Image", ""),
+        state=item.get("State", ""),
+        status=item.get("Status", ""),
+        ports=format_ports(item.get("Ports") or []),
+        stack=stack,
+        service=service,
+        created=item.get("Created", 0),
+        labels=labels,
+        listed_at=time.time(),
+    )
+
+
+def format_ports(ports: list[dict]) -> list[str]:
+    """`0.0.0.0:8080->80/tcp` style strings, published ones first, no duplicates."""
+    published, exposed = [], []
+    for port in ports:
+        inner = f"{port.get('PrivatePort')}/{port.get('Type', 'tcp')}"
+        if port.get("PublicPort"):
+            published.append(f"{port.get('IP') or '0.0.0.0'}:{port['PublicPort']}->{inner}")
+        else:
+            exposed.append(inner)
+    return list(dict.fromkeys(sorted(published) + sorted(exposed)))

@@ -1,0 +1,220 @@
+"""Keeping a live picture of every host's containers from its events stream.
+
+One watcher per host subscribes to the host's shared event follower
+(`session.events`, see `host_events`), lists the containers whenever the
+stream (re)opens, and re-reads only the container an event names, on a
+thread of its own. A host that drops has its rows marked stale (not
+forgotten) until it is back and listed afresh. Updates go to a single
+callback, which must be thread-safe and cheap (typically: put into a queue
+the UI drains on a timer).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from corral.backends.engine.events import Notice, StreamLost, StreamOpened
+from corral.backends.engine.facts import ContainerRow, container_row, list_containers
+from corral.backends.errors import BackendError
+from corral.backends.ssh.session import HostSession
+
+#: Events waiting for the watcher's thread; beyond it the host is listed afresh.
+INBOX_LIMIT = 1_000
+
+#: Container events that can change what a row shows.
+_ROW_EVENTS = {
+    "create", "start", "restart", "stop", "die", "kill", "pause", "unpause", "rename",
+    "update", "oom", "health_status",
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every container of `host` as listed just now (replaces what was known)."""
+
+    host: str
+    rows: list[ContainerRow]
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """One container was created or changed."""
+
+    host: str
+    row: ContainerRow
+
+
+@dataclass(frozen=True)
+class Removed:
+    """One container is gone."""
+
+    host: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The host cannot be watched right now; its rows are out of date."""
+
+    host: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """A raw engine event worth showing in the events view."""
+
+    host: str
+    time: float
+    type: str
+    action: str
+    actor: str
+    attributes: dict[str, str]
+
+
+Update = Snapshot | Upsert | Removed | Stale | EngineEvent
+Listener = Callable[[Update], None]
+
+
+class HostWatcher:
+    """Follows one host's containers until stopped.
+
+    Event notices arrive on the host's shared follower thread, which must
+    never wait: they go into a bounded inbox, and a thread of the watcher's
+    own does the listing and re-reading. Events that do not fit are dropped
+    and the host is listed afresh instead; stream notices are never dropped.
+
+    Args:
+        session: The host's session.
+        listener: Receives every update, on the watcher's thread.
+        retry_seconds: Pause before listing again after a failure.
+    """
+
+    def __init__(self, session: HostSession, listener: Listener, retry_seconds: float = 1.0):
+        self.session = session
+        self.listener = listener
+        self.retry_seconds = retry_seconds
+        self._stop = threading.Event()
+        self._ready = threading.Condition()
+        self._inbox: collections.deque[Notice] = collections.deque()
+        self._events_waiting = 0
+        self._overflowed = False
+        #: When to list the host again (monotonic), once it is online; None: no need.
+        self._relist_at: float | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"corral-watch-{session.name}", daemon=True
+        )
+
+    def start(self) -> HostWatcher:
+        """Start following; returns self."""
+        self._thread.start()
+        self.session.events.subscribe(self._receive)
+        return self
+
+    def stop(self) -> None:
+        """Stop following (the host's follower stops too if no one else listens)."""
+        self._stop.set()
+        self.session.events.unsubscribe(self._receive)
+        with self._ready:
+            self._ready.notify_all()
+
+    def _receive(self, notice: Notice) -> None:
+        """Subscriber (the follower's thread): queue the notice, never wait."""
+        with self._ready:
+            if isinstance(notice, dict):
+                if self._events_waiting >= INBOX_LIMIT:
+                    self._overflowed = True
+                    return
+                self._events_waiting += 1
+            elif self._inbox and not isinstance(self._inbox[-1], dict):
+                self._inbox.pop()  # the newer stream notice says all the older one did
+            self._inbox.append(notice)
+            self._ready.notify()
+
+    def _next(self, timeout: float) -> Notice | None:
+        with self._ready:
+            if not self._inbox and not self._stop.is_set():
+                self._ready.wait(timeout)
+            if self._overflowed:
+                self._overflowed = False
+                self._relist_at = 0.0
+            if not self._inbox:
+                return None
+            notice = self._inbox.popleft()
+            if isinstance(notice, dict):
+                self._events_waiting -= 1
+            return notice
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            due = self._relist_at
+            if due is not None and time.monotonic() >= due and self.session.online:
+                self._list()
+            notice = self._next(self.retry_seconds)
+            if notice is None or self._stop.is_set():
+                continue
+            if isinstance(notice, StreamOpened):
+                self._list()
+            elif isinstance(notice, StreamLost):
+                self._relist_at = None  # the stream's reopening lists the host
+                self.listener(Stale(self.session.name, notice.reason))
+            else:
+                try:
+                    self._handle(notice)
+                except BackendError as exc:
+                    self._failed(exc.message)
+
+    def _list(self) -> None:
+        try:
+            rows = list_containers(self.session, all=True)
+        except BackendError as exc:
+            self._failed(exc.message)
+            return
+        self._relist_at = None
+        self.listener(Snapshot(self.session.name, rows))
+
+    def _failed(self, reason: str) -> None:
+        """A read failed: the rows are out of date until the host is listed again."""
+        self.listener(Stale(self.session.name, reason))
+        self._relist_at = time.monotonic() + self.retry_seconds
+
+    def _handle(self, event: dict) -> None:
+        host = self.session.name
+        action = (event.get("Action") or event.get("status") or "").split(":")[0]
+        actor = event.get("Actor") or {}
+        cid = actor.get("ID") or event.get("id") or ""
+        attributes = actor.get("Attributes") or {}
+        self.listener(
+            EngineEvent(
+                host=host,
+                time=(event.get("timeNano") or 0) / 1e9 or float(event.get("time") or 0),
+                type=event.get("Type", "container"),
+                action=event.get("Action") or action,
+                actor=attributes.get("name") or cid[:12],
+                attributes=attributes,
+            )
+        )
+        if action == "destroy":
+            self.listener(Removed(host, cid[:12]))
+        elif action in _ROW_EVENTS:
+            row = self._read_row(cid)
+            # The engine sends `die` a moment before its listing stops saying
+            # "running"; wait for the listing to catch up rather than show a
+            # dead container as running until its next event.
+            for _ in range(20):
+                if row is None or action != "die" or row.state != "running":
+                    break
+                self._stop.wait(0.05)
+                row = self._read_row(cid)
+            if row is not None:
+                self.listener(Upsert(host, row))
+
+    def _read_row(self, cid: str) -> ContainerRow | None:
+        found = self.session.call(
+            lambda client: client.api.containers(all=True, filters={"id": cid})
+        )
+        return container_row(self.session.name, found[0]) if found else None

@@ -1,0 +1,1 @@
+"""Interactive `docker exec` in a container over a host's tunnel."""

@@ -1,0 +1,1 @@
+"""The inventory: which hosts Corral manages, read and edited in place."""

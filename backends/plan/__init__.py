@@ -1,0 +1,1 @@
+"""The deploy planner: where each container goes, and why. Pure: no I/O."""

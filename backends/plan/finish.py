@@ -1,0 +1,62 @@
+"""The planner's last touches on a complete list of steps (pure)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from corral.backends.plan.board import shared_with
+from corral.backends.plan.model import CREATE, KEEP, REMOVE, REPLACE, START, Step
+from corral.catalog.spec import Stack
+
+
+def follow_shared(stack: Stack, steps: list[Step]) -> list[Step]:
+    """Recreate kept containers that share volumes or network with a recreated one.
+
+    Docker resolves `volumes_from` and `network_mode: container:` when a
+    container is created, so a kept container would still point at the
+    container being replaced.
+
+    Returns:
+        The steps, with such keeps turned into replaces.
+    """
+    steps = list(steps)
+    shares = {s.name: shared_with(s) for s in stack.services}
+    changed = True
+    while changed:
+        changed = False
+        fresh = {(s.service, s.host) for s in steps if s.action in (CREATE, REPLACE)}
+        for i, step in enumerate(steps):
+            if step.action not in (KEEP, START):
+                continue
+            target = next((t for t in sorted(shares[step.service]) if (t, step.host) in fresh),
+                          None)
+            if target is not None:
+                steps[i] = Step(REPLACE, step.service, step.index, step.host, step.name,
+                                f"shares volumes or network with {target}, which is recreated",
+                                container=step.container, config_hash=step.config_hash)
+                changed = True
+    return steps
+
+
+def link_warnings(stack: Stack, steps: list[Step]) -> list[str]:
+    """A warning per link whose target does not run on every host of the linking service,
+    and per external link (not made)."""
+    where: dict[str, set[str]] = defaultdict(set)
+    for step in steps:
+        if step.action != REMOVE:
+            where[step.service].add(step.host)
+    warnings = []
+    for service in stack.services:
+        for link in service.links:
+            missing = sorted(where[service.name] - where.get(link.target, set()))
+            if missing:
+                warnings.append(
+                    f"{service.name} links to {link.target}, which does not run on "
+                    f"{', '.join(missing)}: plain Docker has no network across hosts, "
+                    f"so the link resolves only where both run")
+        for link in service.external_links:
+            warnings.append(
+                f"{service.name}'s external link to {link.target} (as {link.alias}) is not"
+                f" made: Corral's stacks do not join each other's networks; reach it by a"
+                f" published port or an external network both stacks declare")
+    return warnings

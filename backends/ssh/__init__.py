@@ -1,0 +1,1 @@
+"""Reaching a host: SSH connections, the engine tunnel, sessions, the fleet, the stream relay."""

@@ -1,0 +1,182 @@
+"""Every host of the inventory at once.
+
+Hosts connect concurrently and independently: a slow or dead host costs the
+others nothing. Blocking Docker queries fan out over a thread pool, one task
+per host, and each host's answer or error is kept apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from corral.backends.errors import BackendError, InventoryError
+from corral.backends.inventory.load import HostSpec, Inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.loop import BackendLoop
+from corral.backends.ssh.session import Backoff, HostSession, HostStatus, StatusListener
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HostResult(Generic[T]):
+    """One host's answer to a fan-out query: a value or an error."""
+
+    host: str
+    value: T | None = None
+    error: BackendError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the host answered."""
+        return self.error is None
+
+
+class Fleet:
+    """The sessions of every inventory host.
+
+    Async methods run on the backend loop; `query` blocks and runs anywhere
+    else (the command line's main thread, a Textual thread worker).
+
+    Args:
+        inventory: The hosts.
+        settings: SSH settings for every connection.
+        on_status: Called on the backend loop at every host state change.
+        backoff: Reconnect delays for `keep_online`.
+        backend: The loop the sessions live on, for callers on other threads
+            (`fleet.backend.submit(coro)`); optional for code already on it.
+        readonly: Every session refuses mutating actions.
+        stream_relay: Carry long streams through relay processes (for a UI;
+            see `relay`). A one-shot command is better off without the
+            child's start-up time.
+    """
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        settings: SshSettings,
+        *,
+        on_status: StatusListener | None = None,
+        backoff: Backoff | None = None,
+        backend: BackendLoop | None = None,
+        readonly: bool = False,
+        stream_relay: bool = False,
+    ):
+        self.inventory = inventory
+        self.settings = settings
+        self.backend = backend
+        self.readonly = readonly
+        self.stream_relay = stream_relay
+        self.sessions: dict[str, HostSession] = {
+            spec.name: HostSession(
+                spec, settings, on_status=on_status, backoff=backoff, readonly=readonly,
+                stream_relay=stream_relay,
+            )
+            for spec in inventory.hosts
+        }
+        self._runners: list[asyncio.Task[None]] = []
+        self._on_status = on_status
+        self._backoff = backoff
+        self._kept_online = False
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(4, min(32, 2 * len(self.sessions))),
+            thread_name_prefix="corral-docker",
+        )
+
+    def session(self, name: str) -> HostSession:
+        """The session of host `name`.
+
+        Raises:
+            UnknownHost: The inventory has no such host.
+        """
+        self.inventory.get(name)
+        return self.sessions[name]
+
+    def statuses(self) -> list[HostStatus]:
+        """Every host's current status, in inventory order."""
+        return [session.status for session in self.sessions.values()]
+
+    async def connect_all(self) -> dict[str, BackendError | None]:
+        """One concurrent connection attempt per host.
+
+        Returns:
+            Each host's error, or None for hosts now online.
+        """
+        results = await asyncio.gather(
+            *(session.connect() for session in self.sessions.values()), return_exceptions=True
+        )
+        errors: dict[str, BackendError | None] = {}
+        for name, result in zip(self.sessions, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, BackendError):
+                raise result
+            errors[name] = result
+        return errors
+
+    async def keep_online(self) -> None:
+        """Start a reconnecting `run()` loop for every host and return."""
+        loop = asyncio.get_running_loop()
+        self._runners = [loop.create_task(s.run()) for s in self.sessions.values()]
+        self._kept_online = True
+
+    async def add_host(self, spec: HostSpec) -> HostSession:
+        """Manage a host that joined the inventory while running.
+
+        Run on the backend loop. If `keep_online` was called, the new host is
+        kept online too; otherwise connect it yourself.
+
+        Raises:
+            InventoryError: The fleet already has a host of that name.
+        """
+        if spec.name in self.sessions:
+            raise InventoryError(f"host {spec.name!r} is already managed")
+        session = HostSession(
+            spec, self.settings, on_status=self._on_status, backoff=self._backoff,
+            readonly=self.readonly, stream_relay=self.stream_relay,
+        )
+        self.inventory = Inventory(hosts=(*self.inventory.hosts, spec), path=self.inventory.path)
+        # A new dict, not an insertion: other threads may be iterating the old one.
+        self.sessions = {**self.sessions, spec.name: session}
+        if self._kept_online:
+            self._runners.append(asyncio.get_running_loop().create_task(session.run()))
+        return session
+
+    async def close(self) -> None:
+        """Stop reconnecting and close every session."""
+        for runner in self._runners:
+            runner.cancel()
+        await asyncio.gather(*self._runners, return_exceptions=True)
+        self._runners = []
+        self._kept_online = False
+        await asyncio.gather(*(s.close() for s in self.sessions.values()))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def query(
+        self,
+        work: Callable[[HostSession], T],
+        hosts: list[str] | None = None,
+    ) -> list[HostResult[T]]:
+        """Run `work(session)` for each host concurrently and wait for all.
+
+        Blocking: never call it on the backend loop.
+
+        Args:
+            work: A blocking function of one session; its BackendErrors are
+                kept as that host's result.
+            hosts: Host names to ask; default every host.
+
+        Returns:
+            One result per host, in inventory order.
+        """
+        names = hosts if hosts is not None else list(self.sessions)
+        futures = {name: self._pool.submit(work, self.session(name)) for name in names}
+        results = []
+        for name, future in futures.items():
+            try:
+                results.append(HostResult(name, value=future.result()))
+            except BackendError as exc:
+                results.append(HostResult(name, error=exc))
+        return results

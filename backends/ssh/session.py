@@ -1,0 +1,296 @@
+"""One host's session: its SSH connection, its tunnel and its Docker client.
+
+A `HostSession` lives on the backend loop. `connect()` makes one attempt;
+`run()` keeps the host online, reconnecting with backoff, and reports every
+state change to a callback. The Docker client is blocking (docker-py): call
+it from a worker thread, never from the backend loop itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncssh
+import docker
+
+from corral.backends.engine.events import HostEvents
+from corral.backends.errors import (
+    BackendError,
+    HostOffline,
+    translate_docker_error,
+)
+from corral.backends.inventory.load import HostSpec
+from corral.backends.ssh.connect import SshSettings, close_connection, lost_reason, open_connection
+from corral.backends.ssh.relay import StreamRelay, relays_enabled
+from corral.backends.ssh.status import HostState, HostStatus, StatusListener
+from corral.backends.ssh.tunnel import DockerTunnel, open_tunnel
+
+T = TypeVar("T")
+
+#: Seconds a Docker API call may take before it counts as failed.
+API_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Reconnect delays: `first`, doubling up to `limit`, with ±20% jitter."""
+
+    first: float = 0.5
+    limit: float = 30.0
+
+    def delays(self):
+        """Yield successive delays forever."""
+        delay = self.first
+        while True:
+            yield delay * random.uniform(0.8, 1.2)
+            delay = min(delay * 2, self.limit)
+
+
+class HostSession:
+    """Connection, tunnel and Docker client for one inventory host.
+
+    Args:
+        spec: The inventory host.
+        settings: SSH settings shared by every session.
+        on_status: Called on the backend loop at every state change.
+        backoff: Reconnect delays for `run()`.
+        readonly: Refuse every mutating action (see `backends/engine/actions.py`).
+    """
+
+    def __init__(
+        self,
+        spec: HostSpec,
+        settings: SshSettings,
+        *,
+        on_status: StatusListener | None = None,
+        backoff: Backoff | None = None,
+        readonly: bool = False,
+        stream_relay: bool = False,
+    ):
+        self.spec = spec
+        self.readonly = readonly
+        self.stream_relay = stream_relay
+        self.settings = settings
+        self.backoff = backoff or Backoff()
+        self._listeners: list[StatusListener] = [on_status] if on_status else []
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._tunnel: DockerTunnel | None = None
+        self._client: docker.DockerClient | None = None
+        self._relay: StreamRelay | None = None
+        self.version: dict[str, Any] = {}
+        self.status = HostStatus(spec.name, HostState.OFFLINE, None, time.time())
+        #: The one follower of this host's engine events, shared by every view
+        #: and log pane that subscribes to it (see `host_events`).
+        self.events = HostEvents(self)
+
+    @property
+    def name(self) -> str:
+        """The host's inventory name."""
+        return self.spec.name
+
+    @property
+    def online(self) -> bool:
+        """Whether the engine can be called right now."""
+        return self.status.state is HostState.ONLINE
+
+    @property
+    def connection(self) -> asyncssh.SSHClientConnection | None:
+        """The SSH connection, for exec and health checks; None if local or offline."""
+        return self._conn
+
+    @property
+    def tunnel(self) -> DockerTunnel | None:
+        """The local end of the engine tunnel; None if local or offline."""
+        return self._tunnel
+
+    @property
+    def client(self) -> docker.DockerClient:
+        """The Docker client (blocking; use from a worker thread).
+
+        Raises:
+            HostOffline: The session is not online.
+        """
+        if self._client is None or not self.online:
+            reason = self.status.error or f"not connected ({self.status.state.value})"
+            raise HostOffline(reason, host=self.name)
+        return self._client
+
+    def stream_client(self) -> docker.DockerClient:
+        """The Docker client for long byte streams (logs, exec); blocking.
+
+        Goes through this host's stream relay (a child process, see
+        `relay`) when one can run, else it is `client`.
+
+        Raises:
+            HostOffline: The host is not online.
+        """
+        client = self.client
+        relay = self._relay
+        streamed = relay.client() if relay is not None else None
+        return streamed if streamed is not None and self.online else client
+
+    def add_listener(self, listener: StatusListener) -> None:
+        """Also report state changes to `listener`."""
+        self._listeners = [*self._listeners, listener]
+
+    def remove_listener(self, listener: StatusListener) -> None:
+        """Stop reporting to `listener` (no error if it was not added)."""
+        self._listeners = [known for known in self._listeners if known != listener]
+
+    def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call a docker-py function with this host's errors translated.
+
+        Args:
+            method: A callable taking the DockerClient first.
+            *args: Passed on.
+            **kwargs: Passed on.
+
+        Raises:
+            BackendError: Translated from docker-py's exceptions.
+        """
+        client = self.client
+        try:
+            return method(client, *args, **kwargs)
+        except Exception as exc:
+            raise translate_docker_error(exc, self.name) from exc
+
+    async def run_command(self, command: str, timeout: float = 10.0) -> tuple[int, str]:
+        """Run a shell command on the host over SSH (on the backend loop).
+
+        Returns:
+            The exit status and standard output.
+
+        Raises:
+            HostOffline: No SSH connection (offline, or the local host).
+        """
+        conn = self._conn
+        if conn is None:
+            raise HostOffline("no SSH connection to run a command on", host=self.name)
+        try:
+            result = await asyncio.wait_for(conn.run(command, check=False), timeout)
+        except (asyncssh.Error, OSError, TimeoutError) as exc:
+            raise HostOffline(f"running {command!r} failed: {exc}", host=self.name) from exc
+        output = result.stdout if isinstance(result.stdout, str) else ""
+        return result.exit_status or 0, output
+
+    async def connect(self) -> None:
+        """Make one attempt to bring the session online.
+
+        Raises:
+            BackendError: Why the attempt failed; the status says so too.
+        """
+        # Keep the last failure visible while retrying ("connecting, last: …").
+        last_error = self.status.error if self.status.state is HostState.OFFLINE else None
+        await self._drop()
+        self._set(HostState.CONNECTING, last_error)
+        try:
+            if self.spec.is_local:
+                base_url, mode = f"unix://{self.spec.socket}", "local"
+            else:
+                self._conn = await open_connection(self.spec, self.settings)
+                self._tunnel = await open_tunnel(
+                    self._conn,
+                    name=self.name,
+                    remote_socket=self.spec.socket,
+                    socket_explicit=self.spec.socket_explicit,
+                )
+                base_url, mode = self._tunnel.base_url, self._tunnel.mode
+            # docker-py blocks on the first /version call, whose bytes this
+            # very loop must pump: so it runs on a thread.
+            self._client, self.version = await asyncio.to_thread(self._make_client, base_url)
+        except BaseException as exc:
+            await self._drop()
+            error = exc if isinstance(exc, BackendError) else None
+            if isinstance(exc, asyncio.CancelledError):
+                self._set(HostState.OFFLINE, "cancelled")
+                raise
+            if error is None:
+                error = BackendError(f"{type(exc).__name__}: {exc}", host=self.name)
+            self._set(HostState.OFFLINE, error.message)
+            raise error from exc
+        if self.stream_relay and relays_enabled() and not self.spec.is_local:
+            self._relay = StreamRelay(
+                self.spec, self.settings, self._client.api.api_version, API_TIMEOUT
+            )
+        self._set(HostState.ONLINE, tunnel=mode)
+
+    def _make_client(self, base_url: str) -> tuple[docker.DockerClient, dict]:
+        client = None
+        try:
+            client = docker.DockerClient(base_url=base_url, version="auto", timeout=API_TIMEOUT)
+            return client, client.version()
+        except Exception as exc:
+            if client is not None:
+                client.close()
+            raise translate_docker_error(exc, self.name) from exc
+
+    async def run(self) -> None:
+        """Keep the session online until cancelled, reconnecting with backoff.
+
+        Errors that retrying cannot fix (refused host key, failed
+        authentication) leave the host offline and end the loop.
+        """
+        delays = self.backoff.delays()
+        while True:
+            try:
+                await self.connect()
+            except BackendError as exc:
+                if not exc.retryable:
+                    return
+                await asyncio.sleep(next(delays))
+                continue
+            delays = self.backoff.delays()
+            reason = await self._wait_lost()
+            await self._drop()
+            self._set(HostState.OFFLINE, reason)
+            await asyncio.sleep(next(delays))
+
+    async def _wait_lost(self) -> str:
+        """Wait until the SSH connection (or the local engine) goes away."""
+        if self._conn is None:
+            while True:  # the local engine: nothing to watch but the socket
+                await asyncio.sleep(5)
+                if not await asyncio.to_thread(self._ping):
+                    return "the local Docker engine stopped answering"
+        await self._conn.wait_closed()
+        reason = lost_reason(self._conn)
+        return "the SSH connection was lost" + (f" ({reason})" if reason else "")
+
+    def _ping(self) -> bool:
+        try:
+            return bool(self._client and self._client.ping())
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        """Close the client, the tunnel and the connection."""
+        await self._drop()
+        self._set(HostState.OFFLINE, "closed")
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        tunnel, self._tunnel = self._tunnel, None
+        conn, self._conn = self._conn, None
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.close()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        if tunnel is not None:
+            tunnel.close()
+        if conn is not None:
+            close_connection(conn)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.wait_closed(), 2)
+
+    def _set(self, state: HostState, error: str | None = None, tunnel: str | None = None) -> None:
+        self.status = HostStatus(self.name, state, error, time.time(), tunnel)
+        for listener in self._listeners:
+            listener(self.status)

@@ -1,0 +1,1 @@
+"""docker-compose (v1/v2) plus rancher-compose.yml into the stack spec."""

@@ -1,0 +1,204 @@
+"""One service: its docker-compose and rancher-compose keys into a `Service`.
+
+Every key is looked up in a table: modelled keys are parsed into fields,
+valid compose keys Corral does not model go to `Service.extra`, Rancher-only
+features are `unsupported`, and anything else is a warning naming the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from corral.catalog.compose import rancher
+from corral.catalog.compose import values as cv
+from corral.catalog.problems import Report, Source
+from corral.catalog.spec import Logging, Service
+
+_Parser = Callable[[object], object]
+_PARSERS: dict[str, tuple[str, _Parser]] = {
+    "image": ("image", cv.text),
+    "command": ("command", cv.command),
+    "entrypoint": ("entrypoint", cv.command),
+    "environment": ("environment", lambda v: cv.key_values(v, none_value=None)),
+    "labels": ("labels", lambda v: cv.key_values(v, none_value="")),
+    "ports": ("ports", cv.ports),
+    "expose": ("expose", cv.expose),
+    "volumes": ("volumes", cv.mounts),
+    "volumes_from": ("volumes_from", cv.volumes_from),
+    "links": ("links", cv.links),
+    "external_links": ("external_links", cv.links),
+    "net": ("network_mode", cv.text),
+    "network_mode": ("network_mode", cv.text),
+    "networks": ("networks", cv.networks),
+    "restart": ("restart", cv.restart),
+    "tty": ("tty", cv.boolean),
+    "stdin_open": ("stdin_open", cv.boolean),
+    "user": ("user", cv.text),
+    "working_dir": ("working_dir", cv.text),
+    "hostname": ("hostname", cv.text),
+    "domainname": ("domainname", cv.text),
+    "cap_add": ("cap_add", cv.string_list),
+    "cap_drop": ("cap_drop", cv.string_list),
+    "privileged": ("privileged", cv.boolean),
+    "read_only": ("read_only", cv.boolean),
+    "dns": ("dns", cv.string_list),
+    "dns_search": ("dns_search", cv.string_list),
+    "extra_hosts": ("extra_hosts", cv.extra_hosts),
+    "devices": ("devices", cv.string_list),
+    "pid": ("pid", cv.text),
+    "ipc": ("ipc", cv.text),
+    "stop_signal": ("stop_signal", cv.text),
+    "depends_on": ("depends_on", cv.depends_on),
+    "healthcheck": ("healthcheck", cv.healthcheck),
+    "logging": ("logging", cv.logging),
+    "ulimits": ("ulimits", cv.ulimits),
+    # rancher-compose.yml keys
+    "scale": ("scale", lambda v: cv.integer(v, 0)),
+    "retain_ip": ("retain_ip", cv.boolean),
+    "start_on_create": ("start_on_create", cv.boolean),
+    "metadata": ("metadata", lambda v: cv.plain(v) if isinstance(v, dict) else _not_mapping()),
+}
+_V1_ONLY = {"net", "log_driver", "log_opt"}
+_V2_ONLY = {"network_mode", "networks", "depends_on", "logging", "healthcheck"}
+_PASSTHROUGH = {
+    "blkio_weight", "blkio_weight_device", "cgroup_parent", "container_name", "cpu_period",
+    "cpu_quota", "cpu_shares", "cpuset", "device_read_bps", "device_read_iops",
+    "device_write_bps", "device_write_iops", "dns_opt", "group_add", "isolation", "mac_address",
+    "mem_limit", "mem_reservation", "memswap_limit", "mem_swappiness", "oom_kill_disable",
+    "oom_score_adj", "security_opt", "shm_size", "sysctls", "tmpfs", "uts", "volume_driver",
+    "stop_grace_period", "init", "drain_timeout_ms",
+}
+_UNSUPPORTED_COMPOSE = {
+    "build": "builds an image; Corral runs images only",
+    "dockerfile": "builds an image; Corral runs images only",
+    "extends": "reads another compose file, which a catalog does not ship",
+    "env_file": "reads files a catalog does not ship",
+    "secrets": "uses Rancher's secrets service",
+}
+_DOCKER_KEYS = set(_PARSERS) - rancher.RANCHER_KEYS | _PASSTHROUGH | _UNSUPPORTED_COMPOSE.keys()
+
+
+def _not_mapping() -> object:
+    raise ValueError("expected a mapping")
+
+
+def build_service(
+    name: str,
+    compose: dict,
+    rancher_config: dict | None,
+    *,
+    sources: tuple[Source, Source | None],
+    v2: bool,
+    report: Report,
+) -> Service:
+    """Build the Service `name` from its two configurations.
+
+    Args:
+        name: The service name.
+        compose: Its docker-compose mapping (interpolated, macros expanded).
+        rancher_config: Its rancher-compose mapping, or None.
+        sources: The docker-compose and rancher-compose files.
+        v2: True for a version 2 docker-compose file.
+        report: Collects every problem found.
+
+    Returns:
+        The service; fields with errors keep their defaults (the report has errors).
+    """
+    values: dict[str, object] = {}
+    extra: dict[str, object] = {}
+    compose_src, rancher_src = sources
+    _read_keys(name, compose, compose_src, report, values, extra, rancher_file=False, v2=v2)
+    if rancher_config is not None and rancher_src is not None:
+        _read_keys(name, rancher_config, rancher_src, report, values, extra, rancher_file=True,
+                   v2=v2)
+    if "log_driver" in compose or "log_opt" in compose:
+        try:
+            options = compose.get("log_opt") or {}
+            if not isinstance(options, dict):
+                raise ValueError("log_opt must be a mapping")
+            values["logging"] = Logging(
+                cv.text(compose["log_driver"]) if compose.get("log_driver") else None,
+                {str(k): cv.text(v) for k, v in sorted(options.items())},
+            )
+        except ValueError as exc:
+            report.error(f"service {name}: log_opt: {exc}", compose_src.file,
+                         compose_src.line(compose.line_of("log_opt")))
+    if not values.get("image"):
+        report.error(f"service {name} has no image", compose_src.file,
+                     compose_src.line(getattr(compose, "line", None)))
+    reason = rancher.unsupported_image(values.get("image"))  # type: ignore[arg-type]
+    if reason:
+        report.unsupported(f"service {name} uses {reason} ({values['image']})", compose_src.file,
+                           compose_src.line(compose.line_of("image")))
+    labels: dict[str, str] = values.get("labels", {})  # type: ignore[assignment]
+    _read_labels(name, labels, compose, compose_src, report, values)
+    driver = extra.get("volume_driver")
+    if isinstance(driver, str) and rancher.UNSUPPORTED_DRIVER.fullmatch(driver):
+        report.unsupported(f"service {name}: volume_driver {driver} is a Rancher storage driver",
+                           compose_src.file, compose_src.line(compose.line_of("volume_driver")))
+    return Service(name=name, extra=dict(sorted(extra.items())), **values)  # type: ignore[arg-type]
+
+
+def _read_keys(name: str, config: dict, source: Source, report: Report, values: dict,
+               extra: dict, *, rancher_file: bool, v2: bool) -> None:
+    for key, raw in config.items():
+        line = source.line(config.line_of(key)) if hasattr(config, "line_of") else None
+        where = f"service {name}: {key}"
+        if key in rancher.UNSUPPORTED_KEYS:
+            report.unsupported(f"{where} is {rancher.UNSUPPORTED_KEYS[key]}", source.file, line)
+        elif key in _UNSUPPORTED_COMPOSE:
+            report.unsupported(f"{where} {_UNSUPPORTED_COMPOSE[key]}", source.file, line)
+        elif key in ("health_check", "upgrade_strategy") and rancher_file:
+            _read_rancher_block(key, raw, where, source, line, report, values)
+        elif key in ("log_driver", "log_opt") and not rancher_file:
+            if v2:
+                report.warn(f"{where} is a version 1 key; use logging", source.file, line)
+        elif key in _PARSERS and (key in rancher.RANCHER_KEYS) == rancher_file:
+            if not rancher_file and (key in _V1_ONLY if v2 else key in _V2_ONLY):
+                report.warn(f"{where} is not a version {'2' if v2 else '1'} key", source.file,
+                            line)
+            field, parser = _PARSERS[key]
+            try:
+                values[field] = parser(raw)
+            except ValueError as exc:
+                report.error(f"{where}: {exc}", source.file, line)
+        elif key in _PASSTHROUGH and (key == "drain_timeout_ms") == rancher_file:
+            extra[key] = cv.plain(raw)
+        elif rancher_file and key in _DOCKER_KEYS:
+            report.warn(f"{where} belongs in docker-compose.yml; ignored here", source.file, line)
+        else:
+            report.warn(f"{where}: unknown key", source.file, line)
+
+
+def _read_rancher_block(key: str, raw: object, where: str, source: Source, line: int | None,
+                        report: Report, values: dict) -> None:
+    parse = rancher.health_check if key == "health_check" else rancher.upgrade_strategy
+    try:
+        values[key], unknown = parse(raw)
+    except ValueError as exc:
+        report.error(f"{where}: {exc}", source.file, line)
+        return
+    for item in unknown:
+        report.warn(f"{where}: unknown key {item!r}", source.file, line)
+
+
+def _read_labels(name: str, labels: dict[str, str], compose: dict, source: Source,
+                 report: Report, values: dict) -> None:
+    line = source.line(compose.line_of("labels")) if "labels" in compose else None
+    values["sidekicks"] = rancher.sidekicks(labels)
+    values["scheduling"], problems = rancher.scheduling(labels)
+    for message in problems:
+        report.warn(f"service {name}: {message}", source.file, line)
+    unsupported, unknown = rancher.label_findings(labels)
+    for message in unsupported:
+        report.unsupported(f"service {name}: {message}", source.file, line)
+    for message in unknown:
+        report.warn(f"service {name}: {message}", source.file, line)
+    if labels.get(rancher.PULL_IMAGE) == "always":
+        values["pull_image"] = "always"
+    if rancher.START_ONCE in labels:
+        try:
+            values["start_once"] = cv.boolean(labels[rancher.START_ONCE])
+        except ValueError:
+            report.error(f"service {name}: label {rancher.START_ONCE} must be true or false",
+                         source.file, line)

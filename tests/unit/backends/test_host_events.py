@@ -1,0 +1,199 @@
+"""One event follower per host, shared by the containers watcher and log follows (no engine)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from types import SimpleNamespace
+
+import docker
+import pytest
+
+from corral.backends.engine.events import StreamLost, StreamOpened
+from corral.backends.engine.watch import EngineEvent, HostWatcher, Snapshot, Stale, Upsert
+from corral.backends.inventory.load import HostSpec, Inventory
+from corral.backends.logs.follow import LogFollower
+from corral.backends.logs.target import SERVICE, LogOptions, LogTarget
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.session import HostSession, HostState, HostStatus
+
+WEB = {"io.corral.stack": "shop", "io.corral.service": "web"}
+T0 = 1_795_627_327_000_000_000
+
+
+class FakeStream:
+    """An `/events` response: the test pushes events; `close()` ends it."""
+
+    def __init__(self, params: dict) -> None:
+        self.params = params
+        self.closed = False
+        self._events: queue.Queue[dict | None] = queue.Queue()
+
+    def __iter__(self) -> FakeStream:
+        return self
+
+    def __next__(self) -> dict:
+        event = self._events.get()
+        if event is None:
+            self._events.put(None)
+            raise StopIteration
+        return event
+
+    def push(self, event: dict) -> None:
+        self._events.put(event)
+
+    def close(self) -> None:
+        self.closed = True
+        self._events.put(None)
+
+
+class FakeEngine:
+    """The part of docker-py's `APIClient` the followers use."""
+
+    def __init__(self) -> None:
+        self.streams: list[FakeStream] = []
+        self.listed: list[dict] = [container("0123456789ab0000", "other", {})]
+
+    def events(self, **params) -> FakeStream:
+        stream = FakeStream(params)
+        self.streams.append(stream)
+        return stream
+
+    def containers(self, all: bool = False, filters: dict | None = None) -> list[dict]:
+        wanted = (filters or {}).get("id")
+        return [item for item in self.listed if not wanted or item["Id"].startswith(wanted)]
+
+    def inspect_container(self, ref: str) -> dict:
+        raise docker.errors.NotFound(f"no such container: {ref}")
+
+    def open_streams(self) -> list[FakeStream]:
+        return [stream for stream in self.streams if not stream.closed]
+
+
+def container(cid: str, name: str, labels: dict) -> dict:
+    return {"Id": cid, "Names": [f"/{name}"], "Image": "web:1", "State": "running",
+            "Status": "Up 1 second", "Labels": labels}
+
+
+def start_event(cid: str, name: str, ns: int) -> dict:
+    return {"status": "start", "id": cid, "Type": "container", "Action": "start",
+            "Actor": {"ID": cid, "Attributes": {"name": name, **WEB}},
+            "time": ns // 10**9, "timeNano": ns}
+
+
+def online_session(engine: FakeEngine) -> tuple[Fleet, HostSession]:
+    """A fleet of one host whose session is online on the fake engine."""
+    fleet = Fleet(Inventory(hosts=(HostSpec("h1", None),)), SshSettings())
+    session = fleet.session("h1")
+    session._client = SimpleNamespace(api=engine, close=lambda: None)
+    session.status = HostStatus("h1", HostState.ONLINE)
+    return fleet, session
+
+
+def until(condition, what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def followers(host: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"corral-events-{host}" and t.is_alive()]
+
+
+class Updates:
+    """What a containers watcher reported, collected from its thread."""
+
+    def __init__(self) -> None:
+        self.seen: list = []
+
+    def put(self, update) -> None:
+        self.seen.append(update)
+
+    def any(self, kind: type, check=lambda update: True) -> bool:
+        return any(isinstance(update, kind) and check(update) for update in list(self.seen))
+
+
+def test_watcher_and_log_follow_share_one_stream_that_stops_when_both_leave() -> None:
+    engine = FakeEngine()
+    fleet, session = online_session(engine)
+    follow = LogFollower(fleet, LogTarget(SERVICE, "shop", service="web"), LogOptions(tail=0))
+    follow.start()
+    until(lambda: len(engine.open_streams()) == 1, "the log follow's stream")
+    # The watcher joins the open stream: it is told so and lists the host.
+    updates = Updates()
+    watcher = HostWatcher(session, updates.put).start()
+    until(lambda: updates.any(Snapshot), "the watcher's listing")
+    assert session.events.subscribers == 2
+    assert len(engine.streams) == 1 and session.events.open_streams == 1
+    assert len(followers("h1")) == 1
+
+    # A replica of the service starts: both subscribers get the one event.
+    cid = "c0ffee0000000000000000"
+    engine.listed.append(container(cid, "shop-web-2", WEB))
+    engine.streams[0].push(start_event(cid, "shop-web-2", time.time_ns()))
+    until(lambda: updates.any(EngineEvent, lambda e: e.action == "start"), "the event row")
+    until(lambda: updates.any(Upsert, lambda u: u.row.id == cid[:12]), "the new row")
+    until(lambda: any(s.container == cid[:12] for s in follow.sources), "the new replica")
+    assert len(engine.streams) == 1
+
+    # The last one out stops the follower, not the first.
+    follow.stop()
+    follow.join(2.0)
+    assert session.events.subscribers == 1 and not engine.streams[0].closed
+    watcher.stop()
+    assert engine.streams[0].closed
+    until(lambda: not followers("h1") and session.events.open_streams == 0, "the follower ended")
+    assert len(engine.streams) == 1
+
+
+def test_an_outage_marks_rows_stale_and_the_stream_resumes_without_repeats() -> None:
+    engine = FakeEngine()
+    _, session = online_session(engine)
+    updates = Updates()
+    watcher = HostWatcher(session, updates.put).start()
+    try:
+        until(lambda: updates.any(Snapshot), "the first listing")
+        first = start_event("aaaaaaaaaaaa0000", "shop-web-1", T0)
+        engine.streams[0].push(first)
+        until(lambda: updates.any(EngineEvent), "the first event")
+        session._set(HostState.OFFLINE, "the SSH connection was lost")
+        until(lambda: updates.any(Stale, lambda s: "SSH connection" in s.reason), "stale rows")
+        assert engine.streams[0].closed and session.events.open_streams == 0
+        session._set(HostState.ONLINE)
+        until(lambda: len(engine.streams) == 2, "the stream reopened")
+        # Reopened from just before the last event seen; the replay repeats it.
+        assert float(engine.streams[1].params["since"]) == pytest.approx(T0 / 1e9 - 1.0)
+        second = start_event("bbbbbbbbbbbb0000", "shop-web-2", T0 + 5)
+        for event in (first, second):
+            engine.streams[1].push(event)
+        until(lambda: sum(isinstance(u, EngineEvent) for u in updates.seen) == 2, "the new one")
+        time.sleep(0.1)
+        assert [u.actor for u in updates.seen if isinstance(u, EngineEvent)] == [
+            "shop-web-1", "shop-web-2",
+        ]
+        assert [type(u) for u in updates.seen if not isinstance(u, EngineEvent)] == [
+            Snapshot, Stale, Snapshot,
+        ]
+        assert len(followers("h1")) == 1
+    finally:
+        watcher.stop()
+
+
+def test_a_late_subscriber_is_told_the_stream_is_open() -> None:
+    engine = FakeEngine()
+    _, session = online_session(engine)
+    first: list = []
+    late: list = []
+    session.events.subscribe(first.append)
+    until(lambda: first == [StreamOpened("h1")], "the stream opened")
+    session.events.subscribe(late.append)
+    assert late == [StreamOpened("h1")]
+    session.events.unsubscribe(first.append)
+    session.events.unsubscribe(late.append)
+    assert engine.streams[0].closed
+    until(lambda: not followers("h1"), "the follower ended")
+    assert not any(isinstance(notice, StreamLost) for notice in first + late)

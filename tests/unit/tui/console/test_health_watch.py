@@ -1,0 +1,151 @@
+"""The console's health pass indicator and notifications, and upgrade keys on the stacks view."""
+
+from __future__ import annotations
+
+import threading
+
+from textual.app import App, ComposeResult
+
+from corral.backends.deploy.reconcile import ReconcileReport
+from corral.backends.engine.facts import ContainerRow
+from corral.backends.errors import DeployError
+from corral.tui.console.screens.modals import ConfirmScreen
+from corral.tui.console.stack_ui import ask_and_settle
+from corral.tui.console.views.hosts import StacksView, group_stacks
+from corral.tui.console.widgets.health_watch import ACTING, READONLY, HealthWatch
+from tests.support.pilot import until
+
+
+class Passes:
+    """Stands in for `DeployFlow`: hands out canned pass reports, records settles."""
+
+    def __init__(self, *reports: ReconcileReport | None | Exception):
+        self.reports = list(reports)
+        self.calls = 0
+        self.settled: list[tuple[str, bool]] = []
+        self.lock = threading.Lock()
+
+    def health_pass(self) -> ReconcileReport | None:
+        with self.lock:
+            self.calls += 1
+            item = self.reports.pop(0) if self.reports else ReconcileReport()
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def settle_upgrade(self, stack: str, keep: bool, on_progress=None) -> dict[str, str]:
+        self.settled.append((stack, keep))
+        return {}
+
+
+class WatchApp(App):
+    def __init__(self, flow: Passes, readonly: bool = False):
+        super().__init__()
+        self.flow = flow
+        self.readonly = readonly
+
+    def compose(self) -> ComposeResult:
+        yield HealthWatch(self.flow, readonly=self.readonly, interval=0.05,  # type: ignore[arg-type]
+                          id="health")
+
+
+def report(**actions: list[str]) -> ReconcileReport:
+    return ReconcileReport(actions=dict(actions))
+
+
+def messages(app: App) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_passes_run_and_each_thing_done_is_told_once() -> None:
+    left_alone = "upgrade awaiting confirm or rollback: left alone"
+    flow = Passes(report(demo=["removed unhealthy demo-web-1 on lab1 (refused) to recreate it"]),
+                  report(demo=["create demo-web-1 on lab1: replica 1 of 2"], up=[left_alone]),
+                  report(up=[left_alone]), None, report(up=[left_alone]))
+    app = WatchApp(flow)
+    async with app.run_test() as pilot:
+        watch = app.query_one(HealthWatch)
+        assert str(watch.render()) == ACTING
+        await until(pilot, lambda: flow.calls >= 6, "six passes")
+        told = messages(app)
+        assert told.count(f"up: {left_alone}") == 1
+        assert "demo: removed unhealthy demo-web-1 on lab1 (refused) to recreate it" in told
+        assert "demo: create demo-web-1 on lab1: replica 1 of 2" in told
+
+
+async def test_a_failing_pass_is_said_on_the_bar_and_once_as_a_warning() -> None:
+    flow = Passes(DeployError("lab2 is gone"), DeployError("lab2 is gone"),
+                  ReconcileReport(errors={"demo": "lab2: refused"}))
+    app = WatchApp(flow)
+    async with app.run_test() as pilot:
+        watch = app.query_one(HealthWatch)
+        await until(pilot, lambda: "last pass failed" in str(watch.render()), "the failure")
+        await until(pilot, lambda: "1 stack(s) failing" in str(watch.render()), "the error")
+        warnings = [n for n in app._notifications if n.severity == "warning"]
+        assert [n.message for n in warnings] == ["health pass failed: lab2 is gone",
+                                                 "demo: lab2: refused"]
+        await until(pilot, lambda: str(watch.render()) == ACTING, "a clean pass")
+
+
+async def test_readonly_never_runs_a_pass_and_says_so() -> None:
+    flow = Passes()
+    app = WatchApp(flow, readonly=True)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.3)
+        assert flow.calls == 0
+        assert str(app.query_one(HealthWatch).render()) == READONLY
+
+
+def container(name: str, host: str = "lab1", state: str = "running") -> ContainerRow:
+    return ContainerRow(host=host, id=name[-12:], name=name, image="corral-lab/web:1",
+                        state=state, status="", ports=[], stack="demo", service="web",
+                        created=0, labels={})
+
+
+class StacksApp(App):
+    def __init__(self, flow: Passes, readonly: bool = False):
+        super().__init__()
+        self.flow = flow
+        self.readonly = readonly
+        self.requests: list[StacksView.SettleUpgrade] = []
+
+    def compose(self) -> ComposeResult:
+        view = StacksView(id="stacks")
+        view.readonly = self.readonly
+        yield view
+
+    def on_mount(self) -> None:
+        rows = [container("demo-web-1"), container("demo-web-2", "lab2"),
+                container("demo-web-1.prev", state="exited")]
+        self.query_one(StacksView).set_records(group_stacks(rows))
+        self.query_one(StacksView).focus()
+
+    def on_stacks_view_settle_upgrade(self, message: StacksView.SettleUpgrade) -> None:
+        self.requests.append(message)
+        ask_and_settle(self, self.flow, message.stack, message.keep, message.old)  # type: ignore[arg-type]
+
+
+async def test_stacks_view_counts_old_copies_apart_and_confirms_after_asking() -> None:
+    flow = Passes()
+    app = StacksApp(flow)
+    async with app.run_test() as pilot:
+        view = app.query_one(StacksView)
+        assert [str(cell) for cell in view.get_row("demo/web")][3] == "2/2 +1 old"
+        await pilot.press("b")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question.startswith("Roll back the upgrade of demo?")
+        assert app.screen.objects == ["lab1/demo-web-1.prev"]
+        await pilot.press("n")
+        assert not flow.settled
+        await pilot.press("c", "y")
+        await until(pilot, lambda: flow.settled == [("demo", True)], "the confirm")
+        await until(pilot, lambda: any("confirmed" in m for m in messages(app)), "the notice")
+
+
+async def test_readonly_stacks_view_offers_no_upgrade_keys() -> None:
+    app = StacksApp(Passes(), readonly=True)
+    async with app.run_test() as pilot:
+        view = app.query_one(StacksView)
+        assert view.check_action("settle_upgrade", (True,)) is False
+        await pilot.press("c", "b")
+        assert not app.requests

@@ -1,0 +1,220 @@
+"""The log pane as a user drives it, fed synthetic batches (no host needed)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rich.style import Style
+from textual.app import App, ComposeResult
+
+from corral.backends.logs.demux import NOTICE, STDERR, STDOUT, LogLine
+from corral.backends.logs.follow import LogSource
+from corral.backends.logs.target import LogTarget
+from corral.tui.console.widgets.logs.view import LogPane
+
+T0 = 1_795_627_327_000_000_000  # 2026-11-25T17:22:07Z: fixed, never "now"
+SOURCES = [
+    LogSource("lab1", "aaaaaaaaaaaa", "shop-cart-1"),
+    LogSource("lab2", "bbbbbbbbbbbb", "shop-cart-2"),
+]
+
+
+def sample(count: int, start: int = 0) -> list[LogLine]:
+    """Numbered lines alternating between two hosts, every 7th on stderr."""
+    out = []
+    for n in range(start, start + count):
+        stream = STDERR if n % 7 == 3 else STDOUT
+        text = f"seq={n} \x1b[32mok\x1b[0m" if n % 5 == 0 else f"seq={n} request done"
+        if stream == STDERR:
+            text = f"seq={n} error: upstream timed out"
+        out.append(LogLine(T0 + n * 10_000_000, n % 2, stream, text))
+    return out
+
+
+class PaneHost(App):
+    """One log pane, fed by the test."""
+
+    def __init__(
+        self, memory_lines: int = 100_000, max_lines: int = 1_000_000, keep: str | None = None
+    ) -> None:
+        super().__init__()
+        self.memory_lines, self.max_lines = memory_lines, max_lines
+        self.keep = re.compile(keep) if keep else None
+        self.closed = 0
+
+    def compose(self) -> ComposeResult:
+        yield LogPane(
+            None, LogTarget("service", "shop", service="cart"), follow=False,
+            memory_lines=self.memory_lines, max_lines=self.max_lines, keep=self.keep,
+        )
+
+    def on_mount(self) -> None:
+        self.query_one(LogPane).use_sources(SOURCES)
+
+    def on_log_pane_closed(self, message: LogPane.Closed) -> None:
+        self.closed += 1
+
+
+def shown(pane: LogPane) -> list[str]:
+    rows = pane.lines.rows
+    return [pane.history.get(rows.seq_at(i)).text for i in range(rows.lines)]
+
+
+async def prompt(pilot, key: str, text: str) -> None:
+    await pilot.press(key)
+    field = pilot.app.query_one("#log-prompt")
+    field.value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def test_every_binding_has_an_id_and_a_tooltip() -> None:
+    for binding in LogPane.BINDINGS:
+        assert binding.id and binding.id.startswith("logs.")
+        assert binding.tooltip
+
+
+async def test_batches_show_and_the_view_follows_the_end() -> None:
+    async with PaneHost().run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        for start in range(0, 500, 100):
+            pane.feed(sample(100, start))
+        await pilot.pause()
+        lines = pane.lines
+        assert len(pane.history) == 500
+        assert lines.follow and lines.scroll_y == lines.max_scroll_y > 0
+        assert "lab1/shop-cart-1" in pane.border_title or "2 container" in pane.border_title
+        await pilot.press("p")
+        pane.feed(sample(50, 500))
+        assert not lines.follow and lines.scroll_y < lines.max_scroll_y
+        await pilot.press("end")
+        assert lines.follow and lines.scroll_y == lines.max_scroll_y
+
+
+async def test_filter_and_inverse_filter() -> None:
+    async with PaneHost().run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        pane.feed(sample(70))
+        await prompt(pilot, "f", "error")
+        assert shown(pane) == [ln.text for ln in sample(70) if ln.stream == STDERR]
+        pane.feed(sample(14, 70))  # new lines go through the filter too
+        assert len(shown(pane)) == 12
+        await pilot.press("exclamation_mark")
+        assert len(shown(pane)) == 84 - 12 and not any("error" in t for t in shown(pane))
+        await prompt(pilot, "f", "lab2")  # the source label matches too
+        assert all(int(t.split()[0][4:]) % 2 == 1 for t in shown(pane)) is False  # inverse still on
+        await pilot.press("exclamation_mark")
+        assert all(int(t.split()[0][4:]) % 2 == 1 for t in shown(pane))
+        await prompt(pilot, "f", "")
+        assert len(shown(pane)) == 84
+        await prompt(pilot, "f", "([")
+        assert "bad regex" in str(pane.query_one("#log-status").render())
+
+
+async def test_search_highlights_and_jumps_both_ways() -> None:
+    async with PaneHost().run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        pane.feed(sample(300))
+        pane.lines.scroll_to(y=0, animate=False, immediate=True, force=True)
+        await prompt(pilot, "slash", r"seq=1\d\d ")
+        lines = pane.lines
+        assert pane.history.get(lines.current).text.startswith("seq=100 ")
+        assert not lines.follow
+        await pilot.press("n")
+        assert pane.history.get(lines.current).text.startswith("seq=101 ")
+        await pilot.press("N")
+        await pilot.press("N")
+        assert pane.history.get(lines.current).text.startswith("seq=100 ")
+        assert "no more matches" in str(pane.query_one("#log-status").render())
+        # The match is on screen and drawn in the highlight colour.
+        row = lines.rows.row_of(lines.rows.index_of(lines.current)) - lines.scroll_y
+        assert 0 <= row < lines.size.height
+        strip = lines.render_line(row)
+        assert any(seg.style and seg.style.bgcolor and "seq=100" in seg.text for seg in strip)
+        await pilot.press("escape")
+        assert lines.search is None
+
+
+async def test_ansi_colours_render_and_controls_do_not_reach_the_screen() -> None:
+    async with PaneHost().run_test(size=(100, 10)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        pane.feed([LogLine(T0, 0, STDOUT, "\x1b[31mred\x1b[0m \x1b]0;title\x07\x1b[2Jplain\x07")])
+        await pilot.pause()
+        strip = pane.lines.render_line(0)
+        text = "".join(seg.text for seg in strip)
+        assert "red plain␇" in text and "\x1b" not in text and "\x07" not in text
+        red = [seg for seg in strip if seg.text == "red"]
+        assert red and red[0].style.color.number == Style(color="red").color.number == 1
+
+
+async def test_timestamps_and_wrap_change_the_layout() -> None:
+    async with PaneHost().run_test(size=(60, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        pane.feed(sample(10) + [LogLine(T0 + 10**9, 0, STDOUT, "x" * 200)])
+        lines = pane.lines
+        assert lines.rows.rows == 11
+        await pilot.press("t")
+        assert pane.look.timestamps
+        assert "".join(s.text for s in lines.render_line(0)).startswith("2026-11-25T17:22:07.000Z")
+        await pilot.press("w")
+        assert lines.rows.rows > 11
+        assert lines.virtual_size.width <= lines.size.width
+        await pilot.press("w")
+        assert lines.rows.rows == 11
+
+
+async def test_since_tail_clear_and_close() -> None:
+    async with PaneHost().run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        pane.feed(sample(10))
+        await pilot.press("s")
+        assert "since 1m" in str(pane.query_one("#log-status").render())
+        await prompt(pilot, "l", "500")
+        assert pane.tail == 500 and "tail 500" in str(pane.query_one("#log-status").render())
+        await prompt(pilot, "l", "lots")
+        assert "bad tail count" in str(pane.query_one("#log-status").render())
+        pane.feed(sample(10, 10))
+        await pilot.press("c")
+        assert len(pane.history) == 0 and pane.lines.rows.rows == 0
+        await pilot.press("q")
+        await pilot.pause()
+        assert pilot.app.closed == 1
+
+
+async def test_save_shown_and_whole_history(tmp_path: Path) -> None:
+    async with PaneHost().run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        pane.feed(sample(40) + [LogLine(T0 + 10**9, 1, NOTICE, "container stopped")])
+        await prompt(pilot, "f", "error")
+        await prompt(pilot, "o", str(tmp_path / "shown.log"))
+        await pilot.app.workers.wait_for_complete()
+        await prompt(pilot, "O", str(tmp_path / "all.log"))
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        shown_lines = (tmp_path / "shown.log").read_text().splitlines()
+        assert len(shown_lines) == 6 and all("┃ seq=" in ln and "error" in ln for ln in shown_lines)
+        assert shown_lines[0] == "lab2/shop-cart-2 ┃ seq=3 error: upstream timed out"
+        every = (tmp_path / "all.log").read_text().splitlines()
+        assert len(every) == 41 and every[-1] == "lab2/shop-cart-2 » container stopped"
+        assert every[0] == "lab1/shop-cart-1 │ seq=0 ok"  # colours stripped
+        assert "saved 41 lines" in str(pane.query_one("#log-status").render())
+
+
+async def test_history_beyond_memory_scrolls_back_from_disk() -> None:
+    async with PaneHost(memory_lines=1000, max_lines=50_000).run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        for start in range(0, 20_000, 2000):
+            pane.feed(sample(2000, start))
+        assert pane.history.spooled >= 18_000
+        pane.lines.scroll_to(y=0, animate=False, immediate=True, force=True)
+        await pilot.pause()
+        assert "seq=0 ok" in "".join(s.text for s in pane.lines.render_line(0))
+        assert "on disk" in str(pane.query_one("#log-status").render())
+
+
+async def test_a_filter_given_up_front_applies_from_the_first_line() -> None:
+    async with PaneHost(keep="timed out").run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        pane.feed(sample(21))
+        assert shown(pane) == [f"seq={n} error: upstream timed out" for n in (3, 10, 17)]

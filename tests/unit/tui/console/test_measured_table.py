@@ -1,0 +1,74 @@
+"""Tables show whole cells even when the screen paints before the table's idle."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+
+from corral.tui.console.widgets.measured_table import MeasuredTable
+
+WIDTH = 80
+
+
+class TableApp(App):
+    def compose(self) -> ComposeResult:
+        yield MeasuredTable()
+
+    def on_mount(self) -> None:
+        table = self.query_one(MeasuredTable)
+        table.add_column("TAGS", key="tags")
+        table.add_column("ID", key="id")
+
+
+def painted(table: MeasuredTable, lines: int = 3) -> list[str]:
+    """The table's first lines as text, as the screen would paint them now."""
+    return [strip.text for strip in table.render_lines(Region(0, 0, WIDTH, lines))]
+
+
+async def test_first_paint_before_idle_has_the_full_cells() -> None:
+    app = TableApp()
+    async with app.run_test(size=(WIDTH, 10)) as pilot:
+        table = app.query_one(MeasuredTable)
+        table.clear()
+        table.add_row(Text("corral-lab/web:1"), "0123", key="a")
+        painted(table)  # a paint that comes before the table's own idle
+        await pilot.pause()
+        header, row = painted(table)[:2]
+        assert header.split() == ["TAGS", "ID"]
+        assert header.index("ID") == row.index("0123")
+        assert "corral-lab/web:1" in row
+
+
+async def test_refill_shrinks_columns_and_updates_widen_them() -> None:
+    app = TableApp()
+    async with app.run_test(size=(WIDTH, 10)) as pilot:
+        table = app.query_one(MeasuredTable)
+        table.add_row("a-rather-long-tag", "1", key="a")
+        table.clear()
+        table.add_row("short", "1", key="b")
+        assert table.columns["tags"].content_width == len("short")
+        table.update_cell("b", "id", Text("a wider id"), update_width=True)
+        painted(table)
+        await pilot.pause()
+        header, row = painted(table)[:2]
+        assert header.index("ID") == row.index("a wider id")
+        assert table.columns["id"].content_width == len("a wider id")
+
+
+async def test_a_narrower_cell_shrinks_its_column_before_the_paint() -> None:
+    app = TableApp()
+    async with app.run_test(size=(WIDTH, 10)) as pilot:
+        table = app.query_one(MeasuredTable)
+        table.add_row("a-rather-long-tag", "1", key="a")
+        table.add_row("mid-size", "2", key="b")
+        await pilot.pause()
+        table.update_cell("a", "tags", "tiny", update_width=True)
+        table.fit_narrowed()
+        assert table.columns["tags"].content_width == len("mid-size")
+        painted(table)
+        await pilot.pause()
+        table.move_cursor(row=1)
+        await pilot.pause()
+        header, first, second = painted(table)
+        assert header.index("ID") == first.index("1") == second.index("2")

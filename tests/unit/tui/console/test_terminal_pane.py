@@ -1,0 +1,209 @@
+"""The shell pane's life cycle against a fake exec: open, resize, exit, host loss."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+from textual.app import App, ComposeResult
+
+from corral.backends.errors import NotFound, UnknownHost
+from corral.backends.ssh.session import HostState, HostStatus
+from corral.tui.console.widgets.terminal.pane import ShellPane
+from tests.support.pilot import until
+
+
+class FakeStream:
+    """Stands in for `ExecStream`: output the test scripts, input it records."""
+
+    def __init__(self, output: list[bytes] = (), exit_code: int = 0):
+        self.output: queue.Queue[bytes] = queue.Queue()
+        for chunk in output:
+            self.output.put(chunk)
+        self.sent: list[bytes] = []
+        self.sizes: list[tuple[int, int]] = []
+        self.code = exit_code
+        self.connection_lost = False
+        self.closed = False
+        self.terminated = False
+
+    def read(self, timeout: float | None) -> bytes | None:
+        try:
+            return self.output.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def write(self, data: bytes) -> bool:
+        self.sent.append(data)
+        return True
+
+    def resize(self, rows: int, columns: int) -> None:
+        self.sizes.append((rows, columns))
+
+    def exit_code(self, wait: float = 2.0) -> int | None:
+        return self.code
+
+    def end(self, exit_code: int) -> None:
+        """The process exits."""
+        self.code = exit_code
+        self.output.put(b"")
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+    def close(self) -> None:
+        self.closed = True
+        self.output.put(b"")
+
+
+class FakeSession:
+    def __init__(self, name: str):
+        self.name = name
+        self.online = True
+        self.status = HostStatus(name, HostState.ONLINE, None, 0.0, "forward")
+        self.listeners = []
+
+    def add_listener(self, listener) -> None:
+        self.listeners.append(listener)
+
+
+class FakeFleet:
+    def __init__(self, *names: str):
+        self.sessions = {name: FakeSession(name) for name in names}
+
+    def session(self, name: str) -> FakeSession:
+        if name not in self.sessions:
+            raise UnknownHost(f"no host named {name!r} in the inventory")
+        return self.sessions[name]
+
+
+class PaneHost(App):
+    """One shell pane on a fake exec; records what the pane posts."""
+
+    def __init__(self, stream: FakeStream | Exception, target: str = "lab1/web-1", **kwargs):
+        super().__init__()
+        self.fleet = FakeFleet("lab1", "lab2")
+        self.stream = stream
+        self.target = target
+        self.kwargs = kwargs
+        self.opened: list[tuple] = []
+        self.ended: list[ShellPane.Ended] = []
+        self.closed: list[ShellPane.Closed] = []
+
+    def open(self, session, request, size):
+        self.opened.append((session.name, request, size))
+        if isinstance(self.stream, Exception):
+            raise self.stream
+        return self.stream
+
+    def compose(self) -> ComposeResult:
+        yield ShellPane(self.fleet, self.target, opener=self.open, **self.kwargs)
+
+    def on_shell_pane_ended(self, message: ShellPane.Ended) -> None:
+        self.ended.append(message)
+
+    def on_shell_pane_closed(self, message: ShellPane.Closed) -> None:
+        self.closed.append(message)
+
+
+async def run_to_exit(pilot, app: PaneHost, stream: FakeStream, code: int) -> ShellPane:
+    """Wait for the exec, end its process with `code`, wait for the pane to notice."""
+    pane = app.query_one(ShellPane)
+    await until(pilot, lambda: bool(app.opened), "the exec")
+    stream.end(code)
+    await until(pilot, lambda: pane.ended, "the end")
+    return pane
+
+
+async def test_opens_at_the_panes_size_and_names_its_container() -> None:
+    stream = FakeStream([b"/ # "])
+    app = PaneHost(stream, user="nobody", command=("sh", "-l"))
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: bool(app.opened), "the exec")
+        host, request, size = app.opened[0]
+        assert host == "lab1" and request.container == "web-1"
+        assert request.command == ("sh", "-l") and request.user == "nobody"
+        assert size == (pane.view.size.height, pane.view.size.width) == (14, 58)
+        assert pane.border_title == "lab1/web-1 · sh -l as nobody"
+        await until(pilot, lambda: pane.view.screen_lines()[0] == "/ #", "the prompt")
+        pane.view.blur()
+        pane.focus()  # a container focusing its content reaches the terminal
+        await pilot.pause()
+        assert app.focused is pane.view
+        await pilot.press("l", "s", "enter")
+        assert b"".join(stream.sent) == b"ls\r"
+
+
+async def test_resizing_the_pane_resizes_the_exec() -> None:
+    stream = FakeStream([b"/ # "])
+    app = PaneHost(stream)
+    async with app.run_test(size=(60, 16)) as pilot:
+        await until(pilot, lambda: bool(app.opened), "the exec")
+        await pilot.pause(0.1)
+        await pilot.resize_terminal(80, 20)
+        await until(pilot, lambda: stream.sizes[-1:] == [(18, 78)], "the resize", timeout=3)
+
+
+async def test_exit_code_is_shown_and_a_key_closes() -> None:
+    stream = FakeStream([b"/ # exit 3\r\n"])
+    app = PaneHost(stream)
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = await run_to_exit(pilot, app, stream, 3)
+        assert pane.border_subtitle == "exited with code 3 — press a key to close"
+        assert pane.has_class("-ended")
+        assert [(m.exit_code, m.lost) for m in app.ended] == [(3, False)]
+        sent = len(stream.sent)
+        await pilot.press("x")
+        assert [m.exit_code for m in app.closed] == [3]
+        assert len(stream.sent) == sent
+
+
+async def test_a_host_going_down_is_reported_not_frozen() -> None:
+    stream = FakeStream([b"/ # "])
+    app = PaneHost(stream)
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: bool(app.opened), "the exec")
+        stream.connection_lost = True
+        for listener in app.fleet.sessions["lab1"].listeners:
+            listener(HostStatus("lab1", HostState.OFFLINE, "keepalive timeout", time.time()))
+        await until(pilot, lambda: pane.ended, "the pane to notice")
+        assert pane.border_subtitle == "connection to lab1 lost — press a key to close"
+        assert pane.has_class("-lost") and stream.closed
+        assert [(m.exit_code, m.lost) for m in app.ended] == [(None, True)]
+
+
+async def test_a_missing_container_is_named() -> None:
+    app = PaneHost(NotFound("No such container: web-9", host="lab1"), target="lab1/web-9")
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: pane.ended, "the failure")
+        assert pane.border_subtitle == "No such container: web-9 — press a key to close"
+
+
+async def test_an_unknown_host_is_named() -> None:
+    app = PaneHost(FakeStream(), target="lab7/web-1")
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: pane.ended, "the failure")
+        assert "no host named 'lab7'" in pane.border_subtitle
+        assert app.opened == []
+
+
+async def test_removing_the_pane_ends_the_process() -> None:
+    stream = FakeStream([b"/ # "])
+    app = PaneHost(stream)
+    async with app.run_test(size=(60, 16)) as pilot:
+        await until(pilot, lambda: bool(app.opened), "the exec")
+        await app.query_one(ShellPane).remove()
+        await until(pilot, lambda: stream.closed and stream.terminated, "the process to end")
+
+
+async def test_a_process_that_exited_is_not_terminated() -> None:
+    stream = FakeStream([b"/ # "])
+    app = PaneHost(stream)
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = await run_to_exit(pilot, app, stream, 0)
+        await pane.remove()
+        assert not stream.terminated

@@ -1,0 +1,136 @@
+"""`corral plan | deploy | stacks | rm | scale`: stacks across the inventory's hosts.
+
+Plans and stacks go to stdout (JSON with `--json`); progress, warnings and
+errors to stderr. Exit codes: 0 done, 1 a host failed, a plan cannot be
+placed, a preflight failed or a container is unhealthy, 2 bad input.
+`register` also adds the verbs of `stack_change_cli` (upgrade, confirm,
+rollback, reconcile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from corral.backends.deploy.apply import apply
+from corral.backends.deploy.gather import gather
+from corral.backends.deploy.prepare import prepare
+from corral.backends.deploy.stacks import find, prepare_scale, remove, summarize, volumes_of
+from corral.tui.cli import stack_change as stack_change_cli
+from corral.tui.cli.deploy_args import (
+    add_source,
+    add_yes,
+    apply_confirmed,
+    confirm,
+    render_source,
+    show_plan,
+)
+from corral.tui.cli.support import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    UsageError,
+    add_global_options,
+    connected_fleet,
+    print_json,
+    warn,
+)
+from corral.tui.present.deploy import progress_printer, stacks_text
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `plan`, `deploy`, `stacks`, `rm`, `scale` and the stack_change_cli verbs."""
+    plan = subparsers.add_parser("plan", help="show where a stack's containers would go")
+    add_global_options(plan, suppress=True)
+    add_source(plan)
+    plan.set_defaults(func=run_plan)
+    deploy = subparsers.add_parser("deploy", help="plan a stack and apply it")
+    add_global_options(deploy, suppress=True)
+    add_source(deploy)
+    add_yes(deploy)
+    deploy.set_defaults(func=run_deploy)
+    stacks = subparsers.add_parser("stacks", help="stacks deployed on the hosts")
+    add_global_options(stacks, suppress=True)
+    stacks.add_argument("--json", action="store_true", help="print JSON")
+    stacks.set_defaults(func=run_stacks)
+    rm = subparsers.add_parser("rm", help="remove a stack (named volumes stay unless asked)")
+    add_global_options(rm, suppress=True)
+    rm.add_argument("stack", metavar="STACK")
+    rm.add_argument("--volumes", action="store_true", help="also remove its named volumes")
+    add_yes(rm)
+    rm.set_defaults(func=run_rm)
+    scale = subparsers.add_parser("scale", help="change how many containers a service runs")
+    add_global_options(scale, suppress=True)
+    scale.add_argument("target", metavar="STACK/SERVICE=N")
+    scale.add_argument("--json", action="store_true", help="print the plan as JSON")
+    scale.set_defaults(func=run_scale)
+    stack_change_cli.register(subparsers)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Print the plan of a stack; change nothing."""
+    stack, answers = render_source(args)
+    with connected_fleet(args) as fleet:
+        prepared = prepare(fleet, stack, answers)
+    show_plan(args, prepared)
+    return EXIT_OK
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    """Plan, confirm, apply; exit 1 when a host failed or a container is unhealthy."""
+    stack, answers = render_source(args)
+    with connected_fleet(args) as fleet:
+        prepared = prepare(fleet, stack, answers)
+        return apply_confirmed(args, fleet, prepared,
+                               f"Apply these changes to stack {stack.name}?", apply)
+
+
+def run_stacks(args: argparse.Namespace) -> int:
+    """List the stacks every online host knows."""
+    with connected_fleet(args) as fleet:
+        state = gather(fleet)
+    summaries = summarize(state)
+    if args.json:
+        print_json([summary.to_dict() for summary in summaries])
+    else:
+        print(stacks_text(summaries))
+    offline = [(h.name, h.error) for h in state.hosts if not h.online]
+    for host, error in offline:
+        warn(f"{host}: offline ({error}); its stacks may be missing here")
+    return EXIT_PARTIAL if offline else EXIT_OK
+
+
+def run_rm(args: argparse.Namespace) -> int:
+    """Remove a stack after a confirmation naming its containers and volumes."""
+    with connected_fleet(args) as fleet:
+        state = gather(fleet)
+        summary = find(state, args.stack)
+        volumes = volumes_of(state, fleet, args.stack)
+        count = sum(s.total for s in summary.services) + summary.previous
+        print(f"Stack {args.stack}: {count} containers on {', '.join(summary.hosts) or 'no host'}",
+              file=sys.stderr)
+        for host, names in sorted(volumes.items()):
+            fate = "REMOVED" if args.volumes else "kept"
+            print(f"  volumes on {host} ({fate}): {', '.join(names)}", file=sys.stderr)
+        if not confirm(args, f"Remove stack {args.stack}?"):
+            warn("nothing changed")
+            return EXIT_PARTIAL
+        errors = remove(fleet, state, args.stack, volumes=args.volumes,
+                        on_progress=progress_printer())
+    offline = [h.name for h in state.hosts if not h.online]
+    for host in offline:
+        warn(f"{host}: offline; remove the stack again once it is back")
+    for host, error in sorted(errors.items()):
+        warn(f"{host}: {error}")
+    return EXIT_PARTIAL if errors or offline else EXIT_OK
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    """`STACK/SERVICE=N`: re-plan the recorded stack with a new scale and apply it."""
+    target, sep, count = args.target.partition("=")
+    stack_name, slash, service = target.partition("/")
+    if not (sep and slash and stack_name and service and count.strip().isdigit()):
+        raise UsageError(f"expected STACK/SERVICE=N, got {args.target!r}")
+    with connected_fleet(args) as fleet:
+        prepared = prepare_scale(fleet, gather(fleet), stack_name, service, int(count))
+        args.yes = True  # the command itself is the confirmation
+        return apply_confirmed(args, fleet, prepared, "", apply)

@@ -1,0 +1,127 @@
+"""What the deploy commands share: the ENTRY|FILE source, confirmation, plan and result output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from corral.backends.deploy.apply import ApplyResult
+from corral.backends.deploy.prepare import Prepared
+from corral.backends.ssh.fleet import Fleet
+from corral.catalog.answers import Answers, resolve_answers
+from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
+from corral.catalog.render import render
+from corral.catalog.spec import Stack
+from corral.tui.catalog_sources import command_catalogs
+from corral.tui.cli.support import EXIT_OK, EXIT_PARTIAL, UsageError, print_json, warn
+from corral.tui.present.deploy import plan_text, progress_printer, result_lines
+
+
+def add_source(parser: argparse.ArgumentParser) -> None:
+    """ENTRY|FILE, --stack, --version, --answers, --set, --catalog, --json, -v."""
+    parser.add_argument("source", metavar="ENTRY|FILE",
+                        help="catalog entry, or a compose file / version folder")
+    parser.add_argument("--stack", required=True, help="stack name")
+    parser.add_argument("--version", help="catalog version (default: the entry's)")
+    parser.add_argument("--answers", metavar="FILE", help="YAML answers file")
+    parser.add_argument("--set", action="append", default=[], metavar="K=V", dest="sets",
+                        help="one answer (repeatable; wins over --answers)")
+    parser.add_argument("--catalog", action="append", default=[], metavar="PATH",
+                        help="add a catalog folder (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also list hosts passed over for kept containers")
+
+
+def add_yes(parser: argparse.ArgumentParser) -> None:
+    """--yes and --health-timeout."""
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="do not ask for confirmation (required when stdin is not a terminal)")
+    parser.add_argument("--health-timeout", type=float, metavar="SECONDS",
+                        help="wait at most this long for each container's health")
+
+
+def render_source(args: argparse.Namespace) -> tuple[Stack, Answers]:
+    """The stack named by ENTRY|FILE with its answers.
+
+    ENTRY is looked up as `corral catalog` does: `--catalog` folders, the
+    configuration file's `catalogs:`, then the built-in catalog.
+
+    Raises:
+        UsageError: FILE holds no compose file.
+        CatalogError: The entry, answers or render is bad (a RenderError lists
+            every problem).
+    """
+    path = Path(args.source)
+    if path.exists():
+        version = version_at(path)
+    else:
+        catalogs = command_catalogs(args.catalog, getattr(args, "config", None), warn)
+        version = catalogs.find(args.source).find_version(args.version)
+    answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
+    stack = render(version, answers, stack_name=args.stack)
+    for problem in stack.warnings:
+        warn(str(problem))
+    return stack, answers
+
+
+def version_at(path: Path) -> Version:
+    """A version from a compose file, or a folder holding one."""
+    folder = path if path.is_dir() else path.parent
+    compose = path if path.is_file() else next(
+        (folder / n for n in COMPOSE_NAMES if (folder / n).is_file()), None)
+    if compose is None:
+        raise UsageError(f"{path}: no {' or '.join(COMPOSE_NAMES)} here")
+    rancher = next((folder / n for n in RANCHER_NAMES if (folder / n).is_file()), None)
+    return Version(entry_id=folder.name, folder=folder, revision=folder.name,
+                   compose_file=compose, rancher_file=rancher)
+
+
+def show_plan(args: argparse.Namespace, prepared: Prepared) -> None:
+    """The plan on stdout, as a table or JSON."""
+    if getattr(args, "json", False):
+        print_json({**prepared.plan.to_dict(), "no_op": prepared.no_op,
+                    "generation": prepared.definition.generation})
+    else:
+        print(plan_text(prepared, verbose=getattr(args, "verbose", False)))
+
+
+def confirm(args: argparse.Namespace, question: str) -> bool:
+    """Ask on a terminal; refuse (UsageError) without `--yes` when stdin is not one."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to change hosts without --yes: stdin is not a terminal")
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def apply_confirmed(args: argparse.Namespace, fleet: Fleet, prepared: Prepared, question: str,
+                    run: Callable[..., ApplyResult]) -> int:
+    """Show the plan, ask, then `run(fleet, prepared, progress, health_timeout_ms=)`.
+
+    Returns:
+        The exit code: 0 done (or nothing to do), 1 refused, failed or unhealthy.
+    """
+    show_plan(args, prepared)
+    if prepared.no_op:
+        return EXIT_OK
+    if not confirm(args, question):
+        warn("nothing changed")
+        return EXIT_PARTIAL
+    timeout = getattr(args, "health_timeout", None)
+    result = run(fleet, prepared, progress_printer(),
+                 health_timeout_ms=int(timeout * 1000) if timeout else None)
+    return report_result(prepared, result)
+
+
+def report_result(prepared: Prepared, result: ApplyResult) -> int:
+    """Name failed hosts and unhealthy containers on stderr; the exit code."""
+    done, problems = result_lines(result)
+    for problem in problems:
+        warn(problem)
+    if done:
+        print(done, file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_PARTIAL

@@ -1,0 +1,159 @@
+"""`corral hosts add` and `corral hosts rm`: changing the inventory.
+
+`add` tries the host first, exactly as the console's Add host form does: an
+unknown host key is refused with its fingerprint (nothing is written) until
+the operator passes that very fingerprint with `--accept-fingerprint`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from corral.backends.inventory.edit import add_host, check_new_name, remove_host
+from corral.backends.inventory.host_entry import HostEntry, identity_path, parse_labels
+from corral.backends.inventory.load import (
+    ENV_INVENTORY,
+    default_inventory_path,
+    load_inventory,
+    locate_inventory,
+)
+from corral.backends.ssh.loop import BackendLoop
+from corral.backends.ssh.probe import ProbeReport, probe_host
+from corral.tui.cli.support import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    UsageError,
+    add_global_options,
+    ssh_settings,
+    warn,
+)
+
+#: Seconds a whole probe may take beyond the SSH connect timeouts.
+PROBE_SLACK = 30.0
+
+
+def register(hosts: argparse.ArgumentParser) -> None:
+    """Add `add` and `rm` under the `hosts` parser (which still runs alone)."""
+    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm}")
+    add = verbs.add_parser(
+        "add",
+        help="try a host and add it to the inventory",
+        description="Connect to the host (strict host key checking), report its Docker "
+        "engine, and add it to the inventory. An unknown host key is refused with its "
+        "fingerprint: verify it and run again with --accept-fingerprint. A host whose "
+        "engine does not answer yet is still added, with a warning.",
+    )
+    add_global_options(add, suppress=True)
+    add.add_argument("name", metavar="NAME", help="the host's name in Corral")
+    add.add_argument("target", metavar="TARGET",
+                     help="user@address[:port] or an ~/.ssh/config alias")
+    add.add_argument("--label", metavar="K=V", action="append", default=[],
+                     help="a host label (repeatable)")
+    add.add_argument("--socket", metavar="PATH",
+                     help="the remote engine's socket (default: /var/run/docker.sock)")
+    add.add_argument("--identity", metavar="FILE", action="append", default=[],
+                     help="private key file to offer (repeatable)")
+    add.add_argument("--jump", metavar="TARGET", action="append", default=[],
+                     help="jump host, outermost first (repeatable)")
+    add.set_defaults(func=run_add)
+
+    rm = verbs.add_parser("rm", help="remove a host from the inventory")
+    add_global_options(rm, suppress=True)
+    rm.add_argument("name", metavar="NAME", help="the host to remove")
+    rm.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    rm.set_defaults(func=run_rm)
+
+
+def inventory_for_writes(args: argparse.Namespace) -> Path:
+    """The inventory file to change: --inventory, $CORRAL_INVENTORY, or the default."""
+    explicit = getattr(args, "inventory", None) or os.environ.get(ENV_INVENTORY) or None
+    return Path(explicit).expanduser() if explicit else default_inventory_path()
+
+
+def entry_from_args(args: argparse.Namespace) -> HostEntry:
+    """The host `hosts add` describes, checked.
+
+    Raises:
+        UsageError: Naming the option that is wrong.
+    """
+    try:
+        labels = parse_labels(args.label)
+    except ValueError as exc:
+        raise UsageError(f"--label: {exc}") from None
+    entry = HostEntry(
+        name=args.name,
+        ssh=args.target,
+        identity=tuple(identity_path(path) for path in args.identity),
+        socket=args.socket,
+        labels=labels,
+        jump=tuple(args.jump),
+    )
+    problems = entry.problems()
+    if problems:
+        field, message = next(iter(problems.items()))
+        option = {"name": "NAME", "ssh": "TARGET"}.get(field, f"--{field}")
+        raise UsageError(f"{option}: {message}")
+    return entry
+
+
+def run_add(args: argparse.Namespace) -> int:
+    """Try a host, then write it into the inventory."""
+    entry = entry_from_args(args)
+    path = inventory_for_writes(args)
+    check_new_name(path, entry.name)  # before connecting anywhere
+    settings = ssh_settings(args)
+    timeout = settings.connect_timeout * (2 + 2 * len(entry.jump)) + PROBE_SLACK
+    with BackendLoop() as loop:
+        report = loop.run(probe_host(entry.to_spec(), settings), timeout=timeout)
+    if not report.ssh_ok:
+        _explain_refusal(args, report)
+        return EXIT_PARTIAL
+    if report.key_recorded:
+        warn(f"{entry.name}: accepted host key {report.fingerprint}; recorded in "
+             f"{settings.known_hosts_for_writes()}")
+    inventory = add_host(path, entry)
+    print(f"added {entry.name} ({report.target}) to {inventory.path}")
+    print(f"  host key: {report.fingerprint}")
+    if report.engine is not None:
+        print(f"  found: {report.describe()}")
+    else:
+        warn(f"{entry.name}: {report.describe()}")
+    return EXIT_OK
+
+
+def _explain_refusal(args: argparse.Namespace, report: ProbeReport) -> None:
+    accepted = getattr(args, "accept_fingerprint", None) or []
+    if report.needs_acceptance and accepted:
+        warn(f"{report.host}: {report.target} presents host key {report.fingerprint}, which "
+             f"does not match the fingerprint you accepted ({', '.join(accepted)}); "
+             "nothing was written")
+    elif report.needs_acceptance:
+        warn(f"{report.host}: {report.describe()}; nothing was written")
+        warn(f"once verified, run again with --accept-fingerprint {report.fingerprint}")
+    else:
+        warn(f"{report.host}: not added: {report.error}")
+
+
+def run_rm(args: argparse.Namespace) -> int:
+    """Remove a host from the inventory, after confirmation."""
+    path = locate_inventory(getattr(args, "inventory", None))
+    if path is None:
+        raise UsageError(f"no inventory file ({default_inventory_path()}): nothing to remove")
+    host = load_inventory(path).get(args.name)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"refusing to remove {args.name} without confirmation: pass --yes "
+                "(stdin is not a terminal)"
+            )
+        print(f"Remove host {host.name} ({host.ssh}) from {path}? [y/N] ",
+              end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            warn("not removed")
+            return EXIT_PARTIAL
+    remove_host(path, args.name)
+    print(f"removed {args.name} from {path}")
+    return EXIT_OK

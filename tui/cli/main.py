@@ -1,0 +1,51 @@
+"""The `corral` command: the console, or a headless verb for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from corral.tui.cli import catalog as catalog_cli
+from corral.tui.cli import deploy as deploy_cli
+from corral.tui.cli import exec as exec_cli
+from corral.tui.cli import hosts as hosts_cli
+from corral.tui.cli import logs as logs_cli
+from corral.tui.cli.support import EXIT_USAGE, add_global_options, run_guarded
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="corral",
+        description="Run multi-container products on Docker hosts reached over SSH.",
+    )
+    add_global_options(parser, suppress=False)
+    parser.add_argument("--readonly", action="store_true",
+                        help="console: no action that changes a host is offered or allowed")
+    parser.add_argument("--config", metavar="FILE",
+                        help="configuration file (default: $CORRAL_CONFIG, then "
+                        "~/.config/corral/config.yaml)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    hosts_cli.register(subparsers)
+    logs_cli.register(subparsers)
+    catalog_cli.register(subparsers)
+    deploy_cli.register(subparsers)
+    exec_cli.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `corral` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from corral.tui.console.launch import run_console  # Textual loads only for the console
+
+        return run_guarded(run_console, args)
+    return run_guarded(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+__all__ = ["main", "build_parser", "EXIT_USAGE"]

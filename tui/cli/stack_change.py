@@ -1,0 +1,117 @@
+"""`corral upgrade | confirm | rollback | reconcile`: changing deployed stacks.
+
+Registered by `deploy_cli.register`. Same conventions: plans on stdout,
+progress and diagnostics on stderr; exit 0 done, 1 something failed or is
+unhealthy, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from corral.backends.deploy.gather import gather
+from corral.backends.deploy.health_track import HealthTracker
+from corral.backends.deploy.prepare import prepare
+from corral.backends.deploy.reconcile import ReconcileReport, reconcile
+from corral.backends.deploy.upgrade import confirm, rollback, upgrade
+from corral.tui.cli.deploy_args import add_source, add_yes, apply_confirmed, render_source
+from corral.tui.cli.support import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    add_global_options,
+    connected_fleet,
+    warn,
+)
+from corral.tui.present.deploy import progress_printer
+
+WATCH_NOTE = ("Corral acts on health and host loss only while `corral reconcile --watch` or"
+              " the console runs: there is no Corral server.")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `upgrade`, `confirm`, `rollback` and `reconcile`."""
+    up = subparsers.add_parser("upgrade", help="upgrade a stack, keeping the old containers"
+                               " until confirm or rollback")
+    add_global_options(up, suppress=True)
+    add_source(up)
+    add_yes(up)
+    up.set_defaults(func=run_upgrade)
+    for verb, text, func in (("confirm", "keep an upgrade: remove the old containers",
+                              run_confirm),
+                             ("rollback", "undo an upgrade: restore the old containers",
+                              run_rollback)):
+        parser = subparsers.add_parser(verb, help=text)
+        add_global_options(parser, suppress=True)
+        parser.add_argument("stack", metavar="STACK")
+        parser.set_defaults(func=func)
+    rec = subparsers.add_parser("reconcile", help="re-place lost replicas, recreate unhealthy"
+                                " ones, remove surplus copies")
+    add_global_options(rec, suppress=True)
+    rec.add_argument("--stack", action="append", help="only this stack (repeatable)")
+    rec.add_argument("--watch", action="store_true", help="keep reconciling until Ctrl-C")
+    rec.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
+                     help="seconds between passes with --watch (default 5)")
+    rec.set_defaults(func=run_reconcile)
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    """Plan the new version or answers; replace changed containers keeping the old ones."""
+    stack, answers = render_source(args)
+    with connected_fleet(args) as fleet:
+        prepared = prepare(fleet, stack, answers, upgrade=True)
+        code = apply_confirmed(args, fleet, prepared, f"Upgrade stack {stack.name}?", upgrade)
+    if code != EXIT_OK or prepared.no_op:
+        return code
+    print(f"Then `corral confirm {stack.name}` to remove the old containers, or"
+          f" `corral rollback {stack.name}` to restore them.", file=sys.stderr)
+    return code
+
+
+def run_confirm(args: argparse.Namespace) -> int:
+    """Remove the containers an upgrade kept."""
+    with connected_fleet(args) as fleet:
+        errors = confirm(fleet, gather(fleet), args.stack, progress_printer())
+    return _finish(errors, f"Upgrade of {args.stack} confirmed.")
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    """Restore the containers an upgrade replaced."""
+    with connected_fleet(args) as fleet:
+        errors = rollback(fleet, gather(fleet), args.stack, progress_printer())
+    return _finish(errors, f"Stack {args.stack} rolled back.")
+
+
+def _finish(errors: dict[str, str], done: str) -> int:
+    for host, error in sorted(errors.items()):
+        warn(f"{host}: {error} (run the command again to finish)")
+    if not errors:
+        print(done, file=sys.stderr)
+    return EXIT_PARTIAL if errors else EXIT_OK
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    """One pass, or passes every `--interval` seconds with `--watch`."""
+    print(WATCH_NOTE, file=sys.stderr)
+    tracker = HealthTracker()
+    with connected_fleet(args) as fleet:
+        if args.watch:  # reconnect lost hosts between passes
+            fleet.backend.run(fleet.keep_online())
+        while True:
+            outcome = reconcile(fleet, tracker, stacks=args.stack,
+                                rounds=1 if args.watch else None,
+                                on_progress=progress_printer())
+            _print_report(outcome)
+            if not args.watch:
+                return EXIT_PARTIAL if outcome.errors else EXIT_OK
+            time.sleep(args.interval)
+
+
+def _print_report(outcome: ReconcileReport) -> None:
+    for stack, lines in sorted(outcome.actions.items()):
+        for line in lines:
+            print(f"{stack}: {line}")
+    for stack, error in sorted(outcome.errors.items()):
+        warn(f"{stack}: {error}")
+    sys.stdout.flush()

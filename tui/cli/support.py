@@ -1,0 +1,173 @@
+"""What every `corral` subcommand shares: global options, the fleet, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from corral.backends.inventory.load import (
+    Inventory,
+    default_inventory_path,
+    load_inventory,
+    local_inventory,
+    locate_inventory,
+)
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.loop import BackendLoop
+from corral.catalog.errors import CorralError
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+
+
+class UsageError(CorralError):
+    """Bad command-line use or configuration: one line on stderr, exit 2."""
+
+    title = "Usage error"
+    exit_code = EXIT_USAGE
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Add the options every subcommand takes.
+
+    Args:
+        parser: The parser to extend.
+        suppress: True for subcommand parsers, so an option given before the
+            subcommand is not reset to its default by the subparser.
+    """
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--inventory",
+        metavar="FILE",
+        default=default,
+        help="inventory file (default: $CORRAL_INVENTORY, then "
+        f"{default_inventory_path()})",
+    )
+    parser.add_argument(
+        "--known-hosts",
+        metavar="FILE",
+        action="append",
+        default=default,
+        help="known_hosts file to trust (repeatable; default: OpenSSH's own)",
+    )
+    parser.add_argument(
+        "--accept-fingerprint",
+        metavar="SHA256:...",
+        action="append",
+        default=default,
+        help="accept a host key not yet in known_hosts if it has exactly this "
+        "fingerprint, and record it there",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=argparse.SUPPRESS if suppress else 10.0,
+        help="seconds allowed for each SSH connection (default: 10)",
+    )
+
+
+def load_configured_inventory(args: argparse.Namespace, allow_empty: bool = False) -> Inventory:
+    """The inventory the options name, or the local engine's.
+
+    Args:
+        args: Parsed options.
+        allow_empty: Return an empty inventory instead of failing when there
+            is none (the console then explains how to add a host).
+
+    Raises:
+        InventoryError: The file is bad.
+        UsageError: There is no inventory and no local engine.
+    """
+    path = locate_inventory(getattr(args, "inventory", None))
+    if path is not None:
+        return load_inventory(path)
+    local = local_inventory()
+    if local is None and allow_empty:
+        return Inventory(hosts=(), path=default_inventory_path())
+    if local is None:
+        raise UsageError(
+            f"no inventory: write {default_inventory_path()} or pass --inventory FILE "
+            "(and no local Docker engine was found)"
+        )
+    return local
+
+
+def ssh_settings(args: argparse.Namespace) -> SshSettings:
+    """SSH settings from the global options."""
+    return SshSettings(
+        known_hosts=tuple(getattr(args, "known_hosts", None) or ()),
+        accept_fingerprints=frozenset(getattr(args, "accept_fingerprint", None) or ()),
+        connect_timeout=getattr(args, "connect_timeout", 10.0),
+    )
+
+
+@contextlib.contextmanager
+def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None) -> Iterator[Fleet]:
+    """Load the inventory, connect its hosts once, and close them afterwards.
+
+    Hosts that fail to connect stay in the fleet as offline sessions; their
+    errors are in each session's status.
+
+    Args:
+        args: Parsed options (inventory, known hosts…).
+        hosts: Only these hosts, checked against the inventory before any
+            connection is made; default every host.
+
+    Raises:
+        UnknownHost: A name in `hosts` is not in the inventory.
+    """
+    inventory = load_configured_inventory(args)
+    if hosts:
+        selected = tuple(inventory.get(name) for name in dict.fromkeys(hosts))
+        inventory = Inventory(hosts=selected, path=inventory.path)
+    with BackendLoop() as loop:
+        fleet = Fleet(inventory, ssh_settings(args), backend=loop)
+        try:
+            loop.run(fleet.connect_all())
+            yield fleet
+        finally:
+            loop.run(fleet.close(), timeout=10)
+
+
+def print_json(value: Any) -> None:
+    """Write `value` as JSON to stdout."""
+    json.dump(value, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def warn(message: str) -> None:
+    """One diagnostic line on stderr."""
+    print(f"corral: {message}", file=sys.stderr)
+
+
+def report_failures(errors: dict[str, str]) -> None:
+    """Name every host that did not answer, on stderr."""
+    for host, message in errors.items():
+        warn(f"{host}: {message}")
+
+
+def run_guarded(func, args: argparse.Namespace) -> int:
+    """Run a subcommand, turning expected errors into diagnostics and an exit code.
+
+    Every `CorralError` ends the command the same way: its diagnostics on
+    stderr (one line each) and its `exit_code`, 2 for bad input, 1 otherwise.
+    Commands let them rise instead of converting them.
+    """
+    try:
+        return func(args)
+    except CorralError as exc:
+        for line in exc.diagnostics():
+            warn(line)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        warn("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

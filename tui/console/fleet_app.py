@@ -1,0 +1,127 @@
+"""A Textual app that owns the backend loop and keeps every host online.
+
+The console and the full-screen single-pane apps (`corral logs --view`,
+`corral shell`) share this lifetime: start the backend thread before the
+first widget mounts, report host state changes as messages, close every
+session when the app ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+from collections.abc import Callable
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from corral.backends.inventory.load import Inventory
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.loop import BackendLoop
+from corral.backends.ssh.session import HostStatus
+from corral.tui.console.messages import HostStatusChanged
+from corral.tui.console.widgets.host_bar import HostBar
+
+#: Seconds between the interpreter's thread switches while Corral's UI runs.
+SWITCH_INTERVAL = 0.0005
+
+
+class FleetApp(App):
+    """Base of Corral's apps: a fleet kept online on a backend thread.
+
+    Args:
+        inventory: The hosts to manage.
+        settings: SSH settings for every connection.
+        readonly: Every session refuses mutating actions.
+    """
+
+    # Textual's own palette binding is a priority one, which would take
+    # ctrl+p (history-up) away from a focused shell; this one yields to it.
+    BINDINGS = [
+        Binding("ctrl+p", "command_palette", "palette", id="app.palette", show=False,
+                tooltip="Open the command palette"),
+    ]
+
+    def __init__(
+        self, inventory: Inventory, settings: SshSettings, *, readonly: bool = False, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.backend = BackendLoop()
+        self.fleet = Fleet(
+            inventory,
+            settings,
+            on_status=self._status_from_backend,
+            backend=self.backend,
+            readonly=readonly,
+            stream_relay=True,
+        )
+
+    def _status_from_backend(self, status: HostStatus) -> None:
+        # Runs on the backend thread; post_message is thread-safe.
+        self.post_message(HostStatusChanged(status))
+
+    def on_load(self) -> None:
+        # The SSH thread and docker-py readers compete with the UI thread for
+        # the GIL; with Python's default 5 ms switch interval a busy tunnel
+        # makes every redraw wait in line. A shorter interval keeps the UI's
+        # turns frequent (measured: p99 stall halved under a log flood).
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
+        # Before compose, so widgets may use the fleet as soon as they mount.
+        self.backend.start()
+        self.backend.submit(self.fleet.keep_online())
+
+    def on_host_status_changed(self, message: HostStatusChanged) -> None:
+        for screen in self.screen_stack:
+            for bar in screen.query(HostBar):
+                bar.set_status(message.status)
+
+    def on_mount(self) -> None:
+        # What start-up allocated lives as long as the app: keep it out of
+        # every later collection (worst GC pauses measured 260 ms -> 48 ms).
+        self.call_after_refresh(gc.freeze)
+
+    async def on_unmount(self) -> None:
+        from corral.tui.console.widgets.terminal.pane import wait_for_shells
+
+        # Docker keeps a TTY exec's process alive after its connection
+        # closes: let closed shells hang up their processes before the
+        # tunnels they need go away.
+        await asyncio.to_thread(wait_for_shells)
+        await self.backend.arun(self.fleet.close())
+        self.backend.stop()
+
+
+class PaneApp(FleetApp):
+    """One pane (a log view, a shell) full-screen, under the host bar.
+
+    Args:
+        inventory: The hosts to manage.
+        settings: SSH settings.
+        make_pane: Builds the pane from the fleet.
+        title: The window title.
+    """
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="pane.quit", tooltip="Leave Corral", priority=True),
+    ]
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        settings: SshSettings,
+        make_pane: Callable[[Fleet], Widget],
+        title: str = "Corral",
+    ):
+        super().__init__(inventory, settings)
+        self.make_pane = make_pane
+        self.title = title
+
+    def compose(self) -> ComposeResult:
+        yield HostBar(self.fleet.statuses(), id="host-bar")
+        yield self.make_pane(self.fleet)
+        yield Footer()

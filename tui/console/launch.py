@@ -1,0 +1,27 @@
+"""Start the console: read configuration first, then hand over to Textual."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from corral.tui.cli.support import EXIT_OK, load_configured_inventory, ssh_settings
+from corral.tui.config import load_config
+from corral.tui.console.keys_help import console_binding_ids
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """Open the console on the configured inventory.
+
+    The configuration is read before Textual takes the terminal, so its
+    errors (`ConfigError`, a keymap naming a binding the console does not
+    have among them) print as one line like every other command's.
+    """
+    config = load_config(getattr(args, "config", None), binding_ids=console_binding_ids())
+    if getattr(args, "readonly", False):
+        config = dataclasses.replace(config, readonly=True)
+    inventory = load_configured_inventory(args, allow_empty=True)
+    from corral.tui.app import CorralApp
+
+    CorralApp(inventory, ssh_settings(args), config).run()
+    return EXIT_OK

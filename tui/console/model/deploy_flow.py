@@ -1,0 +1,170 @@
+"""The console's stack changes: plan, apply or upgrade, confirm or roll back, health passes.
+
+The same backend calls as `corral plan | deploy | upgrade | confirm |
+rollback | reconcile --watch`. Every method blocks (docker-py over SSH):
+call them from worker threads only. One lock serializes what changes
+hosts, so the console's periodic health pass never converges a stack
+while the console applies, confirms or rolls it back.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from corral.backends.deploy.apply import ApplyResult, apply
+from corral.backends.deploy.gather import gather
+from corral.backends.deploy.health_track import HealthTracker
+from corral.backends.deploy.host import HostWork, preflight
+from corral.backends.deploy.prepare import Prepared, ProgressCallback, prepare
+from corral.backends.deploy.reconcile import ReconcileReport, reconcile
+from corral.backends.deploy.stacks import prepare_scale, remove
+from corral.backends.deploy.upgrade import confirm, rollback, upgrade
+from corral.backends.errors import PreflightError
+from corral.backends.ssh.fleet import Fleet
+from corral.catalog.answers import Answers
+from corral.catalog.spec import Stack
+
+
+@dataclass
+class Planned:
+    """A plan the console may apply.
+
+    Attributes:
+        prepared: The plan and what applying it needs.
+        upgrade: The stack exists: applying keeps the replaced containers
+            until the upgrade is confirmed or rolled back.
+        preflight: What the hosts lack (images…); such a plan cannot be applied.
+    """
+
+    prepared: Prepared
+    upgrade: bool = False
+    preflight: PreflightError | None = None
+
+    @property
+    def hosts(self) -> list[str]:
+        """The hosts applying would change."""
+        prepared = self.prepared
+        return sorted({s.host for s in prepared.plan.changes} | set(prepared.missing_records)
+                      | {host for host, _ in prepared.stale_records})
+
+    @property
+    def ready(self) -> bool:
+        """Whether there is something to apply and nothing stands in the way."""
+        return self.preflight is None and not self.prepared.no_op
+
+
+class DeployFlow:
+    """What the console changes on stacks, one change at a time.
+
+    Args:
+        fleet: The connected fleet.
+    """
+
+    def __init__(self, fleet: Fleet):
+        self.fleet = fleet
+        #: Held while hosts change; the health pass skips its turn rather than wait.
+        self.lock = threading.Lock()
+        #: Health kept between passes, as `reconcile --watch` keeps it.
+        self.tracker = HealthTracker()
+
+    def plan(self, stack: Stack, answers: Answers) -> Planned:
+        """Read every host and plan `stack`; an existing stack is planned as an upgrade.
+
+        Raises:
+            PlanError: No placement satisfies the rules.
+            DeployError: An upgrade of the stack awaits confirm or rollback.
+            BackendError: Reading the hosts failed.
+        """
+        state = gather(self.fleet)
+        exists = state.definition(stack.name) is not None
+        prepared = prepare(self.fleet, stack, answers, state=state, upgrade=exists)
+        planned = Planned(prepared, upgrade=exists)
+        if prepared.no_op:
+            return planned
+        try:  # the same check apply() starts with, shown before anyone confirms
+            preflight(self.fleet, prepared, HostWork.build(self.fleet, prepared))
+        except PreflightError as exc:
+            planned.preflight = exc
+        return planned
+
+    def apply(self, planned: Planned, on_progress: ProgressCallback) -> ApplyResult:
+        """Apply (or upgrade) as planned; waits for a health pass in progress.
+
+        Raises:
+            PreflightError: A host lacks images, volumes or networks; nothing changed.
+            BackendError: The apply could not start.
+        """
+        run = upgrade if planned.upgrade else apply
+        with self.lock:
+            return run(self.fleet, planned.prepared, on_progress)
+
+    def settle_upgrade(self, stack: str, keep: bool,
+                       on_progress: ProgressCallback | None = None) -> dict[str, str]:
+        """Confirm (`keep`) or roll back the upgrade of `stack` awaiting a decision.
+
+        Returns:
+            Host -> error for hosts that failed (do it again to finish).
+
+        Raises:
+            DeployError: The stack has no upgrade awaiting a decision.
+        """
+        with self.lock:
+            decide = confirm if keep else rollback
+            return decide(self.fleet, gather(self.fleet), stack, on_progress)
+
+    def scale(self, stack: str, service: str, count: int) -> ApplyResult:
+        """Re-plan the recorded stack with `service` at `count` replicas and apply it.
+
+        Raises:
+            UnknownStack: No record, or a service that cannot be scaled.
+            PlanError: No placement at that scale; nothing changed.
+        """
+        with self.lock:
+            return apply(self.fleet, prepare_scale(self.fleet, gather(self.fleet), stack,
+                                                   service, count))
+
+    def remove_stack(self, stack: str) -> dict[str, str]:
+        """Remove the stack's containers, networks and records; its named volumes stay.
+
+        Returns:
+            Host -> error for hosts that failed or are offline (remove again to finish).
+        """
+        with self.lock:
+            state = gather(self.fleet)
+            errors = remove(self.fleet, state, stack, volumes=False)
+        for host in state.hosts:
+            if not host.online:
+                errors.setdefault(host.name, "offline: remove the stack again once it is back")
+        return errors
+
+    def health_pass(self) -> ReconcileReport | None:
+        """One health pass over the stacks with a record, as `reconcile --watch`
+        but changing nothing while a host is offline (see `reconcile_now`).
+
+        Returns:
+            What the pass did, or None when it skipped its turn because the
+            console is changing a stack.
+        """
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            state = gather(self.fleet)
+            managed = [name for name in state.stacks() if state.definition(name) is not None]
+            if not managed:
+                self.tracker.forget(set())
+                return ReconcileReport()
+            return reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
+                             replace_lost=False, state=state)
+        finally:
+            self.lock.release()
+
+    def reconcile_now(self, stack: str | None = None) -> ReconcileReport:
+        """A full `corral reconcile` pass, on request: replicas of offline hosts are re-placed.
+
+        Args:
+            stack: Only this stack (default: every stack with a record).
+        """
+        with self.lock:
+            return reconcile(self.fleet, self.tracker,
+                             stacks=[stack] if stack is not None else None)

@@ -1,0 +1,73 @@
+"""The console's live picture of every host's containers and recent events.
+
+Watcher threads (`backends/engine/watch.py`) put updates into a bounded queue; the
+console drains it on a timer and applies whole batches here, so a burst of
+events costs one redraw, and a stalled UI slows the watchers instead of
+growing memory.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections import deque
+
+from corral.backends.engine.facts import ContainerRow
+from corral.backends.engine.watch import EngineEvent, Removed, Snapshot, Stale, Update, Upsert
+
+#: Updates waiting for the UI; watchers block (back-pressure) beyond this.
+QUEUE_LIMIT = 10_000
+#: Events the events view keeps, newest first.
+EVENT_HISTORY = 2_000
+
+
+class ContainerStore:
+    """Containers by `host/id`, which hosts are stale, and recent events."""
+
+    def __init__(self) -> None:
+        self.updates: queue.Queue[Update] = queue.Queue(QUEUE_LIMIT)
+        self.rows: dict[str, ContainerRow] = {}
+        self.stale: dict[str, str] = {}
+        #: (sequence number, event), newest first; the number keys the row.
+        self.events: deque[tuple[int, EngineEvent]] = deque(maxlen=EVENT_HISTORY)
+        self._event_seq = 0
+
+    def put(self, update: Update) -> None:
+        """Queue an update (thread-safe; blocks while the UI is far behind)."""
+        self.updates.put(update)
+
+    def drain(self, limit: int = QUEUE_LIMIT) -> tuple[bool, bool]:
+        """Apply queued updates.
+
+        Returns:
+            (containers changed, events changed).
+        """
+        rows_changed = events_changed = False
+        for _ in range(limit):
+            try:
+                update = self.updates.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(update, EngineEvent):
+                self._event_seq += 1
+                self.events.appendleft((self._event_seq, update))
+                events_changed = True
+            else:
+                self.apply(update)
+                rows_changed = True
+        return rows_changed, events_changed
+
+    def apply(self, update: Update) -> None:
+        """Apply one container update."""
+        if isinstance(update, Snapshot):
+            prefix = f"{update.host}/"
+            for key in [key for key in self.rows if key.startswith(prefix)]:
+                del self.rows[key]
+            for row in update.rows:
+                self.rows[f"{row.host}/{row.id}"] = row
+            self.stale.pop(update.host, None)
+        elif isinstance(update, Upsert):
+            self.rows[f"{update.host}/{update.row.id}"] = update.row
+        elif isinstance(update, Removed):
+            self.rows.pop(f"{update.host}/{update.id}", None)
+        elif isinstance(update, Stale):
+            self.stale[update.host] = update.reason

@@ -1,0 +1,469 @@
+"""The console's main screen: host bar, resource views, panes, command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import yaml
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, Static
+
+from corral.backends.engine.actions import ACTIONS, act
+from corral.backends.engine.resources import inspect
+from corral.backends.engine.stats import StatsTracker
+from corral.backends.engine.watch import HostWatcher
+from corral.backends.errors import BackendError
+from corral.backends.ssh.fleet import Fleet
+from corral.catalog.errors import CorralError
+from corral.tui.console.keys_help import binding_rows
+from corral.tui.console.model.data import display_name, read_host_records, read_listing, read_usage
+from corral.tui.console.model.deploy_flow import DeployFlow
+from corral.tui.console.model.store import ContainerStore
+from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
+from corral.tui.console.views.base import ResourceView
+from corral.tui.console.views.containers import ContainersView
+from corral.tui.console.views.hosts import StacksView, group_stacks
+from corral.tui.console.views.registry import VIEWS, command_words, resolve_view
+from corral.tui.console.widgets.command_line import CommandLine
+from corral.tui.console.widgets.health_watch import HealthWatch
+from corral.tui.console.widgets.host_bar import HostBar
+from corral.tui.console.widgets.panes import Pane, Workspace
+
+DRAIN_SECONDS = 0.1
+HOSTS_REFRESH_SECONDS = 10.0
+STATS_SECONDS = 3.0
+EVENTS_REDRAW_SECONDS = 0.5
+UPTIME_SECONDS = 15.0
+
+NO_HOSTS = """\
+[b]No hosts yet.[/b]
+
+Corral manages Docker hosts it reaches over SSH. Add one:
+
+  • press [b]a[/b] here to open the Add host form, or
+  • run  [b]corral hosts add NAME user@address[:port][/b]  in a shell, or
+  • write the inventory file ({path}) by hand:
+
+      hosts:
+        - name: edge1
+          ssh: deploy@10.0.0.5:22
+"""
+
+
+class ConsoleScreen(Screen):
+    """Resource views over every host, with split panes for logs and shells."""
+
+    DEFAULT_CSS = """
+    ConsoleScreen ResourceView { border: round $primary; height: 1fr; }
+    ConsoleScreen ResourceView:focus { border: round $accent; }
+    ConsoleScreen #status-row { height: auto; background: $panel; }
+    ConsoleScreen #status-row HostBar { width: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("colon", "command(':')", "Command", id="console.command",
+                tooltip="Switch view: hosts, ps, stacks, volumes, images, events, catalog"),
+        Binding("slash", "command('/')", "Filter", id="console.filter",
+                tooltip="Filter the view (regex; !regex inverts)"),
+        Binding("escape", "back", "Back", id="console.back",
+                tooltip="Clear the filter, else go back to the previous view"),
+        Binding("question_mark", "help", "Help", id="console.help",
+                tooltip="Every key of this view"),
+        Binding("ctrl+r", "reload", "Reload", id="console.reload",
+                tooltip="Read the current view again from every host"),
+        Binding("bar", "placement('side')", "Side by side", id="console.side",
+                tooltip="New panes open side by side"),
+        Binding("minus", "placement('stacked')", "Stacked", id="console.stacked",
+                tooltip="New panes open below"),
+    ]
+
+    class Loaded(Message):
+        """Records read on a worker thread for a view."""
+
+        def __init__(self, view: str, records: dict[str, Any], errors: list[BackendError]):
+            super().__init__()
+            self.view = view
+            self.records = records
+            self.errors = errors
+
+    def __init__(self, fleet: Fleet, *, readonly: bool = False, inventory_path: str = "",
+                 flow: DeployFlow | None = None):
+        super().__init__()
+        self.fleet = fleet
+        self.flow = flow or DeployFlow(fleet)
+        self.readonly = readonly
+        self.inventory_path = inventory_path
+        self.store = ContainerStore()
+        self.stats = StatsTracker()
+        self.watchers: list[HostWatcher] = []
+        self.history: list[str] = []
+        self.stacked = False
+        self._events_pending = False
+        self._events_drawn_at = 0.0
+
+    # --- layout -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Horizontal(HostBar(self.fleet.statuses(), id="host-bar"),
+                         HealthWatch(self.flow, readonly=self.readonly, id="health"),
+                         id="status-row")
+        views = []
+        for name, view_class in VIEWS.items():
+            view = view_class(id=name)
+            view.readonly = self.readonly
+            views.append(view)
+        parts = [ContentSwitcher(*views, initial="containers", id="views")]
+        if not self.fleet.sessions:
+            path = self.inventory_path or "inventory.yaml"
+            parts.insert(0, Static(NO_HOSTS.format(path=path), id="no-hosts"))
+        yield Workspace(Vertical(*parts, id="main"))
+        yield CommandLine(command_words(), id="command-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.title = "Corral" + ("  [READ-ONLY]" if self.readonly else "")
+        self.sub_title = f"{len(self.fleet.sessions)} hosts"
+        self.watch_new_hosts()
+        self.set_interval(DRAIN_SECONDS, self.drain_updates)
+        self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
+        self.set_interval(STATS_SECONDS, self.sample_visible_stats)
+        # Uptimes count on between events; only the changed cells redraw.
+        self.set_interval(UPTIME_SECONDS, self.query_one(ContainersView).redraw)
+        self.load_hosts()
+        if not self.fleet.sessions:  # where `a` adds the first host
+            self.show_view("hosts", remember=False)
+        self.current_view().focus()
+
+    def on_unmount(self) -> None:
+        for watcher in self.watchers:
+            watcher.stop()
+
+    def current_view(self) -> ResourceView:
+        switcher = self.query_one(ContentSwitcher)
+        return self.query_one(f"#{switcher.current}", ResourceView)
+
+    # --- data ---------------------------------------------------------------
+
+    def watch_new_hosts(self) -> None:
+        """Start a watcher for every host not watched yet (hosts can be added live)."""
+        watched = {watcher.session.name for watcher in self.watchers}
+        for name, session in self.fleet.sessions.items():
+            if name not in watched:
+                self.watchers.append(HostWatcher(session, self.store.put).start())
+
+    def drain_updates(self) -> None:
+        if len(self.watchers) != len(self.fleet.sessions):
+            self.watch_new_hosts()
+        rows_changed, events_changed = self.store.drain()
+        if rows_changed:
+            containers = self.query_one(ContainersView)
+            containers.stale = dict(self.store.stale)
+            containers.oom_killed = {
+                f"{e.host}/{e.attributes.get('id', '')[:12]}" for _, e in self.store.events
+                if e.action == "oom"
+            }
+            containers.set_records(dict(self.store.rows))
+            self.query_one("#stacks", ResourceView).set_records(
+                group_stacks(list(self.store.rows.values()))
+            )
+        self._events_pending |= events_changed
+        # The events table is refilled whole (new rows on top): at most twice
+        # a second, however fast the engines report.
+        now = time.monotonic()
+        if self._events_pending and now - self._events_drawn_at >= EVENTS_REDRAW_SECONDS:
+            self._events_pending, self._events_drawn_at = False, now
+            events = self.query_one("#events", ResourceView)
+            events.set_records({str(seq): event for seq, event in self.store.events})
+
+    @work(thread=True, exclusive=True, group="hosts")
+    def load_hosts(self) -> None:
+        """Host facts and details, off the UI thread."""
+        self.post_message(self.Loaded("hosts", read_host_records(self.fleet), []))
+
+    @work(thread=True, exclusive=True, group="listing")
+    def load_listing(self, view: str) -> None:
+        """Volumes or images of every online host, off the UI thread."""
+        records, errors = read_listing(self.fleet, view)
+        self.post_message(self.Loaded(view, records, errors))
+
+    def sample_visible_stats(self) -> None:
+        """Ask for CPU and memory of the running containers on screen only."""
+        view = self.query_one(ContainersView)
+        if self.query_one(ContentSwitcher).current != "containers" or not view.row_count:
+            return
+        first = view.scroll_offset.y
+        keys = []
+        for index in range(first, min(first + view.size.height, view.row_count)):
+            key = view.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
+            row = view.records.get(key)
+            if row is not None and row.state == "running":
+                keys.append(key)
+        self.read_stats(keys)
+
+    @work(thread=True, exclusive=True, group="stats")
+    def read_stats(self, keys: list[str]) -> None:
+        self.post_message(self.StatsRead(read_usage(self.fleet, self.stats, keys)))
+
+    class StatsRead(Message):
+        """Fresh CPU and memory figures for some containers."""
+
+        def __init__(self, usage: dict[str, tuple[float | None, int | None]]):
+            super().__init__()
+            self.usage = usage
+
+    def on_health_watch_pass_done(self, message: HealthWatch.PassDone) -> None:
+        if message.report is not None:
+            for view in (self.query_one(ContainersView), self.query_one(StacksView)):
+                view.set_checked_health(message.report.health)
+
+    def on_console_screen_stats_read(self, message: StatsRead) -> None:
+        self.query_one(ContainersView).set_usage(message.usage)
+
+    def on_console_screen_loaded(self, message: Loaded) -> None:
+        self.query_one(f"#{message.view}", ResourceView).set_records(message.records)
+        for error in message.errors:
+            self.notify(str(error), title=error.title, severity="warning")
+
+    # --- commands -----------------------------------------------------------
+
+    def action_command(self, mode: str) -> None:
+        value = self.current_view().filter_text if mode == "/" else ""
+        self.query_one(CommandLine).open(mode, value)
+
+    @on(CommandLine.Submitted)
+    def run_command(self, message: CommandLine.Submitted) -> None:
+        if message.mode == "/":
+            self.current_view().set_filter(message.text)
+        elif message.text in ("q", "quit"):
+            self.app.exit()
+        elif message.text == "help":
+            self.action_help()
+        elif message.text:
+            word, _, argument = message.text.partition(" ")
+            view = resolve_view(word)
+            if view is None:
+                self.notify(f"unknown command {word!r}; try hosts, ps, stacks, volumes, "
+                            "images, events", severity="error")
+            else:
+                self.show_view(view, filter_text=argument.strip() or None)
+        self.current_view().focus()
+
+    @on(CommandLine.Cancelled)
+    def command_cancelled(self) -> None:
+        self.current_view().focus()
+
+    def show_view(self, name: str, filter_text: str | None = None, remember: bool = True) -> None:
+        """Switch the body to view `name`, optionally filtered."""
+        if name == "catalog":
+            from corral.tui.console.screens.catalog import CatalogScreen
+
+            self.app.push_screen(CatalogScreen(self.app.config.catalogs, search=filter_text or ""))
+            return
+        switcher = self.query_one(ContentSwitcher)
+        if remember and switcher.current != name:
+            self.history.append(switcher.current)
+        switcher.current = name
+        view = self.current_view()
+        view.catch_up()
+        if filter_text is not None:
+            view.set_filter(filter_text)
+        if name in ("volumes", "images"):
+            self.load_listing(name)
+        elif name == "hosts":
+            self.load_hosts()
+        view.focus()
+
+    def action_back(self) -> None:
+        view = self.current_view()
+        if view.filter_text:
+            view.set_filter("")
+        elif self.history:
+            self.show_view(self.history.pop(), remember=False)
+
+    def action_reload(self) -> None:
+        name = self.query_one(ContentSwitcher).current
+        if name in ("volumes", "images"):
+            self.load_listing(name)
+        elif name == "hosts":
+            self.load_hosts()
+
+    def action_help(self) -> None:
+        rows = binding_rows(self.focused or self.current_view(), self.app)
+        self.app.push_screen(help_screen("Keys (remap them by id in config.yaml)", rows))
+
+    def action_placement(self, where: str) -> None:
+        self.stacked = where == "stacked"
+        self.notify(f"new panes open {'below' if self.stacked else 'side by side'}", timeout=2)
+
+    # --- drill-down and inspect ---------------------------------------------
+
+    @on(ResourceView.Drill)
+    def drill(self, message: ResourceView.Drill) -> None:
+        view = message.view.NAME
+        if view == "hosts":
+            self.show_view("containers", filter_text=f"^{message.key} ")
+        elif view == "stacks":
+            self.show_view("containers", filter_text=f"{message.record.stack}/")
+        else:
+            self.inspect_row(message.view, message.key, message.record)
+
+    @on(ResourceView.InspectRequested)
+    def inspect_requested(self, message: ResourceView.InspectRequested) -> None:
+        self.inspect_row(message.view, message.key, message.record)
+
+    def inspect_row(self, view: ResourceView, key: str, record: Any) -> None:
+        if view.KIND in ("container", "volume", "image"):
+            self.inspect_on_engine(view.KIND, record.host, record.ref, key)
+        else:
+            data = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else record
+            self.app.push_screen(yaml_screen(key, yaml.safe_dump(data, sort_keys=False)))
+
+    @work(thread=True, group="inspect")
+    def inspect_on_engine(self, kind: str, host: str, ref: str, title: str) -> None:
+        try:
+            data = inspect(self.fleet.session(host), kind, ref)
+        except BackendError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title=exc.title, severity="error")
+            return
+        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+        self.app.call_from_thread(self.app.push_screen, yaml_screen(f"{kind} {title}", text))
+
+    # --- actions ------------------------------------------------------------
+
+    @on(ResourceView.ActionRequested)
+    def action_requested(self, message: ResourceView.ActionRequested) -> None:
+        action = ACTIONS[message.action_id]
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        targets = [
+            (record.host, record.ref, f"{record.host}/{display_name(record)}")
+            for _, record in message.rows
+        ]
+        if not action.destructive:
+            self.run_action(message.action_id, targets)
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.run_action(message.action_id, targets)
+
+        count = f"{len(targets)} {action.kind}s" if len(targets) > 1 else f"this {action.kind}"
+        question = f"{action.verb.capitalize()} {count}?"
+        self.app.push_screen(ConfirmScreen(question, [key for *_, key in targets]), confirmed)
+
+    @work(thread=True, group="actions")
+    def run_action(self, action_id: str, targets: list[tuple[str, str, str]]) -> None:
+        """Carry out an action on each target, reporting progress and failures."""
+        action = ACTIONS[action_id]
+        done = 0
+        for index, (host, ref, name) in enumerate(targets, 1):
+            if len(targets) > 1:
+                self.app.call_from_thread(
+                    self.notify, f"{action.verb} {name} ({index}/{len(targets)})", timeout=2
+                )
+            try:
+                act(self.fleet.session(host), action_id, ref)
+                done += 1
+            except BackendError as exc:
+                self.app.call_from_thread(
+                    self.notify, str(exc), title=f"{action.verb} failed", severity="error",
+                    timeout=8,
+                )
+        if done:
+            self.app.call_from_thread(
+                self.notify, f"{action.verb}: {done} of {len(targets)} done", timeout=3
+            )
+        if action.kind in ("volume", "image"):
+            self.app.call_from_thread(self.load_listing, f"{action.kind}s")
+
+    @on(StacksView.SettleUpgrade)
+    def settle_upgrade(self, message: StacksView.SettleUpgrade) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        from corral.tui.console.stack_ui import ask_and_settle
+
+        ask_and_settle(self.app, self.flow, message.stack, message.keep, message.old)
+
+    @on(StacksView.Change)
+    def change_stack(self, message: StacksView.Change) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        from corral.tui.console.stack_ui import ask_and_remove, scale
+
+        if message.service is None:
+            ask_and_remove(self.app, self.flow, message.stack, message.containers)
+        else:
+            scale(self.app, self.flow, message.stack, message.service, message.current,
+                  message.delta)
+
+    @on(StacksView.Reconcile)
+    def reconcile_stack(self, message: StacksView.Reconcile) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        from corral.tui.console.stack_ui import ask_and_reconcile
+
+        ask_and_reconcile(self.app, self.flow, message.stack)
+
+    # --- panes --------------------------------------------------------------
+
+    @on(ContainersView.OpenPane)
+    async def open_pane(self, message: ContainersView.OpenPane) -> None:
+        from corral.tui.console.pane_factory import make_pane
+
+        try:
+            content = make_pane(message.what, self.fleet, message.target)
+        except (CorralError, ValueError) as exc:
+            self.notify(f"cannot open {message.what}: {exc}", severity="error")
+            return
+        await self.workspace.add_pane(content, f"{message.what} {message.target}", self.stacked)
+
+    @on(Pane.Closed)
+    async def close_pane(self, message: Pane.Closed) -> None:
+        await self.workspace.close_pane(message.pane)
+        self.current_view().focus()
+
+    async def on_log_pane_closed(self, message) -> None:
+        await self._close_content(message.pane)
+
+    async def on_shell_pane_closed(self, message) -> None:
+        await self._close_content(message.pane)
+
+    async def _close_content(self, content) -> None:
+        """A log view or shell asked to close: remove the pane around it."""
+        for pane in self.workspace.panes:
+            if pane.content is content:
+                await self.workspace.close_pane(pane)
+        self.current_view().focus()
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.query_one(Workspace)
+
+    def on_hosts_view_add_host(self) -> None:
+        """Open the Add host form; a host it adds is watched like the others."""
+        from corral.tui.console.screens.add_host import AddHostScreen
+
+        def added(spec) -> None:
+            if spec is None:
+                return
+            self.watch_new_hosts()
+            self.sub_title = f"{len(self.fleet.sessions)} hosts"
+            self.query("#no-hosts").remove()
+            self.load_hosts()
+
+        self.app.push_screen(AddHostScreen(self.fleet), added)
+
+

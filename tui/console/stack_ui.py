@@ -1,0 +1,129 @@
+"""Stack changes from the stacks view, as `corral confirm | rollback | reconcile | scale | rm`.
+
+Those that may remove containers (confirm the old copies, rollback the ones
+the upgrade created, reconcile the extra copies of a host that came back,
+scaling down, removing) ask first. Each change runs on an app worker thread
+and ends with a notification (`App.notify` is thread-safe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import App
+
+from corral.backends.errors import BackendError
+from corral.tui.console.model.deploy_flow import DeployFlow
+from corral.tui.console.screens.modals import ConfirmScreen
+
+#: A change: runs on a worker thread, returns host -> error for hosts that failed.
+Change = Callable[[], dict[str, str]]
+
+
+def _run(app: App, name: str, change: Change, done: Callable[[], str], *, title: str,
+         again: str) -> None:
+    """Run `change` on a worker thread, then notify `done()` or what failed.
+
+    Args:
+        app: The running app.
+        name: What the change is, for the worker and failure titles ("Scale of x/y").
+        change: The change itself.
+        done: The success message (called after the change, on the worker thread).
+        title: The success notification's title.
+        again: What to do again to finish when some hosts failed ("remove").
+    """
+
+    def work() -> None:
+        try:
+            errors = change()
+        except BackendError as exc:
+            app.notify(str(exc), title=f"{name} failed", severity="error", timeout=10)
+            return
+        if errors:
+            lines = [f"{host}: {error}" for host, error in sorted(errors.items())]
+            app.notify("\n".join([*lines, f"({again} again to finish)"]),
+                       title=f"{name} incomplete", severity="error", timeout=15)
+        else:
+            app.notify(done(), title=title, timeout=10)
+
+    app.run_worker(work, thread=True, group="stack-change", exit_on_error=False, name=name)
+
+
+def _ask(app: App, question: str, objects: list[str], then: Callable[[], None]) -> None:
+    """Ask `question` (listing `objects`); call `then` on yes."""
+    app.push_screen(ConfirmScreen(question, objects), lambda answer: then() if answer else None)
+
+
+def ask_and_settle(app: App, flow: DeployFlow, stack: str, keep: bool, old: list[str]) -> None:
+    """Ask, then confirm (`keep`) or roll back the upgrade of `stack`.
+
+    Args:
+        app: The running app (pushes the question, runs the worker).
+        flow: The console's stack changes.
+        stack: The stack.
+        keep: Confirm (True) or roll back (False).
+        old: `host/name` of the old containers the upgrade kept.
+    """
+    if keep:
+        question = f"Confirm the upgrade of {stack}? These old containers are removed:"
+        done = f"Upgrade of {stack} confirmed: the old containers are removed."
+    else:
+        question = (f"Roll back the upgrade of {stack}? The containers it created are removed"
+                    " and these old ones restored:")
+        done = f"Stack {stack} rolled back: the old containers run again."
+    verb = "confirm" if keep else "rollback"
+    _ask(app, question, old or ["(no old container is visible here; the hosts decide)"],
+         lambda: _run(app, f"{verb.capitalize()} of {stack}",
+                      lambda: flow.settle_upgrade(stack, keep), lambda: done,
+                      title="Upgrade", again=verb))
+
+
+def ask_and_reconcile(app: App, flow: DeployFlow, stack: str) -> None:
+    """Ask, then reconcile `stack` now (replicas of offline hosts are re-placed)."""
+    actions: list[str] = []
+
+    def change() -> dict[str, str]:
+        report = flow.reconcile_now(stack)
+        actions.extend(report.actions.get(stack, []))
+        return dict(report.errors)
+
+    _ask(app, f"Reconcile {stack} now? Corral will:",
+         ["re-place the replicas of offline hosts on eligible online hosts",
+          "recreate containers whose health check failed (per their strategy)",
+          "remove copies beyond the scale on hosts that came back"],
+         lambda: _run(app, f"Reconcile of {stack}", change,
+                      lambda: "\n".join(actions) or f"{stack} already matches its record.",
+                      title=f"Reconciled {stack}", again="reconcile"))
+
+
+def scale(app: App, flow: DeployFlow, stack: str, service: str, current: int,
+          delta: int) -> None:
+    """Scale `stack/service` from `current` by `delta`; asks first when it removes a replica."""
+    count = current + delta
+    if count < 0:
+        app.notify(f"{stack}/{service} has no replica to take away", severity="warning")
+        return
+
+    def change() -> dict[str, str]:
+        result = flow.scale(stack, service, count)
+        return {**result.errors, **{name: f"not healthy: {why}"
+                                    for name, why in result.unhealthy.items()}}
+
+    def go() -> None:
+        _run(app, f"Scale of {stack}/{service}", change,
+             lambda: f"{stack}/{service} runs {count} replica(s).", title="Scale", again="scale")
+
+    if delta >= 0:
+        go()
+    else:
+        _ask(app, f"Scale {stack}/{service} from {current} to {count}? One replica is removed:",
+             [f"the replica with the highest index of {service}"], go)
+
+
+def ask_and_remove(app: App, flow: DeployFlow, stack: str, containers: list[str]) -> None:
+    """Ask, then remove `stack` (containers, networks, records; named volumes stay)."""
+    _ask(app, f"Remove stack {stack}? Its containers and networks go; its named volumes"
+              " stay (`corral rm --volumes` removes them):", containers or ["(no container)"],
+         lambda: _run(app, f"Removing {stack}", lambda: flow.remove_stack(stack),
+                      lambda: f"Stack {stack} removed; its named volumes are kept.",
+                      title="Remove", again="remove"))

@@ -1,0 +1,297 @@
+"""`ResourceView`: the filtered, sorted, markable table under every resource view.
+
+A view holds records by key and derives its rows from them through its
+`Column`s, filtered by `/` (a case-insensitive regex, `!` inverts) and sorted.
+When the same rows come back in the same order only the changed cells are
+updated; otherwise the table is refilled, keeping the cursor on its row. A
+hidden view defers the work until it is shown. Enter, inspect and the mutating
+actions (on the marked rows, or the one under the cursor) are posted as
+messages; read-only mode hides and refuses the mutating ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from corral.tui.console.actions_ui import is_mutating
+from corral.tui.console.widgets.measured_table import MeasuredTable
+
+MARK = "✓"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its key, heading, and a fixed width for figures that change often.
+
+    A fixed width keeps the layout still while live figures (CPU, memory)
+    update, instead of re-measuring the whole table at each sample.
+    """
+
+    key: str
+    label: str
+    width: int | None = None
+
+
+def compile_filter(text: str) -> tuple[re.Pattern[str] | None, bool]:
+    """The view filter: a case-insensitive regex, `!` in front inverts it.
+
+    Text that is not a valid regex is matched literally.
+    """
+    inverted = text.startswith("!")
+    body = text[1:] if inverted else text
+    if not body:
+        return None, False
+    try:
+        return re.compile(body, re.IGNORECASE), inverted
+    except re.error:
+        return re.compile(re.escape(body), re.IGNORECASE), inverted
+
+
+class ResourceView(MeasuredTable):
+    """Base of every resource view.
+
+    Subclasses set `NAME`, `KIND`, `COLUMNS` and implement `cells()`.
+    """
+
+    NAME: ClassVar[str] = "resources"
+    #: The kind of object a row is, for actions (`container`, `volume`…).
+    KIND: ClassVar[str] = ""
+    COLUMNS: ClassVar[tuple[Column, ...]] = ()
+    #: What the view says when it has no rows at all.
+    EMPTY: ClassVar[str] = "Nothing here."
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("space", "toggle_mark", "Mark", id="view.mark", tooltip="Mark or unmark the row"),
+        Binding("o", "sort_next", "Sort", id="view.sort", tooltip="Sort by the next column"),
+        Binding(
+            "O", "sort_reverse", "Reverse", id="view.sort_reverse", tooltip="Reverse the sort"
+        ),
+        Binding("y", "inspect", "Inspect", id="view.inspect",
+                tooltip="Show everything about the row as YAML"),
+    ]
+
+    class Drill(Message):
+        """The user pressed enter on a row."""
+
+        def __init__(self, view: ResourceView, key: str, record: Any):
+            super().__init__()
+            self.view = view
+            self.key = key
+            self.record = record
+
+    class ActionRequested(Message):
+        """The user asked for a mutating action on some rows."""
+
+        def __init__(self, view: ResourceView, action_id: str, rows: list[tuple[str, Any]]):
+            super().__init__()
+            self.view = view
+            self.action_id = action_id
+            self.rows = rows
+
+    class InspectRequested(Message):
+        """The user asked to inspect a row."""
+
+        def __init__(self, view: ResourceView, key: str, record: Any):
+            super().__init__()
+            self.view = view
+            self.key = key
+            self.record = record
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        #: Set by the console: hides and refuses every mutating action.
+        self.readonly = False
+        self.records: dict[str, Any] = {}
+        self.marks: set[str] = set()
+        self.filter_text = ""
+        self.sort_column = 0
+        self.sort_reverse = False
+        self._stale_rows = False
+        self._shown_keys: list[str] = []
+        self._shown_cells: dict[str, tuple[Any, ...]] = {}
+
+    @property
+    def _column_keys(self) -> list[str]:
+        return [column.key for column in self.COLUMNS]
+
+    def on_mount(self) -> None:
+        self.border_title = self.NAME
+        self.add_column(" ", key="_mark", width=1)
+        for column in self.COLUMNS:
+            self.add_column(column.label, key=column.key, width=column.width)
+
+    # --- what subclasses provide -------------------------------------------
+
+    def cells(self, record: Any) -> tuple[Any, ...]:
+        """The cells of one record's row, in `COLUMNS` order."""
+        raise NotImplementedError
+
+    def sort_value(self, record: Any, column: int) -> Any:
+        """What sorts the rows by `column`; default: the cell's text."""
+        cell = self.cells(record)[column]
+        return cell.plain if isinstance(cell, Text) else str(cell)
+
+    # --- data ---------------------------------------------------------------
+
+    def set_records(self, records: dict[str, Any]) -> None:
+        """Replace every record and redraw (later, if the view is hidden)."""
+        self.records = records
+        self.marks &= set(records)
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Rebuild the rows now if the view is shown, else when it is shown."""
+        if self.display:
+            self.rebuild()
+        else:
+            self._stale_rows = True
+
+    def catch_up(self) -> None:
+        """Redraw if records arrived while the view was hidden."""
+        if self._stale_rows:
+            self.rebuild()
+
+    def keep(self, record: Any) -> bool:
+        """Whether a record passes the view's own filter (besides `/`)."""
+        return True
+
+    def _rows(self) -> list[tuple[str, Any, tuple[Any, ...]]]:
+        """(key, record, cells) of the rows to show, filtered and sorted.
+
+        Each record's cells are computed once; plain strings become `Text` so
+        the table does not parse them as markup (slow, and `[` in a label
+        would be taken for a style).
+        """
+        pattern, inverted = compile_filter(self.filter_text)
+        rows = []
+        for key, record in self.records.items():
+            if not self.keep(record):
+                continue
+            cells = tuple(
+                Text(cell) if isinstance(cell, str) else cell for cell in self.cells(record)
+            )
+            if pattern is not None:
+                text = " ".join(cell.plain if isinstance(cell, Text) else str(cell)
+                                for cell in cells)
+                if bool(pattern.search(text)) == inverted:
+                    continue
+            rows.append((key, record, cells))
+        rows.sort(key=lambda row: (self.sort_value(row[1], self.sort_column), row[0]),
+                  reverse=self.sort_reverse)
+        return rows
+
+    def visible(self) -> list[tuple[str, Any]]:
+        """(key, record) of the rows the filters let through, sorted."""
+        return [(key, record) for key, record, _ in self._rows()]
+
+    def rebuild(self) -> None:
+        """Bring the table in line with the records, keeping the cursor on its row.
+
+        When the same rows stay in the same order (the usual case: a state
+        or a figure changed), only the changed cells are updated; otherwise
+        the table is refilled.
+        """
+        self._stale_rows = False
+        rows = self._rows()
+        keys = [key for key, _, _ in rows]
+        if keys and keys == self._shown_keys:
+            for key, _, cells in rows:
+                previous = self._shown_cells.get(key)
+                if previous == cells:
+                    continue
+                for column, cell, old in zip(self._column_keys, cells, previous or (),
+                                             strict=False):
+                    if cell != old:
+                        self.update_cell(key, column, cell, update_width=True)
+                self._shown_cells[key] = cells
+            self.fit_narrowed()
+        else:
+            current = self.current_key()
+            self.clear()
+            for key, _, cells in rows:
+                self.add_row(MARK if key in self.marks else "", *cells, key=key)
+            if current is not None and current in self.rows:
+                self.move_cursor(row=self.get_row_index(current), animate=False)
+            self._shown_keys = keys
+            self._shown_cells = {key: cells for key, _, cells in rows}
+        self.border_subtitle = self.describe()
+
+    def describe(self) -> str:
+        """A short status: counts, filter, marks."""
+        parts = [f"{self.row_count}/{len(self.records)}"]
+        if self.filter_text:
+            parts.append(f"filter /{self.filter_text}")
+        if self.marks:
+            parts.append(f"{len(self.marks)} marked")
+        return "  ".join(parts)
+
+    def set_filter(self, text: str) -> None:
+        """Keep only rows matching `text` (regex; `!` inverts); empty clears."""
+        self.filter_text = text
+        self.rebuild()
+
+    # --- cursor and marks ---------------------------------------------------
+
+    def current_key(self) -> str | None:
+        """Key of the row under the cursor, if any."""
+        if self.row_count == 0:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # the cursor can point past a table that just shrank
+            return None
+
+    def selected(self) -> list[tuple[str, Any]]:
+        """The marked rows, or else the row under the cursor."""
+        keys = [key for key, _ in self.visible() if key in self.marks]
+        if not keys and (current := self.current_key()) is not None:
+            keys = [current]
+        return [(key, self.records[key]) for key in keys if key in self.records]
+
+    def action_toggle_mark(self) -> None:
+        key = self.current_key()
+        if key is None:
+            return
+        self.marks ^= {key}
+        self.update_cell(key, "_mark", MARK if key in self.marks else "")
+        self.border_subtitle = self.describe()
+        if self.cursor_row < self.row_count - 1:
+            self.move_cursor(row=self.cursor_row + 1)
+
+    def action_sort_next(self) -> None:
+        self.sort_column = (self.sort_column + 1) % len(self.COLUMNS)
+        self.notify(f"sorted by {self.COLUMNS[self.sort_column].label}", timeout=1.5)
+        self.rebuild()
+
+    def action_sort_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self.rebuild()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.readonly and is_mutating(action, parameters))
+
+    def action_request_action(self, action_id: str) -> None:
+        if self.readonly:  # check_action already hides it; belt and braces
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        rows = self.selected()
+        if rows:
+            self.post_message(self.ActionRequested(self, action_id, rows))
+
+    def action_inspect(self) -> None:
+        key = self.current_key()
+        if key is not None and key in self.records:
+            self.post_message(self.InspectRequested(self, key, self.records[key]))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = event.row_key.value
+        if key in self.records:
+            self.post_message(self.Drill(self, key, self.records[key]))

@@ -1,0 +1,110 @@
+"""Acting on health while the console runs, and saying so.
+
+Corral has no server: health checks are probed and unhealthy containers
+recreated only while the console or `corral reconcile --watch` runs. This
+widget, beside the host bar, runs that pass every few seconds on a worker
+thread (changing nothing while a host is offline: re-placing its replicas
+is asked for with `R` on the stacks view), reports what each pass did as
+notifications (each thing once, not at every pass), and shows that it is
+acting. A read-only console does not act and says so.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.message import Message
+from textual.widgets import Static
+
+from corral.backends.deploy.reconcile import ReconcileReport
+from corral.backends.errors import BackendError
+from corral.tui.console.model.deploy_flow import DeployFlow
+
+#: Seconds between passes (`corral reconcile --watch`'s default interval).
+PASS_SECONDS = 5.0
+ACTING = "♥ acting on health"
+READONLY = "♡ read-only: health not acted on"
+
+
+class HealthWatch(Static):
+    """The health pass's status; runs the pass every `interval` seconds unless read-only.
+
+    Args:
+        flow: The console's stack changes (the pass shares their lock).
+        readonly: Never act; only say so.
+        interval: Seconds between passes.
+    """
+
+    DEFAULT_CSS = """
+    HealthWatch { width: auto; height: auto; padding: 0 1; background: $panel; color: $success; }
+    HealthWatch.-readonly { color: $text-muted; }
+    HealthWatch.-failing { color: $warning; }
+    """
+
+    class PassDone(Message):
+        """A pass ended: what it did (None: skipped), or why it failed."""
+
+        def __init__(self, report: ReconcileReport | None, error: str | None):
+            super().__init__()
+            self.report = report
+            self.error = error
+
+    def __init__(self, flow: DeployFlow, *, readonly: bool = False,
+                 interval: float = PASS_SECONDS, **kwargs):
+        super().__init__(READONLY if readonly else ACTING, markup=False, **kwargs)
+        self.flow = flow
+        self.readonly = readonly
+        self.interval = interval
+        self.running = False
+        #: What the last pass reported, so repeated lines are not notified again.
+        self.told: set[str] = set()
+        self.tooltip = ("Corral acts on health only while the console or `corral reconcile"
+                        " --watch` runs: there is no Corral server. Replicas of an offline"
+                        " host are re-placed on request (R on the stacks view).")
+
+    def on_mount(self) -> None:
+        self.set_class(self.readonly, "-readonly")
+        if not self.readonly:
+            self.set_interval(self.interval, self.start_pass)
+
+    def start_pass(self) -> None:
+        """Start a pass unless one is still running (a slow host must not pile them up)."""
+        if not self.running:
+            self.running = True
+            self.run_pass()
+
+    @work(thread=True, group="health")
+    def run_pass(self) -> None:
+        """One reconcile pass, off the UI thread."""
+        try:
+            report, error = self.flow.health_pass(), None
+        except BackendError as exc:
+            report, error = None, str(exc)
+        except Exception as exc:  # a background pass must never take the console down
+            report, error = None, f"unexpected error: {exc!r}"
+        self.post_message(self.PassDone(report, error))
+
+    def on_health_watch_pass_done(self, message: PassDone) -> None:
+        self.running = False
+        if message.error is not None:
+            failure = {f"health pass failed: {message.error}"}
+            self.tell(failure, failure)
+            self.set_class(True, "-failing")
+            self.update(Text(f"{ACTING}: last pass failed"))
+            return
+        report = message.report
+        if report is None:  # skipped: the console is changing a stack
+            return
+        lines = {f"{stack}: {line}" for stack, lines in report.actions.items() for line in lines}
+        errors = {f"{stack}: {error}" for stack, error in report.errors.items()}
+        self.tell(lines | errors, errors)
+        self.set_class(bool(errors), "-failing")
+        self.update(ACTING if not errors else f"{ACTING}: {len(errors)} stack(s) failing")
+
+    def tell(self, lines: set[str], warnings: set[str]) -> None:
+        """Notify the lines the previous pass did not report already (`warnings` as such)."""
+        for line in sorted(lines - self.told):
+            bad = line in warnings
+            self.notify(line, title="Health", severity="warning" if bad else "information",
+                        timeout=10 if bad else 6)
+        self.told = lines

@@ -1,0 +1,52 @@
+"""The strip under the title: every host and its state, always visible."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from corral.backends.ssh.session import HostState, HostStatus
+
+_STYLE = {
+    HostState.ONLINE: ("●", "green"),
+    HostState.CONNECTING: ("◌", "yellow"),
+    HostState.OFFLINE: ("✖", "red"),
+}
+
+
+class HostBar(Static):
+    """One cell per host: a state mark, the name, and the reason when offline."""
+
+    DEFAULT_CSS = """
+    HostBar { height: auto; max-height: 3; padding: 0 1; background: $panel; }
+    """
+
+    def __init__(self, statuses: list[HostStatus], **kwargs):
+        super().__init__(**kwargs)
+        self.statuses = {status.name: status for status in statuses}
+
+    def on_mount(self) -> None:
+        self.update(self.render_statuses())
+
+    def set_status(self, status: HostStatus) -> None:
+        """Show a host's new state."""
+        self.statuses[status.name] = status
+        self.update(self.render_statuses())
+
+    def render_statuses(self) -> Text:
+        """The bar's content."""
+        text = Text()
+        counts = {state: 0 for state in HostState}
+        for status in self.statuses.values():
+            mark, colour = _STYLE[status.state]
+            counts[status.state] += 1
+            text.append(f"{mark} ", style=colour)
+            text.append(status.name, style="bold")
+            if status.state is HostState.OFFLINE and status.error:
+                text.append(f" ({status.error})", style="dim")
+            elif status.state is HostState.CONNECTING and status.error:
+                text.append(f" (retrying; last: {status.error})", style="dim")
+            text.append("   ")
+        summary = f"{counts[HostState.ONLINE]}/{len(self.statuses)} online"
+        text.append(summary, style="dim")
+        return text

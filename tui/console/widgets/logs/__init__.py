@@ -1,0 +1,1 @@
+"""The log pane: a live, filtered, searchable view of merged container logs."""

@@ -1,0 +1,1 @@
+"""The shell pane: a pyte terminal attached to `docker exec`."""

@@ -1,0 +1,362 @@
+"""A shell pane: a terminal attached to `docker exec` in one container of one host.
+
+The pane owns the exec's lifetime: it opens it once the terminal knows its
+size (and the host is online), relays resizes, and reports the end — the
+exit code, or a lost connection — in its border, then closes on a key.
+
+Threads: one reader thread per pane opens the exec, moves output into the
+terminal's queue and asks for the exit code at the end. It is a plain
+daemon thread rather than a Textual thread worker because it lives as long
+as the shell, and Textual's thread workers share the event loop's default
+executor (a handful of threads): a few open shells would starve every other
+worker. Resizes are short calls and do use thread workers. Neither touches
+a widget: they post messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+
+from corral.backends.errors import BackendError
+from corral.backends.exec.attach import ExecRequest, ExecStream
+from corral.backends.exec.target import ContainerTarget, parse_container_target
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.session import HostSession, HostState, HostStatus
+from corral.tui.console.widgets.terminal.io import LatestSize, StreamHolder, read_waiting
+from corral.tui.console.widgets.terminal.view import TerminalView
+
+#: Seconds to wait for the host to come online before giving up.
+ONLINE_WAIT = 20.0
+#: Seconds between checks of the stop flag while no output arrives.
+READ_TICK = 0.25
+#: Seconds between reads while the screen is behind a flood (one frame),
+#: and while draining a flood's backlog after a keystroke.
+FLOOD_READ_GAP = 1 / 30
+DRAIN_READ_GAP = 0.002
+
+Opener = Callable[[HostSession, ExecRequest, tuple[int, int]], ExecStream]
+
+
+class ShellPane(Vertical):
+    """An interactive shell (or command) in a container, in a bordered pane.
+
+    Args:
+        fleet: The fleet whose session reaches the host.
+        target: `HOST/CONTAINER`, or a parsed target.
+        command: The command to run; empty for the default shell (bash if
+            the image has it, else sh).
+        user: User to run as; None for the image's.
+        opener: Opens the exec (tests substitute a fake).
+        name: Widget name.
+        id: Widget id.
+        classes: CSS classes.
+    """
+
+    DEFAULT_CSS = """
+    ShellPane {
+        height: 1fr;
+        width: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $foreground;
+        border-subtitle-color: $foreground-muted;
+    }
+    ShellPane:focus-within { border: round $accent; }
+    ShellPane.-ended { border: round $warning; border-subtitle-color: $warning; }
+    ShellPane.-lost { border: round $error; border-subtitle-color: $error; }
+    """
+
+    class Ended(Message):
+        """The shell's process exited or its host connection was lost.
+
+        Attributes:
+            pane: The pane.
+            exit_code: The process's exit code; None if it is unknown.
+            lost: True if the connection to the host dropped.
+            reason: What the pane's border says.
+        """
+
+        def __init__(self, pane: ShellPane, exit_code: int | None, lost: bool, reason: str):
+            super().__init__()
+            self.pane = pane
+            self.exit_code = exit_code
+            self.lost = lost
+            self.reason = reason
+
+    class Closed(Message):
+        """The user dismissed an ended pane: the parent should remove it.
+
+        Attributes:
+            pane: The pane.
+            exit_code: The process's exit code; None if it is unknown.
+        """
+
+        def __init__(self, pane: ShellPane, exit_code: int | None):
+            super().__init__()
+            self.pane = pane
+            self.exit_code = exit_code
+
+    class _Finished(Message, bubble=False):
+        def __init__(self, exit_code: int | None, lost: bool, reason: str):
+            super().__init__()
+            self.exit_code = exit_code
+            self.lost = lost
+            self.reason = reason
+
+    class _Started(Message, bubble=False):
+        pass
+
+    class _HostDown(Message, bubble=False):
+        pass
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        target: ContainerTarget | str,
+        *,
+        command: Sequence[str] = (),
+        user: str | None = None,
+        opener: Opener | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
+        super().__init__(name=name, id=id, classes=classes)
+        self.fleet = fleet
+        self.target = parse_container_target(target) if isinstance(target, str) else target
+        self.request = ExecRequest(self.target.container, tuple(command), user)
+        self._opener: Opener = opener or ExecStream.open
+        self._stream = StreamHolder()
+        self._stop = threading.Event()
+        self._view = TerminalView()
+        self._reader: threading.Thread | None = None
+        self._exec_size = LatestSize()
+        #: The process's exit code, once it has ended.
+        self.exit_code: int | None = None
+        #: Whether the shell has ended (exited, lost, or never started).
+        self.ended = False
+        self.lost = False
+        who = f" as {user}" if user else ""
+        self.border_title = f"{self.target} · {self.request.title}{who}"
+
+    @property
+    def view(self) -> TerminalView:
+        """The terminal inside the pane."""
+        return self._view
+
+    def compose(self) -> ComposeResult:
+        yield self._view
+
+    def focus(self, scroll_visible: bool = True) -> ShellPane:
+        """Focus the terminal inside (the pane itself takes no keys)."""
+        self._view.focus(scroll_visible)
+        return self
+
+    def on_mount(self) -> None:
+        self.view.writer = self._stream.write
+        self.border_subtitle = f"connecting to {self.target.host}…"
+        try:
+            session = self.fleet.session(self.target.host)
+        except BackendError as exc:
+            self._finish(None, False, str(exc))
+            return
+        session.add_listener(_host_listener(self))
+
+    def on_terminal_view_resized(self, message: TerminalView.Resized) -> None:
+        message.stop()
+        size = (message.rows, message.columns)
+        if self.ended:
+            return
+        self._exec_size.want(size)
+        if self._reader is None:
+            self._exec_size.applied(size)  # the exec opens at this size
+            self._reader = threading.Thread(
+                target=self._run,
+                args=(self.fleet, self.view, size),
+                name=f"corral-shell-{self.target}",
+                daemon=True,
+            )
+            _readers.add(self._reader)
+            self._reader.start()
+        else:
+            self._resize_exec()
+
+    def _resize_exec(self) -> None:
+        stream = self._stream.stream
+        size = self._exec_size.claim() if stream is not None else None
+        if size is not None:
+            self._apply_size(stream, size)
+
+    @work(thread=True, group="shell-resize")
+    def _apply_size(self, stream: ExecStream, size: tuple[int, int]) -> None:
+        # One of these runs at a time (see LatestSize), so the last size
+        # asked for is the one the exec ends up with.
+        while size is not None:
+            # If the exec ended or the host dropped, the reader reports it.
+            with contextlib.suppress(BackendError):
+                stream.resize(*size)
+            size = self._exec_size.applied(size)
+
+    def _run(self, fleet: Fleet, view: TerminalView, size: tuple[int, int]) -> None:
+        """The reader thread: open the exec, pump its output, report its end."""
+        try:
+            self._pump(fleet, view, size)
+        finally:
+            _readers.discard(threading.current_thread())
+
+    def _pump(self, fleet: Fleet, view: TerminalView, size: tuple[int, int]) -> None:
+        host = self.target.host
+        session = fleet.session(host)
+        deadline = time.monotonic() + ONLINE_WAIT
+        while not session.online and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.05)
+        if self._stop.is_set():
+            return
+        if not session.online:
+            reason = session.status.error or session.status.state.value
+            self.post_message(self._Finished(None, True, f"{host} is offline ({reason})"))
+            return
+        try:
+            stream = self._opener(session, self.request, size)
+        except BackendError as exc:
+            self.post_message(self._Finished(None, False, exc.message))
+            return
+        self._stream.stream = stream
+        self.post_message(self._Started())
+        output = view.output
+        ended = False
+        while not self._stop.is_set() and not ended:
+            data = stream.read(READ_TICK)
+            if data is None:
+                continue
+            if not data:
+                break
+            if output.flooding:
+                data, ended = read_waiting(stream, data)
+            if output.put(data):
+                view.post_message(TerminalView.Wake())
+            if output.flooding:
+                # Reading once a frame lets every buffer on the way fill, so
+                # the flood arrives in fewer, larger pieces: far less work
+                # for the SSH layer on the backend thread, which shares the
+                # GIL with the UI. Right after a keystroke (Ctrl-C) the
+                # backlog is drained fast, still in pieces of some size.
+                time.sleep(FLOOD_READ_GAP if output.throttled else DRAIN_READ_GAP)
+        if self._stop.is_set():
+            # The pane went away with the process still running: Docker
+            # would keep it (and whatever it runs) alive, so end it.
+            stream.terminate()
+            stream.close()
+            return
+        self.post_message(self._Finished(*_ending(stream, host)))
+
+    @on(_Started)
+    def _started(self) -> None:
+        self.border_subtitle = None
+        self._resize_exec()
+
+    @on(_HostDown)
+    def _host_down(self) -> None:
+        # The tunnel under the exec is gone: make sure the reader notices
+        # now, whatever state the half-dead socket is in.
+        if not self.ended:
+            self._stream.close()
+
+    @on(_Finished)
+    def _finished(self, message: _Finished) -> None:
+        self._finish(message.exit_code, message.lost, message.reason)
+
+    def _finish(self, exit_code: int | None, lost: bool, reason: str) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self.lost = lost
+        self.exit_code = exit_code
+        self.add_class("-lost" if lost else "-ended")
+        self.border_subtitle = f"{reason} — press a key to close"
+        self.view.accepts_input = False
+        self.post_message(self.Ended(self, exit_code, lost, reason))
+
+    def on_key(self, event: events.Key) -> None:
+        if self.ended:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Closed(self, self.exit_code))
+
+    def on_unmount(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the reader thread, which then ends the process if it still runs.
+
+        Returns at once; an app about to close its fleet should first call
+        `wait_for_shells` so that the hang-up still has a tunnel to go by.
+        """
+        self._stop.set()
+        self.view.output.close()
+        if self._reader is None:
+            self._stream.close()
+        # Otherwise the reader closes the stream itself within READ_TICK,
+        # after reading what `terminate` may still need from it.
+
+
+#: Reader threads still running (they remove themselves when done).
+_readers: set[threading.Thread] = set()
+
+
+def wait_for_shells(timeout: float = 5.0) -> bool:
+    """Wait for closed shell panes to finish ending their processes (blocking).
+
+    Docker keeps a TTY exec's process running after its connection closes,
+    so a closed pane hangs it up through the engine; an app must let that
+    happen before it closes the fleet's tunnels.
+
+    Returns:
+        True if every reader thread finished within `timeout` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    for reader in list(_readers):
+        reader.join(max(0.0, deadline - time.monotonic()))
+    return not _readers
+
+
+def _ending(stream: ExecStream, host: str) -> tuple[int | None, bool, str]:
+    """How an exec ended: exit code, whether the link dropped, and a line saying so."""
+    lost = stream.connection_lost
+    code = None
+    if not lost:
+        try:
+            code = stream.exit_code()
+        except BackendError:
+            lost = True
+    stream.close()
+    if lost:
+        return None, True, f"connection to {host} lost"
+    if code is None:
+        return None, False, "the exec ended"
+    return code, False, f"exited with code {code}"
+
+
+def _host_listener(pane: ShellPane) -> Callable[[HostStatus], None]:
+    """A session listener that tells the pane when its host goes down.
+
+    It holds the pane weakly and goes quiet once the pane is gone, since
+    sessions keep their listeners for their whole life.
+    """
+    ref = weakref.ref(pane)
+
+    def listener(status: HostStatus) -> None:  # on the backend loop
+        target = ref()
+        if target is None or target.ended or status.state is HostState.ONLINE:
+            return
+        target.post_message(ShellPane._HostDown())
+
+    return listener

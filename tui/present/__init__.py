@@ -1,0 +1,3 @@
+"""Text shared by the command line and the console: tables, sizes and ages, the deploy plan and
+progress.
+"""

@@ -1,0 +1,117 @@
+"""Text for the deploy commands: the plan table, progress lines, the stacks table."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TextIO
+
+from corral.backends.deploy.apply import ApplyResult
+from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
+from corral.backends.deploy.stacks import StackSummary
+from corral.backends.plan.model import KEEP, Plan, Step
+from corral.tui.present.table import format_table
+
+PLAN_COLUMNS = ("SERVICE", "#", "ACTION", "HOST", "CONTAINER", "REASON")
+
+
+def plan_heading(prepared: Prepared) -> str:
+    """`Stack NAME: ENTRY VERSION, generation N` (or `N -> M` when it changes)."""
+    stack, definition, previous = prepared.stack, prepared.definition, prepared.previous
+    generation = (f"generation {definition.generation}" if previous is None
+                  or previous.generation == definition.generation
+                  else f"generation {previous.generation} -> {definition.generation}")
+    return f"Stack {stack.name}: {stack.entry} {stack.version}, {generation}"
+
+
+def plan_rows(plan: Plan) -> list[tuple[str, int, str, str, str, str]]:
+    """One row per step, in `PLAN_COLUMNS` order."""
+    return [(s.service, s.index, s.action, s.host, s.name, s.reason) for s in plan.steps]
+
+
+def passed_over(plan: Plan, verbose: bool = False) -> list[tuple[Step, str, str]]:
+    """(step, host, why) of the hosts not chosen; for kept containers only when `verbose`."""
+    return [(s, host, why) for s in plan.steps if s.rejected
+            for host, why in s.rejected if verbose or s.action != KEEP]
+
+
+def changes_line(prepared: Prepared) -> str:
+    """`Changes: 3 create, 7 keep.` or `Nothing to change (…).`"""
+    counts = prepared.plan.counts()
+    summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
+    if prepared.no_op:
+        return f"Nothing to change ({summary or 'no containers'})."
+    record = " and the stack record" if prepared.missing_records else ""
+    return f"Changes: {summary}{record}."
+
+
+def plan_text(prepared: Prepared, verbose: bool = False) -> str:
+    """The plan as a table, then the hosts passed over, warnings and a summary line."""
+    plan = prepared.plan
+    lines = [plan_heading(prepared), format_table(PLAN_COLUMNS, plan_rows(plan))]
+    skipped = passed_over(plan, verbose)
+    if skipped:
+        lines.append("")
+        lines.append("Hosts not chosen:")
+        for step, host, why in skipped:
+            lines.append(f"  {step.service} #{step.index}: {host}: {why}")
+    for host, why in plan.offline:
+        lines.append(f"Offline, left out: {host} ({why})")
+    if plan.warnings:
+        lines.append("")
+        lines.extend(f"warning: {warning}" for warning in plan.warnings)
+    lines.append("")
+    lines.append(changes_line(prepared))
+    return "\n".join(lines)
+
+
+def result_lines(result: ApplyResult, again: str = "run the command again"
+                 ) -> tuple[str | None, list[str]]:
+    """What an apply ended with: the success line (None unless ok) and every problem.
+
+    Args:
+        result: The apply's result.
+        again: How to converge after a host failed, in words.
+    """
+    problems = [f"{host}: {error} ({again} to converge)"
+                for host, error in sorted(result.errors.items())]
+    problems += [f"{name} is unhealthy: {why}" for name, why in sorted(result.unhealthy.items())]
+    prepared = result.prepared
+    done = (f"Stack {prepared.stack.name} deployed, generation {prepared.definition.generation}."
+            if result.ok else None)
+    return done, problems
+
+
+def progress_printer(stream: TextIO | None = None) -> ProgressCallback:
+    """A progress callback writing one line per finished step (thread-safe; default stderr)."""
+    stream = stream or sys.stderr
+    lock = threading.Lock()
+    start = time.monotonic()
+
+    def report(event: Progress) -> None:
+        if event.state == "running":
+            return
+        detail = f": {event.detail}" if event.detail else ""
+        with lock:
+            print(f"[{time.monotonic() - start:5.1f}s] {event.host:<8} {event.action:<8}"
+                  f" {event.name} {event.state}{detail}", file=stream, flush=True)
+
+    return report
+
+
+STACK_COLUMNS = ("STACK", "STATE", "ENTRY", "VERSION", "GEN", "SERVICES", "HOSTS")
+
+
+def stacks_text(summaries: list[StackSummary]) -> str:
+    """One row per stack, services as `name running/wanted`."""
+    rows = []
+    for summary in summaries:
+        definition = summary.definition
+        services = ", ".join(f"{s.name} {s.running}/{s.wanted}" for s in summary.services)
+        rows.append((summary.name, summary.state,
+                     definition.stack.entry if definition else None,
+                     definition.stack.version if definition else None,
+                     definition.generation if definition else None,
+                     services or None, ",".join(summary.hosts) or None))
+    return format_table(STACK_COLUMNS, rows)
