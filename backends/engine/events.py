@@ -1,8 +1,8 @@
 """One follower of a host's engine events, fanned out to every subscriber.
 
 The containers view and each log pane following a service's replicas want
-the same container events of a host. `HostEvents` (one per session, as
-`session.events`) keeps a single `/events` stream open while anyone is
+the same container events of a host. `HostEvents` (one per session, from
+`host_events(session)`) keeps a single `/events` stream open while anyone is
 subscribed: the first subscriber starts its thread, the last to leave stops
 it, so a host streams its events once whatever is open.
 
@@ -25,12 +25,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from corral.backends.errors import BackendError, translate_docker_error
-from corral.backends.logs.demux import since_param
 from corral.backends.ssh.gate import HostGate
 from corral.backends.ssh.status import HostState, HostStatus
 
@@ -64,6 +64,12 @@ class StreamLost:
 
 Notice = StreamOpened | StreamLost | dict[str, Any]
 Subscriber = Callable[[Notice], None]
+
+
+def since_param(nanos: int) -> str:
+    """The engine's `since` value (events and logs) for a time in nanoseconds: `SECONDS.NANOS`."""
+    seconds, frac = divmod(max(nanos, 0), 1_000_000_000)
+    return f"{seconds}.{frac:09d}"
 
 
 class HostEvents:
@@ -127,6 +133,23 @@ class HostEvents:
     def _count_stream(self, change: int) -> None:
         with self._lock:
             self._open_streams += change
+
+
+_registry_lock = threading.Lock()
+_by_session: weakref.WeakKeyDictionary[HostSession, HostEvents] = weakref.WeakKeyDictionary()
+
+
+def host_events(session: HostSession) -> HostEvents:
+    """The one `HostEvents` of `session`, made on first use.
+
+    Kept here rather than on the session: the engine's events sit a layer
+    above the SSH session, which knows nothing of them.
+    """
+    with _registry_lock:
+        events = _by_session.get(session)
+        if events is None:
+            events = _by_session[session] = HostEvents(session)
+        return events
 
 
 class _Follow(threading.Thread):

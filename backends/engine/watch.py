@@ -1,7 +1,7 @@
 """Keeping a live picture of every host's containers from its events stream.
 
 One watcher per host subscribes to the host's shared event follower
-(`session.events`, see `host_events`), lists the containers whenever the
+(`host_events(session)`), lists the containers whenever the
 stream (re)opens, and re-reads only the container an event names, on a
 thread of its own. A host that drops has its rows marked stale (not
 forgotten) until it is back and listed afresh. Updates go to a single
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from corral.backends.engine.events import Notice, StreamLost, StreamOpened
+from corral.backends.engine.events import Notice, StreamLost, StreamOpened, host_events
 from corral.backends.engine.facts import ContainerRow, container_row, list_containers
 from corral.backends.errors import BackendError
 from corral.backends.ssh.session import HostSession
@@ -112,13 +112,13 @@ class HostWatcher:
     def start(self) -> HostWatcher:
         """Start following; returns self."""
         self._thread.start()
-        self.session.events.subscribe(self._receive)
+        host_events(self.session).subscribe(self._receive)
         return self
 
     def stop(self) -> None:
         """Stop following (the host's follower stops too if no one else listens)."""
         self._stop.set()
-        self.session.events.unsubscribe(self._receive)
+        host_events(self.session).unsubscribe(self._receive)
         with self._ready:
             self._ready.notify_all()
 

@@ -204,12 +204,6 @@ def format_rfc3339_ns(nanos: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{frac:09d}Z"
 
 
-def since_param(nanos: int) -> str:
-    """The logs API's `since` value for a time in nanoseconds (`SECONDS.NANOS`)."""
-    seconds, frac = divmod(max(nanos, 0), 1_000_000_000)
-    return f"{seconds}.{frac:09d}"
-
-
 class LineDecoder:
     """Bytes of a logs response to `LogLine`s of one source.
 

@@ -10,7 +10,7 @@
 Threads: one `ContainerReader` per container and one hub that merges lines
 by timestamp and hands them out in batches (by time and by count). New
 replicas, restarts and removals come from each host's shared event follower
-(`session.events`), whose notices only queue a note for the hub. Every
+(`host_events(session)`), whose notices only queue a note for the hub. Every
 queue between readers, hub and consumer is bounded: a consumer that falls
 behind blocks the hub, the hub blocks the readers, and TCP slows the engine.
 Nothing runs on the backend loop except the session listeners, which only
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from corral.backends.engine.events import Subscriber
+from corral.backends.engine.events import Subscriber, host_events
 from corral.backends.engine.facts import list_containers
 from corral.backends.errors import BackendError, NotFound
 from corral.backends.logs.demux import NOTICE, STDERR, STDOUT, LogLine
@@ -177,7 +177,7 @@ class LogFollower:
         for reader in list(self._readers.values()):
             reader.abort()
         for host, subscriber in list(self._subscriptions.items()):
-            self.fleet.session(host).events.unsubscribe(subscriber)
+            host_events(self.fleet.session(host)).unsubscribe(subscriber)
         for gate in self._gates.values():
             gate.wake()
 
@@ -353,14 +353,14 @@ class LogFollower:
         if host in self._subscriptions:
             return
         subscriber = self._subscriptions[host] = event_subscriber(self, host)
-        self.fleet.session(host).events.subscribe(subscriber)
+        host_events(self.fleet.session(host)).subscribe(subscriber)
         if self._stop.is_set():  # stopped meanwhile: `stop()` may not have seen it
             self._unsubscribe(host)
 
     def _unsubscribe(self, host: str) -> None:
         subscriber = self._subscriptions.pop(host, None)
         if subscriber is not None:
-            self.fleet.session(host).events.unsubscribe(subscriber)
+            host_events(self.fleet.session(host)).unsubscribe(subscriber)
 
     def _inspect_target(self, gate: HostGate) -> tuple[str, str, dict]:
         info = gate.session.call(lambda client: client.api.inspect_container(self.target.name))

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from corral.backends.engine.events import Notice, Subscriber
+from corral.backends.engine.events import Notice, Subscriber, host_events
 from corral.backends.ssh.gate import HostGate
 from corral.backends.ssh.status import HostStatus
 
@@ -44,7 +44,7 @@ def event_subscriber(follower: LogFollower, host: str) -> Subscriber:
     keeps the host's event stream open.
     """
     ref = weakref.ref(follower)
-    events = follower.fleet.session(host).events
+    events = host_events(follower.fleet.session(host))
 
     def on_notice(notice: Notice) -> None:
         owner = ref()

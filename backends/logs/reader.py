@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from corral.backends.engine.events import since_param
 from corral.backends.errors import BackendError, DockerApiError, NotFound, translate_docker_error
-from corral.backends.logs.demux import NOTICE, LineDecoder, LogLine, parse_rfc3339_ns, since_param
+from corral.backends.logs.demux import NOTICE, LineDecoder, LogLine, parse_rfc3339_ns
 from corral.backends.ssh.gate import HostGate
 from corral.backends.ssh.niceness import lower_priority
 

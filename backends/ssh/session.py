@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import asyncssh
 import docker
 
-from corral.backends.engine.events import HostEvents
 from corral.backends.errors import (
     BackendError,
     HostOffline,
@@ -85,9 +84,6 @@ class HostSession:
         self._relay: StreamRelay | None = None
         self.version: dict[str, Any] = {}
         self.status = HostStatus(spec.name, HostState.OFFLINE, None, time.time())
-        #: The one follower of this host's engine events, shared by every view
-        #: and log pane that subscribes to it (see `host_events`).
-        self.events = HostEvents(self)
 
     @property
     def name(self) -> str:

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from corral.backends.engine.events import host_events
 from corral.tui.console.widgets.logs.view import LogPane
 from corral.tui.console.widgets.panes import Pane
 from tests.labtests.test_console import SIZE, console, online, select, until, view
@@ -22,8 +23,8 @@ def text_of(pane: LogPane) -> str:
 async def one_event_stream_each(pilot, lab: Lab, app, subscribers: dict[str, int]) -> None:
     """Each host has `subscribers` to its event follower and streams its events once."""
     sessions = app.fleet.sessions
-    assert {name: s.events.subscribers for name, s in sessions.items()} == subscribers
-    await until(pilot, lambda: all(s.events.open_streams == 1 for s in sessions.values()),
+    assert {name: host_events(s).subscribers for name, s in sessions.items()} == subscribers
+    await until(pilot, lambda: all(host_events(s).open_streams == 1 for s in sessions.values()),
                 "one open event stream per host")
     # The engines count their `/events` listeners too (closed streams leave at once).
     await until(pilot, lambda: all(

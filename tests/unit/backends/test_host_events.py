@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import docker
 import pytest
 
-from corral.backends.engine.events import StreamLost, StreamOpened
+from corral.backends.engine.events import StreamLost, StreamOpened, host_events
 from corral.backends.engine.watch import EngineEvent, HostWatcher, Snapshot, Stale, Upsert
 from corral.backends.inventory.load import HostSpec, Inventory
 from corral.backends.logs.follow import LogFollower
@@ -127,8 +127,8 @@ def test_watcher_and_log_follow_share_one_stream_that_stops_when_both_leave() ->
     updates = Updates()
     watcher = HostWatcher(session, updates.put).start()
     until(lambda: updates.any(Snapshot), "the watcher's listing")
-    assert session.events.subscribers == 2
-    assert len(engine.streams) == 1 and session.events.open_streams == 1
+    assert host_events(session).subscribers == 2
+    assert len(engine.streams) == 1 and host_events(session).open_streams == 1
     assert len(followers("h1")) == 1
 
     # A replica of the service starts: both subscribers get the one event.
@@ -143,10 +143,11 @@ def test_watcher_and_log_follow_share_one_stream_that_stops_when_both_leave() ->
     # The last one out stops the follower, not the first.
     follow.stop()
     follow.join(2.0)
-    assert session.events.subscribers == 1 and not engine.streams[0].closed
+    assert host_events(session).subscribers == 1 and not engine.streams[0].closed
     watcher.stop()
     assert engine.streams[0].closed
-    until(lambda: not followers("h1") and session.events.open_streams == 0, "the follower ended")
+    until(lambda: not followers("h1") and host_events(session).open_streams == 0,
+          "the follower ended")
     assert len(engine.streams) == 1
 
 
@@ -162,7 +163,7 @@ def test_an_outage_marks_rows_stale_and_the_stream_resumes_without_repeats() -> 
         until(lambda: updates.any(EngineEvent), "the first event")
         session._set(HostState.OFFLINE, "the SSH connection was lost")
         until(lambda: updates.any(Stale, lambda s: "SSH connection" in s.reason), "stale rows")
-        assert engine.streams[0].closed and session.events.open_streams == 0
+        assert engine.streams[0].closed and host_events(session).open_streams == 0
         session._set(HostState.ONLINE)
         until(lambda: len(engine.streams) == 2, "the stream reopened")
         # Reopened from just before the last event seen; the replay repeats it.
@@ -188,12 +189,12 @@ def test_a_late_subscriber_is_told_the_stream_is_open() -> None:
     _, session = online_session(engine)
     first: list = []
     late: list = []
-    session.events.subscribe(first.append)
+    host_events(session).subscribe(first.append)
     until(lambda: first == [StreamOpened("h1")], "the stream opened")
-    session.events.subscribe(late.append)
+    host_events(session).subscribe(late.append)
     assert late == [StreamOpened("h1")]
-    session.events.unsubscribe(first.append)
-    session.events.unsubscribe(late.append)
+    host_events(session).unsubscribe(first.append)
+    host_events(session).unsubscribe(late.append)
     assert engine.streams[0].closed
     until(lambda: not followers("h1"), "the follower ended")
     assert not any(isinstance(notice, StreamLost) for notice in first + late)

@@ -7,6 +7,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
+from corral.backends.engine.events import since_param
 from corral.backends.logs.demux import (
     NOTICE,
     STDERR,
@@ -17,7 +18,6 @@ from corral.backends.logs.demux import (
     TimestampParser,
     format_rfc3339_ns,
     parse_rfc3339_ns,
-    since_param,
 )
 
 TS = "2026-11-25T17:22:07.334873885Z"

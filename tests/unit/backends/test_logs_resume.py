@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
-from corral.backends.logs.demux import STDERR, STDOUT, LogLine, since_param
+from corral.backends.engine.events import since_param
+from corral.backends.logs.demux import STDERR, STDOUT, LogLine
 from corral.backends.logs.reader import ContainerReader
 
 
