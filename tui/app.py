@@ -10,8 +10,8 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from corral.backends.inventory.load import Inventory
-from corral.backends.ssh.connect import SshSettings
+from corral.backends.inventory import Inventory
+from corral.backends.ssh import SshSettings
 from corral.tui.config import Config
 from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.model.deploy_flow import DeployFlow

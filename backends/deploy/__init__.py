@@ -1,1 +1,44 @@
-"""Deploy, upgrade, scale, remove and reconcile stacks across the hosts."""
+"""Deploy, upgrade, scale, remove and reconcile stacks across the hosts.
+
+What the layers above may import; everything else in this package is internal.
+"""
+
+from corral.backends.deploy.apply import ApplyResult, apply
+from corral.backends.deploy.gather import gather
+from corral.backends.deploy.health_track import HealthTracker
+from corral.backends.deploy.host import HostWork, preflight
+from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
+from corral.backends.deploy.reconcile import ReconcileReport, reconcile
+from corral.backends.deploy.stacks import (
+    StackSummary,
+    find,
+    prepare_scale,
+    remove,
+    summarize,
+    volumes_of,
+)
+from corral.backends.deploy.upgrade import confirm, rollback, upgrade
+
+__all__ = [
+    "apply",
+    "ApplyResult",
+    "confirm",
+    "find",
+    "gather",
+    "HealthTracker",
+    "HostWork",
+    "preflight",
+    "prepare",
+    "prepare_scale",
+    "Prepared",
+    "Progress",
+    "ProgressCallback",
+    "reconcile",
+    "ReconcileReport",
+    "remove",
+    "rollback",
+    "StackSummary",
+    "summarize",
+    "upgrade",
+    "volumes_of",
+]

@@ -1,1 +1,15 @@
-"""Interactive `docker exec` in a container over a host's tunnel."""
+"""Interactive `docker exec` in a container over a host's tunnel.
+
+What the layers above may import; everything else in this package is internal.
+"""
+
+from corral.backends.exec.attach import ExecRequest, ExecStream, exec_frames
+from corral.backends.exec.target import ContainerTarget, parse_container_target
+
+__all__ = [
+    "ContainerTarget",
+    "exec_frames",
+    "ExecRequest",
+    "ExecStream",
+    "parse_container_target",
+]

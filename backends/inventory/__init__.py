@@ -1,1 +1,32 @@
-"""The inventory: which hosts Corral manages, read and edited in place."""
+"""The inventory: which hosts Corral manages, read and edited in place.
+
+What the layers above may import; everything else in this package is internal.
+"""
+
+from corral.backends.inventory.edit import add_host, check_new_name, remove_host
+from corral.backends.inventory.host_entry import HostEntry, identity_path, parse_labels
+from corral.backends.inventory.load import (
+    ENV_INVENTORY,
+    HostSpec,
+    Inventory,
+    default_inventory_path,
+    load_inventory,
+    local_inventory,
+    locate_inventory,
+)
+
+__all__ = [
+    "add_host",
+    "check_new_name",
+    "default_inventory_path",
+    "ENV_INVENTORY",
+    "HostEntry",
+    "HostSpec",
+    "identity_path",
+    "Inventory",
+    "load_inventory",
+    "local_inventory",
+    "locate_inventory",
+    "parse_labels",
+    "remove_host",
+]

@@ -1,1 +1,12 @@
-"""The deploy planner: where each container goes, and why. Pure: no I/O."""
+"""The deploy planner: where each container goes, and why. Pure: no I/O.
+
+What the layers above may import; everything else in this package is internal.
+"""
+
+from corral.backends.plan.model import KEEP, Plan, Step
+
+__all__ = [
+    "KEEP",
+    "Plan",
+    "Step",
+]

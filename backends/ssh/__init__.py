@@ -1,1 +1,21 @@
-"""Reaching a host: SSH connections, the engine tunnel, sessions, the fleet, the stream relay."""
+"""Reaching a host: SSH connections, the engine tunnel, sessions, the fleet, the stream relay.
+
+What the layers above may import; everything else in this package is internal.
+"""
+
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.loop import BackendLoop
+from corral.backends.ssh.probe import ProbeReport, probe_host
+from corral.backends.ssh.session import HostSession, HostState, HostStatus
+
+__all__ = [
+    "BackendLoop",
+    "Fleet",
+    "HostSession",
+    "HostState",
+    "HostStatus",
+    "probe_host",
+    "ProbeReport",
+    "SshSettings",
+]

@@ -12,10 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from corral.backends.deploy.apply import apply
-from corral.backends.deploy.gather import gather
-from corral.backends.deploy.prepare import prepare
-from corral.backends.deploy.stacks import find, prepare_scale, remove, summarize, volumes_of
+from corral.backends.deploy import (
+    apply,
+    find,
+    gather,
+    prepare,
+    prepare_scale,
+    remove,
+    summarize,
+    volumes_of,
+)
 from corral.tui.cli import stack_change as stack_change_cli
 from corral.tui.cli.deploy_args import (
     add_source,

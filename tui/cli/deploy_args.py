@@ -7,9 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from corral.backends.deploy.apply import ApplyResult
-from corral.backends.deploy.prepare import Prepared
-from corral.backends.ssh.fleet import Fleet
+from corral.backends.deploy import ApplyResult, Prepared
+from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers, resolve_answers
 from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
 from corral.catalog.render import render

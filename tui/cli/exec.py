@@ -18,8 +18,13 @@ import termios
 import tty
 
 from corral.backends.errors import BackendError, HostOffline, HostUnreachable
-from corral.backends.exec.attach import ExecRequest, ExecStream, exec_frames
-from corral.backends.exec.target import ContainerTarget, parse_container_target
+from corral.backends.exec import (
+    ContainerTarget,
+    ExecRequest,
+    ExecStream,
+    exec_frames,
+    parse_container_target,
+)
 from corral.tui.cli.support import (
     UsageError,
     add_global_options,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from corral.backends.engine.facts import ContainerRow, HostFacts, host_facts, list_containers
+from corral.backends.engine import ContainerRow, HostFacts, host_facts, list_containers
 from corral.tui.cli import hosts_edit as hosts_edit_cli
 from corral.tui.cli.support import (
     EXIT_OK,

@@ -12,16 +12,19 @@ import os
 import sys
 from pathlib import Path
 
-from corral.backends.inventory.edit import add_host, check_new_name, remove_host
-from corral.backends.inventory.host_entry import HostEntry, identity_path, parse_labels
-from corral.backends.inventory.load import (
+from corral.backends.inventory import (
     ENV_INVENTORY,
+    HostEntry,
+    add_host,
+    check_new_name,
     default_inventory_path,
+    identity_path,
     load_inventory,
     locate_inventory,
+    parse_labels,
+    remove_host,
 )
-from corral.backends.ssh.loop import BackendLoop
-from corral.backends.ssh.probe import ProbeReport, probe_host
+from corral.backends.ssh import BackendLoop, ProbeReport, probe_host
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,

@@ -20,13 +20,20 @@ import threading
 import time
 from collections.abc import Iterator
 
-from corral.backends.inventory.load import Inventory
-from corral.backends.logs.demux import NOTICE, STDERR, format_rfc3339_ns, parse_rfc3339_ns
-from corral.backends.logs.follow import LogFollower, LogLine, LogOptions
-from corral.backends.logs.target import CONTAINER, LogTarget, parse_target
-from corral.backends.ssh.fleet import Fleet
-from corral.backends.ssh.loop import BackendLoop
-from corral.backends.ssh.session import HostState
+from corral.backends.inventory import Inventory
+from corral.backends.logs import (
+    CONTAINER,
+    NOTICE,
+    STDERR,
+    LogFollower,
+    LogLine,
+    LogOptions,
+    LogTarget,
+    format_rfc3339_ns,
+    parse_rfc3339_ns,
+    parse_target,
+)
+from corral.backends.ssh import BackendLoop, Fleet, HostState
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,

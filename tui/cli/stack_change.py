@@ -11,11 +11,16 @@ import argparse
 import sys
 import time
 
-from corral.backends.deploy.gather import gather
-from corral.backends.deploy.health_track import HealthTracker
-from corral.backends.deploy.prepare import prepare
-from corral.backends.deploy.reconcile import ReconcileReport, reconcile
-from corral.backends.deploy.upgrade import confirm, rollback, upgrade
+from corral.backends.deploy import (
+    HealthTracker,
+    ReconcileReport,
+    confirm,
+    gather,
+    prepare,
+    reconcile,
+    rollback,
+    upgrade,
+)
 from corral.tui.cli.deploy_args import add_source, add_yes, apply_confirmed, render_source
 from corral.tui.cli.support import (
     EXIT_OK,

@@ -9,16 +9,14 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from corral.backends.inventory.load import (
+from corral.backends.inventory import (
     Inventory,
     default_inventory_path,
     load_inventory,
     local_inventory,
     locate_inventory,
 )
-from corral.backends.ssh.connect import SshSettings
-from corral.backends.ssh.fleet import Fleet
-from corral.backends.ssh.loop import BackendLoop
+from corral.backends.ssh import BackendLoop, Fleet, SshSettings
 from corral.catalog.errors import CorralError
 
 EXIT_OK = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from corral.backends.engine.actions import ACTIONS
+from corral.backends.engine import ACTIONS
 
 #: action id -> (default keys, footer label)
 ACTION_KEYS = {

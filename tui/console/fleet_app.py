@@ -18,11 +18,8 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Footer
 
-from corral.backends.inventory.load import Inventory
-from corral.backends.ssh.connect import SshSettings
-from corral.backends.ssh.fleet import Fleet
-from corral.backends.ssh.loop import BackendLoop
-from corral.backends.ssh.session import HostStatus
+from corral.backends.inventory import Inventory
+from corral.backends.ssh import BackendLoop, Fleet, HostStatus, SshSettings
 from corral.tui.console.messages import HostStatusChanged
 from corral.tui.console.widgets.host_bar import HostBar
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from corral.backends.ssh.session import HostStatus
+from corral.backends.ssh import HostStatus
 
 
 class HostStatusChanged(Message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widget import Widget
 
-from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh import Fleet
 
 
 def make_pane(what: str, fleet: Fleet, target: str) -> Widget:

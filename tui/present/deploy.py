@@ -7,10 +7,8 @@ import threading
 import time
 from typing import TextIO
 
-from corral.backends.deploy.apply import ApplyResult
-from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
-from corral.backends.deploy.stacks import StackSummary
-from corral.backends.plan.model import KEEP, Plan, Step
+from corral.backends.deploy import ApplyResult, Prepared, Progress, ProgressCallback, StackSummary
+from corral.backends.plan import KEEP, Plan, Step
 from corral.tui.present.table import format_table
 
 PLAN_COLUMNS = ("SERVICE", "#", "ACTION", "HOST", "CONTAINER", "REASON")

@@ -5,19 +5,18 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from corral.backends.engine.facts import host_facts
-from corral.backends.engine.resources import (
+from corral.backends.engine import (
     ImageRow,
+    StatsTracker,
     df_command,
     host_details,
+    host_facts,
     list_images,
     list_volumes,
     parse_df,
 )
-from corral.backends.engine.stats import StatsTracker
 from corral.backends.errors import BackendError
-from corral.backends.ssh.fleet import Fleet
-from corral.backends.ssh.session import HostSession
+from corral.backends.ssh import Fleet, HostSession
 from corral.tui.console.views.hosts import HostRecord
 
 LISTINGS = {"volumes": list_volumes, "images": list_images}

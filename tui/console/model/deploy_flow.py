@@ -12,16 +12,26 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from corral.backends.deploy.apply import ApplyResult, apply
-from corral.backends.deploy.gather import gather
-from corral.backends.deploy.health_track import HealthTracker
-from corral.backends.deploy.host import HostWork, preflight
-from corral.backends.deploy.prepare import Prepared, ProgressCallback, prepare
-from corral.backends.deploy.reconcile import ReconcileReport, reconcile
-from corral.backends.deploy.stacks import prepare_scale, remove
-from corral.backends.deploy.upgrade import confirm, rollback, upgrade
+from corral.backends.deploy import (
+    ApplyResult,
+    HealthTracker,
+    HostWork,
+    Prepared,
+    ProgressCallback,
+    ReconcileReport,
+    apply,
+    confirm,
+    gather,
+    preflight,
+    prepare,
+    prepare_scale,
+    reconcile,
+    remove,
+    rollback,
+    upgrade,
+)
 from corral.backends.errors import PreflightError
-from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
 

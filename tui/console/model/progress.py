@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from corral.backends.deploy.prepare import Progress
+from corral.backends.deploy import Progress
 from corral.backends.errors import DeployError
 
 #: Seconds between two snapshots at most (the UI redraws ~10 times a second).

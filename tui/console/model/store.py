@@ -11,8 +11,15 @@ from __future__ import annotations
 import queue
 from collections import deque
 
-from corral.backends.engine.facts import ContainerRow
-from corral.backends.engine.watch import EngineEvent, Removed, Snapshot, Stale, Update, Upsert
+from corral.backends.engine import (
+    ContainerRow,
+    EngineEvent,
+    Removed,
+    Snapshot,
+    Stale,
+    Update,
+    Upsert,
+)
 
 #: Updates waiting for the UI; watchers block (back-pressure) beyond this.
 QUEUE_LIMIT = 10_000

@@ -21,11 +21,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from corral.backends.errors import BackendError
-from corral.backends.inventory.edit import add_host
-from corral.backends.inventory.host_entry import HostEntry, identity_path, parse_labels
-from corral.backends.inventory.load import HostSpec, default_inventory_path
-from corral.backends.ssh.fleet import Fleet
-from corral.backends.ssh.probe import ProbeReport, probe_host
+from corral.backends.inventory import (
+    HostEntry,
+    HostSpec,
+    add_host,
+    default_inventory_path,
+    identity_path,
+    parse_labels,
+)
+from corral.backends.ssh import Fleet, ProbeReport, probe_host
 
 #: (field id, label, placeholder)
 FIELDS = (

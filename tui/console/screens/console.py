@@ -16,12 +16,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
-from corral.backends.engine.actions import ACTIONS, act
-from corral.backends.engine.resources import inspect
-from corral.backends.engine.stats import StatsTracker
-from corral.backends.engine.watch import HostWatcher
+from corral.backends.engine import ACTIONS, HostWatcher, StatsTracker, act, inspect
 from corral.backends.errors import BackendError
-from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh import Fleet
 from corral.catalog.errors import CorralError
 from corral.tui.console.keys_help import binding_rows
 from corral.tui.console.model.data import display_name, read_host_records, read_listing, read_usage

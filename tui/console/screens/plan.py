@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from corral.backends.deploy.apply import ApplyResult
+from corral.backends.deploy import ApplyResult
 from corral.backends.errors import (
     BackendError,
     DeployError,

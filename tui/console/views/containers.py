@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from corral.backends.engine.facts import ContainerRow
+from corral.backends.engine import ContainerRow
 from corral.tui.console.actions_ui import action_bindings
 from corral.tui.console.views.base import Column, ResourceView
 from corral.tui.present.formatting import duration, human_size

@@ -10,9 +10,14 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from corral.backends.engine.facts import ContainerRow, HostFacts
-from corral.backends.engine.resources import HostDetails, ImageRow, VolumeRow
-from corral.backends.engine.watch import EngineEvent
+from corral.backends.engine import (
+    ContainerRow,
+    EngineEvent,
+    HostDetails,
+    HostFacts,
+    ImageRow,
+    VolumeRow,
+)
 from corral.backends.labels import PREVIOUS_SUFFIX
 from corral.tui.console.actions_ui import action_bindings
 from corral.tui.console.views.base import Column, ResourceView

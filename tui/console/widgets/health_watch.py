@@ -16,7 +16,7 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Static
 
-from corral.backends.deploy.reconcile import ReconcileReport
+from corral.backends.deploy import ReconcileReport
 from corral.backends.errors import BackendError
 from corral.tui.console.model.deploy_flow import DeployFlow
 

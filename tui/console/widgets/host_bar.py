@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from corral.backends.ssh.session import HostState, HostStatus
+from corral.backends.ssh import HostState, HostStatus
 
 _STYLE = {
     HostState.ONLINE: ("●", "green"),

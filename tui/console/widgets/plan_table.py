@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from corral.backends.deploy.prepare import Progress
-from corral.backends.plan.model import Plan
+from corral.backends.deploy import Progress
+from corral.backends.plan import Plan
 from corral.tui.console.widgets.measured_table import MeasuredTable
 from corral.tui.present.deploy import PLAN_COLUMNS, plan_rows
 

@@ -20,8 +20,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from corral.backends.logs.demux import NOTICE, STDERR, LogLine
-from corral.backends.logs.follow import LogSource
+from corral.backends.logs import NOTICE, STDERR, LogLine, LogSource
 
 _TOKENS = re.compile(
     r"(\x1b\[[0-9;:]*m)"  # SGR: kept

@@ -19,8 +19,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from corral.backends.logs.demux import LogLine
-from corral.backends.logs.spool import LogHistory
+from corral.backends.logs import LogHistory, LogLine
 from corral.tui.console.widgets.logs.format import LineLook, plain_text, text_width
 from corral.tui.console.widgets.logs.rows import RowMap
 

@@ -25,10 +25,15 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from corral.backends.logs.follow import LogFollower, LogOptions
-from corral.backends.logs.spool import LogHistory
-from corral.backends.logs.target import BadTarget, LogTarget, parse_target
-from corral.backends.ssh.fleet import Fleet
+from corral.backends.logs import (
+    BadTarget,
+    LogFollower,
+    LogHistory,
+    LogOptions,
+    LogTarget,
+    parse_target,
+)
+from corral.backends.ssh import Fleet
 from corral.tui.console.widgets.logs.format import LineLook
 from corral.tui.console.widgets.logs.lines import LogLines
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from textual.binding import Binding
 
-from corral.backends.exec.target import ContainerTarget
-from corral.backends.inventory.load import Inventory
-from corral.backends.ssh.connect import SshSettings
+from corral.backends.exec import ContainerTarget
+from corral.backends.inventory import Inventory
+from corral.backends.ssh import SshSettings
 from corral.tui.console.fleet_app import PaneApp
 from corral.tui.console.widgets.terminal.pane import ShellPane, wait_for_shells
 from corral.tui.console.widgets.terminal.view import TerminalView

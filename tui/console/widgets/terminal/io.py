@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from corral.backends.exec.attach import ExecStream
+from corral.backends.exec import ExecStream
 
 #: Most bytes taken from the socket at once during a flood.
 FLOOD_READ_MAX = 512 * 1024

@@ -27,10 +27,8 @@ from textual.containers import Vertical
 from textual.message import Message
 
 from corral.backends.errors import BackendError
-from corral.backends.exec.attach import ExecRequest, ExecStream
-from corral.backends.exec.target import ContainerTarget, parse_container_target
-from corral.backends.ssh.fleet import Fleet
-from corral.backends.ssh.session import HostSession, HostState, HostStatus
+from corral.backends.exec import ContainerTarget, ExecRequest, ExecStream, parse_container_target
+from corral.backends.ssh import Fleet, HostSession, HostState, HostStatus
 from corral.tui.console.widgets.terminal.io import LatestSize, StreamHolder, read_waiting
 from corral.tui.console.widgets.terminal.view import TerminalView
 
