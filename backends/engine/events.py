@@ -30,9 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from corral.backends.errors import BackendError, translate_docker_error
+from corral.backends.errors import BackendError
 from corral.backends.ssh.gate import HostGate
 from corral.backends.ssh.status import HostState, HostStatus
+from corral.backends.translate import translate_docker_error
 
 if TYPE_CHECKING:
     from corral.backends.ssh.session import HostSession

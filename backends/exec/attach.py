@@ -23,9 +23,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from corral.backends.errors import BackendError, translate_docker_error
+from corral.backends.errors import BackendError
 from corral.backends.exec.process import PidReport, has_shell, shell_argv, terminate
 from corral.backends.ssh.session import HostSession
+from corral.backends.translate import translate_docker_error
 
 #: The terminal type announced to programs in the pane (256 and true colours).
 PANE_TERM = "xterm-256color"

@@ -22,10 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from corral.backends.engine.events import since_param
-from corral.backends.errors import BackendError, DockerApiError, NotFound, translate_docker_error
+from corral.backends.errors import BackendError, DockerApiError, NotFound
 from corral.backends.logs.demux import NOTICE, LineDecoder, LogLine, parse_rfc3339_ns
 from corral.backends.ssh.gate import HostGate
 from corral.backends.ssh.niceness import lower_priority
+from corral.backends.translate import translate_docker_error
 
 #: Bytes asked of the socket per read: ~800 lines of 80 bytes.
 READ_SIZE = 65536

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import asyncssh
 
-from corral.backends.errors import BackendError, HostKeyChanged, HostKeyUnknown, translate_ssh_error
+from corral.backends.errors import BackendError, HostKeyChanged, HostKeyUnknown
 from corral.backends.inventory.load import HostSpec, SshTarget
+from corral.backends.translate import translate_ssh_error
 
 DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
 

@@ -19,16 +19,13 @@ from typing import Any, TypeVar
 import asyncssh
 import docker
 
-from corral.backends.errors import (
-    BackendError,
-    HostOffline,
-    translate_docker_error,
-)
+from corral.backends.errors import BackendError, HostOffline
 from corral.backends.inventory.load import HostSpec
 from corral.backends.ssh.connect import SshSettings, close_connection, lost_reason, open_connection
 from corral.backends.ssh.relay import StreamRelay, relays_enabled
 from corral.backends.ssh.status import HostState, HostStatus, StatusListener
 from corral.backends.ssh.tunnel import DockerTunnel, open_tunnel
+from corral.backends.translate import translate_docker_error
 
 T = TypeVar("T")
 

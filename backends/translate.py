@@ -1,0 +1,89 @@
+"""The boundary: asyncssh, docker-py and OS exceptions into Corral's errors.
+
+The only module that knows third-party exception types. Kept apart from
+`errors.py` so that the error classes import no I/O library (the planner,
+which is pure, raises them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import asyncssh
+import docker.errors
+import requests.exceptions
+
+from corral.backends.errors import (
+    AuthFailed,
+    BackendError,
+    DockerApiError,
+    DockerUnavailable,
+    HostOffline,
+    HostUnreachable,
+    NotFound,
+)
+
+
+def translate_ssh_error(exc: BaseException, host: str, target: str) -> BackendError:
+    """Turn an exception from opening an SSH connection into a BackendError.
+
+    Args:
+        exc: What asyncssh or the socket layer raised.
+        host: Inventory name of the host.
+        target: Where we tried to connect, for the message.
+
+    Returns:
+        The matching error; the caller raises it `from exc`.
+    """
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return AuthFailed(f"{target} refused every key offered ({exc.reason})", host=host)
+    if isinstance(exc, (asyncssh.KeyImportError, asyncssh.KeyEncryptionError)):
+        return AuthFailed(f"cannot use the identity file: {exc}", host=host)
+    if isinstance(exc, asyncssh.DisconnectError):
+        return HostUnreachable(f"{target} closed the connection: {exc.reason}", host=host)
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return HostUnreachable(f"{target} did not answer in time", host=host)
+    if isinstance(exc, socket.gaierror):
+        return HostUnreachable(f"cannot resolve {target}: {exc.strerror}", host=host)
+    if isinstance(exc, ConnectionRefusedError):
+        return HostUnreachable(f"{target} refused the connection", host=host)
+    if isinstance(exc, OSError):
+        return HostUnreachable(f"{target}: {exc.strerror or exc}", host=host)
+    if isinstance(exc, asyncssh.Error):
+        return HostUnreachable(f"{target}: {exc.reason}", host=host)
+    return HostUnreachable(f"{target}: {exc}", host=host)
+
+
+def translate_docker_error(exc: BaseException, host: str) -> BackendError:
+    """Turn an exception from a docker-py call into a BackendError.
+
+    Args:
+        exc: What docker-py or requests raised.
+        host: Inventory name of the host.
+
+    Returns:
+        The matching error; the caller raises it `from exc`.
+    """
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, docker.errors.NotFound):
+        return NotFound(_engine_message(exc), host=host, status=404)
+    if isinstance(exc, docker.errors.APIError):
+        return DockerApiError(_engine_message(exc), host=host, status=exc.status_code)
+    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)):
+        return HostOffline("lost the connection to the Docker engine", host=host)
+    if isinstance(exc, (requests.exceptions.Timeout, TimeoutError)):
+        return DockerUnavailable("the Docker engine did not answer in time", host=host)
+    if isinstance(exc, docker.errors.DockerException):
+        return DockerUnavailable(str(exc), host=host)
+    return DockerUnavailable(f"{type(exc).__name__}: {exc}", host=host)
+
+
+def _engine_message(exc: docker.errors.APIError) -> str:
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf-8", "replace")
+    return str(explanation or exc).strip()
