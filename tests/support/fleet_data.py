@@ -10,7 +10,7 @@ from __future__ import annotations
 from corral.backends.engine.facts import ContainerRow, HostFacts
 from corral.backends.engine.resources import HostDetails, ImageRow, VolumeRow
 from corral.backends.engine.watch import EngineEvent
-from corral.tui.console.views.hosts import HostRecord
+from corral.tui.console.model.data import HostRecord
 
 HOSTS = {
     "lab1": ("10.0.0.11", {"zone": "a", "role": "media"}),

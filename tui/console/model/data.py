@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from typing import Any
 
 from corral.backends.engine import (
+    HostDetails,
+    HostFacts,
     ImageRow,
     StatsTracker,
     df_command,
@@ -17,7 +20,15 @@ from corral.backends.engine import (
 )
 from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet, HostSession
-from corral.tui.console.views.hosts import HostRecord
+
+
+@dataclass
+class HostRecord:
+    """A host's facts and, once read, its details."""
+
+    facts: HostFacts
+    details: HostDetails | None = None
+
 
 LISTINGS = {"volumes": list_volumes, "images": list_images}
 

@@ -27,8 +27,8 @@ from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
-from corral.tui.console.views.hosts import StacksView, group_stacks
 from corral.tui.console.views.registry import VIEWS, command_words, resolve_view
+from corral.tui.console.views.stacks import StacksView, group_stacks
 from corral.tui.console.widgets.command_line import CommandLine
 from corral.tui.console.widgets.health_watch import HealthWatch
 from corral.tui.console.widgets.host_bar import HostBar

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
-from corral.tui.console.views.hosts import (
-    EventsView,
-    HostsView,
-    ImagesView,
-    StacksView,
-    VolumesView,
-)
+from corral.tui.console.views.events import EventsView
+from corral.tui.console.views.hosts import HostsView
+from corral.tui.console.views.images import ImagesView
+from corral.tui.console.views.stacks import StacksView
+from corral.tui.console.views.volumes import VolumesView
 
 VIEWS: dict[str, type[ResourceView]] = {
     view.NAME: view

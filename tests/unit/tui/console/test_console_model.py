@@ -7,7 +7,7 @@ from corral.backends.engine.watch import EngineEvent, Removed, Snapshot, Stale, 
 from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.views.base import compile_filter
 from corral.tui.console.views.containers import health_of, health_summary, is_problem, uptime_of
-from corral.tui.console.views.hosts import group_stacks
+from corral.tui.console.views.stacks import group_stacks
 
 
 def row(host="h1", cid="c1", name="web", state="running", status="Up 2 minutes",

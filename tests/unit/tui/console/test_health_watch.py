@@ -11,7 +11,7 @@ from corral.backends.engine.facts import ContainerRow
 from corral.backends.errors import DeployError
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.stack_ui import ask_and_settle
-from corral.tui.console.views.hosts import StacksView, group_stacks
+from corral.tui.console.views.stacks import StacksView, group_stacks
 from corral.tui.console.widgets.health_watch import ACTING, READONLY, HealthWatch
 from tests.support.pilot import until
 

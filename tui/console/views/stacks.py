@@ -1,0 +1,165 @@
+"""The stacks view: one row per service of every stack, and the stack changes it asks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+
+from corral.backends.engine import ContainerRow
+from corral.backends.labels import PREVIOUS_SUFFIX
+from corral.tui.console.views.base import Column, ResourceView
+from corral.tui.console.views.containers import CheckedHealth, health_summary
+
+
+@dataclass
+class StackRecord:
+    """One service of one stack, over every host."""
+
+    stack: str
+    service: str
+    containers: list[ContainerRow] = field(default_factory=list)
+
+
+def group_stacks(rows: list[ContainerRow]) -> dict[str, StackRecord]:
+    """Containers grouped by `stack/service` (containers in no stack are left out)."""
+    groups: dict[str, StackRecord] = {}
+    for row in rows:
+        if not row.stack:
+            continue
+        service = row.service or "-"
+        key = f"{row.stack}/{service}"
+        groups.setdefault(key, StackRecord(row.stack, service)).containers.append(row)
+    return groups
+
+
+def is_old_copy(row: ContainerRow) -> bool:
+    """Whether an upgrade keeps the container stopped until confirm or rollback."""
+    return row.name.endswith(PREVIOUS_SUFFIX)
+
+
+class StacksView(CheckedHealth, ResourceView):
+    """Containers grouped by stack and service; upgrades are confirmed or rolled back here."""
+
+    NAME = "stacks"
+    KIND = "stack"
+    EMPTY = "No stacks: no container carries Corral, Compose or Rancher stack labels."
+    COLUMNS = (
+        Column("stack", "STACK"),
+        Column("service", "SERVICE"),
+        Column("running", "RUNNING"),
+        Column("health", "HEALTH"),
+        Column("hosts", "HOSTS"),
+        Column("images", "IMAGES"),
+    )
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("c", "settle_upgrade(True)", "Confirm", id="stacks.confirm",
+                tooltip="Keep the upgrade of the stack under the cursor: remove the old"
+                        " containers (asks first)"),
+        Binding("b", "settle_upgrade(False)", "Roll back", id="stacks.rollback",
+                tooltip="Undo the upgrade of the stack under the cursor: restore the old"
+                        " containers (asks first)"),
+        Binding("plus,equals_sign", "scale(1)", "Scale +1", id="stacks.scale_up",
+                tooltip="One more replica of the service under the cursor"),
+        Binding("minus", "scale(-1)", "Scale -1", id="stacks.scale_down",
+                tooltip="One replica fewer of the service under the cursor (asks first)"),
+        Binding("ctrl+d", "remove_stack", "Remove stack", id="stacks.remove",
+                tooltip="Remove the stack under the cursor: its containers and networks;"
+                        " named volumes stay (asks first)"),
+        Binding("R,shift+r", "reconcile", "Reconcile", id="stacks.reconcile",
+                tooltip="Bring the stack under the cursor back to its record now: re-place"
+                        " replicas of offline hosts, remove extra copies (asks first)"),
+    ]
+
+    class Change(Message):
+        """The user asked to change a stack: scale a service (`delta` ±1) or remove it all.
+
+        Attributes:
+            stack: The stack.
+            service: The service (scaling), else None (removing).
+            delta: Replicas to add or take away (scaling).
+            current: The service's replicas now (scaling), the stack's containers (removing).
+            containers: The stack's containers as `host/name` (removing).
+        """
+
+        def __init__(self, stack: str, service: str | None, delta: int, current: int,
+                     containers: list[str]):
+            super().__init__()
+            self.stack = stack
+            self.service = service
+            self.delta = delta
+            self.current = current
+            self.containers = containers
+
+    class Reconcile(Message):
+        """The user asked to reconcile a stack now."""
+
+        def __init__(self, stack: str):
+            super().__init__()
+            self.stack = stack
+
+    class SettleUpgrade(Message):
+        """The user asked to confirm (`keep`) or roll back a stack's upgrade."""
+
+        def __init__(self, stack: str, keep: bool, old: list[str]):
+            super().__init__()
+            self.stack = stack
+            self.keep = keep
+            #: `host/name` of the old containers the upgrade keeps.
+            self.old = old
+
+    def cells(self, record: StackRecord) -> tuple[Any, ...]:
+        current = [c for c in record.containers if not is_old_copy(c)]
+        running = sum(1 for c in current if c.state == "running")
+        total = len(current)
+        old = len(record.containers) - total
+        return (
+            record.stack,
+            record.service,
+            Text(f"{running}/{total}" + (f" +{old} old" if old else ""),
+                 style="green" if running == total and not old else "yellow"),
+            health_summary(current, self.checked_health),
+            ",".join(sorted({c.host for c in record.containers})),
+            ",".join(sorted({c.image for c in record.containers})),
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("settle_upgrade", "reconcile", "scale", "remove_stack") and self.readonly:
+            return False
+        return super().check_action(action, parameters)
+
+    def _chosen(self) -> StackRecord | None:
+        """The service under the cursor, if it may be changed (never when read-only)."""
+        key = self.current_key()
+        return None if key is None or self.readonly else self.records.get(key)
+
+    def _containers_of(self, stack: str, old: bool | None = None) -> list[str]:
+        """`host/name` of the stack's containers: all, or only old copies (True) or current ones."""
+        return sorted(f"{c.host}/{c.name}" for r in self.records.values() if r.stack == stack
+                      for c in r.containers if old is None or is_old_copy(c) == old)
+
+    def action_settle_upgrade(self, keep: bool) -> None:
+        record = self._chosen()
+        if record is not None:
+            old = self._containers_of(record.stack, old=True)
+            self.post_message(self.SettleUpgrade(record.stack, keep, old))
+
+    def action_scale(self, delta: int) -> None:
+        record = self._chosen()
+        if record is not None:
+            current = sum(1 for c in record.containers if not is_old_copy(c))
+            self.post_message(self.Change(record.stack, record.service, delta, current, []))
+
+    def action_remove_stack(self) -> None:
+        record = self._chosen()
+        if record is not None:
+            containers = self._containers_of(record.stack)
+            self.post_message(self.Change(record.stack, None, 0, len(containers), containers))
+
+    def action_reconcile(self) -> None:
+        record = self._chosen()
+        if record is not None:
+            self.post_message(self.Reconcile(record.stack))
