@@ -42,6 +42,16 @@ def relays_enabled() -> bool:
     return os.environ.get("CORRAL_STREAM_RELAY", "1").strip().lower() not in ("0", "no", "off")
 
 
+#: The child's module, found from this package so that a move cannot leave it stale
+#: (a wrong path would make every stream fall back to the in-process tunnel).
+CHILD_MODULE = f"{__package__}.relay_process"
+
+
+def child_command() -> list[str]:
+    """The command that starts a relay child with this interpreter."""
+    return [sys.executable, "-m", CHILD_MODULE]
+
+
 class StreamRelay:
     """One host's relay process and the Docker client that talks through it.
 
@@ -104,7 +114,7 @@ class StreamRelay:
 
     def _start(self) -> None:
         process = subprocess.Popen(
-            [sys.executable, "-m", "corral.backends.ssh.relay_process"],
+            child_command(),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
         self._process = process

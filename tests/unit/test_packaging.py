@@ -1,32 +1,154 @@
-"""The distribution's shape: layers stay apart, the wheel has one top-level package."""
+"""The distribution's shape and its layers' rules, each with a deliberate violation caught.
+
+Rules:
+- `corral.backends` and `corral.catalog` import neither textual nor rich;
+- `corral.backends.plan` is pure: no I/O library;
+- `corral.tui.console.model` imports no Textual, and `corral.tui.cli` none at import;
+- the UI reaches a backends subpackage only through its `__init__`;
+- the wheel has one top-level package holding every source file; pyproject's package
+  list is every package of the three folders;
+- the stream relay's child module exists where the relay starts it.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from corral.backends.ssh.relay import CHILD_MODULE, child_command
+
 ROOT = Path(__file__).resolve().parents[2]
+FOLDERS = {"tui": "corral.tui", "backends": "corral.backends", "catalog": "corral.catalog"}
+UI_LIBRARIES = {"textual", "rich"}
+IO_LIBRARIES = {"asyncssh", "docker", "requests", "urllib3", "socket", "subprocess", "select"}
+
+#: package whose every module is imported -> top-level modules none of them may load.
+IMPORT_RULES = {
+    "corral.backends": UI_LIBRARIES,
+    "corral.catalog": UI_LIBRARIES,
+    "corral.backends.plan": IO_LIBRARIES,
+    "corral.tui.console.model": UI_LIBRARIES,
+    "corral.tui.cli": UI_LIBRARIES,
+}
 
 
-@pytest.mark.parametrize("package", ["corral.backends", "corral.catalog"])
-def test_engine_layers_do_not_import_ui_libraries(package: str) -> None:
+def loaded_by(package: str, extra_path: Path | None = None) -> set[str]:
+    """Top-level names of every module loaded by importing each module of `package`.
+
+    Runs in a fresh interpreter, so nothing this test process imported counts.
+    """
     code = (
         "import importlib, json, pkgutil, sys\n"
         f"root = importlib.import_module({package!r})\n"
         "for info in pkgutil.walk_packages(root.__path__, root.__name__ + '.'):\n"
         "    importlib.import_module(info.name)\n"
-        "print(json.dumps(sorted(m for m in sys.modules\n"
-        "    if m.split('.')[0] in ('textual', 'rich'))))\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
+    path = [str(extra_path)] if extra_path else []
     output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", f"import sys; sys.path[:0] = {path!r}\n{code}"],
+        capture_output=True, text=True, check=True,
     ).stdout
-    assert json.loads(output) == []
+    return set(json.loads(output))
+
+
+@pytest.mark.parametrize("package", sorted(IMPORT_RULES))
+def test_layer_imports_nothing_it_must_not(package: str) -> None:
+    assert loaded_by(package) & IMPORT_RULES[package] == set()
+
+
+def test_the_import_rule_catches_a_violation(tmp_path: Path) -> None:
+    planner = tmp_path / "fakeplan"
+    planner.mkdir()
+    (planner / "__init__.py").write_text("")
+    (planner / "model.py").write_text("import socket\n")
+    assert "socket" in loaded_by("fakeplan", tmp_path) & IO_LIBRARIES
+
+
+def deep_backend_imports(folder: Path) -> list[str]:
+    """`file:line: module` for each import in `folder` that reaches past a backends
+    subpackage's `__init__` (`corral.backends.deploy.apply` rather than `corral.backends.deploy`).
+    """
+    subpackages = {p.name for p in (ROOT / "backends").iterdir() if (p / "__init__.py").is_file()}
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules = [node.module]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                parts = module.split(".")
+                if parts[:2] == ["corral", "backends"] and len(parts) > 3 \
+                        and parts[2] in subpackages:
+                    found.append(f"{path.relative_to(folder)}:{node.lineno}: {module}")
+    return found
+
+
+def test_the_ui_reaches_backends_only_through_package_surfaces() -> None:
+    assert deep_backend_imports(ROOT / "tui") == []
+
+
+def test_the_surface_rule_catches_a_violation(tmp_path: Path) -> None:
+    (tmp_path / "view.py").write_text(
+        "from corral.backends.deploy import apply\n"
+        "from corral.backends.deploy.apply import ApplyResult\n"
+        "import corral.backends.ssh.session\n"
+        "from corral.backends.errors import CorralError\n"
+    )
+    assert deep_backend_imports(tmp_path) == [
+        "view.py:2: corral.backends.deploy.apply",
+        "view.py:3: corral.backends.ssh.session",
+    ]
+
+
+def test_every_surface_name_resolves() -> None:
+    import importlib
+
+    for info in sorted((ROOT / "backends").iterdir()):
+        if (info / "__init__.py").is_file():
+            package = importlib.import_module(f"corral.backends.{info.name}")
+            missing = [n for n in getattr(package, "__all__", ()) if not hasattr(package, n)]
+            assert missing == [], package.__name__
+
+
+def source_packages() -> set[str]:
+    """Every package of the three folders, by the name it installs under."""
+    return {
+        ".".join([FOLDERS[folder], *init.parent.relative_to(ROOT / folder).parts])
+        for folder in FOLDERS
+        for init in (ROOT / folder).rglob("__init__.py")
+    }
+
+
+def test_pyproject_lists_every_package() -> None:
+    configured = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert set(configured["packages"]) == source_packages()
+
+
+def test_relay_child_starts_from_its_module_path() -> None:
+    assert CHILD_MODULE == "corral.backends.ssh.relay_process"
+    # A request it cannot read: the child must run (not "No module named") and say so.
+    child = subprocess.run(child_command(), input=b"not a pickle", capture_output=True,
+                           timeout=60)
+    assert child.stdout.decode().startswith("error bad relay request"), child.stderr.decode()
+    assert child.returncode == 2
+
+
+def test_version_is_the_distributions() -> None:
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    shown = subprocess.run([sys.executable, "-m", "corral.tui.cli.main", "--version"],
+                           capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == f"corral {expected}"
 
 
 def test_wheel_has_one_top_level_package(tmp_path: Path) -> None:
@@ -44,7 +166,7 @@ def test_wheel_has_one_top_level_package(tmp_path: Path) -> None:
     # Every source file and catalog template of the three folders is in the wheel.
     expected = {
         f"corral/{path.relative_to(ROOT)}"
-        for folder in ("tui", "backends", "catalog")
+        for folder in FOLDERS
         for path in (ROOT / folder).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
         and (path.suffix in (".py", ".tcss") or "templates" in path.parts)

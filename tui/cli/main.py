@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from corral.tui.cli import catalog as catalog_cli
 from corral.tui.cli import deploy as deploy_cli
@@ -13,6 +14,14 @@ from corral.tui.cli import logs as logs_cli
 from corral.tui.cli.support import EXIT_USAGE, add_global_options, run_guarded
 
 
+def installed_version() -> str:
+    """The version of the installed `corral` distribution (pyproject.toml's)."""
+    try:
+        return version("corral")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line parser."""
     parser = argparse.ArgumentParser(
@@ -20,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run multi-container products on Docker hosts reached over SSH.",
     )
     add_global_options(parser, suppress=False)
+    parser.add_argument("--version", action="version", version=f"corral {installed_version()}")
     parser.add_argument("--readonly", action="store_true",
                         help="console: no action that changes a host is offered or allowed")
     parser.add_argument("--config", metavar="FILE",
