@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,26 +73,28 @@ def test_the_import_rule_catches_a_violation(tmp_path: Path) -> None:
     assert "socket" in loaded_by("fakeplan", tmp_path) & IO_LIBRARIES
 
 
+def imports_in(folder: Path) -> Iterator[tuple[Path, int, str]]:
+    """`(file, line, module)` for each absolute import of every module below `folder`."""
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                yield path, node.lineno, node.module
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield path, node.lineno, alias.name
+
+
 def deep_backend_imports(folder: Path) -> list[str]:
     """`file:line: module` for each import in `folder` that reaches past a backends
     subpackage's `__init__` (`corral.backends.deploy.apply` rather than `corral.backends.deploy`).
     """
     subpackages = {p.name for p in (ROOT / "backends").iterdir() if (p / "__init__.py").is_file()}
-    found = []
-    for path in sorted(folder.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                modules = [node.module]
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            else:
-                continue
-            for module in modules:
-                parts = module.split(".")
-                if parts[:2] == ["corral", "backends"] and len(parts) > 3 \
-                        and parts[2] in subpackages:
-                    found.append(f"{path.relative_to(folder)}:{node.lineno}: {module}")
-    return found
+    return [
+        f"{path.relative_to(folder)}:{line}: {module}"
+        for path, line, module in imports_in(folder)
+        if module.split(".")[:2] == ["corral", "backends"] and len(module.split(".")) > 3
+        and module.split(".")[2] in subpackages
+    ]
 
 
 def test_the_ui_reaches_backends_only_through_package_surfaces() -> None:
@@ -108,6 +111,64 @@ def test_the_surface_rule_catches_a_violation(tmp_path: Path) -> None:
     assert deep_backend_imports(tmp_path) == [
         "view.py:2: corral.backends.deploy.apply",
         "view.py:3: corral.backends.ssh.session",
+    ]
+
+
+#: backends subpackage -> the other subpackages it may import (its root modules, such as
+#: `errors`, `translate` and `labels`, are open to all): layers point one way.
+BACKEND_LAYERS = {
+    "inventory": set(),
+    "ssh": {"inventory"},
+    "engine": {"ssh", "inventory"},
+    "exec": {"ssh", "inventory"},
+    "logs": {"engine", "ssh", "inventory"},
+    "plan": set(),
+    "deploy": {"plan", "engine", "ssh", "inventory"},
+}
+
+
+def backend_layer_breaches(backends: Path) -> list[str]:
+    """`package -> package` for each import between backends subpackages that
+    `BACKEND_LAYERS` does not allow."""
+    found = set()
+    for package in sorted(p for p in backends.iterdir() if (p / "__init__.py").is_file()):
+        allowed = BACKEND_LAYERS.get(package.name, set()) | {package.name}
+        for _, _, module in imports_in(package):
+            parts = module.split(".")
+            if parts[:2] == ["corral", "backends"] and len(parts) > 2 \
+                    and (backends / parts[2] / "__init__.py").is_file() \
+                    and parts[2] not in allowed:
+                found.add(f"{package.name} -> {parts[2]}")
+    return sorted(found)
+
+
+def test_backend_subpackages_import_only_the_layers_below() -> None:
+    assert set(BACKEND_LAYERS) == {
+        p.name for p in (ROOT / "backends").iterdir() if (p / "__init__.py").is_file()
+    }
+    assert backend_layer_breaches(ROOT / "backends") == []
+
+
+def test_the_backend_layer_rule_catches_a_violation(tmp_path: Path) -> None:
+    for package, code in (("ssh", "from corral.backends.engine.events import host_events\n"),
+                          ("engine", "from corral.backends.ssh.session import HostSession\n")):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text(code)
+    assert backend_layer_breaches(tmp_path) == ["ssh -> engine"]
+
+
+def upward_imports(folder: Path, above: tuple[str, ...]) -> list[str]:
+    """`file:line: module` for each import in `folder` of a layer in `above`."""
+    return [f"{path.relative_to(folder)}:{line}: {module}"
+            for path, line, module in imports_in(folder) if module.startswith(above)]
+
+
+def test_layers_import_downwards_only(tmp_path: Path) -> None:
+    assert upward_imports(ROOT / "catalog", ("corral.backends", "corral.tui")) == []
+    assert upward_imports(ROOT / "backends", ("corral.tui",)) == []
+    (tmp_path / "spec.py").write_text("from corral.backends.errors import PlanError\n")
+    assert upward_imports(tmp_path, ("corral.backends",)) == [
+        "spec.py:1: corral.backends.errors"
     ]
 
 
