@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 from textual.binding import Binding
@@ -14,6 +14,7 @@ from corral.backends.inventory import Inventory
 from corral.backends.ssh import SshSettings
 from corral.tui.config import Config
 from corral.tui.console.fleet_app import FleetApp
+from corral.tui.console.model.data import ConsoleData
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.screens.console import ConsoleScreen
 from corral.tui.console.views.registry import VIEWS
@@ -29,6 +30,7 @@ class CorralApp(FleetApp):
         inventory: The hosts to manage.
         settings: SSH settings for every connection.
         config: The user's configuration (read-only mode, keymap…).
+        data: Where the console's data comes from; by default, live from the hosts.
     """
 
     TITLE = "Corral"
@@ -36,11 +38,13 @@ class CorralApp(FleetApp):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Corral"),
     ]
 
-    def __init__(self, inventory: Inventory, settings: SshSettings, config: Config | None = None):
+    def __init__(self, inventory: Inventory, settings: SshSettings, config: Config | None = None,
+                 data: ConsoleData | None = None):
         self.config = config or Config()
         super().__init__(inventory, settings, readonly=self.config.readonly)
         self.inventory_path = str(inventory.path or "")
         self.flow = DeployFlow(self.fleet)
+        self.data = data if data is not None else ConsoleData(self.fleet, self.flow)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -51,13 +55,16 @@ class CorralApp(FleetApp):
                     partial(screen.show_view, name),
                 )
 
+    def keep_online(self) -> Coroutine[Any, Any, None]:
+        return self.data.keep_online()
+
     def on_mount(self) -> None:
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         self.push_screen(
             ConsoleScreen(
                 self.fleet, readonly=self.config.readonly, inventory_path=self.inventory_path,
-                flow=self.flow,
+                flow=self.flow, data=self.data,
             )
         )
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -70,7 +71,11 @@ class FleetApp(App):
             sys.setswitchinterval(SWITCH_INTERVAL)
         # Before compose, so widgets may use the fleet as soon as they mount.
         self.backend.start()
-        self.backend.submit(self.fleet.keep_online())
+        self.backend.submit(self.keep_online())
+
+    def keep_online(self) -> Coroutine[Any, Any, None]:
+        """What connects the hosts and keeps them connected, run on the backend loop."""
+        return self.fleet.keep_online()
 
     def on_host_status_changed(self, message: HostStatusChanged) -> None:
         for screen in self.screen_stack:

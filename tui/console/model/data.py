@@ -1,25 +1,34 @@
-"""Reading what the console's views show, on worker threads (blocking docker-py)."""
+"""What the console screen reads from its hosts: `ConsoleData`, and the reads it wraps.
+
+The reads block (docker-py over SSH): call them on worker threads.
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from corral.backends.deploy import ReconcileReport
 from corral.backends.engine import (
     HostDetails,
     HostFacts,
+    HostWatcher,
     ImageRow,
     StatsTracker,
+    Update,
     df_command,
     host_details,
     host_facts,
+    inspect,
     list_images,
     list_volumes,
     parse_df,
 )
 from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet, HostSession
+from corral.tui.console.model.deploy_flow import DeployFlow
 
 
 @dataclass
@@ -31,6 +40,77 @@ class HostRecord:
 
 
 LISTINGS = {"volumes": list_volumes, "images": list_images}
+
+#: CPU percent and memory bytes by `host/id` (None: not known yet).
+Usage = dict[str, tuple[float | None, int | None]]
+
+
+class Watcher(Protocol):
+    """Follows one host's containers, handing every change to a listener, until stopped."""
+
+    def start(self) -> Watcher:
+        """Start following; returns self."""
+        ...
+
+    def stop(self) -> None:
+        """Stop following."""
+        ...
+
+
+class ConsoleData:
+    """Where the console screen's data comes from: the live fleet.
+
+    The screen asks this object, never the backends, so a test can hand the
+    screen a stand-in with the same methods (`tests/support/still_data.py`,
+    checked against this class by `tests/unit/tui/console/test_console_data.py`).
+    Reads block: call them on worker threads. A read may answer None, "nothing
+    new": the view keeps what it shows. This one always reads.
+
+    Args:
+        fleet: The hosts.
+        flow: The console's stack changes (the health pass shares their lock).
+    """
+
+    def __init__(self, fleet: Fleet, flow: DeployFlow):
+        self.fleet = fleet
+        self.flow = flow
+        self.stats = StatsTracker()
+
+    async def keep_online(self) -> None:
+        """Connect every host and keep it connected; run on the backend loop."""
+        await self.fleet.keep_online()
+
+    def watch(self, session: HostSession, listener: Callable[[Update], None]) -> Watcher:
+        """A watcher (not started) of one host's containers and engine events."""
+        return HostWatcher(session, listener)
+
+    def host_records(self) -> dict[str, HostRecord] | None:
+        """Every host's facts, and details for those online, by host name."""
+        return read_host_records(self.fleet)
+
+    def listing(self, view: str) -> tuple[dict[str, Any], list[BackendError]] | None:
+        """Volumes or images (`view`) of every online host, keyed `host/ref`, and the failures."""
+        return read_listing(self.fleet, view)
+
+    def usage(self, keys: list[str]) -> Usage | None:
+        """CPU and memory of the containers `keys` (`host/id`); failures are skipped."""
+        return read_usage(self.fleet, self.stats, keys)
+
+    def inspect(self, host: str, kind: str, ref: str) -> dict:
+        """The engine's full description of a container, volume or image.
+
+        Raises:
+            BackendError: The host is offline, or the object does not exist.
+        """
+        return inspect(self.fleet.session(host), kind, ref)
+
+    def health_pass(self) -> ReconcileReport | None:
+        """One health pass over the managed stacks (see `DeployFlow.health_pass`).
+
+        Returns:
+            What the pass did, or None when it skipped its turn.
+        """
+        return self.flow.health_pass()
 
 
 def read_host_records(fleet: Fleet) -> dict[str, HostRecord]:
@@ -74,9 +154,7 @@ def read_listing(fleet: Fleet, view: str) -> tuple[dict[str, Any], list[BackendE
     return records, [result.error for result in results if not result.ok]
 
 
-def read_usage(
-    fleet: Fleet, tracker: StatsTracker, keys: list[str]
-) -> dict[str, tuple[float | None, int | None]]:
+def read_usage(fleet: Fleet, tracker: StatsTracker, keys: list[str]) -> Usage:
     """CPU and memory of the containers `keys` (`host/id`); failures are skipped."""
     usage = {}
     for key in keys:

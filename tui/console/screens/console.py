@@ -16,12 +16,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
-from corral.backends.engine import ACTIONS, HostWatcher, StatsTracker, act, inspect
+from corral.backends.engine import ACTIONS, act
 from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet
 from corral.catalog.errors import CorralError
 from corral.tui.console.keys_help import binding_rows
-from corral.tui.console.model.data import display_name, read_host_records, read_listing, read_usage
+from corral.tui.console.model.data import ConsoleData, Usage, Watcher, display_name
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
@@ -56,7 +56,15 @@ Corral manages Docker hosts it reaches over SSH. Add one:
 
 
 class ConsoleScreen(Screen):
-    """Resource views over every host, with split panes for logs and shells."""
+    """Resource views over every host, with split panes for logs and shells.
+
+    Args:
+        fleet: The hosts.
+        readonly: Refuse and hide every change.
+        inventory_path: The inventory file the no-hosts explanation names.
+        flow: The console's stack changes; by default, new ones on `fleet`.
+        data: Where the views' data comes from; by default, live from `fleet`.
+    """
 
     DEFAULT_CSS = """
     ConsoleScreen ResourceView { border: round $primary; height: 1fr; }
@@ -92,15 +100,16 @@ class ConsoleScreen(Screen):
             self.errors = errors
 
     def __init__(self, fleet: Fleet, *, readonly: bool = False, inventory_path: str = "",
-                 flow: DeployFlow | None = None):
+                 flow: DeployFlow | None = None, data: ConsoleData | None = None):
         super().__init__()
         self.fleet = fleet
         self.flow = flow or DeployFlow(fleet)
+        self.data = data if data is not None else ConsoleData(fleet, self.flow)
         self.readonly = readonly
         self.inventory_path = inventory_path
         self.store = ContainerStore()
-        self.stats = StatsTracker()
-        self.watchers: list[HostWatcher] = []
+        #: Each watched host's watcher, by host name.
+        self.watchers: dict[str, Watcher] = {}
         self.history: list[str] = []
         self.stacked = False
         self._events_pending = False
@@ -111,7 +120,7 @@ class ConsoleScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Horizontal(HostBar(self.fleet.statuses(), id="host-bar"),
-                         HealthWatch(self.flow, readonly=self.readonly, id="health"),
+                         HealthWatch(self.data, readonly=self.readonly, id="health"),
                          id="status-row")
         views = []
         for name, view_class in VIEWS.items():
@@ -141,7 +150,7 @@ class ConsoleScreen(Screen):
         self.current_view().focus()
 
     def on_unmount(self) -> None:
-        for watcher in self.watchers:
+        for watcher in self.watchers.values():
             watcher.stop()
 
     def current_view(self) -> ResourceView:
@@ -152,10 +161,9 @@ class ConsoleScreen(Screen):
 
     def watch_new_hosts(self) -> None:
         """Start a watcher for every host not watched yet (hosts can be added live)."""
-        watched = {watcher.session.name for watcher in self.watchers}
         for name, session in self.fleet.sessions.items():
-            if name not in watched:
-                self.watchers.append(HostWatcher(session, self.store.put).start())
+            if name not in self.watchers:
+                self.watchers[name] = self.data.watch(session, self.store.put).start()
 
     def drain_updates(self) -> None:
         if len(self.watchers) != len(self.fleet.sessions):
@@ -184,13 +192,17 @@ class ConsoleScreen(Screen):
     @work(thread=True, exclusive=True, group="hosts")
     def load_hosts(self) -> None:
         """Host facts and details, off the UI thread."""
-        self.post_message(self.Loaded("hosts", read_host_records(self.fleet), []))
+        records = self.data.host_records()
+        if records is not None:
+            self.post_message(self.Loaded("hosts", records, []))
 
     @work(thread=True, exclusive=True, group="listing")
     def load_listing(self, view: str) -> None:
         """Volumes or images of every online host, off the UI thread."""
-        records, errors = read_listing(self.fleet, view)
-        self.post_message(self.Loaded(view, records, errors))
+        listing = self.data.listing(view)
+        if listing is not None:
+            records, errors = listing
+            self.post_message(self.Loaded(view, records, errors))
 
     def sample_visible_stats(self) -> None:
         """Ask for CPU and memory of the running containers on screen only."""
@@ -208,12 +220,14 @@ class ConsoleScreen(Screen):
 
     @work(thread=True, exclusive=True, group="stats")
     def read_stats(self, keys: list[str]) -> None:
-        self.post_message(self.StatsRead(read_usage(self.fleet, self.stats, keys)))
+        usage = self.data.usage(keys)
+        if usage is not None:
+            self.post_message(self.StatsRead(usage))
 
     class StatsRead(Message):
         """Fresh CPU and memory figures for some containers."""
 
-        def __init__(self, usage: dict[str, tuple[float | None, int | None]]):
+        def __init__(self, usage: Usage):
             super().__init__()
             self.usage = usage
 
@@ -327,7 +341,7 @@ class ConsoleScreen(Screen):
     @work(thread=True, group="inspect")
     def inspect_on_engine(self, kind: str, host: str, ref: str, title: str) -> None:
         try:
-            data = inspect(self.fleet.session(host), kind, ref)
+            data = self.data.inspect(host, kind, ref)
         except BackendError as exc:
             self.app.call_from_thread(self.notify, str(exc), title=exc.title, severity="error")
             return

@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from corral.backends.deploy import ReconcileReport
 from corral.backends.errors import BackendError
-from corral.tui.console.model.deploy_flow import DeployFlow
+from corral.tui.console.model.data import ConsoleData
 
 #: Seconds between passes (`corral reconcile --watch`'s default interval).
 PASS_SECONDS = 5.0
@@ -30,7 +30,8 @@ class HealthWatch(Static):
     """The health pass's status; runs the pass every `interval` seconds unless read-only.
 
     Args:
-        flow: The console's stack changes (the pass shares their lock).
+        data: The console's data source, whose health pass this runs (sharing the stack
+            changes' lock).
         readonly: Never act; only say so.
         interval: Seconds between passes.
     """
@@ -49,10 +50,10 @@ class HealthWatch(Static):
             self.report = report
             self.error = error
 
-    def __init__(self, flow: DeployFlow, *, readonly: bool = False,
+    def __init__(self, data: ConsoleData, *, readonly: bool = False,
                  interval: float = PASS_SECONDS, **kwargs):
         super().__init__(READONLY if readonly else ACTING, markup=False, **kwargs)
-        self.flow = flow
+        self.data = data
         self.readonly = readonly
         self.interval = interval
         self.running = False
@@ -77,7 +78,7 @@ class HealthWatch(Static):
     def run_pass(self) -> None:
         """One reconcile pass, off the UI thread."""
         try:
-            report, error = self.flow.health_pass(), None
+            report, error = self.data.health_pass(), None
         except BackendError as exc:
             report, error = None, str(exc)
         except Exception as exc:  # a background pass must never take the console down

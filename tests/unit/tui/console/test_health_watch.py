@@ -17,7 +17,7 @@ from tests.support.pilot import until
 
 
 class Passes:
-    """Stands in for `DeployFlow`: hands out canned pass reports, records settles."""
+    """Stands in for `DeployFlow` and `ConsoleData`: canned health pass reports, settles."""
 
     def __init__(self, *reports: ReconcileReport | None | Exception):
         self.reports = list(reports)
