@@ -87,6 +87,7 @@ class ExecStream:
         # docker-py hands back the HTTP connection's SocketIO; the socket
         # under it is what select() and a non-blocking send need (docker-py's
         # own `_disable_socket_timeout` reaches it the same way).
+        # Pinned by tests/unit/test_dependency_internals.py.
         self._sockio = sockio
         self._sock: socket.socket = getattr(sockio, "_sock", sockio)
         self._sock.setblocking(False)
@@ -360,6 +361,7 @@ def _buffered_bytes(sockio: Any) -> bytes:
     socket is non-blocking by now, so `peek` only returns what is buffered).
     """
     try:
+        # docker-py/urllib3 internals: pinned by tests/unit/test_dependency_internals.py
         reader = sockio._response.raw._fp.fp
         return bytes(reader.peek() or b"")
     except Exception:

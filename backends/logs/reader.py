@@ -210,6 +210,7 @@ class ContainerReader(threading.Thread):
         params = self._request_params()
         try:
             api = self.gate.session.stream_client().api
+            # private docker-py API: pinned by tests/unit/test_dependency_internals.py
             response = api._get(
                 api._url("/containers/{0}/logs", self.container), params=params, stream=True
             )
@@ -217,6 +218,7 @@ class ContainerReader(threading.Thread):
         except Exception as exc:
             raise translate_docker_error(exc, self.host) from exc
         try:
+            # urllib3/http.client internals: pinned by tests/unit/test_dependency_internals.py
             reader = response.raw._fp.fp
             self._socket = _socket_of(reader)
             if self.follow and self._socket is not None:
@@ -288,5 +290,6 @@ class _Backoff:
 def _socket_of(reader: Any) -> socket.socket | None:
     """The socket under an http.client response's buffered reader, if any."""
     raw = getattr(reader, "raw", None)
+    # socket.SocketIO._sock: pinned by tests/unit/test_dependency_internals.py
     sock = getattr(raw, "_sock", None)
     return sock if isinstance(sock, socket.socket) else None

@@ -169,6 +169,8 @@ async def _connect_one(
         host, _, port = check.peer
         key_line = check.presented.export_public_key().decode("ascii")
         remember_host_key(settings.known_hosts_for_writes(), host, port, key_line)
+    # Extra attributes on asyncssh's connection: pinned by
+    # tests/unit/test_dependency_internals.py
     conn.corral_check = check  # type: ignore[attr-defined]
     return conn
 

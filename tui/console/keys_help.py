@@ -22,6 +22,7 @@ def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
     seen: set[str] = set()
     for node in focused.ancestors_with_self:
         # The node's merged map: inherited bindings included, keymap applied.
+        # Private Textual API: pinned by tests/unit/test_dependency_internals.py
         bindings = [b for group in node._bindings.key_to_bindings.values() for b in group]
         for binding in bindings:
             if not getattr(binding, "id", None) or binding.id in seen:

@@ -62,6 +62,7 @@ class CommandLine(Input):
         self.post_message(self.Submitted(self.mode, text))
 
     def action_complete(self) -> None:
+        # Input._suggestion, private: pinned by tests/unit/test_dependency_internals.py
         if self._suggestion:
             self.value = self._suggestion
             self.cursor_position = len(self.value)

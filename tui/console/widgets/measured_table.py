@@ -21,6 +21,8 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 def cell_width(console: Any, cell: object) -> int:
     """Cells a one-line table cell takes, measured as DataTable renders it."""
+    # Mirrors Textual's private default_cell_formatter and its use of
+    # textual.render.measure: pinned by tests/unit/test_dependency_internals.py
     renderable: RenderableType
     if isinstance(cell, str):
         renderable = Text.from_markup(cell, end="")

@@ -157,6 +157,7 @@ class LogLines(ScrollView, can_focus=True):
         # need to know, unless one of them appears or goes.
         bars = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
         self.set_reactive(ScrollView.virtual_size, size)
+        # Private Textual API: pinned by tests/unit/test_dependency_internals.py
         self._scroll_update(size)
         if bars != (self.show_vertical_scrollbar, self.show_horizontal_scrollbar):
             self.refresh(layout=True)

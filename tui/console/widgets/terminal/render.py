@@ -91,6 +91,7 @@ class RowRenderer:
             columns: The screen's width.
             cursor_x: The column to draw the cursor on, if it is on this row.
         """
+        # pyte's row and Char layout: pinned by tests/unit/test_dependency_internals.py
         blank = row.default[1:]
         segments: list[Segment] = []
         text: list[str] = []

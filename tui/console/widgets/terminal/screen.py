@@ -25,6 +25,8 @@ SAVE_CURSOR_MODE = 1048
 COLUMN_MODE = 3
 
 #: `32 in screen.mode` is DECCKM (pyte shifts private modes left by 5).
+#: pyte internals (this shift, the `private=` keyword, the hooks overridden
+#: below): pinned by tests/unit/test_dependency_internals.py
 APP_CURSOR = 1 << 5
 BRACKETED_PASTE = 2004 << 5
 
