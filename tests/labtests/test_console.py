@@ -18,6 +18,8 @@ from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
 from corral.tui.console.views.base import ResourceView
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
+from tests.support.pilot import events_followed
+from tests.support.pilot import until as pilot_until
 
 pytestmark = pytest.mark.lab
 
@@ -32,11 +34,8 @@ def console(lab: Lab, readonly: bool = False) -> CorralApp:
 
 
 async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    """`tests.support.pilot.until` with the longer deadline a lab host may need."""
+    await pilot_until(pilot, condition, what, timeout, step=0.1)
 
 
 async def online(pilot, app: CorralApp) -> None:
@@ -233,6 +232,9 @@ async def test_declining_the_confirmation_changes_nothing(lab: Lab, sleeper, uni
         await pilot.press("ctrl+d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
         await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dismissal")
+        # A duration, not a synchronisation: nothing must happen for a while
+        # after declining (an action sent anyway would take effect within it).
         await pilot.pause(1.0)
         assert state_of(sleeper) == "running"
 
@@ -341,6 +343,8 @@ async def test_readonly_refuses(lab: Lab, sleeper, unique: str, action_id: str) 
             await pilot.press("escape")
             # ...pressing the key does nothing...
             await pilot.press(key)
+            # A duration, not a synchronisation: no confirmation and no change
+            # must follow the key for a while.
             await pilot.pause(0.5)
             assert not isinstance(app.screen, ConfirmScreen)
             assert state_of(sleeper) == state
@@ -386,7 +390,7 @@ async def test_events_and_problems_only(lab: Lab, unique: str) -> None:
     app = console(lab)
     async with app.run_test(size=SIZE) as pilot:
         await online(pilot, app)
-        await pilot.pause(1.0)  # the watchers have subscribed to the event streams
+        await events_followed(pilot, [app.fleet.session("lab3")])
         failing = client.containers.run("corral-lab/busybox:1", ["sh", "-c", "exit 7"],
                                         name=f"fail-{unique}", detach=True)
         healthy = client.containers.run("corral-lab/busybox:1", ["true"],

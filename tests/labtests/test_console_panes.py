@@ -72,8 +72,10 @@ async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
 
             # The layout follows a terminal resize.
             await pilot.resize_terminal(120, 36)
-            await pilot.pause(0.3)
-            assert all(pane.size.width > 0 and pane.size.height > 0 for pane in workspace.panes)
+            await until(pilot, lambda: all(
+                pane.size.width > 0 and pane.size.height > 0
+                and pane.region.right <= 120 and pane.region.bottom <= 36
+                for pane in workspace.panes), "the panes laid out in 120x36")
 
             # Maximise and restore, then close with the pane's keys.
             second.content.lines.focus()

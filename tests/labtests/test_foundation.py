@@ -14,7 +14,8 @@ from corral.backends.engine.facts import list_containers
 from corral.backends.errors import HostKeyChanged, HostKeyUnknown
 from corral.backends.ssh.session import HostState
 from tests.support.lab import Lab
-from tests.support.lab_cli import engine, run_corral, running_fleet, wait_for, write_inventory
+from tests.support.lab_cli import engine, run_corral, running_fleet, write_inventory
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -240,11 +241,11 @@ def test_dial_stdio_fallback_when_forwarding_is_refused(lab: Lab, tmp_path: Path
 
 def test_host_whose_sshd_stops_goes_offline_and_returns(lab: Lab) -> None:
     with running_fleet(lab.inventory, lab.known_hosts, keep_online=True) as (_, fleet):
-        wait_for(lambda: all(s.online for s in fleet.sessions.values()), 30, "all online")
+        wait_until(lambda: all(s.online for s in fleet.sessions.values()), "all online", 30)
         lab2 = fleet.session("lab2")
         lab.fault("lab2", "sshd-stop")
         try:
-            wait_for(lambda: not lab2.online, 15, "lab2 offline")
+            wait_until(lambda: not lab2.online, "lab2 offline", 15)
             assert lab2.status.error
             # The others keep answering while lab2 is down.
             results = fleet.query(lambda s: list_containers(s, all=True))
@@ -257,21 +258,21 @@ def test_host_whose_sshd_stops_goes_offline_and_returns(lab: Lab) -> None:
             assert {line.split()[0] for line in cli.stdout.splitlines()[1:]} <= {"lab1", "lab3"}
         finally:
             lab.fault("lab2", "sshd-start")
-        wait_for(lambda: lab2.online, 30, "lab2 back online")
+        wait_until(lambda: lab2.online, "lab2 back online", 30)
         assert list_containers(lab2, all=True) is not None
 
 
 def test_link_down_is_noticed_by_keepalive(lab: Lab) -> None:
     with running_fleet(lab.inventory, lab.known_hosts, keep_online=True) as (_, fleet):
-        wait_for(lambda: all(s.online for s in fleet.sessions.values()), 30, "all online")
+        wait_until(lambda: all(s.online for s in fleet.sessions.values()), "all online", 30)
         lab3 = fleet.session("lab3")
         lab.fault("lab3", "link-down")
         try:
-            wait_for(lambda: not lab3.online, 20, "lab3 offline after link loss")
+            wait_until(lambda: not lab3.online, "lab3 offline after link loss", 20)
             assert fleet.session("lab1").online
         finally:
             lab.fault("lab3", "link-up")
-        wait_for(lambda: lab3.online, 40, "lab3 back online")
+        wait_until(lambda: lab3.online, "lab3 back online", 40)
 
 
 def test_ssh_config_alias_and_jump_host(lab: Lab, tmp_path: Path) -> None:

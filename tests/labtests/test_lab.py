@@ -25,6 +25,8 @@ import docker
 import pytest
 import yaml
 
+from tests.support.waits import wait_until
+
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,17 +222,20 @@ def test_images_run_and_publish_ports_on_the_host_address(selftest: SelfTestLab)
     )
     try:
         url = f"http://{selftest.hosts['lab1']['address']}:18080/health"
-        deadline = time.monotonic() + 10
-        while True:
+
+        def health() -> bytes | None:
             try:
-                assert urllib.request.urlopen(url, timeout=2).read() == b"ok\n"
-                break
+                return urllib.request.urlopen(url, timeout=2).read()
             except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        time.sleep(0.5)
-        lines = worker.logs().decode().splitlines()
+                return None
+
+        assert wait_until(health, f"{url} to answer", timeout=10, step=0.2) == b"ok\n"
+
+        def printed() -> list[str] | None:
+            lines = worker.logs().decode().splitlines()
+            return lines if len(lines) >= 5 else None
+
+        lines = wait_until(printed, "the worker's COUNT=5 lines")
         assert [line.split()[0] for line in lines] == [f"seq={n}" for n in range(1, 6)]
         worker.reload()
         assert worker.status == "running"  # idles after COUNT lines
@@ -265,6 +270,7 @@ def test_link_down_blackholes_the_host_and_link_up_restores(selftest: SelfTestLa
     try:
         assert run_lab("fault", "lab1", "link-down").returncode == 0
         assert tcp_connect(address, 22, 1.5) in ("timeout", "unreachable")
+        # A duration, not a synchronisation: the session must stay up a while.
         time.sleep(1)
         assert session.poll() is None, "an established session should hang, not drop"
         code, hosts = status()
@@ -299,9 +305,11 @@ def test_unknown_host_and_missing_lab_fail_in_one_line(selftest: SelfTestLab) ->
 
 def test_up_recovers_from_a_crashed_lab(selftest: SelfTestLab) -> None:
     hosts_dir = selftest.dir / "hosts"
-    for pidfile in (hosts_dir / "lab1" / "dockerd.pid", hosts_dir / "lab2" / "sshd22.pid"):
-        os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
-    time.sleep(0.3)
+    pidfiles = (hosts_dir / "lab1" / "dockerd.pid", hosts_dir / "lab2" / "sshd22.pid")
+    killed = [int(pidfile.read_text().split()[0]) for pidfile in pidfiles]
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not any(labkit.is_alive(pid) for pid in killed), "the killed daemons to die")
     code, hosts = status()
     assert code == 1
     assert "dockerd not running" in hosts["lab1"]["problems"]

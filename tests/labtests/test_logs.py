@@ -8,7 +8,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import docker.errors
 import pytest
@@ -22,6 +21,8 @@ from corral.tui.console.fleet_app import PaneApp
 from corral.tui.console.widgets.logs.view import LogPane
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine, run_corral
+from tests.support.pilot import events_followed, until
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -43,13 +44,9 @@ def workloads(lab: Lab):
         command=["sh", "-c", "for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 3600"],
     ))
     for container in created:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if container.name.startswith("logs-cart") and b"seq=60 " in container.logs():
-                break
-            if container.name == "logs-mixed" and b"err3" in container.logs():
-                break
-            time.sleep(0.2)
+        last = b"seq=60 " if container.name.startswith("logs-cart") else b"err3"
+        wait_until(lambda c=container, last=last: last in c.logs(),
+                   f"{container.name} to print its last line", timeout=20, step=0.2)
     yield
     for container in created:
         container.remove(force=True)
@@ -126,15 +123,6 @@ def pane_app(lab: Lab, target: str, options: LogOptions) -> PaneApp:
     return PaneApp(inventory, settings, lambda fleet: LogPane(fleet, parsed, options, id="logs"))
 
 
-async def wait_until(pilot, predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def texts(pane: LogPane, notices: bool = False) -> list[tuple[str, str]]:
     return [
         (pane.sources[line.source].label, line.text)
@@ -152,15 +140,17 @@ async def test_pane_follows_a_new_replica_and_marks_its_removal(lab: Lab) -> Non
         app = pane_app(lab, "logshop/web", LogOptions(tail=5))
         async with app.run_test(size=(120, 30)) as pilot:
             pane = app.query_one(LogPane)
-            await wait_until(pilot, lambda: any(s == "lab1/logs-web-1" for s, _ in texts(pane)),
-                             15, "lines of the first replica")
+            await until(pilot, lambda: any(s == "lab1/logs-web-1" for s, _ in texts(pane)),
+                        "lines of the first replica", 15)
+            # The follow hears of a replica starting on lab3 once it follows lab3's events.
+            await events_followed(pilot, [app.fleet.session("lab3")])
             later = engine(lab.host("lab3").socket).containers.run(
                 "corral-lab/worker:1", name="logs-web-2", labels=WEB,
                 environment={"RATE": "10"}, detach=True,
             )
-            await wait_until(
+            await until(
                 pilot, lambda: sum(1 for s, _ in texts(pane) if s == "lab3/logs-web-2") >= 3,
-                15, "lines of the new replica",
+                "lines of the new replica", 15,
             )
             notes = texts(pane, notices=True)
             assert ("lab3/logs-web-2", "new replica lab3/logs-web-2: following it") in notes
@@ -168,10 +158,10 @@ async def test_pane_follows_a_new_replica_and_marks_its_removal(lab: Lab) -> Non
             assert numbers[:3] == [1, 2, 3]  # from its very first line
             assert "2 container(s) on lab1, lab3" in pane.border_title
             later.remove(force=True)
-            await wait_until(
+            await until(
                 pilot,
                 lambda: ("lab3/logs-web-2", "container removed: end of its log")
-                in texts(pane, notices=True), 15, "the removal marker",
+                in texts(pane, notices=True), "the removal marker", 15,
             )
     finally:
         first.remove(force=True)
@@ -193,16 +183,18 @@ async def test_outage_loses_and_duplicates_nothing(lab: Lab) -> None:
             def numbers() -> collections.Counter:
                 return collections.Counter(int(t.split()[0][4:]) for _, t in texts(pane))
 
-            await wait_until(pilot, lambda: len(numbers()) >= 20, 15, "the first lines")
+            await until(pilot, lambda: len(numbers()) >= 20, "the first lines", 15)
             for down, up in (("sshd-stop", "sshd-start"), ("link-down", "link-up")):
                 before = max(numbers())
                 lab.fault("lab2", down)
-                await wait_until(pilot, lambda: not session.online, 15, f"{down} noticed")
-                await pilot.pause(2.0)  # the worker keeps printing meanwhile
+                await until(pilot, lambda: not session.online, f"{down} noticed", 15)
+                # A duration, not a synchronisation: the outage lasts while the
+                # worker keeps printing, lines the pane must catch up on.
+                await pilot.pause(2.0)
                 lab.fault("lab2", up)
-                await wait_until(pilot, lambda: session.online, 30, f"reconnect after {up}")
-                await wait_until(pilot, lambda b=before: max(numbers()) > b + 60, 20,
-                                 f"lines after {up}")
+                await until(pilot, lambda: session.online, f"reconnect after {up}", 30)
+                await until(pilot, lambda b=before: max(numbers()) > b + 60,
+                            f"lines after {up}", 20)
             seen = numbers()
             top = max(seen)
             assert [n for n in range(1, top + 1) if seen[n] != 1] == []
@@ -211,8 +203,8 @@ async def test_outage_loses_and_duplicates_nothing(lab: Lab) -> None:
                 return [t for _, t in texts(pane, notices=True)]
 
             # The notices travel beside the lines: wait for them rather than sample once.
-            await wait_until(pilot, lambda: sum("back online" in t for t in notes()) == 2, 15,
-                             "two 'back online' notices")
+            await until(pilot, lambda: sum("back online" in t for t in notes()) == 2,
+                        "two 'back online' notices", 15)
             assert sum("offline" in t for t in notes()) == 2
     finally:
         lab.fault("lab2", "sshd-start")

@@ -8,7 +8,8 @@ import pytest
 
 from corral.backends.ssh.relay import StreamRelay
 from tests.support.lab import Lab
-from tests.support.lab_cli import running_fleet, wait_for
+from tests.support.lab_cli import running_fleet
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -34,7 +35,7 @@ def test_streams_go_through_a_child_that_ends_with_the_session(lab: Lab) -> None
         pid = relay._process.pid
         assert _alive(pid)
     # Closing the fleet drops the session, and the child with it.
-    wait_for(lambda: not _alive(pid), 10, "the relay process to exit")
+    wait_until(lambda: not _alive(pid), "the relay process to exit", 10)
 
 
 def test_a_relay_that_cannot_connect_leaves_streams_on_the_session(lab: Lab) -> None:

@@ -15,8 +15,9 @@ from corral.backends.ssh.connect import SshSettings
 from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.widgets.terminal.pane import ShellPane, wait_for_shells
 from tests.support.lab import Lab
-from tests.support.lab_cli import engine
+from tests.support.lab_cli import engine, tty_sizes
 from tests.support.pilot import until
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -66,6 +67,10 @@ class ShellHost(FleetApp):
         await asyncio.to_thread(wait_for_shells)  # before FleetApp closes the tunnels
 
 
+def processes(container) -> list[str]:
+    return [row[-1] for row in container.top()["Processes"]]
+
+
 def cursor_row(pane: ShellPane) -> str:
     return pane.view.screen_lines()[pane.view.terminal.cursor.y]
 
@@ -105,7 +110,8 @@ async def test_stty_size_follows_the_pane(lab: Lab, shells) -> None:
         await run(pilot, pane, "stty size", f"{size.height} {size.width}")
         await pilot.resize_terminal(80, 20)
         await until(pilot, lambda: pane.view.size.width == 78, "the resize")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: (18, 78) in tty_sizes(shells["lab1"]),
+                    "the exec's terminal to be 18x78")
         await run(pilot, pane, "clear; stty size", "18 78")
 
 
@@ -164,8 +170,7 @@ async def test_ctrl_c_interrupts_sleep(lab: Lab, shells) -> None:
     async with ShellHost(lab, "lab1").run_test(size=SIZE) as pilot:
         pane = await started(pilot)
         await pilot.press(*"sleep 100", "enter")
-        await until(pilot, lambda: not prompt_ready(pane), "sleep to start")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "sleep 100" in processes(shells["lab1"]), "sleep to start")
         start = time.monotonic()
         await pilot.press("ctrl+c")
         await until(pilot, lambda: prompt_ready(pane), "the prompt after Ctrl-C", timeout=5)
@@ -204,10 +209,6 @@ async def test_user_and_command_are_honoured(lab: Lab, shells) -> None:
         assert pane.exit_code == 5
 
 
-def processes(container) -> list[str]:
-    return [row[-1] for row in container.top()["Processes"]]
-
-
 async def test_closing_the_pane_ends_what_runs_in_it(lab: Lab, shells) -> None:
     async with ShellHost(lab, "lab2").run_test(size=SIZE) as pilot:
         pane = await started(pilot, "lab2")
@@ -217,10 +218,11 @@ async def test_closing_the_pane_ends_what_runs_in_it(lab: Lab, shells) -> None:
     # Docker keeps an exec's process when its connection closes; the pane
     # must have hung it up.
     alone = ["/sbin/docker-init -- sleep 3600", "sleep 3600"]
-    deadline = time.monotonic() + 10
-    while processes(shells["lab2"]) != alone:
-        assert time.monotonic() < deadline, f"left behind: {processes(shells['lab2'])}"
-        time.sleep(0.2)
+    try:
+        wait_until(lambda: processes(shells["lab2"]) == alone, "the exec's processes to end",
+                   step=0.2)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; left behind: {processes(shells['lab2'])}") from None
 
 
 async def test_a_dropped_link_is_reported(lab: Lab, shells) -> None:

@@ -22,8 +22,9 @@ from corral.backends.ssh.connect import SshSettings
 from corral.tui.console.widgets.terminal.app import ShellApp
 from corral.tui.console.widgets.terminal.pane import ShellPane
 from tests.support.lab import Lab
-from tests.support.lab_cli import engine, run_corral
+from tests.support.lab_cli import engine, run_corral, tty_sizes
 from tests.support.pilot import until
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -106,7 +107,9 @@ def test_exec_in_a_terminal_is_raw_sized_and_exits_with_the_shells_code(lab: Lab
         del seen[:]
         # busybox drops keys that reach it in the same read as the answer to
         # its cursor query (so does every terminal's user who types that
-        # fast); type as a person would, a moment after the prompt.
+        # fast); type as a person would, a moment after the prompt. A
+        # duration, not a synchronisation: nothing outside busybox tells when
+        # it has read the answer.
         time.sleep(0.3)
 
     try:
@@ -116,7 +119,7 @@ def test_exec_in_a_terminal_is_raw_sized_and_exits_with_the_shells_code(lab: Lab
         prompt()
         _set_size(fd, 40, 120)
         os.kill(pid, 28)  # SIGWINCH, as the terminal would send
-        time.sleep(0.5)
+        wait_until(lambda: (40, 120) in tty_sizes(box), "the exec's terminal to be 40x120")
         os.write(fd, b"stty size\r")
         read_until(b"40 120")
         prompt()
@@ -147,10 +150,8 @@ def test_closing_the_terminal_ends_the_command_in_the_container(lab: Lab, box) -
         os.kill(pid, signal.SIGHUP)  # what closing a terminal window does
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 128 + signal.SIGHUP
-        deadline = time.monotonic() + 10
-        while any("sleep 1002" in row[-1] for row in box.top()["Processes"]):
-            assert time.monotonic() < deadline, "the command outlived corral"
-            time.sleep(0.2)
+        wait_until(lambda: not any("sleep 1002" in row[-1] for row in box.top()["Processes"]),
+                   "the command to end with corral (it outlived it)", step=0.2)
     finally:
         with contextlib.suppress(ProcessLookupError, ChildProcessError):
             os.kill(pid, 9)

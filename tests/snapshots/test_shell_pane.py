@@ -48,8 +48,7 @@ class SideBySide(App):
 def test_shell_pane_beside_a_log_pane(snap_compare) -> None:
     async def run_before(pilot) -> None:
         view = pilot.app.query_one(ShellPane).view
-        await until(pilot, lambda: view.screen_lines()[7:8] == ["/ #"] and not view.busy,
-                    "the canned session")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: view.screen_lines()[7:8] == ["/ #"] and view.settled,
+                    "the canned session, painted")
 
     assert snap_compare(SideBySide(), terminal_size=(150, 24), run_before=run_before)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -59,14 +58,13 @@ def running_fleet(
             loop.run(fleet.close(), timeout=15)
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `predicate` until true, or fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+def tty_sizes(container) -> set[tuple[int, int]]:
+    """(rows, columns) of every terminal open in `container`: its execs' TTYs, as the
+    kernel sees them (what a program in the exec gets on SIGWINCH)."""
+    script = 'for t in /dev/pts/[0-9]*; do stty -F "$t" size; done 2>/dev/null'
+    output = container.exec_run(["sh", "-c", script]).output.decode()
+    return {(int(rows), int(columns)) for rows, columns in
+            (line.split() for line in output.splitlines() if line.count(" ") == 1)}
 
 
 def write_inventory(path: Path, hosts: list[dict]) -> Path:

@@ -18,6 +18,7 @@ from corral.backends.logs.target import SERVICE, LogOptions, LogTarget
 from corral.backends.ssh.connect import SshSettings
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession, HostState, HostStatus
+from tests.support.waits import wait_until
 
 WEB = {"io.corral.stack": "shop", "io.corral.service": "web"}
 T0 = 1_795_627_327_000_000_000
@@ -93,11 +94,7 @@ def online_session(engine: FakeEngine) -> tuple[Fleet, HostSession]:
 
 
 def until(condition, what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+    wait_until(condition, what, timeout, step=0.01)
 
 
 def followers(host: str) -> list[threading.Thread]:
@@ -172,7 +169,7 @@ def test_an_outage_marks_rows_stale_and_the_stream_resumes_without_repeats() -> 
         for event in (first, second):
             engine.streams[1].push(event)
         until(lambda: sum(isinstance(u, EngineEvent) for u in updates.seen) == 2, "the new one")
-        time.sleep(0.1)
+        time.sleep(0.1)  # a duration, not a synchronisation: no repeat may follow
         assert [u.actor for u in updates.seen if isinstance(u, EngineEvent)] == [
             "shop-web-1", "shop-web-2",
         ]

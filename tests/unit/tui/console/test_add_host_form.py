@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from textual.widgets import Input, Static
@@ -13,6 +12,8 @@ from corral.backends.ssh.loop import BackendLoop
 from corral.backends.ssh.session import HostState
 from corral.tui.app import CorralApp
 from corral.tui.console.screens.add_host import AddHostScreen
+from tests.support.pilot import until
+from tests.support.waits import wait_until
 
 
 def error_text(form: AddHostScreen, field: str) -> str:
@@ -69,11 +70,8 @@ async def test_failed_try_is_reported_and_cannot_be_saved(tmp_path: Path) -> Non
         form.query_one("#name", Input).value = "gone"
         form.query_one("#ssh", Input).value = "root@127.0.0.1:9"
         await pilot.click("#try")
-        for _ in range(100):
-            if form.report is not None:
-                break
-            await pilot.pause(0.1)
-        assert form.report is not None and not form.report.ssh_ok
+        await until(pilot, lambda: form.report is not None, "the try's report", timeout=10)
+        assert not form.report.ssh_ok
         assert "Host unreachable" in str(form.query_one("#result").render())
         assert form.query_one("#save").disabled
         await pilot.press("ctrl+s")
@@ -93,9 +91,7 @@ def test_fleet_add_host_keeps_the_new_host_online() -> None:
         session = loop.run(fleet.add_host(spec))
         assert fleet.session("late") is session
         assert fleet.inventory.names() == ["late"]
-        for _ in range(50):
-            if any(s.state is HostState.OFFLINE and s.error for s in statuses):
-                break
-            time.sleep(0.1)
+        wait_until(lambda: any(s.state is HostState.OFFLINE and s.error for s in statuses),
+                   "the new host's first failure", timeout=5)
         assert any("refused" in (s.error or "") for s in statuses)
         loop.run(fleet.close(), timeout=10)

@@ -9,6 +9,7 @@ from corral.tui.config import Config
 from corral.tui.console.screens.modals import TextScreen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.widgets.command_line import CommandLine
+from tests.support.pilot import until
 
 
 def app_with(config: Config | None = None) -> CorralApp:
@@ -56,12 +57,11 @@ async def test_command_line_completes_view_names() -> None:
     async with app.run_test() as pilot:
         await pilot.press("colon", *"vol")
         line = app.screen.query_one(CommandLine)
-        await pilot.pause(0.2)
-        assert line._suggestion == "volumes"
+        await until(pilot, lambda: line._suggestion == "volumes", "the suggestion 'volumes'")
         await pilot.press("right", "enter")
         assert current(app) == "volumes"
         await pilot.press("colon", *"im")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: line._suggestion == "images", "the suggestion 'images'")
         await pilot.press("tab", "enter")
         assert current(app) == "images"
 

@@ -6,6 +6,7 @@ from corral.backends.inventory.load import HostSpec, Inventory, SshTarget
 from corral.backends.ssh.connect import SshSettings
 from corral.tui.app import CorralApp
 from corral.tui.console.widgets.host_bar import HostBar
+from tests.support.pilot import until
 
 
 async def test_console_reports_an_unreachable_host() -> None:
@@ -13,10 +14,7 @@ async def test_console_reports_an_unreachable_host() -> None:
     app = CorralApp(inventory, SshSettings(connect_timeout=2))
     async with app.run_test() as pilot:
         bar = app.screen.query_one(HostBar)
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if "refused" in str(bar.render_statuses()):
-                break
+        await until(pilot, lambda: "refused" in str(bar.render_statuses()), "the refusal")
         assert "gone" in str(bar.render_statuses())
         assert "refused" in str(bar.render_statuses())
         await pilot.press("q")

@@ -91,6 +91,7 @@ async def test_readonly_never_runs_a_pass_and_says_so() -> None:
     flow = Passes()
     app = WatchApp(flow, readonly=True)
     async with app.run_test() as pilot:
+        # A duration, not a synchronisation: no pass may run for a while.
         await pilot.pause(0.3)
         assert flow.calls == 0
         assert str(app.query_one(HealthWatch).render()) == READONLY

@@ -10,6 +10,7 @@ import pytest
 from corral.backends.deploy.prepare import Progress
 from corral.backends.errors import DeployError
 from corral.tui.console.model.progress import ProgressRelay
+from tests.support.waits import wait_until
 
 
 class Posts:
@@ -22,13 +23,6 @@ class Posts:
     def __call__(self, snapshot: tuple[Progress, ...]) -> None:
         with self.lock:
             self.items.append(snapshot)
-
-
-def wait_for(predicate, timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_a_burst_from_many_threads_becomes_a_few_whole_snapshots() -> None:
@@ -58,7 +52,7 @@ def test_a_late_event_is_flushed_by_the_timer() -> None:
     relay(Progress("lab1", "web-1", "create", "running"))
     relay(Progress("lab1", "web-1", "create", "done"))  # within the interval: held back
     assert [e.state for e in posts.items[-1]] == ["running"]
-    wait_for(lambda: posts.items[-1][0].state == "done")
+    wait_until(lambda: posts.items[-1][0].state == "done", "the timer's flush", 2.0, 0.01)
     assert len(posts.items) == 2
 
 
@@ -70,7 +64,7 @@ def test_close_posts_what_is_pending_and_nothing_after() -> None:
     relay.close()
     count = len(posts.items)
     assert posts.items[-1][0].state == "healthy"
-    time.sleep(0.05)
+    time.sleep(0.05)  # a duration, not a synchronisation: nothing may follow the close
     relay.flush()
     assert len(posts.items) == count
 

@@ -123,7 +123,7 @@ def test_queue_holds_the_reader_back_until_the_screen_catches_up() -> None:
         done.set()
 
     threading.Thread(target=reader, daemon=True).start()
-    time.sleep(0.1)
+    time.sleep(0.1)  # a duration, not a synchronisation: the reader must stay held back
     assert not done.is_set()
     queue.take()
     queue.consumed(10)

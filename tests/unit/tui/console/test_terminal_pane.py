@@ -139,8 +139,10 @@ async def test_resizing_the_pane_resizes_the_exec() -> None:
     stream = FakeStream([b"/ # "])
     app = PaneHost(stream)
     async with app.run_test(size=(60, 16)) as pilot:
-        await until(pilot, lambda: bool(app.opened), "the exec")
-        await pilot.pause(0.1)
+        pane = app.query_one(ShellPane)
+        # Started (its "connecting" subtitle gone): the resize goes to a running exec.
+        await until(pilot, lambda: bool(app.opened) and pane.border_subtitle is None,
+                    "the exec to start")
         await pilot.resize_terminal(80, 20)
         await until(pilot, lambda: stream.sizes[-1:] == [(18, 78)], "the resize", timeout=3)
 

@@ -111,10 +111,10 @@ async def test_only_changed_rows_are_redrawn() -> None:
     async with app.run_test(size=(40, 10)) as pilot:
         view = app.query_one(TerminalView)
         view.feed(b"one\r\ntwo\r\n")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: view.settled, "the first output painted")
         regions = spy_on(view, "refresh")
         view.feed(b"three")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: view.settled and regions, "the new output painted")
         assert regions and all(
             all(isinstance(region, Region) and region.height == 1 for region in call)
             for call in regions
@@ -127,7 +127,7 @@ async def test_colours_and_the_cursor_are_drawn() -> None:
     async with app.run_test(size=(40, 10)) as pilot:
         view = app.query_one(TerminalView)
         view.feed(b"\x1b[1;31mred\x1b[0m ok")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: view.settled, "the output painted")
         segments = list(view.render_line(0))
         red = next(segment for segment in segments if segment.text == "red")
         assert red.style.bold and red.style.color.name == "red"
@@ -140,7 +140,7 @@ async def test_scrollback_shows_earlier_output_until_a_key_is_typed() -> None:
     async with app.run_test(size=(40, 10)) as pilot:
         view = app.query_one(TerminalView)
         view.feed(b"".join(b"line %d\r\n" % n for n in range(50)))
-        await pilot.pause(0.1)
+        await until(pilot, lambda: view.settled, "the output painted")
         first = 50 - (view.terminal.lines - 1)
         assert view.screen_lines()[0] == f"line {first}"
         await pilot.press("shift+pageup")

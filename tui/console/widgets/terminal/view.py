@@ -395,6 +395,11 @@ class TerminalView(Widget, can_focus=True):
         """Whether output is still waiting to reach the screen."""
         return bool(self._unfed) or self.output.pending
 
+    @property
+    def settled(self) -> bool:
+        """Whether all output so far is on the screen and painted (no pass pending)."""
+        return not self.busy and self._feed_timer is None and self._paint_timer is None
+
     def screen_lines(self) -> list[str]:
         """The live screen as text, one string per row (trailing spaces stripped)."""
         screen = self.terminal
