@@ -144,8 +144,7 @@ def test_failing_health_check_gets_the_container_recreated(lab: Lab, folder: Pat
 
 def test_lost_host_is_replaced_and_trimmed_on_return(lab: Lab, folder: Path) -> None:
     lost = web(lab)["chg-web-2"][0]
-    lab.fault(lost, "sshd-stop")
-    try:
+    with lab.faulted(lost, "sshd-stop"):
         # The console's own passes wait for the operator while a host is out.
         with running_fleet(lab.inventory, lab.known_hosts) as (_, fleet):
             report = reconcile(fleet, replace_lost=False)
@@ -163,8 +162,6 @@ def test_lost_host_is_replaced_and_trimmed_on_return(lab: Lab, folder: Path) -> 
         # The lost host still runs its copy, which Corral cannot see.
         assert [name for name, _ in running] == ["chg-web-1", "chg-web-2", "chg-web-2"]
         assert len({host for _, host in running}) == 3
-    finally:
-        lab.fault(lost, "sshd-start")
     result = corral(lab, "reconcile")
     assert result.returncode == 0, result.stderr
     assert f"remove chg-web-2 on {lost}: duplicate" in result.stdout

@@ -243,8 +243,7 @@ def test_host_whose_sshd_stops_goes_offline_and_returns(lab: Lab) -> None:
     with running_fleet(lab.inventory, lab.known_hosts, keep_online=True) as (_, fleet):
         wait_until(lambda: all(s.online for s in fleet.sessions.values()), "all online", 30)
         lab2 = fleet.session("lab2")
-        lab.fault("lab2", "sshd-stop")
-        try:
+        with lab.faulted("lab2", "sshd-stop"):
             wait_until(lambda: not lab2.online, "lab2 offline", 15)
             assert lab2.status.error
             # The others keep answering while lab2 is down.
@@ -256,8 +255,6 @@ def test_host_whose_sshd_stops_goes_offline_and_returns(lab: Lab) -> None:
             assert cli.returncode == 1
             assert "lab2" in cli.stderr and "Traceback" not in cli.stderr
             assert {line.split()[0] for line in cli.stdout.splitlines()[1:]} <= {"lab1", "lab3"}
-        finally:
-            lab.fault("lab2", "sshd-start")
         wait_until(lambda: lab2.online, "lab2 back online", 30)
         assert list_containers(lab2, all=True) is not None
 
@@ -266,12 +263,9 @@ def test_link_down_is_noticed_by_keepalive(lab: Lab) -> None:
     with running_fleet(lab.inventory, lab.known_hosts, keep_online=True) as (_, fleet):
         wait_until(lambda: all(s.online for s in fleet.sessions.values()), "all online", 30)
         lab3 = fleet.session("lab3")
-        lab.fault("lab3", "link-down")
-        try:
+        with lab.faulted("lab3", "link-down"):
             wait_until(lambda: not lab3.online, "lab3 offline after link loss", 20)
             assert fleet.session("lab1").online
-        finally:
-            lab.fault("lab3", "link-up")
         wait_until(lambda: lab3.online, "lab3 back online", 40)
 
 

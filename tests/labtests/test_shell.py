@@ -228,10 +228,7 @@ async def test_closing_the_pane_ends_what_runs_in_it(lab: Lab, shells) -> None:
 async def test_a_dropped_link_is_reported(lab: Lab, shells) -> None:
     async with ShellHost(lab, "lab3").run_test(size=SIZE) as pilot:
         pane = await started(pilot, "lab3")
-        lab.fault("lab3", "link-down")
-        try:
+        with lab.faulted("lab3", "link-down"):
             await until(pilot, lambda: pane.ended, "the pane to notice the drop", timeout=20)
             assert pane.lost
             assert pane.border_subtitle == "connection to lab3 lost — press a key to close"
-        finally:
-            lab.fault("lab3", "link-up")

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
+
+from tests.support.waits import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SCRIPT = ROOT / "tests" / "lab" / "lab"
+
+#: The `lab fault` action that undoes each fault a test may inject.
+REPAIRS = {"sshd-stop": "sshd-start", "link-down": "link-up"}
+#: Seconds a repaired host has to answer again.
+RESTORE_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,79 @@ class Lab:
         )
 
     def fault(self, host: str, action: str) -> None:
-        """Inject or repair a fault: sshd-stop, sshd-start, link-down, link-up…"""
+        """Inject or repair a fault: sshd-stop, sshd-start, link-down, link-up…
+
+        Tests use `faulted`, which also checks that the repair worked.
+        """
         self.lab("fault", host, action)
+
+    @contextlib.contextmanager
+    def faulted(self, host: str, fault: str) -> Iterator[None]:
+        """`fault` on `host` for the block; then repair it and wait until the host is back.
+
+        The repair runs however the block ends, and the next test starts only
+        once `host` answers again (see `restored`).
+        """
+        repair = REPAIRS[fault]
+        self.fault(host, fault)
+        try:
+            yield
+        finally:
+            self.fault(host, repair)
+            self.restored(host, after=repair)
+
+    def restored(
+        self, host: str, after: str = "the repair", timeout: float = RESTORE_TIMEOUT
+    ) -> None:
+        """Wait until `host` answers SSH on both ports and its engine answers on its socket.
+
+        Raises:
+            AssertionError: Naming the host and what still does not answer.
+        """
+        problems: list[str] = []
+
+        def answers() -> bool:
+            problems[:] = self.unanswered(host)
+            return not problems
+
+        try:
+            wait_until(answers, f"{host} to answer", timeout=timeout, step=0.2)
+        except AssertionError:
+            raise AssertionError(
+                f"lab host {host} is not back {timeout:g}s after {after}: " + "; ".join(problems)
+            ) from None
+
+    def unanswered(self, name: str) -> list[str]:
+        """What of `name` does not answer right now: its sshd (ports 22, 2222), its engine."""
+        host = self.host(name)
+        problems = []
+        for port in (host.ssh_port, host.ssh_port_nostream):
+            try:
+                result = subprocess.run(self.ssh(name, "true", port=port),
+                                        capture_output=True, text=True, timeout=15)
+            except subprocess.TimeoutExpired:
+                problems.append(f"ssh port {port}: no answer")
+                continue
+            if result.returncode != 0:
+                reason = result.stderr.strip() or f"exit status {result.returncode}"
+                problems.append(f"ssh port {port}: {reason}")
+        try:
+            with contextlib.closing(docker.APIClient(base_url=host.engine_url, timeout=5)) as api:
+                api.ping()
+        except Exception as exc:  # whatever the engine or its socket says, it is not back
+            problems.append(f"engine on {host.socket}: {exc}")
+        return problems
+
+    def ssh(self, name: str, *command: str, port: int | None = None) -> list[str]:
+        """An `ssh` command line running `command` on lab host `name` as root."""
+        host = self.host(name)
+        return [
+            "ssh", "-i", str(self.key),
+            "-o", f"UserKnownHostsFile={self.known_hosts}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=5", "-p", str(port or host.ssh_port),
+            f"root@{host.address}", *command,
+        ]  # fmt: skip
 
     def corral_args(self) -> list[str]:
         """Global options that point `corral` at this lab."""
