@@ -185,7 +185,8 @@ class LogFollower:
         """Wait for the threads after `stop()` (tests and the command line)."""
         deadline = time.monotonic() + timeout
         for reader in list(self._readers.values()):
-            reader.join(max(0.0, deadline - time.monotonic()))
+            if reader.ident is not None:  # the hub may have listed one it has yet to start
+                reader.join(max(0.0, deadline - time.monotonic()))
         self._hub.join(max(0.0, deadline - time.monotonic()))
 
     # Threads' side -------------------------------------------------------
