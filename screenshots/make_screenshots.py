@@ -36,8 +36,8 @@ from corral.tui.console.screens.plan import PlanScreen  # noqa: E402
 from corral.tui.console.views.base import ResourceView  # noqa: E402
 from corral.tui.console.widgets.panes import Pane  # noqa: E402
 from corral.tui.console.widgets.terminal.pane import ShellPane  # noqa: E402
-from tests.labtests.test_console_deploy import STACK as DEMO_STACK  # noqa: E402
-from tests.labtests.test_console_deploy import fill_demo_form, open_demo_form  # noqa: E402
+from tests.support.console import STACK as DEMO_STACK  # noqa: E402
+from tests.support.console import fill_demo_form, open_demo_form  # noqa: E402
 from tests.support.deploy import corral_here  # noqa: E402
 from tests.support.lab_cli import engine  # noqa: E402
 from tests.support.pilot import command, console_screen, until  # noqa: E402

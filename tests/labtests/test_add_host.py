@@ -19,9 +19,8 @@ from corral.backends.ssh.session import HostState
 from corral.tui.app import CorralApp
 from corral.tui.console.screens.add_host import AddHostScreen
 from corral.tui.console.widgets.host_bar import HostBar
-from tests.labtests.test_console import until
-from tests.labtests.test_foundation import fingerprint_of
-from tests.support.lab import Lab
+from tests.support.console import until
+from tests.support.lab import Lab, fingerprint_of
 from tests.support.lab_cli import engine, run_corral, write_inventory
 
 pytestmark = pytest.mark.lab

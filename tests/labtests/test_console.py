@@ -10,38 +10,13 @@ import pytest
 
 from corral.backends.engine.actions import ACTIONS, act
 from corral.backends.errors import ActionRefused
-from corral.backends.inventory.load import load_inventory
-from corral.backends.ssh.connect import SshSettings
-from corral.tui.app import CorralApp
-from corral.tui.config import Config
 from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
-from corral.tui.console.views.base import ResourceView
+from tests.support.console import SIZE, command, console, online, select, until, view
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
 from tests.support.pilot import events_followed
-from tests.support.pilot import until as pilot_until
 
 pytestmark = pytest.mark.lab
-
-SIZE = (180, 50)
-
-
-def console(lab: Lab, readonly: bool = False) -> CorralApp:
-    settings = SshSettings(
-        known_hosts=(str(lab.known_hosts),), keepalive_interval=2, connect_timeout=5
-    )
-    return CorralApp(load_inventory(lab.inventory), settings, Config(readonly=readonly))
-
-
-async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
-    """`tests.support.pilot.until` with the longer deadline a lab host may need."""
-    await pilot_until(pilot, condition, what, timeout, step=0.1)
-
-
-async def online(pilot, app: CorralApp) -> None:
-    """Wait until every lab host's session is online."""
-    await until(pilot, lambda: all(s.online for s in app.fleet.sessions.values()), "online")
-
 
 def volume_in_use(client, name: str, user: str):
     """A volume and a (created, not started) container that mounts it."""
@@ -49,28 +24,6 @@ def volume_in_use(client, name: str, user: str):
     holder = client.containers.create("corral-lab/busybox:1", ["true"], name=user,
                                       volumes={volume.name: {"bind": "/data"}})
     return volume, holder
-
-
-def view(app: CorralApp, name: str) -> ResourceView:
-    return app.screen.query_one(f"#{name}", ResourceView)
-
-
-async def command(pilot, text: str) -> None:
-    await pilot.press("colon")
-    for char in text:
-        await pilot.press(char)
-    await pilot.press("enter")
-    await pilot.pause()
-
-
-async def select(pilot, app: CorralApp, name: str, text: str) -> None:
-    """Filter view `name` down to the row matching `text` and put the cursor on it."""
-    await command(pilot, name)
-    await pilot.press("slash")
-    for char in text:
-        await pilot.press(char)
-    await pilot.press("enter")
-    await until(pilot, lambda: view(app, name).row_count == 1, f"one row for {text}")
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Deploying from the console against the three-host lab: form, plan, apply, stacks view.
 
-The stack is the built-in webrtc-demo under its own name and public port, so
-it never meets the stacks of `test_deploy.py`; it is removed at the end.
+The stack is the built-in webrtc-demo under its own name and public port
+(`tests.support.console`), so it never meets the stacks of `test_deploy.py`; it
+is removed at the end.
 """
 
 from __future__ import annotations
@@ -13,25 +14,31 @@ import pytest
 
 from corral.backends import labels as L
 from corral.catalog.loader import load_catalogs
-from corral.tui.console.screens.catalog import CatalogEntryScreen
 from corral.tui.console.screens.catalog_form import STACK_FIELD, CatalogFormScreen
 from corral.tui.console.screens.console import ConsoleScreen
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.screens.plan import PlanScreen
 from corral.tui.console.widgets.health_watch import ACTING, HealthWatch
 from corral.tui.console.widgets.question_field import QuestionField
-from tests.labtests.test_console import SIZE, command, console, online, until, view
-from tests.support.catalog_pilot import entries_loaded, form_shown, screen_text
+from tests.support.catalog_pilot import form_shown, screen_text
+from tests.support.catalog_tree import write_tree
+from tests.support.console import (
+    SECRET,
+    SIZE,
+    STACK,
+    command,
+    console,
+    fill_demo_form,
+    online,
+    open_demo_form,
+    until,
+    view,
+)
 from tests.support.deploy import corral_on
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
-from tests.unit.catalog.conftest import write_tree
 
 pytestmark = pytest.mark.lab
-
-SECRET = "console-s3cret-pw"
-STACK = "cdemo"
-PORT = "8091"
 
 
 def stack_containers(lab: Lab, stack: str) -> dict[str, list]:
@@ -58,25 +65,6 @@ def removed_after(lab: Lab):
         if any(stack_containers(lab, name).values()) or records(lab, name):
             result = corral_on(lab, "rm", name, "--yes", "--volumes")
             assert SECRET not in result.stdout + result.stderr
-
-
-async def open_demo_form(pilot) -> None:
-    """`:catalog`, search the demo, open it, configure its default version."""
-    await command(pilot, "catalog")
-    entries = await entries_loaded(pilot)
-    await pilot.press("slash", *"rtc", "enter")
-    await until(pilot, lambda: entries.row_count == 1, "the demo entry")
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(pilot.app.screen, CatalogEntryScreen), "the entry")
-    await pilot.press("c")
-
-
-async def fill_demo_form(pilot, **answers: str) -> None:
-    """The demo's form with this module's stack name, port and password, and `answers`."""
-    form = await form_shown(pilot)
-    form.query_one(f"#{STACK_FIELD}", QuestionField).control.value = STACK
-    for variable, value in {"PUBLIC_PORT": PORT, "KV_PASSWORD": SECRET, **answers}.items():
-        form.fields[variable].control.value = value
 
 
 async def test_console_deploys_the_demo_from_the_catalog_form(lab: Lab, removed_after) -> None:

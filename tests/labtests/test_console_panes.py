@@ -9,9 +9,10 @@ import pytest
 from corral.backends.engine.events import host_events
 from corral.tui.console.widgets.logs.view import LogPane
 from corral.tui.console.widgets.panes import Pane
-from tests.labtests.test_console import SIZE, console, online, select, until, view
+from tests.support.console import SIZE, console, online, select, until, view
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
+from tests.support.shell_pane import prompt_ready, run
 
 pytestmark = pytest.mark.lab
 
@@ -99,7 +100,6 @@ async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
 
 async def test_shell_pane_beside_the_views(lab: Lab) -> None:
     from corral.tui.console.widgets.terminal.pane import ShellPane
-    from tests.labtests.test_shell import prompt_ready, run
 
     unique = uuid.uuid4().hex[:6]
     box = engine(lab.host("lab3").socket).containers.run(

@@ -13,7 +13,7 @@ import pytest
 from corral.backends.engine.facts import list_containers
 from corral.backends.errors import HostKeyChanged, HostKeyUnknown
 from corral.backends.ssh.session import HostState
-from tests.support.lab import Lab
+from tests.support.lab import Lab, fingerprint_of
 from tests.support.lab_cli import engine, run_corral, running_fleet, write_inventory
 from tests.support.waits import wait_until
 
@@ -43,19 +43,6 @@ def workloads(lab: Lab):
     yield
     for container in created:
         container.remove(force=True)
-
-
-def fingerprint_of(lab: Lab, host: str) -> str:
-    """The SHA256 fingerprint of a lab host's key, as ssh-keygen prints it."""
-    line = next(
-        entry for entry in lab.known_hosts.read_text().splitlines()
-        if entry.split()[0] == lab.host(host).address
-    )
-    key = line.split(None, 1)[1]
-    output = subprocess.run(
-        ["ssh-keygen", "-lf", "-"], input=key, capture_output=True, text=True, check=True
-    ).stdout
-    return output.split()[1]
 
 
 def test_connects_to_every_lab_host(lab: Lab) -> None:

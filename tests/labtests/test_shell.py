@@ -17,6 +17,7 @@ from corral.tui.console.widgets.terminal.pane import ShellPane, wait_for_shells
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine, tty_sizes
 from tests.support.pilot import until
+from tests.support.shell_pane import cursor_row, prompt_ready, run
 from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
@@ -71,29 +72,10 @@ def processes(container) -> list[str]:
     return [row[-1] for row in container.top()["Processes"]]
 
 
-def cursor_row(pane: ShellPane) -> str:
-    return pane.view.screen_lines()[pane.view.terminal.cursor.y]
-
-
-def prompt_ready(pane: ShellPane) -> bool:
-    return cursor_row(pane).startswith("/ #") and not pane.view.busy
-
-
 async def started(pilot, host: str = "lab1") -> ShellPane:
     pane = pilot.app.query_one(f"#{host}", ShellPane)
     await until(pilot, lambda: prompt_ready(pane), f"the prompt on {host}", timeout=20)
     return pane
-
-
-async def run(pilot, pane: ShellPane, command: str, expect: str, timeout: float = 10) -> None:
-    """Type `command`, Enter, and wait until a row reads `expect` and the prompt is back."""
-    pane.view.focus()
-    await pilot.press(*command, "enter")
-    await until(
-        pilot,
-        lambda: expect in pane.view.screen_lines() and prompt_ready(pane),
-        f"{expect!r} after {command!r}", timeout=timeout,
-    )
 
 
 async def test_echo_hi(lab: Lab, shells) -> None:

@@ -10,8 +10,8 @@ from textual.pilot import Pilot
 
 from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
 from corral.tui.console.widgets.command_line import CommandLine
-from tests.snapshots.conftest import SIZE, feed
 from tests.support.pilot import command, until
+from tests.support.still_console import SIZE, feed
 
 
 def test_containers(snap_compare, still_console) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from corral.backends.logs.demux import NOTICE, LogLine
-from tests.unit.tui.console.test_logs_pane import T0, PaneHost, sample
+from tests.support.log_pane import T0, PaneHost, sample
 
 
 def test_log_pane_snapshot(snap_compare) -> None:

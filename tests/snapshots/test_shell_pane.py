@@ -8,9 +8,9 @@ from textual.containers import Horizontal
 from corral.backends.logs.target import LogTarget
 from corral.tui.console.widgets.logs.view import LogPane
 from corral.tui.console.widgets.terminal.pane import ShellPane
+from tests.support.log_pane import SOURCES, sample
 from tests.support.pilot import until
-from tests.unit.tui.console.test_logs_pane import SOURCES, sample
-from tests.unit.tui.console.test_terminal_pane import FakeFleet, FakeStream
+from tests.support.shell_pane import FakeFleet, FakeStream
 
 SESSION = (
     b"/ # ls --color /srv\r\n"

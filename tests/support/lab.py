@@ -1,4 +1,4 @@
-"""The lab as tests see it: hosts from `lab status --json`, faults, corral options."""
+"""The lab as tests see it: hosts from `lab status --json`, faults, corral options, host keys."""
 
 from __future__ import annotations
 
@@ -149,3 +149,16 @@ class Lab:
     def corral_args(self) -> list[str]:
         """Global options that point `corral` at this lab."""
         return ["--inventory", str(self.inventory), "--known-hosts", str(self.known_hosts)]
+
+
+def fingerprint_of(lab: Lab, host: str) -> str:
+    """The SHA256 fingerprint of a lab host's key, as ssh-keygen prints it."""
+    line = next(
+        entry for entry in lab.known_hosts.read_text().splitlines()
+        if entry.split()[0] == lab.host(host).address
+    )
+    key = line.split(None, 1)[1]
+    output = subprocess.run(
+        ["ssh-keygen", "-lf", "-"], input=key, capture_output=True, text=True, check=True
+    ).stdout
+    return output.split()[1]

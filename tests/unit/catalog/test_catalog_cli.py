@@ -9,7 +9,7 @@ import json
 import pytest
 
 from corral.tui.cli import catalog as catalog_cli
-from tests.unit.catalog.conftest import simple_entry
+from tests.support.catalog_tree import simple_entry
 
 
 def run(*argv: str) -> tuple[int, str, str]:

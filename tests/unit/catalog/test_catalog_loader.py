@@ -9,7 +9,7 @@ from corral.catalog.errors import CatalogError
 from corral.catalog.lint import lint_path
 from corral.catalog.loader import builtin_root, load_catalog, load_catalogs
 from corral.catalog.render import render
-from tests.unit.catalog.conftest import simple_entry
+from tests.support.catalog_tree import simple_entry
 
 
 def test_layout_templates_and_prefixed_templates(make_catalog) -> None:

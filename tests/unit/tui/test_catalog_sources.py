@@ -11,7 +11,7 @@ import pytest
 from corral.catalog.errors import CatalogError
 from corral.tui.catalog_sources import load_sources
 from corral.tui.cli.main import build_parser
-from tests.unit.catalog.conftest import simple_entry, write_tree
+from tests.support.catalog_tree import simple_entry, write_tree
 
 
 def run(*argv: str) -> tuple[int, str, str]:

@@ -12,7 +12,7 @@ from corral.catalog.errors import CatalogError, RenderError
 from corral.tui.cli.deploy_args import confirm, render_source, version_at
 from corral.tui.cli.main import build_parser
 from corral.tui.cli.support import UsageError, run_guarded
-from tests.unit.catalog.conftest import simple_entry, write_tree
+from tests.support.catalog_tree import simple_entry, write_tree
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

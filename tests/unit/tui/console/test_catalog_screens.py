@@ -26,8 +26,8 @@ from tests.support.catalog_pilot import (
     readme_shown,
     screen_text,
 )
+from tests.support.catalog_tree import simple_entry, write_tree
 from tests.support.pilot import until
-from tests.unit.catalog.conftest import simple_entry, write_tree
 
 
 def cells(view, key: str) -> list[str]:

@@ -2,79 +2,15 @@
 
 from __future__ import annotations
 
-import queue
 import time
 
 from textual.app import App, ComposeResult
 
-from corral.backends.errors import NotFound, UnknownHost
+from corral.backends.errors import NotFound
 from corral.backends.ssh.session import HostState, HostStatus
 from corral.tui.console.widgets.terminal.pane import ShellPane
 from tests.support.pilot import until
-
-
-class FakeStream:
-    """Stands in for `ExecStream`: output the test scripts, input it records."""
-
-    def __init__(self, output: list[bytes] = (), exit_code: int = 0):
-        self.output: queue.Queue[bytes] = queue.Queue()
-        for chunk in output:
-            self.output.put(chunk)
-        self.sent: list[bytes] = []
-        self.sizes: list[tuple[int, int]] = []
-        self.code = exit_code
-        self.connection_lost = False
-        self.closed = False
-        self.terminated = False
-
-    def read(self, timeout: float | None) -> bytes | None:
-        try:
-            return self.output.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def write(self, data: bytes) -> bool:
-        self.sent.append(data)
-        return True
-
-    def resize(self, rows: int, columns: int) -> None:
-        self.sizes.append((rows, columns))
-
-    def exit_code(self, wait: float = 2.0) -> int | None:
-        return self.code
-
-    def end(self, exit_code: int) -> None:
-        """The process exits."""
-        self.code = exit_code
-        self.output.put(b"")
-
-    def terminate(self) -> None:
-        self.terminated = True
-
-    def close(self) -> None:
-        self.closed = True
-        self.output.put(b"")
-
-
-class FakeSession:
-    def __init__(self, name: str):
-        self.name = name
-        self.online = True
-        self.status = HostStatus(name, HostState.ONLINE, None, 0.0, "forward")
-        self.listeners = []
-
-    def add_listener(self, listener) -> None:
-        self.listeners.append(listener)
-
-
-class FakeFleet:
-    def __init__(self, *names: str):
-        self.sessions = {name: FakeSession(name) for name in names}
-
-    def session(self, name: str) -> FakeSession:
-        if name not in self.sessions:
-            raise UnknownHost(f"no host named {name!r} in the inventory")
-        return self.sessions[name]
+from tests.support.shell_pane import FakeFleet, FakeStream
 
 
 class PaneHost(App):
