@@ -218,6 +218,9 @@ def test_cli_follow_prints_new_lines_until_interrupted(lab: Lab) -> None:
             [sys.executable, "-m", "corral.tui.cli.main", "logs", "-f", "--tail", "0", "--json",
              "lab3/logs-ticker", *lab.corral_args()],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # As a terminal's Ctrl-C would find it: a test run started in the background
+            # by a shell (`make test &`) has SIGINT ignored, and children inherit that.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         rows = [json.loads(process.stdout.readline()) for _ in range(5)]
         numbers = [int(row["line"].split()[0][4:]) for row in rows]
