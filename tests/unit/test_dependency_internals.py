@@ -487,6 +487,29 @@ async def test_each_node_keeps_its_merged_bindings_in_bindings() -> None:
         assert ("y", "Leaf", "pin.leaf", "own") in rows, message + f"\n  Rows: {rows}"
 
 
+async def test_the_app_keeps_the_users_keymap_in_keymap() -> None:
+    message = pin(
+        TEXTUAL, "App._keymap (binding id -> keys, set by App.set_keymap)",
+        "corral.tui.console.keys_help.binding_rows (the `?` help shows remapped keys)",
+        "where the new Textual keeps the keymap (App.set_keymap, Screen._binding_chain)",
+    )
+    app = KeysApp()
+    app.set_keymap({"pin.leaf": "f2"})
+    async with app.run_test() as pilot:
+        with relied_on(message):
+            keymap = app._keymap
+        assert keymap == {"pin.leaf": "f2"}, message + f"\n  Keymap: {keymap}"
+        leaf = app.query_one(PinLeaf)
+        rows = binding_rows(leaf, app)
+        assert ("f2", "Leaf", "pin.leaf", "own") in rows, message + f"\n  Rows: {rows}"
+        # ... and it is the key Textual dispatches.
+        pressed: list[str] = []
+        leaf.action_leaf = lambda: pressed.append("leaf")
+        leaf.focus()
+        await pilot.press("f2")
+        assert pressed == ["leaf"], message
+
+
 class PromptApp(App):
     def compose(self) -> ComposeResult:
         yield CommandLine(["hosts", "images"])

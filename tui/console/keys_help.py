@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 from collections.abc import Iterator
@@ -20,8 +21,12 @@ def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
     """
     rows = []
     seen: set[str] = set()
+    # The user's keymap (id -> keys): Textual applies it to copies of the maps when
+    # it dispatches keys, never to the nodes' own maps read below.
+    # Private Textual API: pinned by tests/unit/test_dependency_internals.py
+    keymap: dict[str, str] = app._keymap
     for node in focused.ancestors_with_self:
-        # The node's merged map: inherited bindings included, keymap applied.
+        # The node's merged map: inherited bindings included, keymap not applied.
         # Private Textual API: pinned by tests/unit/test_dependency_internals.py
         bindings = [b for group in node._bindings.key_to_bindings.values() for b in group]
         for binding in bindings:
@@ -32,6 +37,8 @@ def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
             if node.check_action(action, parameters) is False:
                 continue
             seen.add(binding.id)
+            if binding.id in keymap:
+                binding = dataclasses.replace(binding, key=keymap[binding.id])
             keys = app.get_key_display(binding)
             rows.append((keys, binding.description, binding.id, binding.tooltip))
     return rows

@@ -84,6 +84,10 @@ async def test_keymap_from_config_remaps_a_binding() -> None:
         assert not isinstance(app.screen, TextScreen)
         await pilot.press("f1")
         assert isinstance(app.screen, TextScreen)
+        # The help names the key that works, not the default one.
+        table = app.screen.body
+        row = table.columns[2]._cells.index("console.help")
+        assert str(table.columns[0]._cells[row]) == "f1"
 
 
 async def test_readonly_hides_every_mutating_binding() -> None:
