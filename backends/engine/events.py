@@ -82,13 +82,23 @@ class HostEvents:
     """
 
     def __init__(self, session: HostSession, retry_seconds: float = 0.5) -> None:
-        self.session = session
+        # Weakly: `host_events` keys its registry by the session, and a strong
+        # reference back would keep every closed session alive. A running
+        # follower holds the session itself, for as long as anyone subscribes.
+        self._session = weakref.ref(session)
         self.retry_seconds = retry_seconds
         # Re-entrant: a subscriber may unsubscribe from within its callback.
         self._lock = threading.RLock()
         self._subscribers: list[Subscriber] = []
         self._follow: _Follow | None = None
         self._open_streams = 0
+
+    @property
+    def session(self) -> HostSession:
+        """The host (alive while anyone holds it, which every caller here does)."""
+        session = self._session()
+        assert session is not None, "a closed session's events were used"
+        return session
 
     @property
     def subscribers(self) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 import time
+import weakref
 from types import SimpleNamespace
 
 import docker
@@ -195,3 +197,12 @@ def test_a_late_subscriber_is_told_the_stream_is_open() -> None:
     assert engine.streams[0].closed
     until(lambda: not followers("h1"), "the follower ended")
     assert not any(isinstance(notice, StreamLost) for notice in first + late)
+
+
+def test_the_registry_keeps_no_session_alive() -> None:
+    fleet, session = online_session(FakeEngine())
+    host_events(session)
+    gone = weakref.ref(session)
+    del fleet, session
+    gc.collect()
+    assert gone() is None
