@@ -1,9 +1,10 @@
 """The backend layer's error tree.
 
 asyncssh, docker-py and OS exceptions never leave `corral.backends`: they are
-translated into one of these (`translate.py`, the only module that knows
-third-party exception types), each with a short `title` the console can show
-and a message that names the host. Nothing here imports an I/O library.
+translated into one of these (most of them by `translate.py`; the SSH modules
+also catch the few asyncssh exceptions they act on), each with a short `title`
+the console can show and a message that names the host. Nothing here imports
+an I/O library, so the pure planner can raise these.
 """
 
 from __future__ import annotations

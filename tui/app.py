@@ -1,4 +1,4 @@
-"""The Corral console: wiring only; the main screen lives in `screens/console.py`."""
+"""The Corral console: wiring only; the main screen lives in `console/screens/console.py`."""
 
 from __future__ import annotations
 

@@ -116,7 +116,7 @@ class ExecStream:
             size: `(rows, columns)` of the terminal, applied at once.
 
         With a TTY the process runs under a wrapper that reports its PID, so
-        that `terminate` can end it (see `exec_process`), unless the image
+        that `terminate` can end it (see `process.py`), unless the image
         has no `sh`.
 
         Raises:

@@ -1,7 +1,7 @@
 """A host as the user describes it, before it is written into an inventory.
 
 The Add host form and `corral hosts add` both build one from what was typed,
-check it field by field, try it, and hand it to `inventory_edit.add_host`.
+check it field by field, try it, and hand it to `edit.add_host`.
 """
 
 from __future__ import annotations

@@ -248,17 +248,19 @@ def test_sshd_stop_drops_sessions_and_sshd_start_restores(selftest: SelfTestLab)
     session = start_session(selftest, "lab2")
     address = selftest.hosts["lab2"]["address"]
     try:
-        stop = run_lab("fault", "lab2", "sshd-stop")
-        assert stop.returncode == 0, stop.stderr
-        assert session.wait(timeout=5) != 0
-    finally:
-        session.kill()
-    assert tcp_connect(address, 22, 2) == "refused"
-    assert tcp_connect(address, 2222, 2) == "refused"
-    code, hosts = status()
-    assert code == 1 and hosts["lab2"]["state"] == "down"
-    assert "sshd:22 not running" in hosts["lab2"]["problems"]
-    assert run_lab("fault", "lab2", "sshd-start").returncode == 0
+        try:
+            stop = run_lab("fault", "lab2", "sshd-stop")
+            assert stop.returncode == 0, stop.stderr
+            assert session.wait(timeout=5) != 0
+        finally:
+            session.kill()
+        assert tcp_connect(address, 22, 2) == "refused"
+        assert tcp_connect(address, 2222, 2) == "refused"
+        code, hosts = status()
+        assert code == 1 and hosts["lab2"]["state"] == "down"
+        assert "sshd:22 not running" in hosts["lab2"]["problems"]
+    finally:  # restored whatever failed above, so the next test finds lab2 up
+        assert run_lab("fault", "lab2", "sshd-start").returncode == 0
     again = subprocess.run(selftest.ssh("lab2", "true"), timeout=30)
     assert again.returncode == 0
     assert status()[0] == 0

@@ -63,9 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _fail(exc: CorralError, err: TextIO) -> int:
+    """Print `exc` as the catalog commands do (`error: ` lines) and return its exit code."""
     for line in exc.diagnostics():
         print(f"error: {line}", file=err)
-    return 2
+    return exc.exit_code
 
 
 def _catalogs(args: argparse.Namespace, err: TextIO) -> CatalogSet:

@@ -3,7 +3,7 @@
 Plans and stacks go to stdout (JSON with `--json`); progress, warnings and
 errors to stderr. Exit codes: 0 done, 1 a host failed, a plan cannot be
 placed, a preflight failed or a container is unhealthy, 2 bad input.
-`register` also adds the verbs of `stack_change_cli` (upgrade, confirm,
+`register` also adds the verbs of `stack_change` (upgrade, confirm,
 rollback, reconcile).
 """
 
@@ -44,7 +44,7 @@ from corral.tui.present.deploy import progress_printer, stacks_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `plan`, `deploy`, `stacks`, `rm`, `scale` and the stack_change_cli verbs."""
+    """Add `plan`, `deploy`, `stacks`, `rm`, `scale` and the `stack_change` verbs."""
     plan = subparsers.add_parser("plan", help="show where a stack's containers would go")
     add_global_options(plan, suppress=True)
     add_source(plan)

@@ -1,6 +1,6 @@
 """`corral upgrade | confirm | rollback | reconcile`: changing deployed stacks.
 
-Registered by `deploy_cli.register`. Same conventions: plans on stdout,
+Registered by `deploy.register`. Same conventions: plans on stdout,
 progress and diagnostics on stderr; exit 0 done, 1 something failed or is
 unhealthy, 2 bad input.
 """

@@ -1,3 +1,3 @@
-"""Text shared by the command line and the console: tables, sizes and ages, the deploy plan and
-progress.
+"""Text shared by the command line and the console: tables, sizes, labels, the deploy plan and
+its progress.
 """

@@ -134,7 +134,7 @@ class TerminalScreen(pyte.Screen):
         super().index()
 
     def skip_to_blank(self, rows: list[str]) -> None:
-        """Stand in for output taken out by `terminal_feed.collapse`.
+        """Stand in for output taken out by `feed.collapse`.
 
         The rows above the cursor and then `rows` (the dropped lines, as
         text) join the scrollback, as if they had scrolled off; the screen

@@ -8,12 +8,12 @@ of keystrokes, pastes and query answers.
 Two loops keep it responsive whatever the output rate:
 
 * the feed pass parses output into the screen for at most `FEED_BUDGET`
-  seconds, collapsing floods (see `terminal_feed`), then yields to the
+  seconds, collapsing floods (see `feed.py`), then yields to the
   event loop and comes back;
 * the paint pass runs at most `FPS` times a second and refreshes only the
   rows pyte marked dirty (plus the rows the cursor left and entered).
 
-Keys are translated in `terminal_keys`; the one chord the widget keeps for
+Keys are translated in `keys.py`; the one chord the widget keeps for
 itself is `ctrl+]` (leave the terminal), chosen because no common shell
 or full-screen program needs it (it is telnet's escape for that reason;
 bash's rarely used character-search is the only binding it shadows).
