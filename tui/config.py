@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -61,14 +61,16 @@ def default_config_path() -> Path:
 def load_config(
     explicit: str | os.PathLike[str] | None = None,
     *,
-    binding_ids: Collection[str] | None = None,
+    binding_ids: Collection[str] | Callable[[], Collection[str]] | None = None,
 ) -> Config:
     """Read the configuration file, or return the defaults if there is none.
 
     Args:
         explicit: A path given on the command line; it must exist.
-        binding_ids: The ids `keymap` may name; None leaves them unchecked
-            (for commands that never read the keymap).
+        binding_ids: The ids `keymap` may name, or a function returning them,
+            called only when the file has a keymap (finding them imports the
+            whole console); None leaves them unchecked (for commands that never
+            read the keymap).
 
     Raises:
         ConfigError: The file is missing (when explicit) or wrong.
@@ -95,7 +97,8 @@ def load_config(
             raise ConfigError(f"{where}: unknown key {key!r} (expected: {', '.join(known)})")
         values[key] = _check(key, value, where)
         if key == "keymap" and binding_ids is not None:
-            _check_binding_ids(value, binding_ids, path)
+            ids = binding_ids() if callable(binding_ids) else binding_ids
+            _check_binding_ids(value, ids, path)
     return Config(**values)
 
 

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from corral.tui.console.launch import run_console  # Textual loads only for the console
+        from corral.tui.cli.console import run_console  # Textual loads only for the console
 
         return run_guarded(run_console, args)
     return run_guarded(args.func, args)

@@ -71,6 +71,20 @@ def test_binding_id_with_no_close_match_lists_the_known_ones(tmp_path: Path) -> 
     )
 
 
+def test_binding_ids_are_looked_up_only_for_a_keymap(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("readonly: true\n")
+
+    def never() -> set[str]:
+        raise AssertionError("the ids were looked up with no keymap to check")
+
+    assert load_config(path, binding_ids=never).readonly
+    path.write_text("keymap:\n  console.help: f1\n")
+    assert load_config(path, binding_ids=lambda: {"console.help"}).keymap == {
+        "console.help": "f1"
+    }
+
+
 def test_known_binding_ids_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("keymap:\n  containers.logs: l,ctrl+l\n  catalog_form.save: ctrl+w\n")

@@ -7,7 +7,6 @@ import dataclasses
 
 from corral.tui.cli.support import EXIT_OK, load_configured_inventory, ssh_settings
 from corral.tui.config import load_config
-from corral.tui.console.keys_help import console_binding_ids
 
 
 def run_console(args: argparse.Namespace) -> int:
@@ -17,7 +16,7 @@ def run_console(args: argparse.Namespace) -> int:
     errors (`ConfigError`, a keymap naming a binding the console does not
     have among them) print as one line like every other command's.
     """
-    config = load_config(getattr(args, "config", None), binding_ids=console_binding_ids())
+    config = load_config(getattr(args, "config", None), binding_ids=_console_binding_ids)
     if getattr(args, "readonly", False):
         config = dataclasses.replace(config, readonly=True)
     inventory = load_configured_inventory(args, allow_empty=True)
@@ -25,3 +24,10 @@ def run_console(args: argparse.Namespace) -> int:
 
     CorralApp(inventory, ssh_settings(args), config).run()
     return EXIT_OK
+
+
+def _console_binding_ids() -> frozenset[str]:
+    # Textual loads only for the console, and the ids only for a keymap to check.
+    from corral.tui.console.keys_help import console_binding_ids
+
+    return console_binding_ids()
