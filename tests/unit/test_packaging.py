@@ -73,28 +73,55 @@ def test_the_import_rule_catches_a_violation(tmp_path: Path) -> None:
     assert "socket" in loaded_by("fakeplan", tmp_path) & IO_LIBRARIES
 
 
-def imports_in(folder: Path) -> Iterator[tuple[Path, int, str]]:
-    """`(file, line, module)` for each absolute import of every module below `folder`."""
+def imports_in(folder: Path) -> Iterator[tuple[Path, int, str, list[str]]]:
+    """`(file, line, module, names)` for each import of every module below `folder`.
+
+    A relative import's module starts with its dots; `names` are those of a
+    `from ... import` (empty for a plain `import`).
+    """
     for path in sorted(folder.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                yield path, node.lineno, node.module
+            if isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                yield path, node.lineno, module, [alias.name for alias in node.names]
             elif isinstance(node, ast.Import):
                 for alias in node.names:
-                    yield path, node.lineno, alias.name
+                    yield path, node.lineno, alias.name, []
+
+
+def relative_imports(folder: Path) -> list[str]:
+    """`file:line: module` for each relative import (the rules below read absolute names)."""
+    return [f"{path.relative_to(folder)}:{line}: {module}"
+            for path, line, module, _ in imports_in(folder) if module.startswith(".")]
+
+
+def test_imports_are_absolute(tmp_path: Path) -> None:
+    for folder in FOLDERS:
+        assert relative_imports(ROOT / folder) == []
+    (tmp_path / "view.py").write_text("from ..engine.events import host_events\n")
+    assert relative_imports(tmp_path) == ["view.py:1: ..engine.events"]
 
 
 def deep_backend_imports(folder: Path) -> list[str]:
-    """`file:line: module` for each import in `folder` that reaches past a backends
-    subpackage's `__init__` (`corral.backends.deploy.apply` rather than `corral.backends.deploy`).
+    """`file:line: what` for each import in `folder` that reaches past a backends
+    subpackage's `__init__`: a module below it (`corral.backends.deploy.apply`), or a name
+    its `__all__` does not list (a submodule, `from corral.backends.ssh import session`).
     """
+    import importlib
+
     subpackages = {p.name for p in (ROOT / "backends").iterdir() if (p / "__init__.py").is_file()}
-    return [
-        f"{path.relative_to(folder)}:{line}: {module}"
-        for path, line, module in imports_in(folder)
-        if module.split(".")[:2] == ["corral", "backends"] and len(module.split(".")) > 3
-        and module.split(".")[2] in subpackages
-    ]
+    found = []
+    for path, line, module, names in imports_in(folder):
+        parts = module.split(".")
+        if parts[:2] != ["corral", "backends"] or len(parts) < 3 or parts[2] not in subpackages:
+            continue
+        if len(parts) > 3:
+            found.append(f"{path.relative_to(folder)}:{line}: {module}")
+            continue
+        public = set(getattr(importlib.import_module(module), "__all__", ()))
+        found += [f"{path.relative_to(folder)}:{line}: {module}.{name}"
+                  for name in names if name not in public]
+    return found
 
 
 def test_the_ui_reaches_backends_only_through_package_surfaces() -> None:
@@ -107,10 +134,12 @@ def test_the_surface_rule_catches_a_violation(tmp_path: Path) -> None:
         "from corral.backends.deploy.apply import ApplyResult\n"
         "import corral.backends.ssh.session\n"
         "from corral.backends.errors import CorralError\n"
+        "from corral.backends.ssh import Fleet, session\n"
     )
     assert deep_backend_imports(tmp_path) == [
         "view.py:2: corral.backends.deploy.apply",
         "view.py:3: corral.backends.ssh.session",
+        "view.py:5: corral.backends.ssh.session",
     ]
 
 
@@ -133,7 +162,7 @@ def backend_layer_breaches(backends: Path) -> list[str]:
     found = set()
     for package in sorted(p for p in backends.iterdir() if (p / "__init__.py").is_file()):
         allowed = BACKEND_LAYERS.get(package.name, set()) | {package.name}
-        for _, _, module in imports_in(package):
+        for _, _, module, _ in imports_in(package):
             parts = module.split(".")
             if parts[:2] == ["corral", "backends"] and len(parts) > 2 \
                     and (backends / parts[2] / "__init__.py").is_file() \
@@ -160,7 +189,7 @@ def test_the_backend_layer_rule_catches_a_violation(tmp_path: Path) -> None:
 def upward_imports(folder: Path, above: tuple[str, ...]) -> list[str]:
     """`file:line: module` for each import in `folder` of a layer in `above`."""
     return [f"{path.relative_to(folder)}:{line}: {module}"
-            for path, line, module in imports_in(folder) if module.startswith(above)]
+            for path, line, module, _ in imports_in(folder) if module.startswith(above)]
 
 
 def test_layers_import_downwards_only(tmp_path: Path) -> None:
