@@ -37,9 +37,11 @@ def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
             if node.check_action(action, parameters) is False:
                 continue
             seen.add(binding.id)
-            if binding.id in keymap:
-                binding = dataclasses.replace(binding, key=keymap[binding.id])
-            keys = app.get_key_display(binding)
+            remapped = keymap.get(binding.id, binding.key).split(",")
+            keys = ",".join(
+                app.get_key_display(dataclasses.replace(binding, key=key.strip()))
+                for key in remapped
+            )
             rows.append((keys, binding.description, binding.id, binding.tooltip))
     return rows
 
