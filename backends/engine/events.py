@@ -15,7 +15,7 @@ work, docker-py calls included, on a thread of your own. A subscriber gets:
   a stream already open: from then on no container event is missed;
 - every container event (docker-py's decoded dict), health checks' `exec_*`
   noise left out;
-- `StreamLost` when the stream breaks. The follower waits for the host,
+- `StreamBroken` when the stream breaks. The follower waits for the host,
   reopens the stream and asks the engine for what happened meanwhile,
   dropping what it had already handed out.
 """
@@ -56,14 +56,14 @@ class StreamOpened:
 
 
 @dataclass(frozen=True)
-class StreamLost:
+class StreamBroken:
     """The stream broke; it is reopened once the host answers again."""
 
     host: str
     reason: str
 
 
-Notice = StreamOpened | StreamLost | dict[str, Any]
+Notice = StreamOpened | StreamBroken | dict[str, Any]
 Subscriber = Callable[[Notice], None]
 
 
@@ -135,7 +135,7 @@ class HostEvents:
         with self._lock:
             if follow is not self._follow:
                 return False
-            if isinstance(notice, StreamOpened | StreamLost):
+            if isinstance(notice, StreamOpened | StreamBroken):
                 follow.is_open = isinstance(notice, StreamOpened)
             for subscriber in self._subscribers:
                 subscriber(notice)
@@ -219,7 +219,7 @@ class _Follow(threading.Thread):
             reason = self._follow_once()
             if self.stopping.is_set():
                 return
-            self.owner._deliver(self, StreamLost(self.session.name, reason))
+            self.owner._deliver(self, StreamBroken(self.session.name, reason))
             self.stopping.wait(self.owner.retry_seconds)
 
     def _follow_once(self) -> str:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from corral.backends.engine.events import Notice, StreamLost, StreamOpened, host_events
+from corral.backends.engine.events import Notice, StreamBroken, StreamOpened, host_events
 from corral.backends.engine.facts import ContainerRow, container_row, list_containers
 from corral.backends.errors import BackendError
 from corral.backends.ssh.session import HostSession
@@ -159,7 +159,7 @@ class HostWatcher:
                 continue
             if isinstance(notice, StreamOpened):
                 self._list()
-            elif isinstance(notice, StreamLost):
+            elif isinstance(notice, StreamBroken):
                 self._relist_at = None  # the stream's reopening lists the host
                 self.listener(Stale(self.session.name, notice.reason))
             else:

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import docker
 import pytest
 
-from corral.backends.engine.events import StreamLost, StreamOpened, host_events
+from corral.backends.engine.events import StreamBroken, StreamOpened, host_events
 from corral.backends.engine.watch import EngineEvent, HostWatcher, Snapshot, Stale, Upsert
 from corral.backends.inventory.load import HostSpec, Inventory
 from corral.backends.logs.follow import LogFollower
@@ -196,7 +196,7 @@ def test_a_late_subscriber_is_told_the_stream_is_open() -> None:
     host_events(session).unsubscribe(late.append)
     assert engine.streams[0].closed
     until(lambda: not followers("h1"), "the follower ended")
-    assert not any(isinstance(notice, StreamLost) for notice in first + late)
+    assert not any(isinstance(notice, StreamBroken) for notice in first + late)
 
 
 def test_the_registry_keeps_no_session_alive() -> None:
