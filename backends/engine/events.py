@@ -67,6 +67,11 @@ Notice = StreamOpened | StreamBroken | dict[str, Any]
 Subscriber = Callable[[Notice], None]
 
 
+def event_action(event: dict) -> str:
+    """The action an engine event reports (`start`, `die`, `health_status: healthy`...)."""
+    return event.get("Action") or event.get("status") or ""
+
+
 def since_param(nanos: int) -> str:
     """The engine's `since` value (events and logs) for a time in nanoseconds: `SECONDS.NANOS`."""
     seconds, frac = divmod(max(nanos, 0), 1_000_000_000)
@@ -241,7 +246,7 @@ class _Follow(threading.Thread):
             for event in stream:
                 if self.stopping.is_set():
                     return "stopped"
-                if self._fresh(event) and not _action(event).startswith("exec_"):
+                if self._fresh(event) and not event_action(event).startswith("exec_"):
                     # Health checks run an exec every few seconds per container:
                     # noise that would drown the events that matter.
                     self.owner._deliver(self, event)
@@ -261,7 +266,7 @@ class _Follow(threading.Thread):
     def _fresh(self, event: dict) -> bool:
         """Whether `event` is news, not a replay of one handed out before a reopen."""
         ns = int(event.get("timeNano") or float(event.get("time") or 0) * 1e9)
-        key = (event.get("Type"), _action(event), (event.get("Actor") or {}).get("ID"))
+        key = (event.get("Type"), event_action(event), (event.get("Actor") or {}).get("ID"))
         if ns < self._resume_ns or (ns == self._resume_ns and key in self._resume_keys):
             return False
         if ns > self._last_ns:
@@ -269,7 +274,3 @@ class _Follow(threading.Thread):
         elif ns == self._last_ns:
             self._last_keys.add(key)
         return True
-
-
-def _action(event: dict) -> str:
-    return event.get("Action") or event.get("status") or ""

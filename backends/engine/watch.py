@@ -17,7 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from corral.backends.engine.events import Notice, StreamBroken, StreamOpened, host_events
+from corral.backends.engine.events import (
+    Notice,
+    StreamBroken,
+    StreamOpened,
+    event_action,
+    host_events,
+)
 from corral.backends.engine.facts import ContainerRow, container_row, list_containers
 from corral.backends.errors import BackendError
 from corral.backends.ssh.session import HostSession
@@ -184,7 +190,7 @@ class HostWatcher:
 
     def _handle(self, event: dict) -> None:
         host = self.session.name
-        action = (event.get("Action") or event.get("status") or "").split(":")[0]
+        action = event_action(event).split(":")[0]
         actor = event.get("Actor") or {}
         cid = actor.get("ID") or event.get("id") or ""
         attributes = actor.get("Attributes") or {}

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from corral.backends.engine.events import Notice, Subscriber, host_events
+from corral.backends.engine.events import Notice, Subscriber, event_action, host_events
 from corral.backends.ssh.gate import HostGate
 from corral.backends.ssh.status import HostStatus
 
@@ -50,12 +50,7 @@ def event_subscriber(follower: LogFollower, host: str) -> Subscriber:
         owner = ref()
         if owner is None or owner.stopped:
             events.unsubscribe(on_notice)
-        elif isinstance(notice, dict) and notice_action(notice) in WATCHED_EVENTS:
+        elif isinstance(notice, dict) and event_action(notice) in WATCHED_EVENTS:
             owner.note(("event", host, notice))
 
     return on_notice
-
-
-def notice_action(event: dict) -> str:
-    """The action an engine event reports (`start`, `die`, ...)."""
-    return event.get("status") or event.get("Action") or ""
