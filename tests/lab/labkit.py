@@ -157,6 +157,10 @@ class Host:
         return f"{self.dir}/dockerd.log"
 
     @property
+    def daemon_json(self) -> str:
+        return f"{self.dir}/daemon.json"
+
+    @property
     def host_key(self) -> str:
         return f"{self.dir}/ssh_host_ed25519_key"
 
@@ -1065,6 +1069,10 @@ def dockerd_command(host: Host) -> list[str]:
         "--data-root", host.data_root,
         "--exec-root", host.exec_root,
         "--pidfile", host.dockerd_pidfile,
+        # Its own daemon.json naming its own trust key: docker 20.10 derives `docker info`
+        # ID from /etc/docker/key.json by default, which every lab dockerd would share
+        # (namespaces share the filesystem), and Corral tells engines apart by that ID.
+        "--config-file", host.daemon_json,
         "-H", f"unix://{host.socket}",
         "--storage-driver", storage_driver(host.dir),
         "--cgroup-parent", host.cgroup_parent,
@@ -1083,6 +1091,7 @@ def start_dockerd(host: Host) -> subprocess.Popen:
     remount /sys and dockerd then finds no devices cgroup)."""
     os.makedirs(host.exec_root, mode=0o700, exist_ok=True)
     os.makedirs(host.data_root, mode=0o710, exist_ok=True)
+    write_file(host.daemon_json, json.dumps({"deprecated-key-path": f"{host.dir}/key.json"}))
     with open(host.dockerd_log, "ab") as log_handle:
         # A new session: a Ctrl-C on `lab up` or a closed terminal leaves the engine be.
         return subprocess.Popen(
