@@ -51,6 +51,24 @@ class InventoryError(BackendError):
         return f"{where}: {self.message}"
 
 
+class SameEngine(InventoryError):
+    """Two inventory hosts reach one Docker engine (one `docker info` ID).
+
+    Corral would count that engine's containers twice and "correct" the
+    copies it imagines: while this stands, nothing is changed anywhere.
+
+    Args:
+        message: Which hosts, and what to do.
+        hosts: The inventory names sharing the engine, the first one first.
+    """
+
+    title = "One engine, two hosts"
+
+    def __init__(self, message: str, *, hosts: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.hosts = hosts
+
+
 class UnknownHost(BackendError):
     """A host name that the inventory does not list."""
 

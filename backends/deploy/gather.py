@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from corral.backends import labels as L
 from corral.backends.deploy.record import Definition, decode
+from corral.backends.engine_identity import engine_id
 from corral.backends.errors import BackendError
 from corral.backends.plan.model import HostContainer, HostInfo, PortUse
 from corral.backends.ssh.fleet import Fleet
@@ -77,6 +78,7 @@ def read_host(session: HostSession) -> tuple[HostInfo, list[Record]]:
         BackendError: The host is offline or its engine failed.
     """
     info = session.call(lambda client: client.api.info())
+    session.engine_id = engine_id(info)
     raw = session.call(lambda client: client.api.containers(all=True))
     volumes = session.call(lambda client: client.api.volumes(filters={"label": L.RECORD}))
     containers = tuple(sorted((container_of(item) for item in raw), key=lambda c: c.name))
@@ -119,8 +121,17 @@ def container_of(item: dict) -> HostContainer:
 
 
 def gather(fleet: Fleet, hosts: list[str] | None = None) -> FleetState:
-    """Read every host (or `hosts`) at once; unreachable ones come back offline."""
+    """Read every host (or `hosts`) at once; unreachable ones come back offline.
+
+    Everything that changes stacks starts here, so this is where Corral
+    refuses to go on while two inventory hosts are one engine: a plan would
+    count its containers twice and remove the "copies".
+
+    Raises:
+        SameEngine: Two hosts share one engine ID; nothing may change anywhere.
+    """
     results = fleet.query(read_host, hosts=hosts)
+    fleet.check_engines()
     state = FleetState(hosts=[])
     for result in results:
         if result.ok:

@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from corral.backends.engine_identity import engine_id
 from corral.backends.errors import BackendError
 from corral.backends.labels import stack_and_service
 from corral.backends.ssh.session import HostSession
@@ -37,6 +38,8 @@ class HostFacts:
             half the round trip (merged logs depend on it).
         labels: Inventory labels.
         tunnel: `forward`, `dial-stdio` or `local`.
+        engine_id: The engine's identity (`docker info` ID): two hosts with
+            one ID are one engine reached twice.
     """
 
     name: str
@@ -51,6 +54,7 @@ class HostFacts:
     clock_offset_ms: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
     tunnel: str | None = None
+    engine_id: str | None = None
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -92,6 +96,7 @@ def host_facts(session: HostSession) -> HostFacts:
         facts.state, facts.error = "offline", exc.message
         return facts
     facts.error = None
+    facts.engine_id = session.engine_id = engine_id(info)
     facts.docker_version = session.version.get("Version") or info.get("ServerVersion")
     facts.api_version = session.version.get("ApiVersion")
     facts.containers_running = info.get("ContainersRunning")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from corral.backends.errors import BackendError, InventoryError
+from corral.backends.engine_identity import engine_id, same_engine
+from corral.backends.errors import BackendError, InventoryError, SameEngine
 from corral.backends.inventory.load import HostSpec, Inventory
 from corral.backends.ssh.connect import SshSettings
 from corral.backends.ssh.loop import BackendLoop
@@ -119,8 +121,14 @@ class Fleet:
     async def keep_online(self) -> None:
         """Start a reconnecting `run()` loop for every host and return."""
         loop = asyncio.get_running_loop()
-        self._runners = [loop.create_task(s.run()) for s in self.sessions.values()]
+        self._runners = [self._runner(loop, s) for s in self.sessions.values()]
         self._kept_online = True
+
+    @staticmethod
+    def _runner(loop: asyncio.AbstractEventLoop, session: HostSession) -> asyncio.Task[None]:
+        task = loop.create_task(session.run())
+        task.corral_host = session.name  # type: ignore[attr-defined]  # for remove_host
+        return task
 
     async def add_host(self, spec: HostSpec) -> HostSession:
         """Manage a host that joined the inventory while running.
@@ -141,8 +149,81 @@ class Fleet:
         # A new dict, not an insertion: other threads may be iterating the old one.
         self.sessions = {**self.sessions, spec.name: session}
         if self._kept_online:
-            self._runners.append(asyncio.get_running_loop().create_task(session.run()))
+            self._runners.append(self._runner(asyncio.get_running_loop(), session))
         return session
+
+    async def remove_host(self, name: str) -> None:
+        """Stop managing a host that left the inventory (run on the backend loop).
+
+        No error if the fleet has no such host.
+        """
+        session = self.sessions.get(name)
+        if session is None:
+            return
+        self.inventory = Inventory(
+            hosts=tuple(spec for spec in self.inventory.hosts if spec.name != name),
+            path=self.inventory.path,
+        )
+        # A new dict, not a deletion: other threads may be iterating the old one.
+        self.sessions = {key: value for key, value in self.sessions.items() if key != name}
+        for runner in [task for task in self._runners if getattr(task, "corral_host", None)
+                       == name]:
+            runner.cancel()
+            self._runners.remove(runner)
+        await session.close()
+
+    async def apply_inventory(self, inventory: Inventory) -> tuple[list[str], list[str]]:
+        """Follow an inventory re-read from its file (run on the backend loop).
+
+        Hosts gone from it are closed, new ones managed (kept online if
+        `keep_online` was called), and a host whose entry changed (address,
+        key, socket, labels...) is closed and managed again as described now.
+
+        Returns:
+            The names removed and the names added (a changed host is in both).
+        """
+        new = {spec.name: spec for spec in inventory.hosts}
+        old = {spec.name: spec for spec in self.inventory.hosts}
+        removed = [name for name, spec in old.items()
+                   if name not in new or not _same_entry(spec, new[name])]
+        added = [name for name in new if name not in old or name in removed]
+        for name in removed:
+            await self.remove_host(name)
+        for name in added:
+            await self.add_host(new[name])
+        # The file's order (and line numbers) from now on.
+        self.inventory = inventory
+        self.sessions = {name: self.sessions[name] for name in new if name in self.sessions}
+        for name, spec in new.items():
+            self.sessions[name].spec = spec
+        return removed, added
+
+    def engine_ids(self) -> dict[str, str | None]:
+        """Each host's engine ID as last read (None: never read), in inventory order."""
+        return {name: session.engine_id for name, session in self.sessions.items()}
+
+    def same_engine(self) -> SameEngine | None:
+        """Why nothing may change: two hosts are one engine (see `engine_identity`)."""
+        return same_engine(self.engine_ids())
+
+    def check_engines(self) -> None:
+        """Refuse to act while two inventory hosts are one engine.
+
+        Raises:
+            SameEngine: Naming the hosts.
+        """
+        problem = self.same_engine()
+        if problem is not None:
+            raise problem
+
+    def read_engine_ids(self) -> dict[str, str | None]:
+        """Ask every online host's engine who it is, note it, return `engine_ids()`.
+
+        Blocking: never call it on the backend loop.
+        """
+        online = [name for name, session in self.sessions.items() if session.online]
+        self.query(note_engine, online)
+        return self.engine_ids()
 
     async def close(self) -> None:
         """Stop reconnecting and close every session."""
@@ -180,3 +261,18 @@ class Fleet:
             except BackendError as exc:
                 results.append(HostResult(name, error=exc))
         return results
+
+
+def _same_entry(one: HostSpec, other: HostSpec) -> bool:
+    """Whether two entries describe the same host, wherever in the file they are."""
+    return dataclasses.replace(one, line=0) == dataclasses.replace(other, line=0)
+
+
+def note_engine(session: HostSession) -> str | None:
+    """Read the engine's `docker info` and note its ID on the session (blocking).
+
+    Raises:
+        BackendError: The host is offline or its engine failed.
+    """
+    session.engine_id = engine_id(session.call(lambda client: client.api.info()))
+    return session.engine_id

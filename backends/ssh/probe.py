@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from corral.backends.engine_identity import engine_id, engine_owner, short_id
 from corral.backends.errors import (
     BackendError,
     DockerApiError,
@@ -23,8 +24,9 @@ from corral.backends.errors import (
     HostOffline,
     TunnelRefused,
 )
-from corral.backends.inventory.load import HostSpec
+from corral.backends.inventory.load import HostSpec, Inventory
 from corral.backends.ssh.connect import SshSettings, close_connection, open_connection
+from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
 
 # Failures that happen after SSH worked: the host can be added, its engine
@@ -45,6 +47,9 @@ class EngineFound:
     containers: int
     running: int
     tunnel: str
+    #: Its identity (`engine_identity.engine_id`): tells a second address of a
+    #: managed engine from a new engine.
+    engine_id: str | None = None
 
     def describe(self) -> str:
         """One line for people."""
@@ -68,6 +73,8 @@ class ProbeReport:
         ssh_ok: SSH connected and authenticated (the host can be added).
         engine: The Docker engine's answers, if it answered.
         error: Why the probe stopped short, if it did.
+        same_engine_as: The inventory host that already reaches this very
+            engine (same engine ID): such a host must not be added.
     """
 
     host: str
@@ -77,6 +84,7 @@ class ProbeReport:
     ssh_ok: bool = False
     engine: EngineFound | None = None
     error: BackendError | None = None
+    same_engine_as: str | None = None
 
     @property
     def needs_acceptance(self) -> bool:
@@ -89,6 +97,15 @@ class ProbeReport:
     def ok(self) -> bool:
         """SSH and the engine both answered."""
         return self.ssh_ok and self.engine is not None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why this host must not be added although it answered (one line), or None."""
+        if self.same_engine_as is None or self.engine is None:
+            return None
+        return (f"{self.target} reaches the Docker engine of {self.same_engine_as} (engine ID "
+                f"{short_id(self.engine.engine_id or '?')}), already in the inventory: one "
+                "engine under two names would have its containers counted twice")
 
     def describe(self) -> str:
         """A short account for people: what was found, or why not."""
@@ -160,6 +177,41 @@ async def probe_host(
         await session.close()
 
 
+async def check_same_engine(report: ProbeReport, known: Fleet | Inventory,
+                            settings: SshSettings | None = None) -> tuple[ProbeReport, list[str]]:
+    """Note in `report` which managed host already reaches the probed engine, if one does.
+
+    Run on the backend loop. A live fleet's online hosts are asked again
+    (their engine may have changed); an inventory's hosts are connected to
+    just for this, with `settings`.
+
+    Args:
+        report: A probe's report (a report without an engine ID is returned as is).
+        known: The console's fleet, or the inventory `corral hosts add` writes.
+        settings: SSH settings, needed for an inventory.
+
+    Returns:
+        The report, and the hosts whose engine could not be asked (offline).
+    """
+    ident = report.engine.engine_id if report.engine is not None else None
+    if ident is None:
+        return report, []
+    if isinstance(known, Fleet):
+        ids = await asyncio.to_thread(known.read_engine_ids)
+    else:
+        if settings is None:
+            raise ValueError("settings are needed to reach an inventory's hosts")
+        fleet = Fleet(known, settings)
+        try:
+            await fleet.connect_all()
+            ids = await asyncio.to_thread(fleet.read_engine_ids)
+        finally:
+            await fleet.close()
+    owner = engine_owner(ident, ids, skip=report.host)
+    unasked = [host for host, other in ids.items() if other is None and host != report.host]
+    return dataclasses.replace(report, same_engine_as=owner), unasked
+
+
 def _engine(version: dict[str, Any], info: dict[str, Any], session: HostSession) -> EngineFound:
     return EngineFound(
         version=str(version.get("Version", "?")),
@@ -171,4 +223,5 @@ def _engine(version: dict[str, Any], info: dict[str, Any], session: HostSession)
         containers=int(info.get("Containers", 0)),
         running=int(info.get("ContainersRunning", 0)),
         tunnel=session.status.tunnel or "?",
+        engine_id=engine_id(info),
     )

@@ -80,6 +80,9 @@ class HostSession:
         self._client: docker.DockerClient | None = None
         self._relay: StreamRelay | None = None
         self.version: dict[str, Any] = {}
+        #: The engine's identity (`engine_identity.engine_id`), noted by whoever
+        #: last read its `docker info`; kept while offline (None: never read).
+        self.engine_id: str | None = None
         self.status = HostStatus(spec.name, HostState.OFFLINE, None, time.time())
 
     @property

@@ -24,7 +24,7 @@ from corral.backends.inventory import (
     parse_labels,
     remove_host,
 )
-from corral.backends.ssh import BackendLoop, ProbeReport, probe_host
+from corral.backends.ssh import BackendLoop, ProbeReport, check_same_engine, probe_host
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -111,9 +111,21 @@ def run_add(args: argparse.Namespace) -> int:
     timeout = settings.connect_timeout * (2 + 2 * len(entry.jump)) + PROBE_SLACK
     with BackendLoop() as loop:
         report = loop.run(probe_host(entry.to_spec(), settings), timeout=timeout)
+        unasked: list[str] = []
+        if report.engine is not None and path.exists():
+            # The same engine under a second name would have its containers
+            # counted twice and "corrected" by reconcile: ask every known host.
+            report, unasked = loop.run(
+                check_same_engine(report, load_inventory(path), settings), timeout=timeout)
     if not report.ssh_ok:
         _explain_refusal(args, report)
         return EXIT_PARTIAL
+    if report.refusal is not None:
+        warn(f"{entry.name}: not added: {report.refusal}; nothing was written")
+        return EXIT_PARTIAL
+    for host in unasked:
+        warn(f"{entry.name}: could not ask {host}'s engine (offline) whether it is the same "
+             "engine; Corral stops acting if it turns out to be")
     if report.key_recorded:
         warn(f"{entry.name}: accepted host key {report.fingerprint}; recorded in "
              f"{settings.known_hosts_for_writes()}")

@@ -78,6 +78,8 @@ class FleetApp(App):
         return self.fleet.keep_online()
 
     def on_host_status_changed(self, message: HostStatusChanged) -> None:
+        if message.status.name not in self.fleet.sessions:
+            return  # a host that left the inventory, closing
         for screen in self.screen_stack:
             for bar in screen.query(HostBar):
                 bar.set_status(message.status)

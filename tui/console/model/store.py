@@ -63,6 +63,18 @@ class ContainerStore:
                 rows_changed = True
         return rows_changed, events_changed
 
+    def forget_host(self, host: str) -> bool:
+        """Drop a host's rows (it left the inventory); its past events stay.
+
+        Returns:
+            Whether there was something to drop.
+        """
+        prefix = f"{host}/"
+        keys = [key for key in self.rows if key.startswith(prefix)]
+        for key in keys:
+            del self.rows[key]
+        return bool(keys) | (self.stale.pop(host, None) is not None)
+
     def apply(self, update: Update) -> None:
         """Apply one container update."""
         if isinstance(update, Snapshot):

@@ -29,7 +29,7 @@ from corral.backends.inventory import (
     identity_path,
     parse_labels,
 )
-from corral.backends.ssh import Fleet, ProbeReport, probe_host
+from corral.backends.ssh import Fleet, ProbeReport, check_same_engine, probe_host
 
 #: (field id, label, placeholder)
 FIELDS = (
@@ -187,6 +187,8 @@ class AddHostScreen(ModalScreen[HostSpec | None]):
             report = await self.fleet.backend.arun(
                 probe_host(entry.to_spec(), self.fleet.settings, accept)
             )
+            # A second name for an engine the console manages is refused.
+            report, _ = await self.fleet.backend.arun(check_same_engine(report, self.fleet))
         finally:
             self.busy = False
         if self.read_entry(require=False) != entry:
@@ -216,6 +218,8 @@ class AddHostScreen(ModalScreen[HostSpec | None]):
             verified.value = False
         if report is None:
             self.set_result("Fill in the host, then Try it.")
+        elif report.refusal is not None:
+            self.set_result(f"[red]✖ Not addable: {escape(report.refusal)}.[/]")
         elif report.ok:
             self.set_result(
                 f"[green]✓ {escape(report.describe())}[/]\nHost key {report.fingerprint}"
@@ -245,7 +249,8 @@ class AddHostScreen(ModalScreen[HostSpec | None]):
         self.query_one("#save", Button).disabled = self.busy or not self.can_save()
 
     def can_save(self) -> bool:
-        return self.report is not None and self.report.ssh_ok and self.tried is not None
+        return (self.report is not None and self.report.ssh_ok and self.tried is not None
+                and self.report.refusal is None)
 
     # --- saving -------------------------------------------------------------
 

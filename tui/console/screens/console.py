@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from typing import Any
@@ -17,12 +18,13 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
 from corral.backends.engine import ACTIONS, act
-from corral.backends.errors import BackendError
+from corral.backends.errors import BackendError, InventoryError
 from corral.backends.ssh import Fleet
 from corral.catalog.errors import CorralError
 from corral.tui.console.keys_help import binding_rows
 from corral.tui.console.model.data import ConsoleData, Usage, Watcher, display_name
 from corral.tui.console.model.deploy_flow import DeployFlow
+from corral.tui.console.model.inventory_watch import POLL_SECONDS, InventoryWatch
 from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
 from corral.tui.console.views.base import ResourceView
@@ -114,6 +116,11 @@ class ConsoleScreen(Screen):
         self.stacked = False
         self._events_pending = False
         self._events_drawn_at = 0.0
+        self.inventory_watch = InventoryWatch(fleet.inventory.path)
+        #: Hosts that left the inventory: late updates of their watchers are dropped.
+        self._gone: set[str] = set()
+        #: The one-engine-two-hosts problem last told, so it is told once.
+        self._told_same_engine: str | None = None
 
     # --- layout -------------------------------------------------------------
 
@@ -144,6 +151,7 @@ class ConsoleScreen(Screen):
         self.set_interval(STATS_SECONDS, self.sample_visible_stats)
         # Uptimes count on between events; only the changed cells redraw.
         self.set_interval(UPTIME_SECONDS, self.query_one(ContainersView).redraw)
+        self.set_interval(POLL_SECONDS, self.poll_inventory)
         self.load_hosts()
         if not self.fleet.sessions:  # where `a` adds the first host
             self.show_view("hosts", remember=False)
@@ -169,6 +177,8 @@ class ConsoleScreen(Screen):
         if len(self.watchers) != len(self.fleet.sessions):
             self.watch_new_hosts()
         rows_changed, events_changed = self.store.drain()
+        for host in self._gone:
+            rows_changed |= self.store.forget_host(host)
         if rows_changed:
             containers = self.query_one(ContainersView)
             containers.stale = dict(self.store.stale)
@@ -232,6 +242,7 @@ class ConsoleScreen(Screen):
             self.usage = usage
 
     def on_health_watch_pass_done(self, message: HealthWatch.PassDone) -> None:
+        self.show_marks()
         if message.report is not None:
             for view in (self.query_one(ContainersView), self.query_one(StacksView)):
                 view.set_checked_health(message.report.health)
@@ -240,9 +251,60 @@ class ConsoleScreen(Screen):
         self.query_one(ContainersView).set_usage(message.usage)
 
     def on_console_screen_loaded(self, message: Loaded) -> None:
+        if message.view == "hosts":  # reading host facts notes each engine's ID
+            self.show_marks()
         self.query_one(f"#{message.view}", ResourceView).set_records(message.records)
         for error in message.errors:
             self.notify(str(error), title=error.title, severity="warning")
+
+    # --- what Corral will not act on ---------------------------------------
+
+    def show_marks(self) -> None:
+        """Show hosts that are one engine; tell a new engine problem once."""
+        problem = self.fleet.same_engine()
+        self.query_one(HostBar).set_marks(set(), problem.hosts if problem else ())
+        told = str(problem) if problem else None
+        if told is not None and told != self._told_same_engine:
+            self.notify(told, title=problem.title, severity="error", timeout=30)
+        self._told_same_engine = told
+
+    def poll_inventory(self) -> None:
+        """Re-read the inventory when its file changed (one stat per poll)."""
+        if self.fleet.backend is not None and self.inventory_watch.changed():
+            self.reload_inventory()
+
+    @work(exclusive=True, group="inventory")
+    async def reload_inventory(self) -> None:
+        """Follow the inventory file: hosts added, removed or changed take effect now."""
+        try:
+            inventory = await asyncio.to_thread(self.inventory_watch.read)
+        except InventoryError as exc:
+            self.notify(f"{exc}; still using the hosts read before", title="Inventory not reloaded",
+                        severity="error", timeout=15)
+            return
+        removed, added = await self.fleet.backend.arun(self.fleet.apply_inventory(inventory))
+        bar = self.query_one(HostBar)
+        for name in removed:
+            watcher = self.watchers.pop(name, None)
+            if watcher is not None:
+                watcher.stop()
+            bar.drop(name)
+        self._gone = (self._gone | set(removed)) - set(added)
+        for name in added:
+            bar.set_status(self.fleet.sessions[name].status)
+        self.watch_new_hosts()
+        self.sub_title = f"{len(self.fleet.sessions)} hosts"
+        if self.fleet.sessions:
+            self.query("#no-hosts").remove()
+        self.show_marks()
+        self.load_hosts()
+        if removed or added:
+            gone = [name for name in removed if name not in added]
+            changed = [name for name in removed if name in added]
+            new = [name for name in added if name not in removed]
+            words = [f"{label} {', '.join(names)}" for label, names in
+                     (("removed", gone), ("changed", changed), ("added", new)) if names]
+            self.notify("; ".join(words), title="Inventory reloaded")
 
     # --- commands -----------------------------------------------------------
 
@@ -355,6 +417,12 @@ class ConsoleScreen(Screen):
         action = ACTIONS[message.action_id]
         if self.readonly:
             self.notify("read-only: changes are disabled", severity="error")
+            return
+        problem = self.fleet.same_engine()
+        hosts = {record.host for _, record in message.rows}
+        if problem is not None and hosts & set(problem.hosts):
+            self.notify(str(problem), title=f"{action.verb.capitalize()} refused",
+                        severity="error", timeout=15)
             return
         targets = [
             (record.host, record.ref, f"{record.host}/{display_name(record)}")

@@ -17,13 +17,14 @@ from textual.message import Message
 from textual.widgets import Static
 
 from corral.backends.deploy import ReconcileReport
-from corral.backends.errors import BackendError
+from corral.backends.errors import BackendError, SameEngine
 from corral.tui.console.model.data import ConsoleData
 
 #: Seconds between passes (`corral reconcile --watch`'s default interval).
 PASS_SECONDS = 5.0
 ACTING = "♥ acting on health"
 READONLY = "♡ read-only: health not acted on"
+BLOCKED = "✖ not acting: one engine, two hosts"
 
 
 class HealthWatch(Static):
@@ -40,15 +41,22 @@ class HealthWatch(Static):
     HealthWatch { width: auto; height: auto; padding: 0 1; background: $panel; color: $success; }
     HealthWatch.-readonly { color: $text-muted; }
     HealthWatch.-failing { color: $warning; }
+    HealthWatch.-blocked { color: $text; background: $error; }
     """
 
     class PassDone(Message):
-        """A pass ended: what it did (None: skipped), or why it failed."""
+        """A pass ended: what it did (None: skipped), or why it failed.
 
-        def __init__(self, report: ReconcileReport | None, error: str | None):
+        `blocked` is set when the pass refused to act at all (one engine
+        under two inventory names).
+        """
+
+        def __init__(self, report: ReconcileReport | None, error: str | None,
+                     blocked: bool = False):
             super().__init__()
             self.report = report
             self.error = error
+            self.blocked = blocked
 
     def __init__(self, data: ConsoleData, *, readonly: bool = False,
                  interval: float = PASS_SECONDS, **kwargs):
@@ -59,9 +67,10 @@ class HealthWatch(Static):
         self.running = False
         #: What the last pass reported, so repeated lines are not notified again.
         self.told: set[str] = set()
-        self.tooltip = ("Corral acts on health only while the console or `corral reconcile"
-                        " --watch` runs: there is no Corral server. Replicas of an offline"
-                        " host are re-placed on request (R on the stacks view).")
+        self.tooltip = self.ABOUT = (
+            "Corral acts on health only while the console or `corral reconcile --watch` runs:"
+            " there is no Corral server. Replicas of an offline host are re-placed on request"
+            " (R on the stacks view).")
 
     def on_mount(self) -> None:
         self.set_class(self.readonly, "-readonly")
@@ -77,16 +86,25 @@ class HealthWatch(Static):
     @work(thread=True, group="health")
     def run_pass(self) -> None:
         """One reconcile pass, off the UI thread."""
+        blocked = False
         try:
             report, error = self.data.health_pass(), None
+        except SameEngine as exc:
+            report, error, blocked = None, str(exc), True
         except BackendError as exc:
             report, error = None, str(exc)
         except Exception as exc:  # a background pass must never take the console down
             report, error = None, f"unexpected error: {exc!r}"
-        self.post_message(self.PassDone(report, error))
+        self.post_message(self.PassDone(report, error, blocked))
 
     def on_health_watch_pass_done(self, message: PassDone) -> None:
         self.running = False
+        self.set_class(message.blocked, "-blocked")
+        self.tooltip = message.error if message.blocked else self.ABOUT
+        if message.blocked:  # the screen tells it, in the host bar and once as an error
+            self.set_class(False, "-failing")
+            self.update(BLOCKED)
+            return
         if message.error is not None:
             failure = {f"health pass failed: {message.error}"}
             self.tell(failure, failure)

@@ -8,11 +8,11 @@ from textual.app import App, ComposeResult
 
 from corral.backends.deploy.reconcile import ReconcileReport
 from corral.backends.engine.facts import ContainerRow
-from corral.backends.errors import DeployError
+from corral.backends.errors import DeployError, SameEngine
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.stack_ui import ask_and_settle
 from corral.tui.console.views.stacks import StacksView, group_stacks
-from corral.tui.console.widgets.health_watch import ACTING, READONLY, HealthWatch
+from corral.tui.console.widgets.health_watch import ACTING, BLOCKED, READONLY, HealthWatch
 from tests.support.pilot import until
 
 
@@ -85,6 +85,21 @@ async def test_a_failing_pass_is_said_on_the_bar_and_once_as_a_warning() -> None
         assert [n.message for n in warnings] == ["health pass failed: lab2 is gone",
                                                  "demo: lab2: refused"]
         await until(pilot, lambda: str(watch.render()) == ACTING, "a clean pass")
+
+
+async def test_one_engine_under_two_names_blocks_acting_and_says_why() -> None:
+    problem = SameEngine("lab1b is the same Docker engine as lab1 (engine ID X)",
+                         hosts=("lab1", "lab1b"))
+    flow = Passes(problem, problem)
+    app = WatchApp(flow)
+    async with app.run_test() as pilot:
+        watch = app.query_one(HealthWatch)
+        await until(pilot, lambda: str(watch.render()) == BLOCKED, "the block")
+        assert watch.has_class("-blocked")
+        assert "lab1b is the same Docker engine as lab1" in str(watch.tooltip)
+        await until(pilot, lambda: str(watch.render()) == ACTING, "the inventory fixed")
+        assert not watch.has_class("-blocked")
+        assert "there is no Corral server" in str(watch.tooltip)
 
 
 async def test_readonly_never_runs_a_pass_and_says_so() -> None:
