@@ -13,7 +13,10 @@ request. Each pass:
    ones are created again, and copies on a host that came back are removed
    so no service runs more than its scale.
 
-Stacks with an upgrade awaiting confirm or rollback are left alone. With
+Stacks with an upgrade awaiting confirm or rollback are left alone, and so
+are the containers of `paused` hosts (the console's per-host "pause acting"
+switch): an unhealthy one there is reported, not removed, and a stack whose
+plan would change a paused host is left as it is, whole. With
 `replace_lost=False` (the console's own passes) nothing is changed while a
 host is offline: which replicas it held cannot be told from here, and a
 short outage must not move containers; the operator reconciles on request.
@@ -56,7 +59,8 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
               stacks: list[str] | None = None, rounds: int | None = None,
               on_progress: ProgressCallback | None = None,
               health_timeout_ms: int | None = None,
-              replace_lost: bool = True, state: FleetState | None = None) -> ReconcileReport:
+              replace_lost: bool = True, state: FleetState | None = None,
+              paused: frozenset[str] = frozenset()) -> ReconcileReport:
     """One reconcile pass over `stacks` (default every stack with a record).
 
     Args:
@@ -70,6 +74,10 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
         replace_lost: Re-place replicas while a host is offline; if False,
             a pass with a host offline changes nothing and says so.
         state: Hosts already read (saves reading them again).
+        paused: Hosts nothing may be changed on.
+
+    Raises:
+        SameEngine: Two inventory hosts are one engine: nothing was changed.
     """
     tracker = tracker or HealthTracker()
     report = ReconcileReport()
@@ -78,12 +86,12 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
     offline = [host.name for host in state.hosts if not host.online]
     if offline and not replace_lost:
         # Probing changes nothing: health stays current while the pass waits.
-        _health_pass(fleet, state, tracker, names, report, rounds, act=False)
+        _health_pass(fleet, state, tracker, names, report, rounds, act=False, paused=paused)
         for name in names:
             report.add(name, f"{', '.join(offline)} offline: nothing re-placed or recreated"
                              " until you reconcile")
         return report
-    if _health_pass(fleet, state, tracker, names, report, rounds):
+    if _health_pass(fleet, state, tracker, names, report, rounds, paused=paused):
         state = gather(fleet)
     for name in names:
         definition = state.definition(name)
@@ -96,6 +104,11 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
         try:
             prepared = prepare(fleet, definition.stack, record=definition, state=state)
             if prepared.no_op:
+                continue
+            held = sorted(_hosts_changed(prepared) & paused)
+            if held:
+                report.add(name, f"acting on {', '.join(held)} is paused: "
+                                 f"{len(prepared.plan.changes)} change(s) not made")
                 continue
             for step in prepared.plan.changes:
                 report.add(name, f"{step.action} {step.name} on {step.host}: {step.reason}")
@@ -119,8 +132,15 @@ class _Watched:
     created: float
 
 
+def _hosts_changed(prepared) -> set[str]:
+    """Every host applying `prepared` would write to (containers or records)."""
+    return ({step.host for step in prepared.plan.changes} | set(prepared.missing_records)
+            | {host for host, _ in prepared.stale_records})
+
+
 def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names: list[str],
-                 report: ReconcileReport, rounds: int | None, act: bool = True) -> bool:
+                 report: ReconcileReport, rounds: int | None, act: bool = True,
+                 paused: frozenset[str] = frozenset()) -> bool:
     """Probe, update `tracker`, remove what may be recreated (unless not `act`).
 
     Returns:
@@ -152,6 +172,11 @@ def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names:
     for (stack, _), items in sorted(by_service.items()) if act else ():
         healthy = sum(tracker.state(item.target.key) == HEALTHY for item in items)
         for item in items:
+            if item.target.host in paused:
+                if tracker.state(item.target.key) == UNHEALTHY:
+                    report.add(stack, f"{item.target.container} on {item.target.host} is "
+                                      "unhealthy; acting on the host is paused")
+                continue
             removed |= _recreate(fleet, tracker, report, stack, item.target, healthy)
     # After removals: a removed container's replacement starts `initializing`.
     report.health = {item.target.key: tracker.state(item.target.key) for item in watched}

@@ -1,4 +1,4 @@
-"""One engine under two inventory names, and the console following its inventory, on the lab.
+"""One engine under two inventory names, the console following its inventory, pausing a host.
 
 `lab1b` is lab1's engine reached through lab1's second sshd (port 2222). Added
 under that second name, Corral used to count lab1's containers twice and its
@@ -190,3 +190,29 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
         assert not any(key.startswith("lab1b/") for key in view(app, "containers").records)
     assert stack_ids(lab) == before
 
+
+async def test_paused_host_is_left_alone_until_resumed(lab: Lab, inventory: Path) -> None:
+    app = console_on(lab, inventory)
+    async with app.run_test(size=SIZE) as pilot:
+        await online(pilot, app)
+        await command(pilot, "hosts")
+        hosts = view(app, "hosts")
+        await until(pilot, lambda: "lab2" in hosts.records, "the hosts view")
+        await pilot.press("slash", *"lab2", "enter")
+        await until(pilot, lambda: hosts.row_count == 1, "lab2's row")
+        await pilot.press("P")
+        bar = app.screen.query_one(HostBar)
+        assert "lab2 ⏸ paused" in str(bar.render_statuses())
+        assert app.screen.flow.paused == {"lab2"}
+
+        # Its replica goes away: the health pass would create it again, but not on lab2.
+        lab2 = engine(lab.host("lab2").socket)
+        (gone,) = lab2.containers.list(all=True, filters={"label": f"{L.STACK}={STACK}"})
+        gone.remove(force=True)
+        await asyncio.sleep(12)
+        assert lab2.containers.list(all=True, filters={"label": f"{L.STACK}={STACK}"}) == []
+
+        await pilot.press("P")
+        assert "paused" not in str(bar.render_statuses())
+        await until(pilot, lambda: len(lab2.containers.list(
+            filters={"label": f"{L.STACK}={STACK}"})) == 1, "the replica back", timeout=30)

@@ -77,6 +77,20 @@ class DeployFlow:
         self.lock = threading.Lock()
         #: Health kept between passes, as `reconcile --watch` keeps it.
         self.tracker = HealthTracker()
+        #: Hosts the health pass and reconcile must not change (`P` on the hosts
+        #: view). Kept for this console session only, on purpose: a pause is an
+        #: operator's "hands off while I work on it"; one remembered across
+        #: restarts would leave a host silently unhealed long after the work
+        #: ended, and `corral reconcile --watch` elsewhere never knew it anyway.
+        self.paused: set[str] = set()
+
+    def toggle_pause(self, host: str) -> bool:
+        """Pause acting on `host`, or resume it; returns whether it is now paused."""
+        if host in self.paused:
+            self.paused.discard(host)
+            return False
+        self.paused.add(host)
+        return True
 
     def plan(self, stack: Stack, answers: Answers) -> Planned:
         """Read every host and plan `stack`; an existing stack is planned as an upgrade.
@@ -165,7 +179,7 @@ class DeployFlow:
                 self.tracker.forget(set())
                 return ReconcileReport()
             return reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
-                             replace_lost=False, state=state)
+                             replace_lost=False, state=state, paused=frozenset(self.paused))
         finally:
             self.lock.release()
 
@@ -177,4 +191,5 @@ class DeployFlow:
         """
         with self.lock:
             return reconcile(self.fleet, self.tracker,
-                             stacks=[stack] if stack is not None else None)
+                             stacks=[stack] if stack is not None else None,
+                             paused=frozenset(self.paused))

@@ -29,6 +29,7 @@ from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
+from corral.tui.console.views.hosts import HostsView
 from corral.tui.console.views.registry import VIEWS, command_words, resolve_view
 from corral.tui.console.views.stacks import StacksView, group_stacks
 from corral.tui.console.widgets.command_line import CommandLine
@@ -260,13 +261,29 @@ class ConsoleScreen(Screen):
     # --- what Corral will not act on ---------------------------------------
 
     def show_marks(self) -> None:
-        """Show hosts that are one engine; tell a new engine problem once."""
+        """Show paused hosts and hosts that are one engine; tell a new engine problem once."""
         problem = self.fleet.same_engine()
-        self.query_one(HostBar).set_marks(set(), problem.hosts if problem else ())
+        self.query_one(HostBar).set_marks(self.flow.paused, problem.hosts if problem else ())
+        hosts = self.query_one(HostsView)
+        if hosts.paused != self.flow.paused:
+            hosts.paused = set(self.flow.paused)
+            hosts.redraw()
         told = str(problem) if problem else None
         if told is not None and told != self._told_same_engine:
             self.notify(told, title=problem.title, severity="error", timeout=30)
         self._told_same_engine = told
+
+    def on_hosts_view_toggle_pause(self, message: HostsView.TogglePause) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        if self.flow.toggle_pause(message.host):
+            self.notify(f"{message.host}: health actions and reconcile leave it alone until "
+                        "you press P again (for this console session)", title="Acting paused")
+        else:
+            self.notify(f"{message.host}: health actions and reconcile resume",
+                        title="Acting resumed")
+        self.show_marks()
 
     def poll_inventory(self) -> None:
         """Re-read the inventory when its file changed (one stat per poll)."""

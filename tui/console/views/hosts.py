@@ -38,11 +38,20 @@ class HostsView(ResourceView):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("a", "add_host", "Add host", id="hosts.add",
                 tooltip="Add a host to the inventory"),
+        Binding("P,shift+p", "toggle_pause", "Pause acting", id="hosts.pause",
+                tooltip="Pause (or resume) health actions and reconcile on this host"),
     ]
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        #: Hosts acting is paused on (set by the screen).
+        self.paused: set[str] = set()
 
     def cells(self, record: HostRecord) -> tuple[Any, ...]:
         facts, details = record.facts, record.details
         state = facts.state if facts.state == "online" else f"{facts.state}: {facts.error}"
+        if facts.name in self.paused:
+            state += " ⏸ paused"
         containers = (
             f"{facts.containers_running}/{facts.containers_total}"
             if facts.containers_total is not None else ""
@@ -63,15 +72,27 @@ class HostsView(ResourceView):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Read-only means no writes at all, the inventory file included.
-        if action == "add_host" and self.readonly:
+        if action in ("add_host", "toggle_pause") and self.readonly:
             return False
         return super().check_action(action, parameters)
 
     def action_add_host(self) -> None:
         self.post_message(self.AddHost())
 
+    def action_toggle_pause(self) -> None:
+        host = self.current_key()
+        if host is not None:
+            self.post_message(self.TogglePause(host))
+
     class AddHost(Message):
         """The user asked to add a host."""
+
+    class TogglePause(Message):
+        """The user asked to pause (or resume) acting on a host."""
+
+        def __init__(self, host: str):
+            super().__init__()
+            self.host = host
 
 
 def _disk(details: HostDetails | None) -> str:
