@@ -160,8 +160,10 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
         await until(pilot, lambda: "lab1b" in app.fleet.sessions, "the inventory reload")
         await until(pilot, lambda: app.fleet.sessions["lab1b"].online, "lab1b online")
         await until(pilot, lambda: str(watch.render()) == BLOCKED, "acting to stop", timeout=30)
-        text = str(bar.render_statuses())
-        assert "lab1b ⚠ same engine as lab1" in text
+        await until(pilot, lambda: "lab1b ⚠ same engine as lab1" in str(bar.render_statuses()),
+                    "the host strip")
+        assert any("same Docker engine" in n.message and n.severity == "error"
+                   for n in app._notifications)
         assert "lab1b is the same Docker engine as lab1" in str(watch.tooltip)
 
         # Several passes later nothing was removed or recreated.
@@ -179,6 +181,9 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
         assert "Traceback" not in cli.stderr
         rm = corral(lab, inventory, "rm", STACK, "--yes")
         assert rm.returncode != 0 and "same Docker engine" in rm.stderr
+        hosts = corral(lab, inventory, "hosts")
+        assert hosts.returncode == 1
+        assert "lab1b is the same Docker engine as lab1" in hosts.stderr
         assert stack_ids(lab) == before
 
         # Removing the second name (as `corral hosts rm` does) takes effect without a restart.

@@ -13,6 +13,7 @@ from corral.tui.cli.support import (
     connected_fleet,
     print_json,
     report_failures,
+    warn,
 )
 from corral.tui.present.table import format_table
 
@@ -34,16 +35,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_hosts(args: argparse.Namespace) -> int:
-    """Print every host's facts; exit 1 if any host is offline."""
+    """Print every host's facts; exit 1 if any host is offline or two are one engine."""
     with connected_fleet(args) as fleet:
         facts = [result.value for result in fleet.query(host_facts)]
+        same_engine = fleet.same_engine()  # host_facts noted each engine's ID
     if args.json:
         print_json([fact.to_dict() for fact in facts])
     else:
         print(format_table(HOST_COLUMNS, [_host_cells(fact) for fact in facts]))
     failed = {fact.name: f"offline: {fact.error}" for fact in facts if fact.state != "online"}
     report_failures(failed)
-    return EXIT_PARTIAL if failed else EXIT_OK
+    if same_engine is not None:
+        warn(str(same_engine))
+    return EXIT_PARTIAL if failed or same_engine else EXIT_OK
 
 
 HOST_COLUMNS = ("NAME", "ADDRESS", "STATE", "DOCKER", "CONTAINERS", "LATENCY", "CLOCK", "LABELS")
