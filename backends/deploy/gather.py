@@ -120,18 +120,26 @@ def container_of(item: dict) -> HostContainer:
     )
 
 
-def gather(fleet: Fleet, hosts: list[str] | None = None) -> FleetState:
+def gather(fleet: Fleet, hosts: list[str] | None = None, *, acting: bool = True) -> FleetState:
     """Read every host (or `hosts`) at once; unreachable ones come back offline.
 
     Everything that changes stacks starts here, so this is where Corral
     refuses to go on while two inventory hosts are one engine: a plan would
     count its containers twice and remove the "copies".
 
+    Args:
+        fleet: The hosts.
+        hosts: Only these hosts.
+        acting: The state is read to change something (a listing passes
+            False and warns with `fleet.same_engine()` itself).
+
     Raises:
-        SameEngine: Two hosts share one engine ID; nothing may change anywhere.
+        SameEngine: Two hosts share one engine ID and `acting`: nothing may
+            change anywhere.
     """
     results = fleet.query(read_host, hosts=hosts)
-    fleet.check_engines()
+    if acting:
+        fleet.check_engines()
     state = FleetState(hosts=[])
     for result in results:
         if result.ok:

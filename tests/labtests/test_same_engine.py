@@ -181,6 +181,9 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
         assert "Traceback" not in cli.stderr
         rm = corral(lab, inventory, "rm", STACK, "--yes")
         assert rm.returncode != 0 and "same Docker engine" in rm.stderr
+        stacks = corral(lab, inventory, "stacks")
+        assert stacks.returncode == 1 and STACK in stacks.stdout
+        assert "count its containers twice" in stacks.stderr
         hosts = corral(lab, inventory, "hosts")
         assert hosts.returncode == 1
         assert "lab1b is the same Docker engine as lab1" in hosts.stderr

@@ -93,7 +93,10 @@ def run_deploy(args: argparse.Namespace) -> int:
 def run_stacks(args: argparse.Namespace) -> int:
     """List the stacks every online host knows."""
     with connected_fleet(args) as fleet:
-        state = gather(fleet)
+        state = gather(fleet, acting=False)  # a listing, not a change: say what is wrong
+        same_engine = fleet.same_engine()
+    if same_engine is not None:
+        warn(f"{same_engine}; stacks below count its containers twice")
     summaries = summarize(state)
     if args.json:
         print_json([summary.to_dict() for summary in summaries])
@@ -102,7 +105,7 @@ def run_stacks(args: argparse.Namespace) -> int:
     offline = [(h.name, h.error) for h in state.hosts if not h.online]
     for host, error in offline:
         warn(f"{host}: offline ({error}); its stacks may be missing here")
-    return EXIT_PARTIAL if offline else EXIT_OK
+    return EXIT_PARTIAL if offline or same_engine else EXIT_OK
 
 
 def run_rm(args: argparse.Namespace) -> int:
