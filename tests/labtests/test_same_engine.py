@@ -199,6 +199,23 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
     assert stack_ids(lab) == before
 
 
+async def test_console_started_with_a_duplicate_changes_nothing(
+        lab: Lab, inventory: Path) -> None:
+    # Before the fix, lab1's replica was removed within the first passes.
+    before = stack_ids(lab)
+    write_hosts(inventory, [*hosts_of(inventory), lab1b(lab)])
+    try:
+        app = console_on(lab, inventory)
+        async with app.run_test(size=SIZE) as pilot:
+            await online(pilot, app)
+            watch = app.screen.query_one(HealthWatch)
+            await until(pilot, lambda: str(watch.render()) == BLOCKED, "acting to stop")
+            await asyncio.sleep(10)
+            assert stack_ids(lab) == before
+    finally:
+        write_hosts(inventory, [h for h in hosts_of(inventory) if h["name"] != "lab1b"])
+
+
 async def test_paused_host_is_left_alone_until_resumed(lab: Lab, inventory: Path) -> None:
     app = console_on(lab, inventory)
     async with app.run_test(size=SIZE) as pilot:
