@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from typing import Any
@@ -18,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
 from corral.backends.engine import ACTIONS, act
-from corral.backends.errors import BackendError, InventoryError
+from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet
 from corral.catalog.errors import CorralError
 from corral.tui.console.keys_help import binding_rows
@@ -26,10 +25,10 @@ from corral.tui.console.model.data import ConsoleData, Usage, Watcher, display_n
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.model.inventory_watch import POLL_SECONDS, InventoryWatch
 from corral.tui.console.model.store import ContainerStore
+from corral.tui.console.screens.fleet_follow import FleetFollow
 from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
-from corral.tui.console.views.hosts import HostsView
 from corral.tui.console.views.registry import VIEWS, command_words, resolve_view
 from corral.tui.console.views.stacks import StacksView, group_stacks
 from corral.tui.console.widgets.command_line import CommandLine
@@ -58,7 +57,7 @@ Corral manages Docker hosts it reaches over SSH. Add one:
 """
 
 
-class ConsoleScreen(Screen):
+class ConsoleScreen(FleetFollow, Screen):
     """Resource views over every host, with split panes for logs and shells.
 
     Args:
@@ -257,71 +256,6 @@ class ConsoleScreen(Screen):
         self.query_one(f"#{message.view}", ResourceView).set_records(message.records)
         for error in message.errors:
             self.notify(str(error), title=error.title, severity="warning")
-
-    # --- what Corral will not act on ---------------------------------------
-
-    def show_marks(self) -> None:
-        """Show paused hosts and hosts that are one engine; tell a new engine problem once."""
-        problem = self.fleet.same_engine()
-        self.query_one(HostBar).set_marks(self.flow.paused, problem.hosts if problem else ())
-        hosts = self.query_one(HostsView)
-        if hosts.paused != self.flow.paused:
-            hosts.paused = set(self.flow.paused)
-            hosts.redraw()
-        told = str(problem) if problem else None
-        if told is not None and told != self._told_same_engine:
-            self.notify(told, title=problem.title, severity="error", timeout=30)
-        self._told_same_engine = told
-
-    def on_hosts_view_toggle_pause(self, message: HostsView.TogglePause) -> None:
-        if self.readonly:
-            self.notify("read-only: changes are disabled", severity="error")
-            return
-        if self.flow.toggle_pause(message.host):
-            self.notify(f"{message.host}: health actions and reconcile leave it alone until "
-                        "you press P again (for this console session)", title="Acting paused")
-        else:
-            self.notify(f"{message.host}: health actions and reconcile resume",
-                        title="Acting resumed")
-        self.show_marks()
-
-    def poll_inventory(self) -> None:
-        """Re-read the inventory when its file changed (one stat per poll)."""
-        if self.fleet.backend is not None and self.inventory_watch.changed():
-            self.reload_inventory()
-
-    @work(exclusive=True, group="inventory")
-    async def reload_inventory(self) -> None:
-        """Follow the inventory file: hosts added, removed or changed take effect now."""
-        try:
-            inventory = await asyncio.to_thread(self.inventory_watch.read)
-        except InventoryError as exc:
-            self.notify(f"{exc}; still using the hosts read before", title="Inventory not reloaded",
-                        severity="error", timeout=15)
-            return
-        removed, added = await self.fleet.backend.arun(self.fleet.apply_inventory(inventory))
-        bar = self.query_one(HostBar)
-        for name in removed:
-            watcher = self.watchers.pop(name, None)
-            if watcher is not None:
-                watcher.stop()
-            bar.drop(name)
-        self._gone = (self._gone | set(removed)) - set(added)
-        for name in added:
-            bar.set_status(self.fleet.sessions[name].status)
-        self.watch_new_hosts()
-        self.sub_title = f"{len(self.fleet.sessions)} hosts"
-        if self.fleet.sessions:
-            self.query("#no-hosts").remove()
-        self.show_marks()
-        self.load_hosts()
-        if removed or added:
-            gone = [name for name in removed if name not in added]
-            changed = [name for name in removed if name in added]
-            new = [name for name in added if name not in removed]
-            words = [f"{label} {', '.join(names)}" for label, names in
-                     (("removed", gone), ("changed", changed), ("added", new)) if names]
-            self.notify("; ".join(words), title="Inventory reloaded")
 
     # --- commands -----------------------------------------------------------
 
