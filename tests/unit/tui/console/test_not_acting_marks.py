@@ -1,4 +1,4 @@
-"""`P` on the hosts view: pausing acting on one host, shown in the strip, in `?`."""
+"""What the console will not act on: hosts paused with `P`, one engine under two names."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from corral.backends.ssh.connect import SshSettings
 from corral.tui.app import CorralApp
 from corral.tui.config import Config
 from corral.tui.console.keys_help import binding_rows
+from corral.tui.console.screens.modals import ConfirmScreen
+from corral.tui.console.views.base import ResourceView
+from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.views.hosts import HostsView
+from corral.tui.console.widgets.health_watch import HealthWatch
 from corral.tui.console.widgets.host_bar import HostBar
 from tests.support import fleet_data
 from tests.support.pilot import until
@@ -55,3 +59,32 @@ async def test_a_readonly_console_offers_no_pause() -> None:
         assert "hosts.pause" not in {row[2] for row in binding_rows(view, app)}
         await pilot.press("P")
         assert app.screen.flow.paused == set()
+
+
+async def test_one_engine_under_two_names_is_marked_and_its_containers_not_touched() -> None:
+    app = still_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await feed(pilot)
+        screen = app.screen
+        for host in ("lab1", "lab3"):
+            app.fleet.sessions[host].engine_id = "SAME:ENGINE"
+        app.fleet.sessions["lab2"].engine_id = "OTHER:ENGINE"
+        screen.show_marks()
+        screen.show_marks()  # told once, not at every refresh
+        await pilot.pause()
+        bar = screen.query_one(HostBar)
+        assert "lab3 ⚠ same engine as lab1" in str(bar.render_statuses())
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1
+        assert errors[0].message.startswith("lab3 is the same Docker engine as lab1")
+
+        view = screen.query_one(ContainersView)
+        rows = [(key, row) for key, row in view.records.items()]
+        on_lab1 = next(item for item in rows if item[1].host == "lab1")
+        screen.post_message(ResourceView.ActionRequested(view, "container.restart", [on_lab1]))
+        await until(pilot, lambda: any(n.title == "Restart refused"
+                                       for n in app._notifications), "the refusal")
+        assert not isinstance(app.screen, ConfirmScreen)
+        on_lab2 = next(item for item in rows if item[1].host == "lab2")
+        screen.post_message(ResourceView.ActionRequested(view, "container.restart", [on_lab2]))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the usual question")
