@@ -11,7 +11,6 @@ from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.views.hosts import HostsView
-from corral.tui.console.widgets.health_watch import HealthWatch
 from corral.tui.console.widgets.host_bar import HostBar
 from tests.support import fleet_data
 from tests.support.pilot import until
