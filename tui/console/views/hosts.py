@@ -38,6 +38,9 @@ class HostsView(ResourceView):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("a", "add_host", "Add host", id="hosts.add",
                 tooltip="Add a host to the inventory"),
+        Binding("C", "reconnect_now", "Connect now", id="hosts.reconnect",
+                tooltip="Reconnect the marked hosts (else the one under the cursor) now, "
+                "instead of after the retry delay"),
     ]
 
     def cells(self, record: HostRecord) -> tuple[Any, ...]:
@@ -70,8 +73,24 @@ class HostsView(ResourceView):
     def action_add_host(self) -> None:
         self.post_message(self.AddHost())
 
+    def action_reconnect_now(self) -> None:
+        hosts = [record.facts.name for _, record in self.selected()]
+        if hosts:
+            self.post_message(self.ReconnectNow(hosts))
+
     class AddHost(Message):
         """The user asked to add a host."""
+
+    class ReconnectNow(Message):
+        """The user asked to reconnect these hosts at once.
+
+        Attributes:
+            hosts: Host names.
+        """
+
+        def __init__(self, hosts: list[str]) -> None:
+            super().__init__()
+            self.hosts = hosts
 
 
 def _disk(details: HostDetails | None) -> str:

@@ -112,8 +112,10 @@ class ShellPane(Vertical):
     class _Started(Message, bubble=False):
         pass
 
-    class _HostDown(Message, bubble=False):
-        pass
+    class _HostChanged(Message, bubble=False):
+        def __init__(self, status: HostStatus):
+            super().__init__()
+            self.status = status
 
     def __init__(
         self,
@@ -142,6 +144,9 @@ class ShellPane(Vertical):
         #: Whether the shell has ended (exited, lost, or never started).
         self.ended = False
         self.lost = False
+        #: Whether the pane's host is down (offline, or retrying after a failure).
+        self.host_down = False
+        self._ending = ""
         who = f" as {user}" if user else ""
         self.border_title = f"{self.target} · {self.request.title}{who}"
 
@@ -167,6 +172,25 @@ class ShellPane(Vertical):
             self._finish(None, False, str(exc))
             return
         session.add_listener(_host_listener(self))
+        self.host_status_changed(session.status)
+
+    def host_status_changed(self, status: HostStatus) -> None:
+        """Say "waiting for HOST" while the pane's host is down (other hosts are ignored)."""
+        if status.name != self.target.host:
+            return
+        self.host_down = _is_down(status)
+        self._show_state()
+
+    def _show_state(self) -> None:
+        host = self.target.host
+        if self.ended:
+            after = ""
+            if self.lost:
+                after = f" · waiting for {host}…" if self.host_down else f" · {host} is back"
+            self.border_subtitle = f"{self._ending}{after} — press a key to close"
+        elif self._stream.stream is None:
+            self.border_subtitle = (f"waiting for {host}…" if self.host_down
+                                    else f"connecting to {host}…")
 
     def on_terminal_view_resized(self, message: TerminalView.Resized) -> None:
         message.stop()
@@ -261,12 +285,13 @@ class ShellPane(Vertical):
         self.border_subtitle = None
         self._resize_exec()
 
-    @on(_HostDown)
-    def _host_down(self) -> None:
-        # The tunnel under the exec is gone: make sure the reader notices
-        # now, whatever state the half-dead socket is in.
-        if not self.ended:
+    @on(_HostChanged)
+    def _host_changed(self, message: _HostChanged) -> None:
+        if not self.ended and message.status.state is not HostState.ONLINE:
+            # The tunnel under the exec is gone: make sure the reader notices
+            # now, whatever state the half-dead socket is in.
             self._stream.close()
+        self.host_status_changed(message.status)
 
     @on(_Finished)
     def _finished(self, message: _Finished) -> None:
@@ -279,7 +304,8 @@ class ShellPane(Vertical):
         self.lost = lost
         self.exit_code = exit_code
         self.add_class("-lost" if lost else "-ended")
-        self.border_subtitle = f"{reason} — press a key to close"
+        self._ending = reason
+        self._show_state()
         self.view.accepts_input = False
         self.post_message(self.Ended(self, exit_code, lost, reason))
 
@@ -343,8 +369,15 @@ def _ending(stream: ExecStream, host: str) -> tuple[int | None, bool, str]:
     return code, False, f"exited with code {code}"
 
 
+def _is_down(status: HostStatus) -> bool:
+    """Offline, or connecting again after a failure (not a first connect)."""
+    return status.state is HostState.OFFLINE or (
+        status.state is HostState.CONNECTING and status.error is not None
+    )
+
+
 def _host_listener(pane: ShellPane) -> Callable[[HostStatus], None]:
-    """A session listener that tells the pane when its host goes down.
+    """A session listener that tells the pane when its host goes down or comes back.
 
     It holds the pane weakly and goes quiet once the pane is gone, since
     sessions keep their listeners for their whole life.
@@ -353,8 +386,7 @@ def _host_listener(pane: ShellPane) -> Callable[[HostStatus], None]:
 
     def listener(status: HostStatus) -> None:  # on the backend loop
         target = ref()
-        if target is None or target.ended or status.state is HostState.ONLINE:
-            return
-        target.post_message(ShellPane._HostDown())
+        if target is not None:
+            target.post_message(ShellPane._HostChanged(status))
 
     return listener
