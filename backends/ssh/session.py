@@ -303,6 +303,10 @@ class HostSession:
                     return "the local Docker engine stopped answering"
         await self._conn.wait_closed()
         reason = lost_reason(self._conn)
+        if reason and "keepalive" in reason.lower():
+            # Say what the operator can act on: the host went silent, for how long.
+            silent = self.settings.keepalive_interval * (self.settings.keepalive_count_max + 1)
+            return f"link lost: no answer for {silent:g} s (keepalives)"
         return "the SSH connection was lost" + (f" ({reason})" if reason else "")
 
     def _ping(self) -> bool:

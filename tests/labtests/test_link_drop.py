@@ -76,12 +76,14 @@ async def test_a_dropped_link_shows_in_seconds_and_reconnect_now_brings_it_back(
             detected = time.monotonic() - start
             strip = bar.render_statuses().plain
             assert "✖ lab3 (" in strip or "◌ lab3 (retrying" in strip, strip
+            assert "link lost: no answer for 4 s (keepalives)" in strip, strip
             await until(pilot, lambda: logs._status.startswith("◌ waiting for lab3"),
                         "the log pane to say it waits", timeout=2)
             assert logs.query_one("#log-status").has_class("-waiting")
             await until(pilot, lambda: "waiting for lab3" in str(shell.border_subtitle),
                         "the shell pane to say it waits", timeout=2)
             assert shell.lost and "connection to lab3 lost" in str(shell.border_subtitle)
+            assert shell.has_class("-waiting")  # a line inside the pane says it too
 
             # Let the backoff grow and an attempt hang on the dead link, as in a real
             # outage; then the link comes back and the operator asks for lab3 now.
@@ -101,6 +103,7 @@ async def test_a_dropped_link_shows_in_seconds_and_reconnect_now_brings_it_back(
             seen = log_text(logs).count("seq=")
             await until(pilot, lambda: log_text(logs).count("seq=") > seen, "new log lines")
             assert "lab3 is back" in str(shell.border_subtitle)
+            assert not shell.has_class("-waiting")
             assert view(app, "hosts").row_count == 1
             print(f"\nlink drop: detected in {detected:.2f}s, back {recovered:.2f}s after C",
                   file=sys.stderr)

@@ -25,6 +25,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widgets import Static
 
 from corral.backends.errors import BackendError
 from corral.backends.exec import ContainerTarget, ExecRequest, ExecStream, parse_container_target
@@ -70,6 +71,11 @@ class ShellPane(Vertical):
     ShellPane:focus-within { border: round $accent; }
     ShellPane.-ended { border: round $warning; border-subtitle-color: $warning; }
     ShellPane.-lost { border: round $error; border-subtitle-color: $error; }
+    ShellPane > #shell-waiting {
+        dock: bottom; height: 1; display: none; padding: 0 1;
+        background: $warning-muted; color: $text;
+    }
+    ShellPane.-waiting > #shell-waiting { display: block; }
     """
 
     class Ended(Message):
@@ -157,6 +163,8 @@ class ShellPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._view
+        # Inside the pane, not only in its border (which a narrow pane cuts).
+        yield Static(id="shell-waiting")
 
     def focus(self, scroll_visible: bool = True) -> ShellPane:
         """Focus the terminal inside (the pane itself takes no keys)."""
@@ -183,14 +191,22 @@ class ShellPane(Vertical):
 
     def _show_state(self) -> None:
         host = self.target.host
+        waiting = self.host_down and (self.lost or self._stream.stream is None)
         if self.ended:
-            after = ""
-            if self.lost:
-                after = f" · waiting for {host}…" if self.host_down else f" · {host} is back"
-            self.border_subtitle = f"{self._ending}{after} — press a key to close"
+            if not self.lost:
+                subtitle = self._ending
+            elif self.host_down:
+                subtitle = f"waiting for {host}… · {self._ending}"
+            else:
+                subtitle = f"{self._ending} · {host} is back"
+            self.border_subtitle = f"{subtitle} — press a key to close"
         elif self._stream.stream is None:
-            self.border_subtitle = (f"waiting for {host}…" if self.host_down
+            self.border_subtitle = (f"waiting for {host}…" if waiting
                                     else f"connecting to {host}…")
+        self.set_class(waiting, "-waiting")
+        if waiting:
+            what = " (the shell ended with the connection)" if self.ended else ""
+            self.query_one("#shell-waiting", Static).update(f"◌ waiting for {host}{what}")
 
     def on_terminal_view_resized(self, message: TerminalView.Resized) -> None:
         message.stop()
