@@ -54,6 +54,11 @@ class CorralApp(FleetApp):
                     f"View {name}", f"Show the {name} of every host",
                     partial(screen.show_view, name),
                 )
+            for name in self.fleet.sessions:
+                yield SystemCommand(
+                    f"Reconnect {name} now", f"Retry {name} at once instead of after the "
+                    "retry delay (hosts view: C)", partial(screen.reconnect_host, name),
+                )
 
     def keep_online(self) -> Coroutine[Any, Any, None]:
         return self.data.keep_online()

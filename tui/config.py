@@ -7,6 +7,8 @@
       containers.logs: "l,ctrl+l"
     catalogs: [~/catalogs/ops] # extra Rancher catalog folders
     log_history_lines: 100000  # lines a log pane keeps in memory before spooling
+    keepalive_interval: 1      # seconds of silence before an SSH keepalive (0: off)
+    keepalive_count_max: 3     # unanswered keepalives before a link counts as dead
 
 Unknown keys, wrong types and (for the console) unknown binding ids are
 errors naming the file and line.
@@ -51,6 +53,16 @@ class Config:
 
     log_history_lines: int = 100_000
     """Lines a log pane keeps in memory; older lines spool to a temporary file."""
+
+    keepalive_interval: float = 1.0
+    """Seconds of silence from a host before Corral sends it an SSH keepalive
+    (OpenSSH's ServerAliveInterval); 0 turns keepalives off. Same default as
+    `SshSettings` (a unit test keeps them equal)."""
+
+    keepalive_count_max: int = 3
+    """Unanswered keepalives before a host's link counts as dead (OpenSSH's
+    ServerAliveCountMax): a dropped link shows after about
+    interval × (count + 1) seconds, 4 s with the defaults."""
 
 
 def default_config_path() -> Path:
@@ -123,6 +135,15 @@ def _check(key: str, value: object, where: str) -> object:
     if key == "log_history_lines":
         if not isinstance(value, int) or isinstance(value, bool) or value < 1000:
             raise ConfigError(f"{where}: 'log_history_lines' must be a number >= 1000")
+        return value
+    if key == "keepalive_interval":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 600:
+            raise ConfigError(f"{where}: 'keepalive_interval' must be seconds from 0 to 600 "
+                              "(0 turns keepalives off)")
+        return float(value)
+    if key == "keepalive_count_max":
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+            raise ConfigError(f"{where}: 'keepalive_count_max' must be a number from 1 to 100")
         return value
     if key == "catalogs":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

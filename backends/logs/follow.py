@@ -150,6 +150,20 @@ class LogFollower:
             self._ended = True
         return batch
 
+    def waiting_for(self) -> list[str]:
+        """Hosts this follow reads from, or has still to look at, that are not online.
+
+        Any thread: it reads copies of what the hub thread changes.
+        """
+        if self.target.kind == CONTAINER:
+            needed = {self.target.host}
+        else:
+            sources = list(self.sources)
+            needed = {source.host for source in sources if source.container}
+            needed |= self._pending_hosts.copy()
+        sessions = self.fleet.sessions
+        return sorted(name for name in needed if name in sessions and not sessions[name].online)
+
     @property
     def stopped(self) -> bool:
         """Whether `stop()` was called."""

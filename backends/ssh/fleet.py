@@ -224,6 +224,21 @@ class Fleet:
         online = [name for name, session in self.sessions.items() if session.online]
         self.query(note_engine, online)
         return self.engine_ids()
+    async def reconnect_now(self, names: list[str] | None = None) -> list[str]:
+        """Retry these hosts at once instead of after their backoff (backend loop).
+
+        Args:
+            names: Host names; default every host.
+
+        Returns:
+            The hosts for which a new attempt started (online hosts, and
+            hosts nobody keeps online, are left alone).
+
+        Raises:
+            UnknownHost: A name is not in the inventory.
+        """
+        sessions = [self.session(name) for name in (names if names is not None else self.sessions)]
+        return [session.name for session in sessions if session.hurry()]
 
     async def close(self) -> None:
         """Stop reconnecting and close every session."""

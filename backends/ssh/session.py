@@ -35,10 +35,15 @@ API_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class Backoff:
-    """Reconnect delays: `first`, doubling up to `limit`, with ±20% jitter."""
+    """Reconnect delays: `first`, doubling up to `limit`, with ±20% jitter.
+
+    The limit is low because a handful of hosts cost nothing to retry, and
+    an operator waiting for a host that just came back should not wait long
+    (reconnect-now, `HostSession.hurry`, skips the wait altogether).
+    """
 
     first: float = 0.5
-    limit: float = 30.0
+    limit: float = 5.0
 
     def delays(self):
         """Yield successive delays forever."""
@@ -79,6 +84,7 @@ class HostSession:
         self._tunnel: DockerTunnel | None = None
         self._client: docker.DockerClient | None = None
         self._relay: StreamRelay | None = None
+        self._hurry: asyncio.Event | None = None
         self.version: dict[str, Any] = {}
         #: The engine's identity (`engine_identity.engine_id`), noted by whoever
         #: last read its `docker info`; kept while offline (None: never read).
@@ -204,7 +210,9 @@ class HostSession:
             await self._drop()
             error = exc if isinstance(exc, BackendError) else None
             if isinstance(exc, asyncio.CancelledError):
-                self._set(HostState.OFFLINE, "cancelled")
+                # Abandoned for a fresh attempt (reconnect now) or closing:
+                # the reason the host is down is still the last one known.
+                self._set(HostState.OFFLINE, last_error or "cancelled")
                 raise
             if error is None:
                 error = BackendError(f"{type(exc).__name__}: {exc}", host=self.name)
@@ -230,22 +238,64 @@ class HostSession:
         """Keep the session online until cancelled, reconnecting with backoff.
 
         Errors that retrying cannot fix (refused host key, failed
-        authentication) leave the host offline and end the loop.
+        authentication) leave the host offline until `hurry` asks for
+        another attempt (the operator fixed the cause).
         """
+        hurry = self._hurry = asyncio.Event()
         delays = self.backoff.delays()
         while True:
+            hurry.clear()
+            attempt = asyncio.ensure_future(self.connect())
             try:
-                await self.connect()
-            except BackendError as exc:
-                if not exc.retryable:
-                    return
-                await asyncio.sleep(next(delays))
+                hurried = not await _first_of(attempt, hurry)
+            except BaseException:
+                attempt.cancel()
+                with contextlib.suppress(BaseException):
+                    await attempt
+                raise
+            if hurried:
+                # An attempt can hang for the whole connect timeout on a
+                # link that drops packets: start a fresh one now.
+                attempt.cancel()
+                with contextlib.suppress(asyncio.CancelledError, BackendError):
+                    await attempt
                 continue
+            error = attempt.exception()
+            if isinstance(error, BackendError):
+                await self._pause(None if not error.retryable else next(delays))
+                continue
+            if error is not None:
+                raise error
             delays = self.backoff.delays()
             reason = await self._wait_lost()
             await self._drop()
             self._set(HostState.OFFLINE, reason)
-            await asyncio.sleep(next(delays))
+            await self._pause(next(delays))
+
+    def hurry(self) -> bool:
+        """Reconnect now instead of after the backoff (on the backend loop).
+
+        An attempt in progress is abandoned for a fresh one; an online
+        session is left alone.
+
+        Returns:
+            Whether a reconnection was started (False if online, or if no
+            `run()` loop keeps this session online).
+        """
+        hurry = self._hurry
+        if hurry is None or self.online:
+            return False
+        hurry.set()
+        return True
+
+    async def _pause(self, delay: float | None) -> None:
+        """Sleep `delay` seconds (None: until hurried), or less if hurried."""
+        hurry = self._hurry
+        if hurry is None:
+            await asyncio.sleep(delay or 0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hurry.wait(), delay)
 
     async def _wait_lost(self) -> str:
         """Wait until the SSH connection (or the local engine) goes away."""
@@ -256,6 +306,10 @@ class HostSession:
                     return "the local Docker engine stopped answering"
         await self._conn.wait_closed()
         reason = lost_reason(self._conn)
+        if reason and "keepalive" in reason.lower():
+            # Say what the operator can act on: the host went silent, for how long.
+            silent = self.settings.keepalive_interval * (self.settings.keepalive_count_max + 1)
+            return f"link lost: no answer for {silent:g} s (keepalives)"
         return "the SSH connection was lost" + (f" ({reason})" if reason else "")
 
     def _ping(self) -> bool:
@@ -290,3 +344,13 @@ class HostSession:
         self.status = HostStatus(self.name, state, error, time.time(), tunnel)
         for listener in self._listeners:
             listener(self.status)
+
+
+async def _first_of(task: asyncio.Future, event: asyncio.Event) -> bool:
+    """Wait for `task` or `event`; True if the task finished first (or both did)."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    return task.done()

@@ -833,6 +833,28 @@ def set_link(lab: Lab, host: Host, up: bool) -> None:
     wait_reachable(host.address, SSH_PORT, timeout=10)
 
 
+def set_dropping(lab: Lab, host: Host, drop: bool) -> None:
+    """Silently drop every packet in and out of the host's eth0 (a link that dies
+    without a word: no carrier change, no reset, no ICMP), or stop dropping.
+
+    Unlike `set_link`, a connect to the host then hangs until its timeout rather
+    than failing with "No route to host", as it would across a real dead WAN link.
+    """
+    tag = ["-m", "comment", "--comment", lab.comment]
+    rules = [["INPUT", "-i", "eth0"], ["OUTPUT", "-o", "eth0"],
+             ["FORWARD", "-i", "eth0"], ["FORWARD", "-o", "eth0"]]
+    iptables = [*host.nsenter, "iptables", "-w"]
+    for rule in rules:
+        # -C first so that repeating a fault or its repair is harmless.
+        present = run([*iptables, "-C", *rule, *tag, "-j", "DROP"], check=False).returncode == 0
+        if drop and not present:
+            run([*iptables, "-I", *rule, *tag, "-j", "DROP"])
+        elif not drop and present:
+            run([*iptables, "-D", *rule, *tag, "-j", "DROP"])
+    if not drop:
+        wait_reachable(host.address, SSH_PORT, timeout=10)
+
+
 def wait_reachable(address: str, port: int, timeout: float) -> None:
     """Wait until a TCP connect to address:port is answered (accepted or refused)."""
     deadline = time.monotonic() + timeout

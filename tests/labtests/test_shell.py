@@ -213,4 +213,9 @@ async def test_a_dropped_link_is_reported(lab: Lab, shells) -> None:
         with lab.faulted("lab3", "link-down"):
             await until(pilot, lambda: pane.ended, "the pane to notice the drop", timeout=20)
             assert pane.lost
-            assert pane.border_subtitle == "connection to lab3 lost — press a key to close"
+            await until(pilot, lambda: "waiting for lab3" in str(pane.border_subtitle),
+                        "the pane to say it waits")
+            assert pane.border_subtitle == (
+                "waiting for lab3… · connection to lab3 lost — press a key to close")
+        await until(pilot, lambda: "lab3 is back" in str(pane.border_subtitle), "lab3 back",
+                    timeout=20)

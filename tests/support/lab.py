@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAB_SCRIPT = ROOT / "tests" / "lab" / "lab"
 
 #: The `lab fault` action that undoes each fault a test may inject.
-REPAIRS = {"sshd-stop": "sshd-start", "link-down": "link-up"}
+REPAIRS = {"sshd-stop": "sshd-start", "link-down": "link-up", "link-drop": "link-pass"}
 #: Seconds a repaired host has to answer again.
 RESTORE_TIMEOUT = 30.0
 

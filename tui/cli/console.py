@@ -22,7 +22,7 @@ def run_console(args: argparse.Namespace) -> int:
     inventory = load_configured_inventory(args, allow_empty=True)
     from corral.tui.app import CorralApp
 
-    CorralApp(inventory, ssh_settings(args), config).run()
+    CorralApp(inventory, ssh_settings(args, config), config).run()
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from corral.backends.inventory import (
 )
 from corral.backends.ssh import BackendLoop, Fleet, SshSettings
 from corral.catalog.errors import CorralError
+from corral.tui.config import Config, load_config
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -97,12 +98,25 @@ def load_configured_inventory(args: argparse.Namespace, allow_empty: bool = Fals
     return local
 
 
-def ssh_settings(args: argparse.Namespace) -> SshSettings:
-    """SSH settings from the global options."""
+def ssh_settings(args: argparse.Namespace, config: Config | None = None) -> SshSettings:
+    """SSH settings from the global options and the configuration file.
+
+    Args:
+        args: Parsed options.
+        config: The configuration, if already read; else it is read here
+            (`--config`, `$CORRAL_CONFIG`, the default file).
+
+    Raises:
+        ConfigError: The configuration file is wrong.
+    """
+    if config is None:
+        config = load_config(getattr(args, "config", None))
     return SshSettings(
         known_hosts=tuple(getattr(args, "known_hosts", None) or ()),
         accept_fingerprints=frozenset(getattr(args, "accept_fingerprint", None) or ()),
         connect_timeout=getattr(args, "connect_timeout", 10.0),
+        keepalive_interval=config.keepalive_interval,
+        keepalive_count_max=config.keepalive_count_max,
     )
 
 

@@ -23,6 +23,7 @@ from corral.backends.inventory import Inventory
 from corral.backends.ssh import BackendLoop, Fleet, HostStatus, SshSettings
 from corral.tui.console.messages import HostStatusChanged
 from corral.tui.console.widgets.host_bar import HostBar
+from corral.tui.console.widgets.logs.view import LogPane
 
 #: Seconds between the interpreter's thread switches while Corral's UI runs.
 SWITCH_INTERVAL = 0.0005
@@ -83,6 +84,10 @@ class FleetApp(App):
         for screen in self.screen_stack:
             for bar in screen.query(HostBar):
                 bar.set_status(message.status)
+            # Log panes say "waiting for HOST" while a host they read from is
+            # down (shell panes listen to their one session themselves).
+            for pane in screen.query(LogPane):
+                pane.host_status_changed(message.status)
 
     def on_mount(self) -> None:
         # What start-up allocated lives as long as the app: keep it out of

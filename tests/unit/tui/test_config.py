@@ -21,11 +21,11 @@ def test_every_key_loads(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(
         "readonly: true\nkeymap:\n  app.quit: ctrl+x\ncatalogs: [/srv/cat]\n"
-        "log_history_lines: 5000\n"
+        "log_history_lines: 5000\nkeepalive_interval: 2.5\nkeepalive_count_max: 2\n"
     )
     assert load_config(path) == Config(
         readonly=True, keymap={"app.quit": "ctrl+x"}, catalogs=("/srv/cat",),
-        log_history_lines=5000,
+        log_history_lines=5000, keepalive_interval=2.5, keepalive_count_max=2,
     )
 
 
@@ -37,6 +37,10 @@ def test_every_key_loads(tmp_path: Path) -> None:
         ("keymap: [a]\n", ":1: 'keymap' must map"),
         ("catalogs: /one\n", ":1: 'catalogs' must be a list"),
         ("log_history_lines: 10\n", ":1: 'log_history_lines' must be"),
+        ("keepalive_interval: -1\n", ":1: 'keepalive_interval' must be seconds"),
+        ("keepalive_interval: soon\n", ":1: 'keepalive_interval' must be seconds"),
+        ("keepalive_count_max: 0\n", ":1: 'keepalive_count_max' must be"),
+        ("keepalive_count_max: 1.5\n", ":1: 'keepalive_count_max' must be"),
         ("- 1\n", ":1: the configuration must be a mapping"),
         ("a: [\n", ":2: "),
     ],
@@ -110,3 +114,23 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
 
 def test_no_local_engine_means_no_local_host(tmp_path: Path) -> None:
     assert local_inventory(socket=str(tmp_path / "docker.sock")) is None
+
+
+def test_keepalive_defaults_notice_a_dead_link_within_5_seconds() -> None:
+    from corral.backends.ssh import SshSettings
+
+    config, settings = Config(), SshSettings()
+    assert (config.keepalive_interval, config.keepalive_count_max) == (
+        settings.keepalive_interval, settings.keepalive_count_max)
+    assert settings.keepalive_interval * (settings.keepalive_count_max + 1) <= 5
+
+
+def test_the_command_line_takes_keepalives_from_the_config_file(tmp_path: Path) -> None:
+    import argparse
+
+    from corral.tui.cli.support import ssh_settings
+
+    path = tmp_path / "config.yaml"
+    path.write_text("keepalive_interval: 0.5\nkeepalive_count_max: 6\n")
+    settings = ssh_settings(argparse.Namespace(config=str(path)))
+    assert (settings.keepalive_interval, settings.keepalive_count_max) == (0.5, 6)

@@ -26,9 +26,11 @@ from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.model.inventory_watch import POLL_SECONDS, InventoryWatch
 from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.screens.fleet_follow import FleetFollow
+from corral.tui.console.reconnect_ui import reconnect_now
 from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
+from corral.tui.console.views.hosts import HostsView
 from corral.tui.console.views.registry import VIEWS, command_words, resolve_view
 from corral.tui.console.views.stacks import StacksView, group_stacks
 from corral.tui.console.widgets.command_line import CommandLine
@@ -481,6 +483,14 @@ class ConsoleScreen(FleetFollow, Screen):
     @property
     def workspace(self) -> Workspace:
         return self.query_one(Workspace)
+
+    async def on_hosts_view_reconnect_now(self, message: HostsView.ReconnectNow) -> None:
+        """`C` on the hosts view: retry those hosts now."""
+        await reconnect_now(self.app, self.fleet, message.hosts)
+
+    async def reconnect_host(self, name: str) -> None:
+        """Retry one host now (the command palette's "Reconnect HOST now")."""
+        await reconnect_now(self.app, self.fleet, [name])
 
     def on_hosts_view_add_host(self) -> None:
         """Open the Add host form; a host it adds is watched like the others."""

@@ -40,6 +40,9 @@ class HostsView(ResourceView):
                 tooltip="Add a host to the inventory"),
         Binding("P,shift+p", "toggle_pause", "Pause acting", id="hosts.pause",
                 tooltip="Pause (or resume) health actions and reconcile on this host"),
+        Binding("C", "reconnect_now", "Connect now", id="hosts.reconnect",
+                tooltip="Reconnect the marked hosts (else the one under the cursor) now, "
+                "instead of after the retry delay"),
     ]
 
     def __init__(self, **kwargs: Any):
@@ -83,6 +86,10 @@ class HostsView(ResourceView):
         host = self.current_key()
         if host is not None:
             self.post_message(self.TogglePause(host))
+    def action_reconnect_now(self) -> None:
+        hosts = [record.facts.name for _, record in self.selected()]
+        if hosts:
+            self.post_message(self.ReconnectNow(hosts))
 
     class AddHost(Message):
         """The user asked to add a host."""
@@ -93,6 +100,16 @@ class HostsView(ResourceView):
         def __init__(self, host: str):
             super().__init__()
             self.host = host
+    class ReconnectNow(Message):
+        """The user asked to reconnect these hosts at once.
+
+        Attributes:
+            hosts: Host names.
+        """
+
+        def __init__(self, hosts: list[str]) -> None:
+            super().__init__()
+            self.hosts = hosts
 
 
 def _disk(details: HostDetails | None) -> str:

@@ -173,3 +173,35 @@ async def test_a_filter_given_up_front_applies_from_the_first_line() -> None:
         pane = pilot.app.query_one(LogPane)
         pane.feed(sample(21))
         assert shown(pane) == [f"seq={n} error: upstream timed out" for n in (3, 10, 17)]
+
+
+class _Waiting:
+    """Stands in for the follower: which hosts it waits for."""
+
+    def __init__(self, *hosts: str) -> None:
+        self.hosts = list(hosts)
+
+    def waiting_for(self) -> list[str]:
+        return self.hosts
+
+    def stop(self) -> None:
+        pass
+
+
+async def test_a_host_that_is_down_shows_as_waiting_not_following() -> None:
+    from corral.backends.ssh import HostState, HostStatus
+
+    app = PaneHost()
+    async with app.run_test(size=(100, 20)) as pilot:
+        pane = app.query_one(LogPane)
+        status_line = pane.query_one("#log-status")
+        pane.follower = _Waiting("lab2")
+        pane.host_status_changed(HostStatus("lab2", HostState.OFFLINE, "keepalive timeout"))
+        await pilot.pause()
+        # A service spread over hosts keeps following the others.
+        assert pane._status.startswith("● following · ◌ waiting for lab2 · ")
+        assert status_line.has_class("-waiting")
+        pane.follower.hosts.clear()
+        pane.host_status_changed(HostStatus("lab2", HostState.ONLINE))
+        await pilot.pause()
+        assert "waiting" not in pane._status and not status_line.has_class("-waiting")

@@ -107,9 +107,32 @@ async def test_a_host_going_down_is_reported_not_frozen() -> None:
         for listener in app.fleet.sessions["lab1"].listeners:
             listener(HostStatus("lab1", HostState.OFFLINE, "keepalive timeout", time.time()))
         await until(pilot, lambda: pane.ended, "the pane to notice")
-        assert pane.border_subtitle == "connection to lab1 lost — press a key to close"
+        assert pane.border_subtitle == (
+            "waiting for lab1… · connection to lab1 lost — press a key to close")
         assert pane.has_class("-lost") and stream.closed
+        assert pane.has_class("-waiting") and "waiting for lab1" in str(
+            pane.query_one("#shell-waiting").render())
         assert [(m.exit_code, m.lost) for m in app.ended] == [(None, True)]
+        for listener in app.fleet.sessions["lab1"].listeners:
+            listener(HostStatus("lab1", HostState.ONLINE, None, time.time()))
+        await until(pilot, lambda: "lab1 is back" in pane.border_subtitle, "the host back")
+        assert pane.border_subtitle == (
+            "connection to lab1 lost · lab1 is back — press a key to close")
+        assert not pane.has_class("-waiting")
+
+
+async def test_a_pane_opened_on_a_host_that_is_down_says_it_waits() -> None:
+    stream = FakeStream([b"/ # "])
+    app = PaneHost(stream)
+    app.fleet.sessions["lab1"].online = False
+    app.fleet.sessions["lab1"].status = HostStatus(
+        "lab1", HostState.CONNECTING, "Server not responding to keepalive", time.time())
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = app.query_one(ShellPane)
+        await pilot.pause()
+        assert pane.border_subtitle == "waiting for lab1…"
+        assert pane.has_class("-waiting")
+        assert pane.host_down and not pane.ended
 
 
 async def test_a_missing_container_is_named() -> None:

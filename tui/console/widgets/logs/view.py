@@ -33,7 +33,7 @@ from corral.backends.logs import (
     LogTarget,
     parse_target,
 )
-from corral.backends.ssh import Fleet
+from corral.backends.ssh import Fleet, HostStatus
 from corral.tui.console.widgets.logs.format import LineLook
 from corral.tui.console.widgets.logs.lines import LogLines
 
@@ -78,6 +78,7 @@ class LogPane(Vertical, can_focus=False):
     LogPane { border: round $primary; height: 1fr; }
     LogPane:focus-within { border: round $accent; }
     LogPane > #log-status { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    LogPane > #log-status.-waiting { background: $warning-muted; color: $text; }
     LogPane > Input { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
     LogPane > Input.-shown { display: block; }
     """
@@ -259,6 +260,14 @@ class LogPane(Vertical, can_focus=False):
         """Refresh the status line and the border title."""
         lines = self.lines
         parts = ["● following" if lines.follow else "❚❚ paused"]
+        waiting = self.waiting_for()
+        if waiting:
+            # A dead link must not read as "following": say what the pane waits for.
+            note = f"◌ waiting for {', '.join(waiting)}"
+            if lines.follow and self.target.kind == "container":
+                parts = [note]
+            else:
+                parts.append(note)
         label, _ = SINCE_PRESETS[self.since_index]
         parts.append(f"tail {self.tail if self.tail is not None else 'all'}"
                      if self.since_index == 0 else f"since {label}")
@@ -275,7 +284,9 @@ class LogPane(Vertical, can_focus=False):
         status = " · ".join(parts)
         if status != self._status:
             self._status = status
-            self.query_one("#log-status", Static).update(status, layout=False)
+            line = self.query_one("#log-status", Static)
+            line.update(status, layout=False)
+            line.set_class(bool(waiting), "-waiting")
         title = f"logs {self.target}"
         if self.target.kind != "container":
             containers = [s for s in self.sources if s.container]
@@ -283,6 +294,16 @@ class LogPane(Vertical, can_focus=False):
             title += f" · {len(containers)} container(s) on {hosts}"
         if title != self.border_title:
             self.border_title = title
+
+    def waiting_for(self) -> list[str]:
+        """The hosts this pane reads from that are down right now."""
+        follower = self.follower
+        return follower.waiting_for() if follower is not None else []
+
+    def host_status_changed(self, status: HostStatus) -> None:
+        """A host went up or down (the app forwards every change)."""
+        if self.is_mounted:
+            self.update_status()
 
     def say(self, message: str) -> None:
         """Show a short message in the status line."""

@@ -25,6 +25,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widgets import Static
 
 from corral.backends.errors import BackendError
 from corral.backends.exec import ContainerTarget, ExecRequest, ExecStream, parse_container_target
@@ -70,6 +71,11 @@ class ShellPane(Vertical):
     ShellPane:focus-within { border: round $accent; }
     ShellPane.-ended { border: round $warning; border-subtitle-color: $warning; }
     ShellPane.-lost { border: round $error; border-subtitle-color: $error; }
+    ShellPane > #shell-waiting {
+        dock: bottom; height: 1; display: none; padding: 0 1;
+        background: $warning-muted; color: $text;
+    }
+    ShellPane.-waiting > #shell-waiting { display: block; }
     """
 
     class Ended(Message):
@@ -112,8 +118,10 @@ class ShellPane(Vertical):
     class _Started(Message, bubble=False):
         pass
 
-    class _HostDown(Message, bubble=False):
-        pass
+    class _HostChanged(Message, bubble=False):
+        def __init__(self, status: HostStatus):
+            super().__init__()
+            self.status = status
 
     def __init__(
         self,
@@ -142,6 +150,9 @@ class ShellPane(Vertical):
         #: Whether the shell has ended (exited, lost, or never started).
         self.ended = False
         self.lost = False
+        #: Whether the pane's host is down (offline, or retrying after a failure).
+        self.host_down = False
+        self._ending = ""
         who = f" as {user}" if user else ""
         self.border_title = f"{self.target} · {self.request.title}{who}"
 
@@ -152,6 +163,8 @@ class ShellPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._view
+        # Inside the pane, not only in its border (which a narrow pane cuts).
+        yield Static(id="shell-waiting")
 
     def focus(self, scroll_visible: bool = True) -> ShellPane:
         """Focus the terminal inside (the pane itself takes no keys)."""
@@ -167,6 +180,33 @@ class ShellPane(Vertical):
             self._finish(None, False, str(exc))
             return
         session.add_listener(_host_listener(self))
+        self.host_status_changed(session.status)
+
+    def host_status_changed(self, status: HostStatus) -> None:
+        """Say "waiting for HOST" while the pane's host is down (other hosts are ignored)."""
+        if status.name != self.target.host:
+            return
+        self.host_down = _is_down(status)
+        self._show_state()
+
+    def _show_state(self) -> None:
+        host = self.target.host
+        waiting = self.host_down and (self.lost or self._stream.stream is None)
+        if self.ended:
+            if not self.lost:
+                subtitle = self._ending
+            elif self.host_down:
+                subtitle = f"waiting for {host}… · {self._ending}"
+            else:
+                subtitle = f"{self._ending} · {host} is back"
+            self.border_subtitle = f"{subtitle} — press a key to close"
+        elif self._stream.stream is None:
+            self.border_subtitle = (f"waiting for {host}…" if waiting
+                                    else f"connecting to {host}…")
+        self.set_class(waiting, "-waiting")
+        if waiting:
+            what = " (the shell ended with the connection)" if self.ended else ""
+            self.query_one("#shell-waiting", Static).update(f"◌ waiting for {host}{what}")
 
     def on_terminal_view_resized(self, message: TerminalView.Resized) -> None:
         message.stop()
@@ -261,12 +301,13 @@ class ShellPane(Vertical):
         self.border_subtitle = None
         self._resize_exec()
 
-    @on(_HostDown)
-    def _host_down(self) -> None:
-        # The tunnel under the exec is gone: make sure the reader notices
-        # now, whatever state the half-dead socket is in.
-        if not self.ended:
+    @on(_HostChanged)
+    def _host_changed(self, message: _HostChanged) -> None:
+        if not self.ended and message.status.state is not HostState.ONLINE:
+            # The tunnel under the exec is gone: make sure the reader notices
+            # now, whatever state the half-dead socket is in.
             self._stream.close()
+        self.host_status_changed(message.status)
 
     @on(_Finished)
     def _finished(self, message: _Finished) -> None:
@@ -279,7 +320,8 @@ class ShellPane(Vertical):
         self.lost = lost
         self.exit_code = exit_code
         self.add_class("-lost" if lost else "-ended")
-        self.border_subtitle = f"{reason} — press a key to close"
+        self._ending = reason
+        self._show_state()
         self.view.accepts_input = False
         self.post_message(self.Ended(self, exit_code, lost, reason))
 
@@ -343,8 +385,15 @@ def _ending(stream: ExecStream, host: str) -> tuple[int | None, bool, str]:
     return code, False, f"exited with code {code}"
 
 
+def _is_down(status: HostStatus) -> bool:
+    """Offline, or connecting again after a failure (not a first connect)."""
+    return status.state is HostState.OFFLINE or (
+        status.state is HostState.CONNECTING and status.error is not None
+    )
+
+
 def _host_listener(pane: ShellPane) -> Callable[[HostStatus], None]:
-    """A session listener that tells the pane when its host goes down.
+    """A session listener that tells the pane when its host goes down or comes back.
 
     It holds the pane weakly and goes quiet once the pane is gone, since
     sessions keep their listeners for their whole life.
@@ -353,8 +402,7 @@ def _host_listener(pane: ShellPane) -> Callable[[HostStatus], None]:
 
     def listener(status: HostStatus) -> None:  # on the backend loop
         target = ref()
-        if target is None or target.ended or status.state is HostState.ONLINE:
-            return
-        target.post_message(ShellPane._HostDown())
+        if target is not None:
+            target.post_message(ShellPane._HostChanged(status))
 
     return listener
