@@ -10,6 +10,7 @@ from corral.backends.deploy.host import HostWork, preflight
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
 from corral.backends.deploy.reconcile import ReconcileReport, reconcile
 from corral.backends.deploy.stacks import (
+    UPGRADED,
     StackSummary,
     find,
     prepare_scale,
@@ -40,5 +41,6 @@ __all__ = [
     "StackSummary",
     "summarize",
     "upgrade",
+    "UPGRADED",
     "volumes_of",
 ]

@@ -126,14 +126,17 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     generations = [r.generation for r in state.records if r.stack == stack.name]
     if definition.same_as(previous):
         definition = previous  # type: ignore[assignment]
-    elif previous is not None and previous.upgrade_from is not None:
+    elif previous is not None and previous.awaiting_decision:
         raise UpgradePending(f"stack {stack.name} has an upgrade awaiting `corral confirm` or"
                              f" `corral rollback` (generation {previous.upgrade_from} ->"
                              f" {previous.generation})")
     else:
         definition = dataclasses.replace(
             definition, generation=max(generations, default=0) + 1,
-            upgrade_from=previous.generation if upgrade and previous else None)
+            # An upgrade that changes no container has nothing to confirm or roll
+            # back: it ends at once, as a deploy of the new record.
+            upgrade_from=previous.generation if upgrade and previous and not plan.no_op
+            else None)
     record_hosts = sorted({s.host for s in plan.final()}) or plan.hosts[:1]
     # The generation an upgrade came from keeps its records for a rollback.
     stale = [(r.host, r.volume) for r in state.records if r.stack == stack.name

@@ -90,7 +90,7 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
         if definition is None:
             report.errors[name] = "no readable stack record on the online hosts"
             continue
-        if definition.upgrade_from is not None:
+        if definition.awaiting_decision:
             report.add(name, "upgrade awaiting confirm or rollback: left alone")
             continue
         try:
@@ -184,7 +184,7 @@ def _watched(fleet: Fleet, state: FleetState, names: list[str]) -> list[_Watched
     watched = []
     for name in names:
         definition = state.definition(name)
-        if definition is None or definition.upgrade_from is not None:
+        if definition is None or definition.awaiting_decision:
             continue
         checks = {s.name: s.health_check for s in definition.stack.services if s.health_check}
         for host, container in state.containers(name):

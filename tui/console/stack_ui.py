@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from textual.app import App
 
+from corral.backends.deploy import UPGRADED
 from corral.backends.errors import BackendError
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.screens.modals import ConfirmScreen
@@ -54,16 +55,39 @@ def _ask(app: App, question: str, objects: list[str], then: Callable[[], None]) 
     app.push_screen(ConfirmScreen(question, objects), lambda answer: then() if answer else None)
 
 
-def ask_and_settle(app: App, flow: DeployFlow, stack: str, keep: bool, old: list[str]) -> None:
-    """Ask, then confirm (`keep`) or roll back the upgrade of `stack`.
+def ask_and_settle(app: App, flow: DeployFlow, stack: str, keep: bool) -> None:
+    """Read the stack's state; ask, then confirm (`keep`) or roll back its upgrade.
+
+    With nothing pending (the state `corral stacks` shows is not `upgraded`)
+    it says so, without asking.
 
     Args:
-        app: The running app (pushes the question, runs the worker).
+        app: The running app (pushes the question, runs the workers).
         flow: The console's stack changes.
         stack: The stack.
         keep: Confirm (True) or roll back (False).
-        old: `host/name` of the old containers the upgrade kept.
     """
+    verb = "confirm" if keep else "rollback"
+
+    def read() -> None:
+        try:
+            state, old = flow.pending_upgrade(stack)
+        except BackendError as exc:
+            app.notify(str(exc), title=f"{verb.capitalize()} of {stack}", severity="error",
+                       timeout=10)
+            return
+        if state != UPGRADED:
+            app.notify(f"Stack {stack} has nothing pending: no upgrade awaits confirm or"
+                       f" rollback (state: {state}).", title=f"Nothing to {verb}",
+                       severity="warning", timeout=8)
+            return
+        app.call_from_thread(_ask_settle, app, flow, stack, keep, old)
+
+    app.run_worker(read, thread=True, group="stack-change", exit_on_error=False,
+                   name=f"state of {stack}")
+
+
+def _ask_settle(app: App, flow: DeployFlow, stack: str, keep: bool, old: list[str]) -> None:
     if keep:
         question = f"Confirm the upgrade of {stack}? These old containers are removed:"
         done = f"Upgrade of {stack} confirmed: the old containers are removed."
@@ -72,7 +96,7 @@ def ask_and_settle(app: App, flow: DeployFlow, stack: str, keep: bool, old: list
                     " and these old ones restored:")
         done = f"Stack {stack} rolled back: the old containers run again."
     verb = "confirm" if keep else "rollback"
-    _ask(app, question, old or ["(no old container is visible here; the hosts decide)"],
+    _ask(app, question, old or ["(no old container: the upgrade only added containers)"],
          lambda: _run(app, f"{verb.capitalize()} of {stack}",
                       lambda: flow.settle_upgrade(stack, keep), lambda: done,
                       title="Upgrade", again=verb))

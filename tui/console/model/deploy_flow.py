@@ -21,6 +21,7 @@ from corral.backends.deploy import (
     ReconcileReport,
     apply,
     confirm,
+    find,
     gather,
     preflight,
     prepare,
@@ -108,6 +109,21 @@ class DeployFlow:
         run = upgrade if planned.upgrade else apply
         with self.lock:
             return run(self.fleet, planned.prepared, on_progress)
+
+    def pending_upgrade(self, stack: str) -> tuple[str, list[str]]:
+        """The stack's state as `corral stacks` says it, and its old containers.
+
+        Returns:
+            The state (`upgraded` when an upgrade awaits confirm or rollback)
+            and `host/name` of the containers the upgrade keeps stopped.
+
+        Raises:
+            UnknownStack: No online host knows the stack.
+        """
+        state = gather(self.fleet)
+        summary = find(state, stack)
+        old = sorted(f"{host}/{c.name}" for host, c in state.containers(stack) if c.previous)
+        return summary.state, old
 
     def settle_upgrade(self, stack: str, keep: bool,
                        on_progress: ProgressCallback | None = None) -> dict[str, str]:

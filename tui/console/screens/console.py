@@ -404,7 +404,7 @@ class ConsoleScreen(Screen):
             return
         from corral.tui.console.stack_ui import ask_and_settle
 
-        ask_and_settle(self.app, self.flow, message.stack, message.keep, message.old)
+        ask_and_settle(self.app, self.flow, message.stack, message.keep)
 
     @on(StacksView.Change)
     def change_stack(self, message: StacksView.Change) -> None:

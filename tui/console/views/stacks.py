@@ -104,12 +104,10 @@ class StacksView(CheckedHealth, ResourceView):
     class SettleUpgrade(Message):
         """The user asked to confirm (`keep`) or roll back a stack's upgrade."""
 
-        def __init__(self, stack: str, keep: bool, old: list[str]):
+        def __init__(self, stack: str, keep: bool):
             super().__init__()
             self.stack = stack
             self.keep = keep
-            #: `host/name` of the old containers the upgrade keeps.
-            self.old = old
 
     def cells(self, record: StackRecord) -> tuple[Any, ...]:
         current = [c for c in record.containers if not is_old_copy(c)]
@@ -143,9 +141,8 @@ class StacksView(CheckedHealth, ResourceView):
 
     def action_settle_upgrade(self, keep: bool) -> None:
         record = self._chosen()
-        if record is not None:
-            old = self._containers_of(record.stack, old=True)
-            self.post_message(self.SettleUpgrade(record.stack, keep, old))
+        if record is not None:  # whether anything is pending is the hosts' to say
+            self.post_message(self.SettleUpgrade(record.stack, keep))
 
     def action_scale(self, delta: int) -> None:
         record = self._chosen()
