@@ -16,7 +16,7 @@ from corral.catalog.spec import Stack
 from corral.tui.catalog_sources import command_catalogs
 from corral.tui.cli.support import EXIT_OK, EXIT_PARTIAL, UsageError, ask, print_json, warn
 from corral.tui.cli.support import add_yes as add_yes_option
-from corral.tui.present.deploy import plan_text, progress_printer, result_lines
+from corral.tui.present.deploy import plan_json, plan_text, progress_printer, result_lines
 
 
 def add_source(parser: argparse.ArgumentParser) -> None:
@@ -81,8 +81,7 @@ def version_at(path: Path) -> Version:
 def show_plan(args: argparse.Namespace, prepared: Prepared) -> None:
     """The plan on stdout, as a table or JSON."""
     if getattr(args, "json", False):
-        print_json({**prepared.plan.to_dict(), "no_op": prepared.no_op,
-                    "generation": prepared.definition.generation})
+        print_json(plan_json(prepared))
     else:
         print(plan_text(prepared, verbose=getattr(args, "verbose", False)))
 

@@ -43,7 +43,13 @@ from corral.tui.console.model.deploy_flow import DeployFlow, Planned
 from corral.tui.console.model.progress import ProgressRelay, Snapshot
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.widgets.plan_table import PlanTable, finished
-from corral.tui.present.deploy import changes_line, passed_over, plan_heading, result_lines
+from corral.tui.present.deploy import (
+    change_lines,
+    changes_line,
+    passed_over,
+    plan_heading,
+    result_lines,
+)
 
 AGAIN = "plan and apply again"
 
@@ -57,6 +63,11 @@ def plan_notes(planned: Planned) -> Group:
     if planned.upgrade and not prepared.no_op:
         text.append("\nUpgrade: the containers it replaces or removes are kept stopped until"
                     " you confirm or roll it back (stacks view: c / b).")
+    changed = change_lines(prepared)
+    if changed:
+        text.append("\nWhat changes (before → after)", style="bold")
+        for line in changed:
+            text.append(f"\n  {line}", style="" if line.startswith(" ") else "bold")
     warnings = [*plan.warnings, *(
         f"{s.service} #{s.index} on {s.host}: dropped soft rule {rule}"
         for s in plan.steps for rule in s.dropped)]
@@ -256,7 +267,7 @@ class PlanScreen(Screen):
         kind = "upgrade of a deployed stack" if planned.upgrade else "new stack"
         self.query_one("#plan-heading", Static).update(f"{plan_heading(prepared)} — {kind}")
         self.show_plan_parts(True)
-        self.table.show_plan(prepared.plan)
+        self.table.show_plan(prepared.plan, prepared.changes)
         self.table.border_subtitle = f"{len(prepared.plan.steps)} containers"
         self.query_one("#plan-notes", Static).update(plan_notes(planned))
         if planned.preflight is not None:
