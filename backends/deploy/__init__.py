@@ -12,6 +12,7 @@ from corral.backends.deploy.health_track import HealthTracker
 from corral.backends.deploy.host import HostWork, preflight
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
 from corral.backends.deploy.reconcile import ReconcileReport, reconcile
+from corral.backends.deploy.record import Definition
 from corral.backends.deploy.stacks import (
     UPGRADED,
     StackSummary,
@@ -28,6 +29,7 @@ __all__ = [
     "ApplyResult",
     "FieldChange",
     "confirm",
+    "Definition",
     "find",
     "gather",
     "HealthTracker",

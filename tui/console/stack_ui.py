@@ -8,12 +8,14 @@ and ends with a notification (`App.notify` is thread-safe).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual.app import App
 
-from corral.backends.deploy import UPGRADED
-from corral.backends.errors import BackendError
+from corral.backends.deploy import UPGRADED, upgrade_seed
+from corral.backends.errors import BackendError, DeployError
+from corral.catalog.errors import CatalogError, CorralError
+from corral.tui.catalog_sources import load_sources
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.screens.modals import ConfirmScreen
 
@@ -151,3 +153,43 @@ def ask_and_remove(app: App, flow: DeployFlow, stack: str, containers: list[str]
          lambda: _run(app, f"Removing {stack}", lambda: flow.remove_stack(stack),
                       lambda: f"Stack {stack} removed; its named volumes are kept.",
                       title="Remove", again="remove"))
+
+
+def open_upgrade(app: App, flow: DeployFlow, stack: str, folders: Sequence[str]) -> None:
+    """Open the catalog form of `stack`'s deployed version, filled from its record.
+
+    Reads the record and the catalog folders on a worker thread; says why
+    when the stack cannot be upgraded here (no record, an upgrade awaiting
+    a decision, a version no catalog folder holds).
+
+    Args:
+        app: The running app.
+        flow: The console's stack changes.
+        stack: The stack.
+        folders: The configuration's extra catalog folders.
+    """
+    from corral.tui.console.screens.catalog_form import CatalogFormScreen
+
+    def read() -> None:
+        try:
+            definition = flow.deployed(stack)
+            if definition.awaiting_decision:
+                raise DeployError(f"stack {stack} has an upgrade awaiting confirm or rollback:"
+                                  " press c or b first")
+            entry_id, version_name = definition.stack.entry, definition.stack.version
+            catalogs, _ = load_sources((), folders)
+            try:
+                entry = catalogs.find(entry_id)
+                version = entry.find_version(version_name)
+            except CatalogError as exc:
+                raise CatalogError(f"stack {stack} was deployed from {entry_id} {version_name},"
+                                   f" which no catalog folder holds ({exc}); upgrade it with"
+                                   f" `corral upgrade ENTRY|FILE --stack {stack}`") from exc
+            seeded = upgrade_seed(definition, version)
+        except CorralError as exc:
+            app.notify(str(exc), title=f"Upgrade of {stack}", severity="error", timeout=12)
+            return
+        app.call_from_thread(app.push_screen, CatalogFormScreen(entry, version, upgrade=seeded))
+
+    app.run_worker(read, thread=True, group="stack-change", exit_on_error=False,
+                   name=f"upgrade form of {stack}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from corral.backends.deploy import (
     ApplyResult,
+    Definition,
     HealthTracker,
     HostWork,
     Prepared,
@@ -31,7 +32,7 @@ from corral.backends.deploy import (
     rollback,
     upgrade,
 )
-from corral.backends.errors import PreflightError
+from corral.backends.errors import PreflightError, UnknownStack
 from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
@@ -109,6 +110,17 @@ class DeployFlow:
         run = upgrade if planned.upgrade else apply
         with self.lock:
             return run(self.fleet, planned.prepared, on_progress)
+
+    def deployed(self, stack: str) -> Definition:
+        """The stack's latest record (answers without passwords, spec, scales).
+
+        Raises:
+            UnknownStack: No online host holds a readable record of it.
+        """
+        definition = gather(self.fleet).definition(stack)
+        if definition is None:
+            raise UnknownStack(f"no online host holds a readable record of stack {stack!r}")
+        return definition
 
     def pending_upgrade(self, stack: str) -> tuple[str, list[str]]:
         """The stack's state as `corral stacks` says it, and its old containers.

@@ -406,6 +406,15 @@ class ConsoleScreen(Screen):
 
         ask_and_settle(self.app, self.flow, message.stack, message.keep)
 
+    @on(StacksView.Upgrade)
+    def upgrade_stack(self, message: StacksView.Upgrade) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        from corral.tui.console.stack_ui import open_upgrade
+
+        open_upgrade(self.app, self.flow, message.stack, self.app.config.catalogs)
+
     @on(StacksView.Change)
     def change_stack(self, message: StacksView.Change) -> None:
         if self.readonly:

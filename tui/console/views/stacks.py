@@ -62,6 +62,9 @@ class StacksView(CheckedHealth, ResourceView):
         Binding("b", "settle_upgrade(False)", "Roll back", id="stacks.rollback",
                 tooltip="Undo the upgrade of the stack under the cursor: restore the old"
                         " containers (asks first)"),
+        Binding("U,shift+u", "upgrade", "Upgrade", id="stacks.upgrade",
+                tooltip="Upgrade the stack under the cursor: its catalog form filled with the"
+                        " deployed answers and current scales, then the plan"),
         Binding("plus,equals_sign", "scale(1)", "Scale +1", id="stacks.scale_up",
                 tooltip="One more replica of the service under the cursor"),
         Binding("minus", "scale(-1)", "Scale -1", id="stacks.scale_down",
@@ -101,6 +104,13 @@ class StacksView(CheckedHealth, ResourceView):
             super().__init__()
             self.stack = stack
 
+    class Upgrade(Message):
+        """The user asked to upgrade a stack from its deployed answers."""
+
+        def __init__(self, stack: str):
+            super().__init__()
+            self.stack = stack
+
     class SettleUpgrade(Message):
         """The user asked to confirm (`keep`) or roll back a stack's upgrade."""
 
@@ -125,7 +135,8 @@ class StacksView(CheckedHealth, ResourceView):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("settle_upgrade", "reconcile", "scale", "remove_stack") and self.readonly:
+        if action in ("settle_upgrade", "reconcile", "scale", "remove_stack", "upgrade") \
+                and self.readonly:
             return False
         return super().check_action(action, parameters)
 
@@ -143,6 +154,11 @@ class StacksView(CheckedHealth, ResourceView):
         record = self._chosen()
         if record is not None:  # whether anything is pending is the hosts' to say
             self.post_message(self.SettleUpgrade(record.stack, keep))
+
+    def action_upgrade(self) -> None:
+        record = self._chosen()
+        if record is not None:
+            self.post_message(self.Upgrade(record.stack))
 
     def action_scale(self, delta: int) -> None:
         record = self._chosen()
