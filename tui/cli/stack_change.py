@@ -76,8 +76,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
     with connected_fleet(args) as fleet:
         prepared = prepare(fleet, stack, answers, upgrade=True)
         code = apply_confirmed(args, fleet, prepared, f"Upgrade stack {stack.name}?", upgrade)
-    if code != EXIT_OK or prepared.no_op:
-        return code
+    if code != EXIT_OK or not prepared.definition.awaiting_decision:
+        return code  # an upgrade that changes no container has ended already
     print(f"Then `corral confirm {stack.name}` to remove the old containers, or"
           f" `corral rollback {stack.name}` to restore them.", file=sys.stderr)
     return code

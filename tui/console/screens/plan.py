@@ -60,7 +60,7 @@ def plan_notes(planned: Planned) -> Group:
     plan = prepared.plan
     text = Text()
     text.append(changes_line(prepared), style="bold")
-    if planned.upgrade and not prepared.no_op:
+    if planned.upgrade and prepared.definition.awaiting_decision:
         text.append("\nUpgrade: the containers it replaces or removes are kept stopped until"
                     " you confirm or roll it back (stacks view: c / b).")
     changed = change_lines(prepared)
@@ -359,7 +359,8 @@ class PlanScreen(Screen):
             done, problems = result_lines(result, AGAIN)
         else:
             done, problems = None, [f"{error.title}: {error}" if error else "apply failed"]
-        upgraded = bool(done and self.planned and self.planned.upgrade)
+        upgraded = bool(done and self.planned and self.planned.upgrade
+                        and self.planned.prepared.definition.awaiting_decision)
         if upgraded:
             done = (f"Stack {name} upgraded; the old containers are kept stopped: confirm (c)"
                     " or roll back (b) on the stacks view.")
