@@ -18,6 +18,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from corral.backends.deploy.body import secrets_digest
 from corral.backends.deploy.record import Definition
 from corral.catalog.answers import Answers, resolve_answers
 from corral.catalog.errors import AnswerError
@@ -68,11 +69,13 @@ def seed(definition: Definition, version: Version) -> UpgradeSeed:
     questions = {q.variable: q for q in version.info.questions}
     answers = {k: v for k, v in definition.answers.items() if k in questions}
     dropped = sorted(set(definition.answers) - set(questions))
+    # A deploy that set no password at all has none to keep (the digest says so).
     kept = frozenset(k for k in definition.secret_names
-                     if k in questions and questions[k].secret)
+                     if k in questions and questions[k].secret
+                     and definition.digest != secrets_digest(frozenset()))
     scales = {s.name: s.scale for s in definition.stack.services
               if not s.scheduling.is_global}
-    base = _scales(version, answers, kept, definition.name)
+    base = _scales(version, answers, definition.name)
     for variable, question in questions.items():
         if question.type != "int" or variable not in answers:
             continue
@@ -82,7 +85,7 @@ def seed(definition: Definition, version: Version) -> UpgradeSeed:
                     or question.validate(str(now)) is not None:
                 continue
             probe = {**answers, variable: str(now)}
-            probed = _scales(version, probe, kept, definition.name)
+            probed = _scales(version, probe, definition.name)
             moved = {n for n in probed if probed[n] != base.get(n)}
             # Adopted only if it moves that service, and any other, to what runs now.
             if name in moved and all(probed[n] == scales.get(n) for n in moved):
@@ -98,8 +101,9 @@ def seed(definition: Definition, version: Version) -> UpgradeSeed:
                        tuple(notes))
 
 
-def _scales(version: Version, values: dict[str, str], kept: frozenset[str],
-            stack: str) -> dict[str, int]:
+def _scales(version: Version, values: dict[str, str], stack: str) -> dict[str, int]:
+    # Scales never hang on a password: every password stands masked here.
+    kept = frozenset(q.variable for q in version.info.questions if q.secret)
     questions = upgrade_questions(version.info.questions, kept)
     answers = resolve_answers(questions, form={k: v for k, v in values.items() if k not in kept})
     rendered = render(version, _with(answers, dict.fromkeys(kept, MASK)), stack_name=stack)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from corral.backends.deploy.body import secrets_digest
 from corral.backends.deploy.carry import render_upgrade, seed, upgrade_questions
 from corral.backends.deploy.gather import FleetState
 from corral.backends.deploy.prepare import prepare
@@ -109,3 +110,10 @@ def test_a_password_the_template_transforms_cannot_be_kept(monkeypatch) -> None:
     monkeypatch.setattr(carry, "render", upper_case)
     with pytest.raises(CatalogError, match="type the password again"):
         render_upgrade(version(), answers, start, "demo")
+
+
+def test_a_deploy_without_passwords_has_none_to_keep() -> None:
+    state = scaled_up()
+    definition = state.definition("demo")
+    bare = dataclasses.replace(definition, digest=secrets_digest(frozenset()))
+    assert seed(bare, version()).kept_secrets == frozenset()
