@@ -63,29 +63,36 @@ def plan_notes(planned: Planned) -> Group:
     if planned.upgrade and prepared.definition.awaiting_decision:
         text.append("\nUpgrade: the containers it replaces or removes are kept stopped until"
                     " you confirm or roll it back (stacks view: c / b).")
+    parts: list[RenderableType] = [text]
     changed = change_lines(prepared)
     if changed:
-        text.append("\nWhat changes (before → after)", style="bold")
-        for line in changed:
-            text.append(f"\n  {line}", style="" if line.startswith(" ") else "bold")
+        parts.append(Text("What changes (before → after)", style="bold"))
+        for line in changed:  # container lines, then their fields indented
+            depth = len(line) - len(line.lstrip())
+            parts.append(Padding(Text(line.lstrip(), style="" if depth else "bold"),
+                                 (0, 0, 0, 2 + depth)))
+    more = Text()
     warnings = [*plan.warnings, *(
         f"{s.service} #{s.index} on {s.host}: dropped soft rule {rule}"
         for s in plan.steps for rule in s.dropped)]
     for warning in warnings:
-        text.append(f"\nwarning: {warning}", style="yellow")
+        more.append(f"\nwarning: {warning}", style="yellow")
     for host, why in plan.offline:
-        text.append(f"\nOffline, left out: {host} ({why})", style="yellow")
+        more.append(f"\nOffline, left out: {host} ({why})", style="yellow")
     skipped = passed_over(plan)
+    if skipped:
+        more.append("\nHosts not chosen", style="bold")
+    if more:
+        parts.append(more[1:])  # without the first line break
     if not skipped:
-        return Group(text)
-    text.append("\nHosts not chosen", style="bold")
+        return Group(*parts)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column()
     grid.add_column()
     for step, host, why in skipped:
         grid.add_row(f"{step.service} #{step.index}", host, why)
-    return Group(text, Padding(grid, (0, 0, 0, 2)))
+    return Group(*parts, Padding(grid, (0, 0, 0, 2)))
 
 
 def error_text(error: BackendError, *more: str) -> Group:
