@@ -46,6 +46,9 @@ class ReconcileReport:
     #: Health of each running container with a Rancher check, by `host/name`,
     #: after this pass's probes (taken even while a host is offline).
     health: dict[str, str] = field(default_factory=dict)
+    #: Each stack's state as `corral stacks` says it (`StackSummary.state`), when
+    #: the caller read it (the console's health pass does).
+    states: dict[str, str] = field(default_factory=dict)
 
     def add(self, stack: str, line: str) -> None:
         """Note one thing done to `stack`."""

@@ -30,6 +30,7 @@ from corral.backends.deploy import (
     reconcile,
     remove,
     rollback,
+    summarize,
     upgrade,
 )
 from corral.backends.errors import PreflightError, UnknownStack
@@ -188,12 +189,16 @@ class DeployFlow:
             return None
         try:
             state = gather(self.fleet)
+            # The state the stacks view shows: the one `corral stacks` prints.
+            states = {summary.name: summary.state for summary in summarize(state)}
             managed = [name for name in state.stacks() if state.definition(name) is not None]
             if not managed:
                 self.tracker.forget(set())
-                return ReconcileReport()
-            return reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
-                             replace_lost=False, state=state)
+                return ReconcileReport(states=states)
+            report = reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
+                               replace_lost=False, state=state)
+            report.states = states
+            return report
         finally:
             self.lock.release()
 

@@ -235,6 +235,7 @@ class ConsoleScreen(Screen):
         if message.report is not None:
             for view in (self.query_one(ContainersView), self.query_one(StacksView)):
                 view.set_checked_health(message.report.health)
+            self.query_one(StacksView).set_stack_states(message.report.states)
 
     def on_console_screen_stats_read(self, message: StatsRead) -> None:
         self.query_one(ContainersView).set_usage(message.usage)

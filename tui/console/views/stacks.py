@@ -14,6 +14,9 @@ from corral.backends.labels import PREVIOUS_SUFFIX
 from corral.tui.console.views.base import Column, ResourceView
 from corral.tui.console.views.containers import CheckedHealth, health_summary
 
+#: How each stack state shows (`upgraded`: confirm or roll back with c / b).
+_STATE_STYLE = {"active": "green", "degraded": "red", "upgraded": "yellow", "unknown": "dim"}
+
 
 @dataclass
 class StackRecord:
@@ -50,6 +53,7 @@ class StacksView(CheckedHealth, ResourceView):
     COLUMNS = (
         Column("stack", "STACK"),
         Column("service", "SERVICE"),
+        Column("state", "STATE"),
         Column("running", "RUNNING"),
         Column("health", "HEALTH"),
         Column("hosts", "HOSTS"),
@@ -119,14 +123,26 @@ class StacksView(CheckedHealth, ResourceView):
             self.stack = stack
             self.keep = keep
 
+    #: Each stack's state from the last health pass, as `corral stacks` says it;
+    #: replaced whole, never changed in place.
+    stack_states: dict[str, str] = {}  # noqa: RUF012
+
+    def set_stack_states(self, states: dict[str, str]) -> None:
+        """Show each stack's state (`active`, `degraded`, `upgraded`, `unknown`)."""
+        if states != self.stack_states:
+            self.stack_states = dict(states)
+            self.redraw()
+
     def cells(self, record: StackRecord) -> tuple[Any, ...]:
         current = [c for c in record.containers if not is_old_copy(c)]
         running = sum(1 for c in current if c.state == "running")
         total = len(current)
         old = len(record.containers) - total
+        state = self.stack_states.get(record.stack, "")
         return (
             record.stack,
             record.service,
+            Text(state, style=_STATE_STYLE.get(state, "")),
             Text(f"{running}/{total}" + (f" +{old} old" if old else ""),
                  style="green" if running == total and not old else "yellow"),
             health_summary(current, self.checked_health),

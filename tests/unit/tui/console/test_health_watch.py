@@ -137,7 +137,10 @@ async def test_stacks_view_counts_old_copies_apart_and_confirms_after_asking() -
     app = StacksApp(flow)
     async with app.run_test() as pilot:
         view = app.query_one(StacksView)
-        assert [str(cell) for cell in view.get_row("demo/web")][3] == "2/2 +1 old"
+        assert str(view.get_cell("demo/web", "running")) == "2/2 +1 old"
+        assert str(view.get_cell("demo/web", "state")) == ""  # until a health pass says
+        view.set_stack_states({"demo": "upgraded"})
+        assert str(view.get_cell("demo/web", "state")) == "upgraded"
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         assert app.screen.question.startswith("Roll back the upgrade of demo?")
