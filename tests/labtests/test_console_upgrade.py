@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,11 @@ def env_of(container) -> dict[str, str]:
 
 def messages(app) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+def state_of(lab: Lab, stack: str) -> str:
+    listed = json.loads(corral_on(lab, "stacks", "--json").stdout)
+    return next(s["state"] for s in listed if s["name"] == stack)
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +126,10 @@ async def test_upgrade_form_keeps_the_other_answers_the_password_and_the_scale(
 
         stacks = view(app, "stacks")
         await until(pilot, lambda: key in stacks.records, "the stack again")
+        # The console says what `corral stacks` says, from the same record.
+        await until(pilot, lambda: str(stacks.get_cell(key, "state")) == "upgraded",
+                    "the state from a health pass", timeout=30)
+        assert state_of(lab, STACK) == "upgraded"
         stacks.move_cursor(row=stacks.get_row_index(key))
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
@@ -127,6 +137,8 @@ async def test_upgrade_form_keeps_the_other_answers_the_password_and_the_scale(
         await until(pilot, lambda: not any(c.name.endswith(".prev")
                                            for c in stack_containers(lab, STACK)),
                     "the old copies removed", timeout=60)
+        await until(pilot, lambda: str(stacks.get_cell(key, "state")) == "active",
+                    "active again", timeout=30)
         assert SECRET not in screen_text(app)
     listed = corral_on(lab, "stacks")
     assert SECRET not in listed.stdout + listed.stderr
@@ -167,13 +179,6 @@ def noop(lab: Lab, tmp_path_factory: pytest.TempPathFactory):
     corral_on(lab, "rm", "noop", "--yes")
 
 
-def state_of(lab: Lab, stack: str) -> str:
-    import json
-
-    listed = json.loads(corral_on(lab, "stacks", "--json").stdout)
-    return next(s["state"] for s in listed if s["name"] == stack)
-
-
 async def test_an_upgrade_changing_nothing_ends_at_once_and_c_says_so(lab: Lab,
                                                                         noop: Path) -> None:
     before = {c.name: c.id for c in stack_containers(lab, "noop")}
@@ -192,6 +197,8 @@ async def test_an_upgrade_changing_nothing_ends_at_once_and_c_says_so(lab: Lab,
         await command(pilot, "stacks")
         stacks = view(app, "stacks")
         await until(pilot, lambda: "noop/web" in stacks.records, "the stack")
+        await until(pilot, lambda: str(stacks.get_cell("noop/web", "state")) == "active",
+                    "the state from a health pass", timeout=30)
         stacks.move_cursor(row=stacks.get_row_index("noop/web"))
         await pilot.press("c")
         await until(pilot, lambda: any("nothing pending" in m for m in messages(app)),
