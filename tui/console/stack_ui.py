@@ -1,9 +1,12 @@
-"""Stack changes from the stacks view, as `corral confirm | rollback | reconcile | scale | rm`.
+"""Stack changes from the stacks view, as `corral confirm | rollback | reconcile | scale | rm`,
+and the upgrade form (`U`) filled from the stack record.
 
 Those that may remove containers (confirm the old copies, rollback the ones
 the upgrade created, reconcile the extra copies of a host that came back,
-scaling down, removing) ask first. Each change runs on an app worker thread
-and ends with a notification (`App.notify` is thread-safe).
+scaling down, removing) ask first; confirm and rollback first read the
+stack's state from the hosts and, with nothing pending, say so instead.
+Each change runs on an app worker thread and ends with a notification
+(`App.notify` is thread-safe).
 """
 
 from __future__ import annotations

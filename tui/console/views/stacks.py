@@ -161,10 +161,10 @@ class StacksView(CheckedHealth, ResourceView):
         key = self.current_key()
         return None if key is None or self.readonly else self.records.get(key)
 
-    def _containers_of(self, stack: str, old: bool | None = None) -> list[str]:
-        """`host/name` of the stack's containers: all, or only old copies (True) or current ones."""
+    def _containers_of(self, stack: str) -> list[str]:
+        """`host/name` of every container of the stack, old copies included."""
         return sorted(f"{c.host}/{c.name}" for r in self.records.values() if r.stack == stack
-                      for c in r.containers if old is None or is_old_copy(c) == old)
+                      for c in r.containers)
 
     def action_settle_upgrade(self, keep: bool) -> None:
         record = self._chosen()
