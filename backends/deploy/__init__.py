@@ -4,12 +4,17 @@ What the layers above may import; everything else in this package is internal.
 """
 
 from corral.backends.deploy.apply import ApplyResult, apply
+from corral.backends.deploy.carry import UpgradeSeed, render_upgrade, upgrade_questions
+from corral.backends.deploy.carry import seed as upgrade_seed
+from corral.backends.deploy.diff import FieldChange
 from corral.backends.deploy.gather import gather
 from corral.backends.deploy.health_track import HealthTracker
 from corral.backends.deploy.host import HostWork, preflight
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
 from corral.backends.deploy.reconcile import ReconcileReport, reconcile
+from corral.backends.deploy.record import Definition
 from corral.backends.deploy.stacks import (
+    UPGRADED,
     StackSummary,
     find,
     prepare_scale,
@@ -22,7 +27,9 @@ from corral.backends.deploy.upgrade import confirm, rollback, upgrade
 __all__ = [
     "apply",
     "ApplyResult",
+    "FieldChange",
     "confirm",
+    "Definition",
     "find",
     "gather",
     "HealthTracker",
@@ -36,9 +43,14 @@ __all__ = [
     "reconcile",
     "ReconcileReport",
     "remove",
+    "render_upgrade",
     "rollback",
     "StackSummary",
     "summarize",
     "upgrade",
+    "upgrade_questions",
+    "upgrade_seed",
+    "UpgradeSeed",
+    "UPGRADED",
     "volumes_of",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 
 from corral.backends import labels as L
 from corral.backends.plan.board import memory_request
@@ -288,6 +289,18 @@ def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str
         [(network, aliases) for network in networks[1:]]
 
 
+def fits(masked: str, value: str | None) -> bool:
+    """Whether `value` is `masked` with each mask standing for a password.
+
+    The rest must be equal: a sibling created from other answers (an upgrade
+    changed the text around the password) must not lend its whole value.
+    """
+    if value is None:
+        return False
+    pattern = "(.+)".join(re.escape(part) for part in masked.split(MASK))
+    return re.fullmatch(pattern, value, re.DOTALL) is not None
+
+
 def unmask(body: dict, sibling: dict, same_service: bool = True) -> dict:
     """Fill masked values of `body` from the config of a running sibling replica.
 
@@ -315,18 +328,21 @@ def unmask(body: dict, sibling: dict, same_service: bool = True) -> dict:
     for item in body.get("Env", []):
         key, _, value = item.partition("=")
         if MASK in value:
-            if key not in theirs_env:
+            if not fits(value, theirs_env.get(key)):
                 raise ValueError(f"environment {key} is a password the sibling does not hold")
             value = theirs_env[key]
         env.append(f"{key}={value}")
     body["Env"] = env
     if same_service:
         for key in ("Cmd", "Entrypoint"):
-            if any(MASK in part for part in body.get(key) or []):
-                body[key] = list(sibling.get(key) or [])
+            ours, theirs = body.get(key) or [], sibling.get(key) or []
+            if any(MASK in part for part in ours) and len(ours) == len(theirs) \
+                    and all(fits(a, b) for a, b in zip(ours, theirs, strict=True)):
+                body[key] = list(theirs)
         for key, value in list(body.get("Labels", {}).items()):
-            if MASK in value:
-                body["Labels"][key] = (sibling.get("Labels") or {}).get(key, value)
+            theirs_label = (sibling.get("Labels") or {}).get(key)
+            if MASK in value and fits(value, theirs_label):
+                body["Labels"][key] = theirs_label
     if MASK in json.dumps(body):
         raise ValueError("a password answer is used where Corral cannot recover it")
     return body

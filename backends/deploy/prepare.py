@@ -17,14 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from corral.backends.deploy.body import config_hash, secrets_digest
+from corral.backends.deploy.carry import kept_secrets
+from corral.backends.deploy.diff import FieldChange, stack_changes
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
-from corral.backends.errors import UpgradePending
-from corral.backends.plan.model import Plan
+from corral.backends.errors import DeployError, UpgradePending
+from corral.backends.plan.model import REPLACE, Plan
 from corral.backends.plan.planner import plan as make_plan
 from corral.backends.ssh.fleet import Fleet
 from corral.catalog.answers import Answers
-from corral.catalog.spec import Stack
+from corral.catalog.spec import MASK, Stack
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Prepared:
             are masked and are copied from running replicas.
         record_hosts: Hosts that will hold the current record.
         stale_records: (host, volume) of records to remove after the apply.
+        changes: Per service whose containers are replaced, what changes in
+            their configuration (empty for a new stack).
     """
 
     stack: Stack
@@ -76,6 +80,7 @@ class Prepared:
     from_record: bool = False
     record_hosts: list[str] = field(default_factory=list)
     stale_records: list[tuple[str, str]] = field(default_factory=list)
+    changes: dict[str, list[FieldChange]] = field(default_factory=dict)
 
     @property
     def missing_records(self) -> list[str]:
@@ -99,7 +104,9 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
         fleet: The connected fleet.
         stack: The rendered stack, or (with `record`) a stack built from a
             record's masked spec (e.g. with a changed scale).
-        answers: The answers `stack` was rendered with.
+        answers: The answers `stack` was rendered with. A password answer
+            equal to the mask is kept as deployed (`carry.render_upgrade`):
+            like a spec from a record, it is filled from the running containers.
         record: The recorded definition `stack` derives from, when there are
             no answers at hand (`corral scale`, `corral reconcile`).
         state: Hosts already read (saves reading them again).
@@ -115,29 +122,50 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     state = state or gather(fleet)
     previous = state.definition(stack.name)
     now = time.time()
+    kept = kept_secrets(answers)
     if record is not None:
         digest = record.digest
         definition = dataclasses.replace(record, stack=stack, deployed_at=now)
     else:
-        digest = secrets_digest(stack.secrets)
-        definition = definition_of(stack, answers, 0, now)
+        digest = _digest(stack, kept, previous)
+        definition = dataclasses.replace(definition_of(stack, answers, 0, now), digest=digest)
     hashes = {s.name: config_hash(stack, s, digest) for s in stack.services}
     plan = make_plan(stack, state.hosts, hashes)
+    replaced = {s.service for s in plan.changes if s.action == REPLACE}
     generations = [r.generation for r in state.records if r.stack == stack.name]
     if definition.same_as(previous):
         definition = previous  # type: ignore[assignment]
-    elif previous is not None and previous.upgrade_from is not None:
+    elif previous is not None and previous.awaiting_decision:
         raise UpgradePending(f"stack {stack.name} has an upgrade awaiting `corral confirm` or"
                              f" `corral rollback` (generation {previous.upgrade_from} ->"
                              f" {previous.generation})")
     else:
         definition = dataclasses.replace(
             definition, generation=max(generations, default=0) + 1,
-            upgrade_from=previous.generation if upgrade and previous else None)
+            # An upgrade that changes no container has nothing to confirm or roll
+            # back: it ends at once, as a deploy of the new record.
+            upgrade_from=previous.generation if upgrade and previous and not plan.no_op
+            else None)
     record_hosts = sorted({s.host for s in plan.final()}) or plan.hosts[:1]
     # The generation an upgrade came from keeps its records for a rollback.
     stale = [(r.host, r.volume) for r in state.records if r.stack == stack.name
              and r.generation != definition.upgrade_from
              and (r.generation != definition.generation or r.host not in record_hosts)]
-    return Prepared(stack, definition, previous, state, hashes, plan, record is not None,
-                    list(record_hosts), sorted(stale))
+    return Prepared(stack, definition, previous, state, hashes, plan,
+                    record is not None or bool(kept), list(record_hosts), sorted(stale),
+                    stack_changes(previous, stack, digest, replaced))
+
+
+def _digest(stack: Stack, kept: frozenset[str], previous: Definition | None) -> str:
+    """The password digest of a rendered stack; kept passwords count as the deployed ones.
+
+    Raises:
+        DeployError: Passwords are to be kept but the stack has no record.
+    """
+    typed = stack.secrets - {MASK}
+    if not kept:
+        return secrets_digest(typed)
+    if previous is None:
+        raise DeployError(f"stack {stack.name} has no record on the online hosts: the"
+                          f" deployed {', '.join(sorted(kept))} cannot be kept; type it")
+    return previous.digest if not typed else secrets_digest(typed | {previous.digest})

@@ -49,6 +49,9 @@ class ReconcileReport:
     #: Health of each running container with a Rancher check, by `host/name`,
     #: after this pass's probes (taken even while a host is offline).
     health: dict[str, str] = field(default_factory=dict)
+    #: Each stack's state as `corral stacks` says it (`StackSummary.state`), when
+    #: the caller read it (the console's health pass does).
+    states: dict[str, str] = field(default_factory=dict)
 
     def add(self, stack: str, line: str) -> None:
         """Note one thing done to `stack`."""
@@ -98,7 +101,7 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
         if definition is None:
             report.errors[name] = "no readable stack record on the online hosts"
             continue
-        if definition.upgrade_from is not None:
+        if definition.awaiting_decision:
             report.add(name, "upgrade awaiting confirm or rollback: left alone")
             continue
         try:
@@ -209,7 +212,7 @@ def _watched(fleet: Fleet, state: FleetState, names: list[str]) -> list[_Watched
     watched = []
     for name in names:
         definition = state.definition(name)
-        if definition is None or definition.upgrade_from is not None:
+        if definition is None or definition.awaiting_decision:
             continue
         checks = {s.name: s.health_check for s in definition.stack.services if s.health_check}
         for host, container in state.containers(name):

@@ -58,6 +58,11 @@ class Definition:
         """The stack name."""
         return self.stack.name
 
+    @property
+    def awaiting_decision(self) -> bool:
+        """Whether an upgrade awaits confirm or rollback: the one test every verb uses."""
+        return self.upgrade_from is not None
+
     def same_as(self, other: Definition | None) -> bool:
         """Whether both describe the same deploy (generation and time aside)."""
         return other is not None and self.to_dict(meta=False) == other.to_dict(meta=False)

@@ -25,6 +25,9 @@ from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
 from corral.catalog.spec import MASK, Stack
 
+#: The state of a stack whose upgrade awaits confirm or rollback.
+UPGRADED = "upgraded"
+
 
 @dataclass
 class ServiceSummary:
@@ -58,11 +61,17 @@ class StackSummary:
 
     @property
     def state(self) -> str:
-        """`active`, `degraded` (fewer running than wanted), `upgraded` or `unknown`."""
+        """`unknown` (no record), `upgraded` (an upgrade awaits confirm or rollback),
+        `degraded` (fewer running than wanted) or `active`.
+
+        The one state of a stack: `corral stacks`, the console and the verbs that
+        confirm or roll back all read it from the record, never from the `.prev`
+        containers alone (an upgrade that only adds containers keeps none).
+        """
         if self.definition is None:
             return "unknown"
-        if self.previous:
-            return "upgraded"
+        if self.definition.awaiting_decision:
+            return UPGRADED
         short = any(s.wanted.isdigit() and s.running < int(s.wanted) for s in self.services)
         return "degraded" if short else "active"
 

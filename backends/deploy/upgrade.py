@@ -22,7 +22,7 @@ import dataclasses
 import time
 
 from corral.backends import labels as L
-from corral.backends.deploy.apply import ApplyResult
+from corral.backends.deploy.apply import ApplyResult, apply
 from corral.backends.deploy.gather import FleetState
 from corral.backends.deploy.host import HostWork, check_health, create_container, preflight
 from corral.backends.deploy.objects import (
@@ -49,6 +49,10 @@ def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | No
         PreflightError: A host lacks images, volumes or networks; nothing changed.
         DeployError: Passwords cannot be recovered; nothing changed.
     """
+    if not prepared.definition.awaiting_decision:
+        # Nothing to keep for a rollback (no container changes): a plain apply
+        # writes the new record and removes the old one.
+        return apply(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
     report = on_progress or (lambda _: None)
     outcome = ApplyResult(prepared)
     work = HostWork.build(fleet, prepared)
@@ -169,8 +173,9 @@ def pending(state: FleetState, stack: str) -> Definition:
     definition = state.definition(stack)
     if definition is None:
         raise DeployError(f"no online host holds a record of stack {stack!r}")
-    if definition.upgrade_from is None:
-        raise DeployError(f"stack {stack} has no upgrade awaiting confirm or rollback")
+    if not definition.awaiting_decision:
+        raise DeployError(f"stack {stack} has nothing pending: no upgrade awaits confirm or"
+                          " rollback")
     return definition
 
 

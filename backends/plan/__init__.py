@@ -3,10 +3,12 @@
 What the layers above may import; everything else in this package is internal.
 """
 
-from corral.backends.plan.model import KEEP, Plan, Step
+from corral.backends.plan.model import CONFIG_CHANGED, KEEP, REPLACE, Plan, Step
 
 __all__ = [
+    "CONFIG_CHANGED",
     "KEEP",
+    "REPLACE",
     "Plan",
     "Step",
 ]

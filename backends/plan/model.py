@@ -20,6 +20,8 @@ START = "start"
 REPLACE = "replace"
 REMOVE = "remove"
 ACTIONS = (CREATE, KEEP, START, REPLACE, REMOVE)
+#: The reason of a replace whose service's configuration hash changed.
+CONFIG_CHANGED = "configuration changed"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from corral.backends.plan.board import (
 )
 from corral.backends.plan.finish import follow_shared, link_warnings
 from corral.backends.plan.model import (
+    CONFIG_CHANGED,
     CREATE,
     KEEP,
     REMOVE,
@@ -220,7 +221,7 @@ class _Planner:
             wanted = self.hashes.get(service.name)
             current = container.labels.get(L.CONFIG_HASH)
             if wanted is not None and current != wanted:
-                action, reason = REPLACE, "configuration changed"
+                action, reason = REPLACE, CONFIG_CHANGED
             elif not container.running and not service.start_once and service.start_on_create:
                 action, reason = START, "stopped"
             else:

@@ -183,10 +183,10 @@ async def test_console_upgrade_keeps_old_containers_until_confirmed(lab: Lab,
         stacks = view(app, "stacks")
         key = f"{STACK}/media"
         await until(pilot, lambda: key in stacks.records and str(
-            stacks.get_row(key)[3]).endswith(f"+{len(old)} old"), "the old copies")
+            stacks.get_cell(key, "running")).endswith(f"+{len(old)} old"), "the old copies")
         stacks.move_cursor(row=stacks.get_row_index(key))
-        await pilot.press("c")
-        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("c")  # the hosts say whether an upgrade is pending
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         assert sorted(o.split("/", 1)[1] for o in app.screen.objects) == sorted(old)
         await pilot.press("y")
         await until(pilot, lambda: not old & {c.name for cs in stack_containers(

@@ -138,17 +138,17 @@ def test_a_second_process_sees_the_stack_and_its_answers(lab: Lab) -> None:
 
 
 def test_scale_up_and_down_from_the_record(lab: Lab) -> None:
-    result = corral(lab, "scale", "demo/signal=3")
+    result = corral(lab, "scale", "demo/signal=3", "--yes")
     assert result.returncode == 0, result.stderr
     signal = placement(lab)["signal"]
     assert {host for host, _ in signal} == {h.name for h in lab.hosts}
     (new_host,) = [host for host, index in signal if index == "3"]
     created = engine(lab.host(new_host).socket).containers.get("demo-signal-3")
     assert f"KV_PASSWORD={SECRET}" in created.attrs["Config"]["Env"]
-    result = corral(lab, "scale", "demo/signal=2")
+    result = corral(lab, "scale", "demo/signal=2", "--yes")
     assert result.returncode == 0, result.stderr
     assert len(placement(lab)["signal"]) == 2
-    bad = corral(lab, "scale", "demo/media-recorder=3")
+    bad = corral(lab, "scale", "demo/media-recorder=3", "--yes")
     assert bad.returncode == 2 and "sidekick of media" in bad.stderr
 
 

@@ -110,7 +110,7 @@ def test_upgrade_then_rollback_restores_the_old_containers(lab: Lab, folder: Pat
         before["chg-store-1"][1]}  # unchanged configuration: untouched
     again = corral(lab, "deploy", str(folder), "--stack", STACK, "--set", "RELEASE=4", "--yes")
     assert again.returncode == 1 and "awaiting `corral confirm`" in again.stderr
-    result = corral(lab, "rollback", STACK)
+    result = corral(lab, "rollback", STACK, "--yes")
     assert result.returncode == 0, result.stderr
     assert {c.name: (host, c.id, c.status) for host, c in containers(lab)} == before
     row = next(line for line in corral(lab, "stacks").stdout.splitlines()
@@ -121,7 +121,7 @@ def test_upgrade_then_rollback_restores_the_old_containers(lab: Lab, folder: Pat
 def test_upgrade_then_confirm_removes_the_old_containers(lab: Lab, folder: Path) -> None:
     result = corral(lab, "upgrade", str(folder), "--stack", STACK, "--set", "RELEASE=3", "--yes")
     assert result.returncode == 0, result.stderr
-    result = corral(lab, "confirm", STACK)
+    result = corral(lab, "confirm", STACK, "--yes")
     assert result.returncode == 0, result.stderr
     assert sorted(web(lab)) == ["chg-web-1", "chg-web-2"]
     assert all(release(c) == "3" for _, c in containers(lab) if c.labels[L.SERVICE] == "web")
@@ -133,7 +133,7 @@ def test_failing_health_check_gets_the_container_recreated(lab: Lab, folder: Pat
     before = web(lab)
     host, old_id, _ = before["chg-web-1"]
     engine(lab.host(host).socket).containers.get(old_id).exec_run(["rm", "/www/health"])
-    result = corral(lab, "reconcile")
+    result = corral(lab, "reconcile", "--yes")
     assert result.returncode == 0, result.stderr
     assert "removed unhealthy chg-web-1" in result.stdout and "HTTP status 404" in result.stdout
     assert "only while `corral reconcile --watch`" in result.stderr
@@ -154,7 +154,7 @@ def test_lost_host_is_replaced_and_trimmed_on_return(lab: Lab, folder: Path) -> 
         assert set(report.health) == {f"{kept}/chg-web-1"}
         assert sorted(c.name for _, c in containers(lab) if c.labels[L.SERVICE] == "web") == [
             "chg-web-1", "chg-web-2"]
-        result = corral(lab, "reconcile")
+        result = corral(lab, "reconcile", "--yes")
         assert result.returncode == 0, result.stderr
         assert "create chg-web-2 on" in result.stdout
         running = sorted((c.name, host) for host, c in containers(lab)
@@ -162,7 +162,7 @@ def test_lost_host_is_replaced_and_trimmed_on_return(lab: Lab, folder: Path) -> 
         # The lost host still runs its copy, which Corral cannot see.
         assert [name for name, _ in running] == ["chg-web-1", "chg-web-2", "chg-web-2"]
         assert len({host for _, host in running}) == 3
-    result = corral(lab, "reconcile")
+    result = corral(lab, "reconcile", "--yes")
     assert result.returncode == 0, result.stderr
     assert f"remove chg-web-2 on {lost}: duplicate" in result.stdout
     copies = [(host, c.name) for host, c in containers(lab)]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from corral.backends.deploy import ReconcileReport
 from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
 from corral.tui.console.widgets.command_line import CommandLine
+from corral.tui.console.widgets.health_watch import HealthWatch
 from tests.support.pilot import command, until
 from tests.support.still_console import SIZE, feed
 
@@ -74,7 +76,21 @@ def view_test(name: str, offline: tuple[str, ...] = ()):
 
 
 test_hosts = view_test("hosts", offline=("lab3",))
-test_stacks = view_test("stacks")
+
+
+def test_stacks(snap_compare, still_console) -> None:
+    """`:stacks` once a health pass has said each stack's state (as `corral stacks` does)."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await feed(pilot)
+        await command(pilot, ":", "stacks")
+        states = {"shop": "active", "billing": "upgraded", "cron": "degraded", "edge": "unknown"}
+        pilot.app.screen.post_message(HealthWatch.PassDone(ReconcileReport(states=states), None))
+        await pilot.pause()
+
+    assert snap_compare(still_console(), terminal_size=SIZE, run_before=run_before)
+
+
 test_volumes = view_test("volumes")
 test_images = view_test("images")
 test_events = view_test("events")

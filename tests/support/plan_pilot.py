@@ -8,6 +8,7 @@ applying replays canned progress, waiting on a gate the test opens.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 
@@ -77,6 +78,9 @@ class FakeFlow:
             raise self.plan_error
         state = FleetState(list(self.hosts), list(self.records))
         prepared = prepare(None, stack, answers, state=state)  # type: ignore[arg-type]
+        if self.upgrade:  # as if a generation 1 were deployed: the upgrade awaits a decision
+            prepared.definition = dataclasses.replace(prepared.definition, generation=2,
+                                                      upgrade_from=1)
         return Planned(prepared, upgrade=self.upgrade, preflight=self.preflight)
 
     def apply(self, planned: Planned, on_progress: ProgressCallback) -> ApplyResult:

@@ -27,7 +27,6 @@ from corral.tui.cli.deploy_args import (
     add_source,
     add_yes,
     apply_confirmed,
-    confirm,
     render_source,
     show_plan,
 )
@@ -36,7 +35,9 @@ from corral.tui.cli.support import (
     EXIT_PARTIAL,
     UsageError,
     add_global_options,
+    ask,
     connected_fleet,
+    destructive,
     print_json,
     warn,
 )
@@ -68,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_global_options(scale, suppress=True)
     scale.add_argument("target", metavar="STACK/SERVICE=N")
     scale.add_argument("--json", action="store_true", help="print the plan as JSON")
+    add_yes(scale)
     scale.set_defaults(func=run_scale)
     stack_change_cli.register(subparsers)
 
@@ -81,6 +83,7 @@ def run_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@destructive("deploy")
 def run_deploy(args: argparse.Namespace) -> int:
     """Plan, confirm, apply; exit 1 when a host failed or a container is unhealthy."""
     stack, answers = render_source(args)
@@ -108,6 +111,7 @@ def run_stacks(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if offline or same_engine else EXIT_OK
 
 
+@destructive("rm")
 def run_rm(args: argparse.Namespace) -> int:
     """Remove a stack after a confirmation naming its containers and volumes."""
     with connected_fleet(args) as fleet:
@@ -120,7 +124,7 @@ def run_rm(args: argparse.Namespace) -> int:
         for host, names in sorted(volumes.items()):
             fate = "REMOVED" if args.volumes else "kept"
             print(f"  volumes on {host} ({fate}): {', '.join(names)}", file=sys.stderr)
-        if not confirm(args, f"Remove stack {args.stack}?"):
+        if not ask(args, f"Remove stack {args.stack}?"):
             warn("nothing changed")
             return EXIT_PARTIAL
         errors = remove(fleet, state, args.stack, volumes=args.volumes,
@@ -133,6 +137,7 @@ def run_rm(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if errors or offline else EXIT_OK
 
 
+@destructive("scale")
 def run_scale(args: argparse.Namespace) -> int:
     """`STACK/SERVICE=N`: re-plan the recorded stack with a new scale and apply it."""
     target, sep, count = args.target.partition("=")
@@ -141,5 +146,5 @@ def run_scale(args: argparse.Namespace) -> int:
         raise UsageError(f"expected STACK/SERVICE=N, got {args.target!r}")
     with connected_fleet(args) as fleet:
         prepared = prepare_scale(fleet, gather(fleet), stack_name, service, int(count))
-        args.yes = True  # the command itself is the confirmation
-        return apply_confirmed(args, fleet, prepared, "", apply)
+        return apply_confirmed(args, fleet, prepared,
+                               f"Scale {stack_name}/{service} to {count}?", apply)

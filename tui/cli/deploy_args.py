@@ -1,4 +1,4 @@
-"""What the deploy commands share: the ENTRY|FILE source, confirmation, plan and result output."""
+"""What the deploy commands share: the ENTRY|FILE source, plan, confirmation and result output."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
 from corral.catalog.render import render
 from corral.catalog.spec import Stack
 from corral.tui.catalog_sources import command_catalogs
-from corral.tui.cli.support import EXIT_OK, EXIT_PARTIAL, UsageError, print_json, warn
-from corral.tui.present.deploy import plan_text, progress_printer, result_lines
+from corral.tui.cli.support import EXIT_OK, EXIT_PARTIAL, UsageError, ask, print_json, warn
+from corral.tui.cli.support import add_yes as add_yes_option
+from corral.tui.present.deploy import plan_json, plan_text, progress_printer, result_lines
 
 
 def add_source(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +36,8 @@ def add_source(parser: argparse.ArgumentParser) -> None:
 
 
 def add_yes(parser: argparse.ArgumentParser) -> None:
-    """--yes and --health-timeout."""
-    parser.add_argument("-y", "--yes", action="store_true",
-                        help="do not ask for confirmation (required when stdin is not a terminal)")
+    """--yes (see `support.destructive`) and --health-timeout."""
+    add_yes_option(parser)
     parser.add_argument("--health-timeout", type=float, metavar="SECONDS",
                         help="wait at most this long for each container's health")
 
@@ -81,20 +81,9 @@ def version_at(path: Path) -> Version:
 def show_plan(args: argparse.Namespace, prepared: Prepared) -> None:
     """The plan on stdout, as a table or JSON."""
     if getattr(args, "json", False):
-        print_json({**prepared.plan.to_dict(), "no_op": prepared.no_op,
-                    "generation": prepared.definition.generation})
+        print_json(plan_json(prepared))
     else:
         print(plan_text(prepared, verbose=getattr(args, "verbose", False)))
-
-
-def confirm(args: argparse.Namespace, question: str) -> bool:
-    """Ask on a terminal; refuse (UsageError) without `--yes` when stdin is not one."""
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        raise UsageError("refusing to change hosts without --yes: stdin is not a terminal")
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def apply_confirmed(args: argparse.Namespace, fleet: Fleet, prepared: Prepared, question: str,
@@ -107,7 +96,7 @@ def apply_confirmed(args: argparse.Namespace, fleet: Fleet, prepared: Prepared, 
     show_plan(args, prepared)
     if prepared.no_op:
         return EXIT_OK
-    if not confirm(args, question):
+    if not ask(args, question):
         warn("nothing changed")
         return EXIT_PARTIAL
     timeout = getattr(args, "health_timeout", None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from corral.backends.inventory import (
@@ -30,6 +29,9 @@ from corral.tui.cli.support import (
     EXIT_PARTIAL,
     UsageError,
     add_global_options,
+    add_yes,
+    ask,
+    destructive,
     ssh_settings,
     warn,
 )
@@ -66,7 +68,7 @@ def register(hosts: argparse.ArgumentParser) -> None:
     rm = verbs.add_parser("rm", help="remove a host from the inventory")
     add_global_options(rm, suppress=True)
     rm.add_argument("name", metavar="NAME", help="the host to remove")
-    rm.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    add_yes(rm)
     rm.set_defaults(func=run_rm)
 
 
@@ -152,23 +154,16 @@ def _explain_refusal(args: argparse.Namespace, report: ProbeReport) -> None:
         warn(f"{report.host}: not added: {report.error}")
 
 
+@destructive("hosts rm")
 def run_rm(args: argparse.Namespace) -> int:
     """Remove a host from the inventory, after confirmation."""
     path = locate_inventory(getattr(args, "inventory", None))
     if path is None:
         raise UsageError(f"no inventory file ({default_inventory_path()}): nothing to remove")
     host = load_inventory(path).get(args.name)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError(
-                f"refusing to remove {args.name} without confirmation: pass --yes "
-                "(stdin is not a terminal)"
-            )
-        print(f"Remove host {host.name} ({host.ssh}) from {path}? [y/N] ",
-              end="", file=sys.stderr, flush=True)
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            warn("not removed")
-            return EXIT_PARTIAL
+    if not ask(args, f"Remove host {host.name} ({host.ssh}) from {path}?"):
+        warn("not removed")
+        return EXIT_PARTIAL
     remove_host(path, args.name)
     print(f"removed {args.name} from {path}")
     return EXIT_OK

@@ -12,23 +12,29 @@ import sys
 import time
 
 from corral.backends.deploy import (
+    UPGRADED,
     HealthTracker,
     ReconcileReport,
     confirm,
+    find,
     gather,
     prepare,
     reconcile,
     rollback,
     upgrade,
 )
+from corral.backends.errors import DeployError
 from corral.tui.cli.deploy_args import add_source, add_yes, apply_confirmed, render_source
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
     add_global_options,
+    ask,
     connected_fleet,
+    destructive,
     warn,
 )
+from corral.tui.cli.support import add_yes as add_yes_option
 from corral.tui.present.deploy import progress_printer
 
 WATCH_NOTE = ("Corral acts on health and host loss only while `corral reconcile --watch` or"
@@ -50,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser = subparsers.add_parser(verb, help=text)
         add_global_options(parser, suppress=True)
         parser.add_argument("stack", metavar="STACK")
+        add_yes_option(parser)
         parser.set_defaults(func=func)
     rec = subparsers.add_parser("reconcile", help="re-place lost replicas, recreate unhealthy"
                                 " ones, remove surplus copies")
@@ -58,34 +65,66 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rec.add_argument("--watch", action="store_true", help="keep reconciling until Ctrl-C")
     rec.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
                      help="seconds between passes with --watch (default 5)")
+    add_yes_option(rec)
     rec.set_defaults(func=run_reconcile)
 
 
+@destructive("upgrade")
 def run_upgrade(args: argparse.Namespace) -> int:
     """Plan the new version or answers; replace changed containers keeping the old ones."""
     stack, answers = render_source(args)
     with connected_fleet(args) as fleet:
         prepared = prepare(fleet, stack, answers, upgrade=True)
         code = apply_confirmed(args, fleet, prepared, f"Upgrade stack {stack.name}?", upgrade)
-    if code != EXIT_OK or prepared.no_op:
-        return code
+    if code != EXIT_OK or not prepared.definition.awaiting_decision:
+        return code  # an upgrade that changes no container has ended already
     print(f"Then `corral confirm {stack.name}` to remove the old containers, or"
           f" `corral rollback {stack.name}` to restore them.", file=sys.stderr)
     return code
 
 
+@destructive("confirm")
 def run_confirm(args: argparse.Namespace) -> int:
-    """Remove the containers an upgrade kept."""
+    """Remove the containers an upgrade kept, after asking."""
     with connected_fleet(args) as fleet:
-        errors = confirm(fleet, gather(fleet), args.stack, progress_printer())
+        state = gather(fleet)
+        if not _ask_settle(args, state, "Confirm the upgrade of {stack}? These old containers"
+                                        " are removed:"):
+            warn("nothing changed")
+            return EXIT_PARTIAL
+        errors = confirm(fleet, state, args.stack, progress_printer())
     return _finish(errors, f"Upgrade of {args.stack} confirmed.")
 
 
+@destructive("rollback")
 def run_rollback(args: argparse.Namespace) -> int:
-    """Restore the containers an upgrade replaced."""
+    """Restore the containers an upgrade replaced, after asking."""
     with connected_fleet(args) as fleet:
-        errors = rollback(fleet, gather(fleet), args.stack, progress_printer())
+        state = gather(fleet)
+        if not _ask_settle(args, state, "Roll back the upgrade of {stack}? The containers it"
+                                        " created are removed and these old ones restored:"):
+            warn("nothing changed")
+            return EXIT_PARTIAL
+        errors = rollback(fleet, state, args.stack, progress_printer())
     return _finish(errors, f"Stack {args.stack} rolled back.")
+
+
+def _ask_settle(args: argparse.Namespace, state, question: str) -> bool:
+    """Name the old containers, then ask; a stack with nothing pending is refused first.
+
+    Raises:
+        DeployError: No upgrade of the stack awaits confirm or rollback
+            (the state `corral stacks` shows is not `upgraded`).
+    """
+    summary = find(state, args.stack)
+    if summary.state != UPGRADED:
+        raise DeployError(f"stack {args.stack} has nothing pending: no upgrade awaits confirm"
+                          f" or rollback (state: {summary.state})")
+    print(question.format(stack=args.stack), file=sys.stderr)
+    old = sorted(f"{host}/{c.name}" for host, c in state.containers(args.stack) if c.previous)
+    for name in old or ["(none: the upgrade only added containers)"]:
+        print(f"  {name}", file=sys.stderr)
+    return ask(args, "Go ahead?")
 
 
 def _finish(errors: dict[str, str], done: str) -> int:
@@ -96,9 +135,15 @@ def _finish(errors: dict[str, str], done: str) -> int:
     return EXIT_PARTIAL if errors else EXIT_OK
 
 
+@destructive("reconcile")
 def run_reconcile(args: argparse.Namespace) -> int:
     """One pass, or passes every `--interval` seconds with `--watch`."""
     print(WATCH_NOTE, file=sys.stderr)
+    which = ", ".join(args.stack) if args.stack else "every stack"
+    if not ask(args, f"Reconcile {which}? Corral re-places lost replicas, recreates unhealthy"
+                     " containers and removes copies beyond the scale."):
+        warn("nothing changed")
+        return EXIT_PARTIAL
     tracker = HealthTracker()
     with connected_fleet(args) as fleet:
         if args.watch:  # reconnect lost hosts between passes

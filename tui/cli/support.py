@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from corral.backends.inventory import (
@@ -70,6 +71,72 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         default=argparse.SUPPRESS if suppress else 10.0,
         help="seconds allowed for each SSH connection (default: 10)",
     )
+
+
+#: Each destructive verb (it may stop, remove or recreate containers, or change
+#: the inventory) and what it does, in the words of its refusal.
+DESTRUCTIVE_VERBS = {
+    "deploy": "apply a plan to the hosts",
+    "upgrade": "upgrade a stack",
+    "scale": "scale a service",
+    "confirm": "remove the old containers of an upgrade",
+    "rollback": "roll an upgrade back",
+    "reconcile": "recreate and remove containers",
+    "rm": "remove a stack",
+    "hosts rm": "remove a host from the inventory",
+}
+
+
+def add_yes(parser: argparse.ArgumentParser) -> None:
+    """The `--yes` every destructive verb takes."""
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="do not ask for confirmation (required when stdin is not a terminal)")
+
+
+def destructive(verb: str) -> Callable[[Callable[[argparse.Namespace], int]],
+                                       Callable[[argparse.Namespace], int]]:
+    """Mark a command as destructive: one rule for every such verb.
+
+    On a terminal the command asks (`ask()`) before it changes anything; when
+    stdin is not a terminal it needs `--yes`, and without it the command is
+    refused with one line before anything is read or contacted.
+
+    Args:
+        verb: The key of `DESTRUCTIVE_VERBS` the command implements.
+    """
+    what = DESTRUCTIVE_VERBS[verb]
+
+    def wrap(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(func)
+        def run(args: argparse.Namespace) -> int:
+            if not getattr(args, "yes", False) and not sys.stdin.isatty():
+                raise UsageError(f"refusing to {what} without confirmation: pass --yes"
+                                 " (stdin is not a terminal)")
+            return func(args)
+
+        run.destructive = verb  # type: ignore[attr-defined]
+        return run
+
+    return wrap
+
+
+def ask(args: argparse.Namespace, question: str) -> bool:
+    """Ask `question` on the terminal, unless `--yes` was given.
+
+    Returns:
+        True to go ahead.
+
+    Raises:
+        UsageError: stdin is not a terminal and `--yes` is missing (the
+            `destructive` wrapper normally refuses earlier).
+    """
+    if getattr(args, "yes", False):
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to change anything without confirmation: pass --yes"
+                         " (stdin is not a terminal)")
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def load_configured_inventory(args: argparse.Namespace, allow_empty: bool = False) -> Inventory:

@@ -1,18 +1,24 @@
-"""Stack changes from the stacks view, as `corral confirm | rollback | reconcile | scale | rm`.
+"""Stack changes from the stacks view, as `corral confirm | rollback | reconcile | scale | rm`,
+and the upgrade form (`U`) filled from the stack record.
 
 Those that may remove containers (confirm the old copies, rollback the ones
 the upgrade created, reconcile the extra copies of a host that came back,
-scaling down, removing) ask first. Each change runs on an app worker thread
-and ends with a notification (`App.notify` is thread-safe).
+scaling down, removing) ask first; confirm and rollback first read the
+stack's state from the hosts and, with nothing pending, say so instead.
+Each change runs on an app worker thread and ends with a notification
+(`App.notify` is thread-safe).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual.app import App
 
-from corral.backends.errors import BackendError
+from corral.backends.deploy import UPGRADED, upgrade_seed
+from corral.backends.errors import BackendError, DeployError
+from corral.catalog.errors import CatalogError, CorralError
+from corral.tui.catalog_sources import load_sources
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.screens.modals import ConfirmScreen
 
@@ -54,16 +60,39 @@ def _ask(app: App, question: str, objects: list[str], then: Callable[[], None]) 
     app.push_screen(ConfirmScreen(question, objects), lambda answer: then() if answer else None)
 
 
-def ask_and_settle(app: App, flow: DeployFlow, stack: str, keep: bool, old: list[str]) -> None:
-    """Ask, then confirm (`keep`) or roll back the upgrade of `stack`.
+def ask_and_settle(app: App, flow: DeployFlow, stack: str, keep: bool) -> None:
+    """Read the stack's state; ask, then confirm (`keep`) or roll back its upgrade.
+
+    With nothing pending (the state `corral stacks` shows is not `upgraded`)
+    it says so, without asking.
 
     Args:
-        app: The running app (pushes the question, runs the worker).
+        app: The running app (pushes the question, runs the workers).
         flow: The console's stack changes.
         stack: The stack.
         keep: Confirm (True) or roll back (False).
-        old: `host/name` of the old containers the upgrade kept.
     """
+    verb = "confirm" if keep else "rollback"
+
+    def read() -> None:
+        try:
+            state, old = flow.pending_upgrade(stack)
+        except BackendError as exc:
+            app.notify(str(exc), title=f"{verb.capitalize()} of {stack}", severity="error",
+                       timeout=10)
+            return
+        if state != UPGRADED:
+            app.notify(f"Stack {stack} has nothing pending: no upgrade awaits confirm or"
+                       f" rollback (state: {state}).", title=f"Nothing to {verb}",
+                       severity="warning", timeout=8)
+            return
+        app.call_from_thread(_ask_settle, app, flow, stack, keep, old)
+
+    app.run_worker(read, thread=True, group="stack-change", exit_on_error=False,
+                   name=f"state of {stack}")
+
+
+def _ask_settle(app: App, flow: DeployFlow, stack: str, keep: bool, old: list[str]) -> None:
     if keep:
         question = f"Confirm the upgrade of {stack}? These old containers are removed:"
         done = f"Upgrade of {stack} confirmed: the old containers are removed."
@@ -72,7 +101,7 @@ def ask_and_settle(app: App, flow: DeployFlow, stack: str, keep: bool, old: list
                     " and these old ones restored:")
         done = f"Stack {stack} rolled back: the old containers run again."
     verb = "confirm" if keep else "rollback"
-    _ask(app, question, old or ["(no old container is visible here; the hosts decide)"],
+    _ask(app, question, old or ["(no old container: the upgrade only added containers)"],
          lambda: _run(app, f"{verb.capitalize()} of {stack}",
                       lambda: flow.settle_upgrade(stack, keep), lambda: done,
                       title="Upgrade", again=verb))
@@ -127,3 +156,43 @@ def ask_and_remove(app: App, flow: DeployFlow, stack: str, containers: list[str]
          lambda: _run(app, f"Removing {stack}", lambda: flow.remove_stack(stack),
                       lambda: f"Stack {stack} removed; its named volumes are kept.",
                       title="Remove", again="remove"))
+
+
+def open_upgrade(app: App, flow: DeployFlow, stack: str, folders: Sequence[str]) -> None:
+    """Open the catalog form of `stack`'s deployed version, filled from its record.
+
+    Reads the record and the catalog folders on a worker thread; says why
+    when the stack cannot be upgraded here (no record, an upgrade awaiting
+    a decision, a version no catalog folder holds).
+
+    Args:
+        app: The running app.
+        flow: The console's stack changes.
+        stack: The stack.
+        folders: The configuration's extra catalog folders.
+    """
+    from corral.tui.console.screens.catalog_form import CatalogFormScreen
+
+    def read() -> None:
+        try:
+            definition = flow.deployed(stack)
+            if definition.awaiting_decision:
+                raise DeployError(f"stack {stack} has an upgrade awaiting confirm or rollback:"
+                                  " press c or b first")
+            entry_id, version_name = definition.stack.entry, definition.stack.version
+            catalogs, _ = load_sources((), folders)
+            try:
+                entry = catalogs.find(entry_id)
+                version = entry.find_version(version_name)
+            except CatalogError as exc:
+                raise CatalogError(f"stack {stack} was deployed from {entry_id} {version_name},"
+                                   f" which no catalog folder holds ({exc}); upgrade it with"
+                                   f" `corral upgrade ENTRY|FILE --stack {stack}`") from exc
+            seeded = upgrade_seed(definition, version)
+        except CorralError as exc:
+            app.notify(str(exc), title=f"Upgrade of {stack}", severity="error", timeout=12)
+            return
+        app.call_from_thread(app.push_screen, CatalogFormScreen(entry, version, upgrade=seeded))
+
+    app.run_worker(read, thread=True, group="stack-change", exit_on_error=False,
+                   name=f"upgrade form of {stack}")

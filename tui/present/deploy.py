@@ -7,8 +7,15 @@ import threading
 import time
 from typing import TextIO
 
-from corral.backends.deploy import ApplyResult, Prepared, Progress, ProgressCallback, StackSummary
-from corral.backends.plan import KEEP, Plan, Step
+from corral.backends.deploy import (
+    ApplyResult,
+    FieldChange,
+    Prepared,
+    Progress,
+    ProgressCallback,
+    StackSummary,
+)
+from corral.backends.plan import CONFIG_CHANGED, KEEP, REPLACE, Plan, Step
 from corral.tui.present.table import format_table
 
 PLAN_COLUMNS = ("SERVICE", "#", "ACTION", "HOST", "CONTAINER", "REASON")
@@ -23,9 +30,48 @@ def plan_heading(prepared: Prepared) -> str:
     return f"Stack {stack.name}: {stack.entry} {stack.version}, {generation}"
 
 
-def plan_rows(plan: Plan) -> list[tuple[str, int, str, str, str, str]]:
-    """One row per step, in `PLAN_COLUMNS` order."""
-    return [(s.service, s.index, s.action, s.host, s.name, s.reason) for s in plan.steps]
+def plan_rows(plan: Plan, changes: dict[str, list[FieldChange]] | None = None
+              ) -> list[tuple[str, int, str, str, str, str]]:
+    """One row per step, in `PLAN_COLUMNS` order.
+
+    Args:
+        plan: The plan.
+        changes: `Prepared.changes`: a replaced container's reason then names
+            the fields that change instead of "configuration changed".
+    """
+    return [(s.service, s.index, s.action, s.host, s.name, step_reason(s, changes))
+            for s in plan.steps]
+
+
+def step_reason(step: Step, changes: dict[str, list[FieldChange]] | None) -> str:
+    """The step's reason; for a reconfigured container, which fields change."""
+    fields = (changes or {}).get(step.service)
+    if step.action != REPLACE or not fields or step.reason != CONFIG_CHANGED:
+        return step.reason
+    names = [change.field for change in fields]
+    shown = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
+    return f"changes {shown}"
+
+
+def change_lines(prepared: Prepared) -> list[str]:
+    """Per replaced container, each field before → after (passwords masked)."""
+    lines = []
+    for step in prepared.plan.steps:
+        fields = prepared.changes.get(step.service)
+        if step.action == REPLACE and fields and step.reason == CONFIG_CHANGED:
+            lines.append(f"{step.name} on {step.host}:")
+            lines.extend(f"  {change}" for change in fields)
+    return lines
+
+
+def plan_json(prepared: Prepared) -> dict:
+    """The plan as `--json` prints it: each replaced step with its `changes`."""
+    data = {**prepared.plan.to_dict(), "no_op": prepared.no_op,
+            "generation": prepared.definition.generation}
+    for step, item in zip(prepared.plan.steps, data["steps"], strict=True):
+        fields = prepared.changes.get(step.service) if step.action == REPLACE else None
+        item["changes"] = [c.to_dict() for c in fields or ()]
+    return data
 
 
 def passed_over(plan: Plan, verbose: bool = False) -> list[tuple[Step, str, str]]:
@@ -47,7 +93,11 @@ def changes_line(prepared: Prepared) -> str:
 def plan_text(prepared: Prepared, verbose: bool = False) -> str:
     """The plan as a table, then the hosts passed over, warnings and a summary line."""
     plan = prepared.plan
-    lines = [plan_heading(prepared), format_table(PLAN_COLUMNS, plan_rows(plan))]
+    lines = [plan_heading(prepared),
+             format_table(PLAN_COLUMNS, plan_rows(plan, prepared.changes))]
+    changed = change_lines(prepared)
+    if changed:
+        lines += ["", "What changes:", *(f"  {line}" for line in changed)]
     skipped = passed_over(plan, verbose)
     if skipped:
         lines.append("")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from corral.backends.deploy import (
     ApplyResult,
+    Definition,
     HealthTracker,
     HostWork,
     Prepared,
@@ -21,6 +22,7 @@ from corral.backends.deploy import (
     ReconcileReport,
     apply,
     confirm,
+    find,
     gather,
     preflight,
     prepare,
@@ -28,9 +30,10 @@ from corral.backends.deploy import (
     reconcile,
     remove,
     rollback,
+    summarize,
     upgrade,
 )
-from corral.backends.errors import PreflightError
+from corral.backends.errors import PreflightError, UnknownStack
 from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
@@ -123,6 +126,32 @@ class DeployFlow:
         with self.lock:
             return run(self.fleet, planned.prepared, on_progress)
 
+    def deployed(self, stack: str) -> Definition:
+        """The stack's latest record (answers without passwords, spec, scales).
+
+        Raises:
+            UnknownStack: No online host holds a readable record of it.
+        """
+        definition = gather(self.fleet).definition(stack)
+        if definition is None:
+            raise UnknownStack(f"no online host holds a readable record of stack {stack!r}")
+        return definition
+
+    def pending_upgrade(self, stack: str) -> tuple[str, list[str]]:
+        """The stack's state as `corral stacks` says it, and its old containers.
+
+        Returns:
+            The state (`upgraded` when an upgrade awaits confirm or rollback)
+            and `host/name` of the containers the upgrade keeps stopped.
+
+        Raises:
+            UnknownStack: No online host knows the stack.
+        """
+        state = gather(self.fleet)
+        summary = find(state, stack)
+        old = sorted(f"{host}/{c.name}" for host, c in state.containers(stack) if c.previous)
+        return summary.state, old
+
     def settle_upgrade(self, stack: str, keep: bool,
                        on_progress: ProgressCallback | None = None) -> dict[str, str]:
         """Confirm (`keep`) or roll back the upgrade of `stack` awaiting a decision.
@@ -174,12 +203,17 @@ class DeployFlow:
             return None
         try:
             state = gather(self.fleet)
+            # The state the stacks view shows: the one `corral stacks` prints.
+            states = {summary.name: summary.state for summary in summarize(state)}
             managed = [name for name in state.stacks() if state.definition(name) is not None]
             if not managed:
                 self.tracker.forget(set())
-                return ReconcileReport()
-            return reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
-                             replace_lost=False, state=state, paused=frozenset(self.paused))
+                return ReconcileReport(states=states)
+            report = reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
+                               replace_lost=False, state=state,
+                               paused=frozenset(self.paused))
+            report.states = states
+            return report
         finally:
             self.lock.release()
 

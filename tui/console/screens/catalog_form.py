@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
+from corral.backends.deploy import UpgradeSeed, render_upgrade, upgrade_questions
 from corral.catalog.answers import Answers, dump_answers, load_answers_file, resolve_answers
 from corral.catalog.errors import CatalogError, RenderError
 from corral.catalog.loader import Entry, Version
@@ -119,18 +120,34 @@ class CatalogForm(VerticalScroll):
             self.stack = stack
 
     def __init__(self, entry: Entry, version: Version, *, answers_path: str | None = None,
-                 id: str | None = None):
+                 id: str | None = None, upgrade: UpgradeSeed | None = None):
         super().__init__(id=id)
         self.entry = entry
         self.version = version
-        self.default_name = entry.id.rsplit("/", 1)[-1]
+        #: The deployed stack this form upgrades (its answers fill the form), or None.
+        self.upgrade = upgrade
+        self.default_name = upgrade.stack if upgrade else entry.id.rsplit("/", 1)[-1]
         self.answers_path = answers_path or f"{self.default_name}-answers.yaml"
         self.fields: dict[str, QuestionField] = {}
 
     @property
     def questions(self) -> tuple[Question, ...]:
-        """The version's questions, in file order."""
+        """The version's questions, in file order (an upgrade's kept passwords optional)."""
+        if self.upgrade is not None:
+            return upgrade_questions(self.version.info.questions, self.upgrade.kept_secrets)
         return self.version.info.questions
+
+    def fill_from_deployed(self) -> None:
+        """An upgrade form: the deployed answers and scales; the stack name stays fixed."""
+        if self.upgrade is None:
+            return
+        self.query_one(f"#{STACK_FIELD}", QuestionField).control.disabled = True
+        for variable, value in self.upgrade.answers.items():
+            self.fields[variable].set_value(value)
+        notes = [f"Upgrading stack {self.upgrade.stack} (generation {self.upgrade.generation})"
+                 " from its deployed answers; passwords left empty stay unchanged.",
+                 *(f"{note[0].upper()}{note[1:]}." for note in self.upgrade.notes)]
+        self.say(" ".join(notes))
 
     def compose(self) -> ComposeResult:
         name = Question(variable=STACK_FIELD, label="Stack name", required=True,
@@ -206,6 +223,8 @@ class CatalogForm(VerticalScroll):
         if answers is None:
             return None
         try:
+            if self.upgrade is not None:
+                return render_upgrade(self.version, answers, self.upgrade, self.stack_name)
             return answers, render(self.version, answers, stack_name=self.stack_name)
         except CatalogError as exc:
             self.show_problems(exc)
@@ -311,23 +330,31 @@ class CatalogFormScreen(Screen):
                 tooltip="Leave the form (answers not saved are lost)"),
     ]
 
-    def __init__(self, entry: Entry, version: Version, *, answers_path: str | None = None):
+    def __init__(self, entry: Entry, version: Version, *, answers_path: str | None = None,
+                 upgrade: UpgradeSeed | None = None):
         super().__init__()
         self.entry = entry
         self.version = version
         self.answers_path = answers_path
+        self.upgrade = upgrade
 
     def compose(self) -> ComposeResult:
         yield Header()
         form = CatalogForm(self.entry, self.version, answers_path=self.answers_path,
-                           id="catalog-form")
+                           id="catalog-form", upgrade=self.upgrade)
         form.border_title = f"{self.entry.name} {self.version.version}"
+        if self.upgrade is not None:
+            form.border_title = f"upgrade {self.upgrade.stack}: {form.border_title}"
         yield form
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = f"configure {self.entry.id} {self.version.version}"
-        self.query_one(f"#{STACK_FIELD}", QuestionField).control.focus()
+        form = self.query_one(CatalogForm)
+        form.fill_from_deployed()
+        first = next(iter(form.fields.values()), None) if self.upgrade else None
+        target = first or self.query_one(f"#{STACK_FIELD}", QuestionField)
+        target.control.focus()
 
     def action_back(self) -> None:
         self.dismiss()

@@ -25,8 +25,8 @@ from corral.tui.console.model.data import ConsoleData, Usage, Watcher, display_n
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.model.inventory_watch import POLL_SECONDS, InventoryWatch
 from corral.tui.console.model.store import ContainerStore
-from corral.tui.console.screens.fleet_follow import FleetFollow
 from corral.tui.console.reconnect_ui import reconnect_now
+from corral.tui.console.screens.fleet_follow import FleetFollow
 from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
@@ -248,6 +248,7 @@ class ConsoleScreen(FleetFollow, Screen):
         if message.report is not None:
             for view in (self.query_one(ContainersView), self.query_one(StacksView)):
                 view.set_checked_health(message.report.health)
+            self.query_one(StacksView).set_stack_states(message.report.states)
 
     def on_console_screen_stats_read(self, message: StatsRead) -> None:
         self.query_one(ContainersView).set_usage(message.usage)
@@ -425,7 +426,16 @@ class ConsoleScreen(FleetFollow, Screen):
             return
         from corral.tui.console.stack_ui import ask_and_settle
 
-        ask_and_settle(self.app, self.flow, message.stack, message.keep, message.old)
+        ask_and_settle(self.app, self.flow, message.stack, message.keep)
+
+    @on(StacksView.Upgrade)
+    def upgrade_stack(self, message: StacksView.Upgrade) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        from corral.tui.console.stack_ui import open_upgrade
+
+        open_upgrade(self.app, self.flow, message.stack, self.app.config.catalogs)
 
     @on(StacksView.Change)
     def change_stack(self, message: StacksView.Change) -> None:

@@ -43,7 +43,13 @@ from corral.tui.console.model.deploy_flow import DeployFlow, Planned
 from corral.tui.console.model.progress import ProgressRelay, Snapshot
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.widgets.plan_table import PlanTable, finished
-from corral.tui.present.deploy import changes_line, passed_over, plan_heading, result_lines
+from corral.tui.present.deploy import (
+    change_lines,
+    changes_line,
+    passed_over,
+    plan_heading,
+    result_lines,
+)
 
 AGAIN = "plan and apply again"
 
@@ -54,27 +60,39 @@ def plan_notes(planned: Planned) -> Group:
     plan = prepared.plan
     text = Text()
     text.append(changes_line(prepared), style="bold")
-    if planned.upgrade and not prepared.no_op:
+    if planned.upgrade and prepared.definition.awaiting_decision:
         text.append("\nUpgrade: the containers it replaces or removes are kept stopped until"
                     " you confirm or roll it back (stacks view: c / b).")
+    parts: list[RenderableType] = [text]
+    changed = change_lines(prepared)
+    if changed:
+        parts.append(Text("What changes (before → after)", style="bold"))
+        for line in changed:  # container lines, then their fields indented
+            depth = len(line) - len(line.lstrip())
+            parts.append(Padding(Text(line.lstrip(), style="" if depth else "bold"),
+                                 (0, 0, 0, 2 + depth)))
+    more = Text()
     warnings = [*plan.warnings, *(
         f"{s.service} #{s.index} on {s.host}: dropped soft rule {rule}"
         for s in plan.steps for rule in s.dropped)]
     for warning in warnings:
-        text.append(f"\nwarning: {warning}", style="yellow")
+        more.append(f"\nwarning: {warning}", style="yellow")
     for host, why in plan.offline:
-        text.append(f"\nOffline, left out: {host} ({why})", style="yellow")
+        more.append(f"\nOffline, left out: {host} ({why})", style="yellow")
     skipped = passed_over(plan)
+    if skipped:
+        more.append("\nHosts not chosen", style="bold")
+    if more:
+        parts.append(more[1:])  # without the first line break
     if not skipped:
-        return Group(text)
-    text.append("\nHosts not chosen", style="bold")
+        return Group(*parts)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column()
     grid.add_column()
     for step, host, why in skipped:
         grid.add_row(f"{step.service} #{step.index}", host, why)
-    return Group(text, Padding(grid, (0, 0, 0, 2)))
+    return Group(*parts, Padding(grid, (0, 0, 0, 2)))
 
 
 def error_text(error: BackendError, *more: str) -> Group:
@@ -256,7 +274,7 @@ class PlanScreen(Screen):
         kind = "upgrade of a deployed stack" if planned.upgrade else "new stack"
         self.query_one("#plan-heading", Static).update(f"{plan_heading(prepared)} — {kind}")
         self.show_plan_parts(True)
-        self.table.show_plan(prepared.plan)
+        self.table.show_plan(prepared.plan, prepared.changes)
         self.table.border_subtitle = f"{len(prepared.plan.steps)} containers"
         self.query_one("#plan-notes", Static).update(plan_notes(planned))
         if planned.preflight is not None:
@@ -348,7 +366,8 @@ class PlanScreen(Screen):
             done, problems = result_lines(result, AGAIN)
         else:
             done, problems = None, [f"{error.title}: {error}" if error else "apply failed"]
-        upgraded = bool(done and self.planned and self.planned.upgrade)
+        upgraded = bool(done and self.planned and self.planned.upgrade
+                        and self.planned.prepared.definition.awaiting_decision)
         if upgraded:
             done = (f"Stack {name} upgraded; the old containers are kept stopped: confirm (c)"
                     " or roll back (b) on the stacks view.")

@@ -14,6 +14,9 @@ from corral.backends.labels import PREVIOUS_SUFFIX
 from corral.tui.console.views.base import Column, ResourceView
 from corral.tui.console.views.containers import CheckedHealth, health_summary
 
+#: How each stack state shows (`upgraded`: confirm or roll back with c / b).
+_STATE_STYLE = {"active": "green", "degraded": "red", "upgraded": "yellow", "unknown": "dim"}
+
 
 @dataclass
 class StackRecord:
@@ -50,6 +53,7 @@ class StacksView(CheckedHealth, ResourceView):
     COLUMNS = (
         Column("stack", "STACK"),
         Column("service", "SERVICE"),
+        Column("state", "STATE"),
         Column("running", "RUNNING"),
         Column("health", "HEALTH"),
         Column("hosts", "HOSTS"),
@@ -62,6 +66,9 @@ class StacksView(CheckedHealth, ResourceView):
         Binding("b", "settle_upgrade(False)", "Roll back", id="stacks.rollback",
                 tooltip="Undo the upgrade of the stack under the cursor: restore the old"
                         " containers (asks first)"),
+        Binding("U,shift+u", "upgrade", "Upgrade", id="stacks.upgrade",
+                tooltip="Upgrade the stack under the cursor: its catalog form filled with the"
+                        " deployed answers and current scales, then the plan"),
         Binding("plus,equals_sign", "scale(1)", "Scale +1", id="stacks.scale_up",
                 tooltip="One more replica of the service under the cursor"),
         Binding("minus", "scale(-1)", "Scale -1", id="stacks.scale_down",
@@ -101,24 +108,41 @@ class StacksView(CheckedHealth, ResourceView):
             super().__init__()
             self.stack = stack
 
+    class Upgrade(Message):
+        """The user asked to upgrade a stack from its deployed answers."""
+
+        def __init__(self, stack: str):
+            super().__init__()
+            self.stack = stack
+
     class SettleUpgrade(Message):
         """The user asked to confirm (`keep`) or roll back a stack's upgrade."""
 
-        def __init__(self, stack: str, keep: bool, old: list[str]):
+        def __init__(self, stack: str, keep: bool):
             super().__init__()
             self.stack = stack
             self.keep = keep
-            #: `host/name` of the old containers the upgrade keeps.
-            self.old = old
+
+    #: Each stack's state from the last health pass, as `corral stacks` says it;
+    #: replaced whole, never changed in place.
+    stack_states: dict[str, str] = {}  # noqa: RUF012
+
+    def set_stack_states(self, states: dict[str, str]) -> None:
+        """Show each stack's state (`active`, `degraded`, `upgraded`, `unknown`)."""
+        if states != self.stack_states:
+            self.stack_states = dict(states)
+            self.redraw()
 
     def cells(self, record: StackRecord) -> tuple[Any, ...]:
         current = [c for c in record.containers if not is_old_copy(c)]
         running = sum(1 for c in current if c.state == "running")
         total = len(current)
         old = len(record.containers) - total
+        state = self.stack_states.get(record.stack, "")
         return (
             record.stack,
             record.service,
+            Text(state, style=_STATE_STYLE.get(state, "")),
             Text(f"{running}/{total}" + (f" +{old} old" if old else ""),
                  style="green" if running == total and not old else "yellow"),
             health_summary(current, self.checked_health),
@@ -127,7 +151,8 @@ class StacksView(CheckedHealth, ResourceView):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("settle_upgrade", "reconcile", "scale", "remove_stack") and self.readonly:
+        if action in ("settle_upgrade", "reconcile", "scale", "remove_stack", "upgrade") \
+                and self.readonly:
             return False
         return super().check_action(action, parameters)
 
@@ -136,16 +161,20 @@ class StacksView(CheckedHealth, ResourceView):
         key = self.current_key()
         return None if key is None or self.readonly else self.records.get(key)
 
-    def _containers_of(self, stack: str, old: bool | None = None) -> list[str]:
-        """`host/name` of the stack's containers: all, or only old copies (True) or current ones."""
+    def _containers_of(self, stack: str) -> list[str]:
+        """`host/name` of every container of the stack, old copies included."""
         return sorted(f"{c.host}/{c.name}" for r in self.records.values() if r.stack == stack
-                      for c in r.containers if old is None or is_old_copy(c) == old)
+                      for c in r.containers)
 
     def action_settle_upgrade(self, keep: bool) -> None:
         record = self._chosen()
+        if record is not None:  # whether anything is pending is the hosts' to say
+            self.post_message(self.SettleUpgrade(record.stack, keep))
+
+    def action_upgrade(self) -> None:
+        record = self._chosen()
         if record is not None:
-            old = self._containers_of(record.stack, old=True)
-            self.post_message(self.SettleUpgrade(record.stack, keep, old))
+            self.post_message(self.Upgrade(record.stack))
 
     def action_scale(self, delta: int) -> None:
         record = self._chosen()

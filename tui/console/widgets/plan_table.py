@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from corral.backends.deploy import Progress
+from corral.backends.deploy import FieldChange, Progress
 from corral.backends.plan import Plan
 from corral.tui.console.widgets.measured_table import MeasuredTable
 from corral.tui.present.deploy import PLAN_COLUMNS, plan_rows
@@ -55,11 +55,16 @@ class PlanTable(MeasuredTable):
         for label in (*PLAN_COLUMNS, "PROGRESS"):
             self.add_column(label, key=label.lower())
 
-    def show_plan(self, plan: Plan) -> None:
-        """Fill the table with `plan`'s steps, progress empty."""
+    def show_plan(self, plan: Plan, changes: dict[str, list[FieldChange]] | None = None) -> None:
+        """Fill the table with `plan`'s steps, progress empty.
+
+        Args:
+            plan: The plan.
+            changes: What changes per replaced service (`Prepared.changes`).
+        """
         self.clear()
         self.step_keys = set()
-        for step, cells in zip(plan.steps, plan_rows(plan), strict=True):
+        for step, cells in zip(plan.steps, plan_rows(plan, changes), strict=True):
             key = f"{step.host}/{step.name}"
             service, index, action, host, name, reason = cells
             self.add_row(Text(service), Text(f"#{index}"),

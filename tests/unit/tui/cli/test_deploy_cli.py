@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from corral.catalog.errors import CatalogError, RenderError
-from corral.tui.cli.deploy_args import confirm, render_source, version_at
+from corral.tui.cli.deploy_args import render_source, version_at
 from corral.tui.cli.main import build_parser
-from corral.tui.cli.support import UsageError, run_guarded
+from corral.tui.cli.support import UsageError, ask, run_guarded
 from tests.support.catalog_tree import simple_entry, write_tree
 
 
@@ -90,15 +90,15 @@ def test_plan_with_no_host_online_says_so_and_exits_1(capsys, offline_inventory:
 
 @pytest.mark.parametrize("target", ["demo", "demo/web", "demo/web=x", "/web=2", "demo/=2"])
 def test_scale_target_must_be_stack_service_count(capsys, target: str) -> None:
-    code, _, err = run(capsys, "scale", target, "--inventory", "/nonexistent")
+    code, _, err = run(capsys, "scale", target, "--yes", "--inventory", "/nonexistent")
     assert code == 2 and "STACK/SERVICE=N" in err
 
 
 def test_changes_are_refused_without_yes_when_stdin_is_not_a_terminal(monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     with pytest.raises(UsageError, match="--yes"):
-        confirm(argparse.Namespace(yes=False), "Apply?")
-    assert confirm(argparse.Namespace(yes=True), "Apply?")
+        ask(argparse.Namespace(yes=False), "Apply?")
+    assert ask(argparse.Namespace(yes=True), "Apply?")
 
 
 def test_every_verb_is_registered() -> None:

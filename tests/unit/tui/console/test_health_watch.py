@@ -19,8 +19,10 @@ from tests.support.pilot import until
 class Passes:
     """Stands in for `DeployFlow` and `ConsoleData`: canned health pass reports, settles."""
 
-    def __init__(self, *reports: ReconcileReport | None | Exception):
+    def __init__(self, *reports: ReconcileReport | None | Exception, state: str = "upgraded"):
         self.reports = list(reports)
+        #: What `pending_upgrade` says, as `corral stacks` would.
+        self.state = state
         self.calls = 0
         self.settled: list[tuple[str, bool]] = []
         self.lock = threading.Lock()
@@ -32,6 +34,10 @@ class Passes:
         if isinstance(item, Exception):
             raise item
         return item
+
+    def pending_upgrade(self, stack: str) -> tuple[str, list[str]]:
+        old = ["lab1/demo-web-1.prev"] if self.state == "upgraded" else []
+        return self.state, old
 
     def settle_upgrade(self, stack: str, keep: bool, on_progress=None) -> dict[str, str]:
         self.settled.append((stack, keep))
@@ -138,7 +144,7 @@ class StacksApp(App):
 
     def on_stacks_view_settle_upgrade(self, message: StacksView.SettleUpgrade) -> None:
         self.requests.append(message)
-        ask_and_settle(self, self.flow, message.stack, message.keep, message.old)  # type: ignore[arg-type]
+        ask_and_settle(self, self.flow, message.stack, message.keep)  # type: ignore[arg-type]
 
 
 async def test_stacks_view_counts_old_copies_apart_and_confirms_after_asking() -> None:
@@ -146,14 +152,19 @@ async def test_stacks_view_counts_old_copies_apart_and_confirms_after_asking() -
     app = StacksApp(flow)
     async with app.run_test() as pilot:
         view = app.query_one(StacksView)
-        assert [str(cell) for cell in view.get_row("demo/web")][3] == "2/2 +1 old"
+        assert str(view.get_cell("demo/web", "running")) == "2/2 +1 old"
+        assert str(view.get_cell("demo/web", "state")) == ""  # until a health pass says
+        view.set_stack_states({"demo": "upgraded"})
+        assert str(view.get_cell("demo/web", "state")) == "upgraded"
         await pilot.press("b")
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         assert app.screen.question.startswith("Roll back the upgrade of demo?")
         assert app.screen.objects == ["lab1/demo-web-1.prev"]
         await pilot.press("n")
         assert not flow.settled
-        await pilot.press("c", "y")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("y")
         await until(pilot, lambda: flow.settled == [("demo", True)], "the confirm")
         await until(pilot, lambda: any("confirmed" in m for m in messages(app)), "the notice")
 
@@ -165,3 +176,16 @@ async def test_readonly_stacks_view_offers_no_upgrade_keys() -> None:
         assert view.check_action("settle_upgrade", (True,)) is False
         await pilot.press("c", "b")
         assert not app.requests
+
+
+async def test_confirm_or_rollback_with_nothing_pending_says_so_without_asking() -> None:
+    flow = Passes(state="active")
+    app = StacksApp(flow)
+    async with app.run_test() as pilot:
+        for count, key in enumerate(("c", "b"), 1):
+            await pilot.press(key)
+            await until(pilot, lambda n=count: len(messages(app)) == n, "the notice")
+            assert not isinstance(app.screen, ConfirmScreen)
+        assert messages(app) == ["Stack demo has nothing pending: no upgrade awaits confirm or"
+                                 " rollback (state: active)."] * 2
+        assert not flow.settled
