@@ -1,0 +1,86 @@
+"""Console views on the lab (issue 12): stack records in `:volumes`, container state
+columns and describe, the events view's history."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from corral.backends import labels as L
+from corral.backends.engine.actions import act
+from corral.backends.errors import ActionRefused
+from corral.tui.console.screens.modals import ConfirmScreen
+from tests.support.console import SIZE, command, console, online, until, view
+from tests.support.deploy import corral_on as corral
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
+
+pytestmark = pytest.mark.lab
+
+COMPOSE = """\
+version: '2'
+services:
+  idle:
+    image: corral-lab/busybox:1
+    command: ["sleep", "3600"]
+"""
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:6]
+
+
+@pytest.fixture
+def small_stack(lab: Lab, unique: str, tmp_path: Path):
+    """A one-container stack deployed with `corral deploy`; removed afterwards."""
+    stack = f"rec{unique}"
+    (tmp_path / "docker-compose.yml").write_text(COMPOSE)
+    result = corral(lab, "deploy", str(tmp_path), "--stack", stack, "--yes")
+    assert result.returncode == 0, result.stderr
+    yield stack
+    corral(lab, "rm", stack, "--yes")
+
+
+def records_of(lab: Lab, stack: str) -> list[tuple[str, str]]:
+    """(host, volume) of the stack's record volumes, as the engines see them."""
+    return [(host.name, v.name) for host in lab.hosts
+            for v in engine(host.socket).volumes.list(filters={"label": f"{L.RECORD}={stack}"})]
+
+
+async def test_stack_record_is_hidden_and_its_removal_refused(lab: Lab, small_stack: str) -> None:
+    records = records_of(lab, small_stack)
+    assert records, "the deploy wrote no record volume"
+    host, name = records[0]
+    key = f"{host}/{name}"
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await online(pilot, app)
+        await command(pilot, "volumes")
+        volumes = view(app, "volumes")
+        await until(pilot, lambda: key in volumes.records, "the record volume to be read")
+        # Hidden by default...
+        assert key not in volumes.rows
+        assert "stack records hidden" in str(volumes.border_subtitle)
+        # ...shown by the toggle, marked as a record.
+        await pilot.press("R")
+        await until(pilot, lambda: key in volumes.rows, "the record volume to show")
+        assert f"record of stack {small_stack}" in str(volumes.get_row(key)[5])
+        await pilot.press("slash", *name, "enter")
+        await until(pilot, lambda: volumes.row_count == 1, "the record alone")
+        app._notifications.clear()
+        await pilot.press("ctrl+d")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmScreen)
+        messages = [n.message for n in app._notifications]
+        assert any(f"corral rm {small_stack}" in m for m in messages), messages
+        # Whatever the path, the backend refuses it too.
+        refusal = f"remove the stack instead: corral rm {small_stack}"
+        with pytest.raises(ActionRefused, match=refusal):
+            act(app.fleet.session(host), "volume.remove", name)
+    assert records_of(lab, small_stack) == records
+    # Removing the stack takes its records with it.
+    assert corral(lab, "rm", small_stack, "--yes").returncode == 0
+    assert records_of(lab, small_stack) == []
