@@ -327,6 +327,18 @@ class ConsoleScreen(Screen):
         else:
             self.inspect_row(message.view, message.key, message.record)
 
+    @on(ResourceView.HostFilterRequested)
+    def host_filter(self, message: ResourceView.HostFilterRequested) -> None:
+        """Number keys: the rows of the n-th inventory host, or (0) of every host."""
+        names = list(self.fleet.sessions)
+        if message.number == 0:
+            message.view.set_host_filter(None)
+        elif message.number <= len(names):
+            message.view.set_host_filter(names[message.number - 1])
+        else:
+            self.notify(f"no host {message.number}: the inventory has {len(names)}",
+                        severity="warning", timeout=3)
+
     @on(ResourceView.InspectRequested)
     def inspect_requested(self, message: ResourceView.InspectRequested) -> None:
         self.inspect_row(message.view, message.key, message.record)
