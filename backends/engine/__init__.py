@@ -18,7 +18,9 @@ from corral.backends.engine.resources import (
 )
 from corral.backends.engine.stats import StatsTracker
 from corral.backends.engine.watch import (
+    HISTORY_LIMIT,
     EngineEvent,
+    History,
     HostWatcher,
     Removed,
     Snapshot,
@@ -36,6 +38,8 @@ __all__ = [
     "host_details",
     "host_facts",
     "HostDetails",
+    "HISTORY_LIMIT",
+    "History",
     "HostFacts",
     "HostWatcher",
     "ImageRow",

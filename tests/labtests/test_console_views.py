@@ -3,6 +3,7 @@ columns and describe, the events view's history."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -84,3 +85,28 @@ async def test_stack_record_is_hidden_and_its_removal_refused(lab: Lab, small_st
     # Removing the stack takes its records with it.
     assert corral(lab, "rm", small_stack, "--yes").returncode == 0
     assert records_of(lab, small_stack) == []
+
+
+async def test_events_view_opens_on_the_last_hour(lab: Lab, unique: str) -> None:
+    # Something happens on lab1 before the console opens, longer ago than the
+    # live stream reaches back.
+    client = engine(lab.host("lab1").socket)
+    name = f"ev-{unique}"
+    container = client.containers.run("corral-lab/busybox:1", ["true"], name=name, detach=True)
+    container.wait(timeout=30)
+    container.remove()
+    time.sleep(4)
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await command(pilot, "events")
+        events = view(app, "events")
+
+        def listed() -> set[str]:
+            return {record.action for _, record in events.visible()
+                    if record.host == "lab1" and record.actor == name}
+
+        await until(pilot, lambda: {"create", "start", "die", "destroy"} <= listed(),
+                    "the earlier events of the container")
+        # Each event once, though the live stream also starts a little in the past.
+        actions = [record.action for _, record in events.visible() if record.actor == name]
+        assert len(actions) == len(set(actions)), actions
