@@ -12,6 +12,7 @@ the UI drains on a timer).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,12 @@ from corral.backends.engine.events import (
     host_events,
     since_param,
 )
-from corral.backends.engine.facts import ContainerRow, container_row, list_containers
+from corral.backends.engine.facts import (
+    ContainerRow,
+    container_row,
+    list_containers,
+    read_container_state,
+)
 from corral.backends.errors import BackendError
 from corral.backends.ssh.session import HostSession
 
@@ -37,6 +43,9 @@ HISTORY_LIMIT = 1_000
 #: Seconds before the end of the history read within which a live event may repeat it
 #: (the live stream starts a little in the past).
 HISTORY_OVERLAP = 30.0
+
+#: Containers of a listing inspected for their restarts and exit (the rest show none).
+DETAIL_LIMIT = 500
 
 #: Container events that can change what a row shows.
 _ROW_EVENTS = {
@@ -207,6 +216,19 @@ class HostWatcher:
             return
         self._relist_at = None
         self.listener(Snapshot(self.session.name, rows))
+        # The listing shows at once; restarts and exits follow, one inspect each.
+        detailed = [self._with_detail(row) for row in rows[:DETAIL_LIMIT]]
+        if not self._stop.is_set() and any(row.detail for row in detailed):
+            self.listener(Snapshot(self.session.name, detailed + rows[DETAIL_LIMIT:]))
+
+    def _with_detail(self, row: ContainerRow) -> ContainerRow:
+        """The row with its restarts and exit, if the engine still knows the container."""
+        if self._stop.is_set():
+            return row
+        try:
+            return dataclasses.replace(row, detail=read_container_state(self.session, row.id))
+        except BackendError:
+            return row
 
     def _send_history(self) -> None:
         """Send the host's recent events, once: what the events view starts with."""
@@ -255,7 +277,7 @@ class HostWatcher:
                 self._stop.wait(0.05)
                 row = self._read_row(cid)
             if row is not None:
-                self.listener(Upsert(host, row))
+                self.listener(Upsert(host, self._with_detail(row)))
 
     def _read_row(self, cid: str) -> ContainerRow | None:
         found = self.session.call(

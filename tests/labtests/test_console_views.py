@@ -13,10 +13,12 @@ from corral.backends import labels as L
 from corral.backends.engine.actions import act
 from corral.backends.errors import ActionRefused
 from corral.tui.console.screens.modals import ConfirmScreen
+from corral.tui.console.screens.text_search import SearchableTextScreen
 from tests.support.console import SIZE, command, console, online, until, view
 from tests.support.deploy import corral_on as corral
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -110,3 +112,41 @@ async def test_events_view_opens_on_the_last_hour(lab: Lab, unique: str) -> None
         # Each event once, though the live stream also starts a little in the past.
         actions = [record.action for _, record in events.visible() if record.actor == name]
         assert len(actions) == len(set(actions)), actions
+
+
+async def test_a_crash_looping_container_shows_restarts_exit_and_a_description(
+    lab: Lab, unique: str
+) -> None:
+    client = engine(lab.host("lab3").socket)
+    name = f"crash-{unique}"
+    crasher = client.containers.run(
+        "corral-lab/busybox:1", ["sh", "-c", "exit 3"], name=name, detach=True,
+        restart_policy={"Name": "on-failure", "MaximumRetryCount": 2})
+    try:
+        def given_up() -> bool:
+            crasher.reload()
+            return crasher.status == "exited" and crasher.attrs["RestartCount"] == 2
+
+        wait_until(given_up, "the engine to give up restarting", 30)
+        app = console(lab)
+        async with app.run_test(size=SIZE) as pilot:
+            containers = view(app, "containers")
+            key = f"lab3/{crasher.id[:12]}"
+
+            def restarts() -> str:
+                return str(containers.get_cell(key, "restarts")) if key in containers.rows else ""
+
+            await until(pilot, lambda: restarts() == "2", "the restart count")
+            assert str(containers.get_cell(key, "exit")) == "3"
+            assert str(containers.get_cell(key, "since")).endswith("s")
+            await pilot.press("slash", *name, "enter")
+            await until(pilot, lambda: containers.row_count == 1, "the crasher alone")
+            await pilot.press("d")
+            await until(pilot, lambda: isinstance(app.screen, SearchableTextScreen), "describe")
+            text = app.screen.text
+            for expected in (f"lab3/{name}", "State:       exited", "code 3: the process failed",
+                             "OOM killed:  no", "Restarts:    2  (policy: on-failure, at most 2)",
+                             "die  exit 3"):
+                assert expected in text, (expected, text)
+    finally:
+        crasher.remove(force=True)
