@@ -4,7 +4,14 @@ What the layers above may import; everything else in this package is internal.
 """
 
 from corral.backends.engine.actions import ACTIONS, act
-from corral.backends.engine.facts import ContainerRow, HostFacts, host_facts, list_containers
+from corral.backends.engine.facts import (
+    ContainerRow,
+    ContainerState,
+    HostFacts,
+    container_state,
+    host_facts,
+    list_containers,
+)
 from corral.backends.engine.resources import (
     HostDetails,
     ImageRow,
@@ -18,7 +25,9 @@ from corral.backends.engine.resources import (
 )
 from corral.backends.engine.stats import StatsTracker
 from corral.backends.engine.watch import (
+    HISTORY_LIMIT,
     EngineEvent,
+    History,
     HostWatcher,
     Removed,
     Snapshot,
@@ -31,11 +40,15 @@ __all__ = [
     "act",
     "ACTIONS",
     "ContainerRow",
+    "ContainerState",
+    "container_state",
     "df_command",
     "EngineEvent",
     "host_details",
     "host_facts",
     "HostDetails",
+    "HISTORY_LIMIT",
+    "History",
     "HostFacts",
     "HostWatcher",
     "ImageRow",

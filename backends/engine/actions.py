@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from corral.backends.engine.resources import list_volumes
+from corral.backends.engine.resources import list_volumes, record_of
 from corral.backends.errors import ActionRefused
 from corral.backends.ssh.session import HostSession
 
@@ -34,6 +34,16 @@ class Action:
 
 
 def _remove_volume(session: HostSession, name: str) -> None:
+    labels = session.call(lambda client: client.api.inspect_volume(name)).get("Labels")
+    stack = record_of(labels)
+    if stack:
+        # Without its record a stack shows as `unknown` and cannot be upgraded,
+        # rolled back or removed cleanly: it goes only with its stack.
+        raise ActionRefused(
+            f"volume {name} holds the record of stack {stack}; "
+            f"remove the stack instead: corral rm {stack}",
+            host=session.name,
+        )
     users = next((v.users for v in list_volumes(session) if v.name == name), [])
     if users:
         raise ActionRefused(
@@ -73,7 +83,7 @@ def act(session: HostSession, action_id: str, ref: str) -> None:
 
     Raises:
         ActionRefused: The session is read-only, or the action is unsafe
-            (a volume in use).
+            (a volume in use, or one holding a stack's record).
         BackendError: The engine refused or the host is offline.
     """
     action = ACTIONS[action_id]

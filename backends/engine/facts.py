@@ -123,6 +123,62 @@ def parse_engine_time(text: str) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class ContainerState:
+    """What only inspecting a container tells: its restarts and how it last ended.
+
+    Attributes:
+        restart_count: Restarts by the engine's restart policy.
+        exit_code: The last exit code (0 while it has never ended).
+        started_at: When it last started (epoch seconds), if ever.
+        finished_at: When it last ended (epoch seconds), if ever.
+        oom_killed: Whether the kernel killed it for memory when it last ended.
+        error: The engine's error when it last failed to start or run.
+        health: The engine's health check status, if it has one.
+        failing_streak: Health checks failed in a row.
+    """
+
+    restart_count: int = 0
+    exit_code: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    oom_killed: bool = False
+    error: str = ""
+    health: str = ""
+    failing_streak: int = 0
+
+
+def container_state(document: dict) -> ContainerState:
+    """The state details of a container from its inspect document."""
+    state = document.get("State") or {}
+    health = state.get("Health") or {}
+    return ContainerState(
+        restart_count=int(document.get("RestartCount") or 0),
+        exit_code=state.get("ExitCode"),
+        started_at=_moment(state.get("StartedAt", "")),
+        finished_at=_moment(state.get("FinishedAt", "")),
+        oom_killed=bool(state.get("OOMKilled")),
+        error=state.get("Error") or "",
+        health=health.get("Status") or "",
+        failing_streak=int(health.get("FailingStreak") or 0),
+    )
+
+
+def _moment(text: str) -> float | None:
+    """An engine time, or None for the engine's "never" (year 1)."""
+    moment = parse_engine_time(text)
+    return moment if moment is not None and moment > 0 else None
+
+
+def read_container_state(session: HostSession, ref: str) -> ContainerState:
+    """Inspect one container for its state details.
+
+    Raises:
+        BackendError: The host is offline, or the container is gone.
+    """
+    return container_state(session.call(lambda client: client.api.inspect_container(ref)))
+
+
 @dataclass
 class ContainerRow:
     """One row of `corral ps`."""
@@ -140,6 +196,8 @@ class ContainerRow:
     labels: dict[str, str]
     #: When this row was read (`time.time()`): `status` ages from here.
     listed_at: float = field(default=0.0, compare=False)
+    #: Restarts, exit and times from inspecting it, once read (the listing lacks them).
+    detail: ContainerState | None = None
 
     @property
     def ref(self) -> str:
@@ -149,7 +207,7 @@ class ContainerRow:
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         data = asdict(self)
-        del data["listed_at"]
+        del data["listed_at"], data["detail"]
         return data
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import asdict, dataclass, field
 
+from corral.backends import labels as L
 from corral.backends.ssh.session import HostSession
 
 
@@ -114,9 +115,23 @@ class VolumeRow:
         """What the engine knows it by."""
         return self.name
 
+    @property
+    def record_of(self) -> str | None:
+        """The stack whose record this volume holds (see `deploy/record.py`), or None."""
+        return record_of(self.labels)
+
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)
+
+
+def record_of(labels: dict[str, str] | None) -> str | None:
+    """The stack a volume's labels say it is the record of, or None.
+
+    Corral keeps each stack's definition in such volumes; they go only with
+    their stack (`corral rm STACK`, or an upgrade settling).
+    """
+    return (labels or {}).get(L.RECORD) or None
 
 
 @dataclass

@@ -12,6 +12,7 @@ the UI drains on a timer).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -23,13 +24,28 @@ from corral.backends.engine.events import (
     StreamOpened,
     event_action,
     host_events,
+    since_param,
 )
-from corral.backends.engine.facts import ContainerRow, container_row, list_containers
+from corral.backends.engine.facts import (
+    ContainerRow,
+    container_row,
+    list_containers,
+    read_container_state,
+)
 from corral.backends.errors import BackendError
 from corral.backends.ssh.session import HostSession
 
 #: Events waiting for the watcher's thread; beyond it the host is listed afresh.
 INBOX_LIMIT = 1_000
+
+#: Engine events of the recent past a watcher starts with, at most, per host.
+HISTORY_LIMIT = 1_000
+#: Seconds before the end of the history read within which a live event may repeat it
+#: (the live stream starts a little in the past).
+HISTORY_OVERLAP = 30.0
+
+#: Containers of a listing inspected for their restarts and exit (the rest show none).
+DETAIL_LIMIT = 500
 
 #: Container events that can change what a row shows.
 _ROW_EVENTS = {
@@ -82,7 +98,15 @@ class EngineEvent:
     attributes: dict[str, str]
 
 
-Update = Snapshot | Upsert | Removed | Stale | EngineEvent
+@dataclass(frozen=True)
+class History:
+    """The host's engine events of the recent past, oldest first (sent once per watcher)."""
+
+    host: str
+    events: list[EngineEvent]
+
+
+Update = Snapshot | Upsert | Removed | Stale | EngineEvent | History
 Listener = Callable[[Update], None]
 
 
@@ -98,12 +122,20 @@ class HostWatcher:
         session: The host's session.
         listener: Receives every update, on the watcher's thread.
         retry_seconds: Pause before listing again after a failure.
+        history_seconds: When the stream first opens, also send the host's engine
+            events of that many seconds back (`History`, at most `HISTORY_LIMIT`,
+            the newest); 0 sends none.
     """
 
-    def __init__(self, session: HostSession, listener: Listener, retry_seconds: float = 1.0):
+    def __init__(self, session: HostSession, listener: Listener, retry_seconds: float = 1.0,
+                 history_seconds: float = 0.0):
         self.session = session
         self.listener = listener
         self.retry_seconds = retry_seconds
+        self.history_seconds = history_seconds
+        #: Keys of the history's last events, which the live stream may repeat.
+        self._history_tail: set[tuple] = set()
+        self._history_end = 0.0
         self._stop = threading.Event()
         self._ready = threading.Condition()
         self._inbox: collections.deque[Notice] = collections.deque()
@@ -165,6 +197,8 @@ class HostWatcher:
                 continue
             if isinstance(notice, StreamOpened):
                 self._list()
+                if self.history_seconds:
+                    self._send_history()
             elif isinstance(notice, StreamBroken):
                 self._relist_at = None  # the stream's reopening lists the host
                 self.listener(Stale(self.session.name, notice.reason))
@@ -182,6 +216,40 @@ class HostWatcher:
             return
         self._relist_at = None
         self.listener(Snapshot(self.session.name, rows))
+        # The listing shows at once; restarts and exits follow, one inspect each.
+        detailed = [self._with_detail(row) for row in rows[:DETAIL_LIMIT]]
+        if not self._stop.is_set() and any(row.detail for row in detailed):
+            self.listener(Snapshot(self.session.name, detailed + rows[DETAIL_LIMIT:]))
+
+    def _with_detail(self, row: ContainerRow) -> ContainerRow:
+        """The row with its restarts and exit, if the engine still knows the container."""
+        if self._stop.is_set():
+            return row
+        try:
+            return dataclasses.replace(row, detail=read_container_state(self.session, row.id))
+        except BackendError:
+            return row
+
+    def _send_history(self) -> None:
+        """Send the host's recent events, once: what the events view starts with."""
+        seconds, self.history_seconds = self.history_seconds, 0.0
+        try:
+            events = recent_events(self.session, seconds)
+        except BackendError:
+            return  # a history is a courtesy: the live events still come
+        self._history_end = time.time()
+        self._history_tail = {_event_key(e) for e in events
+                              if e.time >= self._history_end - HISTORY_OVERLAP}
+        self.listener(History(self.session.name, events))
+
+    def _repeats_history(self, event: EngineEvent) -> bool:
+        """Whether the live stream's first events repeat one the history already sent."""
+        if not self._history_tail:
+            return False
+        if event.time > self._history_end + HISTORY_OVERLAP:
+            self._history_tail = set()  # past the overlap: no repeat can follow
+            return False
+        return _event_key(event) in self._history_tail
 
     def _failed(self, reason: str) -> None:
         """A read failed: the rows are out of date until the host is listed again."""
@@ -193,17 +261,9 @@ class HostWatcher:
         action = event_action(event).split(":")[0]
         actor = event.get("Actor") or {}
         cid = actor.get("ID") or event.get("id") or ""
-        attributes = actor.get("Attributes") or {}
-        self.listener(
-            EngineEvent(
-                host=host,
-                time=(event.get("timeNano") or 0) / 1e9 or float(event.get("time") or 0),
-                type=event.get("Type", "container"),
-                action=event.get("Action") or action,
-                actor=attributes.get("name") or cid[:12],
-                attributes=attributes,
-            )
-        )
+        engine_event = to_engine_event(host, event)
+        if not self._repeats_history(engine_event):
+            self.listener(engine_event)
         if action == "destroy":
             self.listener(Removed(host, cid[:12]))
         elif action in _ROW_EVENTS:
@@ -217,10 +277,56 @@ class HostWatcher:
                 self._stop.wait(0.05)
                 row = self._read_row(cid)
             if row is not None:
-                self.listener(Upsert(host, row))
+                self.listener(Upsert(host, self._with_detail(row)))
 
     def _read_row(self, cid: str) -> ContainerRow | None:
         found = self.session.call(
             lambda client: client.api.containers(all=True, filters={"id": cid})
         )
         return container_row(self.session.name, found[0]) if found else None
+
+
+def to_engine_event(host: str, event: dict) -> EngineEvent:
+    """One of docker-py's decoded event dicts as the events view shows it."""
+    actor = event.get("Actor") or {}
+    attributes = actor.get("Attributes") or {}
+    cid = actor.get("ID") or event.get("id") or ""
+    return EngineEvent(
+        host=host,
+        time=(event.get("timeNano") or 0) / 1e9 or float(event.get("time") or 0),
+        type=event.get("Type", "container"),
+        action=event.get("Action") or event_action(event).split(":")[0],
+        actor=attributes.get("name") or cid[:12],
+        attributes=attributes,
+    )
+
+
+def _event_key(event: EngineEvent) -> tuple:
+    return event.time, event.action, event.actor
+
+
+def recent_events(session: HostSession, seconds: float,
+                  limit: int = HISTORY_LIMIT) -> list[EngineEvent]:
+    """The host's container events of the last `seconds`, oldest first (the newest `limit`).
+
+    Health checks' `exec_*` events are left out, as from the live stream.
+
+    Raises:
+        BackendError: The host is offline or the engine failed.
+    """
+    now_ns = time.time_ns()
+    params = {"since": since_param(now_ns - int(seconds * 1e9)), "until": since_param(now_ns),
+              "filters": {"type": ["container"]}}
+
+    def read(client) -> collections.deque[dict]:
+        stream = client.api.events(decode=True, **params)
+        try:
+            # Bounded whatever the host did in that time: only the newest are kept.
+            return collections.deque(
+                (e for e in stream if not event_action(e).startswith("exec_")), maxlen=limit)
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    return [to_engine_event(session.name, event) for event in session.call(read)]

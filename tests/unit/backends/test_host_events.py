@@ -13,7 +13,14 @@ import docker
 import pytest
 
 from corral.backends.engine.events import StreamBroken, StreamOpened, host_events
-from corral.backends.engine.watch import EngineEvent, HostWatcher, Snapshot, Stale, Upsert
+from corral.backends.engine.watch import (
+    EngineEvent,
+    History,
+    HostWatcher,
+    Snapshot,
+    Stale,
+    Upsert,
+)
 from corral.backends.inventory.load import HostSpec, Inventory
 from corral.backends.logs.follow import LogFollower
 from corral.backends.logs.target import SERVICE, LogOptions, LogTarget
@@ -58,8 +65,14 @@ class FakeEngine:
     def __init__(self) -> None:
         self.streams: list[FakeStream] = []
         self.listed: list[dict] = [container("0123456789ab0000", "other", {})]
+        #: What a bounded read of past events (`until` given) answers.
+        self.history: list[dict] = []
+        self.history_params: list[dict] = []
 
     def events(self, **params) -> FakeStream:
+        if "until" in params:
+            self.history_params.append(params)
+            return iter(list(self.history))
         stream = FakeStream(params)
         self.streams.append(stream)
         return stream
@@ -206,3 +219,35 @@ def test_the_registry_keeps_no_session_alive() -> None:
     del fleet, session
     gc.collect()
     assert gone() is None
+
+
+def test_a_watcher_starts_with_the_hosts_history_once_without_repeats() -> None:
+    engine = FakeEngine()
+    _, session = online_session(engine)
+    now = time.time_ns()
+    old = start_event("aaaaaaaaaaaa0000", "shop-web-1", now - 600 * 10**9)
+    recent = start_event("bbbbbbbbbbbb0000", "shop-web-2", now - 10**9)
+    noise = {**recent, "Action": "exec_start: sh", "status": "exec_start: sh"}
+    engine.history = [old, noise, recent]
+    updates = Updates()
+    watcher = HostWatcher(session, updates.put, history_seconds=3600).start()
+    try:
+        until(lambda: updates.any(History), "the history")
+        history = next(u for u in updates.seen if isinstance(u, History))
+        assert [e.actor for e in history.events] == ["shop-web-1", "shop-web-2"]
+        params = engine.history_params[0]
+        assert float(params["until"]) - float(params["since"]) == pytest.approx(3600, abs=1)
+        # The live stream starts a little in the past: its repeat of `recent` is dropped.
+        new = start_event("cccccccccccc0000", "shop-web-3", time.time_ns())
+        for event in (recent, new):
+            engine.streams[0].push(event)
+        until(lambda: updates.any(EngineEvent, lambda e: e.actor == "shop-web-3"), "the new one")
+        assert [u.actor for u in updates.seen if isinstance(u, EngineEvent)] == ["shop-web-3"]
+        # An outage and return reopen the stream, not the history.
+        session._set(HostState.OFFLINE, "the SSH connection was lost")
+        until(lambda: updates.any(Stale), "stale rows")
+        session._set(HostState.ONLINE)
+        until(lambda: len(engine.streams) == 2, "the stream reopened")
+        assert len(engine.history_params) == 1
+    finally:
+        watcher.stop()

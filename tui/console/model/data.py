@@ -41,6 +41,9 @@ class HostRecord:
 
 LISTINGS = {"volumes": list_volumes, "images": list_images}
 
+#: The events view starts with each host's engine events of this many seconds back.
+EVENTS_SINCE_SECONDS = 3600.0
+
 #: CPU percent and memory bytes by `host/id` (None: not known yet).
 Usage = dict[str, tuple[float | None, int | None]]
 
@@ -81,8 +84,11 @@ class ConsoleData:
         await self.fleet.keep_online()
 
     def watch(self, session: HostSession, listener: Callable[[Update], None]) -> Watcher:
-        """A watcher (not started) of one host's containers and engine events."""
-        return HostWatcher(session, listener)
+        """A watcher (not started) of one host's containers and engine events.
+
+        Its first events are the host's history (`EVENTS_SINCE_SECONDS` back).
+        """
+        return HostWatcher(session, listener, history_seconds=EVENTS_SINCE_SECONDS)
 
     def host_records(self) -> dict[str, HostRecord] | None:
         """Every host's facts, and details for those online, by host name."""

@@ -14,6 +14,7 @@ from collections import deque
 from corral.backends.engine import (
     ContainerRow,
     EngineEvent,
+    History,
     Removed,
     Snapshot,
     Stale,
@@ -58,6 +59,9 @@ class ContainerStore:
                 self._event_seq += 1
                 self.events.appendleft((self._event_seq, update))
                 events_changed = True
+            elif isinstance(update, History):
+                self.add_history(update.events)
+                events_changed = True
             else:
                 self.apply(update)
                 rows_changed = True
@@ -74,6 +78,18 @@ class ContainerStore:
         for key in keys:
             del self.rows[key]
         return bool(keys) | (self.stale.pop(host, None) is not None)
+    def add_history(self, events: list[EngineEvent]) -> None:
+        """Merge a host's past events in by time, keeping the newest `EVENT_HISTORY`.
+
+        A history arrives after live events of other hosts: merged by time, so
+        the bound drops the oldest events, not those that happened to come first.
+        """
+        numbered = []
+        for event in events:
+            self._event_seq += 1
+            numbered.append((self._event_seq, event))
+        merged = sorted([*self.events, *numbered], key=lambda item: item[1].time, reverse=True)
+        self.events = deque(merged[:EVENT_HISTORY], maxlen=EVENT_HISTORY)
 
     def apply(self, update: Update) -> None:
         """Apply one container update."""

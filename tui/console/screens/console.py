@@ -343,6 +343,18 @@ class ConsoleScreen(FleetFollow, Screen):
         else:
             self.inspect_row(message.view, message.key, message.record)
 
+    @on(ResourceView.HostFilterRequested)
+    def host_filter(self, message: ResourceView.HostFilterRequested) -> None:
+        """Number keys: the rows of the n-th inventory host, or (0) of every host."""
+        names = list(self.fleet.sessions)
+        if message.number == 0:
+            message.view.set_host_filter(None)
+        elif message.number <= len(names):
+            message.view.set_host_filter(names[message.number - 1])
+        else:
+            self.notify(f"no host {message.number}: the inventory has {len(names)}",
+                        severity="warning", timeout=3)
+
     @on(ResourceView.InspectRequested)
     def inspect_requested(self, message: ResourceView.InspectRequested) -> None:
         self.inspect_row(message.view, message.key, message.record)
@@ -353,6 +365,29 @@ class ConsoleScreen(FleetFollow, Screen):
         else:
             data = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else record
             self.app.push_screen(yaml_screen(key, yaml.safe_dump(data, sort_keys=False)))
+
+    @on(ContainersView.DescribeRequested)
+    def describe_requested(self, message: ContainersView.DescribeRequested) -> None:
+        from corral.tui.console.model.describe import events_of
+
+        row = message.record
+        events = events_of(row.host, row.name, row.id, (e for _, e in self.store.events))
+        self.describe_on_engine(row.host, row.ref, f"{row.host}/{row.name}", events)
+
+    @work(thread=True, group="inspect")
+    def describe_on_engine(self, host: str, ref: str, title: str, events: list) -> None:
+        """Inspect a container off the UI thread and show its description."""
+        from corral.tui.console.model.describe import describe_container
+        from corral.tui.console.screens.text_search import SearchableTextScreen
+
+        try:
+            document = self.data.inspect(host, "container", ref)
+        except BackendError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title=exc.title, severity="error")
+            return
+        text = describe_container(host, document, events)
+        self.app.call_from_thread(self.app.push_screen,
+                                  SearchableTextScreen(f"describe {title}", text))
 
     @work(thread=True, group="inspect")
     def inspect_on_engine(self, kind: str, host: str, ref: str, title: str) -> None:

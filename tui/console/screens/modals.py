@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.syntax import Syntax
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -78,8 +77,10 @@ class TextScreen(ModalScreen[None]):
 
 
 def yaml_screen(title: str, text: str) -> TextScreen:
-    """An inspect view of YAML text."""
-    return TextScreen(title, Syntax(text, "yaml", line_numbers=False, word_wrap=False))
+    """An inspect view of YAML text, with `/` search."""
+    from corral.tui.console.screens.text_search import SearchableTextScreen
+
+    return SearchableTextScreen(title, text, "yaml")
 
 
 def help_screen(title: str, rows: list[tuple[str, str, str, str]]) -> TextScreen:

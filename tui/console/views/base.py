@@ -19,11 +19,16 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from corral.tui.console.actions_ui import is_mutating
 from corral.tui.console.widgets.measured_table import MeasuredTable
 
 MARK = "✓"
+#: After the heading of the column the rows are sorted by: ascending, descending.
+SORT_ARROWS = (" ▲", " ▼")
+#: Number keys 1..9 keep the rows of the n-th inventory host; 0 shows every host.
+HOST_KEYS = 9
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class ResourceView(MeasuredTable):
     COLUMNS: ClassVar[tuple[Column, ...]] = ()
     #: What the view says when it has no rows at all.
     EMPTY: ClassVar[str] = "Nothing here."
+    #: Whether rows belong to hosts (the number keys keep one host's rows).
+    BY_HOST: ClassVar[bool] = True
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("space", "toggle_mark", "Mark", id="view.mark", tooltip="Mark or unmark the row"),
@@ -75,6 +82,24 @@ class ResourceView(MeasuredTable):
         ),
         Binding("y", "inspect", "Inspect", id="view.inspect",
                 tooltip="Show everything about the row as YAML"),
+        # k9s movement; DataTable's own arrow keys stay.
+        Binding("j", "cursor_down", "Down", id="view.down", show=False,
+                tooltip="Move to the next row (also down)"),
+        Binding("k", "cursor_up", "Up", id="view.up", show=False,
+                tooltip="Move to the previous row (also up)"),
+        Binding("g,home", "scroll_top", "Top", id="view.top", show=False,
+                tooltip="Move to the first row"),
+        Binding("G,end", "scroll_bottom", "Bottom", id="view.bottom", show=False,
+                tooltip="Move to the last row"),
+        Binding("pageup", "page_up", "Page up", id="view.page_up", show=False,
+                tooltip="Move one screen up"),
+        Binding("pagedown", "page_down", "Page down", id="view.page_down", show=False,
+                tooltip="Move one screen down"),
+        *(Binding(str(n), f"host_filter({n})", f"Host {n}", id=f"view.host_{n}", show=False,
+                  tooltip=f"Only the rows of inventory host {n}")
+          for n in range(1, HOST_KEYS + 1)),
+        Binding("0", "host_filter(0)", "All hosts", id="view.all_hosts", show=False,
+                tooltip="The rows of every host again"),
     ]
 
     class Drill(Message):
@@ -95,6 +120,14 @@ class ResourceView(MeasuredTable):
             self.action_id = action_id
             self.rows = rows
 
+    class HostFilterRequested(Message):
+        """The user asked for the rows of the n-th inventory host (0: every host)."""
+
+        def __init__(self, view: ResourceView, number: int):
+            super().__init__()
+            self.view = view
+            self.number = number
+
     class InspectRequested(Message):
         """The user asked to inspect a row."""
 
@@ -111,6 +144,8 @@ class ResourceView(MeasuredTable):
         self.records: dict[str, Any] = {}
         self.marks: set[str] = set()
         self.filter_text = ""
+        #: Only the rows of this host (number keys), or every host.
+        self.host_filter: str | None = None
         self.sort_column = 0
         self.sort_reverse = False
         self._stale_rows = False
@@ -124,8 +159,24 @@ class ResourceView(MeasuredTable):
     def on_mount(self) -> None:
         self.border_title = self.NAME
         self.add_column(" ", key="_mark", width=1)
-        for column in self.COLUMNS:
-            self.add_column(column.label, key=column.key, width=column.width)
+        for index, column in enumerate(self.COLUMNS):
+            self.add_column(self._heading(index), key=column.key, width=column.width)
+
+    def _heading(self, index: int) -> str:
+        """A column's heading, with an arrow when the rows are sorted by it."""
+        label = self.COLUMNS[index].label
+        return label + SORT_ARROWS[self.sort_reverse] if index == self.sort_column else label
+
+    def _show_sort(self) -> None:
+        """Move the sort arrow to the sort column; the next rebuild refills the table.
+
+        A refill (`clear`) is what makes DataTable draw the header afresh.
+        """
+        for index, column in enumerate(self.COLUMNS):
+            heading = self.columns.get(ColumnKey(column.key))
+            if heading is not None:
+                heading.label = Text(self._heading(index))
+        self._shown_keys = []
 
     # --- what subclasses provide -------------------------------------------
 
@@ -162,6 +213,11 @@ class ResourceView(MeasuredTable):
         """Whether a record passes the view's own filter (besides `/`)."""
         return True
 
+    def hosts_of(self, record: Any) -> set[str]:
+        """The hosts a record belongs to, for the number keys' host filter."""
+        host = getattr(record, "host", None)
+        return {host} if host else set()
+
     def _rows(self) -> list[tuple[str, Any, tuple[Any, ...]]]:
         """(key, record, cells) of the rows to show, filtered and sorted.
 
@@ -173,6 +229,8 @@ class ResourceView(MeasuredTable):
         rows = []
         for key, record in self.records.items():
             if not self.keep(record):
+                continue
+            if self.host_filter is not None and self.host_filter not in self.hosts_of(record):
                 continue
             cells = tuple(
                 Text(cell) if isinstance(cell, str) else cell for cell in self.cells(record)
@@ -226,6 +284,8 @@ class ResourceView(MeasuredTable):
     def describe(self) -> str:
         """A short status: counts, filter, marks."""
         parts = [f"{self.row_count}/{len(self.records)}"]
+        if self.host_filter is not None:
+            parts.append(f"host {self.host_filter}")
         if self.filter_text:
             parts.append(f"filter /{self.filter_text}")
         if self.marks:
@@ -236,6 +296,14 @@ class ResourceView(MeasuredTable):
         """Keep only rows matching `text` (regex; `!` inverts); empty clears."""
         self.filter_text = text
         self.rebuild()
+
+    def set_host_filter(self, host: str | None) -> None:
+        """Keep only the rows of `host`; None shows every host."""
+        self.host_filter = host
+        self.rebuild()
+
+    def action_host_filter(self, number: int) -> None:
+        self.post_message(self.HostFilterRequested(self, number))
 
     # --- cursor and marks ---------------------------------------------------
 
@@ -268,13 +336,17 @@ class ResourceView(MeasuredTable):
     def action_sort_next(self) -> None:
         self.sort_column = (self.sort_column + 1) % len(self.COLUMNS)
         self.notify(f"sorted by {self.COLUMNS[self.sort_column].label}", timeout=1.5)
+        self._show_sort()
         self.rebuild()
 
     def action_sort_reverse(self) -> None:
         self.sort_reverse = not self.sort_reverse
+        self._show_sort()
         self.rebuild()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "host_filter" and not self.BY_HOST:
+            return False
         return not (self.readonly and is_mutating(action, parameters))
 
     def action_request_action(self, action_id: str) -> None:

@@ -17,6 +17,8 @@ from corral.tui.console.views.base import Column, ResourceView
 class _CatalogTable(ResourceView):
     """A resource view without marks: catalog rows are opened one at a time."""
 
+    BY_HOST = False
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_mark":
             return False

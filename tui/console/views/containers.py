@@ -11,12 +11,16 @@ from textual.binding import Binding
 from textual.message import Message
 
 from corral.backends.engine import ContainerRow
+from corral.backends.labels import PREVIOUS_SUFFIX
 from corral.tui.console.actions_ui import action_bindings
 from corral.tui.console.views.base import Column, ResourceView
 from corral.tui.present.formatting import duration, human_size
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT = re.compile(r"^Exited \((\d+)\)")
+_ENDED = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\) (.*) ago")
+#: What the STATE cell of an upgrade's kept old copy says.
+PREVIOUS_MARK = "prev (awaiting confirm)"
 _STATE_STYLE = {"running": "green", "exited": "red", "restarting": "yellow", "dead": "red"}
 
 
@@ -69,16 +73,66 @@ _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
 _HUMAN = re.compile(r"(less than a|about an?|an?|\d+) (second|minute|hour|day|week|month|year)s?")
 
 
-def uptime_seconds(status: str) -> float | None:
-    """Seconds up, from the engine's humanized "Up 3 minutes" (None if not up)."""
-    if not status.startswith("Up "):
-        return None
-    match = _HUMAN.search(_HEALTH.sub("", status[3:]).strip().lower())
+def _human_seconds(text: str) -> float:
+    """Seconds in the engine's humanized "3 minutes", "About an hour"."""
+    match = _HUMAN.search(_HEALTH.sub("", text).strip().lower())
     if match is None:
         return 0.0
     count = match.group(1)
     number = 0 if count.startswith("less") else (int(count) if count.isdigit() else 1)
     return float(number * _UNITS[match.group(2)])
+
+
+def uptime_seconds(status: str) -> float | None:
+    """Seconds up, from the engine's humanized "Up 3 minutes" (None if not up)."""
+    if not status.startswith("Up "):
+        return None
+    return _human_seconds(status[3:])
+
+
+def state_age(row: ContainerRow, now: float | None = None) -> float | None:
+    """Seconds the container has been in its state (up, exited, restarting), if known.
+
+    From the times inspecting it gave, else from the engine's humanized status.
+    """
+    now = now if now is not None else time.time()
+    detail = row.detail
+    if detail is not None:
+        since = detail.started_at if row.state in ("running", "paused") else detail.finished_at
+        if row.state == "created":
+            since = None
+        if since is not None:
+            return max(0.0, now - since)
+    seconds = uptime_seconds(row.status)
+    if seconds is None:
+        ended = _ENDED.match(row.status)
+        if ended is None:
+            return None
+        seconds = _human_seconds(ended.group(2))
+    if row.listed_at:
+        seconds += max(0.0, now - row.listed_at)
+    return seconds
+
+
+def since_of(row: ContainerRow, now: float | None = None) -> str:
+    """How long it has been in its state (`3m`, `2h`), or empty."""
+    seconds = state_age(row, now)
+    return "" if seconds is None else duration(seconds)
+
+
+def exit_code_of(row: ContainerRow) -> int | None:
+    """The exit code of a container that is not running (None while it runs)."""
+    if row.state in ("running", "paused", "created"):
+        return None
+    if row.detail is not None and row.detail.exit_code is not None:
+        return row.detail.exit_code
+    ended = _ENDED.match(row.status)
+    return int(ended.group(1)) if ended else None
+
+
+def is_previous(row: ContainerRow) -> bool:
+    """Whether the container is an upgrade's old copy, kept until confirm or rollback."""
+    return row.name.endswith(PREVIOUS_SUFFIX)
 
 
 def uptime_of(row: ContainerRow, now: float | None = None) -> str:
@@ -93,13 +147,16 @@ def uptime_of(row: ContainerRow, now: float | None = None) -> str:
 
 def is_problem(row: ContainerRow, oom_killed: set[str],
                checked: dict[str, str] | None = None) -> bool:
-    """Exited non-zero, restarting, unhealthy or OOM-killed: what on-call looks at."""
+    """What on-call looks at: exited non-zero, restarting, unhealthy, OOM-killed, or
+    an upgrade's old copy awaiting confirm or rollback."""
     exited = _EXIT.match(row.status)
     return (
         (exited is not None and exited.group(1) != "0")
         or row.state == "restarting"
         or health_of(row, checked) == "unhealthy"
         or f"{row.host}/{row.id}" in oom_killed
+        or (row.detail is not None and row.detail.oom_killed)
+        or is_previous(row)
     )
 
 
@@ -116,10 +173,13 @@ class ContainersView(CheckedHealth, ResourceView):
         Column("image", "IMAGE"),
         Column("state", "STATE"),
         Column("health", "HEALTH"),
-        Column("uptime", "UPTIME"),
-        Column("ports", "PORTS"),
+        Column("restarts", "RESTARTS"),
+        Column("exit", "EXIT"),
+        Column("since", "SINCE"),
+        # Ports last: the widest and least urgent, they are what a narrow terminal cuts.
         Column("cpu", "CPU", width=6),
         Column("mem", "MEM", width=9),
+        Column("ports", "PORTS"),
     )
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("l", "open_logs", "Logs", id="containers.logs",
@@ -129,7 +189,11 @@ class ContainersView(CheckedHealth, ResourceView):
         Binding("s", "open_shell", "Shell", id="containers.shell",
                 tooltip="Open a shell in this container in a new pane"),
         Binding("p", "toggle_problems", "Problems", id="containers.problems",
-                tooltip="Show only exited non-zero, restarting, unhealthy or OOM-killed"),
+                tooltip="Show only exited non-zero, restarting, unhealthy, OOM-killed, and"
+                        " an upgrade's old copies awaiting confirm"),
+        Binding("d", "describe", "Describe", id="containers.describe",
+                tooltip="Last state, exit reason, OOM, restarts, health and recent events"
+                        " of this container"),
         *action_bindings("container"),
     ]
 
@@ -144,6 +208,10 @@ class ContainersView(CheckedHealth, ResourceView):
         stale = record.host in self.stale
         state = Text("stale" if stale else record.state,
                      style="dim" if stale else _STATE_STYLE.get(record.state, ""))
+        if is_previous(record) and not stale:
+            state = Text(f"{record.state} · {PREVIOUS_MARK}", style="yellow")
+        exit_code = exit_code_of(record)
+        restarts = record.detail.restart_count if record.detail is not None else None
         health = health_of(record, self.checked_health)
         health_text = Text(health, style=HEALTH_STYLE.get(health, ""))
         stack = "/".join(part for part in (record.stack, record.service) if part)
@@ -155,11 +223,28 @@ class ContainersView(CheckedHealth, ResourceView):
             record.image,
             state,
             health_text,
-            uptime_of(record),
-            ", ".join(record.ports),
+            Text("" if restarts is None else str(restarts),
+                 style="yellow" if restarts else ""),
+            Text("" if exit_code is None else str(exit_code),
+                 style="red" if exit_code else ""),
+            since_of(record),
             cpu,
             mem,
+            ", ".join(record.ports),
         )
+
+    def sort_value(self, record: ContainerRow, column: int) -> Any:
+        # Figures sort as numbers (unknown ones first), not as text.
+        key = self.COLUMNS[column].key
+        if key == "restarts":
+            return record.detail.restart_count if record.detail is not None else -1
+        if key == "exit":
+            code = exit_code_of(record)
+            return -1 if code is None else code
+        if key == "since":
+            age = state_age(record)
+            return -1.0 if age is None else age
+        return super().sort_value(record, column)
 
     def set_usage(self, usage: dict[str, tuple[float | None, int | None]]) -> None:
         """Show fresh CPU and memory figures (keys are `host/id`)."""
@@ -185,6 +270,20 @@ class ContainersView(CheckedHealth, ResourceView):
     def action_toggle_problems(self) -> None:
         self.problems_only = not self.problems_only
         self.rebuild()
+
+    def action_describe(self) -> None:
+        key = self.current_key()
+        if key is not None and key in self.records:
+            self.post_message(self.DescribeRequested(self, key, self.records[key]))
+
+    class DescribeRequested(Message):
+        """The user asked to describe a container (`d`)."""
+
+        def __init__(self, view: ContainersView, key: str, record: ContainerRow):
+            super().__init__()
+            self.view = view
+            self.key = key
+            self.record = record
 
     def action_open_logs(self) -> None:
         self._open("logs", service=False)

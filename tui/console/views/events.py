@@ -1,4 +1,8 @@
-"""The events view: engine events from every host, newest first."""
+"""The events view: engine events from every host, newest first.
+
+It opens on each host's last hour (`EVENTS_SINCE_SECONDS` in `model/data.py`,
+at most `HISTORY_LIMIT` events a host, and `EVENT_HISTORY` in all).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ class EventsView(ResourceView):
 
     NAME = "events"
     KIND = "event"
-    EMPTY = "No events yet: they appear here as engines report them."
+    EMPTY = "No engine events in the last hour: they appear here as engines report them."
     COLUMNS = (
         Column("time", "TIME"),
         Column("host", "HOST"),

@@ -73,6 +73,9 @@ class HostsView(ResourceView):
             labels_text(facts.labels),
         )
 
+    def hosts_of(self, record: HostRecord) -> set[str]:
+        return {record.facts.name}
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Read-only means no writes at all, the inventory file included.
         if action in ("add_host", "toggle_pause") and self.readonly:

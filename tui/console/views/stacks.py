@@ -150,6 +150,9 @@ class StacksView(CheckedHealth, ResourceView):
             ",".join(sorted({c.image for c in record.containers})),
         )
 
+    def hosts_of(self, record: StackRecord) -> set[str]:
+        return {c.host for c in record.containers}
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("settle_upgrade", "reconcile", "scale", "remove_stack", "upgrade") \
                 and self.readonly:

@@ -1,9 +1,15 @@
-"""The volumes view: volumes of every host and the containers that use them."""
+"""The volumes view: volumes of every host and the containers that use them.
+
+Corral's own stack records (volumes holding a deployed stack's definition) are
+hidden unless asked for: they are not the operator's to remove, and the engine
+action refuses to (`backends/engine/actions.py`); they go with their stack.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.binding import Binding
 
 from corral.backends.engine import VolumeRow
@@ -11,10 +17,22 @@ from corral.tui.console.actions_ui import action_bindings
 from corral.tui.console.views.base import Column, ResourceView
 
 
+def record_refusal(row: VolumeRow) -> str:
+    """Why a stack record volume is not removed from here."""
+    stack = row.record_of
+    return (f"{row.host}/{row.name} holds the record of stack {stack}: "
+            f"remove the stack instead: corral rm {stack}")
+
+
 class VolumesView(ResourceView):
     """Volumes of every host and the containers that use them."""
 
-    BINDINGS: ClassVar[list[Binding]] = action_bindings("volume")
+    BINDINGS: ClassVar[list[Binding]] = [
+        *action_bindings("volume"),
+        Binding("R", "toggle_records", "Records", id="volumes.records",
+                tooltip="Show or hide Corral's stack records (volumes that hold a stack's"
+                        " definition; they go only with their stack)"),
+    ]
     NAME = "volumes"
     KIND = "volume"
     EMPTY = "No volumes on any online host."
@@ -26,6 +44,37 @@ class VolumesView(ResourceView):
         Column("users", "USED BY"),
     )
 
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        #: Whether stack record volumes are listed.
+        self.show_records = False
+
     def cells(self, record: VolumeRow) -> tuple[Any, ...]:
-        return (record.host, record.name, record.driver, record.mountpoint,
-                ", ".join(record.users))
+        users = ", ".join(record.users)
+        if record.record_of:
+            users = Text(f"record of stack {record.record_of}", style="dim")
+        return (record.host, record.name, record.driver, record.mountpoint, users)
+
+    def keep(self, record: VolumeRow) -> bool:
+        return self.show_records or not record.record_of
+
+    def describe(self) -> str:
+        text = super().describe()
+        hidden = sum(1 for r in self.records.values() if r.record_of)
+        if hidden and not self.show_records:
+            text += f"  {hidden} stack records hidden (R shows)"
+        return text
+
+    def action_toggle_records(self) -> None:
+        self.show_records = not self.show_records
+        self.rebuild()
+
+    def action_request_action(self, action_id: str) -> None:
+        if action_id == "volume.remove":
+            records = [row for _, row in self.selected() if row.record_of]
+            if records:
+                # Refused here before the prompt; the backend refuses it too.
+                self.notify("\n".join(record_refusal(row) for row in records),
+                            title="Refused", severity="error", timeout=8)
+                return
+        super().action_request_action(action_id)

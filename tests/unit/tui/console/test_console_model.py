@@ -92,3 +92,20 @@ def test_group_stacks_by_stack_and_service() -> None:
     ])
     assert sorted(groups) == ["shop/db", "shop/web"]
     assert [c.id for c in groups["shop/web"].containers] == ["1", "2"]
+
+
+def test_a_history_is_merged_by_time_and_bounded() -> None:
+    from corral.backends.engine.watch import History
+    from corral.tui.console.model.store import EVENT_HISTORY
+
+    store = ContainerStore()
+    store.put(EngineEvent("h1", 5_000.0, "container", "start", "live", {}))
+    past = [EngineEvent("h2", float(t), "container", "die", f"old{t}", {})
+            for t in range(EVENT_HISTORY + 10)]
+    store.put(History("h2", past))
+    assert store.drain() == (False, True)
+    assert len(store.events) == EVENT_HISTORY
+    # Newest first, the live one on top; the oldest of the history are what the bound dropped.
+    assert store.events[0][1].actor == "live"
+    assert store.events[-1][1].actor == "old11"
+    assert len({seq for seq, _ in store.events}) == EVENT_HISTORY
