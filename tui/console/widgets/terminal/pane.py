@@ -72,6 +72,10 @@ class ShellPane(Vertical):
     ShellPane.-lost { border: round $error; border-subtitle-color: $error; }
     """
 
+    #: Inside the console's pane, the frame takes the focus when ctrl+] leaves
+    #: the terminal (see `Pane`): the pane's keys then work.
+    FRAME_FOCUS = True
+
     class Ended(Message):
         """The shell's process exited or its host connection was lost.
 
