@@ -74,6 +74,11 @@ class ConsoleScreen(Screen):
     ConsoleScreen #status-row HostBar { width: 1fr; }
     """
 
+    # Textual's escape-minimises-the-maximised-pane runs before any binding
+    # or widget: it took escape from a maximised shell (vim) and from the
+    # prompts of a maximised log pane. ctrl+o restores the layout.
+    ESCAPE_TO_MINIMIZE = False
+
     BINDINGS = [
         Binding("colon", "command(':')", "Command", id="console.command",
                 tooltip="Switch view: hosts, ps, stacks, volumes, images, events, catalog"),
