@@ -52,6 +52,7 @@ async def test_the_shell_takes_its_keys_and_the_footer_says_only_how_to_leave() 
         frame = workspace.panes[0]
         assert app.focused is frame
         assert {"ctrl+w", "ctrl+o", "enter"} <= footer_keys(app)
+        await until(pilot, lambda: shell.view._cursor_cell is None, "no cursor without focus")
         await pilot.press("ctrl+o")
         assert app.screen.maximized is frame
         await pilot.press("ctrl+o")

@@ -242,11 +242,14 @@ class TerminalView(Widget, can_focus=True):
                 screen.set_focus(None)
         self.post_message(self.FocusLeft(self))
 
+    # Textual runs these before its own `_on_focus` / `_on_blur`, which set
+    # `has_focus`: paint afterwards, or the cursor stays drawn in a terminal
+    # that lost the focus.
     def on_focus(self) -> None:
-        self._request_paint()
+        self.call_later(self._request_paint)
 
     def on_blur(self) -> None:
-        self._request_paint()
+        self.call_later(self._request_paint)
 
     # ----- output ----------------------------------------------------------
 
