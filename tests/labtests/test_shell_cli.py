@@ -54,6 +54,19 @@ def test_exec_passes_the_exit_code_and_keeps_streams_apart(lab: Lab, box) -> Non
     assert (result.stdout, result.stderr) == ("out\n", "err\n")
 
 
+def test_exec_takes_options_after_the_target(lab: Lab, box) -> None:
+    """The README's synopsis: `corral exec HOST/CONTAINER [-u USER] [-T] [-- CMD...]`."""
+    no_tty = corral_exec(lab, f"lab1/{NAME}", "-T", "--", "sh", "-c", "echo out; echo err >&2")
+    assert no_tty.returncode == 0, no_tty.stderr
+    assert (no_tty.stdout, no_tty.stderr) == ("out\n", "err\n")
+    user = corral_exec(lab, f"lab1/{NAME}", "-u", "1234", "--", "id", "-u")
+    assert user.returncode == 0, user.stderr
+    assert user.stdout == "1234\n"
+    both = corral_exec(lab, f"lab1/{NAME}", "-u", "1234:5", "-T", "--", "id", "-g")
+    assert both.returncode == 0, both.stderr
+    assert both.stdout == "5\n"
+
+
 def test_exec_forwards_piped_input(lab: Lab, box) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "corral.tui.cli.main", "exec", *lab.corral_args(), f"lab1/{NAME}",

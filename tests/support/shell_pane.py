@@ -10,8 +10,9 @@ shared by `tests/labtests/test_shell.py` and `test_console_panes.py`.
 from __future__ import annotations
 
 import queue
+from types import SimpleNamespace
 
-from corral.backends.errors import UnknownHost
+from corral.backends.errors import NotFound, UnknownHost
 from corral.backends.ssh.session import HostState, HostStatus
 from corral.tui.console.widgets.terminal.pane import ShellPane
 from tests.support.pilot import until
@@ -71,6 +72,15 @@ class FakeSession:
 
     def add_listener(self, listener) -> None:
         self.listeners.append(listener)
+
+    #: Stands in for the docker client's low-level API in `call` (None: no engine).
+    api = None
+
+    def call(self, method, *args, **kwargs):
+        """Run a docker-py call against `api`; without one, nothing is found."""
+        if self.api is None:
+            raise NotFound("No such container", host=self.name)
+        return method(SimpleNamespace(api=self.api), *args, **kwargs)
 
 
 class FakeFleet:

@@ -59,7 +59,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 help="no terminal even when run from one (output keeps stdout and stderr apart)",
             )
         parser.add_argument("command", metavar="CMD", nargs="*", help="command and arguments")
-        parser.set_defaults(func=func)
+        parser.set_defaults(func=func, takes_trailing_command=True)
+
+
+def split_trailing_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """Split the command line at its first `--`.
+
+    argparse (before Python 3.13) gives a `nargs="*"` positional its empty
+    value as soon as it meets TARGET, so in `exec HOST/C -T -- CMD` the
+    words after `--` found no positional left and were "unrecognized". Words
+    after `--` are never options: they are the container's command, taken
+    apart before argparse sees them.
+
+    Args:
+        argv: The command line without the program name.
+
+    Returns:
+        The words before `--`, and those after it (None without `--`).
+    """
+    if "--" not in argv:
+        return argv, None
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1:]
 
 
 def _target(text: str) -> ContainerTarget:

@@ -44,10 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """Parse `corral`'s arguments; options may follow a subcommand's TARGET.
+
+    Args:
+        argv: The command line without the program name.
+
+    Raises:
+        SystemExit: Usage error (argparse prints it, exit 2).
+    """
+    parser = build_parser()
+    words, trailing = exec_cli.split_trailing_command(argv)
+    args = parser.parse_args(words)
+    if trailing is not None:
+        if not getattr(args, "takes_trailing_command", False):
+            parser.error(f"unrecognized arguments: -- {' '.join(trailing)}")
+        args.command = [*args.command, *trailing]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `corral` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(sys.argv[1:] if argv is None else list(argv))
     if args.command is None:
         from corral.tui.cli.console import run_console  # Textual loads only for the console
 
@@ -58,4 +76,4 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-__all__ = ["main", "build_parser", "EXIT_USAGE"]
+__all__ = ["main", "build_parser", "parse_command_line", "EXIT_USAGE"]

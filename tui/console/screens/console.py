@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
 from corral.backends.engine import ACTIONS, act
@@ -77,6 +78,11 @@ class ConsoleScreen(FleetFollow, Screen):
     ConsoleScreen #status-row HostBar { width: 1fr; }
     """
 
+    # Textual's escape-minimises-the-maximised-pane runs before any binding
+    # or widget: it took escape from a maximised shell (vim) and from the
+    # prompts of a maximised log pane. ctrl+o restores the layout.
+    ESCAPE_TO_MINIMIZE = False
+
     BINDINGS = [
         Binding("colon", "command(':')", "Command", id="console.command",
                 tooltip="Switch view: hosts, ps, stacks, volumes, images, events, catalog"),
@@ -92,6 +98,10 @@ class ConsoleScreen(FleetFollow, Screen):
                 tooltip="New panes open side by side"),
         Binding("minus", "placement('stacked')", "Stacked", id="console.stacked",
                 tooltip="New panes open below"),
+        Binding("tab", "focus_pane(1)", "Next pane", id="console.focus_next", show=False,
+                tooltip="Move the focus to the next pane or view (a shell: its frame)"),
+        Binding("shift+tab", "focus_pane(-1)", "Previous pane", id="console.focus_previous",
+                show=False, tooltip="Move the focus to the previous pane or view"),
     ]
 
     class Loaded(Message):
@@ -326,6 +336,22 @@ class ConsoleScreen(FleetFollow, Screen):
     def action_help(self) -> None:
         rows = binding_rows(self.focused or self.current_view(), self.app)
         self.app.push_screen(help_screen("Keys (remap them by id in config.yaml)", rows))
+
+    def action_focus_pane(self, step: int) -> None:
+        """Move the focus `step` places along the views and panes.
+
+        A focusable frame stands for what is inside it: tabbing reaches a
+        shell pane's frame (enter goes in), never the shell itself.
+        """
+        chain = self.focus_chain
+        stops = [w for w in chain if not any(a in chain for a in w.ancestors)]
+        if not stops:
+            return
+        here = self.focused
+        while here is not None and here not in stops:
+            here = here.parent if isinstance(here.parent, Widget) else None
+        index = stops.index(here) if here is not None else -1 if step > 0 else 0
+        stops[(index + step) % len(stops)].focus()
 
     def action_placement(self, where: str) -> None:
         self.stacked = where == "stacked"

@@ -19,17 +19,26 @@ class Pane(Vertical):
 
     The content draws its own frame, titled with the host and container it
     belongs to; the pane adds the keys to close and maximise it.
+
+    A content that takes every key while focused (a shell: it needs ctrl+w
+    and ctrl+o itself) sets `FRAME_FOCUS`; the pane is then focusable itself.
+    Leaving the shell with ctrl+] focuses the pane's frame, where its keys
+    work; `enter` goes back in. Moving through panes (tab) stops at the frame,
+    never inside the shell, so no keystroke reaches a shell by accident.
     """
 
     ALLOW_MAXIMIZE = True
     DEFAULT_CSS = """
     Pane { width: 1fr; height: 1fr; }
+    Pane:focus > * { border: heavy $accent; }
     """
     BINDINGS = [
         Binding("ctrl+w", "close_pane", "Close pane", id="pane.close",
-                tooltip="Close this pane (a shell's container keeps running)"),
+                tooltip="Close this pane (a shell ends; its container keeps running)"),
         Binding("ctrl+o", "maximize_pane", "Maximise", id="pane.maximize",
                 tooltip="Give this pane the whole screen, or restore the layout"),
+        Binding("enter", "enter_content", "Into the shell", id="pane.enter",
+                tooltip="Type into the shell again (ctrl+] leaves it)"),
     ]
 
     class Closed(Message):
@@ -46,10 +55,21 @@ class Pane(Vertical):
         if not content.border_title:
             content.border_title = title
 
+        self.can_focus = bool(getattr(content, "FRAME_FOCUS", False))
+
     def compose(self) -> ComposeResult:
         yield self.content
 
     def on_mount(self) -> None:
+        self.content.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "enter_content":
+            return self.has_focus  # only from the frame: inside, enter is the content's
+        return True
+
+    def action_enter_content(self) -> None:
+        """Focus the content again (the shell, after ctrl+] left it)."""
         self.content.focus()
 
     async def action_close_pane(self) -> None:

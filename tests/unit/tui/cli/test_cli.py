@@ -77,3 +77,32 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, command: list[str],
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == f"{prefix}{config}:1: 'readonly' must be true or false\n"
+
+
+@pytest.mark.parametrize(("words", "user", "no_tty", "command"), [
+    (["exec", "lab1/c", "-T", "--", "sh", "-c", "id -u"], None, True, ["sh", "-c", "id -u"]),
+    (["exec", "lab1/c", "-u", "nobody", "--", "id", "-u"], "nobody", False, ["id", "-u"]),
+    (["exec", "-T", "lab1/c", "--", "ls", "--", "-T"], None, True, ["ls", "--", "-T"]),
+    (["exec", "lab1/c", "ls"], None, False, ["ls"]),
+    (["exec", "lab1/c"], None, False, []),
+])
+def test_exec_options_may_follow_the_target(words: list[str], user: str | None, no_tty: bool,
+                                            command: list[str]) -> None:
+    from corral.tui.cli.main import parse_command_line
+
+    args = parse_command_line(words)
+    assert (args.target, args.user, args.no_tty, args.command) == (
+        "lab1/c", user, no_tty, command)
+
+
+def test_shell_takes_a_user_after_the_target() -> None:
+    from corral.tui.cli.main import parse_command_line
+
+    args = parse_command_line(["shell", "lab1/c", "-u", "root", "--", "sh"])
+    assert (args.target, args.user, args.command) == ("lab1/c", "root", ["sh"])
+
+
+def test_words_after_double_dash_are_refused_where_no_command_is_taken() -> None:
+    result = corral("hosts", "--", "x")
+    assert result.returncode == 2
+    assert "unrecognized arguments: -- x" in result.stderr

@@ -6,7 +6,7 @@ import time
 
 from textual.app import App, ComposeResult
 
-from corral.backends.errors import NotFound
+from corral.backends.errors import DockerApiError, NotFound
 from corral.backends.ssh.session import HostState, HostStatus
 from corral.tui.console.widgets.terminal.pane import ShellPane
 from tests.support.pilot import until
@@ -140,7 +140,9 @@ async def test_a_missing_container_is_named() -> None:
     async with app.run_test(size=(60, 16)) as pilot:
         pane = app.query_one(ShellPane)
         await until(pilot, lambda: pane.ended, "the failure")
-        assert pane.border_subtitle == "No such container: web-9 — press a key to close"
+        assert pane.border_subtitle == "press a key to close"
+        body = str(pane.query_one("#shell-failure").render())
+        assert "Cannot open a shell in lab1/web-9:\nNo such container: web-9" in body
 
 
 async def test_an_unknown_host_is_named() -> None:
@@ -168,3 +170,79 @@ async def test_a_process_that_exited_is_not_terminated() -> None:
         pane = await run_to_exit(pilot, app, stream, 0)
         await pane.remove()
         assert not stream.terminated
+
+
+class CrashLoopApi:
+    """The engine's low-level API for one restarting container, recording calls."""
+
+    def __init__(self) -> None:
+        self.created: list[dict] = []
+        self.started: list[str] = []
+        self.removed: list[str] = []
+
+    def inspect_container(self, ref: str) -> dict:
+        return {
+            "Id": "c0ffee", "Name": "/web-1", "Image": "sha256:abc", "RestartCount": 7,
+            "State": {"Status": "restarting", "Running": True, "Restarting": True,
+                      "ExitCode": 3, "Error": ""},
+            "Config": {"Env": ["MODE=prod"], "User": "", "WorkingDir": "/srv",
+                       "Labels": {"io.corral.stack": "shop"}},
+            "HostConfig": {"Binds": ["/data:/data"], "NetworkMode": "shop",
+                           "PortBindings": {"80/tcp": [{"HostPort": "8080"}]},
+                           "RestartPolicy": {"Name": "always"}},
+        }
+
+    def create_container(self, **settings) -> dict:
+        self.created.append(settings)
+        return {"Id": "d00d"}
+
+    def start(self, ref: str) -> None:
+        self.started.append(ref)
+
+    def remove_container(self, ref: str, **kwargs) -> None:
+        self.removed.append(ref)
+
+
+async def test_a_crash_looping_container_gets_the_error_and_a_debug_shell() -> None:
+    restarting = DockerApiError(
+        "Container c0ffee is restarting, wait until the container is running", host="lab1",
+        status=409)
+    stream = FakeStream([b"/ # "])
+    attempts = [restarting, stream]
+
+    app = PaneHost(stream)
+    api = app.fleet.sessions["lab1"].api = CrashLoopApi()
+
+    def open_(session, request, size):
+        app.opened.append((session.name, request, size))
+        result = attempts.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    app.open = open_
+    async with app.run_test(size=(70, 20)) as pilot:
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: pane.ended, "the failure")
+        body = str(pane.query_one("#shell-failure").render())
+        assert "is restarting, wait until the container is running" in body  # whole, wrapped
+        assert "web-1 is restarting (last exit code 3, restarted 7 times)." in body
+        assert "d: open a debug shell" in body
+        assert pane.border_subtitle == "d: debug shell · any other key closes"
+        assert pane.query_one("#shell-failure").region.height > 4
+        await pilot.press("d")
+        await until(pilot, lambda: pane.view.screen_lines()[0] == "/ #", "the debug shell")
+        assert not pane.ended and pane.view.has_focus
+        (settings,) = api.created
+        copy = settings["name"]
+        assert copy.startswith("web-1-debug-") and api.started == ["d00d"]
+        assert settings["entrypoint"] == ["sh"] and settings["environment"] == ["MODE=prod"]
+        assert settings["labels"]["io.corral.debug-of"] == "c0ffee"
+        assert "io.corral.stack" not in settings["labels"]
+        host_config = settings["host_config"]
+        assert host_config["Binds"] == ["/data:/data"] and host_config["NetworkMode"] == "shop"
+        assert "PortBindings" not in host_config and host_config["RestartPolicy"] == {"Name": "no"}
+        assert app.opened[-1][1].container == copy
+        assert "DEBUG COPY" in pane.border_title
+        await pane.remove()
+        await until(pilot, lambda: api.removed == [copy], "the copy removed")

@@ -48,6 +48,7 @@ class LogLines(ScrollView, can_focus=True):
         self.look = look
         self.rows = RowMap()
         self.follow = True
+        self._height_seen: int | None = None
         #: Following stopped because the user scrolled up (it resumes at the end).
         self.auto_paused = False
         self.wrap = False
@@ -187,6 +188,13 @@ class LogLines(ScrollView, can_focus=True):
         else:
             self._cache.clear()
             self._resize_virtual()
+        # A view made shorter (a prompt opened below it) that showed the
+        # newest line still shows it: otherwise the next batch would take
+        # the view for one the user scrolled up.
+        height, self._height_seen = self._height_seen, self.size.height
+        if (self.follow and height is not None and height > self.size.height
+                and self.scroll_y >= self.virtual_size.height - height):
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
 
     def _top_seq(self) -> int | None:
         located = self.rows.locate(int(self.scroll_y))

@@ -21,7 +21,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
@@ -79,8 +79,11 @@ class LogPane(Vertical, can_focus=False):
     LogPane:focus-within { border: round $accent; }
     LogPane > #log-status { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
     LogPane > #log-status.-waiting { background: $warning-muted; color: $text; }
-    LogPane > Input { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
-    LogPane > Input.-shown { display: block; }
+    LogPane > #log-prompt-row { dock: bottom; display: none; height: 1; }
+    LogPane > #log-prompt-row.-shown { display: block; }
+    LogPane #log-prompt-label { width: auto; height: 1; padding: 0 1; background: $accent;
+                                color: $text; }
+    LogPane #log-prompt { width: 1fr; height: 1; padding: 0 1; }
     """
 
     BINDINGS = [
@@ -156,6 +159,7 @@ class LogPane(Vertical, can_focus=False):
         self.tail = self.options.tail
         self._ready_posted = False
         self._prompt_kind: str | None = None
+        self._followed_before_prompt = True
         self._message = ""
         self._status = ""
         self._status_at = 0.0
@@ -167,7 +171,11 @@ class LogPane(Vertical, can_focus=False):
             self.history = LogHistory(max_lines=self.max_lines, memory_lines=configured)
         yield LogLines(self.history, self.look, id="log-lines")
         yield Static(id="log-status")
-        yield Input(id="log-prompt")
+        # Compact: one row with no border. A bordered Input (3 rows) in a
+        # one-row slot drew only its border and the typing went unseen.
+        with Horizontal(id="log-prompt-row"):
+            yield Static(id="log-prompt-label")
+            yield Input(id="log-prompt", compact=True)
 
     @property
     def lines(self) -> LogLines:
@@ -385,34 +393,44 @@ class LogPane(Vertical, can_focus=False):
 
     def action_filter(self) -> None:
         current = self.lines.filter.pattern if self.lines.filter else ""
-        self._open_prompt("filter", "filter regex (empty: none; ! toggles inverse)", current)
+        self._open_prompt("filter", "filter regex (empty: none; ! toggles inverse)", current,
+                          "filter")
 
     def action_search(self) -> None:
         current = self.lines.search.pattern if self.lines.search else ""
-        self._open_prompt("search", "search regex", current)
+        self._open_prompt("search", "search regex", current, "search")
 
     def action_tail(self) -> None:
         self._open_prompt("tail", "lines per container to load (a number, or all)",
-                          str(self.tail) if self.tail is not None else "all")
+                          str(self.tail) if self.tail is not None else "all", "tail")
 
     def action_save(self, whole: bool) -> None:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(self.target))
         path = f"corral-logs-{name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        self._open_prompt("save-all" if whole else "save", "save to file", path)
+        self._open_prompt("save-all" if whole else "save", "save to file", path,
+                          "save all to" if whole else "save shown to")
 
-    def _open_prompt(self, kind: str, placeholder: str, value: str) -> None:
+    def _open_prompt(self, kind: str, placeholder: str, value: str, label: str) -> None:
         prompt = self.query_one("#log-prompt", Input)
+        if self._prompt_kind is None:
+            lines = self.lines
+            self._followed_before_prompt = lines.follow and lines.is_vertical_scroll_end
         self._prompt_kind = kind
+        self.query_one("#log-prompt-label", Static).update(label)
         prompt.placeholder = placeholder
         prompt.value = value
-        prompt.add_class("-shown")
+        self.query_one("#log-prompt-row").add_class("-shown")
         prompt.focus()
 
     def _close_prompt(self) -> None:
-        prompt = self.query_one("#log-prompt", Input)
-        prompt.remove_class("-shown")
+        self.query_one("#log-prompt-row").remove_class("-shown")
         self._prompt_kind = None
         self.lines.focus()
+        # The prompt took a row from the view: lines that came meanwhile must
+        # not count as the user scrolling up. A search that finds something
+        # stops following afterwards, as it should.
+        if self._followed_before_prompt and not self.lines.follow:
+            self.lines.follow_end()
 
     @on(Input.Submitted, "#log-prompt")
     async def _submitted(self, event: Input.Submitted) -> None:

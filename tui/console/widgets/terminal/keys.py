@@ -107,6 +107,31 @@ def encode_key(key: str, character: str | None, *, app_cursor: bool = False) -> 
     return None
 
 
+#: Punctuation by Textual key name. `key_to_character` finds most through
+#: their Unicode names but not these (Unicode says SOLIDUS, HYPHEN-MINUS…);
+#: `bar` is what bindings call `|`.
+_PUNCTUATION = {
+    "slash": "/", "minus": "-", "bar": "|", "vertical_line": "|", "plus": "+",
+    "full_stop": ".", "comma": ",", "semicolon": ";", "apostrophe": "'",
+    "quotation_mark": '"', "backslash": "\\", "grave_accent": "`",
+    "left_square_bracket": "[", "right_square_bracket": "]",
+}
+
+
+def key_character(key: str, character: str | None) -> str | None:
+    """The character a key types, when the event (or a binding's key name) lacks it.
+
+    Args:
+        key: Textual's key name.
+        character: The event's character, if any.
+    """
+    if character is not None:
+        return character
+    if "+" in key:
+        return None
+    return _PUNCTUATION.get(key) or key_to_character(key)
+
+
 def _character_of(key: str) -> str | None:
     if key.startswith("shift+") and len(key) == 7:
         return key[-1].upper()

@@ -16,6 +16,7 @@ a widget: they post messages.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 import weakref
@@ -23,13 +24,27 @@ from collections.abc import Callable, Sequence
 
 from textual import events, on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
 from corral.backends.errors import BackendError
-from corral.backends.exec import ContainerTarget, ExecRequest, ExecStream, parse_container_target
+from corral.backends.exec import (
+    ContainerTarget,
+    ExecRequest,
+    ExecStream,
+    NotRunning,
+    not_running,
+    parse_container_target,
+    start_debug_copy,
+)
 from corral.backends.ssh import Fleet, HostSession, HostState, HostStatus
+from corral.tui.console.widgets.terminal.debug_offer import (
+    DEBUG_KEY,
+    failure_text,
+    remove_copy_after,
+)
 from corral.tui.console.widgets.terminal.io import LatestSize, StreamHolder, read_waiting
 from corral.tui.console.widgets.terminal.view import TerminalView
 
@@ -76,7 +91,19 @@ class ShellPane(Vertical):
         background: $warning-muted; color: $text;
     }
     ShellPane.-waiting > #shell-waiting { display: block; }
+    ShellPane > #shell-failure { display: none; dock: top; height: auto; padding: 1 2; }
+    ShellPane.-failed > #shell-failure { display: block; }
     """
+
+    #: Inside the console's pane, the frame takes the focus when ctrl+] leaves
+    #: the terminal (see `Pane`): the pane's keys then work.
+    FRAME_FOCUS = True
+
+    BINDINGS = [
+        Binding(DEBUG_KEY, "debug_shell", "Debug shell", id="shell.debug",
+                tooltip="The container takes no shell (crash loop): open one in a copy of it "
+                "with sh as its entrypoint, removed when the pane closes"),
+    ]
 
     class Ended(Message):
         """The shell's process exited or its host connection was lost.
@@ -109,11 +136,19 @@ class ShellPane(Vertical):
             self.exit_code = exit_code
 
     class _Finished(Message, bubble=False):
-        def __init__(self, exit_code: int | None, lost: bool, reason: str):
+        def __init__(self, exit_code: int | None, lost: bool, reason: str,
+                     *, opened: bool = True, stopped: NotRunning | None = None):
             super().__init__()
             self.exit_code = exit_code
             self.lost = lost
             self.reason = reason
+            self.opened = opened
+            self.stopped = stopped
+
+    class _DebugCopyStarted(Message, bubble=False):
+        def __init__(self, copy: str):
+            super().__init__()
+            self.copy = copy
 
     class _Started(Message, bubble=False):
         pass
@@ -153,6 +188,12 @@ class ShellPane(Vertical):
         #: Whether the pane's host is down (offline, or retrying after a failure).
         self.host_down = False
         self._ending = ""
+        #: Why the container takes no exec, when opening failed for that.
+        self.stopped: NotRunning | None = None
+        #: The debug copy this pane's shell runs in, once started.
+        self.debug_copy: str | None = None
+        self._debugging = False
+        self._copy_lock = threading.Lock()
         who = f" as {user}" if user else ""
         self.border_title = f"{self.target} · {self.request.title}{who}"
 
@@ -165,6 +206,7 @@ class ShellPane(Vertical):
         yield self._view
         # Inside the pane, not only in its border (which a narrow pane cuts).
         yield Static(id="shell-waiting")
+        yield Static(id="shell-failure")
 
     def focus(self, scroll_visible: bool = True) -> ShellPane:
         """Focus the terminal inside (the pane itself takes no keys)."""
@@ -216,16 +258,19 @@ class ShellPane(Vertical):
         self._exec_size.want(size)
         if self._reader is None:
             self._exec_size.applied(size)  # the exec opens at this size
-            self._reader = threading.Thread(
-                target=self._run,
-                args=(self.fleet, self.view, size),
-                name=f"corral-shell-{self.target}",
-                daemon=True,
-            )
-            _readers.add(self._reader)
-            self._reader.start()
+            self._start_reader(size)
         else:
             self._resize_exec()
+
+    def _start_reader(self, size: tuple[int, int]) -> None:
+        self._reader = threading.Thread(
+            target=self._run,
+            args=(self.fleet, self.view, size),
+            name=f"corral-shell-{self.target}",
+            daemon=True,
+        )
+        _readers.add(self._reader)
+        self._reader.start()
 
     def _resize_exec(self) -> None:
         stream = self._stream.stream
@@ -263,9 +308,20 @@ class ShellPane(Vertical):
             self.post_message(self._Finished(None, True, f"{host} is offline ({reason})"))
             return
         try:
+            if self._debugging and self.debug_copy is None:
+                self.debug_copy = start_debug_copy(session, self.target.container)
+                self.request = dataclasses.replace(self.request, container=self.debug_copy)
+                self.post_message(self._DebugCopyStarted(self.debug_copy))
+                if self._stop.is_set():
+                    return
             stream = self._opener(session, self.request, size)
         except BackendError as exc:
-            self.post_message(self._Finished(None, False, exc.message))
+            stopped = None
+            if not self._debugging:
+                with contextlib.suppress(BackendError):
+                    stopped = not_running(session, self.target.container)
+            self.post_message(self._Finished(None, False, exc.message, opened=False,
+                                             stopped=stopped))
             return
         self._stream.stream = stream
         self.post_message(self._Started())
@@ -309,9 +365,42 @@ class ShellPane(Vertical):
             self._stream.close()
         self.host_status_changed(message.status)
 
+    @on(_DebugCopyStarted)
+    def _debug_copy_started(self, message: _DebugCopyStarted) -> None:
+        self.border_title = f"{self.target} · DEBUG COPY {message.copy} · sh"
+        self.border_subtitle = f"opening a shell in {message.copy}…"
+
     @on(_Finished)
     def _finished(self, message: _Finished) -> None:
+        if not message.opened:
+            self.stopped = message.stopped
+            failure = failure_text(self.target, message.reason, message.stopped,
+                                   self.debug_copy)
+            self.query_one("#shell-failure", Static).update(failure)
+            self.add_class("-failed")
         self._finish(message.exit_code, message.lost, message.reason)
+        if not message.opened:  # the whole reason is in the body
+            offer = self._debug_offered
+            self.border_subtitle = (f"{DEBUG_KEY}: debug shell · any other key closes"
+                                    if offer else "press a key to close")
+
+    @property
+    def _debug_offered(self) -> bool:
+        stopped = self.stopped
+        return (stopped is not None and stopped.crash_looping and self.ended
+                and not self._debugging)
+
+    def _open_debug_shell(self) -> None:
+        """Start over in a debug copy of the container (the reader starts it)."""
+        self._debugging = True
+        self.ended = False
+        self.remove_class("-failed", "-ended", "-lost")
+        self.view.accepts_input = True
+        self.border_subtitle = f"starting a debug copy of {self.stopped.name}…"
+        self.view.focus()
+        size = (max(1, self.view.size.height), max(1, self.view.size.width))
+        self._exec_size.applied(size)
+        self._start_reader(size)
 
     def _finish(self, exit_code: int | None, lost: bool, reason: str) -> None:
         if self.ended:
@@ -325,8 +414,21 @@ class ShellPane(Vertical):
         self.view.accepts_input = False
         self.post_message(self.Ended(self, exit_code, lost, reason))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "debug_shell":
+            return self._debug_offered
+        return True
+
+    def action_debug_shell(self) -> None:
+        """Open the offered debug shell."""
+        if self._debug_offered:
+            self._open_debug_shell()
+
     def on_key(self, event: events.Key) -> None:
         if self.ended:
+            active = self.screen.active_bindings.get(event.key)
+            if active is not None and active.binding.action == "debug_shell":
+                return  # the binding takes it (under whatever key the keymap gives it)
             event.stop()
             event.prevent_default()
             self.post_message(self.Closed(self, self.exit_code))
@@ -346,6 +448,24 @@ class ShellPane(Vertical):
             self._stream.close()
         # Otherwise the reader closes the stream itself within READ_TICK,
         # after reading what `terminate` may still need from it.
+        if self._debugging:  # the copy goes with the pane, after the reader
+            remover = threading.Thread(
+                target=self._remove_copy, args=(self._reader,),
+                name=f"corral-debug-copy-{self.target}", daemon=True,
+            )
+            _readers.add(remover)  # `wait_for_shells` waits for the removal too
+            remover.start()
+
+    def _remove_copy(self, reader: threading.Thread | None) -> None:
+        try:
+            remove_copy_after(reader, self.fleet, self.target.host, self._take_copy)
+        finally:
+            _readers.discard(threading.current_thread())
+
+    def _take_copy(self) -> str | None:
+        with self._copy_lock:
+            copy, self.debug_copy = self.debug_copy, None
+        return copy
 
 
 #: Reader threads still running (they remove themselves when done).

@@ -17,6 +17,9 @@ Keys are translated in `keys.py`; the one chord the widget keeps for
 itself is `ctrl+]` (leave the terminal), chosen because no common shell
 or full-screen program needs it (it is telnet's escape for that reason;
 bash's rarely used character-search is the only binding it shadows).
+Every other key the program can receive is the program's (see
+`check_consume_key`): bindings of the panes and screens around it wait
+until the focus has left the terminal.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from corral.tui.console.widgets.terminal.feed import OutputQueue, Skipped, collapse, plain_rows
-from corral.tui.console.widgets.terminal.keys import encode_key, encode_paste
+from corral.tui.console.widgets.terminal.keys import encode_key, encode_paste, key_character
 from corral.tui.console.widgets.terminal.render import RowRenderer
 from corral.tui.console.widgets.terminal.screen import DEFAULT_HISTORY, TerminalScreen, make_stream
 
@@ -53,6 +56,10 @@ FPS = 30
 WHEEL_ROWS = 3
 
 Writer = Callable[[bytes], object]
+
+#: Keys that keep their Corral meaning even while a terminal has the focus:
+#: the priority quit chord (XON, which no interactive shell needs).
+KEPT_KEYS = frozenset({"ctrl+q"})
 
 
 class TerminalView(Widget, can_focus=True):
@@ -175,6 +182,20 @@ class TerminalView(Widget, can_focus=True):
         event.prevent_default()
         self.send(data)
 
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Whether a key goes to the program rather than to a binding.
+
+        Textual drops the bindings of such keys from every node above the
+        terminal, so the footer and the key dispatch agree with `on_key`:
+        while a shell has the focus, `ctrl+w` is the shell's, and the footer
+        does not claim it. Keys Corral keeps whatever has the focus
+        (`KEPT_KEYS`) are never the program's.
+        """
+        if not self.accepts_input or key in KEPT_KEYS:
+            return False
+        typed = key_character(key, character)
+        return encode_key(key, typed, app_cursor=self.terminal.app_cursor) is not None
+
     def on_paste(self, event: events.Paste) -> None:
         if not self.accepts_input:
             return
@@ -201,18 +222,34 @@ class TerminalView(Widget, can_focus=True):
             self.refresh()
 
     def action_leave(self) -> None:
-        """Give the focus away without sending anything to the program."""
+        """Give the focus away without sending anything to the program.
+
+        It goes to the nearest focusable frame around the terminal (the
+        console's pane, where the pane's own keys work), else to the next
+        widget, else nowhere.
+        """
         screen = self.screen
-        screen.focus_next()
-        if screen.focused is self:
-            screen.set_focus(None)
+        frame = next(
+            (node for node in self.ancestors
+             if isinstance(node, Widget) and node is not screen and node.focusable),
+            None,
+        )
+        if frame is not None:
+            frame.focus()
+        else:
+            screen.focus_next()
+            if screen.focused is self:
+                screen.set_focus(None)
         self.post_message(self.FocusLeft(self))
 
+    # Textual runs these before its own `_on_focus` / `_on_blur`, which set
+    # `has_focus`: paint afterwards, or the cursor stays drawn in a terminal
+    # that lost the focus.
     def on_focus(self) -> None:
-        self._request_paint()
+        self.call_later(self._request_paint)
 
     def on_blur(self) -> None:
-        self._request_paint()
+        self.call_later(self._request_paint)
 
     # ----- output ----------------------------------------------------------
 
