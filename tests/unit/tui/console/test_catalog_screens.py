@@ -193,7 +193,9 @@ async def test_bad_answers_show_their_message_under_the_field() -> None:
         form.query_one("#stack-name", QuestionField).control.value = "-bad name"
         await pilot.press("ctrl+g")
         assert pilot.app.plans == []
-        assert status_of(form) == "Fix the 6 answers marked in red first."
+        assert status_of(form) == ("Fix 6 answers marked in red first; the cursor is on the "
+                                   "first: Stack name: use letters, digits and -, starting "
+                                   "with a letter or digit (at most 63)")
         assert "letters, digits" in error_of(form.query_one("#stack-name", QuestionField))
 
         fields["SIGNAL_SCALE"].control.value = "3"
