@@ -12,13 +12,15 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import Input, TextArea
 
 
 def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
     """(keys, description, id, tooltip) of each binding from `focused` up to the app.
 
     Bindings that `check_action` hides (read-only mode) are left out, so the
-    help never offers what the console would refuse. A key is listed once,
+    help never offers what the console would refuse. In a text field, a
+    printable key (`q`, `?`, `:`) is text and not listed. A key is listed once,
     under the binding that a press of it runs now (Textual's order: priority
     bindings from the app down, then the others from `focused` up); a binding
     every key of which is taken that way is left out. Keys are shown as the
@@ -36,10 +38,19 @@ def binding_rows(focused: DOMNode, app: App) -> list[tuple[str, str, str, str]]:
             for binding in group:
                 keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
                 chain.append((node, binding, [key.strip() for key in keys.split(",")]))
-    dispatch_order = [item for item in reversed(chain) if item[1].priority] + [
-        item for item in chain if not item[1].priority]
-    runs: dict[str, Binding] = {}  # key -> the binding a press of it runs
-    for node, binding, keys in dispatch_order:
+    priority = [item for item in reversed(chain) if item[1].priority]
+    others = [item for item in chain if not item[1].priority]
+    runs: dict[str, Binding | None] = {}  # key -> the binding a press of it runs
+    for node, binding, keys in priority:
+        if _allowed(node, binding):
+            for key in keys:
+                runs.setdefault(key, binding)
+    if isinstance(focused, Input | TextArea):  # a text field takes printable keys as text
+        for _, binding, keys in others:
+            for key in keys:
+                if len(app.get_key_display(dataclasses.replace(binding, key=key))) == 1:
+                    runs.setdefault(key, None)
+    for node, binding, keys in others:
         if _allowed(node, binding):
             for key in keys:
                 runs.setdefault(key, binding)
