@@ -8,8 +8,9 @@ then already delivered to the widget as it was: after a fast Tab, `s3cret`
 went into the field being left; after End, text went in before the cursor
 moved. `InOrderKeys` holds each key from the terminal until the one before it
 has finished its way (taken by a widget, or its binding run), then sends it.
-A key that has not finished within `KEY_WAIT_SECONDS` (a widget closing under
-it) stops holding the others back: keys then flow as Textual sends them.
+A paste waits its turn the same way, so it lands after the keys typed before
+it. A key that has not finished within `KEY_WAIT_SECONDS` (a widget closing
+under it) stops holding the others back: keys then flow as Textual sends them.
 """
 
 from __future__ import annotations
@@ -22,21 +23,24 @@ from textual.app import App
 from textual.message_pump import MessagePump
 
 #: The longest a key may hold back the keys typed after it.
-KEY_WAIT_SECONDS = 0.5
+KEY_WAIT_SECONDS = 1.0
+
+#: What the terminal sends that must keep its order.
+Typed = events.Key | events.Paste
 
 
 class InOrderKeys(App):
-    """An app that sends terminal keys to its widgets one at a time, each after the last."""
+    """An app that sends terminal keys (and pastes) to its widgets one at a time, in order."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         #: The key on its way through the widgets, and the keys typed after it.
-        self._key_in_flight: events.Key | None = None
-        self._held_keys: deque[events.Key] = deque()
+        self._key_in_flight: Typed | None = None
+        self._held_keys: deque[Typed] = deque()
         self._key_deadline: asyncio.TimerHandle | None = None
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded:
+        if isinstance(event, Typed) and not event.is_forwarded:
             if self._key_in_flight is not None:
                 self._held_keys.append(event)
             else:
@@ -44,12 +48,13 @@ class InOrderKeys(App):
             return
         await super().on_event(event)
 
-    async def _send_key(self, event: events.Key) -> None:
+    async def _send_key(self, event: Typed) -> None:
         self._key_in_flight = event
         self._key_deadline = asyncio.get_running_loop().call_later(
             KEY_WAIT_SECONDS, self._key_done, event)
         await super().on_event(event)  # runs a priority binding, else forwards the key
-        if not event.is_forwarded:
+        # A paste goes to the focused widget's queue, ahead of the keys after it: done.
+        if not event.is_forwarded or isinstance(event, events.Paste):
             self._key_done(event)
         else:
             self._follow(event, self.focused or self.screen)
@@ -71,7 +76,7 @@ class InOrderKeys(App):
         else:
             self._key_done(event)
 
-    def _key_done(self, event: events.Key) -> None:
+    def _key_done(self, event: Typed) -> None:
         if event is not self._key_in_flight:
             return
         if self._key_deadline is not None:
@@ -85,5 +90,5 @@ class InOrderKeys(App):
         if not self.call_later(self._send_held, following):
             self._key_in_flight = None
 
-    async def _send_held(self, event: events.Key) -> None:
+    async def _send_held(self, event: Typed) -> None:
         await self._send_key(event)

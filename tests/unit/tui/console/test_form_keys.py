@@ -142,6 +142,19 @@ async def test_keys_typed_fast_after_tab_reach_the_next_field() -> None:
         assert app.focused is password
 
 
+async def test_a_paste_lands_after_the_keys_typed_before_it() -> None:
+    app = console_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        form = await open_form(pilot)
+        form.fields["ROOM_NAME"].control.focus()  # selects "lobby"
+        await pilot.pause()
+        type_fast(app, ["end", "-"])
+        app.post_message(events.Paste("two"))
+        await until(pilot, lambda: "two" in form.fields["ROOM_NAME"].value, "the paste")
+        await pilot.pause()
+        assert form.fields["ROOM_NAME"].value == "lobby-two"
+
+
 async def test_a_key_whose_widget_goes_away_holds_back_nothing() -> None:
     app = console_app()
     async with app.run_test(size=(120, 50)) as pilot:

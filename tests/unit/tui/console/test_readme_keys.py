@@ -22,8 +22,8 @@ from corral.tui.console.screens.console import ConsoleScreen
 from corral.tui.console.screens.plan import PlanScreen
 from corral.tui.console.views.registry import VIEWS
 from tests.support.catalog_pilot import form_shown
-from tests.support.plan_pilot import FakeFlow, demo
 from tests.support.pilot import until
+from tests.support.plan_pilot import FakeFlow, demo
 
 README = Path(__file__).parents[4] / "README.md"
 
