@@ -12,15 +12,19 @@ from textual.keys import _character_to_key
 from textual.widgets import Button, Footer, Input, Static, Switch
 
 from corral.backends.inventory.load import Inventory
+from corral.backends.logs.target import LogTarget
 from corral.backends.ssh.connect import SshSettings
 from corral.catalog.loader import load_catalogs
 from corral.tui.app import CorralApp
+from corral.tui.console.keys_help import binding_rows
 from corral.tui.console.screens.catalog import CatalogEntryScreen, CatalogScreen
 from corral.tui.console.screens.catalog_form import CatalogForm, CatalogFormScreen
 from corral.tui.console.screens.console import ConsoleScreen
 from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
+from corral.tui.console.widgets.logs.view import LogPane
 from corral.tui.console.widgets.question_field import QuestionField
 from tests.support.catalog_pilot import PASSWORD, form_app, form_shown
+from tests.support.log_pane import SOURCES
 from tests.support.pilot import until
 
 
@@ -200,6 +204,24 @@ async def test_help_lists_each_key_once_as_the_user_types_it() -> None:
         await pilot.press("colon", *"stacks", "enter", "question_mark")
         rows = {row[2]: row[0] for row in help_rows(app)}
         assert rows["stacks.scale_down"] == "-" and rows["console.stacked"] == "_"
+
+
+async def test_help_in_a_log_pane_lists_slash_q_and_escape_once() -> None:
+    app = console_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await until_console(pilot)
+        pane = LogPane(None, LogTarget("service", "shop", service="cart"), follow=False)
+        await screen.workspace.add_pane(pane, "logs shop/cart", False)
+        pane.use_sources(SOURCES)
+        await pilot.pause()
+        focused = app.focused
+        assert focused is not None and pane in focused.ancestors_with_self
+        rows = binding_rows(focused, app)
+        keys = [key for row in rows for key in row[0].split(",")]
+        assert len(keys) == len(set(keys)), sorted(keys)
+        for key in ("/", "q", "esc"):
+            assert keys.count(key) == 1, key
+        assert "app.quit" not in [row[2] for row in rows]  # q is the pane's, never "quit"
 
 
 async def test_vertical_line_and_underscore_choose_where_panes_open() -> None:
