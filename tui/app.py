@@ -17,6 +17,7 @@ from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.model.data import ConsoleData
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.screens.console import ConsoleScreen
+from corral.tui.console.screens.leaving import letters_are_local, quit_app
 from corral.tui.console.views.registry import VIEWS
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ class CorralApp(FleetApp):
 
     TITLE = "Corral"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave Corral"),
+        # Not in forms and panes: there `q` is text, or nothing (see check_action).
+        Binding("q", "quit_key", "Quit", id="app.quit",
+                tooltip="Leave Corral (asks first if a form holds answers not saved)"),
     ]
 
     def __init__(self, inventory: Inventory, settings: SshSettings, config: Config | None = None,
@@ -59,6 +62,18 @@ class CorralApp(FleetApp):
                     f"Reconnect {name} now", f"Retry {name} at once instead of after the "
                     "retry delay (hosts view: C)", partial(screen.reconnect_host, name),
                 )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quit_key":
+            return not letters_are_local(self.focused)
+        return super().check_action(action, parameters)
+
+    def action_quit_key(self) -> None:
+        quit_app(self)
+
+    async def action_quit(self) -> None:
+        """Quit (`ctrl+q`, `:q`), asking first if a form holds answers not saved."""
+        quit_app(self)
 
     def keep_online(self) -> Coroutine[Any, Any, None]:
         return self.data.keep_online()

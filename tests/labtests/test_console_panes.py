@@ -60,7 +60,7 @@ async def test_log_panes_open_split_maximise_and_close(lab: Lab) -> None:
 
             # Stacked: the service's logs (both replicas, both hosts) in a new row.
             view(app, "containers").focus()
-            await pilot.press("minus", "L")
+            await pilot.press("underscore", "L")
             await until(pilot, lambda: len(workspace.panes) == 2, "a second pane")
             second = workspace.panes[1]
             assert second.parent is not first.parent

@@ -37,10 +37,12 @@ import requests
 import urllib3
 from rich.console import Console
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
+from textual.widgets import Input
 
 from corral.backends.errors import BackendError, NotFound
 from corral.backends.exec.attach import ExecRequest, ExecStream, _buffered_bytes
@@ -48,6 +50,7 @@ from corral.backends.logs.demux import STDERR, STDOUT, LogLine
 from corral.backends.logs.follow import LogSource
 from corral.backends.logs.reader import ContainerReader, _socket_of
 from corral.backends.logs.spool import LogHistory
+from corral.tui.console.key_order import InOrderKeys
 from corral.tui.console.keys_help import binding_rows
 from corral.tui.console.widgets.command_line import CommandLine
 from corral.tui.console.widgets.logs.format import LineLook
@@ -508,6 +511,39 @@ async def test_the_app_keeps_the_users_keymap_in_keymap() -> None:
         leaf.focus()
         await pilot.press("f2")
         assert pressed == ["leaf"], message
+
+
+class OrderApp(InOrderKeys):
+    def compose(self) -> ComposeResult:
+        yield Input("ab", id="first")
+        yield Input("", id="second")
+
+
+async def test_a_key_bubbles_to_the_app_on_the_terms_in_order_keys_follows() -> None:
+    message = pin(
+        TEXTUAL, "Message._stop_propagation, MessagePump._parent and is_parent_active (a key "
+        "bubbles from the focused widget to the app on these terms, its bindings run there)",
+        "corral.tui.console.key_order.InOrderKeys (each key sent after the last one finished)",
+        "how the new Textual bubbles a Key and where it runs bindings (MessagePump._on_message,"
+        " App.on_event, App._on_key)",
+    )
+    app = OrderApp()
+    async with app.run_test() as pilot:
+        first, second = app.query(Input)
+        first.focus()
+        await pilot.pause()
+        # End and Tab run through bindings at the app; the letters are taken by the Input.
+        for key in ("end", "x", "tab", "y"):
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        for _ in range(40):
+            await pilot.pause()
+            if second.value:
+                break
+        with relied_on(message):
+            idle = app._key_in_flight is None and not app._held_keys
+        assert (first.value, second.value) == ("abx", "y"), message + (
+            f"\n  Values: {first.value!r}, {second.value!r}")
+        assert idle, message + "\n  A key never finished its way: the others were held back"
 
 
 class PromptApp(App):

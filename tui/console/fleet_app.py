@@ -14,13 +14,14 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Footer
 
 from corral.backends.inventory import Inventory
 from corral.backends.ssh import BackendLoop, Fleet, HostStatus, SshSettings
+from corral.tui.console.key_order import InOrderKeys
 from corral.tui.console.messages import HostStatusChanged
 from corral.tui.console.widgets.host_bar import HostBar
 from corral.tui.console.widgets.logs.view import LogPane
@@ -29,7 +30,7 @@ from corral.tui.console.widgets.logs.view import LogPane
 SWITCH_INTERVAL = 0.0005
 
 
-class FleetApp(App):
+class FleetApp(InOrderKeys):
     """Base of Corral's apps: a fleet kept online on a backend thread.
 
     Args:

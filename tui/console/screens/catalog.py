@@ -20,26 +20,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Markdown, Static
+from textual.widgets import DataTable, Header, Input, Markdown, Static
 
 from corral.catalog.errors import CatalogError
 from corral.catalog.loader import CatalogSet, Entry, Version
 from corral.tui.catalog_sources import load_sources
-from corral.tui.console.keys_help import binding_rows
 from corral.tui.console.screens.catalog_form import CatalogFormScreen
-from corral.tui.console.screens.modals import help_screen, yaml_screen
+from corral.tui.console.screens.command_screen import CommandScreen
+from corral.tui.console.screens.modals import yaml_screen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.catalog import EntriesView, VersionsView
 from corral.tui.console.widgets.command_line import CommandLine
+from corral.tui.console.widgets.keys_footer import KeysFooter
 
 
-def _help(screen: Screen) -> None:
-    rows = binding_rows(screen.focused or screen, screen.app)
-    screen.app.push_screen(help_screen("Keys (remap them by id in config.yaml)", rows))
-
-
-class CatalogScreen(Screen):
+class CatalogScreen(CommandScreen):
     """Every entry of every catalog folder, searchable.
 
     Args:
@@ -53,13 +48,13 @@ class CatalogScreen(Screen):
     CatalogScreen #entries { border: round $primary; height: 1fr; }
     """
     BINDINGS = [
-        Binding("slash", "search", "Search", id="catalog.search",
+        Binding("slash", "command('/')", "Search", id="catalog.search",
                 tooltip="Search entries (regex; !regex inverts)"),
         Binding("escape", "back", "Back", id="catalog.back",
                 tooltip="Clear the search, else go back to the console"),
         Binding("ctrl+r", "reload", "Reload", id="catalog.reload",
                 tooltip="Read the catalog folders again"),
-        Binding("question_mark", "help", "Help", id="catalog.help",
+        Binding("question_mark,f1", "help", "Help", id="catalog.help",
                 tooltip="Every key of this view"),
     ]
 
@@ -83,8 +78,8 @@ class CatalogScreen(Screen):
         entries = EntriesView(id="entries")
         entries.border_title = "catalog"
         yield entries
-        yield CommandLine([], id="search")
-        yield Footer()
+        yield self.command_line()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "catalog"
@@ -117,22 +112,22 @@ class CatalogScreen(Screen):
 
     # --- search -------------------------------------------------------------
 
-    def action_search(self) -> None:
+    def filter_start(self) -> str:
         self.filter_before_search = self.entries.filter_text
-        self.query_one(CommandLine).open("/", self.entries.filter_text)
+        return self.entries.filter_text
 
-    @on(Input.Changed, "#search")
+    @on(Input.Changed, "#command-line")
     def search_typed(self, event: Input.Changed) -> None:
-        if event.input.has_class("-active"):  # closing the line empties it: ignore that
+        line = self.query_one(CommandLine)
+        # Closing the line empties it: ignore that; `:` commands do not search.
+        if line.has_class("-active") and line.mode == "/":
             self.entries.set_filter(event.value.strip())
 
-    @on(CommandLine.Submitted)
-    def search_submitted(self, message: CommandLine.Submitted) -> None:
-        self.entries.set_filter(message.text)
+    def filter_submitted(self, text: str) -> None:
+        self.entries.set_filter(text)
         self.entries.focus()
 
-    @on(CommandLine.Cancelled)
-    def search_cancelled(self) -> None:
+    def filter_cancelled(self) -> None:
         self.entries.set_filter(self.filter_before_search)
         self.entries.focus()
 
@@ -141,9 +136,6 @@ class CatalogScreen(Screen):
             self.entries.set_filter("")
         else:
             self.dismiss()
-
-    def action_help(self) -> None:
-        _help(self)
 
     # --- drill-down ---------------------------------------------------------
 
@@ -159,7 +151,7 @@ class CatalogScreen(Screen):
         self.app.push_screen(yaml_screen(f"entry {message.key}", text))
 
 
-class CatalogEntryScreen(Screen):
+class CatalogEntryScreen(CommandScreen):
     """One entry: its facts, its versions and its README.
 
     Args:
@@ -177,7 +169,7 @@ class CatalogEntryScreen(Screen):
                 tooltip="Go back to the list of entries"),
         Binding("c", "configure", "Configure", id="catalog_entry.configure",
                 tooltip="Answer the questions of the highlighted version"),
-        Binding("question_mark", "help", "Help", id="catalog_entry.help",
+        Binding("question_mark,f1", "help", "Help", id="catalog_entry.help",
                 tooltip="Every key of this view"),
     ]
 
@@ -196,7 +188,8 @@ class CatalogEntryScreen(Screen):
         with VerticalScroll(id="readme-box") as box:
             box.border_title = "README"
             yield Markdown(id="readme", open_links=False)
-        yield Footer()
+        yield self.command_line()
+        yield KeysFooter()
 
     def describe(self) -> Text:
         """The entry's facts from config.yml."""
@@ -271,6 +264,3 @@ class CatalogEntryScreen(Screen):
 
     def action_back(self) -> None:
         self.dismiss()
-
-    def action_help(self) -> None:
-        _help(self)

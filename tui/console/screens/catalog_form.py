@@ -2,11 +2,16 @@
 
 Each question gets the widget its type calls for (`QuestionField`), under its
 group's heading; questions without a group come first. Problems show under
-each field as the user types. The form saves its answers to a YAML answers
-file and loads them back; **passwords are never written** (as Rancher's own
-tools do), so a loaded form asks for them again. Preview renders the stack
-and shows it as YAML with passwords masked; Plan renders it and posts
-`CatalogForm.PlanRequested` for whoever plans deployments.
+each field as the user types; Preview and Plan with a problem left put the
+cursor on the first one and say so on the status line, which stays at the
+top of the form. Leaving the form (escape, `:`, quitting) asks first while
+it holds answers that were typed and not saved (`leaving.leave_then`).
+
+The form saves its answers to a YAML answers file and loads them back;
+**passwords are never written** (as Rancher's own tools do), so a loaded form
+asks for them again. Preview renders the stack and shows it as YAML with
+passwords masked; Plan renders it and posts `CatalogForm.PlanRequested` for
+whoever plans deployments.
 
 Answers files are a few hundred bytes on a local disk, so they are read and
 written on the UI thread.
@@ -22,8 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 
 from corral.backends.deploy import UpgradeSeed, render_upgrade, upgrade_questions
 from corral.catalog.answers import Answers, dump_answers, load_answers_file, resolve_answers
@@ -32,7 +36,11 @@ from corral.catalog.loader import Entry, Version
 from corral.catalog.questions import Question
 from corral.catalog.render import STACK_NAME, render
 from corral.catalog.spec import Stack
+from corral.tui.console.screens.command_screen import CommandScreen
+from corral.tui.console.screens.leaving import FORM_CLASS, leave_then
 from corral.tui.console.screens.modals import yaml_screen
+from corral.tui.console.widgets.command_line import CommandLine
+from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.console.widgets.question_field import QuestionField
 
 STACK_FIELD = "stack-name"
@@ -85,9 +93,13 @@ class CatalogForm(VerticalScroll):
     CatalogForm #answers-path { width: 1fr; background: $boost; }
     CatalogForm > .row > Button { margin-left: 1; min-width: 10; }
     CatalogForm #actions { align: right middle; margin-bottom: 1; }
-    CatalogForm #form-status { height: auto; margin-top: 1; }
-    CatalogForm #form-status.-error { color: $error; }
+    /* Docked: the status ("Fix the 2 answers…") shows however far the form scrolled. */
+    CatalogForm #form-status { dock: top; height: auto; padding: 0 1; background: $panel;
+        display: none; }
+    CatalogForm #form-status.-shown { display: block; }
+    CatalogForm #form-status.-error { color: $error; text-style: bold; }
     """
+    DEFAULT_CLASSES = FORM_CLASS
     BINDINGS = [
         Binding("ctrl+s", "save_answers", "Save answers", id="catalog_form.save",
                 tooltip="Write the answers (passwords left out) to the answers file"),
@@ -129,6 +141,12 @@ class CatalogForm(VerticalScroll):
         self.default_name = upgrade.stack if upgrade else entry.id.rsplit("/", 1)[-1]
         self.answers_path = answers_path or f"{self.default_name}-answers.yaml"
         self.fields: dict[str, QuestionField] = {}
+        #: The answers as last opened, saved or loaded (None until the fields exist).
+        self._clean: dict[str, str] | None = None
+
+    def on_mount(self) -> None:
+        # After the fields (and anything filling them as the screen mounts) are done.
+        self.call_after_refresh(self.mark_clean)
 
     @property
     def questions(self) -> tuple[Question, ...]:
@@ -192,6 +210,41 @@ class CatalogForm(VerticalScroll):
                 values[question.variable] = value
         return values
 
+    def answers_now(self) -> dict[str, str]:
+        """Every field's answer as typed, the stack name included, by variable."""
+        values = {STACK_FIELD: self.query_one(f"#{STACK_FIELD}", QuestionField).value}
+        values.update((variable, field.value) for variable, field in self.fields.items())
+        return values
+
+    def mark_clean(self) -> None:
+        """Take the answers as they are now as saved: leaving no longer asks."""
+        self._clean = self.answers_now()
+
+    def changed(self) -> list[str]:
+        """Labels of the fields whose answer changed since opened, saved or loaded."""
+        if self._clean is None:
+            return []
+        labels = {STACK_FIELD: "Stack name"} | {v: f.question.label
+                                                for v, f in self.fields.items()}
+        now = self.answers_now()
+        return [labels[v] for v in now if now[v] != self._clean.get(v)]
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether answers were typed since the form opened, saved or loaded."""
+        return bool(self.changed())
+
+    def title(self) -> str:
+        """Entry, version and stack name, for questions about this form."""
+        return f"{self.entry.id} {self.version.version} (stack {self.stack_name or '?'})"
+
+    def changed_summary(self) -> str:
+        """Which answers changed, in a few words (labels, never values)."""
+        labels = self.changed()
+        shown = ", ".join(labels[:4]) + (f" and {len(labels) - 4} more" if len(labels) > 4
+                                         else "")
+        return f"{len(labels)} answer{'s' * (len(labels) > 1)} changed: {shown}"
+
     def secret_names(self) -> frozenset[str]:
         """Variables of the password questions."""
         return frozenset(q.variable for q in self.questions if q.secret)
@@ -201,15 +254,22 @@ class CatalogForm(VerticalScroll):
         status = self.query_one("#form-status", Static)
         status.update(text)
         status.set_class(error, "-error")
+        status.set_class(bool(text), "-shown")
 
     def checked_answers(self) -> Answers | None:
-        """The validated answers, or None after pointing at every field in error."""
+        """The validated answers, or None after pointing at every field in error.
+
+        The cursor goes to the first field in error and the status line, at
+        the top, names it: nothing is rendered until every answer is right.
+        """
         bad = [f for f in self.query(QuestionField) if f.check()]  # in screen order
         if bad:
+            first = bad[0]
             count = f"{len(bad)} answer{'s' * (len(bad) > 1)}"
-            self.say(f"Fix the {count} marked in red first.", error=True)
-            self.scroll_to_widget(bad[0])
-            bad[0].control.focus()
+            self.say(f"Fix {count} marked in red first; the cursor is on the first: "
+                     f"{first.question.label}: {first.problem}", error=True)
+            first.control.focus(scroll_visible=False)
+            self.call_after_refresh(self.scroll_to_widget, first, animate=False)
             return None
         try:
             return resolve_answers(self.questions, form=self.form_values())
@@ -249,6 +309,7 @@ class CatalogForm(VerticalScroll):
             self.say(f"cannot write {path}: {exc.strerror or exc}", error=True)
             return
         saved = len([k for k in answers.values if k not in answers.secret_names])
+        self.mark_clean()
         self.say(f"Saved {saved} answers to {path} (passwords are not saved).")
 
     def action_load_answers(self) -> None:
@@ -266,6 +327,7 @@ class CatalogForm(VerticalScroll):
                 unknown.append(variable)
             elif (problem := field.set_value(value)) is not None:
                 refused.append(f"{variable} ({problem})")
+        self.mark_clean()
         parts = [f"Loaded {len(values) - len(unknown) - len(refused)} answers from {path}."]
         if refused:
             parts.append("Not loaded: " + "; ".join(refused) + ".")
@@ -316,8 +378,13 @@ class CatalogForm(VerticalScroll):
         self.action_load_answers()
 
 
-class CatalogFormScreen(Screen):
+class CatalogFormScreen(CommandScreen):
     """The questions form full-screen, over the catalog views.
+
+    Tab and shift+tab are the form's own bindings, so F1 lists them; as
+    priority bindings they move the focus before the next key is read, even
+    in an app without `key_order.InOrderKeys`. `q` here is text or nothing
+    (`leaving.letters_are_local`), `?` in a text field is text: F1 is help.
 
     Args:
         entry: The catalog entry.
@@ -327,7 +394,14 @@ class CatalogFormScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="catalog_form.back",
-                tooltip="Leave the form (answers not saved are lost)"),
+                tooltip="Leave the form (asks first if answers typed are not saved)"),
+        # In a text field `?` is text: F1 is the help key that always works here.
+        Binding("f1,question_mark", "help", "Help", id="catalog_form.help",
+                tooltip="Every key of this form"),
+        Binding("tab", "focus_field(1)", "Next field", id="form.next", show=False,
+                priority=True, tooltip="Move to the next field"),
+        Binding("shift+tab", "focus_field(-1)", "Previous field", id="form.previous",
+                show=False, priority=True, tooltip="Move to the previous field"),
     ]
 
     def __init__(self, entry: Entry, version: Version, *, answers_path: str | None = None,
@@ -346,7 +420,8 @@ class CatalogFormScreen(Screen):
         if self.upgrade is not None:
             form.border_title = f"upgrade {self.upgrade.stack}: {form.border_title}"
         yield form
-        yield Footer()
+        yield self.command_line()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"configure {self.entry.id} {self.version.version}"
@@ -356,5 +431,17 @@ class CatalogFormScreen(Screen):
         target = first or self.query_one(f"#{STACK_FIELD}", QuestionField)
         target.control.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_field":
+            # The command line takes Tab itself, to complete.
+            return not isinstance(self.focused, CommandLine)
+        return True
+
+    def action_focus_field(self, step: int) -> None:
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+
     def action_back(self) -> None:
-        self.dismiss()
+        leave_then(self.app, "Leave the form", self.dismiss)

@@ -15,20 +15,21 @@ from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.widgets import ContentSwitcher, Header, Static
 
 from corral.backends.engine import ACTIONS, act
 from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet
 from corral.catalog.errors import CorralError
-from corral.tui.console.keys_help import binding_rows
+from corral.tui.console.keys_help import show_help
 from corral.tui.console.model.data import ConsoleData, Usage, Watcher, display_name
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.model.inventory_watch import POLL_SECONDS, InventoryWatch
 from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.reconnect_ui import reconnect_now
 from corral.tui.console.screens.fleet_follow import FleetFollow
-from corral.tui.console.screens.modals import ConfirmScreen, help_screen, yaml_screen
+from corral.tui.console.screens.leaving import quit_app
+from corral.tui.console.screens.modals import ConfirmScreen, yaml_screen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.views.hosts import HostsView
@@ -37,6 +38,7 @@ from corral.tui.console.views.stacks import StacksView, group_stacks
 from corral.tui.console.widgets.command_line import CommandLine
 from corral.tui.console.widgets.health_watch import HealthWatch
 from corral.tui.console.widgets.host_bar import HostBar
+from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.console.widgets.panes import Pane, Workspace
 
 DRAIN_SECONDS = 0.1
@@ -90,13 +92,14 @@ class ConsoleScreen(FleetFollow, Screen):
                 tooltip="Filter the view (regex; !regex inverts)"),
         Binding("escape", "back", "Back", id="console.back",
                 tooltip="Clear the filter, else go back to the previous view"),
-        Binding("question_mark", "help", "Help", id="console.help",
+        Binding("question_mark,f1", "help", "Help", id="console.help",
                 tooltip="Every key of this view"),
         Binding("ctrl+r", "reload", "Reload", id="console.reload",
                 tooltip="Read the current view again from every host"),
-        Binding("bar", "placement('side')", "Side by side", id="console.side",
+        # | and _ draw the split they make; - and + belong to the views (scale).
+        Binding("vertical_line", "placement('side')", "Side by side", id="console.side",
                 tooltip="New panes open side by side"),
-        Binding("minus", "placement('stacked')", "Stacked", id="console.stacked",
+        Binding("underscore", "placement('stacked')", "Stacked", id="console.stacked",
                 tooltip="New panes open below"),
         Binding("tab", "focus_pane(1)", "Next pane", id="console.focus_next", show=False,
                 tooltip="Move the focus to the next pane or view (a shell: its frame)"),
@@ -152,7 +155,7 @@ class ConsoleScreen(FleetFollow, Screen):
             parts.insert(0, Static(NO_HOSTS.format(path=path), id="no-hosts"))
         yield Workspace(Vertical(*parts, id="main"))
         yield CommandLine(command_words(), id="command-line")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.app.title = "Corral" + ("  [READ-ONLY]" if self.readonly else "")
@@ -281,7 +284,7 @@ class ConsoleScreen(FleetFollow, Screen):
         if message.mode == "/":
             self.current_view().set_filter(message.text)
         elif message.text in ("q", "quit"):
-            self.app.exit()
+            quit_app(self.app)
         elif message.text == "help":
             self.action_help()
         elif message.text:
@@ -334,8 +337,7 @@ class ConsoleScreen(FleetFollow, Screen):
             self.load_hosts()
 
     def action_help(self) -> None:
-        rows = binding_rows(self.focused or self.current_view(), self.app)
-        self.app.push_screen(help_screen("Keys (remap them by id in config.yaml)", rows))
+        show_help(self, self.current_view())
 
     def action_focus_pane(self, step: int) -> None:
         """Move the focus `step` places along the views and panes.

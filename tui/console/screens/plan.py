@@ -26,8 +26,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from corral.backends.deploy import ApplyResult
 from corral.backends.errors import (
@@ -41,7 +40,9 @@ from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
 from corral.tui.console.model.deploy_flow import DeployFlow, Planned
 from corral.tui.console.model.progress import ProgressRelay, Snapshot
+from corral.tui.console.screens.command_screen import CommandScreen
 from corral.tui.console.screens.modals import ConfirmScreen
+from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.console.widgets.plan_table import PlanTable, finished
 from corral.tui.present.deploy import (
     change_lines,
@@ -127,7 +128,7 @@ def go_to_stacks(app: App, stack: str) -> None:
         app.screen.show_view("stacks", filter_text=f"^{stack} ")
 
 
-class PlanScreen(Screen):
+class PlanScreen(CommandScreen):
     """Plan a rendered stack, show it, apply it on request.
 
     Args:
@@ -158,6 +159,8 @@ class PlanScreen(Screen):
         Binding("escape", "leave", "Leave", id="plan.leave",
                 tooltip="Go to the stacks view and let the apply finish (you are told how it"
                         " ends)"),
+        Binding("question_mark,f1", "help", "Help", id="plan.help",
+                tooltip="Every key of this view"),
     ]
 
     class PlanReady(Message):
@@ -202,7 +205,8 @@ class PlanScreen(Screen):
         with VerticalScroll(id="plan-notes-box"):
             yield Static("", id="plan-notes")
         yield Static("", id="plan-status", markup=False)
-        yield Footer()
+        yield self.command_line()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"plan {self.stack.name}" + (f" ({self.source})" if self.source else "")

@@ -1,10 +1,14 @@
 """One catalog question in a form: the widget its type calls for, help and an inline error.
 
-string, service and certificate questions get an Input, int an integer Input,
-password a masked Input, boolean a Switch, enum a Select and multiline a
-TextArea. Every answer is a string, as in the catalog layer; the field checks
-it with `Question.validate()` on every change and shows the message under the
-widget. Messages about a password never contain its value.
+string, service, certificate and int questions get an Input, password a
+masked Input, boolean a Switch, enum a Select and multiline a TextArea. An
+int answer is a plain Input too: Textual's integer Input drops a character it
+does not accept without a word (typing `1.5` would give `15`); here every key
+typed stays, and the question's own rules say "must be a whole number".
+
+Every answer is a string, as in the catalog layer; the field checks it with
+`Question.validate()` on every change and shows the message under the widget.
+Messages about a password never contain its value.
 """
 
 from __future__ import annotations
@@ -99,9 +103,8 @@ class QuestionField(Vertical):
         return Input(
             initial,
             password=question.secret,
-            type="integer" if question.type == "int" else "text",
             validators=[QuestionRules(self.rules)],
-            # Textual's own integer check would flag an optional empty field.
+            # An optional field left empty is fine; the rules say so too.
             valid_empty=not question.required,
             compact=True,
             classes="control",

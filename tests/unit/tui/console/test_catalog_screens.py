@@ -147,7 +147,8 @@ async def test_each_question_type_gets_its_widget_under_its_group() -> None:
         assert set(by_type) == {"string", "int", "boolean", "password", "enum", "multiline",
                                 "service", "certificate"}
         assert isinstance(by_type["string"], Input) and not by_type["string"].password
-        assert isinstance(by_type["int"], Input) and by_type["int"].type == "integer"
+        # A plain Input: an integer Input would drop a "." typed without a word.
+        assert isinstance(by_type["int"], Input) and by_type["int"].restrict is None
         assert isinstance(by_type["password"], Input) and by_type["password"].password
         assert isinstance(by_type["boolean"], Switch) and by_type["boolean"].value is True
         assert isinstance(by_type["enum"], Select) and by_type["enum"].value == "info"
@@ -192,7 +193,9 @@ async def test_bad_answers_show_their_message_under_the_field() -> None:
         form.query_one("#stack-name", QuestionField).control.value = "-bad name"
         await pilot.press("ctrl+g")
         assert pilot.app.plans == []
-        assert status_of(form) == "Fix the 6 answers marked in red first."
+        assert status_of(form) == ("Fix 6 answers marked in red first; the cursor is on the "
+                                   "first: Stack name: use letters, digits and -, starting "
+                                   "with a letter or digit (at most 63)")
         assert "letters, digits" in error_of(form.query_one("#stack-name", QuestionField))
 
         fields["SIGNAL_SCALE"].control.value = "3"
