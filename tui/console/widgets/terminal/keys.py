@@ -109,9 +109,9 @@ def encode_key(key: str, character: str | None, *, app_cursor: bool = False) -> 
 
 #: Punctuation by Textual key name. `key_to_character` finds most through
 #: their Unicode names but not these (Unicode says SOLIDUS, HYPHEN-MINUS…);
-#: `bar` is what bindings call `|`.
+#: `bar` and `vertical_line` are what bindings call `|`; `underscore` is `_`.
 _PUNCTUATION = {
-    "slash": "/", "minus": "-", "bar": "|", "vertical_line": "|", "plus": "+",
+    "slash": "/", "minus": "-", "underscore": "_", "bar": "|", "vertical_line": "|", "plus": "+",
     "full_stop": ".", "comma": ",", "semicolon": ";", "apostrophe": "'",
     "quotation_mark": '"', "backslash": "\\", "grave_accent": "`",
     "left_square_bracket": "[", "right_square_bracket": "]",
