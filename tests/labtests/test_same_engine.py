@@ -175,7 +175,7 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
         await command(pilot, "ps")
         await pilot.press("slash", *"lab1b", "enter")
         await until(pilot, lambda: view(app, "containers").row_count >= 1, "lab1b's rows")
-        cli = corral(lab, inventory, "reconcile")
+        cli = corral(lab, inventory, "reconcile", "--yes")
         assert cli.returncode != 0
         assert "lab1b is the same Docker engine as lab1" in cli.stderr
         assert "Traceback" not in cli.stderr
