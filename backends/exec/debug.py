@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from corral.backends.errors import NotFound
+from corral.backends.errors import ActionRefused, NotFound
 from corral.backends.ssh.session import HostSession
 
 #: Label on every debug copy (value: the id of the container it copies).
@@ -133,8 +133,12 @@ def start_debug_copy(session: HostSession, container: str) -> str:
         The copy's name (`ORIGINAL-debug-XXXX`).
 
     Raises:
+        ActionRefused: The session is read-only (a copy is a new container).
         BackendError: The host or the engine failed (nothing is left behind).
     """
+    if session.readonly:
+        raise ActionRefused(f"read-only: refusing to start a debug copy of {container}",
+                            host=session.name)
     attrs = session.call(lambda client: client.api.inspect_container(container))
     original = (attrs.get("Name") or container).lstrip("/")
     name = f"{original}-debug-{secrets.token_hex(2)}"

@@ -1,10 +1,12 @@
-"""The exec plumbing that needs no engine: targets, argv, the PID report, frames."""
+"""The exec plumbing that needs no engine: targets, argv, the PID report, frames, debug copies."""
 
 from __future__ import annotations
 
 import pytest
 
+from corral.backends.errors import ActionRefused
 from corral.backends.exec.attach import exec_frames
+from corral.backends.exec.debug import start_debug_copy
 from corral.backends.exec.process import PidReport, shell_argv
 from corral.backends.exec.target import ContainerTarget, parse_container_target
 
@@ -53,3 +55,15 @@ def test_frames_split_stdout_and_stderr() -> None:
     buffer += b"r"
     assert exec_frames(buffer) == [(2, b"err")]
     assert buffer == bytearray()
+
+
+def test_a_read_only_session_starts_no_debug_copy() -> None:
+    class ReadOnlySession:
+        name = "lab1"
+        readonly = True
+
+        def call(self, fn):  # pragma: no cover - must not be reached
+            raise AssertionError("a read-only session was asked to touch the engine")
+
+    with pytest.raises(ActionRefused, match="read-only: refusing to start a debug copy of web-1"):
+        start_debug_copy(ReadOnlySession(), "web-1")  # type: ignore[arg-type]
