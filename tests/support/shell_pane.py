@@ -67,6 +67,7 @@ class FakeSession:
     def __init__(self, name: str):
         self.name = name
         self.online = True
+        self.readonly = False
         self.status = HostStatus(name, HostState.ONLINE, None, 0.0, "forward")
         self.listeners = []
 

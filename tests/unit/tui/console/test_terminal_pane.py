@@ -246,3 +246,22 @@ async def test_a_crash_looping_container_gets_the_error_and_a_debug_shell() -> N
         assert "DEBUG COPY" in pane.border_title
         await pane.remove()
         await until(pilot, lambda: api.removed == [copy], "the copy removed")
+
+
+async def test_an_engine_error_is_shown_as_written_not_read_as_markup() -> None:
+    # Engine errors carry brackets ("[/]", "[bold]"): drawn as markup they would
+    # be swallowed or break the pane's rendering.
+    error = DockerApiError("OCI runtime exec failed: [/] [bold]no sh[/bold]", host="lab1",
+                           status=500)
+    app = PaneHost(FakeStream([b""]))
+
+    def open_(session, request, size):
+        raise error
+
+    app.open = open_
+    async with app.run_test(size=(70, 20)) as pilot:
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: pane.ended, "the failure")
+        await pilot.pause()
+        body = str(pane.query_one("#shell-failure").render())
+        assert "OCI runtime exec failed: [/] [bold]no sh[/bold]" in body

@@ -26,6 +26,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Static
 
@@ -206,7 +207,8 @@ class ShellPane(Vertical):
         yield self._view
         # Inside the pane, not only in its border (which a narrow pane cuts).
         yield Static(id="shell-waiting")
-        yield Static(id="shell-failure")
+        # The engine's own words, brackets and all: never read as markup.
+        yield Static(id="shell-failure", markup=False)
 
     def focus(self, scroll_visible: bool = True) -> ShellPane:
         """Focus the terminal inside (the pane itself takes no keys)."""
@@ -235,12 +237,14 @@ class ShellPane(Vertical):
         host = self.target.host
         waiting = self.host_down and (self.lost or self._stream.stream is None)
         if self.ended:
+            # The reason is the engine's or the host's words: never read as markup.
+            ending = escape(self._ending)
             if not self.lost:
-                subtitle = self._ending
+                subtitle = ending
             elif self.host_down:
-                subtitle = f"waiting for {host}… · {self._ending}"
+                subtitle = f"waiting for {host}… · {ending}"
             else:
-                subtitle = f"{self._ending} · {host} is back"
+                subtitle = f"{ending} · {host} is back"
             self.border_subtitle = f"{subtitle} — press a key to close"
         elif self._stream.stream is None:
             self.border_subtitle = (f"waiting for {host}…" if waiting
