@@ -267,8 +267,11 @@ class Fleet:
         Returns:
             One result per host, in inventory order.
         """
-        names = hosts if hosts is not None else list(self.sessions)
-        futures = {name: self._pool.submit(work, self.session(name)) for name in names}
+        # One reading of the sessions: the backend loop may replace the dict
+        # (and the inventory) while this runs, when the inventory file changes.
+        sessions = (self.sessions if hosts is None
+                    else {name: self.session(name) for name in hosts})
+        futures = {name: self._pool.submit(work, session) for name, session in sessions.items()}
         results = []
         for name, future in futures.items():
             try:

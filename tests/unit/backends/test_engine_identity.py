@@ -66,3 +66,15 @@ def test_fleet_follows_a_reloaded_inventory() -> None:
     assert fleet.sessions["lab2"].spec.address == "127.0.0.2"
     assert fleet.inventory is new
     assert fleet.same_engine() is None
+
+
+def test_a_query_during_a_reload_asks_the_hosts_it_read_once() -> None:
+    # remove_host replaces the inventory, then the sessions: a query between the
+    # two once asked the inventory for a host it had just listed, and raised.
+    fleet = Fleet(Inventory((spec("lab1"), spec("lab1b", 2222))), SshSettings())
+    fleet.inventory = Inventory((spec("lab1"),))
+    try:
+        results = fleet.query(lambda session: session.name)
+    finally:
+        asyncio.run(fleet.close())
+    assert [result.value for result in results] == ["lab1", "lab1b"]
