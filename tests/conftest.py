@@ -37,6 +37,18 @@ def isolated_user_config(tmp_path_factory, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
     monkeypatch.delenv("CORRAL_CONFIG", raising=False)
     monkeypatch.delenv("CORRAL_INVENTORY", raising=False)
+    monkeypatch.delenv("CORRAL_READONLY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+
+
+@pytest.fixture(autouse=True)
+def fresh_guard():
+    """Each test starts writable with no audit observer (the latch is one-way per process)."""
+    from corral.backends import guard
+
+    guard._reset_for_tests()
+    yield
+    guard._reset_for_tests()
 
 
 @pytest.fixture(scope="session")
