@@ -24,7 +24,8 @@ def test_read_only_refuses_before_the_body_and_cannot_be_undone() -> None:
     guard.enter_readonly("--readonly")
     guard.enter_readonly("something else")
     ran = []
-    with pytest.raises(ActionRefused, match=r"read-only \(--readonly\): refusing to stack.rm web"), \
+    refused = r"read-only \(--readonly\): refusing to stack.rm web"
+    with pytest.raises(ActionRefused, match=refused), \
             guard.mutating("stack.rm", stack="web"):
         ran.append(True)
     assert ran == [] and seen == ["refused"]
@@ -37,7 +38,8 @@ def test_a_read_only_session_refuses_and_a_failure_is_reported() -> None:
     with pytest.raises(ActionRefused), \
             guard.mutating("container.stop", hosts="lab1", target="web-1", readonly=True):
         pass
-    with pytest.raises(RuntimeError), guard.mutating("container.stop", hosts="lab1", target="web-1"):
+    with pytest.raises(RuntimeError), \
+            guard.mutating("container.stop", hosts="lab1", target="web-1"):
         raise RuntimeError("engine said no")
     assert seen[1] == ("failed", "engine said no")
 
