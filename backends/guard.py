@@ -130,16 +130,40 @@ def mutating(verb: str, *, hosts: tuple[str, ...] | str = (), stack: str | None 
     """
     mutation = Mutation(verb, (hosts,) if isinstance(hosts, str) else tuple(hosts),
                         stack, target, dict(args or {}))
-    reason = refusal(mutation, readonly=readonly)
-    if reason is not None:
-        _notify(mutation, "refused", reason)
-        raise ActionRefused(reason, host=mutation.hosts[0] if len(mutation.hosts) == 1 else None)
+    _refuse(mutation, readonly)
     try:
         yield mutation
     except BaseException as error:
         _notify(mutation, "failed", str(error) or type(error).__name__)
         raise
     _notify(mutation, "ok", "")
+
+
+def check(verb: str, *, hosts: tuple[str, ...] | str = (), stack: str | None = None,
+          target: str | None = None, args: Mapping[str, object] | None = None,
+          readonly: bool = False) -> None:
+    """Refuse now, before any work, what `mutating()` would refuse later.
+
+    A command line calls this before it contacts a host or asks a question,
+    so a read-only refusal is its one line; the change itself still runs
+    inside `mutating()`. Observers hear of it only when it is refused (the
+    refused change then never reaches `mutating()`, so it is reported once).
+
+    Args:
+        verb: As for `mutating()`; so are the others.
+
+    Raises:
+        ActionRefused: The process or the session is read-only.
+    """
+    _refuse(Mutation(verb, (hosts,) if isinstance(hosts, str) else tuple(hosts),
+                     stack, target, dict(args or {})), readonly)
+
+
+def _refuse(mutation: Mutation, readonly: bool) -> None:
+    reason = refusal(mutation, readonly=readonly)
+    if reason is not None:
+        _notify(mutation, "refused", reason)
+        raise ActionRefused(reason, host=mutation.hosts[0] if len(mutation.hosts) == 1 else None)
 
 
 def _reset_for_tests() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from corral.backends import guard
 from corral.tui.cli.support import EXIT_OK, load_configured_inventory, ssh_settings
 from corral.tui.config import load_config
 
@@ -17,7 +18,7 @@ def run_console(args: argparse.Namespace) -> int:
     have among them) print as one line like every other command's.
     """
     config = load_config(getattr(args, "config", None), binding_ids=_console_binding_ids)
-    if getattr(args, "readonly", False):
+    if guard.readonly_reason() is not None:  # the flag or the environment latched it
         config = dataclasses.replace(config, readonly=True)
     inventory = load_configured_inventory(args, allow_empty=True)
     from corral.tui.app import CorralApp

@@ -30,6 +30,7 @@ from corral.tui.cli.support import (
     add_global_options,
     connected_fleet,
     load_configured_inventory,
+    mutates,
     ssh_settings,
 )
 
@@ -90,6 +91,7 @@ def _target(text: str) -> ContainerTarget:
         raise UsageError(str(exc)) from None
 
 
+@mutates("exec")
 def run_exec(args: argparse.Namespace) -> int:
     """Run the command in the container; exit with its exit code.
 
@@ -114,6 +116,7 @@ def run_exec(args: argparse.Namespace) -> int:
             args.user,
             tty=interactive,
             term=os.environ.get("TERM") or "xterm",
+            verb="exec",
         )
         size = _terminal_size() if interactive else None
         with hangup.deferred():
@@ -253,6 +256,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+@mutates("shell")
 def run_shell(args: argparse.Namespace) -> int:
     """Open the shell full screen; exit with its exit code once dismissed.
 

@@ -32,6 +32,7 @@ from corral.tui.cli.support import (
     add_yes,
     ask,
     destructive,
+    mutates,
     ssh_settings,
     warn,
 )
@@ -104,6 +105,7 @@ def entry_from_args(args: argparse.Namespace) -> HostEntry:
     return entry
 
 
+@mutates("hosts add")
 def run_add(args: argparse.Namespace) -> int:
     """Try a host, then write it into the inventory."""
     entry = entry_from_args(args)

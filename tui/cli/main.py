@@ -11,6 +11,7 @@ from corral.tui.cli import deploy as deploy_cli
 from corral.tui.cli import exec as exec_cli
 from corral.tui.cli import hosts as hosts_cli
 from corral.tui.cli import logs as logs_cli
+from corral.tui.cli.readonly import enter_readonly_if_asked
 from corral.tui.cli.support import EXIT_USAGE, add_global_options, run_guarded
 
 
@@ -30,8 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_global_options(parser, suppress=False)
     parser.add_argument("--version", action="version", version=f"corral {installed_version()}")
-    parser.add_argument("--readonly", action="store_true",
-                        help="console: no action that changes a host is offered or allowed")
     parser.add_argument("--config", metavar="FILE",
                         help="configuration file (default: $CORRAL_CONFIG, then "
                         "~/.config/corral/config.yaml)")
@@ -66,11 +65,18 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `corral` console script."""
     args = parse_command_line(sys.argv[1:] if argv is None else list(argv))
+    return run_guarded(_run, args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Read-only is latched before any verb runs, so the backend gate refuses
+    # every change whichever verb (or console key) asks for it.
+    enter_readonly_if_asked(args)
     if args.command is None:
         from corral.tui.cli.console import run_console  # Textual loads only for the console
 
-        return run_guarded(run_console, args)
-    return run_guarded(args.func, args)
+        return run_console(args)
+    return args.func(args)
 
 
 if __name__ == "__main__":

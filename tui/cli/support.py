@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from corral.backends import guard
 from corral.backends.inventory import (
     Inventory,
     default_inventory_path,
@@ -71,6 +72,13 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         default=argparse.SUPPRESS if suppress else 10.0,
         help="seconds allowed for each SSH connection (default: 10)",
     )
+    parser.add_argument(
+        "--readonly",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="change nothing: every verb and key that would change a host or the inventory "
+        "is refused (also $CORRAL_READONLY=1, or readonly: true in the configuration file)",
+    )
 
 
 #: Each destructive verb (it may stop, remove or recreate containers, or change
@@ -87,6 +95,61 @@ DESTRUCTIVE_VERBS = {
 }
 
 
+#: Each verb that changes hosts or the inventory -> its verb at the gate
+#: (`backends/guard.py`). Every such command is marked (`destructive` or
+#: `mutates`), and a test walks the parser to prove each marked verb refused
+#: when read-only and every other one reading only.
+GATE_VERBS = {
+    "deploy": "stack.deploy",
+    "upgrade": "stack.upgrade",
+    "scale": "stack.scale",
+    "confirm": "stack.confirm",
+    "rollback": "stack.rollback",
+    "reconcile": "stack.reconcile",
+    "rm": "stack.rm",
+    "hosts rm": "hosts.rm",
+    "hosts add": "hosts.add",
+    "exec": "exec",
+    "shell": "shell",
+}
+
+
+def refuse_if_readonly(verb: str, args: argparse.Namespace) -> None:
+    """Refuse a mutating command at once when Corral is read-only.
+
+    Before anything is read, asked or contacted, so the refusal is the
+    command's one line; the backend's gate refuses the change itself anyway.
+
+    Raises:
+        ActionRefused: Read-only (`--readonly`, `CORRAL_READONLY`, config).
+    """
+    stack = getattr(args, "stack", None)
+    target = getattr(args, "target", None) or getattr(args, "name", None)
+    guard.check(GATE_VERBS[verb], stack=stack if isinstance(stack, str) else None,
+                target=target if isinstance(target, str) else None)
+
+
+def mutates(verb: str) -> Callable[[Callable[[argparse.Namespace], int]],
+                                   Callable[[argparse.Namespace], int]]:
+    """Mark a command that changes something but asks nothing (`exec`, `hosts add`).
+
+    Read-only refuses it before it starts (`refuse_if_readonly`).
+
+    Args:
+        verb: The key of `GATE_VERBS` the command implements.
+    """
+    def wrap(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(func)
+        def run(args: argparse.Namespace) -> int:
+            refuse_if_readonly(verb, args)
+            return func(args)
+
+        run.mutates = GATE_VERBS[verb]  # type: ignore[attr-defined]
+        return run
+
+    return wrap
+
+
 def add_yes(parser: argparse.ArgumentParser) -> None:
     """The `--yes` every destructive verb takes."""
     parser.add_argument("-y", "--yes", action="store_true",
@@ -97,7 +160,8 @@ def destructive(verb: str) -> Callable[[Callable[[argparse.Namespace], int]],
                                        Callable[[argparse.Namespace], int]]:
     """Mark a command as destructive: one rule for every such verb.
 
-    On a terminal the command asks (`ask()`) before it changes anything; when
+    Read-only refuses it before anything else (`refuse_if_readonly`). On a
+    terminal the command asks (`ask()`) before it changes anything; when
     stdin is not a terminal it needs `--yes`, and without it the command is
     refused with one line before anything is read or contacted.
 
@@ -109,12 +173,14 @@ def destructive(verb: str) -> Callable[[Callable[[argparse.Namespace], int]],
     def wrap(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
         @functools.wraps(func)
         def run(args: argparse.Namespace) -> int:
+            refuse_if_readonly(verb, args)  # first: read-only is not a matter of --yes
             if not getattr(args, "yes", False) and not sys.stdin.isatty():
                 raise UsageError(f"refusing to {what} without confirmation: pass --yes"
                                  " (stdin is not a terminal)")
             return func(args)
 
         run.destructive = verb  # type: ignore[attr-defined]
+        run.mutates = GATE_VERBS[verb]  # type: ignore[attr-defined]
         return run
 
     return wrap

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from corral.backends import guard
 from corral.backends.errors import BackendError
 from corral.backends.inventory import (
     HostEntry,
@@ -163,8 +164,23 @@ class AddHostScreen(ModalScreen[HostSpec | None]):
 
     # --- trying -------------------------------------------------------------
 
+    @property
+    def readonly(self) -> bool:
+        """Corral may not write here: trying may record a host key, saving writes the file."""
+        return self.fleet.readonly or guard.readonly_reason() is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # `a` is hidden in read-only mode, so this form never opens there; should it
+        # anyway, it neither tries nor saves.
+        if action in ("try", "save") and self.readonly:
+            return False
+        return super().check_action(action, parameters)
+
     @on(Button.Pressed, "#try")
     def action_try(self) -> None:
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+            return
         entry = self.read_entry(require=True)
         if entry is None or self.busy:
             return
@@ -256,7 +272,7 @@ class AddHostScreen(ModalScreen[HostSpec | None]):
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
-        if self.busy or not self.can_save():
+        if self.busy or not self.can_save() or self.readonly:
             return
         self.save(self.tried)
 

@@ -528,6 +528,9 @@ class ConsoleScreen(FleetFollow, Screen):
     async def open_pane(self, message: ContainersView.OpenPane) -> None:
         from corral.tui.console.pane_factory import make_pane
 
+        if message.what == "shell" and self.readonly:  # the key is hidden; belt and braces
+            self.notify("read-only: changes are disabled", severity="error")
+            return
         try:
             content = make_pane(message.what, self.fleet, message.target)
         except (CorralError, ValueError) as exc:
@@ -568,6 +571,10 @@ class ConsoleScreen(FleetFollow, Screen):
     def on_hosts_view_add_host(self) -> None:
         """Open the Add host form; a host it adds is watched like the others."""
         from corral.tui.console.screens.add_host import AddHostScreen
+
+        if self.readonly:  # the key is hidden; belt and braces
+            self.notify("read-only: changes are disabled", severity="error")
+            return
 
         def added(spec) -> None:
             if spec is None:

@@ -73,6 +73,10 @@ class ResourceView(MeasuredTable):
     EMPTY: ClassVar[str] = "Nothing here."
     #: Whether rows belong to hosts (the number keys keep one host's rows).
     BY_HOST: ClassVar[bool] = True
+    #: The view's own actions (Textual action names) that change a host, the
+    #: inventory or what Corral acts on, or run something in a container:
+    #: hidden and refused in read-only mode, like the engine actions.
+    MUTATING_ACTIONS: ClassVar[frozenset[str]] = frozenset()
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("space", "toggle_mark", "Mark", id="view.mark", tooltip="Mark or unmark the row"),
@@ -347,11 +351,20 @@ class ResourceView(MeasuredTable):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "host_filter" and not self.BY_HOST:
             return False
-        return not (self.readonly and is_mutating(action, parameters))
+        return not (self.readonly and self.mutates(action, parameters))
+
+    def mutates(self, action: str, parameters: tuple[object, ...]) -> bool:
+        """Whether a Textual action of this view changes something (read-only refuses it)."""
+        return action in self.MUTATING_ACTIONS or is_mutating(action, parameters)
+
+    def refused(self) -> bool:
+        """In read-only mode, say so and return True (the key is hidden already)."""
+        if self.readonly:
+            self.notify("read-only: changes are disabled", severity="error")
+        return self.readonly
 
     def action_request_action(self, action_id: str) -> None:
-        if self.readonly:  # check_action already hides it; belt and braces
-            self.notify("read-only: changes are disabled", severity="error")
+        if self.refused():  # check_action already hides it; belt and braces
             return
         rows = self.selected()
         if rows:

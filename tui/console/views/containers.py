@@ -196,6 +196,8 @@ class ContainersView(CheckedHealth, ResourceView):
                         " of this container"),
         *action_bindings("container"),
     ]
+    #: A shell runs commands in the container: a change like any other.
+    MUTATING_ACTIONS = frozenset({"open_shell"})
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -292,7 +294,8 @@ class ContainersView(CheckedHealth, ResourceView):
         self._open("logs", service=True)
 
     def action_open_shell(self) -> None:
-        self._open("shell", service=False)
+        if not self.refused():
+            self._open("shell", service=False)
 
     def _open(self, what: str, service: bool) -> None:
         selected = self.selected()

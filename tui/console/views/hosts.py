@@ -44,6 +44,9 @@ class HostsView(ResourceView):
                 tooltip="Reconnect the marked hosts (else the one under the cursor) now, "
                 "instead of after the retry delay"),
     ]
+    #: Read-only means no writes at all, the inventory file included; and a
+    #: pause only matters to a console that acts.
+    MUTATING_ACTIONS = frozenset({"add_host", "toggle_pause"})
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -76,16 +79,13 @@ class HostsView(ResourceView):
     def hosts_of(self, record: HostRecord) -> set[str]:
         return {record.facts.name}
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Read-only means no writes at all, the inventory file included.
-        if action in ("add_host", "toggle_pause") and self.readonly:
-            return False
-        return super().check_action(action, parameters)
-
     def action_add_host(self) -> None:
-        self.post_message(self.AddHost())
+        if not self.refused():
+            self.post_message(self.AddHost())
 
     def action_toggle_pause(self) -> None:
+        if self.refused():
+            return
         host = self.current_key()
         if host is not None:
             self.post_message(self.TogglePause(host))

@@ -80,6 +80,8 @@ class StacksView(CheckedHealth, ResourceView):
                 tooltip="Bring the stack under the cursor back to its record now: re-place"
                         " replicas of offline hosts, remove extra copies (asks first)"),
     ]
+    MUTATING_ACTIONS = frozenset({"settle_upgrade", "reconcile", "scale", "remove_stack",
+                                  "upgrade"})
 
     class Change(Message):
         """The user asked to change a stack: scale a service (`delta` ±1) or remove it all.
@@ -152,12 +154,6 @@ class StacksView(CheckedHealth, ResourceView):
 
     def hosts_of(self, record: StackRecord) -> set[str]:
         return {c.host for c in record.containers}
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("settle_upgrade", "reconcile", "scale", "remove_stack", "upgrade") \
-                and self.readonly:
-            return False
-        return super().check_action(action, parameters)
 
     def _chosen(self) -> StackRecord | None:
         """The service under the cursor, if it may be changed (never when read-only)."""

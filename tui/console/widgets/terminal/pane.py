@@ -30,6 +30,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Static
 
+from corral.backends import guard
 from corral.backends.errors import BackendError
 from corral.backends.exec import (
     ContainerTarget,
@@ -391,8 +392,10 @@ class ShellPane(Vertical):
     @property
     def _debug_offered(self) -> bool:
         stopped = self.stopped
+        # A debug copy is a new container: never offered when read-only.
+        readonly = self.fleet.readonly or guard.readonly_reason() is not None
         return (stopped is not None and stopped.crash_looping and self.ended
-                and not self._debugging)
+                and not self._debugging and not readonly)
 
     def _open_debug_shell(self) -> None:
         """Start over in a debug copy of the container (the reader starts it)."""
