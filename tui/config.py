@@ -2,7 +2,7 @@
 
 `--config FILE`, else `$CORRAL_CONFIG`, else `~/.config/corral/config.yaml`::
 
-    readonly: false            # the console refuses every mutating action
+    readonly: false            # true: every change is refused (CLI verbs and console keys)
     keymap:                    # binding id -> keys (see `?` in the console)
       containers.logs: "l,ctrl+l"
     catalogs: [~/catalogs/ops] # extra Rancher catalog folders
@@ -42,7 +42,8 @@ class Config:
     """Everything a user can set in the configuration file."""
 
     readonly: bool = False
-    """Refuse every mutating action; the header shows READ-ONLY."""
+    """Refuse every change, from every verb and console key (as `--readonly`); the
+    header shows READ-ONLY."""
 
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id to a comma-separated list of keys, replacing the defaults."""

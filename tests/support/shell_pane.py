@@ -87,8 +87,9 @@ class FakeSession:
 class FakeFleet:
     """Stands in for `Fleet`: a `FakeSession` per name, `UnknownHost` for any other."""
 
-    def __init__(self, *names: str):
+    def __init__(self, *names: str, readonly: bool = False):
         self.sessions = {name: FakeSession(name) for name in names}
+        self.readonly = readonly
 
     def session(self, name: str) -> FakeSession:
         if name not in self.sessions:

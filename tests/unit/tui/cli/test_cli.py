@@ -67,8 +67,9 @@ def test_unreachable_host_is_named_and_exit_1(tmp_path: Path) -> None:
     assert "refused" in result.stderr
 
 
+# Read before any verb runs (it may say read-only), so every verb reports it alike.
 @pytest.mark.parametrize(("command", "prefix"), [([], "corral: "),
-                                                 (["catalog", "list"], "error: ")])
+                                                 (["catalog", "list"], "corral: ")])
 def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, command: list[str],
                                            prefix: str) -> None:
     config = tmp_path / "config.yaml"
