@@ -190,3 +190,26 @@ def test_the_backend_gate_holds_past_the_command_line(lab: Lab, folder: Path) ->
     finally:
         guard._reset_for_tests()
         assert corral(lab, lab.inventory, "reconcile", "--stack", STACK, "--yes").returncode == 0
+
+
+async def test_a_read_only_console_opens_no_shell(lab: Lab, folder: Path) -> None:
+    """`s` on a running container: hidden, refused, and the session itself runs no exec."""
+    from corral.backends.exec import ExecRequest, ExecStream
+    from tests.support.console import SIZE, console, online, select, view
+
+    host, name = a_web_container(lab)
+    app = console(lab, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await online(pilot, app)
+        await select(pilot, app, "containers", name)
+        screen = app.screen
+        assert view(app, "containers").check_action("open_shell", ()) is False
+        await pilot.press("s")
+        await pilot.pause(0.5)  # a duration: no pane may follow the key
+        assert not screen.workspace.panes
+        await pilot.press("question_mark")
+        assert "containers.shell" not in app.screen.body.columns[2]._cells
+        with pytest.raises(ActionRefused, match=f"read-only: refusing to shell {name}"):
+            ExecStream.open(app.fleet.session(host),
+                            ExecRequest(name, ("touch", PROOF), verb="shell"))
+    assert not proof_exists(lab)
