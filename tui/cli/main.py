@@ -6,6 +6,8 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from corral.backends.audit import install as install_audit
+from corral.tui.cli import audit as audit_cli
 from corral.tui.cli import catalog as catalog_cli
 from corral.tui.cli import deploy as deploy_cli
 from corral.tui.cli import exec as exec_cli
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_cli.register(subparsers)
     deploy_cli.register(subparsers)
     exec_cli.register(subparsers)
+    audit_cli.register(subparsers)
     return parser
 
 
@@ -66,6 +69,7 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `corral` console script."""
     args = parse_command_line(sys.argv[1:] if argv is None else list(argv))
+    install_audit()  # every mutation from here on is recorded (backends/audit)
     if args.command is None:
         from corral.tui.cli.console import run_console  # Textual loads only for the console
 
