@@ -67,13 +67,15 @@ def read_hosts(fleet: Fleet, hosts: list[str] | None = None
     return entries, errors
 
 
-def read_all(fleet: Fleet | None, wanted: AuditFilter | None = None
-             ) -> tuple[list[AuditEntry], list[BackendError]]:
+def read_all(fleet: Fleet | None, wanted: AuditFilter | None = None,
+             hosts: list[str] | None = None) -> tuple[list[AuditEntry], list[BackendError]]:
     """The local file and the hosts' history merged, filtered, oldest first.
 
     Args:
         fleet: The hosts, or None for the local file alone.
         wanted: The filter; default everything.
+        hosts: Read only these hosts' history; default every host (or the
+            filter's host).
 
     Returns:
         The entries, and the hosts that could not be read.
@@ -82,6 +84,8 @@ def read_all(fleet: Fleet | None, wanted: AuditFilter | None = None
     remote_entries: list[AuditEntry] = []
     errors: list[BackendError] = []
     if fleet is not None:
-        remote_entries, errors = read_hosts(fleet, [wanted.host] if wanted.host else None)
+        if wanted.host:
+            hosts = [wanted.host]
+        remote_entries, errors = read_hosts(fleet, hosts)
     entries = merge(local.read(), remote_entries)
     return [entry for entry in entries if wanted.keeps(entry)], errors
