@@ -9,6 +9,11 @@ containers in dependency order, started, health. Every step is idempotent,
 so an apply interrupted anywhere converges when run again, and stale
 records go last.
 
+Applying is one mutation for the gate (`backends/guard.py`): refused
+before any host is touched when Corral is read-only, reported to the audit
+observers otherwise, under the verb the plan was made for (`stack.deploy`,
+`stack.scale`, `stack.reconcile`).
+
 Blocking: run from a worker thread or the command line, never on the
 backend loop.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from corral.backends import guard
 from corral.backends.deploy.host import HostWork, converge_host, preflight
 from corral.backends.deploy.objects import remove_volume
 from corral.backends.deploy.prepare import Prepared, ProgressCallback
@@ -58,9 +64,19 @@ def apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None
         the deploy again to converge).
 
     Raises:
+        ActionRefused: Corral or the fleet is read-only; nothing changed.
         PreflightError: A host lacks images, volumes or networks; nothing changed.
         DeployError: Password answers cannot be recovered; nothing changed.
     """
+    with guard.mutating(prepared.verb, hosts=tuple(prepared.hosts_changed),
+                        stack=prepared.stack.name, args=prepared.audit_args(),
+                        readonly=fleet.readonly):
+        return converge(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
+
+
+def converge(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None = None,
+             *, health_timeout_ms: int | None = None) -> ApplyResult:
+    """`apply()` without the gate: for a verb that already holds it (`upgrade`)."""
     report = on_progress or (lambda _: None)
     work = HostWork.build(fleet, prepared)
     preflight(fleet, prepared, work)

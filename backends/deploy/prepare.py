@@ -69,6 +69,10 @@ class Prepared:
         stale_records: (host, volume) of records to remove after the apply.
         changes: Per service whose containers are replaced, what changes in
             their configuration (empty for a new stack).
+        verb: The gate's verb for applying it (`backends/guard.py`):
+            `stack.deploy`, or `stack.scale` / `stack.reconcile` when the
+            plan was made for those.
+        verb_args: What the verb was asked beyond the stack (`service`, `count`).
     """
 
     stack: Stack
@@ -81,6 +85,27 @@ class Prepared:
     record_hosts: list[str] = field(default_factory=list)
     stale_records: list[tuple[str, str]] = field(default_factory=list)
     changes: dict[str, list[FieldChange]] = field(default_factory=dict)
+    verb: str = "stack.deploy"
+    verb_args: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def hosts_changed(self) -> list[str]:
+        """Every host applying this would write to (containers or records)."""
+        return sorted({step.host for step in self.plan.changes} | set(self.missing_records)
+                      | {host for host, _ in self.stale_records})
+
+    def audit_args(self) -> dict[str, object]:
+        """The arguments of applying this, for the gate's observers (passwords never in).
+
+        The record's answers leave passwords out already; their names show
+        with the mask, so an audit says a password was set without holding it.
+        """
+        definition = self.definition
+        answers: dict[str, object] = dict(definition.answers)
+        answers.update({name: MASK for name in definition.secret_names})
+        return {"entry": definition.stack.entry, "version": definition.stack.version,
+                "generation": definition.generation, "answers": dict(sorted(answers.items())),
+                **self.verb_args}
 
     @property
     def missing_records(self) -> list[str]:

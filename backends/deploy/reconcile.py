@@ -20,6 +20,10 @@ plan would change a paused host is left as it is, whole. With
 `replace_lost=False` (the console's own passes) nothing is changed while a
 host is offline: which replicas it held cannot be told from here, and a
 short outage must not move containers; the operator reconciles on request.
+Each change passes the gate (`backends/guard.py`): a stack re-applied as
+`stack.reconcile`, an unhealthy container removed as `health.recreate`. A
+read-only process or fleet probes and reports, and changes nothing (each
+refusal lands in the report's errors).
 Blocking: run from a worker thread or the command line.
 """
 
@@ -29,6 +33,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from corral.backends import guard
 from corral.backends import labels as L
 from corral.backends.deploy.apply import apply
 from corral.backends.deploy.gather import FleetState, gather
@@ -108,17 +113,18 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
             prepared = prepare(fleet, definition.stack, record=definition, state=state)
             if prepared.no_op:
                 continue
-            held = sorted(_hosts_changed(prepared) & paused)
+            held = sorted(set(prepared.hosts_changed) & paused)
             if held:
                 report.add(name, f"acting on {', '.join(held)} is paused: "
                                  f"{len(prepared.plan.changes)} change(s) not made")
                 continue
-            for step in prepared.plan.changes:
-                report.add(name, f"{step.action} {step.name} on {step.host}: {step.reason}")
+            prepared.verb = "stack.reconcile"
             result = apply(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
         except BackendError as exc:
             report.errors[name] = str(exc)
             continue
+        for step in prepared.plan.changes:
+            report.add(name, f"{step.action} {step.name} on {step.host}: {step.reason}")
         for host, error in result.errors.items():
             report.errors[name] = f"{host}: {error}"
         state = gather(fleet)  # the next stack plans against what this one changed
@@ -133,12 +139,6 @@ class _Watched:
     service: str
     target: Target
     created: float
-
-
-def _hosts_changed(prepared) -> set[str]:
-    """Every host applying `prepared` would write to (containers or records)."""
-    return ({step.host for step in prepared.plan.changes} | set(prepared.missing_records)
-            | {host for host, _ in prepared.stale_records})
 
 
 def _health_pass(fleet: Fleet, state: FleetState, tracker: HealthTracker, names: list[str],
@@ -197,7 +197,10 @@ def _recreate(fleet: Fleet, tracker: HealthTracker, report: ReconcileReport, sta
                           f" ({health.last_error}); strategy {target.check.strategy} keeps it")
         return False
     try:
-        remove_container(fleet.sessions[target.host], target.container)
+        with guard.mutating("health.recreate", hosts=target.host, stack=stack,
+                            target=target.container, args={"reason": health.last_error},
+                            readonly=fleet.readonly):
+            remove_container(fleet.sessions[target.host], target.container)
     except BackendError as exc:
         report.errors[stack] = str(exc)
         return False

@@ -2,7 +2,8 @@
 
 Everything here is derived from what the hosts hold (containers' labels and
 the stack record volumes), so any Corral process with the inventory sees
-the same stacks.
+the same stacks. Scaling and removing pass the gate (`backends/guard.py`)
+as `stack.scale` and `stack.rm`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from corral.backends import guard
 from corral.backends import labels as L
 from corral.backends.deploy.gather import FleetState
 from corral.backends.deploy.objects import (
@@ -169,7 +171,10 @@ def prepare_scale(fleet: Fleet, state: FleetState, stack: str, service: str,
     definition = state.definition(stack)
     if definition is None:
         raise UnknownStack(f"no online host holds a record of stack {stack!r}")
-    return prepare(fleet, scaled(definition, service, count), record=definition, state=state)
+    prepared = prepare(fleet, scaled(definition, service, count), record=definition, state=state)
+    prepared.verb = "stack.scale"  # applying it is a scale, for the gate and the audit
+    prepared.verb_args = {"service": service, "count": count}
+    return prepared
 
 
 def volumes_of(state: FleetState, fleet: Fleet, name: str) -> dict[str, list[str]]:
@@ -184,6 +189,9 @@ def remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
 
     Returns:
         Host -> error, for hosts that failed (run it again once they are back).
+
+    Raises:
+        ActionRefused: Corral or the fleet is read-only; nothing changed.
     """
     report = on_progress or (lambda _: None)
     records = {r.host: [] for r in state.records if r.stack == name}
@@ -212,7 +220,10 @@ def remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
 
     errors = {}
     # Every online host: networks are left wherever containers once ran.
-    for result in fleet.query(work, hosts=state.online):
+    with guard.mutating("stack.rm", hosts=tuple(state.online), stack=name,
+                        args={"volumes": volumes}, readonly=fleet.readonly):
+        results = fleet.query(work, hosts=state.online)
+    for result in results:
         if not result.ok:
             error = result.error
             errors[result.host] = error.message if isinstance(error, BackendError) else "failed"

@@ -13,6 +13,9 @@ host port.
 deletes the containers the upgrade created (they carry its generation) and
 restores the `.prev` ones under their names, started, with the old record.
 
+Each verb is one mutation for the gate (`backends/guard.py`):
+`stack.upgrade`, `stack.confirm`, `stack.rollback`.
+
 Blocking: run from a worker thread or the command line.
 """
 
@@ -21,8 +24,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from corral.backends import guard
 from corral.backends import labels as L
-from corral.backends.deploy.apply import ApplyResult, apply
+from corral.backends.deploy.apply import ApplyResult, converge
 from corral.backends.deploy.gather import FleetState
 from corral.backends.deploy.host import HostWork, check_health, create_container, preflight
 from corral.backends.deploy.objects import (
@@ -46,13 +50,22 @@ def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | No
     """Apply `prepared` (from `prepare(..., upgrade=True)`) keeping the old containers.
 
     Raises:
+        ActionRefused: Corral or the fleet is read-only; nothing changed.
         PreflightError: A host lacks images, volumes or networks; nothing changed.
         DeployError: Passwords cannot be recovered; nothing changed.
     """
-    if not prepared.definition.awaiting_decision:
-        # Nothing to keep for a rollback (no container changes): a plain apply
-        # writes the new record and removes the old one.
-        return apply(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
+    with guard.mutating("stack.upgrade", hosts=tuple(prepared.hosts_changed),
+                        stack=prepared.stack.name, args=prepared.audit_args(),
+                        readonly=fleet.readonly):
+        if not prepared.definition.awaiting_decision:
+            # Nothing to keep for a rollback (no container changes): a plain apply
+            # writes the new record and removes the old one.
+            return converge(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
+        return _upgrade(fleet, prepared, on_progress, health_timeout_ms)
+
+
+def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None,
+             health_timeout_ms: int | None) -> ApplyResult:
     report = on_progress or (lambda _: None)
     outcome = ApplyResult(prepared)
     work = HostWork.build(fleet, prepared)
@@ -185,6 +198,10 @@ def confirm(fleet: Fleet, state: FleetState, stack: str,
 
     Returns:
         Host -> error for hosts that failed (confirm again to finish).
+
+    Raises:
+        DeployError: Nothing awaits confirm.
+        ActionRefused: Corral or the fleet is read-only; nothing changed.
     """
     report = on_progress or (lambda _: None)
     definition = pending(state, stack)
@@ -205,7 +222,9 @@ def confirm(fleet: Fleet, state: FleetState, stack: str,
             if record.stack == stack and record.host == session.name:
                 remove_volume(session, record.volume)
 
-    return _errors(fleet.query(run, hosts=state.online))
+    with guard.mutating("stack.confirm", hosts=tuple(state.online), stack=stack,
+                        args={"generation": definition.generation}, readonly=fleet.readonly):
+        return _errors(fleet.query(run, hosts=state.online))
 
 
 def rollback(fleet: Fleet, state: FleetState, stack: str,
@@ -214,6 +233,10 @@ def rollback(fleet: Fleet, state: FleetState, stack: str,
 
     Returns:
         Host -> error for hosts that failed (roll back again to finish).
+
+    Raises:
+        DeployError: Nothing awaits rollback.
+        ActionRefused: Corral or the fleet is read-only; nothing changed.
     """
     report = on_progress or (lambda _: None)
     definition = pending(state, stack)
@@ -236,7 +259,11 @@ def rollback(fleet: Fleet, state: FleetState, stack: str,
                     and record.generation == definition.generation:
                 remove_volume(session, record.volume)
 
-    return _errors(fleet.query(run, hosts=state.online))
+    with guard.mutating("stack.rollback", hosts=tuple(state.online), stack=stack,
+                        args={"generation": definition.generation,
+                              "to": definition.upgrade_from},
+                        readonly=fleet.readonly):
+        return _errors(fleet.query(run, hosts=state.online))
 
 
 def _errors(results) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """What changes an engine: container lifecycle, volume and image removal.
 
-Every mutation goes through `act()`, which refuses it when the session is
-read-only, so `--readonly` holds even for a code path the UI forgot.
+Every mutation goes through `act()`, which passes the gate
+(`backends/guard.py`) under the action's id: refused when Corral or the
+session is read-only, so read-only holds even for a code path the UI forgot.
 Blocking docker-py calls: run them on worker threads.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from corral.backends import guard
 from corral.backends.engine.resources import list_volumes, record_of
 from corral.backends.errors import ActionRefused
 from corral.backends.ssh.session import HostSession
@@ -82,11 +84,10 @@ def act(session: HostSession, action_id: str, ref: str) -> None:
         ref: The container, volume or image id or name.
 
     Raises:
-        ActionRefused: The session is read-only, or the action is unsafe
+        ActionRefused: Corral or the session is read-only, or the action is unsafe
             (a volume in use, or one holding a stack's record).
         BackendError: The engine refused or the host is offline.
     """
     action = ACTIONS[action_id]
-    if session.readonly:
-        raise ActionRefused(f"read-only: refusing to {action.verb} {ref}", host=session.name)
-    action.run(session, ref)
+    with guard.mutating(action.id, hosts=session.name, target=ref, readonly=session.readonly):
+        action.run(session, ref)

@@ -11,6 +11,11 @@ Everything here blocks: call it from worker threads, never from the backend
 loop (which must keep pumping the tunnel's bytes) nor from a UI thread. The
 one exception is `ExecStream.write`, which never blocks, so a UI may send
 keystrokes straight from its key handler.
+
+Running anything in a container is a mutation: `ExecStream.open` passes the
+gate (`backends/guard.py`) as `exec` (a command in the operator's terminal)
+or `shell` (Corral's terminal pane), refused when Corral or the session is
+read-only.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from corral.backends import guard
 from corral.backends.errors import BackendError
 from corral.backends.exec.process import PidReport, has_shell, shell_argv, terminate
 from corral.backends.ssh.session import HostSession
@@ -50,6 +56,7 @@ class ExecRequest:
         tty: Allocate a terminal (interactive use) or not (pipes, scripts).
         term: The `TERM` value set in the process's environment (TTY only).
         workdir: Working directory; None for the image's.
+        verb: The gate's verb: `exec` (`corral exec`) or `shell` (a terminal pane).
     """
 
     container: str
@@ -58,6 +65,7 @@ class ExecRequest:
     tty: bool = True
     term: str = PANE_TERM
     workdir: str | None = None
+    verb: str = "exec"
 
     @property
     def title(self) -> str:
@@ -120,9 +128,20 @@ class ExecStream:
         has no `sh`.
 
         Raises:
+            ActionRefused: Corral or the session is read-only; nothing ran.
             BackendError: The host is offline, the container does not exist
                 or is not running, or the engine refused.
         """
+        # The program only, never its arguments: a command line may carry a password.
+        args = {"program": request.command[0] if request.command else "(shell)",
+                "user": request.user or "", "tty": request.tty}
+        with guard.mutating(request.verb, hosts=session.name, target=request.container,
+                            args=args, readonly=session.readonly):
+            return cls._open(session, request, size)
+
+    @classmethod
+    def _open(cls, session: HostSession, request: ExecRequest,
+              size: tuple[int, int] | None) -> ExecStream:
         client = session.client
         environment = {"TERM": request.term} if request.tty else None
         try:

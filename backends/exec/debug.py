@@ -19,7 +19,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from corral.backends.errors import ActionRefused, NotFound
+from corral.backends import guard
+from corral.backends.errors import NotFound
 from corral.backends.ssh.session import HostSession
 
 #: Label on every debug copy (value: the id of the container it copies).
@@ -133,12 +134,16 @@ def start_debug_copy(session: HostSession, container: str) -> str:
         The copy's name (`ORIGINAL-debug-XXXX`).
 
     Raises:
-        ActionRefused: The session is read-only (a copy is a new container).
+        ActionRefused: Corral or the session is read-only (a copy is a new
+            container); nothing was created.
         BackendError: The host or the engine failed (nothing is left behind).
     """
-    if session.readonly:
-        raise ActionRefused(f"read-only: refusing to start a debug copy of {container}",
-                            host=session.name)
+    with guard.mutating("debug.copy", hosts=session.name, target=container,
+                        readonly=session.readonly):
+        return _start_debug_copy(session, container)
+
+
+def _start_debug_copy(session: HostSession, container: str) -> str:
     attrs = session.call(lambda client: client.api.inspect_container(container))
     original = (attrs.get("Name") or container).lstrip("/")
     name = f"{original}-debug-{secrets.token_hex(2)}"
@@ -154,6 +159,9 @@ def start_debug_copy(session: HostSession, container: str) -> str:
 
 def remove_debug_copy(session: HostSession, copy: str) -> None:
     """Remove a debug copy (force: it is running); no error if it is gone.
+
+    Not a gated mutation: it only undoes `start_debug_copy`, which the gate
+    let through, and a cleanup refused would leave the copy running.
 
     Raises:
         BackendError: The host or the engine failed.

@@ -9,6 +9,9 @@ the file rewritten from its data, losing comments.
 Every write is atomic: a temporary file in the same directory is written,
 synced, loaded back and checked, then renamed over the original, so a crash
 leaves either the old inventory or the new one, never half of either.
+
+Each edit passes the gate (`backends/guard.py`) as `hosts.add` or
+`hosts.rm`: a read-only Corral writes nothing, whichever UI asks.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from corral.backends import guard
 from corral.backends.errors import InventoryError
 from corral.backends.inventory.host_entry import HostEntry
 from corral.backends.inventory.load import HostSpec, Inventory, load_inventory, parse_target
@@ -42,10 +46,17 @@ def add_host(path: str | os.PathLike[str], entry: HostEntry) -> Inventory:
         The inventory as written.
 
     Raises:
+        ActionRefused: Corral is read-only; nothing was written.
         InventoryError: Naming the file: it is invalid, already has a host of
             that name, the result would not load, or it cannot be written.
     """
-    path = _real(path)
+    args = {"ssh": entry.ssh, "labels": dict(entry.labels), "jump": list(entry.jump),
+            "socket": entry.socket, "inventory": str(path)}
+    with guard.mutating("hosts.add", target=entry.name, args=args):
+        return _add_host(_real(path), entry)
+
+
+def _add_host(path: Path, entry: HostEntry) -> Inventory:
     text, before = _read(path)
     old = _existing(path, text, before)
     _refuse_duplicate(old, entry.name)
@@ -90,11 +101,16 @@ def remove_host(path: str | os.PathLike[str], name: str) -> Inventory:
     """Remove the host called `name` from an inventory file.
 
     Raises:
+        ActionRefused: Corral is read-only; nothing was written.
         InventoryError: Naming the file: it is missing or invalid, or the
             result would not load, or it cannot be written.
         UnknownHost: The inventory has no such host.
     """
-    path = _real(path)
+    with guard.mutating("hosts.rm", target=name, args={"inventory": str(path)}):
+        return _remove_host(_real(path), name)
+
+
+def _remove_host(path: Path, name: str) -> Inventory:
     text, before = _read(path)
     if before is None:
         raise InventoryError("inventory file not found", file=str(path))

@@ -65,5 +65,5 @@ def test_a_read_only_session_starts_no_debug_copy() -> None:
         def call(self, fn):  # pragma: no cover - must not be reached
             raise AssertionError("a read-only session was asked to touch the engine")
 
-    with pytest.raises(ActionRefused, match="read-only: refusing to start a debug copy of web-1"):
+    with pytest.raises(ActionRefused, match="read-only: refusing to debug.copy web-1"):
         start_debug_copy(ReadOnlySession(), "web-1")  # type: ignore[arg-type]

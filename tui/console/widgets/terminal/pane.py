@@ -174,7 +174,7 @@ class ShellPane(Vertical):
         super().__init__(name=name, id=id, classes=classes)
         self.fleet = fleet
         self.target = parse_container_target(target) if isinstance(target, str) else target
-        self.request = ExecRequest(self.target.container, tuple(command), user)
+        self.request = ExecRequest(self.target.container, tuple(command), user, verb="shell")
         self._opener: Opener = opener or ExecStream.open
         self._stream = StreamHolder()
         self._stop = threading.Event()
