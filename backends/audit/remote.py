@@ -39,7 +39,7 @@ KEEP = 100
 def volume_name(entry: AuditEntry) -> str:
     """The name of an entry's volume: sortable by time, unique by the entry's id."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(entry.time))
-    stamp += f"{int(entry.time * 1000) % 1000:03d}"
+    stamp += f"{int(entry.time * 1_000_000) % 1_000_000:06d}"
     middle = f"{entry.stack}." if entry.stack else ""
     return f"{PREFIX}{middle}{stamp}.{entry.id[:8]}"
 
@@ -78,11 +78,10 @@ def prune(session: HostSession, stack: str, keep: int = KEEP) -> list[str]:
     Returns:
         The names removed.
     """
-    mine = sorted((v["Name"] for v in _audit_volumes(session)
-                   if (v.get("Labels") or {}).get(L.AUDIT, "") == stack),
-                  key=_sort_key)
+    mine = sorted((_age(volume), volume["Name"]) for volume in _audit_volumes(session)
+                  if (volume.get("Labels") or {}).get(L.AUDIT, "") == stack)
     removed = []
-    for name in mine[: max(0, len(mine) - keep)]:
+    for _, name in mine[: max(0, len(mine) - keep)]:
         # Another process pruning at the same time may have removed it first.
         with contextlib.suppress(BackendError):
             session.call(lambda client, name=name: client.api.remove_volume(name))
@@ -90,9 +89,13 @@ def prune(session: HostSession, stack: str, keep: int = KEEP) -> list[str]:
     return removed
 
 
-def _sort_key(name: str) -> str:
-    """The time stamp and id part of a volume name (the stack part may hold dots)."""
-    return ".".join(name.rsplit(".", 2)[-2:])
+def _age(volume: dict) -> float:
+    """The time of a volume's entry; 0 (pruned first) when it cannot be read."""
+    try:
+        when = json.loads((volume.get("Labels") or {}).get(L.AUDIT_ENTRY, "")).get("time")
+    except (ValueError, AttributeError):
+        return 0.0
+    return float(when) if isinstance(when, (int, float)) else 0.0
 
 
 def read(session: HostSession) -> list[AuditEntry]:
