@@ -137,12 +137,12 @@ class AuditTrail:
             try:
                 session = fleet.sessions.get(host)
                 if session is None or not session.online:
-                    raise BackendError("offline: the audit entry stays in the local file only",
+                    raise BackendError("offline: the audit entry is in the local file only",
                                        host=host)
                 remote.write(session, entry, self.keep)
             except BackendError as exc:
                 self.failures.append((host, str(exc)))
-                log.warning("audit: %s: %s", host, exc)
+                log.warning("audit: %s", exc)
             except Exception:  # the audit must never take a command down
                 log.exception("audit: copying an entry to %s failed", host)
             finally:

@@ -54,5 +54,5 @@ def run_audit(args: argparse.Namespace) -> int:
     else:
         print(audit_text(entries))
     for error in errors:
-        warn(f"{error.host}: history not read ({error}); entries written there may be missing")
+        warn(f"history not read: {error}; entries kept only there are missing")
     return EXIT_PARTIAL if errors else EXIT_OK
