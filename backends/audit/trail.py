@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import queue
 import socket
 import threading
 import time
+from collections import deque
 
 from corral.backends import guard
 from corral.backends.audit import local, remote
@@ -34,11 +36,13 @@ FLUSH_SECONDS = 15.0
 
 
 def local_user() -> str:
-    """The login name of whoever runs Corral here."""
+    """The login name of whoever runs Corral here (`root (sudo: ann)` under sudo)."""
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except (OSError, KeyError):  # no USER variable and no passwd entry (a bare container)
-        return "unknown"
+        name = "unknown"
+    sudo = os.environ.get("SUDO_USER")
+    return f"{name} (sudo: {sudo})" if sudo and sudo != name else name
 
 
 class AuditTrail:
@@ -55,8 +59,8 @@ class AuditTrail:
         self._pending = 0
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
-        #: Host-side copies that failed: (host, message), for the caller to report.
-        self.failures: list[tuple[str, str]] = []
+        #: The last host-side copies that failed: (host, message).
+        self.failures: deque[tuple[str, str]] = deque(maxlen=50)
 
     # --- fleets ----------------------------------------------------------------
 
