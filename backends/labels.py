@@ -21,6 +21,10 @@ RECORD = "io.corral.record"
 # On records and containers: the definition generation that made them.
 GENERATION = "io.corral.generation"
 DEFINITION = "io.corral.definition"
+# The per-host audit volumes (see `backends/audit/remote.py`): the stack ("" for
+# none) and the entry as JSON.
+AUDIT = "io.corral.audit"
+AUDIT_ENTRY = "io.corral.audit.entry"
 # Rancher's own labels, written too so Rancher-style affinity rules such as
 # `container_label_soft_ne: io.rancher.stack_service.name=...` find Corral's containers.
 RANCHER_STACK = "io.rancher.stack.name"

@@ -153,6 +153,7 @@ BACKEND_LAYERS = {
     "logs": {"engine", "ssh", "inventory"},
     "plan": set(),
     "deploy": {"plan", "engine", "ssh", "inventory"},
+    "audit": {"ssh", "inventory"},
 }
 
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from corral.backends.audit import install as install_audit
+from corral.tui.cli import audit as audit_cli
 from corral.tui.cli import catalog as catalog_cli
 from corral.tui.cli import deploy as deploy_cli
 from corral.tui.cli import exec as exec_cli
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_cli.register(subparsers)
     deploy_cli.register(subparsers)
     exec_cli.register(subparsers)
+    audit_cli.register(subparsers)
     return parser
 
 
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    install_audit()  # every mutation from here on is recorded (backends/audit)
     # Read-only is latched before any verb runs, so the backend gate refuses
     # every change whichever verb (or console key) asks for it.
     enter_readonly_if_asked(args)

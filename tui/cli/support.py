@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from corral.backends import guard
+from corral.backends.audit import current as current_audit
 from corral.backends.inventory import (
     Inventory,
     default_inventory_path,
@@ -274,10 +275,18 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None) ->
         inventory = Inventory(hosts=selected, path=inventory.path)
     with BackendLoop() as loop:
         fleet = Fleet(inventory, ssh_settings(args), backend=loop)
+        trail = current_audit()
         try:
             loop.run(fleet.connect_all())
+            if trail is not None:  # mutations are copied to these hosts' audit history
+                trail.attach(fleet)
             yield fleet
         finally:
+            if trail is not None:
+                if not trail.flush():
+                    warn("audit: some hosts did not take their copy in time; "
+                         "it stays in the local file")
+                trail.detach(fleet)
             loop.run(fleet.close(), timeout=10)
 
 

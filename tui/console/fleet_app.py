@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Footer
 
+from corral.backends.audit import current as current_audit
 from corral.backends.inventory import Inventory
 from corral.backends.ssh import BackendLoop, Fleet, HostStatus, SshSettings
 from corral.tui.console.key_order import InOrderKeys
@@ -59,6 +60,9 @@ class FleetApp(InOrderKeys):
             readonly=readonly,
             stream_relay=True,
         )
+        self.audit = current_audit()
+        if self.audit is not None:  # the console's changes go to these hosts' history too
+            self.audit.attach(self.fleet)
 
     def _status_from_backend(self, status: HostStatus) -> None:
         # Runs on the backend thread; post_message is thread-safe.
@@ -102,6 +106,9 @@ class FleetApp(InOrderKeys):
         # closes: let closed shells hang up their processes before the
         # tunnels they need go away.
         await asyncio.to_thread(wait_for_shells)
+        if self.audit is not None:
+            await asyncio.to_thread(self.audit.flush)
+            self.audit.detach(self.fleet)
         await self.backend.arun(self.fleet.close())
         self.backend.stop()
 

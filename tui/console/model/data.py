@@ -28,6 +28,7 @@ from corral.backends.engine import (
 )
 from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet, HostSession
+from corral.tui.console.model.audit import read_audit
 from corral.tui.console.model.deploy_flow import DeployFlow
 
 
@@ -95,7 +96,12 @@ class ConsoleData:
         return read_host_records(self.fleet)
 
     def listing(self, view: str) -> tuple[dict[str, Any], list[BackendError]] | None:
-        """Volumes or images (`view`) of every online host, keyed `host/ref`, and the failures."""
+        """Volumes or images (`view`) of every online host, keyed `host/ref`, and the failures.
+
+        The `audit` listing is the local audit file merged with the hosts' history.
+        """
+        if view == "audit":
+            return read_audit(self.fleet)
         return read_listing(self.fleet, view)
 
     def usage(self, keys: list[str]) -> Usage | None:

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Header, Static
 
+from corral.backends.audit import AuditEntry
 from corral.backends.engine import ACTIONS, act
 from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet
@@ -46,6 +47,8 @@ HOSTS_REFRESH_SECONDS = 10.0
 STATS_SECONDS = 3.0
 EVENTS_REDRAW_SECONDS = 0.5
 UPTIME_SECONDS = 15.0
+#: Views read on demand (when shown, and on ctrl+r) rather than kept live.
+LISTED = ("volumes", "images", "audit")
 
 NO_HOSTS = """\
 [b]No hosts yet.[/b]
@@ -87,7 +90,8 @@ class ConsoleScreen(FleetFollow, Screen):
 
     BINDINGS = [
         Binding("colon", "command(':')", "Command", id="console.command",
-                tooltip="Switch view: hosts, ps, stacks, volumes, images, events, catalog"),
+                tooltip="Switch view: hosts, ps, stacks, volumes, images, events, audit,"
+                " catalog"),
         Binding("slash", "command('/')", "Filter", id="console.filter",
                 tooltip="Filter the view (regex; !regex inverts)"),
         Binding("escape", "back", "Back", id="console.back",
@@ -292,7 +296,7 @@ class ConsoleScreen(FleetFollow, Screen):
             view = resolve_view(word)
             if view is None:
                 self.notify(f"unknown command {word!r}; try hosts, ps, stacks, volumes, "
-                            "images, events", severity="error")
+                            "images, events, audit", severity="error")
             else:
                 self.show_view(view, filter_text=argument.strip() or None)
         self.current_view().focus()
@@ -316,7 +320,7 @@ class ConsoleScreen(FleetFollow, Screen):
         view.catch_up()
         if filter_text is not None:
             view.set_filter(filter_text)
-        if name in ("volumes", "images"):
+        if name in LISTED:
             self.load_listing(name)
         elif name == "hosts":
             self.load_hosts()
@@ -331,7 +335,7 @@ class ConsoleScreen(FleetFollow, Screen):
 
     def action_reload(self) -> None:
         name = self.query_one(ContentSwitcher).current
-        if name in ("volumes", "images"):
+        if name in LISTED:
             self.load_listing(name)
         elif name == "hosts":
             self.load_hosts()
@@ -390,6 +394,9 @@ class ConsoleScreen(FleetFollow, Screen):
     def inspect_row(self, view: ResourceView, key: str, record: Any) -> None:
         if view.KIND in ("container", "volume", "image"):
             self.inspect_on_engine(view.KIND, record.host, record.ref, key)
+        elif isinstance(record, AuditEntry):  # its own plain form: YAML has no tuples
+            self.app.push_screen(yaml_screen(key, yaml.safe_dump(record.to_dict(),
+                                                                 sort_keys=False)))
         else:
             data = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else record
             self.app.push_screen(yaml_screen(key, yaml.safe_dump(data, sort_keys=False)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from corral.tui.console.views.audit import AuditView
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.views.events import EventsView
@@ -12,7 +13,8 @@ from corral.tui.console.views.volumes import VolumesView
 
 VIEWS: dict[str, type[ResourceView]] = {
     view.NAME: view
-    for view in (ContainersView, HostsView, StacksView, VolumesView, ImagesView, EventsView)
+    for view in (ContainersView, HostsView, StacksView, VolumesView, ImagesView, EventsView,
+                 AuditView)
 }
 
 ALIASES: dict[str, str] = {
@@ -23,6 +25,7 @@ ALIASES: dict[str, str] = {
     "img": "images", "image": "images",
     "ev": "events", "event": "events",
     "cat": "catalog",
+    "aud": "audit", "history": "audit",
 }
 
 

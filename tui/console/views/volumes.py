@@ -3,6 +3,8 @@
 Corral's own stack records (volumes holding a deployed stack's definition) are
 hidden unless asked for: they are not the operator's to remove, and the engine
 action refuses to (`backends/engine/actions.py`); they go with their stack.
+The audit volumes each host keeps (`backends/audit/remote.py`) are hidden the
+same way: `:audit` reads them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from corral.backends.engine import VolumeRow
+from corral.backends.labels import AUDIT
 from corral.tui.console.actions_ui import action_bindings
 from corral.tui.console.views.base import Column, ResourceView
 
@@ -24,6 +27,11 @@ def record_refusal(row: VolumeRow) -> str:
             f"remove the stack instead: corral rm {stack}")
 
 
+def is_audit(row: VolumeRow) -> bool:
+    """Whether the volume holds an audit entry (`backends/audit/remote.py`)."""
+    return AUDIT in (row.labels or {})
+
+
 class VolumesView(ResourceView):
     """Volumes of every host and the containers that use them."""
 
@@ -31,7 +39,7 @@ class VolumesView(ResourceView):
         *action_bindings("volume"),
         Binding("R", "toggle_records", "Records", id="volumes.records",
                 tooltip="Show or hide Corral's stack records (volumes that hold a stack's"
-                        " definition; they go only with their stack)"),
+                        " definition; they go only with their stack) and audit entries"),
     ]
     NAME = "volumes"
     KIND = "volume"
@@ -53,16 +61,21 @@ class VolumesView(ResourceView):
         users = ", ".join(record.users)
         if record.record_of:
             users = Text(f"record of stack {record.record_of}", style="dim")
+        elif is_audit(record):
+            users = Text("audit entry (:audit shows them)", style="dim")
         return (record.host, record.name, record.driver, record.mountpoint, users)
 
     def keep(self, record: VolumeRow) -> bool:
-        return self.show_records or not record.record_of
+        return self.show_records or not (record.record_of or is_audit(record))
 
     def describe(self) -> str:
         text = super().describe()
-        hidden = sum(1 for r in self.records.values() if r.record_of)
+        rows = self.records.values()
+        hidden = [f"{count} {what} hidden" for count, what in (
+            (sum(1 for r in rows if r.record_of), "stack records"),
+            (sum(1 for r in rows if is_audit(r)), "audit entries")) if count]
         if hidden and not self.show_records:
-            text += f"  {hidden} stack records hidden (R shows)"
+            text += f"  {', '.join(hidden)} (R shows)"
         return text
 
     def action_toggle_records(self) -> None:
