@@ -22,8 +22,9 @@ import dataclasses
 import time
 
 from corral.backends import labels as L
-from corral.backends.deploy.apply import ApplyResult, apply
-from corral.backends.deploy.gather import FleetState
+from corral.backends.deploy import lease
+from corral.backends.deploy.apply import ApplyResult, apply, check_current
+from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import HostWork, check_health, create_container, preflight
 from corral.backends.deploy.objects import (
     ensure_network,
@@ -48,7 +49,16 @@ def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | No
     Raises:
         PreflightError: A host lacks images, volumes or networks; nothing changed.
         DeployError: Passwords cannot be recovered; nothing changed.
+        StackBusy: Another process holds the stack's lease; nothing changed.
     """
+    with lease.hold(fleet, prepared.stack.name, "upgrade") as held:
+        if not held.nested:
+            check_current(fleet, prepared)
+        return _upgrade(fleet, prepared, on_progress, health_timeout_ms)
+
+
+def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None,
+             health_timeout_ms: int | None) -> ApplyResult:
     if not prepared.definition.awaiting_decision:
         # Nothing to keep for a rollback (no container changes): a plain apply
         # writes the new record and removes the old one.
@@ -185,7 +195,18 @@ def confirm(fleet: Fleet, state: FleetState, stack: str,
 
     Returns:
         Host -> error for hosts that failed (confirm again to finish).
+
+    Raises:
+        StackBusy: Another process holds the stack's lease; nothing changed.
     """
+    with lease.hold(fleet, stack, "confirm") as held:
+        if not held.nested:  # read again: another process may have acted since `state`
+            state = gather(fleet)
+        return _confirm(fleet, state, stack, on_progress)
+
+
+def _confirm(fleet: Fleet, state: FleetState, stack: str,
+             on_progress: ProgressCallback | None) -> dict[str, str]:
     report = on_progress or (lambda _: None)
     definition = pending(state, stack)
     generations = [r.generation for r in state.records if r.stack == stack]
@@ -214,7 +235,18 @@ def rollback(fleet: Fleet, state: FleetState, stack: str,
 
     Returns:
         Host -> error for hosts that failed (roll back again to finish).
+
+    Raises:
+        StackBusy: Another process holds the stack's lease; nothing changed.
     """
+    with lease.hold(fleet, stack, "rollback") as held:
+        if not held.nested:  # read again: another process may have acted since `state`
+            state = gather(fleet)
+        return _rollback(fleet, state, stack, on_progress)
+
+
+def _rollback(fleet: Fleet, state: FleetState, stack: str,
+              on_progress: ProgressCallback | None) -> dict[str, str]:
     report = on_progress or (lambda _: None)
     definition = pending(state, stack)
     generation = str(definition.generation)
