@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from corral.backends.deploy import HealthTracker, reconcile
 from corral.backends.deploy.lease import BOOT, OPERATION, OWNER, PID, TTL, lease_name, whoami
 from corral.backends.deploy.lease import STACK as LEASE_STACK
 from corral.backends.deploy.tombstone import tombstone_name
+from corral.tui.console.model.deploy_flow import DeployFlow
 from tests.support.deploy import corral_on as corral
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine, running_fleet
@@ -120,18 +122,40 @@ def test_rm_stays_removed_while_another_process_reconciles(lab: Lab, folder: Pat
                                                            clean: None) -> None:
     assert corral(lab, *deploy_args(folder)).returncode == 0
     assert count(lab) == 3
+    # Two other writers: `reconcile --watch` in another process, and a console's health
+    # pass (its DeployFlow, in a thread of this process) on its own connections.
     watch = subprocess.Popen(command(lab, "reconcile", "--watch", "--interval", "0.2", "--yes"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stop, reports, failures = threading.Event(), [], []
+
+    def console_passes(fleet) -> None:
+        flow = DeployFlow(fleet)
+        while not stop.is_set():
+            try:
+                reports.append(flow.health_pass())
+            except Exception as exc:  # noqa: BLE001 - the test reports it
+                failures.append(exc)
+            time.sleep(0.2)
+
     try:
-        time.sleep(3)  # it is reconciling in a loop by now
-        result = corral(lab, "rm", STACK, "--yes")
-        assert result.returncode == 0, result.stderr
-        time.sleep(4)  # many passes later
-        assert count(lab) == 0, stack_containers(lab)
-        assert records(lab) == []
+        with running_fleet(lab.inventory, lab.known_hosts) as (_, fleet):
+            console = threading.Thread(target=console_passes, args=(fleet,))
+            console.start()
+            try:
+                time.sleep(3)  # both are reconciling in a loop by now
+                result = corral(lab, "rm", STACK, "--yes")
+                assert result.returncode == 0, result.stderr
+                time.sleep(4)  # many passes later
+                assert count(lab) == 0, stack_containers(lab)
+                assert records(lab) == []
+            finally:
+                stop.set()
+                console.join(timeout=60)
     finally:
         watch.terminate()
         out, err = watch.communicate(timeout=20)
+    assert not failures
+    assert not [r.errors for r in reports if r is not None and r.errors]
     assert "not part of the stack" not in out + err
     assert count(lab) == 0 and leases_on(lab) == []
     for host in lab.hosts:  # the tombstone, on every host
@@ -163,6 +187,9 @@ def test_a_host_back_after_rm_does_not_bring_the_stack_back(lab: Lab, folder: Pa
 
 def test_two_concurrent_deploys_one_gets_the_lease_error(lab: Lab, folder: Path,
                                                          clean: None) -> None:
+    watch = subprocess.Popen(command(lab, "reconcile", "--watch", "--interval", "0.2", "--yes"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
     first = subprocess.Popen(command(lab, *deploy_args(folder)), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     assert first.stderr is not None
@@ -179,7 +206,9 @@ def test_two_concurrent_deploys_one_gets_the_lease_error(lab: Lab, folder: Path,
     assert len(lines) == 1, second.stderr
     (line,) = lines
     assert f"stack {STACK} is held by" in line and "for deploy on " in line and " since " in line
-    assert "not part of the stack" not in second.stderr + rest
+    watch.terminate()
+    out, err = watch.communicate(timeout=20)
+    assert "not part of the stack" not in second.stderr + rest + out + err
     assert count(lab) == 3 and leases_on(lab) == []
 
 
