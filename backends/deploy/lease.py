@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from corral.backends import guard
 from corral.backends.errors import (
     BackendError,
     DockerApiError,
@@ -180,6 +181,11 @@ def hold(fleet: Fleet, stack: str, operation: str, *, ttl: int | None = None) ->
     Raises:
         StackBusy: Another process or thread holds it; nothing was changed.
     """
+    if guard.readonly_reason() is not None:
+        # A read-only process writes nothing, not even a lease: the gate refuses its
+        # mutation itself, with its own words.
+        yield Lease(stack, operation, nested=True)
+        return
     outer = _holds().get(stack)
     if outer is not None:
         verify(fleet, outer)
@@ -359,13 +365,16 @@ def break_lease(fleet: Fleet, stack: str) -> list[Holder]:
 
     Returns:
         The leases removed.
+
+    Raises:
+        ActionRefused: The process is read-only.
     """
-    removed = []
-    for holder in leases(fleet):
-        if holder.stack == stack:
+    found = [holder for holder in leases(fleet) if holder.stack == stack]
+    with guard.mutating("lease.break", hosts=tuple(sorted({h.host for h in found})),
+                        stack=stack, target=lease_name(stack)):
+        for holder in found:
             _remove(fleet.session(holder.host), holder.id)
-            removed.append(holder)
-    return removed
+    return found
 
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")

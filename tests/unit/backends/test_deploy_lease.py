@@ -144,3 +144,13 @@ def test_a_host_without_images_is_skipped_and_a_broken_lease_is_noticed() -> Non
         with pytest.raises(StackBusy, match="broken on lab2 while this deploy waited"), \
                 lease.hold(fleet, "q3", "deploy"):
             pass
+
+
+def test_a_read_only_process_writes_no_lease() -> None:
+    from corral.backends import guard
+
+    guard.enter_readonly("--readonly")
+    fleet = FakeFleet(lab1=FakeApi())
+    with lease.hold(fleet, "q3", "deploy") as held:
+        assert held.held == {}
+    assert not fleet.sessions["lab1"].client.api.containers
