@@ -310,10 +310,19 @@ def _holder(session: HostSession, found: dict) -> Holder:
         pid = int(labels.get(PID, "0"))
     except ValueError:
         ttl, pid = 0, 0  # unreadable: treat as expired
-    holder = Holder(labels.get(STACK, found.get("Name", "").lstrip("/").removeprefix(PREFIX)),
-                    session.name, labels.get(OWNER, "?"), pid, labels.get(OPERATION, "?"),
+    name = found.get("Name", "").lstrip("/").removeprefix(PREFIX)
+    holder = Holder(visible(labels.get(STACK, name)), session.name,
+                    visible(labels.get(OWNER, "?")), pid, visible(labels.get(OPERATION, "?")),
                     since, ttl, found.get("Id", ""), labels.get(BOOT, ""))
     return Holder(**{**holder.__dict__, "stale": _stale(session, holder)})
+
+
+def visible(text: str) -> str:
+    """A label as it may be printed: control characters escaped, at most 80 characters.
+
+    Anyone with the engine can write a lease's labels; they reach the operator's terminal.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:80])
 
 
 def _stale(session: HostSession, holder: Holder) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from corral.backends.deploy.lease import whoami
+from corral.backends.deploy.lease import visible, whoami
 from corral.backends.deploy.prepare import Prepared
 from corral.backends.errors import BackendError, NotFound
 from corral.backends.ssh.fleet import Fleet
@@ -89,7 +89,7 @@ def find(fleet: Fleet, stack: str, *, after: float = 0.0) -> Tombstone | None:
             at = float(labels.get(AT, "0"))
         except ValueError:
             at = 0.0
-        return Tombstone(stack, session.name, labels.get(BY, "?"), at)
+        return Tombstone(stack, session.name, visible(labels.get(BY, "?")), at)
 
     for result in fleet.query(one, hosts=_online(fleet)):
         if result.ok and result.value is not None and result.value.at >= after:
