@@ -180,6 +180,7 @@ def hold(fleet: Fleet, stack: str, operation: str, *, ttl: int | None = None) ->
 
     Raises:
         StackBusy: Another process or thread holds it; nothing was changed.
+        SameEngine: Two inventory hosts are one engine; nothing was changed.
     """
     if guard.readonly_reason() is not None:
         # A read-only process writes nothing, not even a lease: the gate refuses its
@@ -205,6 +206,7 @@ def acquire(fleet: Fleet, stack: str, operation: str, *, ttl: int | None = None)
 
     Raises:
         StackBusy: Someone else holds it on some host; what was taken is given back.
+        SameEngine: Two inventory hosts turned out to be one engine.
     """
     owner, pid, boot = whoami()
     labels = {STACK: stack, OWNER: owner, PID: str(pid), BOOT: boot, OPERATION: operation,
@@ -212,9 +214,16 @@ def acquire(fleet: Fleet, stack: str, operation: str, *, ttl: int | None = None)
     lease = Lease(stack, operation)
     for host in sorted(name for name, session in fleet.sessions.items() if session.online):
         try:
-            ref = _take(fleet.session(host), stack, labels)
+            ref = _take(fleet.session(host), stack, labels, set(lease.held.values()))
         except _AWAY:
             continue  # offline for us: nothing is done there either
+        except _OwnLease:
+            # Our own lease under another host name: two inventory hosts are one engine.
+            release(fleet, lease)
+            fleet.read_engine_ids()
+            fleet.check_engines()  # raises SameEngine, naming both
+            raise StackBusy(f"stack {stack}: {host} already shows this process's lease"
+                            " (one engine under two host names?)") from None
         except BaseException:
             release(fleet, lease)
             raise
@@ -249,11 +258,17 @@ def verify(fleet: Fleet, lease: Lease) -> None:
             continue
 
 
-def _take(session: HostSession, stack: str, labels: dict[str, str]) -> str | None:
+class _OwnLease(Exception):
+    """The lease found is the one this acquisition just took on another host."""
+
+
+def _take(session: HostSession, stack: str, labels: dict[str, str],
+          mine: set[str]) -> str | None:
     """Create the lease container on one host; its ID (None: the host has no image).
 
     Raises:
         StackBusy: A live lease of someone else is there.
+        _OwnLease: The lease there is one of `mine` (container IDs taken already).
     """
     name = lease_name(stack)
     for _ in range(3):
@@ -274,6 +289,8 @@ def _take(session: HostSession, stack: str, labels: dict[str, str]) -> str | Non
         holder = read(session, stack)
         if holder is None:
             continue  # released in between: try again
+        if holder.id in mine:
+            raise _OwnLease
         if not holder.stale:
             raise StackBusy(f"{holder.describe()}; `corral lease break {stack}` if that"
                             " process is gone")

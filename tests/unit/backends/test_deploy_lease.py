@@ -154,3 +154,22 @@ def test_a_read_only_process_writes_no_lease() -> None:
     with lease.hold(fleet, "q3", "deploy") as held:
         assert held.held == {}
     assert not fleet.sessions["lab1"].client.api.containers
+
+
+def test_one_engine_under_two_host_names_is_named_not_taken_for_a_rival() -> None:
+    from corral.backends.errors import SameEngine
+
+    api = FakeApi()
+    fleet = FakeFleet(lab1=api, lab1b=api)
+
+    def read_engine_ids() -> None:
+        for session in fleet.sessions.values():
+            session.engine_id = "ENGINE-X"
+
+    def check_engines() -> None:
+        raise SameEngine("lab1b is the same Docker engine as lab1", hosts=("lab1", "lab1b"))
+
+    fleet.read_engine_ids, fleet.check_engines = read_engine_ids, check_engines
+    with pytest.raises(SameEngine), lease.hold(fleet, "q3", "deploy"):
+        pass
+    assert not api.containers
