@@ -258,7 +258,7 @@ def verify(fleet: Fleet, lease: Lease) -> None:
             continue
 
 
-class _OwnLease(Exception):
+class _OwnLease(BackendError):
     """The lease found is the one this acquisition just took on another host."""
 
 
@@ -290,7 +290,7 @@ def _take(session: HostSession, stack: str, labels: dict[str, str],
         if holder is None:
             continue  # released in between: try again
         if holder.id in mine:
-            raise _OwnLease
+            raise _OwnLease("this process already holds it here", host=session.name)
         if not holder.stale:
             raise StackBusy(f"{holder.describe()}; `corral lease break {stack}` if that"
                             " process is gone")
