@@ -182,7 +182,7 @@ def hold(fleet: Fleet, stack: str, operation: str, *, ttl: int | None = None) ->
         StackBusy: Another process or thread holds it; nothing was changed.
         SameEngine: Two inventory hosts are one engine; nothing was changed.
     """
-    if guard.readonly_reason() is not None:
+    if guard.readonly_reason() is not None or getattr(fleet, "readonly", False):
         # A read-only process writes nothing, not even a lease: the gate refuses its
         # mutation itself, with its own words.
         yield Lease(stack, operation, nested=True)
