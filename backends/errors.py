@@ -222,3 +222,15 @@ class UpgradePending(DeployError):
 
     A new deploy or upgrade must wait: settling that upgrade comes first.
     """
+
+
+class StackBusy(BackendError):
+    """Another Corral process (or thread) holds the stack's lease; nothing was changed.
+
+    The message names the holder, its operation, the host the lease was found
+    on and since when (see `backends/deploy/lease.py`).
+    """
+
+    title = "Stack busy"
+    retryable = False
+

@@ -10,6 +10,9 @@ from corral.backends.deploy.diff import FieldChange
 from corral.backends.deploy.gather import gather
 from corral.backends.deploy.health_track import HealthTracker
 from corral.backends.deploy.host import HostWork, preflight
+from corral.backends.deploy.lease import Holder as LeaseHolder
+from corral.backends.deploy.lease import break_lease, leases
+from corral.backends.deploy.lease import hold as hold_lease
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
 from corral.backends.deploy.reconcile import ReconcileReport, reconcile
 from corral.backends.deploy.record import Definition
@@ -22,17 +25,23 @@ from corral.backends.deploy.stacks import (
     summarize,
     volumes_of,
 )
+from corral.backends.deploy.tombstone import explicit as explicit_deploy
 from corral.backends.deploy.upgrade import confirm, rollback, upgrade
 
 __all__ = [
     "apply",
     "ApplyResult",
+    "break_lease",
+    "explicit_deploy",
     "FieldChange",
     "confirm",
     "Definition",
     "find",
     "gather",
     "HealthTracker",
+    "hold_lease",
+    "LeaseHolder",
+    "leases",
     "HostWork",
     "preflight",
     "prepare",

@@ -23,9 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corral.backends import guard
+from corral.backends.deploy import lease
+from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import HostWork, converge_host, preflight
 from corral.backends.deploy.objects import remove_volume
 from corral.backends.deploy.prepare import Prepared, ProgressCallback
+from corral.backends.errors import DeployError
 from corral.backends.ssh.fleet import Fleet
 
 
@@ -67,6 +70,7 @@ def apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None
         ActionRefused: Corral or the fleet is read-only; nothing changed.
         PreflightError: A host lacks images, volumes or networks; nothing changed.
         DeployError: Password answers cannot be recovered; nothing changed.
+        StackBusy: Another process holds the stack's lease; nothing changed.
     """
     with guard.mutating(prepared.verb, hosts=tuple(prepared.hosts_changed),
                         stack=prepared.stack.name, args=prepared.audit_args(),
@@ -77,6 +81,37 @@ def apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None
 def converge(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None = None,
              *, health_timeout_ms: int | None = None) -> ApplyResult:
     """`apply()` without the gate: for a verb that already holds it (`upgrade`)."""
+    with lease.hold(fleet, prepared.stack.name, "deploy") as held:
+        if not held.nested:
+            check_current(fleet, prepared)
+        return _apply(fleet, prepared, on_progress, health_timeout_ms)
+
+
+def check_current(fleet: Fleet, prepared: Prepared) -> None:
+    """Refuse a plan whose stack changed on the hosts since it was read.
+
+    Called once the lease is taken when the plan was made without it (the
+    console plans, the operator reads, then applies): another process may
+    have acted in between, and its containers would look like strangers.
+
+    Raises:
+        DeployError: The stack's containers or records differ; nothing changed.
+    """
+    name = prepared.stack.name
+    hosts = prepared.state.online
+
+    def seen(state: FleetState) -> set[tuple[str, str]]:
+        return ({(host, c.id) for host, c in state.containers(name) if host in hosts}
+                | {(r.host, r.volume) for r in state.records
+                   if r.stack == name and r.host in hosts})
+
+    if seen(gather(fleet, hosts)) != seen(prepared.state):
+        raise DeployError(f"stack {name} changed on the hosts since it was planned (another"
+                          " Corral process acted on it); nothing changed: plan again")
+
+
+def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None,
+           health_timeout_ms: int | None) -> ApplyResult:
     report = on_progress or (lambda _: None)
     work = HostWork.build(fleet, prepared)
     preflight(fleet, prepared, work)

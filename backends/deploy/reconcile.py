@@ -35,13 +35,14 @@ from dataclasses import dataclass, field
 
 from corral.backends import guard
 from corral.backends import labels as L
+from corral.backends.deploy import lease, tombstone
 from corral.backends.deploy.apply import apply
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.health import HEALTHY, UNHEALTHY, Target, container_address, probe
 from corral.backends.deploy.health_track import HealthTracker, may_recreate
 from corral.backends.deploy.objects import remove_container
-from corral.backends.deploy.prepare import ProgressCallback, prepare
-from corral.backends.errors import BackendError
+from corral.backends.deploy.prepare import Prepared, ProgressCallback, prepare
+from corral.backends.errors import BackendError, StackBusy
 from corral.backends.ssh.fleet import Fleet
 
 
@@ -57,6 +58,8 @@ class ReconcileReport:
     #: Each stack's state as `corral stacks` says it (`StackSummary.state`), when
     #: the caller read it (the console's health pass does).
     states: dict[str, str] = field(default_factory=dict)
+    #: Stacks left alone because another process holds their lease: why, in one line.
+    busy: dict[str, str] = field(default_factory=dict)
 
     def add(self, stack: str, line: str) -> None:
         """Note one thing done to `stack`."""
@@ -102,33 +105,66 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
     if _health_pass(fleet, state, tracker, names, report, rounds, paused=paused):
         state = gather(fleet)
     for name in names:
-        definition = state.definition(name)
-        if definition is None:
-            report.errors[name] = "no readable stack record on the online hosts"
-            continue
-        if definition.awaiting_decision:
-            report.add(name, "upgrade awaiting confirm or rollback: left alone")
+        prepared = _planned(fleet, state, name, report, paused)
+        if prepared is None:
             continue
         try:
-            prepared = prepare(fleet, definition.stack, record=definition, state=state)
-            if prepared.no_op:
-                continue
-            held = sorted(set(prepared.hosts_changed) & paused)
-            if held:
-                report.add(name, f"acting on {', '.join(held)} is paused: "
-                                 f"{len(prepared.plan.changes)} change(s) not made")
-                continue
-            prepared.verb = "stack.reconcile"
-            result = apply(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
+            with lease.hold(fleet, name, "reconcile") as held:
+                if not held.nested:  # another process may have acted since `state`
+                    state = gather(fleet)
+                    prepared = _planned(fleet, state, name, report, paused)
+                    if prepared is None:
+                        continue
+                for step in prepared.plan.changes:
+                    report.add(name, f"{step.action} {step.name} on {step.host}: {step.reason}")
+                result = apply(fleet, prepared, on_progress,
+                               health_timeout_ms=health_timeout_ms)
+        except StackBusy as exc:
+            report.busy[name] = exc.message
+            continue
         except BackendError as exc:
             report.errors[name] = str(exc)
             continue
-        for step in prepared.plan.changes:
-            report.add(name, f"{step.action} {step.name} on {step.host}: {step.reason}")
         for host, error in result.errors.items():
             report.errors[name] = f"{host}: {error}"
         state = gather(fleet)  # the next stack plans against what this one changed
     return report
+
+
+def _planned(fleet: Fleet, state: FleetState, name: str, report: ReconcileReport,
+             paused: frozenset[str]) -> Prepared | None:
+    """The plan that brings `name` back to its record, or None (nothing to do, or why
+    not, noted in `report`). Looked at once before taking the lease (a stack with
+    nothing to do costs no lease) and again under it."""
+    definition = state.definition(name)
+    if definition is None:
+        if name in state.stacks():  # not removed meanwhile
+            gone = tombstone.find(fleet, name)
+            report.errors[name] = (f"{gone.describe()}; its leftovers stay until you remove"
+                                   " it again" if gone else
+                                   "no readable stack record on the online hosts")
+        return None
+    if definition.awaiting_decision:
+        report.add(name, "upgrade awaiting confirm or rollback: left alone")
+        return None
+    try:
+        prepared = prepare(fleet, definition.stack, record=definition, state=state)
+    except BackendError as exc:
+        report.errors[name] = str(exc)
+        return None
+    if prepared.no_op:
+        return None
+    held = sorted(set(prepared.hosts_changed) & paused)
+    if held:
+        report.add(name, f"acting on {', '.join(held)} is paused: "
+                         f"{len(prepared.plan.changes)} change(s) not made")
+        return None
+    gone = tombstone.find(fleet, name, after=definition.deployed_at)
+    if gone is not None:
+        report.add(name, f"{gone.describe()}: not recreated")
+        return None
+    prepared.verb = "stack.reconcile"
+    return prepared
 
 
 @dataclass(frozen=True)
@@ -197,10 +233,14 @@ def _recreate(fleet: Fleet, tracker: HealthTracker, report: ReconcileReport, sta
                           f" ({health.last_error}); strategy {target.check.strategy} keeps it")
         return False
     try:
-        with guard.mutating("health.recreate", hosts=target.host, stack=stack,
-                            target=target.container, args={"reason": health.last_error},
-                            readonly=fleet.readonly):
+        with lease.hold(fleet, stack, "reconcile"), \
+                guard.mutating("health.recreate", hosts=target.host, stack=stack,
+                               target=target.container, args={"reason": health.last_error},
+                               readonly=fleet.readonly):
             remove_container(fleet.sessions[target.host], target.container)
+    except StackBusy as exc:
+        report.busy[stack] = exc.message
+        return False
     except BackendError as exc:
         report.errors[stack] = str(exc)
         return False

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from corral.backends import guard
 from corral.backends import labels as L
-from corral.backends.deploy.gather import FleetState
+from corral.backends.deploy import lease, tombstone
+from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.objects import (
     remove_container,
     remove_volume,
@@ -187,12 +188,28 @@ def remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
            on_progress: ProgressCallback | None = None) -> dict[str, str]:
     """Remove a stack from every online host: containers, networks, records (volumes if asked).
 
+    Holds the stack's lease, and first leaves a tombstone on every online host
+    so no other process recreates the stack (see `tombstone`).
+
     Returns:
         Host -> error, for hosts that failed (run it again once they are back).
 
     Raises:
         ActionRefused: Corral or the fleet is read-only; nothing changed.
+        StackBusy: Another process holds the stack's lease; nothing changed.
     """
+    # Every online host: networks are left wherever containers once ran.
+    with guard.mutating("stack.rm", hosts=tuple(state.online), stack=name,
+                        args={"volumes": volumes}, readonly=fleet.readonly), \
+            lease.hold(fleet, name, "rm") as held:
+        tombstone.bury(fleet, name)
+        if not held.nested:  # read again: another process may have acted since `state`
+            state = gather(fleet)
+        return _remove(fleet, state, name, volumes=volumes, on_progress=on_progress)
+
+
+def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
+            on_progress: ProgressCallback | None) -> dict[str, str]:
     report = on_progress or (lambda _: None)
     records = {r.host: [] for r in state.records if r.stack == name}
     for record in state.records:
@@ -219,10 +236,7 @@ def remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
             remove_volume(session, volume)
 
     errors = {}
-    # Every online host: networks are left wherever containers once ran.
-    with guard.mutating("stack.rm", hosts=tuple(state.online), stack=name,
-                        args={"volumes": volumes}, readonly=fleet.readonly):
-        results = fleet.query(work, hosts=state.online)
+    results = fleet.query(work, hosts=state.online)
     for result in results:
         if not result.ok:
             error = result.error

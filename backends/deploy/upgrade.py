@@ -26,8 +26,9 @@ import time
 
 from corral.backends import guard
 from corral.backends import labels as L
-from corral.backends.deploy.apply import ApplyResult, converge
-from corral.backends.deploy.gather import FleetState
+from corral.backends.deploy import lease
+from corral.backends.deploy.apply import ApplyResult, check_current, converge
+from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import HostWork, check_health, create_container, preflight
 from corral.backends.deploy.objects import (
     ensure_network,
@@ -53,19 +54,23 @@ def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | No
         ActionRefused: Corral or the fleet is read-only; nothing changed.
         PreflightError: A host lacks images, volumes or networks; nothing changed.
         DeployError: Passwords cannot be recovered; nothing changed.
+        StackBusy: Another process holds the stack's lease; nothing changed.
     """
     with guard.mutating("stack.upgrade", hosts=tuple(prepared.hosts_changed),
                         stack=prepared.stack.name, args=prepared.audit_args(),
-                        readonly=fleet.readonly):
-        if not prepared.definition.awaiting_decision:
-            # Nothing to keep for a rollback (no container changes): a plain apply
-            # writes the new record and removes the old one.
-            return converge(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
+                        readonly=fleet.readonly), \
+            lease.hold(fleet, prepared.stack.name, "upgrade") as held:
+        if not held.nested:
+            check_current(fleet, prepared)
         return _upgrade(fleet, prepared, on_progress, health_timeout_ms)
 
 
 def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None,
              health_timeout_ms: int | None) -> ApplyResult:
+    if not prepared.definition.awaiting_decision:
+        # Nothing to keep for a rollback (no container changes): a plain apply
+        # writes the new record and removes the old one.
+        return converge(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
     report = on_progress or (lambda _: None)
     outcome = ApplyResult(prepared)
     work = HostWork.build(fleet, prepared)
@@ -202,7 +207,16 @@ def confirm(fleet: Fleet, state: FleetState, stack: str,
     Raises:
         DeployError: Nothing awaits confirm.
         ActionRefused: Corral or the fleet is read-only; nothing changed.
+        StackBusy: Another process holds the stack's lease; nothing changed.
     """
+    with lease.hold(fleet, stack, "confirm") as held:
+        if not held.nested:  # read again: another process may have acted since `state`
+            state = gather(fleet)
+        return _confirm(fleet, state, stack, on_progress)
+
+
+def _confirm(fleet: Fleet, state: FleetState, stack: str,
+             on_progress: ProgressCallback | None) -> dict[str, str]:
     report = on_progress or (lambda _: None)
     definition = pending(state, stack)
     generations = [r.generation for r in state.records if r.stack == stack]
@@ -237,7 +251,16 @@ def rollback(fleet: Fleet, state: FleetState, stack: str,
     Raises:
         DeployError: Nothing awaits rollback.
         ActionRefused: Corral or the fleet is read-only; nothing changed.
+        StackBusy: Another process holds the stack's lease; nothing changed.
     """
+    with lease.hold(fleet, stack, "rollback") as held:
+        if not held.nested:  # read again: another process may have acted since `state`
+            state = gather(fleet)
+        return _rollback(fleet, state, stack, on_progress)
+
+
+def _rollback(fleet: Fleet, state: FleetState, stack: str,
+              on_progress: ProgressCallback | None) -> dict[str, str]:
     report = on_progress or (lambda _: None)
     definition = pending(state, stack)
     generation = str(definition.generation)

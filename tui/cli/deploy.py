@@ -14,8 +14,10 @@ import sys
 
 from corral.backends.deploy import (
     apply,
+    explicit_deploy,
     find,
     gather,
+    hold_lease,
     prepare,
     prepare_scale,
     remove,
@@ -87,10 +89,12 @@ def run_plan(args: argparse.Namespace) -> int:
 def run_deploy(args: argparse.Namespace) -> int:
     """Plan, confirm, apply; exit 1 when a host failed or a container is unhealthy."""
     stack, answers = render_source(args)
-    with connected_fleet(args) as fleet:
+    # The lease from the plan on: nobody changes the stack between plan and apply.
+    with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "deploy"):
         prepared = prepare(fleet, stack, answers)
         return apply_confirmed(args, fleet, prepared,
-                               f"Apply these changes to stack {stack.name}?", apply)
+                               f"Apply these changes to stack {stack.name}?",
+                               explicit_deploy(apply))
 
 
 def run_stacks(args: argparse.Namespace) -> int:
@@ -144,7 +148,7 @@ def run_scale(args: argparse.Namespace) -> int:
     stack_name, slash, service = target.partition("/")
     if not (sep and slash and stack_name and service and count.strip().isdigit()):
         raise UsageError(f"expected STACK/SERVICE=N, got {args.target!r}")
-    with connected_fleet(args) as fleet:
+    with connected_fleet(args) as fleet, hold_lease(fleet, stack_name, "scale"):
         prepared = prepare_scale(fleet, gather(fleet), stack_name, service, int(count))
         return apply_confirmed(args, fleet, prepared,
                                f"Scale {stack_name}/{service} to {count}?", apply)

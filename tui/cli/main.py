@@ -12,6 +12,7 @@ from corral.tui.cli import catalog as catalog_cli
 from corral.tui.cli import deploy as deploy_cli
 from corral.tui.cli import exec as exec_cli
 from corral.tui.cli import hosts as hosts_cli
+from corral.tui.cli import lease as lease_cli
 from corral.tui.cli import logs as logs_cli
 from corral.tui.cli.readonly import enter_readonly_if_asked
 from corral.tui.cli.support import EXIT_USAGE, add_global_options, run_guarded
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_cli.register(subparsers)
     deploy_cli.register(subparsers)
     exec_cli.register(subparsers)
+    lease_cli.register(subparsers)
     audit_cli.register(subparsers)
     return parser
 

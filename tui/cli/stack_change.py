@@ -16,8 +16,10 @@ from corral.backends.deploy import (
     HealthTracker,
     ReconcileReport,
     confirm,
+    explicit_deploy,
     find,
     gather,
+    hold_lease,
     prepare,
     reconcile,
     rollback,
@@ -73,9 +75,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_upgrade(args: argparse.Namespace) -> int:
     """Plan the new version or answers; replace changed containers keeping the old ones."""
     stack, answers = render_source(args)
-    with connected_fleet(args) as fleet:
+    with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "upgrade"):
         prepared = prepare(fleet, stack, answers, upgrade=True)
-        code = apply_confirmed(args, fleet, prepared, f"Upgrade stack {stack.name}?", upgrade)
+        code = apply_confirmed(args, fleet, prepared, f"Upgrade stack {stack.name}?",
+                               explicit_deploy(upgrade))
     if code != EXIT_OK or not prepared.definition.awaiting_decision:
         return code  # an upgrade that changes no container has ended already
     print(f"Then `corral confirm {stack.name}` to remove the old containers, or"
@@ -154,7 +157,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
                                 on_progress=progress_printer())
             _print_report(outcome)
             if not args.watch:
-                return EXIT_PARTIAL if outcome.errors else EXIT_OK
+                return EXIT_PARTIAL if outcome.errors or outcome.busy else EXIT_OK
             time.sleep(args.interval)
 
 
@@ -164,4 +167,6 @@ def _print_report(outcome: ReconcileReport) -> None:
             print(f"{stack}: {line}")
     for stack, error in sorted(outcome.errors.items()):
         warn(f"{stack}: {error}")
+    for stack, why in sorted(outcome.busy.items()):
+        warn(f"{stack}: left alone: {why}")
     sys.stdout.flush()

@@ -93,6 +93,7 @@ DESTRUCTIVE_VERBS = {
     "reconcile": "recreate and remove containers",
     "rm": "remove a stack",
     "hosts rm": "remove a host from the inventory",
+    "lease break": "break a stack's lease",
 }
 
 

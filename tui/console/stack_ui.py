@@ -114,7 +114,7 @@ def ask_and_reconcile(app: App, flow: DeployFlow, stack: str) -> None:
     def change() -> dict[str, str]:
         report = flow.reconcile_now(stack)
         actions.extend(report.actions.get(stack, []))
-        return dict(report.errors)
+        return {**report.errors, **report.busy}  # asked for by name: busy is a failure
 
     _ask(app, f"Reconcile {stack} now? Corral will:",
          ["re-place the replicas of offline hosts on eligible online hosts",

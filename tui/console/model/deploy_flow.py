@@ -22,6 +22,7 @@ from corral.backends.deploy import (
     ReconcileReport,
     apply,
     confirm,
+    explicit_deploy,
     find,
     gather,
     preflight,
@@ -120,9 +121,12 @@ class DeployFlow:
 
         Raises:
             PreflightError: A host lacks images, volumes or networks; nothing changed.
+            StackBusy: Another process holds the stack's lease; nothing changed.
+            DeployError: The stack changed on the hosts since it was planned.
             BackendError: The apply could not start.
         """
-        run = upgrade if planned.upgrade else apply
+        # An explicit deploy: lifts the tombstone a `rm` left (see `tombstone`).
+        run = explicit_deploy(upgrade if planned.upgrade else apply)
         with self.lock:
             return run(self.fleet, planned.prepared, on_progress)
 

@@ -116,9 +116,16 @@ class HealthWatch(Static):
             return
         lines = {f"{stack}: {line}" for stack, lines in report.actions.items() for line in lines}
         errors = {f"{stack}: {error}" for stack, error in report.errors.items()}
-        self.tell(lines | errors, errors)
+        # Another process holds these stacks' leases: said once, not an error.
+        busy = {f"{stack}: left alone: {why}" for stack, why in report.busy.items()}
+        self.tell(lines | errors | busy, errors)
         self.set_class(bool(errors), "-failing")
-        self.update(ACTING if not errors else f"{ACTING}: {len(errors)} stack(s) failing")
+        if errors:
+            self.update(f"{ACTING}: {len(errors)} stack(s) failing")
+        elif busy:
+            self.update(f"{ACTING}: {', '.join(sorted(report.busy))} busy elsewhere")
+        else:
+            self.update(ACTING)
 
     def tell(self, lines: set[str], warnings: set[str]) -> None:
         """Notify the lines the previous pass did not report already (`warnings` as such)."""

@@ -26,6 +26,7 @@ ARGV = {
     "reconcile": ["reconcile"],
     "rm": ["rm", "s"],
     "hosts rm": ["hosts", "rm", "lab1"],
+    "lease break": ["lease", "break", "s"],
 }
 
 

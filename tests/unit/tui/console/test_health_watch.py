@@ -93,6 +93,22 @@ async def test_a_failing_pass_is_said_on_the_bar_and_once_as_a_warning() -> None
         await until(pilot, lambda: str(watch.render()) == ACTING, "a clean pass")
 
 
+async def test_a_stack_leased_elsewhere_is_skipped_and_said_once_not_as_an_error() -> None:
+    why = ("stack q3 is held by alice@ops1 (pid 4242) for rm on lab1 since 2026-12-03"
+           " 01:52:10 UTC (expires 02:02:10 UTC); `corral lease break q3` if that process is gone")
+    busy = ReconcileReport(busy={"q3": why})
+    flow = Passes(busy, busy, busy)
+    app = WatchApp(flow)
+    async with app.run_test() as pilot:
+        watch = app.query_one(HealthWatch)
+        await until(pilot, lambda: "q3 busy elsewhere" in str(watch.render()), "the skip")
+        await until(pilot, lambda: flow.calls >= 3, "three passes")
+        told = [n for n in app._notifications if n.message == f"q3: left alone: {why}"]
+        assert len(told) == 1 and told[0].severity == "information"
+        assert not watch.has_class("-failing")
+        await until(pilot, lambda: str(watch.render()) == ACTING, "the lease released")
+
+
 async def test_one_engine_under_two_names_blocks_acting_and_says_why() -> None:
     problem = SameEngine("lab1b is the same Docker engine as lab1 (engine ID X)",
                          hosts=("lab1", "lab1b"))
