@@ -113,6 +113,7 @@ GATE_VERBS = {
     "hosts add": "hosts.add",
     "exec": "exec",
     "shell": "shell",
+    "lease break": "lease.break",
 }
 
 

@@ -34,10 +34,12 @@ MUTATING = {
     ("hosts", "add"): ["hosts", "add", "lab2", "root@10.0.0.2"],
     ("exec",): ["exec", "lab1/web-1", "--", "touch", "/tmp/x"],
     ("shell",): ["shell", "lab1/web-1"],
+    ("lease", "break"): ["lease", "break", "s", "--yes"],
 }
 #: Verbs that only read: read-only leaves them alone.
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),
-           ("catalog", "show"), ("catalog", "render"), ("catalog", "lint")}
+           ("catalog", "show"), ("catalog", "render"), ("catalog", "lint"), ("audit",),
+           ("lease",)}
 
 INVENTORY = "hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
 
