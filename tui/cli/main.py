@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from corral.tui.cli import catalog as catalog_cli
 from corral.tui.cli import deploy as deploy_cli
+from corral.tui.cli import diag as diag_cli
 from corral.tui.cli import exec as exec_cli
 from corral.tui.cli import hosts as hosts_cli
 from corral.tui.cli import logs as logs_cli
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_cli.register(subparsers)
     deploy_cli.register(subparsers)
     exec_cli.register(subparsers)
+    diag_cli.register(subparsers)
     return parser
 
 
