@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from corral.backends import labels as L
@@ -44,7 +45,7 @@ _URL_CREDENTIALS = re.compile(r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://[^/\s:
 _ASSIGNMENT = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{0,64}?"
                          r"(?:pass|pwd|secret|token|credential|api_?key)[A-Za-z0-9_.-]{0,64})(\s*[=:]\s*)(\"[^\"\n]{0,4096}\"|"
                          r"'[^'\n]{0,4096}'|[^\s,;]{1,4096})", re.IGNORECASE)
-#: Events and containers kept per host at most.
+#: Events kept per host at most (the newest).
 MAX_EVENTS = 5000
 
 
@@ -193,12 +194,10 @@ def _read_host(session: HostSession, definitions: dict[str, Definition], scrubbe
 
 
 def _events(client, since: float, until: float) -> list[dict]:
-    events = []
-    for event in client.api.events(since=int(since), until=int(until), decode=True):
-        events.append(event)
-        if len(events) > MAX_EVENTS:
-            events.pop(0)
-    return events
+    """The engine's events of the window, the newest `MAX_EVENTS` of them."""
+    events: deque[dict] = deque(maxlen=MAX_EVENTS)
+    events.extend(client.api.events(since=int(since), until=int(until), decode=True))
+    return list(events)
 
 
 def _harvest(config: dict, labels: dict, definitions: dict[str, Definition],

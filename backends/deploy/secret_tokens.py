@@ -107,6 +107,11 @@ def _containers_agree(fleet: Fleet, state: FleetState, stack: Stack, service: Se
     candidates = sorted(
         (not c.running, host, c.id) for host, c in state.containers(stack.name)
         if c.labels.get(L.SERVICE) == service.name and c.labels.get(L.CONFIG_HASH) == current)
+    if not candidates and all(h.online for h in state.hosts):
+        # No container holds any password of the service (an interrupted first
+        # apply, say): none can be stale, so the token stays and re-running
+        # the same deploy is not a new generation.
+        return True
     body = template(stack, service)
     for _, host, ref in candidates[:_ASKED]:
         found = fleet.query(lambda s, ref=ref: s.call(

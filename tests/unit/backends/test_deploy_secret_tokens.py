@@ -82,3 +82,14 @@ def test_a_format_1_stack_gets_tokens_at_its_next_write() -> None:
                     upgrade=True)
     assert set(typed.definition.secret_tokens) == {"kv", "signal"}
     assert DIGEST not in json.dumps(encode(typed.definition))
+
+
+def test_a_rerun_whose_first_apply_made_no_container_keeps_the_tokens() -> None:
+    stack, answers = demo()
+    state = deployed(stack, answers, HOSTS)
+    empty = FleetState([dataclasses.replace(h, containers=()) for h in state.hosts],
+                       state.records)  # interrupted after the records, before containers
+    fleet = HoldingFleet("nothing-holds-this")
+    again = prepare(fleet, stack, answers, state=empty)  # type: ignore[arg-type]
+    assert again.definition.secret_tokens == state.definition("demo").secret_tokens
+    assert again.definition.generation == 1 and fleet.asked == 0
