@@ -90,6 +90,12 @@ class AuthFailed(BackendError):
     retryable = False
 
 
+class UnprotectedKey(AuthFailed):
+    """A private key file others may read: refused, as OpenSSH refuses it."""
+
+    title = "Unprotected private key"
+
+
 class HostKeyUnknown(BackendError):
     """The host presented a key that known_hosts does not list.
 

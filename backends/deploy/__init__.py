@@ -6,6 +6,8 @@ What the layers above may import; everything else in this package is internal.
 from corral.backends.deploy.apply import ApplyResult, apply
 from corral.backends.deploy.carry import UpgradeSeed, render_upgrade, upgrade_questions
 from corral.backends.deploy.carry import seed as upgrade_seed
+from corral.backends.deploy.diag import Diagnostics, HostDiag, Scrubber
+from corral.backends.deploy.diag import collect as collect_diagnostics
 from corral.backends.deploy.diff import FieldChange
 from corral.backends.deploy.gather import gather
 from corral.backends.deploy.health_track import HealthTracker
@@ -34,12 +36,15 @@ __all__ = [
     "break_lease",
     "explicit_deploy",
     "FieldChange",
+    "collect_diagnostics",
     "confirm",
     "Definition",
+    "Diagnostics",
     "find",
     "gather",
     "HealthTracker",
     "hold_lease",
+    "HostDiag",
     "LeaseHolder",
     "leases",
     "HostWork",
@@ -50,6 +55,7 @@ __all__ = [
     "Progress",
     "ProgressCallback",
     "reconcile",
+    "Scrubber",
     "ReconcileReport",
     "remove",
     "render_upgrade",

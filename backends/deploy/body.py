@@ -6,9 +6,10 @@ with references to other services left symbolic (`volumes_from` a service,
 planner compares. `instantiate()` then makes one replica's body on one host,
 naming the peer containers there.
 
-Password answers are masked before hashing, and a digest of the answers is
-mixed in for services that use one: a second Corral process holding only
-the stored (masked) definition computes the same hash.
+Password answers are masked before hashing, and for a service that uses one
+a random token from the stack record is mixed in instead (`secret_tokens`):
+a second Corral process holding only the stored (masked) definition
+computes the same hash, and nothing in the hash derives from a password.
 """
 
 from __future__ import annotations
@@ -90,11 +91,6 @@ def service_networks(stack: Stack, service: Service) -> list[str]:
         return [network_name(stack.name, "default")]
     external = {n.name: (n.external_name or n.name) for n in stack.networks if n.external}
     return [external.get(n.name) or network_name(stack.name, n.name) for n in service.networks]
-
-
-def secrets_digest(secrets: frozenset[str]) -> str:
-    """A digest of the password answers, stored instead of them."""
-    return hashlib.sha256("\0".join(sorted(secrets)).encode()).hexdigest()
 
 
 def template(stack: Stack, service: Service) -> dict:
@@ -223,23 +219,34 @@ def _convert(value: object, kind: str) -> object:
     return bool(value) if kind == "bool" else str(value)
 
 
-def config_hash(stack: Stack, service: Service, digest: str | None = None) -> str:
+def config_hash(stack: Stack, service: Service, token: str = "") -> str:
     """The configuration hash a service's containers carry.
 
     Args:
         stack: The stack; its `secrets` (when known) are masked first.
         service: The service.
-        digest: `secrets_digest()` of the answers; computed from
-            `stack.secrets` when None.
+        token: For a service that uses a password answer, the random token
+            that stands for the passwords its containers hold
+            (`secret_tokens.tokens_for()`); never anything computed from them.
 
     Returns:
         16 hex digits.
     """
-    body = mask_secrets(template(stack, service), stack.secrets)
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    text = masked_text(stack, service)
     if MASK in text:
-        text += "\0" + (digest if digest is not None else secrets_digest(stack.secrets))
+        text += "\0" + token
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def masked_text(stack: Stack, service: Service) -> str:
+    """The service's shared create body, passwords masked, as canonical JSON."""
+    body = mask_secrets(template(stack, service), stack.secrets)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def uses_secret(stack: Stack, service: Service) -> bool:
+    """Whether the service's containers hold a password answer (or a kept, masked one)."""
+    return MASK in masked_text(stack, service)
 
 
 def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str],

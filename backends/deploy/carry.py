@@ -18,7 +18,6 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-from corral.backends.deploy.body import secrets_digest
 from corral.backends.deploy.record import Definition
 from corral.catalog.answers import Answers, resolve_answers
 from corral.catalog.errors import AnswerError
@@ -69,10 +68,9 @@ def seed(definition: Definition, version: Version) -> UpgradeSeed:
     questions = {q.variable: q for q in version.info.questions}
     answers = {k: v for k, v in definition.answers.items() if k in questions}
     dropped = sorted(set(definition.answers) - set(questions))
-    # A deploy that set no password at all has none to keep (the digest says so).
+    # A deploy that set no password at all has none to keep.
     kept = frozenset(k for k in definition.secret_names
-                     if k in questions and questions[k].secret
-                     and definition.digest != secrets_digest(frozenset()))
+                     if k in questions and questions[k].secret and definition.holds_secrets)
     scales = {s.name: s.scale for s in definition.stack.services
               if not s.scheduling.is_global}
     base = _scales(version, answers, definition.name)

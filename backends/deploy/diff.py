@@ -87,7 +87,7 @@ def service_changes(before: Stack, after: Stack, service: str,
         before: The deployed spec (masked, from the record).
         after: The planned spec (its `secrets` are masked here).
         service: A service both specs have.
-        secrets_changed: The password answers differ (their digests do):
+        secrets_changed: The password answers differ (their tokens do):
             a masked value is then reported as changed.
     """
     old = flatten(mask_secrets(template(before, before.service(service)),
@@ -113,11 +113,20 @@ def _order(key: str) -> tuple[int, str]:
     return 99, key
 
 
-def stack_changes(previous: Definition | None, stack: Stack, digest: str,
+def stack_changes(previous: Definition | None, stack: Stack, tokens: dict[str, str],
                   services: set[str]) -> dict[str, list[FieldChange]]:
-    """Per service of `services` that the deployed definition also has, what changes."""
+    """Per service of `services` that the deployed definition also has, what changes.
+
+    Args:
+        previous: The deployed definition.
+        stack: The planned stack.
+        tokens: The planned `secret_tokens`: a service whose token is not the
+            deployed one holds other passwords.
+        services: The services whose containers are replaced.
+    """
     if previous is None:
         return {}
     known = {s.name for s in previous.stack.services}
-    return {name: service_changes(previous.stack, stack, name, digest != previous.digest)
+    return {name: service_changes(previous.stack, stack, name,
+                                  tokens.get(name) != previous.secret_tokens.get(name))
             for name in sorted(services & known)}

@@ -16,17 +16,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from corral.backends.deploy.body import config_hash, secrets_digest
+from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.carry import kept_secrets
 from corral.backends.deploy.diff import FieldChange, stack_changes
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
+from corral.backends.deploy.secret_tokens import fresh, from_record, tokens_for
 from corral.backends.errors import DeployError, UpgradePending
 from corral.backends.plan.model import REPLACE, Plan
 from corral.backends.plan.planner import plan as make_plan
 from corral.backends.ssh.fleet import Fleet
 from corral.catalog.answers import Answers
-from corral.catalog.spec import MASK, Stack
+from corral.catalog.spec import Stack
 
 
 @dataclass(frozen=True)
@@ -148,14 +149,27 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     previous = state.definition(stack.name)
     now = time.time()
     kept = kept_secrets(answers)
+    legacy: set[str] = set()
     if record is not None:
-        digest = record.digest
+        tokens, legacy = from_record(stack, record)
         definition = dataclasses.replace(record, stack=stack, deployed_at=now)
     else:
-        digest = _digest(stack, kept, previous)
-        definition = dataclasses.replace(definition_of(stack, answers, 0, now), digest=digest)
-    hashes = {s.name: config_hash(stack, s, digest) for s in stack.services}
-    plan = make_plan(stack, state.hosts, hashes)
+        if kept and previous is None:
+            raise DeployError(f"stack {stack.name} has no record on the online hosts: the"
+                              f" deployed {', '.join(sorted(kept))} cannot be kept; type it")
+        tokens = tokens_for(fleet, state, stack, previous)
+        definition = definition_of(stack, answers, 0, now)
+    hashes, plan = _plan(stack, state, tokens)
+    if legacy and not (definition.same_as(previous) and _recorded_everywhere(state, plan,
+                                                                              previous)):
+        # A format 1 record's digest stands in only while nothing is written:
+        # the record about to be written gets tokens (those containers are
+        # recreated once, their passwords copied from them).
+        tokens, legacy = fresh(tokens, legacy), set()
+        hashes, plan = _plan(stack, state, tokens)
+    definition = dataclasses.replace(
+        definition, legacy_digest="",
+        secret_tokens={k: v for k, v in tokens.items() if k not in legacy})
     replaced = {s.service for s in plan.changes if s.action == REPLACE}
     generations = [r.generation for r in state.records if r.stack == stack.name]
     if definition.same_as(previous):
@@ -178,19 +192,20 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
              and (r.generation != definition.generation or r.host not in record_hosts)]
     return Prepared(stack, definition, previous, state, hashes, plan,
                     record is not None or bool(kept), list(record_hosts), sorted(stale),
-                    stack_changes(previous, stack, digest, replaced))
+                    stack_changes(previous, stack, definition.secret_tokens, replaced))
 
 
-def _digest(stack: Stack, kept: frozenset[str], previous: Definition | None) -> str:
-    """The password digest of a rendered stack; kept passwords count as the deployed ones.
+def _plan(stack: Stack, state: FleetState, tokens: dict[str, str]
+          ) -> tuple[dict[str, str], Plan]:
+    hashes = {s.name: config_hash(stack, s, tokens.get(s.name, "")) for s in stack.services}
+    return hashes, make_plan(stack, state.hosts, hashes)
 
-    Raises:
-        DeployError: Passwords are to be kept but the stack has no record.
-    """
-    typed = stack.secrets - {MASK}
-    if not kept:
-        return secrets_digest(typed)
+
+def _recorded_everywhere(state: FleetState, plan: Plan, previous: Definition | None) -> bool:
+    """Whether every host that will hold the stack already holds its latest record."""
     if previous is None:
-        raise DeployError(f"stack {stack.name} has no record on the online hosts: the"
-                          f" deployed {', '.join(sorted(kept))} cannot be kept; type it")
-    return previous.digest if not typed else secrets_digest(typed | {previous.digest})
+        return False
+    hosts = sorted({s.host for s in plan.final()}) or plan.hosts[:1]
+    have = {r.host for r in state.records
+            if r.stack == previous.name and r.generation == previous.generation}
+    return all(host in have for host in hosts)

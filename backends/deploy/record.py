@@ -9,6 +9,12 @@ the same inventory reads the records and takes the highest generation.
 A volume, rather than a container or network, because its labels need no
 image, it never runs, and a new generation replaces the old one by create
 then remove. Volume labels cannot change, hence one volume per generation.
+
+A record sits on hosts that may run no container holding a password, so it
+holds nothing computed from one: only random per-service tokens that change
+when a service's passwords do (`secret_tokens`). Records of format 1 held an
+unsalted digest of the passwords; it is read (`legacy_digest`, to recognise
+the containers it made) and never written again.
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ import zlib
 from dataclasses import dataclass, field
 
 from corral.backends import labels as L
-from corral.backends.deploy.body import secrets_digest
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
 
-FORMAT = 1
+FORMAT = 2
+#: Formats `decode()` reads: 1 held `secrets_digest` (sha256 of the passwords).
+_READABLE = (1, 2)
+#: The format 1 digest of no password at all (sha256 of the empty string).
+_NO_SECRETS = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 PREFIX = "corral-stack."
 
 
@@ -38,7 +47,11 @@ class Definition:
         stack: The spec, password answers masked (`Stack.secrets` is empty).
         answers: The answers, passwords left out.
         secret_names: The variables that were passwords.
-        digest: `secrets_digest()` of the password answers (for config hashes).
+        secret_tokens: Per service whose containers hold a password answer,
+            a random token mixed into its configuration hash; a new one is
+            drawn when those passwords change (`secret_tokens.tokens_for()`).
+        legacy_digest: Read from a format 1 record only, never written: the
+            unsalted digest of the passwords its containers' hashes mix in.
         generation: Increases with every apply that changes the definition.
         deployed_at: Epoch seconds of that apply.
         upgrade_from: While an upgrade awaits confirm or rollback, the
@@ -48,7 +61,8 @@ class Definition:
     stack: Stack
     answers: dict[str, str] = field(default_factory=dict)
     secret_names: tuple[str, ...] = ()
-    digest: str = ""
+    secret_tokens: dict[str, str] = field(default_factory=dict)
+    legacy_digest: str = ""
     generation: int = 1
     deployed_at: float = 0.0
     upgrade_from: int | None = None
@@ -57,6 +71,11 @@ class Definition:
     def name(self) -> str:
         """The stack name."""
         return self.stack.name
+
+    @property
+    def holds_secrets(self) -> bool:
+        """Whether the deployed containers hold password answers (that an upgrade may keep)."""
+        return bool(self.secret_tokens) or self.legacy_digest not in ("", _NO_SECRETS)
 
     @property
     def awaiting_decision(self) -> bool:
@@ -72,7 +91,8 @@ class Definition:
         data = {
             "format": FORMAT, "name": self.stack.name, "entry": self.stack.entry,
             "version": self.stack.version, "answers": dict(sorted(self.answers.items())),
-            "secret_names": sorted(self.secret_names), "secrets_digest": self.digest,
+            "secret_names": sorted(self.secret_names),
+            "secret_tokens": dict(sorted(self.secret_tokens.items())),
             "spec": self.stack.to_dict(),
         }
         if meta:
@@ -88,8 +108,8 @@ def definition_of(stack: Stack, answers: Answers | None, generation: int,
     secret_names = tuple(sorted(answers.secret_names)) if answers else ()
     kept = {k: v for k, v in values.items() if k not in secret_names}
     masked = stack_from_dict(stack.to_dict())
-    return Definition(masked, kept, secret_names, secrets_digest(stack.secrets), generation,
-                      deployed_at)
+    return Definition(masked, kept, secret_names, generation=generation,
+                      deployed_at=deployed_at)
 
 
 def encode(definition: Definition) -> dict[str, str]:
@@ -114,13 +134,14 @@ def decode(labels: dict[str, str]) -> Definition:
         data = json.loads(zlib.decompress(base64.b64decode(labels[L.DEFINITION])))
     except (KeyError, ValueError, zlib.error) as exc:
         raise ValueError(f"unreadable stack record: {exc}") from exc
-    if data.get("format") != FORMAT:
+    if data.get("format") not in _READABLE:
         raise ValueError(f"stack record format {data.get('format')!r} is not {FORMAT}")
     return Definition(
         stack=stack_from_dict(data["spec"]),
         answers=dict(data.get("answers") or {}),
         secret_names=tuple(data.get("secret_names") or ()),
-        digest=data.get("secrets_digest", ""),
+        secret_tokens=dict(data.get("secret_tokens") or {}),
+        legacy_digest=str(data.get("secrets_digest") or ""),
         generation=int(data.get("generation", 0)),
         deployed_at=float(data.get("deployed_at", 0.0)),
         upgrade_from=data.get("upgrade_from"),

@@ -17,6 +17,7 @@ from corral.backends.inventory.load import (
     HOST_NAME_PATTERN,
     LABEL_KEY_PATTERN,
     HostSpec,
+    key_problem,
     parse_target,
 )
 
@@ -60,6 +61,8 @@ class HostEntry:
         for path in self.identity:
             if not Path(path).expanduser().is_file():
                 found.setdefault("identity", f"no such file: {path}")
+            elif problem := key_problem(Path(path).expanduser()):
+                found.setdefault("identity", problem)
         if self.socket is not None and not self.socket.startswith("/"):
             found["socket"] = "must be an absolute path, e.g. /var/run/docker.sock"
         for key in self.labels:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ _TARGET = re.compile(
     r"(?P<address>\[[0-9A-Fa-f:.]+\]|[^@\s:/\[\]]+)"
     r"(?::(?P<port>\d{1,5}))?$"
 )
+# What OpenSSH refuses in a host name (`valid_hostname()`) and a user name
+# (`valid_ruser()`): a ProxyCommand or Match exec expands %h and %r in a
+# shell, so such a name would run commands on the operator's machine.
+_HOST_REFUSED = "'`\"$\\;&<>|(){},"
+_USER_REFUSED = "'`\";&<>|(){}"
 _HOST_KEYS = {"name", "ssh", "identity", "socket", "labels", "jump"}
 _TOP_KEYS = {"hosts"}
 
@@ -188,6 +194,9 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
 def parse_target(text: str) -> SshTarget:
     """Parse `user@address:port` (each part but the address optional).
 
+    User and host names are held to OpenSSH's own rules: no shell
+    metacharacters, control characters or leading `-`.
+
     Raises:
         ValueError: The text is not of that form.
     """
@@ -197,11 +206,40 @@ def parse_target(text: str) -> SshTarget:
     port = match["port"]
     if port is not None and not 0 < int(port) < 65536:
         raise ValueError(f"port {port} is out of range")
-    return SshTarget(
-        address=match["address"].strip("[]"),
-        user=match["user"],
-        port=int(port) if port else None,
-    )
+    address, user = match["address"].strip("[]"), match["user"]
+    problem = _name_problem(address, _HOST_REFUSED, "host name")
+    if user is not None:
+        problem = _name_problem(user, _USER_REFUSED, "user name") or problem
+    if problem:
+        raise ValueError(f"{text!r}: {problem}")
+    return SshTarget(address=address, user=user, port=int(port) if port else None)
+
+
+def _name_problem(name: str, refused: str, what: str) -> str | None:
+    """Why OpenSSH would refuse `name` as a user or host name, or None."""
+    if name.startswith("-"):
+        return f"a {what} may not start with '-' (OpenSSH refuses it)"
+    for char in name:
+        if char in refused or ord(char) < 32 or ord(char) == 127 or char.isspace():
+            shown = repr(char) if char.isprintable() else f"\\x{ord(char):02x}"
+            return f"{shown} is not allowed in a {what} (OpenSSH refuses it)"
+    return None
+
+
+def key_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why OpenSSH would refuse a private key file for its permissions, or None.
+
+    Like OpenSSH (`sshkey_perm_ok()`), a key the user owns that the group
+    or others may read or write is refused, not used silently.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None  # missing files are reported by the caller
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        return (f"UNPROTECTED PRIVATE KEY FILE {path}: permissions"
+                f" {stat.S_IMODE(info.st_mode):04o} let others read it; run chmod 600 {path}")
+    return None
 
 
 class _Reader:
@@ -292,6 +330,9 @@ class _Reader:
                     f"host {name!r}: identity file {str(path)!r} not found",
                     node.line_of("identity"),
                 )
+            problem = key_problem(path)
+            if problem:
+                raise self.fail(f"host {name!r}: {problem}", node.line_of("identity"))
             paths.append(str(path))
         return tuple(paths)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import asyncssh
 
-from corral.backends.errors import BackendError, HostKeyChanged, HostKeyUnknown
-from corral.backends.inventory.load import HostSpec, SshTarget
+from corral.backends.errors import BackendError, HostKeyChanged, HostKeyUnknown, UnprotectedKey
+from corral.backends.inventory.load import HostSpec, SshTarget, key_problem
 from corral.backends.translate import translate_ssh_error
 
 DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
@@ -136,6 +136,29 @@ CIPHER_PREFERENCE = [
 ]
 
 
+#: The keys asyncssh (like OpenSSH) offers when the inventory names none.
+_DEFAULT_KEYS = ("id_ed25519_sk", "id_ecdsa_sk", "id_ed448", "id_ed25519", "id_ecdsa",
+                 "id_rsa", "id_dsa")
+
+
+def check_keys(name: str, identity: tuple[str, ...]) -> None:
+    """Refuse private keys that others may read, before any is offered.
+
+    OpenSSH refuses such a key ("UNPROTECTED PRIVATE KEY FILE"); offering it
+    silently would hide that someone else could have copied it. The
+    inventory's files are checked when it loads; this catches a mode changed
+    since, and the default `~/.ssh/id_*` keys used when none is named.
+
+    Raises:
+        UnprotectedKey: Naming the file and the fix.
+    """
+    paths = identity or tuple(str(Path("~", ".ssh", key).expanduser()) for key in _DEFAULT_KEYS)
+    for path in paths:
+        problem = key_problem(path)
+        if problem:
+            raise UnprotectedKey(problem, host=name)
+
+
 async def _connect_one(
     name: str,
     target: SshTarget,
@@ -144,6 +167,7 @@ async def _connect_one(
     identity: tuple[str, ...],
     tunnel: asyncssh.SSHClientConnection | None,
 ) -> asyncssh.SSHClientConnection:
+    check_keys(name, identity)
     check = _HostKeyCheck(settings.accept_fingerprints, known)
     options: dict[str, object] = {
         "known_hosts": known,

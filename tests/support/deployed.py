@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from types import SimpleNamespace
 
 from corral.backends import labels as L
 from corral.backends.deploy.body import instantiate
@@ -18,6 +19,20 @@ from corral.backends.deploy.record import record_name
 from corral.backends.plan.model import HostContainer, HostInfo
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
+
+
+class HoldingFleet:
+    """A fleet whose every container holds `password` as KV_PASSWORD (what `inspect` says)."""
+
+    def __init__(self, password: str):
+        config = {"Env": [f"KV_PASSWORD={password}", "PATH=/bin"], "Labels": {}}
+        api = SimpleNamespace(inspect_container=lambda ref: {"Config": config})
+        self.session = SimpleNamespace(call=lambda fn: fn(SimpleNamespace(api=api)))
+        self.asked = 0
+
+    def query(self, fn, hosts):
+        self.asked += 1
+        return [SimpleNamespace(ok=True, value=fn(self.session))]
 
 
 def applied(prepared: Prepared) -> FleetState:

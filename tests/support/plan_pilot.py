@@ -27,6 +27,7 @@ from corral.catalog.spec import Stack
 from corral.tui.console.model.deploy_flow import Planned
 from corral.tui.console.screens.plan import PlanScreen
 from tests.support.catalog_pilot import PASSWORD
+from tests.support.deployed import HoldingFleet
 from tests.support.pilot import until
 
 GiB = 1 << 30
@@ -77,7 +78,7 @@ class FakeFlow:
         if self.plan_error is not None:
             raise self.plan_error
         state = FleetState(list(self.hosts), list(self.records))
-        prepared = prepare(None, stack, answers, state=state)  # type: ignore[arg-type]
+        prepared = prepare(HoldingFleet(PASSWORD), stack, answers, state=state)  # type: ignore[arg-type]
         if self.upgrade:  # as if a generation 1 were deployed: the upgrade awaits a decision
             prepared.definition = dataclasses.replace(prepared.definition, generation=2,
                                                       upgrade_from=1)

@@ -10,6 +10,7 @@ from corral.backends.audit import install as install_audit
 from corral.tui.cli import audit as audit_cli
 from corral.tui.cli import catalog as catalog_cli
 from corral.tui.cli import deploy as deploy_cli
+from corral.tui.cli import diag as diag_cli
 from corral.tui.cli import exec as exec_cli
 from corral.tui.cli import hosts as hosts_cli
 from corral.tui.cli import lease as lease_cli
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     exec_cli.register(subparsers)
     lease_cli.register(subparsers)
     audit_cli.register(subparsers)
+    diag_cli.register(subparsers)
     return parser
 
 

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from corral.backends.deploy.body import secrets_digest
 from corral.backends.deploy.carry import render_upgrade, seed, upgrade_questions
 from corral.backends.deploy.gather import FleetState
 from corral.backends.deploy.prepare import prepare
@@ -18,6 +17,7 @@ from corral.catalog.loader import load_catalogs
 from corral.catalog.spec import MASK
 from corral.tui.present.deploy import plan_json, plan_text
 from tests.support.catalog_pilot import PASSWORD
+from tests.support.deployed import HoldingFleet as Holding
 from tests.support.deployed import applied, deployed
 from tests.support.plan_pilot import HOSTS, demo
 
@@ -83,11 +83,27 @@ def test_a_new_password_shows_as_changed_never_in_clear() -> None:
     start = seed(state.definition("demo"), version())
     answers, stack = render_upgrade(version(), form_answers(start, KV_PASSWORD="another-secret"),
                                     start, "demo")
-    prepared = prepare(None, stack, answers, state=state, upgrade=True)  # type: ignore[arg-type]
+    prepared = prepare(Holding(PASSWORD), stack, answers, state=state,  # type: ignore[arg-type]
+                       upgrade=True)
     assert [str(c) for c in prepared.changes["kv"]] == [
         f"env KV_PASSWORD: {MASK} → {MASK} (changed)"]
     shown = plan_text(prepared) + json.dumps(plan_json(prepared))
     assert "another-secret" not in shown and PASSWORD not in shown
+
+
+def test_the_same_password_typed_again_changes_nothing() -> None:
+    state = scaled_up()
+    start = seed(state.definition("demo"), version())
+    answers, stack = render_upgrade(version(), form_answers(start, KV_PASSWORD=PASSWORD),
+                                    start, "demo")
+    fleet = Holding(PASSWORD)
+    prepared = prepare(fleet, stack, answers, state=state, upgrade=True)  # type: ignore[arg-type]
+    assert prepared.plan.no_op and fleet.asked  # the running containers were asked
+    assert prepared.definition.secret_tokens == state.definition("demo").secret_tokens
+    other = prepare(Holding("what-kv-holds-now"), stack, answers,  # type: ignore[arg-type]
+                    state=state, upgrade=True)
+    assert {s.service for s in other.plan.changes} == {"kv", "signal"}  # they use it
+    assert {s.action for s in other.plan.changes} == {"replace"}
 
 
 def test_a_password_the_template_transforms_cannot_be_kept(monkeypatch) -> None:
@@ -115,5 +131,11 @@ def test_a_password_the_template_transforms_cannot_be_kept(monkeypatch) -> None:
 def test_a_deploy_without_passwords_has_none_to_keep() -> None:
     state = scaled_up()
     definition = state.definition("demo")
-    bare = dataclasses.replace(definition, digest=secrets_digest(frozenset()))
+    bare = dataclasses.replace(definition, secret_tokens={}, legacy_digest="")
     assert seed(bare, version()).kept_secrets == frozenset()
+    # A format 1 record said so with the digest of no password at all.
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    old = dataclasses.replace(bare, legacy_digest=empty)
+    assert seed(old, version()).kept_secrets == frozenset()
+    assert seed(dataclasses.replace(bare, legacy_digest="ab" * 32),
+                version()).kept_secrets == frozenset({"KV_PASSWORD"})

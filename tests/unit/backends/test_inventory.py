@@ -27,6 +27,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def key(tmp_path: Path) -> Path:
     path = tmp_path / "id_test"
     path.write_text("not really a key")
+    path.chmod(0o600)  # as OpenSSH wants a private key
     return path
 
 
@@ -78,6 +79,12 @@ def test_unknown_host_name_lists_known_ones(tmp_path: Path) -> None:
         ("hosts:\n  - name: a\n    ssh: h\n    socket: rel.sock\n", 4, "absolute path"),
         ("hosts:\n  - name: a\n    ssh: h\n    identity: nope\n", 4, "identity file"),
         ("hosts:\n  - name: a\n    ssh: h\n    labels: [x]\n", 4, "'labels' must be"),
+        ("hosts:\n  - name: a\n    ssh: 'ro|ot@h'\n", 3, "'|' is not allowed in a user"),
+        ("hosts:\n  - name: a\n    ssh: 'root@x;id>p;'\n", 3, "';' is not allowed in a host"),
+        ("hosts:\n  - name: a\n    ssh: '$(id)'\n", 3, "'$' is not allowed in a host"),
+        ("hosts:\n  - name: a\n    ssh: '`id`@h'\n", 3, "'`' is not allowed in a user"),
+        ("hosts:\n  - name: a\n    ssh: -oProxyCommand=x\n", 3, "may not start with '-'"),
+        ("hosts:\n  - name: a\n    ssh: h\n    jump: 'u@b>f'\n", 4, "'>' is not allowed"),
         ("hosts:\n  - name: a\n    ssh: h\n    labels:\n      z: [1]\n", 5, "plain value"),
         ("hosts:\n  - name: a\n    ssh: h\n    jump: [1]\n", 4, "'jump' must be"),
         ("hosts:\n  - name: a\n    ssh: h\n    ssh: g\n", 4, "duplicate key 'ssh'"),
@@ -152,3 +159,15 @@ def test_parse_target(text: str, target: SshTarget) -> None:
 def test_target_round_trips_to_text() -> None:
     assert str(SshTarget("::1", "u", 22)) == "u@[::1]:22"
     assert str(SshTarget("h")) == "h"
+
+
+def test_a_key_others_may_read_is_refused_naming_the_fix(tmp_path: Path, key: Path) -> None:
+    text = "hosts:\n  - name: a\n    ssh: h\n    identity: id_test\n"
+    key.chmod(0o644)
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(write(tmp_path, text))
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'inventory.yaml'}:4: ") and "\n" not in message
+    assert "UNPROTECTED PRIVATE KEY FILE" in message and f"chmod 600 {key}" in message
+    key.chmod(0o600)
+    assert load_inventory(write(tmp_path, text)).hosts[0].identity == (str(key),)

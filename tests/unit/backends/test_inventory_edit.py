@@ -315,3 +315,35 @@ def test_written_identity_is_absolute(tmp_path: Path, monkeypatch: pytest.Monkey
     assert host_entry.identity_path("id_test") == str(tmp_path / "id_test")
     assert host_entry.identity_path("~/.ssh/id") == "~/.ssh/id"
     assert os.path.isabs(HostEntry("a", "a", identity=("id_test",)).to_spec().identity[0])
+
+
+def test_form_fields_are_held_to_openssh_rules(tmp_path: Path) -> None:
+    key = tmp_path / "id_test"
+    key.write_text("k")
+    key.chmod(0o644)
+    entry = HostEntry("ok", "ro|ot@h", identity=(str(key),), jump=("b;id",))
+    problems = entry.problems()
+    assert "'|' is not allowed in a user name" in problems["ssh"]
+    assert "';' is not allowed in a host name" in problems["jump"]
+    assert problems["identity"].endswith(f"chmod 600 {key}")
+
+
+def test_connecting_refuses_a_key_others_may_read(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from corral.backends.errors import UnprotectedKey
+    from corral.backends.ssh.connect import check_keys
+
+    key = tmp_path / "id_test"
+    key.write_text("k")
+    key.chmod(0o600)
+    check_keys("h", (str(key),))
+    key.chmod(0o604)
+    with pytest.raises(UnprotectedKey, match=f"chmod 600 {key}"):
+        check_keys("h", (str(key),))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    check_keys("h", ())  # no default key at all
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_rsa").write_text("k")
+    (tmp_path / ".ssh" / "id_rsa").chmod(0o644)
+    with pytest.raises(UnprotectedKey, match="id_rsa"):
+        check_keys("h", ())

@@ -39,7 +39,7 @@ MUTATING = {
 #: Verbs that only read: read-only leaves them alone.
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),
            ("catalog", "show"), ("catalog", "render"), ("catalog", "lint"), ("audit",),
-           ("lease",)}
+           ("lease",), ("diag",)}
 
 INVENTORY = "hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
 
