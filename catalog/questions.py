@@ -287,6 +287,11 @@ def _parse_question(item: object, source: Source, line: int | None,
         report.error(f"{name}: default must be a single value", file, at("default"))
         default = None
     _check_rules(name, kind, values, options, item, source, report)
+    if kind == "boolean" and default is not None and \
+            answer_text(default, variable) not in ("true", "false"):
+        # Rancher read anything but "true" as false: `maybe` is a mistake to point out.
+        report.error(f"{name}: a boolean default must be true or false, not"
+                     f" {quoted(answer_text(default, variable))}", file, at("default"))
     if len(report.errors) > errors_before:
         return None
     return Question(
