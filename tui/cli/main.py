@@ -11,6 +11,7 @@ from corral.tui.cli import deploy as deploy_cli
 from corral.tui.cli import exec as exec_cli
 from corral.tui.cli import hosts as hosts_cli
 from corral.tui.cli import logs as logs_cli
+from corral.tui.cli.ending import ending_on_signals
 from corral.tui.cli.support import EXIT_USAGE, add_global_options, run_guarded
 
 
@@ -66,11 +67,13 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `corral` console script."""
     args = parse_command_line(sys.argv[1:] if argv is None else list(argv))
-    if args.command is None:
-        from corral.tui.cli.console import run_console  # Textual loads only for the console
+    # SIGTERM and SIGHUP end it like Ctrl-C: tunnels and their directories are cleaned.
+    with ending_on_signals():
+        if args.command is None:
+            from corral.tui.cli.console import run_console  # Textual loads only for the console
 
-        return run_guarded(run_console, args)
-    return run_guarded(args.func, args)
+            return run_guarded(run_console, args)
+        return run_guarded(args.func, args)
 
 
 if __name__ == "__main__":
