@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.lab import Lab
-from tests.support.lab_cli import engine
+from tests.support.lab_cli import engine, running_fleet
 from tests.support.waits import wait_until
 from tests.support.workloads import BUSYBOX, remove_workload, run
 
@@ -148,3 +148,28 @@ def test_console_cleans_its_tunnels_on(sig: signal.Signals, lab: Lab, talker: st
                timeout=10)
     assert b"Traceback" not in output, output[-2000:]
     assert not os.WIFSIGNALED(status), "killed by the signal: no clean-up ran"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_stream_relay_cleans_its_tunnel_on(sig: signal.Signals, lab: Lab, runtime_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # A closing terminal signals the whole process group: relays included.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
+    with running_fleet(lab.inventory, lab.known_hosts, stream_relay=True) as (_, fleet):
+        session = fleet.session(lab.hosts[0].name)
+        before = set(tunnels(runtime_dir))  # the fleet's own tunnels
+        streams = session.stream_client()
+        assert streams is not session.client and streams.ping()
+        [relay_dir] = [runtime_dir / name for name in set(tunnels(runtime_dir)) - before]
+        pid = session._relay._process.pid
+        os.kill(pid, sig)
+        wait_until(lambda: not _alive(pid), "the relay to end", 10)
+        assert not relay_dir.exists(), "the relay left its tunnel directory"
