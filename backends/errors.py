@@ -10,6 +10,7 @@ an I/O library, so the pure planner can raise these.
 from __future__ import annotations
 
 from corral.catalog.errors import CorralError
+from corral.catalog.excerpt import clip_message
 
 
 class BackendError(CorralError):
@@ -40,7 +41,8 @@ class InventoryError(BackendError):
     exit_code = 2
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
-        super().__init__(message)
+        # Messages quote the file's text: one line, bounded.
+        super().__init__(clip_message(message))
         self.file = file
         self.line = line
 

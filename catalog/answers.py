@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from corral.catalog.errors import AnswerError
+from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Problem, Report
 from corral.catalog.questions import Question, answer_text
 from corral.catalog.spec import MASK
@@ -60,7 +61,7 @@ def parse_set(items: Iterable[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise AnswerError(f"--set expects KEY=VALUE, got {key.strip() or item!r}")
+            raise AnswerError(f"--set expects KEY=VALUE, got {quoted(key.strip() or item)}")
         values[key.strip()] = value
     return values
 

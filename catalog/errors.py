@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corral.catalog.excerpt import clip_message
+
 
 class CorralError(Exception):
     """Base of every error Corral raises on purpose, whatever the layer.
@@ -61,7 +63,8 @@ class CatalogError(CorralError):
     exit_code = 2
 
     def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None):
-        super().__init__(message)
+        # Messages quote files' text and answers: one line, bounded.
+        super().__init__(clip_message(message))
         self.file = str(file) if file is not None else None
         self.line = line
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from corral.catalog.bounded import is_inside, read_text
 from corral.catalog.compose.catalog_block import CatalogInfo, parse_catalog_block
 from corral.catalog.compose.values import raw_text
 from corral.catalog.errors import CatalogError, YamlError
+from corral.catalog.excerpt import quoted
 from corral.catalog.gotemplate.execute import render_template
 from corral.catalog.problems import Problem, Report, Source
 from corral.catalog.yamlsource import load_file, load_text
@@ -36,13 +38,14 @@ def _first(folder: Path, names: tuple[str, ...]) -> Path | None:
     return None
 
 
-def _read(path: Path | None) -> str | None:
+def _read(path: Path | None, root: Path | None) -> str | None:
+    """A README's text; a README that cannot be shown says why instead, in one line."""
     if path is None:
         return None
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+        return read_text(path, root=root)
+    except CatalogError as exc:
+        return f"({exc})"
 
 
 @dataclass
@@ -56,6 +59,9 @@ class Version:
         compose_file: `docker-compose.yml.tpl` or `docker-compose.yml`, if present.
         rancher_file: `rancher-compose.yml.tpl` or `rancher-compose.yml`, if present.
         readme_file: The version's README.md, if present.
+        root: The catalog folder: no file read for this version may lie
+            outside it (symlinks are followed, then checked); None reads
+            anywhere (a compose file named on the command line).
     """
 
     entry_id: str
@@ -64,6 +70,7 @@ class Version:
     compose_file: Path | None = None
     rancher_file: Path | None = None
     readme_file: Path | None = None
+    root: Path | None = None
 
     @cached_property
     def _loaded(self) -> tuple[CatalogInfo, list[Problem], object]:
@@ -72,7 +79,7 @@ class Version:
         source = Source(str(self.rancher_file or self.folder))
         if self.rancher_file is not None:
             try:
-                content = self.rancher_file.read_text(encoding="utf-8")
+                content = read_text(self.rancher_file, root=self.root)
                 if self.rancher_file.suffix == ".tpl":
                     # The catalog block is read before any answer exists.
                     rendered = render_template(content, values={}, stack={"Name": "",
@@ -112,7 +119,7 @@ class Version:
 
     def readme(self) -> str | None:
         """The version's README text, if any."""
-        return _read(self.readme_file)
+        return _read(self.readme_file, self.root)
 
     def to_dict(self) -> dict:
         """Plain data for `--json`."""
@@ -156,6 +163,7 @@ class Entry:
         readme_file: The entry README.md, if any.
         versions: Version folders, numeric names first in numeric order.
         problems: Problems found in config.yml and in choosing the default version.
+        root: The catalog folder no file of the entry may lead out of.
     """
 
     id: str
@@ -173,10 +181,11 @@ class Entry:
     readme_file: Path | None = None
     versions: tuple[Version, ...] = ()
     problems: list[Problem] = field(default_factory=list)
+    root: Path | None = None
 
     def readme(self) -> str | None:
         """The entry README text, if any."""
-        return _read(self.readme_file)
+        return _read(self.readme_file, self.root)
 
     @cached_property
     def default_version(self) -> Version | None:
@@ -232,14 +241,26 @@ class Entry:
         }
 
 
-def load_entry(folder: Path, entry_id: str, catalog: str) -> Entry:
-    """Read one entry folder: config.yml now, versions lazily. Never raises."""
+def load_entry(folder: Path, entry_id: str, catalog: str, root: Path | None = None) -> Entry:
+    """Read one entry folder: config.yml now, versions lazily. Never raises.
+
+    Args:
+        folder: The entry folder.
+        entry_id: Its id.
+        catalog: The catalog's name.
+        root: The catalog folder: files and folders that lead outside it are refused.
+    """
     report = Report()
     config_path = folder / "config.yml"
     config: dict = {}
+    if root is not None and not is_inside(folder, root):
+        report.error(f"refused: the entry folder leads outside the catalog folder {root}",
+                     folder)
+        return Entry(id=entry_id, catalog=catalog, folder=folder, name=folder.name,
+                     problems=report.problems, root=root)
     if config_path.is_file():
         try:
-            document = load_file(config_path)
+            document = load_file(config_path, root=root)
             if isinstance(document, dict):
                 config = document
             elif document is not None:
@@ -252,7 +273,7 @@ def load_entry(folder: Path, entry_id: str, catalog: str) -> Entry:
     for key, raw in config.items():
         line = config.line_of(key)
         if key not in _CONFIG_KEYS:
-            report.warn(f"unknown config.yml key {key!r}", config_path, line)
+            report.warn(f"unknown config.yml key {quoted(key)}", config_path, line)
         elif key == "labels":
             if isinstance(raw, dict):
                 values[key] = {str(k): str(v) for k, v in sorted(raw.items())}
@@ -266,7 +287,7 @@ def load_entry(folder: Path, entry_id: str, catalog: str) -> Entry:
     try:
         icon = next((p for p in sorted(folder.iterdir()) if p.name.startswith("catalogIcon")),
                     None)
-        versions = _versions(folder, entry_id, report)
+        versions = _versions(folder, entry_id, report, root)
     except OSError as exc:
         report.error(f"cannot read the entry folder: {exc.strerror or exc}", folder)
         icon, versions = None, ()
@@ -284,13 +305,19 @@ def load_entry(folder: Path, entry_id: str, catalog: str) -> Entry:
         readme_file=_first(folder, ("README.md", "readme.md")),
         versions=versions,
         problems=report.problems,
+        root=root,
     )
 
 
-def _versions(folder: Path, entry_id: str, report: Report) -> tuple[Version, ...]:
+def _versions(folder: Path, entry_id: str, report: Report, root: Path | None
+              ) -> tuple[Version, ...]:
     versions = []
     for child in sorted(folder.iterdir()):
         if not child.is_dir() or child.name.startswith("."):
+            continue
+        if root is not None and not is_inside(child, root):
+            report.error("refused: the version folder leads outside the catalog folder"
+                         f" {root}", child)
             continue
         compose = _first(child, COMPOSE_NAMES)
         rancher_file = _first(child, RANCHER_NAMES)
@@ -299,7 +326,7 @@ def _versions(folder: Path, entry_id: str, report: Report) -> tuple[Version, ...
                 report.warn(f"version folder {child.name} has no compose files", child)
             continue
         versions.append(Version(entry_id, child, child.name, compose, rancher_file,
-                                _first(child, ("README.md", "readme.md"))))
+                                _first(child, ("README.md", "readme.md")), root))
     versions.sort(key=lambda v: (0, int(v.revision), "") if v.revision.isdigit()
                   else (1, 0, v.revision))
     return tuple(versions)
@@ -342,17 +369,19 @@ def _scan(root: Path, name: str) -> Catalog:
     for child in sorted(root.iterdir()):
         if not child.is_dir():
             continue
-        if child.name == "templates":
-            bases.append((child, ""))
-        elif child.name.endswith("-templates") and child.name.count("-") == 1:
-            bases.append((child, child.name.split("-")[0]))
+        if child.name == "templates" or (child.name.endswith("-templates")
+                                         and child.name.count("-") == 1):
+            if not is_inside(child, root):
+                raise CatalogError(f"refused: {child.name}/ leads outside the catalog folder",
+                                   file=root)
+            bases.append((child, child.name.split("-")[0] if child.name != "templates" else ""))
     if not bases:
         raise CatalogError("no templates/ or *-templates/ folder in catalog", file=root)
     for folder, base in bases:
         for child in sorted(folder.iterdir()):
             if child.is_dir() and not child.name.startswith("."):
                 entry_id = f"{base}/{child.name}" if base else child.name
-                entries.append(load_entry(child, entry_id, name))
+                entries.append(load_entry(child, entry_id, name, root))
     entries.sort(key=lambda e: e.id)
     return Catalog(name, root, entries)
 
@@ -388,7 +417,7 @@ class CatalogSet:
             for entry in catalog.entries:
                 if entry.id == entry_id:
                     return entry
-        raise CatalogError(f"no catalog entry {reference!r}")
+        raise CatalogError(f"no catalog entry {quoted(reference)}")
 
 
 def load_catalogs(paths: list[str | Path] | None = None, *, builtin: bool = True) -> CatalogSet:

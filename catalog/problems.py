@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corral.catalog.errors import CatalogError, RenderError, UnsupportedError
+from corral.catalog.excerpt import clip_message
 
 ERROR = "error"
 UNSUPPORTED = "unsupported"
@@ -37,6 +38,10 @@ class Problem:
     file: str | None = None
     line: int | None = None
     severity: str = ERROR
+
+    def __post_init__(self) -> None:
+        # Messages quote files' text and answers: one line, bounded.
+        object.__setattr__(self, "message", clip_message(self.message))
 
     @property
     def location(self) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from corral.catalog.compose.values import raw_text
 from corral.catalog.errors import AnswerError
+from corral.catalog.excerpt import excerpt, quoted
 from corral.catalog.gotemplate.gofmt import sprint_value
 from corral.catalog.problems import Report, Source
 from corral.catalog.yamlsource import Mapping
@@ -244,18 +245,18 @@ def _parse_question(item: object, source: Source, line: int | None,
 
     for key in item:
         if key not in _KNOWN_KEYS:
-            report.warn(f"unknown question key {key!r}", file, at(key))
+            report.warn(f"unknown question key {quoted(key)}", file, at(key))
     variable = item.get("variable")
     if not isinstance(variable, str) or not variable:
         report.error("a question needs a variable name", file, line)
         return None
-    name = f"question {variable}"
+    name = f"question {excerpt(variable)}"
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
         report.warn(f"{name}: variable names other than letters, digits and _ cannot be used"
                     " in ${...} interpolation", file, at("variable"))
     kind = item.get("type", "string")
     if kind not in TYPES:
-        report.error(f"{name}: unknown type {kind!r} (expected one of {', '.join(TYPES)})",
+        report.error(f"{name}: unknown type {quoted(kind)} (expected one of {', '.join(TYPES)})",
                      file, at("type"))
         return None
     values: dict[str, object] = {}
@@ -286,6 +287,11 @@ def _parse_question(item: object, source: Source, line: int | None,
         report.error(f"{name}: default must be a single value", file, at("default"))
         default = None
     _check_rules(name, kind, values, options, item, source, report)
+    if kind == "boolean" and default is not None and \
+            answer_text(default, variable) not in ("true", "false"):
+        # Rancher read anything but "true" as false: `maybe` is a mistake to point out.
+        report.error(f"{name}: a boolean default must be true or false, not"
+                     f" {quoted(answer_text(default, variable))}", file, at("default"))
     if len(report.errors) > errors_before:
         return None
     return Question(

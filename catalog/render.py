@@ -13,8 +13,10 @@ import re
 from pathlib import Path
 
 from corral.catalog.answers import Answers
+from corral.catalog.bounded import read_text
 from corral.catalog.compose.stack import build_services
 from corral.catalog.errors import CatalogError, YamlError
+from corral.catalog.excerpt import quoted
 from corral.catalog.gotemplate.execute import render_template
 from corral.catalog.interpolate import interpolate_tree
 from corral.catalog.loader import Version
@@ -44,13 +46,15 @@ def render(version: Version, answers: Answers, *, stack_name: str) -> Stack:
     report.extend(version.problems)
     report.extend(answers.warnings)
     if not STACK_NAME.fullmatch(stack_name):
-        report.error(f"invalid stack name {stack_name!r}: use letters, digits and -")
+        report.error(f"invalid stack name {quoted(stack_name)}: use letters, digits and -")
     report.raise_errors()
     stack_data = {"Name": stack_name, "Version": version.version}
-    compose_doc, compose_src = _load(version.compose_file, answers, stack_data, report)
+    compose_doc, compose_src = _load(version.compose_file, answers, stack_data, report,
+                                     version.root)
     rancher_doc, rancher_src = (None, None)
     if version.rancher_file is not None:
-        rancher_doc, rancher_src = _load(version.rancher_file, answers, stack_data, report)
+        rancher_doc, rancher_src = _load(version.rancher_file, answers, stack_data, report,
+                                         version.root)
     report.raise_errors()
     services, volumes, networks = build_services(
         compose_doc, rancher_doc, sources=(compose_src, rancher_src),  # type: ignore[arg-type]
@@ -72,14 +76,14 @@ def render(version: Version, answers: Answers, *, stack_name: str) -> Stack:
     )
 
 
-def _load(path: Path | None, answers: Answers, stack: dict, report: Report
-          ) -> tuple[object, Source]:
+def _load(path: Path | None, answers: Answers, stack: dict, report: Report,
+          version_root: Path | None = None) -> tuple[object, Source]:
     """Template, parse and interpolate one compose file; problems go to `report`."""
     source = Source(str(path))
     if path is None:
         return None, source
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, root=version_root)
         if path.suffix == ".tpl":
             rendered = render_template(text, values=answers.values, stack=stack, name=str(path))
             source = Source(str(path), rendered.line_map)
@@ -105,12 +109,14 @@ def _check_environment_questions(questions: tuple[Question, ...], answers: Answe
         if not value or question.type not in ("service", "certificate"):
             continue
         if question.type == "certificate":
-            report.unsupported(f"question {question.variable}: certificate {value!r} would come"
+            report.unsupported(f"question {question.variable}: certificate {quoted(value)}"
+                               " would come"
                                " from a Rancher environment's certificate store",
                                question.file, question.line)
             continue
         stack, _, service = value.rpartition("/")
         if stack not in ("", stack_name) or service not in services:
-            report.unsupported(f"question {question.variable}: service {value!r} is not in this"
+            report.unsupported(f"question {question.variable}: service {quoted(value)}"
+                               " is not in this"
                                " stack; services of a Rancher environment are out of reach",
                                question.file, question.line)

@@ -17,11 +17,16 @@ from typing import Any
 
 import yaml
 
+from corral.catalog.bounded import MAX_FILE_BYTES, describe_size, read_text
 from corral.catalog.errors import YamlError
+from corral.catalog.excerpt import quoted
 
 # A few kilobytes of anchors can expand to billions of nodes; real files
 # never come near this.
 MAX_NODES = 200_000
+# Nor can a few aliases of one long string count as little: what a document
+# holds is bounded by the text of its values once every alias is expanded.
+MAX_VALUE_BYTES = 8 * MAX_FILE_BYTES
 
 
 class Mapping(dict):
@@ -48,28 +53,22 @@ class Sequence(list):
         return self.line
 
 
-def load_file(path: str | Path) -> Any:
+def load_file(path: str | Path, *, root: str | Path | None = None) -> Any:
     """Read and build the YAML document in `path`.
 
     Args:
         path: The file to read.
+        root: If given, the folder the file must lie in once symlinks are followed.
 
     Returns:
         The document (Mapping, Sequence or scalar), or None for an empty file.
 
     Raises:
-        YamlError: The file cannot be read, does not parse, or has duplicate
-            keys, anchor cycles or too many nodes.
+        YamlError: The file cannot be read, is larger than `MAX_FILE_BYTES` (checked
+            before parsing), does not parse, or has duplicate keys, anchor
+            cycles, too many nodes or too many bytes once aliases are expanded.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise YamlError("file not found", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise YamlError(f"not UTF-8 text ({exc.reason})", file=path) from None
-    except OSError as exc:
-        raise YamlError(exc.strerror or str(exc), file=path) from None
-    return load_text(text, source=path)
+    return load_text(read_text(Path(path), root=root, error=YamlError), source=path)
 
 
 def load_text(text: str, *, source: str | Path = "<string>") -> Any:
@@ -109,6 +108,7 @@ class _Builder:
         self.loader = loader
         self.source = source
         self.count = 0
+        self.value_bytes = 0
         self.open_nodes: set[int] = set()
 
     def fail(self, message: str, node: yaml.Node) -> YamlError:
@@ -119,6 +119,10 @@ class _Builder:
         if self.count > MAX_NODES:
             raise self.fail(f"more than {MAX_NODES} values (anchor expansion?)", node)
         if isinstance(node, yaml.ScalarNode):
+            self.value_bytes += len(node.value)
+            if self.value_bytes > MAX_VALUE_BYTES:
+                raise self.fail(f"values larger than {describe_size(MAX_VALUE_BYTES)} in all"
+                                " (aliases of a long value?)", node)
             return self.loader.construct_object(node, deep=True)
         if id(node) in self.open_nodes:
             raise self.fail("an alias refers to a value that contains it", node)
@@ -149,7 +153,7 @@ class _Builder:
                 raise self.fail("a key must be a plain value, not a mapping or list", key_node)
             if key in result.key_lines:
                 first = result.key_lines[key]
-                raise self.fail(f"duplicate key {key!r} (first at line {first})", key_node)
+                raise self.fail(f"duplicate key {quoted(key)} (first at line {first})", key_node)
             result[key] = self.build(value_node)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result

@@ -25,6 +25,7 @@ from pathlib import Path
 import platformdirs
 
 from corral.catalog.errors import CorralError, YamlError
+from corral.catalog.excerpt import clip_message, quoted
 from corral.catalog.yamlsource import Mapping, load_file
 
 ENV_CONFIG = "CORRAL_CONFIG"
@@ -35,6 +36,10 @@ class ConfigError(CorralError):
 
     title = "Configuration error"
     exit_code = 2
+
+    def __init__(self, message: str):
+        # Messages quote the file's text: one line, bounded.
+        super().__init__(clip_message(message))
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ def load_config(
     for key, value in document.items():
         where = f"{path}:{document.line_of(key)}"
         if key not in known:
-            raise ConfigError(f"{where}: unknown key {key!r} (expected: {', '.join(known)})")
+            raise ConfigError(f"{where}: unknown key {quoted(key)} (expected: {', '.join(known)})")
         values[key] = _check(key, value, where)
         if key == "keymap" and binding_ids is not None:
             ids = binding_ids() if callable(binding_ids) else binding_ids
@@ -120,10 +125,10 @@ def _check_binding_ids(keymap: Mapping, binding_ids: Collection[str], path: Path
         if binding_id in binding_ids:
             continue
         close = difflib.get_close_matches(binding_id, binding_ids, n=1)
-        hint = (f"did you mean {close[0]!r}?" if close
+        hint = (f"did you mean {quoted(close[0])}?" if close
                 else f"known ids: {', '.join(sorted(binding_ids))}")
         raise ConfigError(
-            f"{path}:{keymap.line_of(binding_id)}: unknown binding id {binding_id!r} "
+            f"{path}:{keymap.line_of(binding_id)}: unknown binding id {quoted(binding_id)} "
             f"in 'keymap' ({hint})"
         )
 

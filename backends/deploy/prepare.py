@@ -27,7 +27,7 @@ from corral.backends.plan.model import REPLACE, Plan
 from corral.backends.plan.planner import plan as make_plan
 from corral.backends.ssh.fleet import Fleet
 from corral.catalog.answers import Answers
-from corral.catalog.spec import Stack
+from corral.catalog.spec import MASK, Stack
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from corral.backends.errors import InventoryError
 from corral.backends.inventory.host_entry import HostEntry
 from corral.backends.inventory.load import HostSpec, Inventory, load_inventory, parse_target
 from corral.backends.inventory.text import appended, cut, rewritten
+from corral.catalog.bounded import read_bytes
+from corral.catalog.excerpt import quoted
 from corral.catalog.yamlsource import load_file
 
 
@@ -91,7 +93,7 @@ def check_new_name(path: str | os.PathLike[str], name: str) -> None:
 def _refuse_duplicate(inventory: Inventory, name: str) -> None:
     if name in inventory.names():
         raise InventoryError(
-            f"a host named {name!r} is already in the inventory",
+            f"a host named {quoted(name)} is already in the inventory",
             file=str(inventory.path),
             line=inventory.get(name).line,
         )
@@ -133,11 +135,16 @@ def _real(path: str | os.PathLike[str]) -> Path:
 def _read(path: Path) -> tuple[str, os.stat_result | None]:
     try:
         before = path.stat()
-        # Bytes, not read_text: universal newlines would turn CRLF files into LF.
-        return path.read_bytes().decode("utf-8"), before
     except FileNotFoundError:
         return "", None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise InventoryError(f"cannot read: {_reason(exc)}", file=str(path)) from None
+    # Bytes, not read_text: universal newlines would turn CRLF files into LF.
+    # Bounded: the size is checked before anything is parsed.
+    data = read_bytes(path, error=InventoryError)
+    try:
+        return data.decode("utf-8"), before
+    except UnicodeDecodeError as exc:
         raise InventoryError(f"cannot read: {_reason(exc)}", file=str(path)) from None
 
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-# The loader's own rules, so a field is judged here exactly as it will be there.
 from corral.backends.inventory.load import (
     DEFAULT_SOCKET,
     HOST_NAME_PATTERN,
@@ -20,6 +19,9 @@ from corral.backends.inventory.load import (
     key_problem,
     parse_target,
 )
+
+# The loader's own rules, so a field is judged here exactly as it will be there.
+from corral.catalog.excerpt import quoted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +69,7 @@ class HostEntry:
             found["socket"] = "must be an absolute path, e.g. /var/run/docker.sock"
         for key in self.labels:
             if not LABEL_KEY_PATTERN.match(key):
-                found.setdefault("labels", f"bad label name {key!r}")
+                found.setdefault("labels", f"bad label name {quoted(key)}")
         return found
 
     def to_mapping(self) -> dict[str, Any]:
@@ -125,6 +127,6 @@ def parse_labels(items: Iterable[str]) -> dict[str, str]:
             continue
         key, equals, value = item.partition("=")
         if not equals or not key.strip():
-            raise ValueError(f"label {item!r} must be KEY=VALUE")
+            raise ValueError(f"label {quoted(item)} must be KEY=VALUE")
         labels[key.strip()] = value.strip()
     return labels

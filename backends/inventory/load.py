@@ -27,6 +27,7 @@ import platformdirs
 
 from corral.backends.errors import InventoryError, UnknownHost
 from corral.catalog.errors import YamlError
+from corral.catalog.excerpt import quoted
 from corral.catalog.yamlsource import Mapping, Sequence, load_file
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -132,7 +133,7 @@ class Inventory:
             if host.name == name:
                 return host
         known = ", ".join(self.names()) or "none"
-        raise UnknownHost(f"no host named {name!r} in the inventory (hosts: {known})")
+        raise UnknownHost(f"no host named {quoted(name)} in the inventory (hosts: {known})")
 
 
 def default_inventory_path() -> Path:
@@ -202,7 +203,7 @@ def parse_target(text: str) -> SshTarget:
     """
     match = _TARGET.match(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not user@address:port or an ssh config alias")
+        raise ValueError(f"{quoted(text)} is not user@address:port or an ssh config alias")
     port = match["port"]
     if port is not None and not 0 < int(port) < 65536:
         raise ValueError(f"port {port} is out of range")
@@ -269,7 +270,7 @@ class _Reader:
             host = self.host(node, hosts_node.line_of(index))
             if host.name in seen:
                 raise self.fail(
-                    f"duplicate host name {host.name!r} (first at line {seen[host.name]})",
+                    f"duplicate host name {quoted(host.name)} (first at line {seen[host.name]})",
                     host.line,
                 )
             seen[host.name] = host.line
@@ -281,24 +282,25 @@ class _Reader:
             if key not in allowed:
                 expected = ", ".join(sorted(allowed))
                 raise self.fail(
-                    f"unknown key {key!r} in {what} (expected: {expected})", node.line_of(key)
+                    f"unknown key {quoted(key)} in {what} (expected: {expected})", node.line_of(key)
                 )
 
     def host(self, node: Any, line: int) -> HostSpec:
         if not isinstance(node, Mapping):
             raise self.fail("each host must be a mapping with at least 'name' and 'ssh'", line)
         name = node.get("name")
-        what = f"host {name!r}" if isinstance(name, str) else "a host"
+        what = f"host {quoted(name)}" if isinstance(name, str) else "a host"
         self.reject_unknown(node, _HOST_KEYS, what)
         if name is None:
             raise self.fail("a host has no 'name'", node.line)
         if not isinstance(name, str) or not HOST_NAME_PATTERN.match(name):
             raise self.fail(
-                f"host name {name!r} must be letters, digits, '.', '_' or '-'",
+                f"host name {quoted(name)} must be letters, digits, '.', '_' or '-'",
                 node.line_of("name"),
             )
         if "ssh" not in node:
-            raise self.fail(f"host {name!r} has no 'ssh' target (user@address:port)", node.line)
+            raise self.fail(f"host {quoted(name)} has no 'ssh' target (user@address:port)",
+                            node.line)
         return HostSpec(
             name=name,
             ssh=self.target(node, "ssh", name),
@@ -313,11 +315,12 @@ class _Reader:
     def target(self, node: Mapping, key: str, name: str, value: Any = None) -> SshTarget:
         value = node[key] if value is None else value
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"host {name!r}: '{key}' must be a text target", node.line_of(key))
+            raise self.fail(f"host {quoted(name)}: '{key}' must be a text target",
+                            node.line_of(key))
         try:
             return parse_target(value)
         except ValueError as exc:
-            raise self.fail(f"host {name!r}: {exc}", node.line_of(key)) from None
+            raise self.fail(f"host {quoted(name)}: {exc}", node.line_of(key)) from None
 
     def identities(self, node: Mapping, name: str) -> tuple[str, ...]:
         paths = []
@@ -327,7 +330,7 @@ class _Reader:
                 path = self.path.parent / path
             if not path.is_file():
                 raise self.fail(
-                    f"host {name!r}: identity file {str(path)!r} not found",
+                    f"host {quoted(name)}: identity file {quoted(str(path))} not found",
                     node.line_of("identity"),
                 )
             problem = key_problem(path)
@@ -340,7 +343,7 @@ class _Reader:
         value = node.get("socket", DEFAULT_SOCKET)
         if not isinstance(value, str) or not value.startswith("/"):
             raise self.fail(
-                f"host {name!r}: 'socket' must be an absolute path to the engine's socket",
+                f"host {quoted(name)}: 'socket' must be an absolute path to the engine's socket",
                 node.line_of("socket"),
             )
         return value
@@ -350,14 +353,17 @@ class _Reader:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise self.fail(f"host {name!r}: 'labels' must be a mapping", node.line_of("labels"))
+            raise self.fail(f"host {quoted(name)}: 'labels' must be a mapping",
+                            node.line_of("labels"))
         labels = {}
         for key, label in value.items():
             if not isinstance(key, str) or not LABEL_KEY_PATTERN.match(key):
-                raise self.fail(f"host {name!r}: bad label name {key!r}", value.line_of(key))
+                raise self.fail(f"host {quoted(name)}: bad label name {quoted(key)}",
+                                value.line_of(key))
             if isinstance(label, (dict, list)) or label is None:
                 raise self.fail(
-                    f"host {name!r}: label {key!r} needs a plain value", value.line_of(key)
+                    f"host {quoted(name)}: label {quoted(key)} needs a plain value",
+                    value.line_of(key),
                 )
             labels[key] = str(label).lower() if isinstance(label, bool) else str(label)
         return labels
@@ -375,7 +381,7 @@ class _Reader:
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(item, str) and item.strip() for item in values):
             raise self.fail(
-                f"host {name!r}: '{key}' must be a text value or a list of them",
+                f"host {quoted(name)}: '{key}' must be a text value or a list of them",
                 node.line_of(key),
             )
         return values

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import pickle
+import signal
 import sys
 
 from corral.backends.errors import BackendError
@@ -34,6 +35,15 @@ async def serve(spec: HostSpec, settings: SshSettings, stdin_fd: int) -> int:
     Returns:
         The exit status: 0 after a clean stop, 1 if the connection failed or was lost.
     """
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    # A terminal that closes (SIGHUP) or a `kill` of the process group
+    # (SIGTERM, SIGINT) reaches the relay too: stop as on EOF, so the
+    # tunnel's private directory goes with it (a signal during the connect
+    # is kept: the wait below then ends at once).
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, _stop, stop)
     try:
         conn = await open_connection(spec, settings)
         tunnel = await open_tunnel(
@@ -46,8 +56,6 @@ async def serve(spec: HostSpec, settings: SshSettings, stdin_fd: int) -> int:
         _say(f"error {type(exc).__name__}: {exc}")
         return 1
     _say(f"ready {tunnel.path}")
-    loop = asyncio.get_running_loop()
-    stop = loop.create_future()
     loop.add_reader(stdin_fd, _on_stdin, stdin_fd, stop)
     lost = asyncio.ensure_future(conn.wait_closed())
     try:
@@ -57,6 +65,11 @@ async def serve(spec: HostSpec, settings: SshSettings, stdin_fd: int) -> int:
         tunnel.close()
         close_connection(conn)
     return 0 if stop.done() else 1
+
+
+def _stop(stop: asyncio.Future) -> None:
+    if not stop.done():
+        stop.set_result(None)
 
 
 def _on_stdin(fd: int, stop: asyncio.Future) -> None:

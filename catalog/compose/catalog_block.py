@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from corral.catalog.compose.values import raw_text
+from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Report, Source
 from corral.catalog.questions import Question, parse_questions
 
@@ -69,7 +70,7 @@ def parse_catalog_block(document: object, source: Source, report: Report) -> Cat
     for key, raw in block.items():
         line = source.line(block.line_of(key))
         if key not in _KEYS:
-            report.warn(f"unknown catalog key {key!r}", source.file, line)
+            report.warn(f"unknown catalog key {quoted(key)}", source.file, line)
         elif key not in ("questions", "labels", "output"):
             try:
                 values[key] = raw_text(raw) if raw is not None else None

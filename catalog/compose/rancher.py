@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from corral.catalog.compose.values import boolean, integer, text
+from corral.catalog.excerpt import quoted
 from corral.catalog.spec import Affinity, HealthCheck, Scheduling, UpgradeStrategy
 
 SIDEKICKS = "io.rancher.sidekicks"
@@ -85,7 +86,8 @@ def health_check(value: object) -> tuple[HealthCheck, list[str]]:
         raise ValueError("port is required")
     strategy = text(value.get("strategy", "recreate"))
     if strategy not in ("none", "recreate", "recreateOnQuorum"):
-        raise ValueError(f"unknown strategy {strategy!r} (none, recreate or recreateOnQuorum)")
+        raise ValueError(f"unknown strategy {quoted(strategy)}"
+                         " (none, recreate or recreateOnQuorum)")
     quorum = None
     if strategy == "recreateOnQuorum":
         config = value.get("recreate_on_quorum_strategy_config")
@@ -172,7 +174,7 @@ def scheduling(labels: dict[str, str]) -> tuple[Scheduling, list[str]]:
                 continue
             label_key, sep, label_value = item.partition("=")
             if kind != "container" and not sep:
-                problems.append(f"label {key}: {item!r} is not key=value")
+                problems.append(f"label {key}: {quoted(item)} is not key=value")
                 continue
             rules.append(Affinity(
                 kind=kind,

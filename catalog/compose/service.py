@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
+from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Report, Source
 from corral.catalog.spec import Logging, Service
 
@@ -179,7 +180,7 @@ def _read_rancher_block(key: str, raw: object, where: str, source: Source, line:
         report.error(f"{where}: {exc}", source.file, line)
         return
     for item in unknown:
-        report.warn(f"{where}: unknown key {item!r}", source.file, line)
+        report.warn(f"{where}: unknown key {quoted(item)}", source.file, line)
 
 
 def _read_labels(name: str, labels: dict[str, str], compose: dict, source: Source,

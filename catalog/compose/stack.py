@@ -15,6 +15,7 @@ import re
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
 from corral.catalog.compose.service import build_service
+from corral.catalog.excerpt import quoted
 from corral.catalog.interpolate import expand_macros
 from corral.catalog.problems import Report, Source
 from corral.catalog.spec import Network, Service, Volume
@@ -50,7 +51,7 @@ def compose_services(document: object, source: Source, report: Report) -> tuple[
             if key == "secrets":
                 report.unsupported("secrets use Rancher's secrets service", source.file, line)
             else:
-                report.warn(f"unknown top-level key {key!r}", source.file, line)
+                report.warn(f"unknown top-level key {quoted(key)}", source.file, line)
     sections = []
     for key in ("services", "volumes", "networks"):
         section = document.get(key) or {}
@@ -70,7 +71,7 @@ def rancher_services(document: object, source: Source, report: Report) -> dict:
         services = document.get("services") or {}
         for key in document:
             if key not in ("version", "services", *CATALOG_KEYS):
-                report.warn(f"unknown top-level key {key!r}", source.file,
+                report.warn(f"unknown top-level key {quoted(key)}", source.file,
                             source.line(document.line_of(key)))
         if not isinstance(services, dict):
             report.error("services must be a mapping", source.file,
@@ -111,14 +112,15 @@ def build_services(
         line = compose_src.line(services_doc.line_of(name)) if hasattr(services_doc, "line_of") \
             else None
         if not isinstance(config, dict):
-            report.error(f"service {name} must be a mapping", compose_src.file, line)
+            report.error(f"service {quoted(name)} must be a mapping", compose_src.file, line)
             continue
         if not isinstance(name, str) or not _SERVICE_NAME.fullmatch(name):
-            report.error(f"invalid service name {name!r}", compose_src.file, line)
+            report.error(f"invalid service name {quoted(name)}", compose_src.file, line)
             continue
         rancher_config = rancher_doc_services.get(name)
         if rancher_config is not None and not isinstance(rancher_config, dict):
-            report.error(f"service {name} must be a mapping", rancher_src and rancher_src.file)
+            report.error(f"service {quoted(name)} must be a mapping",
+                         rancher_src and rancher_src.file)
             rancher_config = None
         services[name] = build_service(
             name,
@@ -227,7 +229,7 @@ def _section(document: dict, kind: str, known: set[str], source: Source,
             continue
         for key in config:
             if key not in known:
-                report.warn(f"{kind} {name}: unknown key {key!r}", source.file, line)
+                report.warn(f"{kind} {name}: unknown key {quoted(key)}", source.file, line)
         items.append((str(name), config, line))
     return items
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from corral.catalog.excerpt import quoted
 from corral.catalog.gotemplate.gofmt import sprint_value
 from corral.catalog.spec import (
     ComposeHealthcheck,
@@ -65,7 +66,7 @@ def integer(value: object, minimum: int | None = None) -> int:
     try:
         number = int(str(value).strip(), 10)
     except ValueError:
-        raise ValueError(f"expected a whole number, got {value!r}") from None
+        raise ValueError(f"expected a whole number, got {quoted(value)}") from None
     if minimum is not None and number < minimum:
         raise ValueError(f"must be at least {minimum}")
     return number
@@ -105,7 +106,7 @@ def key_values(value: object, *, none_value: str | None) -> dict[str, str | None
         for item in value:
             key, sep, rest = text(item).partition("=")
             if not key:
-                raise ValueError(f"{item!r} has no name")
+                raise ValueError(f"{quoted(item)} has no name")
             result[key] = rest if sep else none_value
     else:
         raise ValueError("expected a mapping or a list of KEY=VALUE")
@@ -118,11 +119,11 @@ def _port_range(spec: str) -> list[int]:
         low = int(first)
         high = int(last) if sep else low
     except ValueError:
-        raise ValueError(f"invalid port {spec!r}") from None
+        raise ValueError(f"invalid port {quoted(spec)}") from None
     if not (0 < low <= 65535 and 0 < high <= 65535) or high < low:
-        raise ValueError(f"invalid port {spec!r}")
+        raise ValueError(f"invalid port {quoted(spec)}")
     if high - low >= MAX_PORT_RANGE:
-        raise ValueError(f"port range {spec!r} is wider than {MAX_PORT_RANGE}")
+        raise ValueError(f"port range {quoted(spec)} is wider than {MAX_PORT_RANGE}")
     return list(range(low, high + 1))
 
 
@@ -132,18 +133,18 @@ def port(value: object) -> list[Port]:
     spec, _, protocol = spec.partition("/")
     protocol = protocol or "tcp"
     if protocol not in ("tcp", "udp"):
-        raise ValueError(f"unknown protocol {protocol!r} (tcp or udp)")
+        raise ValueError(f"unknown protocol {quoted(protocol)} (tcp or udp)")
     host_ip = None
     if spec.startswith("["):  # [ipv6]:host:container
         close = spec.find("]:")
         parts = spec[close + 2 :].split(":") if close > 0 else []
         if len(parts) != 2:
-            raise ValueError(f"invalid port {text(value)!r}")
+            raise ValueError(f"invalid port {quoted(text(value))}")
         host_ip = spec[1:close]
     else:
         parts = spec.split(":")
         if len(parts) > 3:
-            raise ValueError(f"invalid port {text(value)!r}")
+            raise ValueError(f"invalid port {quoted(text(value))}")
         if len(parts) == 3:
             host_ip = parts.pop(0) or None
     container = _port_range(parts[-1])
@@ -154,7 +155,8 @@ def port(value: object) -> list[Port]:
         return [Port(p, protocol, None, host_ip, True) for p in container]
     hosts = _port_range(host_part)
     if len(hosts) != len(container):
-        raise ValueError(f"host and container port ranges differ in length in {text(value)!r}")
+        raise ValueError("host and container port ranges differ in length in"
+                         f" {quoted(text(value))}")
     return [Port(c, protocol, h, host_ip, True) for h, c in zip(hosts, container, strict=True)]
 
 
@@ -174,7 +176,7 @@ def expose(value: object) -> tuple[Port, ...]:
         spec, _, protocol = text(item).partition("/")
         protocol = protocol or "tcp"
         if protocol not in ("tcp", "udp"):
-            raise ValueError(f"unknown protocol {protocol!r} (tcp or udp)")
+            raise ValueError(f"unknown protocol {quoted(protocol)} (tcp or udp)")
         result.extend(Port(p, protocol) for p in _port_range(spec))
     return tuple(result)
 
@@ -184,7 +186,7 @@ def mount(value: object) -> Mount:
     spec = text(value)
     parts = spec.split(":")
     if len(parts) > 3 or not all(parts[:2]):
-        raise ValueError(f"invalid volume {spec!r}")
+        raise ValueError(f"invalid volume {quoted(spec)}")
     flags: list[str] = []
     if len(parts) == 3 or (len(parts) == 2 and not parts[1].startswith("/")):
         flags = [f for f in parts.pop().split(",") if f]
@@ -196,16 +198,16 @@ def mount(value: object) -> Mount:
         elif flag in _MOUNT_OPTIONS:
             options.append(flag)
         else:
-            raise ValueError(f"unknown volume mode {flag!r} in {spec!r}")
+            raise ValueError(f"unknown volume mode {quoted(flag)} in {quoted(spec)}")
     if len(parts) == 1:
         return Mount("anonymous", None, parts[0], mode, tuple(options))
     source, target = parts
     if not target.startswith("/"):
-        raise ValueError(f"volume target {target!r} must be an absolute path")
+        raise ValueError(f"volume target {quoted(target)} must be an absolute path")
     if source.startswith(("/", ".", "~")):
         return Mount("bind", source, target, mode, tuple(options))
     if not _VOLUME_NAME.fullmatch(source):
-        raise ValueError(f"invalid volume name {source!r}")
+        raise ValueError(f"invalid volume name {quoted(source)}")
     return Mount("named", source, target, mode, tuple(options))
 
 
@@ -226,7 +228,7 @@ def volumes_from(value: object) -> tuple[VolumesFrom, ...]:
             kind, parts = "container", parts[1:]
         mode = parts[1] if len(parts) > 1 else "rw"
         if len(parts) > 2 or mode not in _MOUNT_MODES or not parts[0]:
-            raise ValueError(f"invalid volumes_from {item!r}")
+            raise ValueError(f"invalid volumes_from {quoted(item)}")
         result.append(VolumesFrom(kind, parts[0], mode))
     return tuple(result)
 
@@ -241,7 +243,7 @@ def links(value: object) -> tuple[Link, ...]:
         for item in string_list(value):
             target, _, alias = item.partition(":")
             if not target:
-                raise ValueError(f"invalid link {item!r}")
+                raise ValueError(f"invalid link {quoted(item)}")
             pairs.append((target, alias or target.split("/")[-1]))
     return tuple(Link(t, a) for t, a in pairs)
 
@@ -279,7 +281,7 @@ def duration(value: object) -> float:
         return float(spec)
     matches = list(_DURATION.finditer(spec))
     if not matches or "".join(m.group() for m in matches) != spec:
-        raise ValueError(f"invalid duration {spec!r}")
+        raise ValueError(f"invalid duration {quoted(spec)}")
     return sum(float(m.group(1)) * _UNITS[m.group(2)] for m in matches)
 
 
@@ -337,7 +339,7 @@ def restart(value: object) -> str:
     policy = text(value)
     if policy in ("no", "always", "unless-stopped") or re.fullmatch(r"on-failure(:\d+)?", policy):
         return policy
-    raise ValueError(f"unknown restart policy {policy!r}")
+    raise ValueError(f"unknown restart policy {quoted(policy)}")
 
 
 def plain(value: object) -> object:

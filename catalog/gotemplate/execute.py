@@ -8,12 +8,23 @@ compose file can still name the line of the `.tpl` the author wrote.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from corral.catalog.bounded import describe_size
 from corral.catalog.errors import TemplateError
 from corral.catalog.gotemplate.funcs import FUNCTIONS, FuncError, truth
 from corral.catalog.gotemplate.gofmt import NO_VALUE, GoStruct, StringMap, go_type, sprint_value
+from corral.catalog.gotemplate.limits import (
+    INT_BITS,
+    MAX_LIST,
+    MAX_OUTPUT,
+    MAX_SECONDS,
+    MAX_STEPS,
+    MAX_TEXT,
+    fits_int,
+)
 from corral.catalog.gotemplate.parse import (
     Action,
     Break,
@@ -33,8 +44,6 @@ from corral.catalog.gotemplate.parse import (
     parse,
 )
 
-MAX_OUTPUT = 5_000_000  # characters; a compose file is a few kilobytes
-MAX_STEPS = 2_000_000  # nodes evaluated; stops `range` bombs
 _NOFINAL = object()  # "no value piped in", distinct from any value
 
 
@@ -106,6 +115,7 @@ class _Exec:
         self.at_line_start = True
         self.size = 0
         self.steps = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
 
     def fail(self, node: Node, message: str) -> TemplateError:
         return TemplateError(message, file=self.name, line=node.line)
@@ -114,10 +124,11 @@ class _Exec:
     def write(self, chunk: str, line: int, is_text: bool) -> None:
         if not chunk:
             return
-        self.size += len(chunk)
+        # Checked as the output grows, in the bytes the file will hold.
+        self.size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "replace"))
         if self.size > MAX_OUTPUT:
-            raise TemplateError(f"output larger than {MAX_OUTPUT} characters", file=self.name,
-                                line=line)
+            raise TemplateError(f"output larger than {describe_size(MAX_OUTPUT)}",
+                                file=self.name, line=line)
         self.parts.append(chunk)
         pieces = chunk.split("\n")
         for index, piece in enumerate(pieces):
@@ -134,12 +145,18 @@ class _Exec:
             self.steps += 1
             if self.steps > MAX_STEPS:
                 raise self.fail(node, f"template runs more than {MAX_STEPS} steps")
+            if time.monotonic() > self.deadline:
+                raise self.fail(node, f"template runs longer than {MAX_SECONDS:g} s")
             if isinstance(node, Text):
                 self.write(node.text, node.line, True)
             elif isinstance(node, Action):
                 value = self.pipeline(dot, node.pipe)
                 if not node.pipe.decl:
-                    self.write(_printable(value), node.line, False)
+                    try:
+                        text = _printable(value)
+                    except ValueError as exc:
+                        raise self.fail(node, str(exc)) from None
+                    self.write(text, node.line, False)
             elif isinstance(node, Control):
                 if node.kind == "range":
                     self.walk_range(dot, node)
@@ -291,11 +308,27 @@ class _Exec:
         if final is not _NOFINAL:
             values.append(self.check(final, kinds[-1], node))
         try:
-            return func.call(*values)
+            result = func.call(*values)
         except FuncError as exc:
             raise self.fail(node, f"error calling {node.name}: {exc}") from None
-        except (TypeError, ValueError, OverflowError, MemoryError) as exc:
+        except MemoryError:
+            raise self.fail(node, f"error calling {node.name}: out of memory") from None
+        except (TypeError, ValueError, OverflowError) as exc:
             raise self.fail(node, f"error calling {node.name}: {exc}") from None
+        return self.bounded(result, node)
+
+    def bounded(self, value: object, node: Identifier) -> object:
+        """`value` if it stays within the template limits, else a located error."""
+        problem = None
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            problem = f"result longer than {MAX_TEXT} characters"
+        elif isinstance(value, list) and len(value) > MAX_LIST:
+            problem = f"list longer than {MAX_LIST} items"
+        elif isinstance(value, int) and not isinstance(value, bool) and not fits_int(value):
+            problem = f"integer overflow: the result does not fit in {INT_BITS} bits"
+        if problem:
+            raise self.fail(node, f"error calling {node.name}: {problem}")
+        return value
 
     def arg(self, dot: object, kind: str, node: Node) -> object:
         if isinstance(node, Literal):

@@ -24,9 +24,7 @@ from corral.catalog.gotemplate.gofmt import (
     sprintf,
     sprintln,
 )
-
-# `until 100000000` would build a list of that many ints.
-MAX_LIST = 100_000
+from corral.catalog.gotemplate.limits import INT_BITS, MAX_LIST, MAX_TEXT, fits_int
 
 
 class FuncError(CatalogError):
@@ -148,9 +146,35 @@ def _until_step(start: int, stop: int, step: int) -> IntList:
 
 def _atoi(text: str) -> int:
     try:
-        return int(text, 10) if text.strip() == text else 0
+        value = int(text, 10) if text.strip() == text else 0
     except ValueError:
         return 0
+    return value if fits_int(value) else 0
+
+
+def _overflow() -> FuncError:
+    return FuncError(f"integer overflow: the result does not fit in {INT_BITS} bits")
+
+
+def _checked(value: int) -> int:
+    if not fits_int(value):
+        raise _overflow()
+    return value
+
+
+def _mul(first: object, *rest: object) -> int:
+    # Checked at each factor: a product of many factors is never built whole.
+    product = _to_int(first)
+    for item in rest:
+        product = _checked(product * _to_int(item))
+    return _checked(product)
+
+
+def _add(*items: object) -> int:
+    total = 0
+    for item in items:
+        total = _checked(total + _to_int(item))
+    return total
 
 
 def _to_int(value: object) -> int:
@@ -160,14 +184,17 @@ def _to_int(value: object) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value) if value == value and abs(value) != float("inf") else 0
+        if value != value or abs(value) == float("inf"):
+            return 0
+        return _checked(int(value))
     if isinstance(value, str):
         text = value.strip()
         try:
-            return int(text, 0) if not (len(text) > 1 and text[0] == "0" and text.isdigit()) \
+            number = int(text, 0) if not (len(text) > 1 and text[0] == "0" and text.isdigit()) \
                 else int(text, 8)
         except ValueError:
             return 0
+        return number if fits_int(number) else 0  # strconv.ParseInt fails: cast gives 0
     return 0
 
 
@@ -194,9 +221,13 @@ def _default(fallback: object, *given: object) -> object:
     return given[0]
 
 
+def _too_long() -> FuncError:
+    return FuncError(f"result longer than {MAX_TEXT} characters")
+
+
 def _repeat(count: int, text: str) -> str:
-    if count * len(text) > MAX_LIST * 10:
-        raise FuncError("repeat result too long")
+    if count * len(text) > MAX_TEXT:
+        raise _too_long()
     return text * max(count, 0)
 
 
@@ -205,8 +236,9 @@ def _trunc(count: int, text: str) -> str:
 
 
 def _indent(spaces: int, text: str) -> str:
-    if spaces > MAX_LIST:
-        raise FuncError("indent too wide")
+    # Sized before it is built: each line gets the pad.
+    if len(text) + (text.count("\n") + 1) * max(spaces, 0) > MAX_TEXT:
+        raise _too_long()
     pad = " " * spaces
     return pad + text.replace("\n", "\n" + pad)
 
@@ -216,7 +248,7 @@ def _div(a: object, b: object) -> int:
     if divisor == 0:
         raise FuncError("integer divide by zero")
     quotient = abs(_to_int(a)) // abs(divisor)
-    return quotient if (_to_int(a) >= 0) == (divisor > 0) else -quotient
+    return _checked(quotient if (_to_int(a) >= 0) == (divisor > 0) else -quotient)
 
 
 def _mod(a: object, b: object) -> int:
@@ -224,6 +256,35 @@ def _mod(a: object, b: object) -> int:
     if divisor == 0:
         raise FuncError("integer divide by zero")
     return int(math.fmod(_to_int(a), divisor))
+
+
+def _replace(old: str, new: str, text: str) -> str:
+    # Sized before it is built: `replace "a" (repeat 1000 "b")` multiplies.
+    count = text.count(old) if old else len(text) + 1
+    if len(text) + count * (len(new) - len(old)) > MAX_TEXT:
+        raise _too_long()
+    return text.replace(old, new)
+
+
+def _split_list(sep: str, text: str) -> list:
+    count = text.count(sep) + 1 if sep else len(text)
+    if count > MAX_LIST:
+        raise FuncError(f"list longer than {MAX_LIST} items")
+    return text.split(sep) if sep else list(text)
+
+
+def _join(sep: str, items: object) -> str:
+    if not isinstance(items, list):
+        return _to_string(items)
+    parts: list[str] = []
+    size = 0
+    for item in items:
+        part = _to_string(item)
+        size += len(part) + len(sep)
+        if size > MAX_TEXT + len(sep):
+            raise _too_long()
+        parts.append(part)
+    return sep.join(parts)
 
 
 def _ternary(yes: object, no: object, condition: bool) -> object:
@@ -266,11 +327,10 @@ FUNCTIONS: dict[str, Func] = {
     "int64": _f(_to_int, "any"),
     "float64": _f(_to_float, "any"),
     "toString": _f(_to_string, "any"),
-    "add": _f(lambda *a: sum(_to_int(v) for v in a), variadic="any"),
-    "add1": _f(lambda a: _to_int(a) + 1, "any"),
-    "sub": _f(lambda a, b: _to_int(a) - _to_int(b), "any", "any"),
-    "mul": _f(lambda a, *r: _to_int(a) * math.prod(_to_int(v) for v in r),
-              "any", variadic="any"),
+    "add": _f(_add, variadic="any"),
+    "add1": _f(lambda a: _checked(_to_int(a) + 1), "any"),
+    "sub": _f(lambda a, b: _checked(_to_int(a) - _to_int(b)), "any", "any"),
+    "mul": _f(_mul, "any", variadic="any"),
     "div": _f(_div, "any", "any"),
     "mod": _f(_mod, "any", "any"),
     "max": _f(lambda a, *r: max([_to_int(a)] + [_to_int(v) for v in r]), "any", variadic="any"),
@@ -294,13 +354,12 @@ FUNCTIONS: dict[str, Func] = {
     "trimAll": _f(lambda cut, s: s.strip(cut), "str", "str"),
     "trimPrefix": _f(lambda pre, s: s.removeprefix(pre), "str", "str"),
     "trimSuffix": _f(lambda suf, s: s.removesuffix(suf), "str", "str"),
-    "replace": _f(lambda old, new, s: s.replace(old, new), "str", "str", "str"),
+    "replace": _f(_replace, "str", "str", "str"),
     "nospace": _f(lambda s: "".join(s.split()), "str"),
     "repeat": _f(_repeat, "int", "str"),
     "trunc": _f(_trunc, "int", "str"),
-    "splitList": _f(lambda sep, s: s.split(sep) if sep else list(s), "str", "str"),
-    "join": _f(lambda sep, items: sep.join(_to_string(v) for v in items)
-               if isinstance(items, list) else _to_string(items), "str", "any"),
+    "splitList": _f(_split_list, "str", "str"),
+    "join": _f(_join, "str", "any"),
     "indent": _f(_indent, "int", "str"),
     "nindent": _f(lambda n, s: "\n" + _indent(n, s), "int", "str"),
 }

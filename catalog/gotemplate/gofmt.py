@@ -11,6 +11,8 @@ import math
 import re
 from decimal import Decimal
 
+from corral.catalog.gotemplate.limits import MAX_TEXT
+
 # Printing a huge width or precision would allocate without bound.
 MAX_WIDTH = 100_000
 
@@ -69,26 +71,85 @@ def go_type(value: object) -> str:
                    "map[string]interface {}")
 
 
+class _Budget:
+    """Counts the characters printed so far; refuses to go past `MAX_TEXT`.
+
+    Lists built of lists (`$l = list $l $l`, repeated) print exponentially
+    long: every value is sized before it is printed, by a walk that stops as
+    soon as the budget is spent (each node costs at least one character).
+    """
+
+    def __init__(self) -> None:
+        self.left = MAX_TEXT
+
+    def spend(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise ValueError(f"printed text longer than {MAX_TEXT} characters")
+
+    def check(self, value: object) -> None:
+        """Refuse `value` if printing it would exceed what is left."""
+        if not isinstance(value, list | dict):
+            return
+        left = self.left
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                left -= 2 + len(item)
+                stack.extend(item)
+            elif isinstance(item, dict):
+                left -= 5 + 2 * len(item)
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, str):
+                left -= len(item)
+            else:
+                left -= 1
+            if left < 0:
+                raise ValueError(f"printed text longer than {MAX_TEXT} characters")
+
+    def format(self, value: object, verb: str, spec: _Spec) -> str:
+        self.check(value)
+        text = _format(value, verb, spec)
+        self.spend(len(text))
+        return text
+
+
 def sprint_value(value: object) -> str:
-    """`fmt.Sprint(value)` for one value (what `{{ value }}` prints)."""
+    """`fmt.Sprint(value)` for one value (what `{{ value }}` prints).
+
+    Raises:
+        ValueError: The text would be longer than `MAX_TEXT`.
+    """
     if value is NO_VALUE:
         return "<no value>"
-    return _format(value, "v", _Spec())
+    return _Budget().format(value, "v", _Spec())
 
 
 def sprint(args: list) -> str:
-    """`fmt.Sprint`: spaces between operands when neither side is a string."""
+    """`fmt.Sprint`: spaces between operands when neither side is a string.
+
+    Raises:
+        ValueError: The text would be longer than `MAX_TEXT`.
+    """
     out = []
+    budget = _Budget()
     for index, arg in enumerate(args):
         if index and not isinstance(arg, str) and not isinstance(args[index - 1], str):
             out.append(" ")
-        out.append(_format(arg, "v", _Spec()))
+        out.append(budget.format(arg, "v", _Spec()))
     return "".join(out)
 
 
 def sprintln(args: list) -> str:
-    """`fmt.Sprintln`: always spaces, then a newline."""
-    return " ".join(_format(arg, "v", _Spec()) for arg in args) + "\n"
+    """`fmt.Sprintln`: always spaces, then a newline.
+
+    Raises:
+        ValueError: The text would be longer than `MAX_TEXT`.
+    """
+    budget = _Budget()
+    return " ".join(budget.format(arg, "v", _Spec()) for arg in args) + "\n"
 
 
 class _Spec:
@@ -105,12 +166,15 @@ def sprintf(fmt: str, args: list) -> str:
     """`fmt.Sprintf` for the verbs templates use (v s d q t x X o b c U e E f F g G %).
 
     Raises:
-        ValueError: A width or precision too large to print.
+        ValueError: A width or precision too large to print, or a text longer
+            than `MAX_TEXT`.
     """
     out: list[str] = []
     used = 0
     pos = 0
+    budget = _Budget()
     for match in _DIRECTIVE.finditer(fmt):
+        budget.spend(match.start() - pos)
         out.append(fmt[pos : match.start()])
         pos = match.end()
         flags, width, prec, verb = match.groups()
@@ -137,11 +201,12 @@ def sprintf(fmt: str, args: list) -> str:
         elif used >= len(args):
             out.append(f"%!{verb}(MISSING)")
         else:
-            out.append(_format(args[used], verb, spec))
+            out.append(budget.format(args[used], verb, spec))
             used += 1
     out.append(fmt[pos:])
     if used < len(args):
-        extra = ", ".join(f"{go_type(a)}={_format(a, 'v', _Spec())}" for a in args[used:])
+        extra = ", ".join(f"{go_type(a)}={budget.format(a, 'v', _Spec())}"
+                          for a in args[used:])
         out.append(f"%!(EXTRA {extra})")
     return "".join(out)
 

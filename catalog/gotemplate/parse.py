@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 
 from corral.catalog.errors import TemplateError
+from corral.catalog.excerpt import excerpt
 from corral.catalog.gotemplate.lex import Token, lex
+from corral.catalog.gotemplate.limits import fits_int
 
 
 @dataclass
@@ -378,12 +380,19 @@ class _Parser:
         body = body.lstrip("+-")
         try:
             if body[:2].lower() in ("0x", "0o", "0b"):
-                return sign * int(body, 0)
-            if body.isdigit():
-                return sign * int(body, 8 if len(body) > 1 and body[0] == "0" else 10)
-            return sign * float(body)
+                number: int | float = sign * int(body, 0)
+            elif body.isdigit():
+                number = sign * int(body, 8 if len(body) > 1 and body[0] == "0" else 10)
+            else:
+                number = sign * float(body)
         except ValueError:
-            raise self.fail(f'bad number syntax: "{text}"', token) from None
+            raise self.fail(f'bad number syntax: "{excerpt(text)}"', token) from None
+        if isinstance(number, int) and not fits_int(number):
+            # As Go's parser: too big for an int, a float (if it is one).
+            number = float(number) if number.bit_length() <= 1023 else float("inf")
+        if number in (float("inf"), float("-inf")):
+            raise self.fail(f'number out of range: "{excerpt(text)}"', token)
+        return number
 
     def unquote(self, token: Token) -> str:
         if token.kind == "raw":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import re
 import sys
 import threading
@@ -34,6 +35,7 @@ from corral.backends.logs import (
     parse_target,
 )
 from corral.backends.ssh import BackendLoop, Fleet, HostState
+from corral.catalog.excerpt import quoted
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -44,6 +46,8 @@ from corral.tui.cli.support import (
     warn,
 )
 
+#: The last second of year 9999, the latest time an engine can be asked about.
+_LATEST = 253_402_300_799
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -86,18 +90,26 @@ def parse_since(text: str | None, now: float | None = None) -> int | None:
     if not text:
         return None
     now = time.time() if now is None else now
+    bad = UsageError(f"bad --since {quoted(text)}: expected a duration (5m, 1h30m), epoch"
+                     " seconds or an RFC 3339 time between 1970 and 9999")
     match = _DURATION.match(text)
     if match and any(match.groups()):
         days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
         back = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-        return int((now - back) * 1e9)
+        # Further back than the epoch is everything the engine has.
+        return int(max(now - back, 0.0) * 1e9) if math.isfinite(back) else 0
     try:
-        return int(float(text) * 1e9)
+        seconds = float(text)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        # `1e400` is infinite, `nan` is no time: neither converts to an int.
+        if not math.isfinite(seconds) or not 0 <= seconds <= _LATEST:
+            raise bad
+        return int(seconds * 1e9)
     nanos = parse_rfc3339_ns(text)
-    if nanos is None:
-        raise UsageError(f"bad --since {text!r}: expected a duration (5m, 1h30m) or a time")
+    if nanos is None or not 0 <= nanos <= _LATEST * 1_000_000_000:
+        raise bad
     return nanos
 
 

@@ -15,6 +15,7 @@ from corral.tui.cli import exec as exec_cli
 from corral.tui.cli import hosts as hosts_cli
 from corral.tui.cli import lease as lease_cli
 from corral.tui.cli import logs as logs_cli
+from corral.tui.cli.ending import ending_on_signals
 from corral.tui.cli.readonly import enter_readonly_if_asked
 from corral.tui.cli.support import EXIT_USAGE, add_global_options, run_guarded
 
@@ -72,7 +73,9 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `corral` console script."""
     args = parse_command_line(sys.argv[1:] if argv is None else list(argv))
-    return run_guarded(_run, args)
+    # SIGTERM and SIGHUP end it like Ctrl-C: tunnels and their directories are cleaned.
+    with ending_on_signals():
+        return run_guarded(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:

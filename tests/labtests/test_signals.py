@@ -1,0 +1,175 @@
+"""SIGTERM and SIGHUP end `corral` with its clean-ups (issue 16, item 7).
+
+Killed by either signal, Corral used to leave its private tunnel directories
+(`corral-HOST-*`, one per host and per stream relay) in the runtime
+directory. Each test points `XDG_RUNTIME_DIR` at a directory of its own,
+waits until the tunnels exist, sends the signal and checks that the process
+ends and every directory is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine, running_fleet
+from tests.support.waits import wait_until
+from tests.support.workloads import BUSYBOX, remove_workload, run
+
+pytestmark = pytest.mark.lab
+
+WORKLOAD = f"signals-{os.getpid()}"
+
+
+@pytest.fixture(scope="module")
+def talker(lab: Lab) -> Iterator[str]:
+    """A container on lab1 printing a line a second; yields its `host/name` target."""
+    name = f"sig-talker-{os.getpid()}"
+    run(engine(lab.hosts[0].socket), WORKLOAD, name, BUSYBOX,
+        command=["sh", "-c", "while true; do date; sleep 1; done"])
+    yield f"{lab.hosts[0].name}/{name}"
+    remove_workload([lab.hosts[0].socket], WORKLOAD)
+
+
+@pytest.fixture
+def runtime_dir() -> Iterator[Path]:
+    # Short on purpose: Corral uses $XDG_RUNTIME_DIR only below 40 characters.
+    path = Path(tempfile.mkdtemp(prefix="crs-", dir="/tmp"))
+    path.chmod(0o700)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def tunnels(runtime: Path) -> list[str]:
+    return sorted(p.name for p in runtime.iterdir() if p.name.startswith("corral-"))
+
+
+def corral_env(runtime: Path, home: Path) -> dict[str, str]:
+    return dict(os.environ, XDG_RUNTIME_DIR=str(runtime), XDG_CONFIG_HOME=str(home),
+                CORRAL_CONFIG="", TERM="xterm-256color")
+
+
+def ended(process: subprocess.Popen, timeout: float = 20.0) -> int:
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError("corral did not end after the signal") from None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_logs_follow_cleans_its_tunnel_on(sig: signal.Signals, lab: Lab, talker: str,
+                                          runtime_dir: Path, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "corral.tui.cli.main", *lab.corral_args(), "logs", talker,
+         "-f", "--tail", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env=corral_env(runtime_dir, tmp_path), start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()  # a log line: the tunnel is up and streaming
+        assert tunnels(runtime_dir), "no tunnel directory while following"
+        process.send_signal(sig)
+        code = ended(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    assert tunnels(runtime_dir) == [], "tunnel directories left behind"
+    assert "Traceback" not in stderr, stderr
+    assert code == 128 + sig, (code, stderr)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_console_cleans_its_tunnels_on(sig: signal.Signals, lab: Lab, talker: str,
+                                       runtime_dir: Path, tmp_path: Path) -> None:
+    # The console in a terminal of its own; the signal goes to its whole
+    # process group, as a closing terminal sends SIGHUP (stream relays included).
+    pid, master = pty.fork()
+    if pid == 0:  # the child: becomes corral
+        env = corral_env(runtime_dir, tmp_path)
+        os.execve(sys.executable, [sys.executable, "-m", "corral.tui.cli.main",
+                                   *lab.corral_args()], env)
+    try:
+        output = bytearray()
+
+        def drain() -> None:
+            import select
+
+            while select.select([master], [], [], 0)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                output.extend(chunk)
+
+        def every_host_tunnelled() -> bool:
+            drain()
+            return len(tunnels(runtime_dir)) >= len(lab.hosts)
+
+        wait_until(every_host_tunnelled, "a tunnel directory per lab host", timeout=30)
+        time.sleep(1.0)  # let the console settle (event streams, relays)
+        drain()
+        os.killpg(pid, sig)
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline:
+            drain()
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the console did not end after the signal")
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(master)
+    wait_until(lambda: tunnels(runtime_dir) == [], "every tunnel directory removed",
+               timeout=10)
+    assert b"Traceback" not in output, output[-2000:]
+    assert not os.WIFSIGNALED(status), "killed by the signal: no clean-up ran"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_stream_relay_cleans_its_tunnel_on(sig: signal.Signals, lab: Lab, runtime_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # A closing terminal signals the whole process group: relays included.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
+    with running_fleet(lab.inventory, lab.known_hosts, stream_relay=True) as (_, fleet):
+        session = fleet.session(lab.hosts[0].name)
+        before = set(tunnels(runtime_dir))  # the fleet's own tunnels
+        streams = session.stream_client()
+        assert streams is not session.client and streams.ping()
+        [relay_dir] = [runtime_dir / name for name in set(tunnels(runtime_dir)) - before]
+        pid = session._relay._process.pid
+        os.kill(pid, sig)
+        wait_until(lambda: not _alive(pid), "the relay to end", 10)
+        assert not relay_dir.exists(), "the relay left its tunnel directory"
