@@ -98,7 +98,8 @@ async def test_ansi_colours_render_and_controls_do_not_reach_the_screen() -> Non
         await pilot.pause()
         strip = pane.lines.render_line(0)
         text = "".join(seg.text for seg in strip)
-        assert "red plain␇" in text and "\x1b" not in text and "\x07" not in text
+        assert r"red \x1b]0;title\x07\x1b[2Jplain\x07" in text
+        assert "\x1b" not in text and "\x07" not in text
         red = [seg for seg in strip if seg.text == "red"]
         assert red and red[0].style.color.number == Style(color="red").color.number == 1
 
