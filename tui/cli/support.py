@@ -20,7 +20,7 @@ from corral.backends.inventory import (
 from corral.backends.ssh import BackendLoop, Fleet, SshSettings
 from corral.catalog.errors import CorralError
 from corral.tui.config import Config, load_config
-from corral.tui.present.safe import visible, visible_lines
+from corral.tui.present.safe import visible_lines
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
