@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import struct
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 #: `LogLine.stream` values.
@@ -25,6 +26,15 @@ STDERR = 2
 NOTICE = 3
 
 _HEADER = struct.Struct(">BxxxL")
+#: The engine stores a line longer than this in pieces of exactly this many
+#: bytes (each but the last without a newline) and sends the pieces as
+#: separate messages; `docker logs` shows them as one line, and so does Corral.
+FRAGMENT = 16 * 1024
+#: Longest line put back together; past it the pieces go out as they are (a
+#: container printing gigabytes without a newline must not hold them all).
+MAX_JOINED = 4 * 1024 * 1024
+#: Where a piece ends inside a TTY container's line: the next piece's timestamp.
+_STAMP_LEN = 31
 
 
 class LogLine(NamedTuple):
@@ -34,7 +44,9 @@ class LogLine(NamedTuple):
         ts: Engine time in nanoseconds since the epoch (local time for notices).
         source: Index of the line's source in its follower's `sources`.
         stream: `STDOUT`, `STDERR` or `NOTICE`.
-        text: The line without its newline, undecoded escapes and all.
+        text: The line without its newline, escapes and all; bytes that are
+            not UTF-8 are kept as lone surrogates (`surrogateescape`), so
+            the exact bytes can be written back.
     """
 
     ts: int
@@ -214,9 +226,12 @@ class LineDecoder:
 
     def __init__(self, source: int, tty: bool) -> None:
         self.source = source
+        self.tty = tty
         self.body = ChunkedBody()
         self.messages = MessageDecoder(tty)
         self.times = TimestampParser()
+        #: Pieces of a long line still to be completed, by stream: (time, pieces, size).
+        self._pieces: dict[int, tuple[int, list[bytes], int]] = {}
 
     @property
     def done(self) -> bool:
@@ -227,13 +242,15 @@ class LineDecoder:
         """Decode the lines `data` completes."""
         payload = self.body.feed(data)
         if not payload:
-            return []
+            return self._rest() if self.body.done else []
         # The hot loop (one pass per line): TimestampParser.split's fast
         # path inlined, the fallback called only for other shapes.
         times = self.times
         seconds_of = times._seconds.get
         source = self.source
         make = tuple.__new__  # half the cost of calling the NamedTuple
+        pieces = self._pieces
+        tty = self.tty
         lines = []
         append = lines.append
         for stream, message in self.messages.feed(payload):
@@ -249,7 +266,61 @@ class LineDecoder:
                 nanos, text = times.split(message)
             if text[-1:] == b"\n":
                 text = text[:-2] if text[-2:-1] == b"\r" else text[:-1]
+            elif len(text) == FRAGMENT and not tty:
+                self._hold(stream, nanos, text, append)
+                continue
             elif text[-1:] == b"\r":
                 text = text[:-1]
-            append(make(LogLine, (nanos, source, stream, text.decode("utf-8", "replace"))))
+            if tty and len(text) > FRAGMENT:
+                text = _unstamp(text)
+            if pieces and stream in pieces:
+                nanos, held, _ = pieces.pop(stream)
+                held.append(text)
+                text = b"".join(held)
+            append(make(LogLine, (nanos, source, stream, text.decode("utf-8", "surrogateescape"))))
+        if self.body.done:
+            lines += self._rest()
         return lines
+
+    def _hold(self, stream: int, nanos: int, text: bytes, append: Callable) -> None:
+        """Keep one piece of a long line until its last piece comes."""
+        held = self._pieces.get(stream)
+        if held is None:
+            self._pieces[stream] = (nanos, [text], len(text))
+            return
+        first, parts, size = held
+        parts.append(text)
+        size += len(text)
+        if size < MAX_JOINED:
+            self._pieces[stream] = (first, parts, size)
+            return
+        del self._pieces[stream]
+        line = b"".join(parts).decode("utf-8", "surrogateescape")
+        append(tuple.__new__(LogLine, (first, self.source, stream, line)))
+
+    def _rest(self) -> list[LogLine]:
+        """Pieces whose line never ended (the stream did), as lines."""
+        rest = [
+            LogLine(nanos, self.source, stream, b"".join(parts).decode("utf-8", "surrogateescape"))
+            for stream, (nanos, parts, _) in self._pieces.items()
+        ]
+        self._pieces.clear()
+        return rest
+
+
+def _unstamp(text: bytes) -> bytes:
+    """A TTY container's long line without the timestamps the engine put between its pieces."""
+    out = []
+    pos = 0
+    while len(text) - pos > FRAGMENT:
+        cut = pos + FRAGMENT
+        stamp = text[cut : cut + _STAMP_LEN]
+        if not (len(stamp) == _STAMP_LEN and stamp[30] == 32 and stamp[29] == 90
+                and stamp[19] == 46 and stamp[10] == 84):
+            break
+        out.append(text[pos:cut])
+        pos = cut + _STAMP_LEN
+    if not out:
+        return text
+    out.append(text[pos:])
+    return b"".join(out)

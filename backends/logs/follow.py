@@ -27,7 +27,7 @@ from typing import Any
 
 from corral.backends.engine.events import Subscriber, host_events
 from corral.backends.engine.facts import list_containers
-from corral.backends.errors import BackendError, NotFound
+from corral.backends.errors import BackendError, HostKeyChanged, NotFound
 from corral.backends.logs.demux import NOTICE, STDERR, STDOUT, LogLine
 from corral.backends.logs.hosts import event_subscriber, status_listener
 from corral.backends.logs.merge import Merger
@@ -81,6 +81,9 @@ class LogFollower:
         self.sources: list[LogSource] = []
         #: Hosts that could not be read from, with why (for exit codes).
         self.failures: dict[str, str] = {}
+        #: Why the follow ended early: a host presented a changed key, which
+        #: is a hard stop (nothing waits for that host to come back).
+        self.fatal: BackendError | None = None
         #: Set once every host online at start has been looked at.
         self.resolved = threading.Event()
         # Without follow everything is history: wait longer for exact order.
@@ -234,7 +237,9 @@ class LogFollower:
         for name in self._pending_hosts:
             status = self._gates[name].session.status
             self.failures[name] = status.error or status.state.value
-            if self.options.follow and status.state is HostState.OFFLINE:
+            if status.key_changed:
+                self._refuse(status)
+            elif self.options.follow and status.state is HostState.OFFLINE:
                 self._host_notice(name, f"{name} is offline: following it once online")
         self.resolved.set()
         pending: list[LogLine] = []
@@ -244,6 +249,12 @@ class LogFollower:
             for notice in self._notices:
                 pending.extend(merger.push([notice], time.monotonic()))
             self._notices.clear()
+            if self.fatal is not None:
+                pending.extend(merger.pop_ready(time.monotonic(), final=True))
+                for start in range(0, len(pending), self.batch_lines):
+                    self._hand_out(pending[start : start + self.batch_lines])
+                self._hand_out(None)
+                return
             now = time.monotonic()
             try:
                 item = self._inbound.get(timeout=max(0.0, min(next_flush - now, 0.05)))
@@ -293,7 +304,9 @@ class LogFollower:
 
     def _on_status(self, status: HostStatus) -> None:
         name = status.name
-        if status.state is HostState.OFFLINE and name not in self._offline:
+        if status.key_changed:
+            self._refuse(status)
+        elif status.state is HostState.OFFLINE and name not in self._offline:
             self._offline.add(name)
             for (host, _), reader in self._readers.items():
                 if host == name:
@@ -307,6 +320,18 @@ class LogFollower:
             if name in self._pending_hosts:
                 self.failures.pop(name, None)
                 self._resolve(name)
+
+    def _refuse(self, status: HostStatus) -> None:
+        """A host's key changed: end the whole follow, naming the host."""
+        if self.fatal is not None or (
+            self.target.kind == CONTAINER and status.name != self.target.host
+        ):
+            return
+        self.fatal = HostKeyChanged(status.error or "the host key changed", host=status.name)
+        self.failures[status.name] = self.fatal.message
+        for reader in list(self._readers.values()):
+            reader.abort()
+        self._host_notice(status.name, f"HOST KEY CHANGED: {self.fatal}; following stopped")
 
     def _on_event(self, host: str, event: dict) -> None:
         action = event.get("status") or event.get("Action", "")

@@ -40,7 +40,7 @@ class _Segment:
 
     def write(self, lines: list[LogLine]) -> None:
         records = [
-            b"%d %d %d %s\n" % (ts, source, stream, text.encode("utf-8", "replace"))
+            b"%d %d %d %s\n" % (ts, source, stream, text.encode("utf-8", "surrogateescape"))
             for ts, source, stream, text in lines
         ]
         offsets = self.offsets
@@ -64,7 +64,7 @@ class _Segment:
 
 def _decode(record: bytes) -> LogLine:
     ts, source, stream, text = record.split(b" ", 3)
-    return LogLine(int(ts), int(source), int(stream), text.decode("utf-8", "replace"))
+    return LogLine(int(ts), int(source), int(stream), text.decode("utf-8", "surrogateescape"))
 
 
 class LogHistory:

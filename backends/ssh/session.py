@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import asyncssh
 import docker
 
-from corral.backends.errors import BackendError, HostOffline
+from corral.backends.errors import BackendError, HostKeyChanged, HostOffline
 from corral.backends.inventory.load import HostSpec
 from corral.backends.ssh.connect import SshSettings, close_connection, lost_reason, open_connection
 from corral.backends.ssh.relay import StreamRelay, relays_enabled
@@ -216,7 +216,8 @@ class HostSession:
                 raise
             if error is None:
                 error = BackendError(f"{type(exc).__name__}: {exc}", host=self.name)
-            self._set(HostState.OFFLINE, error.message)
+            self._set(HostState.OFFLINE, error.message,
+                      key_changed=isinstance(error, HostKeyChanged))
             raise error from exc
         if self.stream_relay and relays_enabled() and not self.spec.is_local:
             self._relay = StreamRelay(
@@ -340,8 +341,15 @@ class HostSession:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.wait_closed(), 2)
 
-    def _set(self, state: HostState, error: str | None = None, tunnel: str | None = None) -> None:
-        self.status = HostStatus(self.name, state, error, time.time(), tunnel)
+    def _set(
+        self,
+        state: HostState,
+        error: str | None = None,
+        tunnel: str | None = None,
+        *,
+        key_changed: bool = False,
+    ) -> None:
+        self.status = HostStatus(self.name, state, error, time.time(), tunnel, key_changed)
         for listener in self._listeners:
             listener(self.status)
 

@@ -25,6 +25,9 @@ class HostStatus:
         error: Why the host is offline (or why the last attempt failed).
         since: `time.time()` of the change.
         tunnel: How the engine is reached (`forward`, `dial-stdio`, `local`).
+        key_changed: The host presented a key other than the recorded one: a
+            hard stop. Nothing waits for such a host to come back (log
+            follows and shells end, naming it); only the operator can fix it.
     """
 
     name: str
@@ -32,6 +35,7 @@ class HostStatus:
     error: str | None = None
     since: float = 0.0
     tunnel: str | None = None
+    key_changed: bool = False
 
 
 StatusListener = Callable[[HostStatus], None]

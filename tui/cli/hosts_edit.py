@@ -36,6 +36,7 @@ from corral.tui.cli.support import (
     ssh_settings,
     warn,
 )
+from corral.tui.present.safe import visible
 
 #: Seconds a whole probe may take beyond the SSH connect timeouts.
 PROBE_SLACK = 30.0
@@ -137,7 +138,7 @@ def run_add(args: argparse.Namespace) -> int:
     print(f"added {entry.name} ({report.target}) to {inventory.path}")
     print(f"  host key: {report.fingerprint}")
     if report.engine is not None:
-        print(f"  found: {report.describe()}")
+        print(f"  found: {visible(report.describe())}")
     else:
         warn(f"{entry.name}: {report.describe()}")
     return EXIT_OK

@@ -7,6 +7,12 @@ of `a/b` is an inventory host name it is a container, otherwise a service;
 Lines of every container go to stdout in timestamp order (stderr lines
 too: `--json` tells the streams apart); Corral's own notices (a container
 stopped, a host dropped) go to stderr. `--view` opens the full-screen pane.
+
+Container output is untrusted. To a terminal, colours (SGR) are kept and
+every other control character is shown as `\\xNN`, so a line cannot set the
+title, write the clipboard, switch screens or ask the terminal a question.
+A pipe or a file gets the bytes unchanged; `--raw` sends them unchanged to
+a terminal too.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from corral.backends.inventory import Inventory
 from corral.backends.logs import (
@@ -45,6 +51,7 @@ from corral.tui.cli.support import (
     ssh_settings,
     warn,
 )
+from corral.tui.present.safe import log_text, visible
 
 #: The last second of year 9999, the latest time an engine can be asked about.
 _LATEST = 253_402_300_799
@@ -76,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="start each line with the engine's timestamp")
     logs.add_argument("--json", action="store_true",
                       help="one JSON object a line: host, container, id, stream, timestamp, line")
+    logs.add_argument("--raw", action="store_true",
+                      help="write the containers' bytes unchanged even to a terminal "
+                      "(escape sequences act on it: only for output you trust)")
     logs.add_argument("--view", action="store_true",
                       help="open the full-screen log pane instead of printing")
     logs.set_defaults(func=run_logs)
@@ -156,6 +166,8 @@ def run_logs(args: argparse.Namespace) -> int:
             if target.kind == CONTAINER and failed and not options.follow:
                 return EXIT_PARTIAL
             seen = _print_lines(follower, grep, args)
+            if follower.fatal is not None:
+                raise follower.fatal  # a changed host key: one line, exit 1
         except KeyboardInterrupt:
             return EXIT_OK
         finally:
@@ -171,6 +183,9 @@ def _print_lines(follower: LogFollower, grep: re.Pattern | None, args: argparse.
     """Write batches until the follow ends; returns whether any container was found."""
     prefix = follower.target.kind != CONTAINER
     out = sys.stdout
+    # To a terminal, host bytes are made harmless; to a pipe they go as they are.
+    shown = log_text if out.isatty() and not args.raw and not args.json else None
+    binary = getattr(out, "buffer", None)
     while True:
         try:
             batch = follower.get(timeout=0.5)
@@ -182,31 +197,48 @@ def _print_lines(follower: LogFollower, grep: re.Pattern | None, args: argparse.
         for line in batch:
             source = follower.sources[line.source]
             if line.stream == NOTICE:
+                if follower.fatal is not None and not source.container:
+                    continue  # said once, as the error the command ends with
                 # Host notices name their host already.
                 warn(f"{source.label}: {line.text}" if source.container else line.text)
                 continue
             if grep is not None and (grep.search(line.text) is None) != args.invert_grep:
                 continue
-            text.append(_format(line, source, prefix, args))
+            text.append(_format(line, source, prefix, args, shown))
         if text:
-            out.write("".join(text))
-            out.flush()
+            if binary is not None:
+                # Bytes that were not UTF-8 went through as lone surrogates: back to bytes.
+                binary.write("".join(text).encode("utf-8", "surrogateescape"))
+                binary.flush()
+            else:
+                out.write("".join(text))
+                out.flush()
 
 
-def _format(line: LogLine, source, prefix: bool, args: argparse.Namespace) -> str:
+def _format(
+    line: LogLine,
+    source,
+    prefix: bool,
+    args: argparse.Namespace,
+    shown: Callable[[str], str] | None,
+) -> str:
     if args.json:
+        text = line.text
+        if not text.isascii():
+            # JSON holds text: a byte that was not UTF-8 becomes U+FFFD.
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         return json.dumps({
             "host": source.host,
             "container": source.name,
             "id": source.container,
             "stream": "stderr" if line.stream == STDERR else "stdout",
             "timestamp": format_rfc3339_ns(line.ts),
-            "line": line.text,
+            "line": text,
         }) + "\n"
     head = f"{format_rfc3339_ns(line.ts)} " if args.timestamps else ""
     if prefix:
-        head += f"{source.label} | "
-    return f"{head}{line.text}\n"
+        head += f"{visible(source.label)} | "
+    return f"{head}{shown(line.text) if shown else line.text}\n"
 
 
 @contextlib.contextmanager

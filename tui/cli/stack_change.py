@@ -38,6 +38,7 @@ from corral.tui.cli.support import (
 )
 from corral.tui.cli.support import add_yes as add_yes_option
 from corral.tui.present.deploy import progress_printer
+from corral.tui.present.safe import visible
 
 WATCH_NOTE = ("Corral acts on health and host loss only while `corral reconcile --watch` or"
               " the console runs: there is no Corral server.")
@@ -126,7 +127,7 @@ def _ask_settle(args: argparse.Namespace, state, question: str) -> bool:
     print(question.format(stack=args.stack), file=sys.stderr)
     old = sorted(f"{host}/{c.name}" for host, c in state.containers(args.stack) if c.previous)
     for name in old or ["(none: the upgrade only added containers)"]:
-        print(f"  {name}", file=sys.stderr)
+        print(f"  {visible(name)}", file=sys.stderr)
     return ask(args, "Go ahead?")
 
 
@@ -164,7 +165,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
 def _print_report(outcome: ReconcileReport) -> None:
     for stack, lines in sorted(outcome.actions.items()):
         for line in lines:
-            print(f"{stack}: {line}")
+            print(visible(f"{stack}: {line}"))
     for stack, error in sorted(outcome.errors.items()):
         warn(f"{stack}: {error}")
     for stack, why in sorted(outcome.busy.items()):

@@ -22,6 +22,7 @@ from corral.backends.inventory import (
 from corral.backends.ssh import BackendLoop, Fleet, SshSettings
 from corral.catalog.errors import CorralError
 from corral.tui.config import Config, load_config
+from corral.tui.present.safe import visible_lines
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -204,7 +205,7 @@ def ask(args: argparse.Namespace, question: str) -> bool:
     if not sys.stdin.isatty():
         raise UsageError("refusing to change anything without confirmation: pass --yes"
                          " (stdin is not a terminal)")
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    print(f"{visible_lines(question)} [y/N] ", end="", file=sys.stderr, flush=True)
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
@@ -299,8 +300,12 @@ def print_json(value: Any) -> None:
 
 
 def warn(message: str) -> None:
-    """One diagnostic line on stderr."""
-    print(f"corral: {message}", file=sys.stderr)
+    """One diagnostic line on stderr.
+
+    Messages often quote a host (an engine's error, a container's name):
+    their control characters are shown, never sent to the terminal.
+    """
+    print(f"corral: {visible_lines(message)}", file=sys.stderr)
 
 
 def report_failures(errors: dict[str, str]) -> None:

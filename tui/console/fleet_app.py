@@ -18,6 +18,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import Footer
 
@@ -28,6 +29,7 @@ from corral.tui.console.key_order import InOrderKeys
 from corral.tui.console.messages import HostStatusChanged
 from corral.tui.console.widgets.host_bar import HostBar
 from corral.tui.console.widgets.logs.view import LogPane
+from corral.tui.present.safe import visible, visible_lines
 
 #: Seconds between the interpreter's thread switches while Corral's UI runs.
 SWITCH_INTERVAL = 0.0005
@@ -65,6 +67,24 @@ class FleetApp(InOrderKeys):
         self.audit = current_audit()
         if self.audit is not None:  # the console's changes go to these hosts' history too
             self.audit.attach(self.fleet)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a toast; its text is shown as written, never read as markup.
+
+        Notifications quote engines and hosts (errors, names, labels): a `[`
+        in them is text, and their control characters are made visible.
+        """
+        if not markup:
+            message, title = visible_lines(message), visible(title)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def _status_from_backend(self, status: HostStatus) -> None:
         # Runs on the backend thread; post_message is thread-safe.

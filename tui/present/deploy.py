@@ -16,6 +16,7 @@ from corral.backends.deploy import (
     StackSummary,
 )
 from corral.backends.plan import CONFIG_CHANGED, KEEP, REPLACE, Plan, Step
+from corral.tui.present.safe import visible
 from corral.tui.present.table import format_table
 
 PLAN_COLUMNS = ("SERVICE", "#", "ACTION", "HOST", "CONTAINER", "REASON")
@@ -142,8 +143,8 @@ def progress_printer(stream: TextIO | None = None) -> ProgressCallback:
             return
         detail = f": {event.detail}" if event.detail else ""
         with lock:
-            print(f"[{time.monotonic() - start:5.1f}s] {event.host:<8} {event.action:<8}"
-                  f" {event.name} {event.state}{detail}", file=stream, flush=True)
+            print(visible(f"[{time.monotonic() - start:5.1f}s] {event.host:<8} {event.action:<8}"
+                          f" {event.name} {event.state}{detail}"), file=stream, flush=True)
 
     return report
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from corral.backends.engine.events import since_param
 from corral.backends.logs.demux import (
+    FRAGMENT,
     NOTICE,
     STDERR,
     STDOUT,
@@ -103,3 +104,40 @@ def test_line_decoder_end_to_end_any_split(cuts: list[int]) -> None:
     ]
     assert {ln.ts for ln in lines} == {TS_NS}
     assert NOTICE not in {ln.stream for ln in lines}
+
+
+def test_a_long_line_split_by_the_engine_comes_out_whole() -> None:
+    # The engine stores a 40 KB line as 16 KB pieces, each a message with the
+    # same timestamp; only the last ends with a newline (as measured on 20.10).
+    line = bytes(range(65, 91)) * 1600  # 41,600 bytes
+    pieces = [line[i : i + FRAGMENT] for i in range(0, len(line), FRAGMENT)]
+    messages = [frame(1, f"{TS} before\n".encode())]
+    messages += [frame(1, TS.encode() + b" " + piece) for piece in pieces[:-1]]
+    messages.append(frame(2, f"{TS} an error between the pieces\n".encode()))
+    messages.append(frame(1, TS.encode() + b" " + pieces[-1] + b"\n"))
+    messages.append(frame(1, f"{TS} after\n".encode()))
+    decoder = LineDecoder(source=0, tty=False)
+    lines = feed_in_pieces(decoder, chunked(b"".join(messages)), [5000, 20000, 33000])
+    assert [(ln.stream, len(ln.text)) for ln in lines] == [
+        (STDOUT, 6), (STDERR, 27), (STDOUT, len(line)), (STDOUT, 5)]
+    assert lines[2].text == line.decode() and lines[2].ts == TS_NS
+
+
+def test_a_long_tty_line_loses_the_timestamps_between_its_pieces() -> None:
+    line = b"x" * (2 * FRAGMENT + 100)
+    stamped = b"".join(
+        TS.encode() + b" " + line[i : i + FRAGMENT] for i in range(0, len(line), FRAGMENT))
+    data = chunked(stamped + b"\r\n" + f"{TS} next\r\n".encode())
+    lines = LineDecoder(source=0, tty=True).feed(data)
+    assert [ln.text for ln in lines] == [line.decode(), "next"]
+
+
+def test_a_line_ended_by_the_stream_is_not_lost_and_bytes_survive() -> None:
+    data = chunked(frame(1, TS.encode() + b" " + b"y" * FRAGMENT),
+                   frame(1, f"{TS} bad \xff byte\n".encode("latin-1")))
+    decoder = LineDecoder(source=0, tty=False)
+    piece_only = chunked(frame(1, TS.encode() + b" " + b"y" * FRAGMENT))
+    assert [len(ln.text) for ln in decoder.feed(piece_only)] == [FRAGMENT]
+    whole = LineDecoder(source=0, tty=False).feed(data)
+    assert whole[0].text.endswith("bad \udcff byte")
+    assert whole[0].text.encode("utf-8", "surrogateescape").endswith(b"bad \xff byte")

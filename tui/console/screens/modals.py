@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from corral.tui.present.safe import visible, visible_lines
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Ask before doing something destructive; dismisses with True to go ahead."""
@@ -33,9 +35,11 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, id="question")
+            # Names and stacks come from hosts: shown as written, controls visible.
+            yield Label(visible_lines(self.question), id="question", markup=False)
             with VerticalScroll(id="objects"):
-                yield Static("\n".join(f"  • {name}" for name in self.objects))
+                yield Static("\n".join(f"  • {visible(name)}" for name in self.objects),
+                             markup=False)
             with Horizontal():
                 yield Button("No", id="no", variant="primary")
                 yield Button("Yes", id="yes", variant="error")

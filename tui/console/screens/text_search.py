@@ -18,6 +18,7 @@ from textual.widgets import Input, Static
 
 from corral.tui.console.screens.modals import TextScreen
 from corral.tui.console.views.base import compile_filter
+from corral.tui.present.safe import visible, visible_lines
 
 #: How every match, and the current one, are marked.
 MATCH_STYLE = "reverse"
@@ -47,6 +48,8 @@ class SearchableTextScreen(TextScreen):
     ]
 
     def __init__(self, title: str, text: str, lexer: str | None = None):
+        # Describe and inspect quote hosts (names, labels, env, health output).
+        text, title = visible_lines(text), visible(title)
         body = (Syntax(text, lexer, line_numbers=False, word_wrap=False) if lexer
                 else Text(text, no_wrap=True))
         super().__init__(title, body)

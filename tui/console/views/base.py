@@ -23,6 +23,7 @@ from textual.widgets.data_table import ColumnKey
 
 from corral.tui.console.actions_ui import is_mutating
 from corral.tui.console.widgets.measured_table import MeasuredTable
+from corral.tui.present.safe import has_unsafe, visible
 
 MARK = "✓"
 #: After the heading of the column the rows are sorted by: ascending, descending.
@@ -57,6 +58,19 @@ def compile_filter(text: str) -> tuple[re.Pattern[str] | None, bool]:
         return re.compile(body, re.IGNORECASE), inverted
     except re.error:
         return re.compile(re.escape(body), re.IGNORECASE), inverted
+
+
+def safe_cell(cell: Any) -> Any:
+    """A cell as the table may draw it: `Text` (never markup), control characters shown.
+
+    Cells carry what hosts say (names, labels, images, event attributes):
+    an escape sequence drawn as is would reach the operator's terminal.
+    """
+    if isinstance(cell, str):
+        return Text(visible(cell))
+    if isinstance(cell, Text) and has_unsafe(cell.plain):
+        return Text(visible(cell.plain), style=cell.style, justify=cell.justify)
+    return cell
 
 
 class ResourceView(MeasuredTable):
@@ -227,7 +241,7 @@ class ResourceView(MeasuredTable):
 
         Each record's cells are computed once; plain strings become `Text` so
         the table does not parse them as markup (slow, and `[` in a label
-        would be taken for a style).
+        would be taken for a style), with control characters shown.
         """
         pattern, inverted = compile_filter(self.filter_text)
         rows = []
@@ -236,9 +250,7 @@ class ResourceView(MeasuredTable):
                 continue
             if self.host_filter is not None and self.host_filter not in self.hosts_of(record):
                 continue
-            cells = tuple(
-                Text(cell) if isinstance(cell, str) else cell for cell in self.cells(record)
-            )
+            cells = tuple(safe_cell(cell) for cell in self.cells(record))
             if pattern is not None:
                 text = " ".join(cell.plain if isinstance(cell, Text) else str(cell)
                                 for cell in cells)

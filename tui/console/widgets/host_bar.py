@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from corral.backends.ssh import HostState, HostStatus
+from corral.tui.present.safe import visible
 
 _STYLE = {
     HostState.ONLINE: ("●", "green"),
@@ -69,9 +70,9 @@ class HostBar(Static):
             if status.name in self.paused:
                 text.append(" ⏸ paused", style="bold yellow")
             if status.state is HostState.OFFLINE and status.error:
-                text.append(f" ({status.error})", style="dim")
+                text.append(f" ({visible(status.error)})", style="dim")
             elif status.state is HostState.CONNECTING and status.error:
-                text.append(f" (retrying; last: {status.error})", style="dim")
+                text.append(f" (retrying; last: {visible(status.error)})", style="dim")
             text.append("   ")
         summary = f"{counts[HostState.ONLINE]}/{len(self.statuses)} online"
         text.append(summary, style="dim")

@@ -21,16 +21,18 @@ from corral.tui.console.widgets.logs.format import (
     [
         ("plain", "plain"),
         ("\x1b[31mred\x1b[0m", "\x1b[31mred\x1b[0m"),  # SGR survives
-        ("\x1b[2J\x1b[Hwiped", "wiped"),  # clear screen, cursor home
-        ("\x1b]0;owned\x07title", "title"),  # window title
-        ("\x1b]52;c;ZXZpbA==\x07clip", "clip"),  # clipboard write
-        ("\x1b[?1049hscreen", "screen"),  # alternate screen
-        ("\x1bPqsixel\x1b\\after", "after"),  # DCS
-        ("bell\x07", "bell␇"),
-        ("back\x08space", "back␈space"),
-        ("\x9b31mC1", "\ufffd31mC1"),  # 8-bit CSI
-        ("evil\u202etxt", "evil\ufffdtxt"),  # right-to-left override
-        ("progress 10%\rprogress 100%\r", "progress 100%"),
+        ("\x1b[2J\x1b[Hwiped", r"\x1b[2J\x1b[Hwiped"),  # clear screen, cursor home
+        ("\x1b]0;owned\x07title", r"\x1b]0;owned\x07title"),  # window title
+        ("\x1b]52;c;ZXZpbA==\x07clip", r"\x1b]52;c;ZXZpbA==\x07clip"),  # clipboard write
+        ("\x1b[?1049hscreen", r"\x1b[?1049hscreen"),  # alternate screen
+        ("\x1b[cquery", r"\x1b[cquery"),  # device attributes query
+        ("\x1bPqsixel\x1b\\after", r"\x1bPqsixel\x1b\after"),  # DCS
+        ("bell\x07", r"bell\x07"),
+        ("back\x08space", r"back\x08space"),
+        ("\x9b31mC1", r"\x9b31mC1"),  # 8-bit CSI
+        ("evil\u202etxt", r"evil\u202etxt"),  # right-to-left override
+        ("progress 10%\rprogress 100%\r", r"progress 10%\x0dprogress 100%"),  # CR trick shown
+        ("bad \udcff byte", r"bad \xff byte"),  # not UTF-8 (surrogateescape)
         ("a\tb", "a       b"),
     ],
 )
@@ -56,7 +58,7 @@ def test_a_line_shows_time_prefix_and_stream_mark() -> None:
     look.fit_labels()
     ts = 1_795_627_327_334_873_885
     out = look.render(LogLine(ts, 0, STDERR, "\x1b[33mwarn\x1b[0m \x1b[2Jx")).plain
-    assert out == "2026-11-25T17:22:07.334Z lab1/web-1  ┃ warn x"
+    assert out == "2026-11-25T17:22:07.334Z lab1/web-1  ┃ warn \\x1b[2Jx"
     assert look.plain(LogLine(ts, 1, STDOUT, "hi")) == "2026-11-25T17:22:07.334Z lab2/web-22 │ hi"
     assert look.plain(LogLine(ts, 1, NOTICE, "stopped")).endswith("» stopped")
     assert format_time(ts) == "2026-11-25T17:22:07.334Z"

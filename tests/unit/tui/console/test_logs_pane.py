@@ -98,7 +98,8 @@ async def test_ansi_colours_render_and_controls_do_not_reach_the_screen() -> Non
         await pilot.pause()
         strip = pane.lines.render_line(0)
         text = "".join(seg.text for seg in strip)
-        assert "red plain␇" in text and "\x1b" not in text and "\x07" not in text
+        assert r"red \x1b]0;title\x07\x1b[2Jplain\x07" in text
+        assert "\x1b" not in text and "\x07" not in text
         red = [seg for seg in strip if seg.text == "red"]
         assert red and red[0].style.color.number == Style(color="red").color.number == 1
 
@@ -205,3 +206,19 @@ async def test_a_host_that_is_down_shows_as_waiting_not_following() -> None:
         pane.host_status_changed(HostStatus("lab2", HostState.ONLINE))
         await pilot.pause()
         assert "waiting" not in pane._status and not status_line.has_class("-waiting")
+
+
+async def test_a_changed_host_key_stops_the_pane_instead_of_waiting() -> None:
+    from corral.backends.errors import HostKeyChanged
+    from corral.backends.ssh import HostState, HostStatus
+
+    app = PaneHost()
+    async with app.run_test(size=(100, 20)) as pilot:
+        pane = app.query_one(LogPane)
+        pane.follower = _Waiting("lab2")
+        pane.follower.fatal = HostKeyChanged("NOT the key", host="lab2")
+        pane.host_status_changed(
+            HostStatus("lab2", HostState.OFFLINE, "NOT the key", key_changed=True))
+        await pilot.pause()
+        assert pane._status.startswith("✖ stopped: HOST KEY CHANGED on lab2 · ")
+        assert "waiting" not in pane._status

@@ -121,6 +121,24 @@ async def test_a_host_going_down_is_reported_not_frozen() -> None:
         assert not pane.has_class("-waiting")
 
 
+async def test_a_changed_host_key_ends_the_shell_without_waiting() -> None:
+    stream = FakeStream([b"/ # "])
+    app = PaneHost(stream)
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: bool(app.opened), "the exec")
+        stream.connection_lost = True
+        for listener in app.fleet.sessions["lab1"].listeners:
+            listener(HostStatus("lab1", HostState.OFFLINE, "keepalive timeout", time.time()))
+        await until(pilot, lambda: pane.ended, "the pane to notice")
+        for listener in app.fleet.sessions["lab1"].listeners:
+            listener(HostStatus("lab1", HostState.OFFLINE, "presents a key which is NOT the key",
+                                time.time(), key_changed=True))
+        await until(pilot, lambda: pane.key_refused is not None, "the key change")
+        assert pane.border_subtitle.startswith("HOST KEY CHANGED: lab1: presents a key")
+        assert not pane.has_class("-waiting") and not pane.lost
+
+
 async def test_a_pane_opened_on_a_host_that_is_down_says_it_waits() -> None:
     stream = FakeStream([b"/ # "])
     app = PaneHost(stream)

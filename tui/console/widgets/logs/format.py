@@ -1,9 +1,9 @@
 """How a log line looks: safe text, ANSI colours, source prefix, stderr mark.
 
 Container output is untrusted. Only SGR (colour) sequences survive; every
-other escape sequence is dropped and every control character is shown as a
-visible symbol, so a log line can never move the cursor, switch screens,
-retitle the terminal or flip text direction.
+other control character is shown as `\\xNN` (`corral.tui.present.safe`), so a
+log line can never move the cursor, switch screens, retitle the terminal or
+flip text direction.
 """
 
 from __future__ import annotations
@@ -21,16 +21,7 @@ from rich.text import Text
 from textual.strip import Strip
 
 from corral.backends.logs import NOTICE, STDERR, LogLine, LogSource
-
-_TOKENS = re.compile(
-    r"(\x1b\[[0-9;:]*m)"  # SGR: kept
-    r"|(\x1b\[[0-?]*[ -/]*[@-~]?"  # any other CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (titles, links, clipboard)
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
-    r"|\x1b[ -/]*[0-~]?)"  # two-byte escapes, charset switches
-    r"|([\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069])"  # controls, bidi overrides
-)
-_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+from corral.tui.present.safe import log_text, strip_sgr
 
 #: Source colours: distinct on dark and light themes; picked by a stable hash.
 PALETTE = (
@@ -46,35 +37,23 @@ CURRENT_STYLE = Style(color="#ffffff", bgcolor="#d7005f", bold=True)
 TIME_WIDTH = 24  # 2026-01-02T03:04:05.678Z
 
 
-def _visible(match: re.Match) -> str:
-    if match.group(1):
-        return match.group(1)
-    if match.group(2) is not None:
-        return ""
-    code = ord(match.group(3))
-    if code < 0x20:
-        return chr(0x2400 + code)  # ␀ … ␟
-    return "␡" if code == 0x7F else "\ufffd"
-
-
 def sanitize(text: str) -> str:
-    """Make container output safe to draw; SGR colour sequences are kept."""
-    if "\r" in text:
-        text = text.rstrip("\r")
-        # A carriage return redraws the line: a terminal shows the last part.
-        text = text.rsplit("\r", 1)[-1]
-    if "\t" in text:
-        text = text.expandtabs(8)
+    """Make container output safe to draw; SGR colour sequences are kept.
+
+    The one rule for host text (`corral.tui.present.safe.log_text`), with
+    tabs expanded for the screen.
+    """
     if text.isascii() and text.isprintable():
         return text
-    return _TOKENS.sub(_visible, text)
+    text = log_text(text)
+    return text.expandtabs(8) if "\t" in text else text
 
 
 def plain_text(text: str) -> str:
     """The characters a reader sees: sanitized, colour sequences removed."""
     if text.isascii() and text.isprintable():
         return text
-    return _SGR.sub("", sanitize(text))
+    return strip_sgr(sanitize(text))
 
 
 def text_width(text: str) -> int:

@@ -269,7 +269,11 @@ class LogPane(Vertical, can_focus=False):
         lines = self.lines
         parts = ["● following" if lines.follow else "❚❚ paused"]
         waiting = self.waiting_for()
-        if waiting:
+        fatal = getattr(self.follower, "fatal", None)
+        if fatal is not None:
+            # A changed host key is a hard stop: nothing is waited for.
+            parts, waiting = [f"✖ stopped: {fatal.title} on {fatal.host}"], []
+        elif waiting:
             # A dead link must not read as "following": say what the pane waits for.
             note = f"◌ waiting for {', '.join(waiting)}"
             if lines.follow and self.target.kind == "container":

@@ -79,4 +79,5 @@ class ShellApp(PaneApp):
 
     def on_shell_pane_closed(self, message: ShellPane.Closed) -> None:
         pane = message.pane
-        self.exit(return_code=1 if pane.lost else (message.exit_code or 0))
+        failed = pane.lost or pane.key_refused is not None
+        self.exit(return_code=1 if failed else (message.exit_code or 0))

@@ -186,6 +186,8 @@ class ShellPane(Vertical):
         self.exit_code: int | None = None
         #: Whether the shell has ended (exited, lost, or never started).
         self.ended = False
+        #: Why the host is refused (its key changed), once it is: a hard stop.
+        self.key_refused: str | None = None
         self.lost = False
         #: Whether the pane's host is down (offline, or retrying after a failure).
         self.host_down = False
@@ -230,6 +232,20 @@ class ShellPane(Vertical):
     def host_status_changed(self, status: HostStatus) -> None:
         """Say "waiting for HOST" while the pane's host is down (other hosts are ignored)."""
         if status.name != self.target.host:
+            return
+        if status.key_changed:
+            # A hard stop: the shell ends now, naming the host, and nothing
+            # waits for the host to come back.
+            self.key_refused = f"HOST KEY CHANGED: {self.target.host}: {status.error}"
+            self.host_down = False
+            self._stream.close()
+            if self.ended:  # lost with the connection before the key was seen
+                self.lost, self._ending = False, self.key_refused
+                self.remove_class("-lost")
+                self.add_class("-ended")
+            else:
+                self._finish(None, False, self.key_refused)
+            self._show_state()
             return
         self.host_down = _is_down(status)
         self._show_state()
