@@ -45,13 +45,18 @@ async def test_console_logs_shell_and_health_pass_ride_out(lab: Lab, folders, fa
     print(f"\n{fault}: {result}", file=sys.stderr)
     assert result.answered == ["views switch while offline", "views switch after recovery"]
     assert result.offline_after is not None, f"{F.HOST} never showed offline"
-    assert result.offline_after <= F.DETECT_WITHIN
-    assert result.online_after is not None and result.online_after <= F.RECOVER_WITHIN
+    assert result.offline_after <= F.DETECT_WITHIN + F.SLACK
+    assert result.online_after is not None
+    assert result.online_after <= F.RECOVER_WITHIN + F.SLACK
+    if fault in F.SSH_DROPS:
+        assert result.log_during.startswith("◌ waiting for lab2"), result.log_during
     assert result.log_status.startswith("● following")
     assert result.lines > 20
     assert (result.lost[:5], result.doubled[:5]) == ([], [])
     assert "waiting for" in result.shell_during or "lost" in result.shell_during
     assert "is back" in result.shell_after
+    if fault in F.SSH_DROPS:  # the engine restart alone may be over before a pass starts
+        assert result.passes_offline >= 1
     assert result.moved == []
 
 
@@ -63,7 +68,7 @@ def test_interrupted_deploy_converges_on_rerun(lab: Lab, folders, fault: str) ->
         lab.restored(F.HOST, after=fault)
     print(f"\n{fault}: {result}", file=sys.stderr)
     assert result.interrupted, f"the fault did not land mid-deploy: {result.error}"
-    assert F.HOST in result.error, result.error
+    assert result.error.startswith(f"corral: {F.HOST}: "), result.tail
     assert result.rerun_code == 0, result.rerun_error
     expected = sorted(f"{F.DEPLOY_STACK}-box-{n}" for n in range(1, F.DEPLOY_SCALE + 1))
     assert result.containers == expected

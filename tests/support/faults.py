@@ -66,27 +66,41 @@ ACTIVITIES = ("console open", "logs -f", "shell pane", "deploy in progress", "he
 HOLDS: dict[str, tuple[str, str]] = {
     "console open": ("console answers; host offline ≤ 5 s, online ≤ 5 s after recovery",
                      "console"),
-    "logs -f": ("pane says waiting, then follows; 0 lines lost, 0 doubled", "console"),
+    "logs -f": ("pane says “waiting for HOST”, then follows; 0 lines lost, 0 doubled",
+                "console"),
     "shell pane": ("pane says the connection is lost, then that the host is back",
                    "console"),
-    "deploy in progress": ("deploy fails naming the host; re-run converges, 0 orphans",
-                           "deploy"),
-    "health pass": ("changes nothing while offline; stack whole after, nothing doubled",
-                    "console"),
+    "deploy in progress": ("deploy fails in one line naming the host; re-run converges, "
+                           "0 orphans", "deploy"),
+    "health pass": ("a pass during the outage changes nothing; after it, nothing moved "
+                    "or doubled", "console"),
     "image push": ("n/a until #13", ""),
 }
 
 #: Cells that differ from `HOLDS` for one fault: (fault, activity) -> (text, run).
-EXCEPTIONS: dict[tuple[str, str], tuple[str, str]] = {}
+EXCEPTIONS: dict[tuple[str, str], tuple[str, str]] = {
+    # The engine is away about 1 s: the stream may resume before the pane says it waits.
+    ("dockerd-restart", "logs -f"): ("follows across the restart (its container restarts "
+                                     "too); 0 lines lost, 0 doubled", "console"),
+    ("dockerd-restart", "shell pane"): ("the shell ends with its container; pane says the "
+                                        "connection is lost, then that the host is back",
+                                        "console"),
+}
+
+#: Faults that drop the SSH connection (the others leave it up).
+SSH_DROPS = ("sshd-stop", "link-down", "reboot")
 
 #: The lab host every fault hits; the stacks of the runs are pinned to it.
 HOST = "lab2"
 #: Its scheduling label (zone=b is lab2's alone in a three-host lab).
 HOST_LABEL = "zone=b"
 
-#: The issue's limits, plus the test's own polling.
+#: The issue's limits. Times are taken from the session's own status changes
+#: (no polling in them); link-down lands near 4 s by design (keepalives).
 DETECT_WITHIN = 5.0
 RECOVER_WITHIN = 5.0
+#: What a loaded 2-core CI machine may add to either (event-loop lag).
+SLACK = 1.0
 
 
 def cell(fault: str, activity: str) -> tuple[str, str]:
@@ -113,9 +127,10 @@ def readme_table() -> str:
         cells = [cell(fault, activity) for fault in FAULTS]
         texts = [text for text, _ in cells]
         checks = sorted({run for _, run in cells if run})
-        if len(set(texts)) == 1:  # the same for every fault: say it once
-            texts = [texts[0]] + ["″"] * (len(texts) - 1)
-        where = ", ".join(f"`{run}_run`" for run in checks) or "—"
+        # The same as the cell to its left: say it once.
+        texts = [texts[0]] + ["″" if text == left else text
+                              for left, text in zip(texts, texts[1:], strict=False)]
+        where = ", ".join(f"{run} run" for run in checks) or "—"
         rows.append(f"| {activity} | " + " | ".join(texts) + f" | {where} |")
     return "\n".join(rows) + "\n"
 
@@ -260,11 +275,12 @@ class ConsoleResult:
     lines: int = 0  # log lines compared with the engine's
     lost: list[str] = field(default_factory=list)  # lines the pane never showed
     doubled: list[str] = field(default_factory=list)  # lines it showed twice, or invented
-    log_status: str = ""
+    log_during: str = ""  # the log pane's status line during the outage
+    log_status: str = ""  # and after
     shell_during: str = ""
     shell_after: str = ""
     moved: list[str] = field(default_factory=list)  # what a health pass changed
-    passes_offline: int = 0  # health passes that ran while the host was down
+    passes_offline: int = 0  # health passes that started while the host was down
 
 
 def _console(lab: Lab) -> CorralApp:
@@ -319,7 +335,7 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
     """
     result = ConsoleResult(fault)
     app = _console(lab)
-    passes: list[tuple[float, float, object]] = []
+    passes: list[tuple[float, bool, object]] = []  # (start, host offline then, report)
     async with app.run_test(size=SIZE) as pilot:
         await online(pilot, app)
         session = app.fleet.session(HOST)
@@ -327,9 +343,9 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
         plain_pass = watch.data.health_pass
 
         def counted_pass():
-            began = time.monotonic()
+            began, offline = time.monotonic(), not session.online
             report = plain_pass()
-            passes.append((began, time.monotonic(), report))
+            passes.append((began, offline, report))
             return report
 
         watch.data.health_pass = counted_pass
@@ -348,6 +364,7 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
         assert isinstance(logs, LogPane)
         await until(pilot, lambda: len(shown_lines(logs)) > 10, "log lines")
         bar = app.screen.query_one(HostBar)
+        watch.start_pass()  # the first pass now, not after the 5 s timer
         await until(pilot, lambda: passes, "a health pass")
         before = {c.name: c.id for c in stack_containers(lab, STACK)[HOST]}
 
@@ -374,6 +391,16 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
                     await until(pilot, lambda: "waiting for" in str(shell.border_subtitle)
                                 or shell.ended, "the shell pane to notice", 10)
                 result.shell_during = str(shell.border_subtitle)
+                with contextlib.suppress(AssertionError):
+                    await until(pilot, lambda: logs._status.startswith("◌ waiting for"),
+                                "the log pane to say it waits", 3)
+                result.log_during = logs._status
+                # A health pass while the host is down (not left to its 5 s timer).
+                mark = time.monotonic()
+                watch.start_pass()
+                with contextlib.suppress(AssertionError):
+                    await until(pilot, lambda: any(p[0] >= mark for p in passes),
+                                "a health pass during the outage", 15)
             if FAULTS[fault] is not None:
                 # A duration, not a synchronisation: the outage lasts while the
                 # worker keeps printing lines the log pane must catch up on.
@@ -383,8 +410,7 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
         finally:
             outage = await job
             await asyncio.to_thread(repair, lab, fault, outage)
-        result.passes_offline = sum(1 for began, _, _ in passes
-                                    if outage.began < began < outage.repaired)
+        result.passes_offline = sum(1 for _, offline, _ in passes if offline)
         offline_at = next((t for t, state in states if state != "online"), None)
         if offline_at is not None:
             result.offline_after = offline_at - outage.began
