@@ -54,6 +54,7 @@ bench: deps venv
 	$(PY) bench/logs.py --dir $(LAB_DIR)
 	$(PY) bench/shell.py --dir $(LAB_DIR)
 	$(PY) bench/deploy.py --dir $(LAB_DIR)
+	$(PY) bench/faults.py --dir $(LAB_DIR)
 
 screenshots: deps venv
 	$(PY) screenshots/make_screenshots.py --dir $(LAB_DIR)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,25 +33,39 @@ T = TypeVar("T")
 
 #: Seconds a Docker API call may take before it counts as failed.
 API_TIMEOUT = 30.0
+#: An engine that stops or restarts behind a live SSH connection (`systemctl
+#: restart docker`, the first half of a reboot) closes nothing SSH can notice,
+#: yet every call to it fails. While online, the session holds one request open
+#: through the tunnel that the engine never answers (events of a type no engine
+#: emits): it ends the moment the engine goes, and a ping then confirms.
+ENGINE_WATCH_PATH = "/events?filters=" + urllib.parse.quote(
+    json.dumps({"type": ["corral-engine-watch"]}))
+#: Seconds between pings when that request cannot be held (or the engine ended it).
+ENGINE_CHECK_SECONDS = 2.0
+#: Failed pings in a row that take the host offline.
+ENGINE_CHECK_FAILURES = 2
+#: Seconds one ping may take; longer counts as a failure.
+ENGINE_PING_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
 class Backoff:
-    """Reconnect delays: `first`, doubling up to `limit`, with ±20% jitter.
+    """Reconnect delays: `first`, doubling up to `limit`, with ±20% jitter, never past `limit`.
 
     The limit is low because a handful of hosts cost nothing to retry, and
-    an operator waiting for a host that just came back should not wait long
-    (reconnect-now, `HostSession.hurry`, skips the wait altogether).
+    an operator waiting for a host that just came back should not wait long:
+    4 s apart at most, plus a connect, puts a recovered host back online
+    within 5 s (reconnect-now, `HostSession.hurry`, skips the wait altogether).
     """
 
     first: float = 0.5
-    limit: float = 5.0
+    limit: float = 4.0
 
     def delays(self):
         """Yield successive delays forever."""
         delay = self.first
         while True:
-            yield delay * random.uniform(0.8, 1.2)
+            yield min(delay * random.uniform(0.8, 1.2), self.limit)
             delay = min(delay * 2, self.limit)
 
 
@@ -299,23 +315,84 @@ class HostSession:
             await asyncio.wait_for(hurry.wait(), delay)
 
     async def _wait_lost(self) -> str:
-        """Wait until the SSH connection (or the local engine) goes away."""
+        """Wait until the SSH connection (or the engine behind it) goes away."""
         if self._conn is None:
             while True:  # the local engine: nothing to watch but the socket
                 await asyncio.sleep(5)
                 if not await asyncio.to_thread(self._ping):
                     return "the local Docker engine stopped answering"
-        await self._conn.wait_closed()
-        reason = lost_reason(self._conn)
+        conn = self._conn
+        closed = asyncio.ensure_future(conn.wait_closed())
+        engine = asyncio.ensure_future(self._watch_engine())
+        try:
+            await asyncio.wait((closed, engine), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (closed, engine):
+                task.cancel()
+        if engine.done() and not engine.cancelled() and not closed.done():
+            return engine.result()
+        reason = lost_reason(conn)
         if reason and "keepalive" in reason.lower():
             # Say what the operator can act on: the host went silent, for how long.
             silent = self.settings.keepalive_interval * (self.settings.keepalive_count_max + 1)
             return f"link lost: no answer for {silent:g} s (keepalives)"
         return "the SSH connection was lost" + (f" ({reason})" if reason else "")
 
-    def _ping(self) -> bool:
+    async def _watch_engine(self) -> str:
+        """Return once the engine behind the tunnel has gone (see `ENGINE_WATCH_PATH`)."""
+        failures = 0
+        while True:
+            ended = await self._hold_watch_request()
+            if ended:  # the engine closed it: gone, or only restarting its API?
+                answered = await asyncio.to_thread(self._ping, ENGINE_PING_TIMEOUT)
+                failures = 0 if answered else ENGINE_CHECK_FAILURES
+            else:  # cannot hold the request: fall back to pinging
+                await asyncio.sleep(ENGINE_CHECK_SECONDS)
+                answered = await asyncio.to_thread(self._ping, ENGINE_PING_TIMEOUT)
+                failures = 0 if answered else failures + 1
+            if failures >= ENGINE_CHECK_FAILURES:
+                return "the Docker engine stopped answering (restarted or stopped?)"
+            if ended:
+                await asyncio.sleep(ENGINE_CHECK_SECONDS)  # never a tight loop
+
+    async def _hold_watch_request(self) -> bool:
+        """Hold the engine-watch request open until it ends.
+
+        Returns:
+            True once the engine (or the path to it) ended an accepted request;
+            False if it could not be sent or was refused.
+        """
+        tunnel = self._tunnel
+        if tunnel is None:
+            return False
+        writer = None
         try:
-            return bool(self._client and self._client.ping())
+            reader, writer = await asyncio.open_unix_connection(tunnel.path)
+            writer.write(f"GET {ENGINE_WATCH_PATH} HTTP/1.1\r\nHost: docker\r\n\r\n".encode())
+            await writer.drain()
+            status = await reader.readline()
+            if b" 200 " not in status:
+                return False
+            while await reader.read(4096):
+                pass  # no event ever matches; a chunk here is harmless
+            return True
+        except (OSError, asyncio.IncompleteReadError):
+            return writer is not None
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def _ping(self, timeout: float | None = None) -> bool:
+        client = self._client
+        if client is None:
+            return False
+        try:
+            if timeout is None:
+                return bool(client.ping())
+            api = client.api
+            # private docker-py API (as the log reader's): a ping bounded by `timeout`
+            response = api._get(api._url("/_ping"), timeout=timeout)
+            return response.status_code == 200
         except Exception:
             return False
 

@@ -1,0 +1,76 @@
+"""The fault matrix (issue 16, item 10): each fault × each activity, on one shared lab.
+
+The cells and the runs that check them live in `tests/support/faults.py`
+(the README's "Faults" table is generated from the same table). Every run
+leaves the host answering again (`lab.restored`) so that no fault leaks into
+the next case; measured times are printed on stderr (`pytest -s` shows them,
+`bench/faults.py` prints them as a table).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import faults as F
+from tests.support.deploy import corral_on
+from tests.support.lab import Lab
+
+pytestmark = pytest.mark.lab
+
+CONSOLE_FAULTS = [fault for fault, run in F.runs() if run == "console"]
+DEPLOY_FAULTS = [fault for fault, run in F.runs() if run == "deploy"]
+
+
+@pytest.fixture(scope="module")
+def folders(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Both compose folders; the console run's stack deployed on the faulted host."""
+    console, deploy = F.write_stacks(tmp_path_factory.mktemp("faults"))
+    result = corral_on(lab, "deploy", str(console), "--stack", F.STACK, "--yes")
+    assert result.returncode == 0, result.stderr
+    yield console, deploy
+    corral_on(lab, "rm", F.STACK, "--yes", "--volumes")
+    corral_on(lab, "rm", F.DEPLOY_STACK, "--yes", "--volumes")
+
+
+@pytest.mark.parametrize("fault", CONSOLE_FAULTS)
+async def test_console_logs_shell_and_health_pass_ride_out(lab: Lab, folders, fault: str
+                                                           ) -> None:
+    try:
+        result = await F.console_run(lab, fault)
+    finally:
+        lab.restored(F.HOST, after=fault)
+    print(f"\n{fault}: {result}", file=sys.stderr)
+    assert result.answered == ["views switch while offline", "views switch after recovery"]
+    assert result.offline_after is not None, f"{F.HOST} never showed offline"
+    assert result.offline_after <= F.DETECT_WITHIN + F.SLACK
+    assert result.online_after is not None
+    assert result.online_after <= F.RECOVER_WITHIN + F.SLACK
+    if fault in F.SSH_DROPS:
+        assert result.log_during.startswith("◌ waiting for lab2"), result.log_during
+    assert result.log_status.startswith("● following")
+    assert result.lines > 20
+    assert (result.lost[:5], result.doubled[:5]) == ([], [])
+    assert "waiting for" in result.shell_during or "lost" in result.shell_during
+    assert "is back" in result.shell_after
+    if fault in F.SSH_DROPS:  # the engine restart alone may be over before a pass starts
+        assert result.passes_offline >= 1
+    assert result.moved == []
+
+
+@pytest.mark.parametrize("fault", DEPLOY_FAULTS)
+def test_interrupted_deploy_converges_on_rerun(lab: Lab, folders, fault: str) -> None:
+    try:
+        result = F.deploy_run(lab, fault, folders[1])
+    finally:
+        lab.restored(F.HOST, after=fault)
+    print(f"\n{fault}: {result}", file=sys.stderr)
+    assert result.interrupted, f"the fault did not land mid-deploy: {result.error}"
+    assert result.error.startswith(f"corral: {F.HOST}: "), result.tail
+    assert result.rerun_code == 0, result.rerun_error
+    expected = sorted(f"{F.DEPLOY_STACK}-box-{n}" for n in range(1, F.DEPLOY_SCALE + 1))
+    assert result.containers == expected
+    assert result.not_running == []
+    assert result.orphans == []

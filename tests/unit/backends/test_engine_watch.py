@@ -1,0 +1,99 @@
+"""A session notices an engine that stops behind a live SSH connection, and retries soon.
+
+An engine restart (`systemctl restart docker`, a host reboot's first half)
+closes nothing SSH can see; the session's engine watch takes the host
+offline so the console says so (issue 16's fault matrix).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from corral.backends.inventory.load import HostSpec, SshTarget
+from corral.backends.ssh import session as S
+from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.session import Backoff, HostSession
+
+
+class OpenConnection:
+    """An SSH connection that never closes (what an engine restart leaves)."""
+
+    async def wait_closed(self) -> None:
+        await asyncio.sleep(3600)
+
+
+def watched(pings: list[bool]) -> HostSession:
+    session = HostSession(HostSpec("h1", SshTarget("10.0.0.9", "root", 22)), SshSettings())
+    session._conn = OpenConnection()  # type: ignore[assignment]
+    session._ping = lambda timeout=None: pings.pop(0) if pings else False  # type: ignore
+    return session
+
+
+async def test_an_engine_that_stops_answering_takes_the_host_offline(monkeypatch) -> None:
+    monkeypatch.setattr(S, "ENGINE_CHECK_SECONDS", 0.01)
+    reason = await asyncio.wait_for(watched([True, True, False, False])._wait_lost(), 2)
+    assert reason.startswith("the Docker engine stopped answering")
+
+
+async def test_one_slow_ping_is_not_an_outage(monkeypatch) -> None:
+    monkeypatch.setattr(S, "ENGINE_CHECK_SECONDS", 0.01)
+    pings = [False, True] * 20
+    waiting = asyncio.ensure_future(watched(pings)._wait_lost())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    waiting.cancel()
+
+
+@pytest.mark.parametrize("first, limit", [(0.5, 4.0), (1, 4), (3, 3)])
+def test_backoff_never_waits_past_its_limit(first: float, limit: float) -> None:
+    delays = Backoff(first=first, limit=limit).delays()
+    assert max(next(delays) for _ in range(300)) <= limit
+
+
+def test_a_recovered_host_is_retried_within_4_s() -> None:
+    assert Backoff().limit <= 4.0
+
+
+class Engine:
+    """A local UNIX socket playing the engine behind the tunnel: it accepts the watch
+    request, answers 200 and then holds it open until `stop()`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.requests: list[bytes] = []
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_unix_server(self._serve, self.path)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.requests.append(await reader.readline())
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        self.writers.append(writer)
+
+    def stop(self) -> None:
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+
+
+async def test_the_held_request_ends_when_the_engine_stops(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(S, "ENGINE_CHECK_SECONDS", 60)  # no polling: the request tells
+    engine = Engine(str(tmp_path / "docker.sock"))
+    await engine.start()
+    pings: list[bool] = []
+    session = watched(pings)
+    session._tunnel = type("Tunnel", (), {"path": engine.path})()  # type: ignore[assignment]
+    waiting = asyncio.ensure_future(session._wait_lost())
+    for _ in range(100):
+        if engine.writers:
+            break
+        await asyncio.sleep(0.01)
+    assert engine.requests and engine.requests[0].startswith(b"GET /events?filters=")
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # an engine that says nothing is an engine that is up
+    engine.stop()
+    reason = await asyncio.wait_for(waiting, 2)  # the ping that confirms fails (no pings left)
+    assert reason.startswith("the Docker engine stopped answering")
