@@ -36,6 +36,8 @@ class Mutation:
         stack: The stack it belongs to, if any.
         target: The object acted on (a container, volume or image name).
         args: The arguments that matter, secrets already masked by the caller.
+        problems: Host -> error for hosts where the change stopped while the
+            body still returned (a partial apply); the body fills it in.
     """
 
     verb: str
@@ -43,6 +45,7 @@ class Mutation:
     stack: str | None = None
     target: str | None = None
     args: Mapping[str, object] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict, compare=False)
 
     def describe(self) -> str:
         """`verb target on host` as one line for messages."""
@@ -50,7 +53,8 @@ class Mutation:
         return f"{what} on {', '.join(self.hosts)}" if self.hosts else what
 
 
-#: `observer(mutation, outcome, detail)`; outcome is `ok`, `failed` or `refused`.
+#: `observer(mutation, outcome, detail)`; outcome is `ok`, `partial` (some hosts
+#: failed: `mutation.problems`), `failed` or `refused`.
 Observer = Callable[[Mutation, str, str], None]
 
 _readonly_reason: str | None = None
@@ -123,7 +127,8 @@ def mutating(verb: str, *, hosts: tuple[str, ...] | str = (), stack: str | None 
         readonly: The caller's session is read-only.
 
     Yields:
-        The `Mutation` being run.
+        The `Mutation` being run; a body that returns with some hosts failed
+        records them in its `problems`, and observers hear `partial`.
 
     Raises:
         ActionRefused: The process or the session is read-only; nothing ran.
@@ -136,7 +141,11 @@ def mutating(verb: str, *, hosts: tuple[str, ...] | str = (), stack: str | None 
     except BaseException as error:
         _notify(mutation, "failed", str(error) or type(error).__name__)
         raise
-    _notify(mutation, "ok", "")
+    if mutation.problems:
+        _notify(mutation, "partial", "; ".join(f"{host}: {error}" for host, error
+                                               in sorted(mutation.problems.items())))
+    else:
+        _notify(mutation, "ok", "")
 
 
 def check(verb: str, *, hosts: tuple[str, ...] | str = (), stack: str | None = None,

@@ -25,7 +25,7 @@ MAX_TEXT = 300
 #: Most arguments (and items of a list argument) kept.
 MAX_ITEMS = 50
 #: The outcomes `guard` reports.
-RESULTS = ("ok", "failed", "refused")
+RESULTS = ("ok", "partial", "failed", "refused")
 
 
 def _cut(text: str, limit: int = MAX_TEXT) -> str:
@@ -78,8 +78,8 @@ class AuditEntry:
         stack: The stack, if any.
         target: The object acted on, if any.
         args: The arguments, secrets masked.
-        result: `ok`, `failed` or `refused`.
-        detail: Why it failed or was refused (empty when ok).
+        result: `ok`, `partial` (some hosts failed), `failed` or `refused`.
+        detail: Why it failed (on which hosts) or was refused (empty when ok).
     """
 
     id: str

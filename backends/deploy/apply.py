@@ -74,8 +74,10 @@ def apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None
     """
     with guard.mutating(prepared.verb, hosts=tuple(prepared.hosts_changed),
                         stack=prepared.stack.name, args=prepared.audit_args(),
-                        readonly=fleet.readonly):
-        return converge(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
+                        readonly=fleet.readonly) as change:
+        result = converge(fleet, prepared, on_progress, health_timeout_ms=health_timeout_ms)
+        change.problems.update(result.errors)
+        return result
 
 
 def converge(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None = None,

@@ -124,6 +124,19 @@ def encode(definition: Definition) -> dict[str, str]:
     }
 
 
+#: Largest record definition inflated: a label of a few KB that inflates to
+#: gigabytes (a zlib bomb on a hostile host) must not take Corral's memory.
+MAX_DEFINITION = 8 * 1024 * 1024
+
+
+def _inflate(blob: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    raw = inflater.decompress(blob, MAX_DEFINITION)
+    if inflater.unconsumed_tail:
+        raise ValueError(f"definition inflates past {MAX_DEFINITION // (1024 * 1024)} MiB")
+    return raw
+
+
 def decode(labels: dict[str, str]) -> Definition:
     """Read a record volume's labels.
 
@@ -131,7 +144,7 @@ def decode(labels: dict[str, str]) -> Definition:
         ValueError: Not a record, or one this Corral cannot read.
     """
     try:
-        data = json.loads(zlib.decompress(base64.b64decode(labels[L.DEFINITION])))
+        data = json.loads(_inflate(base64.b64decode(labels[L.DEFINITION])))
     except (KeyError, ValueError, zlib.error) as exc:
         raise ValueError(f"unreadable stack record: {exc}") from exc
     if data.get("format") not in _READABLE:

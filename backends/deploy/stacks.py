@@ -200,12 +200,14 @@ def remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
     """
     # Every online host: networks are left wherever containers once ran.
     with guard.mutating("stack.rm", hosts=tuple(state.online), stack=name,
-                        args={"volumes": volumes}, readonly=fleet.readonly), \
+                        args={"volumes": volumes}, readonly=fleet.readonly) as change, \
             lease.hold(fleet, name, "rm") as held:
         tombstone.bury(fleet, name)
         if not held.nested:  # read again: another process may have acted since `state`
             state = gather(fleet)
-        return _remove(fleet, state, name, volumes=volumes, on_progress=on_progress)
+        change.problems.update(errors := _remove(fleet, state, name, volumes=volumes,
+                                                 on_progress=on_progress))
+        return errors
 
 
 def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,

@@ -58,11 +58,13 @@ def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | No
     """
     with guard.mutating("stack.upgrade", hosts=tuple(prepared.hosts_changed),
                         stack=prepared.stack.name, args=prepared.audit_args(),
-                        readonly=fleet.readonly), \
+                        readonly=fleet.readonly) as change, \
             lease.hold(fleet, prepared.stack.name, "upgrade") as held:
         if not held.nested:
             check_current(fleet, prepared)
-        return _upgrade(fleet, prepared, on_progress, health_timeout_ms)
+        result = _upgrade(fleet, prepared, on_progress, health_timeout_ms)
+        change.problems.update(result.errors)
+        return result
 
 
 def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None,
@@ -237,8 +239,10 @@ def _confirm(fleet: Fleet, state: FleetState, stack: str,
                 remove_volume(session, record.volume)
 
     with guard.mutating("stack.confirm", hosts=tuple(state.online), stack=stack,
-                        args={"generation": definition.generation}, readonly=fleet.readonly):
-        return _errors(fleet.query(run, hosts=state.online))
+                        args={"generation": definition.generation},
+                        readonly=fleet.readonly) as change:
+        change.problems.update(errors := _errors(fleet.query(run, hosts=state.online)))
+        return errors
 
 
 def rollback(fleet: Fleet, state: FleetState, stack: str,
@@ -285,8 +289,9 @@ def _rollback(fleet: Fleet, state: FleetState, stack: str,
     with guard.mutating("stack.rollback", hosts=tuple(state.online), stack=stack,
                         args={"generation": definition.generation,
                               "to": definition.upgrade_from},
-                        readonly=fleet.readonly):
-        return _errors(fleet.query(run, hosts=state.online))
+                        readonly=fleet.readonly) as change:
+        change.problems.update(errors := _errors(fleet.query(run, hosts=state.online)))
+        return errors
 
 
 def _errors(results) -> dict[str, str]:

@@ -8,6 +8,8 @@ import hashlib
 import json
 import zlib
 
+import pytest
+
 from corral.backends import labels as L
 from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.gather import FleetState
@@ -93,3 +95,10 @@ def test_a_rerun_whose_first_apply_made_no_container_keeps_the_tokens() -> None:
     again = prepare(fleet, stack, answers, state=empty)  # type: ignore[arg-type]
     assert again.definition.secret_tokens == state.definition("demo").secret_tokens
     assert again.definition.generation == 1 and fleet.asked == 0
+
+
+def test_a_record_that_inflates_past_its_bound_is_unreadable_not_a_memory_hog() -> None:
+    bomb = base64.b64encode(zlib.compress(b"{" + b" " * (64 * 1024 * 1024), 9)).decode()
+    assert len(bomb) < 200_000
+    with pytest.raises(ValueError, match="inflates past 8 MiB"):
+        decode({L.DEFINITION: bomb})

@@ -51,3 +51,11 @@ def test_a_broken_observer_does_not_break_the_change() -> None:
     guard.add_observer(broken)
     with guard.mutating("exec", hosts="lab1", target="web-1"):
         pass
+
+
+def test_a_body_that_returns_with_hosts_failed_is_reported_partial() -> None:
+    seen = []
+    guard.add_observer(lambda m, outcome, detail: seen.append((outcome, detail)))
+    with guard.mutating("stack.rm", hosts=("lab1", "lab2"), stack="web") as change:
+        change.problems["lab2"] = "connection lost"
+    assert seen == [("partial", "lab2: connection lost")]

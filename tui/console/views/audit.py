@@ -15,7 +15,7 @@ from corral.backends.audit import AuditEntry
 from corral.tui.console.views.base import Column, ResourceView
 from corral.tui.present.audit import entry_cells
 
-_RESULT_STYLE = {"ok": "green", "failed": "bold red", "refused": "yellow"}
+_RESULT_STYLE = {"ok": "green", "partial": "red", "failed": "bold red", "refused": "yellow"}
 
 
 class AuditView(ResourceView):
