@@ -211,10 +211,7 @@ def confirm(fleet: Fleet, state: FleetState, stack: str,
         ActionRefused: Corral or the fleet is read-only; nothing changed.
         StackBusy: Another process holds the stack's lease; nothing changed.
     """
-    with lease.hold(fleet, stack, "confirm") as held:
-        if not held.nested:  # read again: another process may have acted since `state`
-            state = gather(fleet)
-        return _confirm(fleet, state, stack, on_progress)
+    return _leased(fleet, state, stack, "confirm", _confirm, on_progress)
 
 
 def _confirm(fleet: Fleet, state: FleetState, stack: str,
@@ -238,11 +235,8 @@ def _confirm(fleet: Fleet, state: FleetState, stack: str,
             if record.stack == stack and record.host == session.name:
                 remove_volume(session, record.volume)
 
-    with guard.mutating("stack.confirm", hosts=tuple(state.online), stack=stack,
-                        args={"generation": definition.generation},
-                        readonly=fleet.readonly) as change:
-        change.problems.update(errors := _errors(fleet.query(run, hosts=state.online)))
-        return errors
+    return _on_every_host(fleet, state, "stack.confirm", stack, run,
+                          {"generation": definition.generation})
 
 
 def rollback(fleet: Fleet, state: FleetState, stack: str,
@@ -257,10 +251,7 @@ def rollback(fleet: Fleet, state: FleetState, stack: str,
         ActionRefused: Corral or the fleet is read-only; nothing changed.
         StackBusy: Another process holds the stack's lease; nothing changed.
     """
-    with lease.hold(fleet, stack, "rollback") as held:
-        if not held.nested:  # read again: another process may have acted since `state`
-            state = gather(fleet)
-        return _rollback(fleet, state, stack, on_progress)
+    return _leased(fleet, state, stack, "rollback", _rollback, on_progress)
 
 
 def _rollback(fleet: Fleet, state: FleetState, stack: str,
@@ -286,9 +277,23 @@ def _rollback(fleet: Fleet, state: FleetState, stack: str,
                     and record.generation == definition.generation:
                 remove_volume(session, record.volume)
 
-    with guard.mutating("stack.rollback", hosts=tuple(state.online), stack=stack,
-                        args={"generation": definition.generation,
-                              "to": definition.upgrade_from},
+    return _on_every_host(fleet, state, "stack.rollback", stack, run,
+                          {"generation": definition.generation, "to": definition.upgrade_from})
+
+
+def _leased(fleet: Fleet, state: FleetState, stack: str, operation: str, body,
+            on_progress: ProgressCallback | None) -> dict[str, str]:
+    """`body(fleet, state, stack, on_progress)` holding the stack's lease."""
+    with lease.hold(fleet, stack, operation) as held:
+        if not held.nested:  # read again: another process may have acted since `state`
+            state = gather(fleet)
+        return body(fleet, state, stack, on_progress)
+
+
+def _on_every_host(fleet: Fleet, state: FleetState, verb: str, stack: str, run,
+                   args: dict[str, object]) -> dict[str, str]:
+    """`run` on every online host through the gate; host -> error for those that failed."""
+    with guard.mutating(verb, hosts=tuple(state.online), stack=stack, args=args,
                         readonly=fleet.readonly) as change:
         change.problems.update(errors := _errors(fleet.query(run, hosts=state.online)))
         return errors

@@ -19,11 +19,9 @@ from corral.tui.app import CorralApp
 from corral.tui.config import Config
 from corral.tui.console.widgets.host_bar import HostBar
 from corral.tui.console.widgets.logs.view import LogPane
-from corral.tui.console.widgets.terminal.pane import ShellPane
-from tests.support.console import SIZE, command, online, select, until, view
+from tests.support.console import SIZE, command, online, select, shell_and_log_panes, until, view
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
-from tests.support.shell_pane import prompt_ready
 
 pytestmark = pytest.mark.lab
 
@@ -50,19 +48,7 @@ async def test_a_dropped_link_shows_in_seconds_and_reconnect_now_brings_it_back(
     try:
         async with app.run_test(size=SIZE) as pilot:
             await online(pilot, app)
-            workspace = app.screen.workspace
-            await select(pilot, app, "containers", f"lds-{unique}")
-            await pilot.press("s")
-            await until(pilot, lambda: len(workspace.panes) == 1, "a shell pane")
-            shell = workspace.panes[0].content
-            assert isinstance(shell, ShellPane)
-            await until(pilot, lambda: prompt_ready(shell), "the prompt", timeout=20)
-            await pilot.press("ctrl+right_square_bracket")  # out of the shell
-            await select(pilot, app, "containers", f"ld-{unique}")
-            await pilot.press("l")
-            await until(pilot, lambda: len(workspace.panes) == 2, "a log pane")
-            logs = workspace.panes[1].content
-            assert isinstance(logs, LogPane)
+            shell, logs = await shell_and_log_panes(pilot, app, f"lds-{unique}", f"ld-{unique}")
             await until(pilot, lambda: "seq=" in log_text(logs), "log lines")
             bar = app.screen.query_one(HostBar)
             assert "3/3 online" in bar.render_statuses().plain

@@ -94,3 +94,29 @@ async def fill_demo_form(pilot, **answers: str) -> None:
     form.query_one(f"#{STACK_FIELD}", QuestionField).control.value = STACK
     for variable, value in {"PUBLIC_PORT": PORT, "KV_PASSWORD": SECRET, **answers}.items():
         form.fields[variable].control.value = value
+
+
+async def shell_and_log_panes(pilot, app: CorralApp, shell_in: str, logs_of: str):
+    """Open a shell pane in container `shell_in`, then a log pane of `logs_of`.
+
+    Returns:
+        The `ShellPane` (at its prompt) and the `LogPane`, in the console's workspace.
+    """
+    from corral.tui.console.widgets.logs.view import LogPane
+    from corral.tui.console.widgets.terminal.pane import ShellPane
+    from tests.support.shell_pane import prompt_ready
+
+    workspace = app.screen.workspace
+    await select(pilot, app, "containers", shell_in)
+    await pilot.press("s")
+    await until(pilot, lambda: len(workspace.panes) == 1, "a shell pane")
+    shell = workspace.panes[0].content
+    assert isinstance(shell, ShellPane)
+    await until(pilot, lambda: prompt_ready(shell), "the prompt", timeout=20)
+    await pilot.press("ctrl+right_square_bracket")  # out of the shell
+    await select(pilot, app, "containers", logs_of)
+    await pilot.press("l")
+    await until(pilot, lambda: len(workspace.panes) == 2, "a log pane")
+    logs = workspace.panes[1].content
+    assert isinstance(logs, LogPane)
+    return shell, logs

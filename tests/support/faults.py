@@ -40,12 +40,10 @@ from corral.tui.config import Config
 from corral.tui.console.widgets.health_watch import HealthWatch
 from corral.tui.console.widgets.host_bar import HostBar
 from corral.tui.console.widgets.logs.view import LogPane
-from corral.tui.console.widgets.terminal.pane import ShellPane
-from tests.support.console import SIZE, command, online, select, until
+from tests.support.console import SIZE, command, online, shell_and_log_panes, until
 from tests.support.deploy import corral_on
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
-from tests.support.shell_pane import prompt_ready
 
 # --------------------------------------------------------------------------
 # The matrix
@@ -349,19 +347,7 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
             return report
 
         watch.data.health_pass = counted_pass
-        workspace = app.screen.workspace
-        await select(pilot, app, "containers", f"{STACK}-web-1")
-        await pilot.press("s")
-        await until(pilot, lambda: len(workspace.panes) == 1, "a shell pane")
-        shell = workspace.panes[0].content
-        assert isinstance(shell, ShellPane)
-        await until(pilot, lambda: prompt_ready(shell), "the prompt", timeout=20)
-        await pilot.press("ctrl+right_square_bracket")  # out of the shell
-        await select(pilot, app, "containers", f"{STACK}-tick-1")
-        await pilot.press("l")
-        await until(pilot, lambda: len(workspace.panes) == 2, "a log pane")
-        logs = workspace.panes[1].content
-        assert isinstance(logs, LogPane)
+        shell, logs = await shell_and_log_panes(pilot, app, f"{STACK}-web-1", f"{STACK}-tick-1")
         await until(pilot, lambda: len(shown_lines(logs)) > 10, "log lines")
         bar = app.screen.query_one(HostBar)
         watch.start_pass()  # the first pass now, not after the 5 s timer

@@ -129,8 +129,11 @@ def refuse_if_readonly(verb: str, args: argparse.Namespace) -> None:
     """
     stack = getattr(args, "stack", None)
     target = getattr(args, "target", None) or getattr(args, "name", None)
-    guard.check(GATE_VERBS[verb], stack=stack if isinstance(stack, str) else None,
-                target=target if isinstance(target, str) else None)
+    stack = stack if isinstance(stack, str) else None
+    target = target if isinstance(target, str) else None
+    if stack is None and target and GATE_VERBS[verb].startswith("stack."):
+        stack = target.partition("/")[0]  # `scale STACK/SERVICE=N`: audited under its stack
+    guard.check(GATE_VERBS[verb], stack=stack, target=target)
 
 
 def mutates(verb: str) -> Callable[[Callable[[argparse.Namespace], int]],

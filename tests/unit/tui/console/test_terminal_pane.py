@@ -97,6 +97,12 @@ async def test_exit_code_is_shown_and_a_key_closes() -> None:
         assert len(stream.sent) == sent
 
 
+
+def tell(app, state: HostState, error: str | None, when: float, **more) -> None:
+    """Report a status of lab1 to everything listening to its session."""
+    for listener in app.fleet.sessions["lab1"].listeners:
+        listener(HostStatus("lab1", state, error, when, **more))
+
 async def test_a_host_going_down_is_reported_not_frozen() -> None:
     stream = FakeStream([b"/ # "])
     app = PaneHost(stream)
@@ -104,8 +110,7 @@ async def test_a_host_going_down_is_reported_not_frozen() -> None:
         pane = app.query_one(ShellPane)
         await until(pilot, lambda: bool(app.opened), "the exec")
         stream.connection_lost = True
-        for listener in app.fleet.sessions["lab1"].listeners:
-            listener(HostStatus("lab1", HostState.OFFLINE, "keepalive timeout", time.time()))
+        tell(app, HostState.OFFLINE, "keepalive timeout", time.time())
         await until(pilot, lambda: pane.ended, "the pane to notice")
         assert pane.border_subtitle == (
             "waiting for lab1… · connection to lab1 lost — press a key to close")
@@ -113,8 +118,7 @@ async def test_a_host_going_down_is_reported_not_frozen() -> None:
         assert pane.has_class("-waiting") and "waiting for lab1" in str(
             pane.query_one("#shell-waiting").render())
         assert [(m.exit_code, m.lost) for m in app.ended] == [(None, True)]
-        for listener in app.fleet.sessions["lab1"].listeners:
-            listener(HostStatus("lab1", HostState.ONLINE, None, time.time()))
+        tell(app, HostState.ONLINE, None, time.time())
         await until(pilot, lambda: "lab1 is back" in pane.border_subtitle, "the host back")
         assert pane.border_subtitle == (
             "connection to lab1 lost · lab1 is back — press a key to close")
@@ -128,12 +132,10 @@ async def test_a_changed_host_key_ends_the_shell_without_waiting() -> None:
         pane = app.query_one(ShellPane)
         await until(pilot, lambda: bool(app.opened), "the exec")
         stream.connection_lost = True
-        for listener in app.fleet.sessions["lab1"].listeners:
-            listener(HostStatus("lab1", HostState.OFFLINE, "keepalive timeout", time.time()))
+        tell(app, HostState.OFFLINE, "keepalive timeout", time.time())
         await until(pilot, lambda: pane.ended, "the pane to notice")
-        for listener in app.fleet.sessions["lab1"].listeners:
-            listener(HostStatus("lab1", HostState.OFFLINE, "presents a key which is NOT the key",
-                                time.time(), key_changed=True))
+        tell(app, HostState.OFFLINE, "presents a key which is NOT the key", time.time(),
+             key_changed=True)
         await until(pilot, lambda: pane.key_refused is not None, "the key change")
         assert pane.border_subtitle.startswith("HOST KEY CHANGED: lab1: presents a key")
         assert not pane.has_class("-waiting") and not pane.lost
