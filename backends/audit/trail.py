@@ -26,7 +26,7 @@ from collections import deque
 from corral.backends import guard
 from corral.backends.audit import local, remote
 from corral.backends.audit.entry import AuditEntry, mask_args, new_id
-from corral.backends.errors import BackendError
+from corral.backends.errors import BackendError, DockerUnavailable, HostOffline, HostUnreachable
 from corral.backends.ssh import Fleet
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,8 @@ class AuditTrail:
         if outcome == "refused" or guard.readonly_reason() is not None:
             return
         for host in entry.hosts:
+            if host in mutation.problems:  # it just failed there: the copy would too
+                continue
             fleet = self._fleet_of(host)
             if fleet is not None:
                 self._submit(entry, fleet, host)
@@ -141,9 +143,13 @@ class AuditTrail:
             try:
                 session = fleet.sessions.get(host)
                 if session is None or not session.online:
-                    raise BackendError("offline: the audit entry is in the local file only",
-                                       host=host)
+                    raise HostOffline("offline: the audit entry is in the local file only",
+                                      host=host)
                 remote.write(session, entry, self.keep)
+            except (HostOffline, HostUnreachable, DockerUnavailable) as exc:
+                # Expected of a host that went away: the local file has the entry.
+                self.failures.append((host, str(exc)))
+                log.info("audit: %s", exc)
             except BackendError as exc:
                 self.failures.append((host, str(exc)))
                 log.warning("audit: %s", exc)

@@ -115,8 +115,6 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
                     prepared = _planned(fleet, state, name, report, paused)
                     if prepared is None:
                         continue
-                for step in prepared.plan.changes:
-                    report.add(name, f"{step.action} {step.name} on {step.host}: {step.reason}")
                 result = apply(fleet, prepared, on_progress,
                                health_timeout_ms=health_timeout_ms)
         except StackBusy as exc:
@@ -125,6 +123,8 @@ def reconcile(fleet: Fleet, tracker: HealthTracker | None = None, *,
         except BackendError as exc:
             report.errors[name] = str(exc)
             continue
+        for step in prepared.plan.changes:  # once applied: a refused plan did nothing
+            report.add(name, f"{step.action} {step.name} on {step.host}: {step.reason}")
         for host, error in result.errors.items():
             report.errors[name] = f"{host}: {error}"
         state = gather(fleet)  # the next stack plans against what this one changed
