@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot  # noqa: E402
 
+from corral.backends.audit import install as install_audit  # noqa: E402
 from corral.backends.inventory.load import Inventory, load_inventory  # noqa: E402
 from corral.backends.ssh.connect import SshSettings  # noqa: E402
 from corral.tui.app import CorralApp  # noqa: E402
@@ -211,6 +214,10 @@ async def catalog_to_stack(pilot: Pilot, camera: Camera) -> None:
     await pilot.pause(1.0)
     await camera.shot(pilot, "deployed", "After `a` (apply): the stacks view with the new "
                       "stack; `c`/`b` confirm or roll back an upgrade, `R` reconciles")
+    audit = view(pilot, "audit")
+    await show(pilot, "audit", lambda: audit.row_count > 0, "the audit trail")
+    await camera.shot(pilot, "audit", "`:audit`: every change, from this machine's file and the "
+                      "hosts' history: when, who, where, what, how it ended")
 
 
 def remove_demo_stack(lab_dir: Path) -> None:
@@ -312,6 +319,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the shop running")
     args = parser.parse_args()
     hosts = ensure_lab(args.dir)
+    # The tour's own audit trail, as `corral` keeps one (not the user's file).
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="corral-shots-state-")
+    install_audit()
     sockets = [host["socket"] for host in hosts]
     remove_workload(sockets, WORKLOAD)
     demo_workload({host["name"]: host["socket"] for host in hosts}, WORKLOAD)
