@@ -20,6 +20,7 @@ import os
 import shlex
 import shutil
 import tempfile
+import weakref
 
 import asyncssh
 
@@ -55,6 +56,9 @@ class DockerTunnel:
         self.path = os.path.join(directory, "docker.sock")
         self.mode = mode
         self._closers: list[object] = []
+        # Also at interpreter exit (or when dropped unclosed): a process that
+        # ends without closing its fleet leaves no directory behind in /tmp.
+        self._remove_directory = weakref.finalize(self, shutil.rmtree, directory, True)
 
     @property
     def base_url(self) -> str:
@@ -67,7 +71,7 @@ class DockerTunnel:
             with contextlib.suppress(Exception):
                 closer.close()  # type: ignore[attr-defined]
         self._closers.clear()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self._remove_directory()
 
 
 async def open_tunnel(
