@@ -6,19 +6,13 @@ characters made visible, so an entry cannot drive the operator's terminal.
 
 from __future__ import annotations
 
-import re
 import time
 
 from corral.backends.audit import AuditEntry
+from corral.tui.present.safe import visible
 from corral.tui.present.table import format_table
 
 HEADERS = ("TIME", "USER", "HOSTS", "VERB", "OBJECT", "RESULT", "DETAIL")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def visible(text: str) -> str:
-    """`text` with each control character shown as an escape (`\\x1b`)."""
-    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def local_time(entry: AuditEntry) -> str:
@@ -48,7 +42,7 @@ def object_text(entry: AuditEntry) -> str:
 def entry_cells(entry: AuditEntry) -> tuple[str, ...]:
     """One entry's cells, in `HEADERS` order."""
     return (local_time(entry), who(entry), hosts_text(entry), visible(entry.verb),
-            object_text(entry), entry.result, visible(entry.detail))
+            object_text(entry), visible(entry.result), visible(entry.detail))
 
 
 def audit_text(entries: list[AuditEntry]) -> str:
