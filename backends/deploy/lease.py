@@ -61,6 +61,7 @@ from corral.backends.errors import (
 )
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
+from corral.catalog.excerpt import excerpt
 
 PREFIX = "corral-lease."
 STACK = "io.corral.lease"
@@ -339,7 +340,7 @@ def visible(text: str) -> str:
 
     Anyone with the engine can write a lease's labels; they reach the operator's terminal.
     """
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:80])
+    return excerpt(text, 80)
 
 
 def _stale(session: HostSession, holder: Holder) -> bool:

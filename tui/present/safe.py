@@ -19,28 +19,17 @@ from __future__ import annotations
 
 import re
 
-#: Characters never drawn as they are: C0 controls, DEL, C1 controls, the
-#: Arabic letter mark, line/paragraph separators, bidi embeddings, overrides
-#: and isolates, and lone surrogates (bytes that were not UTF-8, decoded
-#: with `surrogateescape`).
-_OTHER = "\x7f-\x9f\u061c\u2028\u2029\u202a-\u202e\u2066-\u2069\udc80-\udcff"
-_UNSAFE = "\x00-\x1f" + _OTHER
-_CONTROL = re.compile(f"[{_UNSAFE}]")
+from corral.catalog.excerpt import UNSAFE, UNSAFE_BEYOND_C0, shown
+
+_CONTROL = re.compile(f"[{UNSAFE}]")
 #: SGR: only digits, `;` and `:` between `ESC [` and `m` (colours, bold…).
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 #: In a log line: SGR kept (group 1), tabs kept, every other control shown (group 2).
-_LOG_TOKENS = re.compile(r"(\x1b\[[0-9;:]*m)|([\x00-\x08\x0a-\x1f" + _OTHER + "])")
-
-
-def _shown(char: str) -> str:
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+_LOG_TOKENS = re.compile(r"(\x1b\[[0-9;:]*m)|([\x00-\x08\x0a-\x1f" + UNSAFE_BEYOND_C0 + "])")
 
 
 def _shown_match(match: re.Match) -> str:
-    return _shown(match.group())
+    return shown(match.group())
 
 
 def visible(text: str) -> str:
@@ -63,7 +52,7 @@ def visible_lines(text: str) -> str:
 
 def _log_token(match: re.Match) -> str:
     sgr = match.group(1)
-    return sgr if sgr else _shown(match.group(2))
+    return sgr if sgr else shown(match.group(2))
 
 
 def log_text(text: str) -> str:

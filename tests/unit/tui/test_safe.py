@@ -68,3 +68,11 @@ def test_cli_tables_warnings_and_json_never_carry_controls(capsys) -> None:
     print_json({"name": f"evil{HOSTILE}"})
     out = capsys.readouterr().out
     assert _no_controls(out.replace("\n", "")) and json.loads(out)["name"] == f"evil{HOSTILE}"
+
+
+def test_catalog_errors_and_lease_labels_use_the_same_unsafe_set() -> None:
+    from corral.backends.deploy.lease import visible as lease_visible
+    from corral.catalog.excerpt import excerpt
+
+    hostile = "x\u202ey\u2066z\udcff\x9b"
+    assert excerpt(hostile) == visible(hostile) == lease_visible(hostile)
