@@ -153,6 +153,24 @@ class DockerApiError(BackendError):
         self.status = status
 
 
+class RegistryUnreachable(BackendError):
+    """The host's engine cannot reach the registry an image lives in.
+
+    Raised fast (seconds), from the engine's own error (refused, no route, no
+    such host) or because the registry did not answer in time (a firewall
+    dropping packets), so that a caller can fall back to pushing the image.
+
+    Attributes:
+        registry: The registry's address (`docker.io`, `10.0.0.5:5000`).
+    """
+
+    title = "Registry unreachable"
+
+    def __init__(self, message: str, *, host: str | None = None, registry: str = ""):
+        super().__init__(clip_message(message), host=host)
+        self.registry = registry
+
+
 class ActionRefused(BackendError):
     """Corral itself refuses a change (read-only mode, a volume in use…)."""
 

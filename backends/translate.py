@@ -22,6 +22,23 @@ from corral.backends.errors import (
     HostOffline,
     HostUnreachable,
     NotFound,
+    RegistryUnreachable,
+)
+
+#: What the engine says when it cannot get through to a registry (Go's net and
+#: net/http errors, as docker 20.10+ words them). Matched case-insensitively.
+REGISTRY_UNREACHABLE_TEXT = (
+    "connection refused",
+    "no route to host",
+    "network is unreachable",
+    "no such host",
+    "i/o timeout",
+    "tls handshake timeout",
+    "connection reset by peer",
+    "context deadline exceeded",
+    "client.timeout exceeded",
+    "temporary failure in name resolution",
+    "server misbehaving",
 )
 
 
@@ -87,3 +104,33 @@ def _engine_message(exc: docker.errors.APIError) -> str:
     if isinstance(explanation, bytes):
         explanation = explanation.decode("utf-8", "replace")
     return str(explanation or exc).strip()
+
+
+def translate_pull_error(exc: BaseException | str, host: str, registry: str) -> BackendError:
+    """Turn what a failed image pull raised, or the error text the engine streamed, into
+    a BackendError: `RegistryUnreachable` when the engine could not get through to the
+    registry, `NotFound` for an unknown image or tag, else `DockerApiError`.
+
+    Args:
+        exc: A docker-py exception, or the engine's error message from the stream.
+        host: Inventory name of the host.
+        registry: The registry the image lives in, for the message.
+
+    Returns:
+        The matching error; the caller raises it (`from exc` for an exception).
+    """
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, str):
+        text, status = exc.strip(), None
+    elif isinstance(exc, docker.errors.APIError):
+        text, status = _engine_message(exc), exc.status_code
+    else:
+        return translate_docker_error(exc, host)
+    lowered = text.lower()
+    if any(marker in lowered for marker in REGISTRY_UNREACHABLE_TEXT):
+        return RegistryUnreachable(f"registry {registry} unreachable: {text}",
+                                   host=host, registry=registry)
+    if "manifest unknown" in lowered or "not found" in lowered:
+        return NotFound(text, host=host, status=status or 404)
+    return DockerApiError(text, host=host, status=status)

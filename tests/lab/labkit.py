@@ -55,6 +55,10 @@ SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # overlay2 cannot stack on these; dockerd then needs the (slower, copying) vfs driver.
 OVERLAY_UNSAFE_FS = {"overlay", "aufs", "zfs", "ecryptfs", "fuse", "fuseblk", "nfs", "nfs4"}
 ENGINE_START_TIMEOUT = 60.0
+# The lab registry (Debian's docker-registry, distribution 2.8) listens on the bridge's
+# own address at this port; every engine trusts it as an insecure (plain HTTP) registry.
+REGISTRY_PORT = 5000
+REGISTRY_START_TIMEOUT = 10.0
 MNT_DETACH = 2
 
 # Each tool the lab runs, and the Debian package that provides it (for the hint).
@@ -69,6 +73,7 @@ REQUIRED_TOOLS = {
     "iptables": "iptables",
     "nsenter": "util-linux",
     "unshare": "util-linux",
+    "docker-registry": "docker-registry",
 }
 TEARDOWN_TOOLS = ("ip", "iptables")
 
@@ -115,6 +120,11 @@ def default_labels(index: int) -> dict[str, str]:
     return {"zone": zone, "role": role}
 
 
+def registry_access(index: int) -> str:
+    """`reachable` or `blocked` (every third host plays the air-gapped room: lab3, lab6…)."""
+    return "blocked" if index % 3 == 0 else "reachable"
+
+
 @dataclass(frozen=True)
 class Host:
     """One lab host: where its namespace, daemons and files are."""
@@ -128,6 +138,10 @@ class Host:
     socket: str
     exec_root: str
     labels: dict[str, str]
+    #: `reachable`: the host can reach the lab registry; `blocked`: iptables drops it.
+    registry: str = "reachable"
+    #: ADDR:PORT of the lab registry, which the engine trusts ("" before an address).
+    registry_address: str = ""
 
     @property
     def netns_path(self) -> str:
@@ -190,6 +204,7 @@ class Host:
             "ssh_port_nostream": SSH_PORT_NOSTREAM,
             "socket": self.socket,
             "labels": self.labels,
+            "registry": self.registry,
             "netns": self.netns,
             "veth": self.veth,
             "dir": self.dir,
@@ -266,6 +281,27 @@ class Lab:
     def state_file(self) -> str:
         return f"{self.dir}/lab.json"
 
+    @property
+    def registry_dir(self) -> str:
+        return f"{self.dir}/registry"
+
+    @property
+    def registry_config(self) -> str:
+        return f"{self.registry_dir}/config.yml"
+
+    @property
+    def registry_pidfile(self) -> str:
+        return f"{self.registry_dir}/registry.pid"
+
+    @property
+    def registry_log(self) -> str:
+        return f"{self.registry_dir}/registry.log"
+
+    @property
+    def registry_address(self) -> str:
+        """ADDR:PORT of the registry: the bridge's address, so only lab hosts see it."""
+        return f"{self.gateway}:{REGISTRY_PORT}"
+
     def host(self, name: str) -> Host:
         for host in self.hosts:
             if host.name == name:
@@ -288,6 +324,7 @@ def make_lab(directory: str, count: int, subnet_n: int | None) -> Lab:
         if len(sock) > SOCKET_PATH_MAX:
             sock = f"{exec_root}/docker.sock"
         address = f"10.213.{subnet_n}.{10 + index}" if subnet_n is not None else ""
+        registry = f"10.213.{subnet_n}.1:{REGISTRY_PORT}" if subnet_n is not None else ""
         hosts.append(
             Host(
                 name=name,
@@ -299,6 +336,8 @@ def make_lab(directory: str, count: int, subnet_n: int | None) -> Lab:
                 socket=sock,
                 exec_root=exec_root,
                 labels=default_labels(index),
+                registry=registry_access(index),
+                registry_address=registry,
             )
         )
     return Lab(dir=directory, id=ident, subnet_n=subnet_n, hosts=tuple(hosts))
@@ -319,6 +358,13 @@ def save_lab(lab: Lab) -> None:
         "identity": lab.identity,
         "known_hosts": lab.known_hosts,
         "inventory": lab.inventory,
+        "registry": {
+            "address": lab.registry_address,
+            "config": lab.registry_config,
+            "pidfile": lab.registry_pidfile,
+            "log": lab.registry_log,
+            "reachable_from": [h.name for h in lab.hosts if h.registry == "reachable"],
+        },
         "hosts": [host.as_json() for host in lab.hosts],
     }
     write_file(lab.state_file, json.dumps(state, indent=2) + "\n")
@@ -646,11 +692,13 @@ def lab_processes(lab: Lab) -> set[int]:
     run_marker = lab.run_root + "/"
     hosts_marker = lab.hosts_dir + "/"
     cgroup_marker = f"/{lab.prefix}-lab"
+    registry_marker = lab.registry_config
     daemons = ("sshd", "dockerd", "nsenter")
     roots = set()
     for proc in table.values():
         exe = os.path.basename(proc.cmdline.split(" ", 1)[0]).rstrip(":")
         by_name = run_marker in proc.cmdline or (exe in daemons and hosts_marker in proc.cmdline)
+        by_name = by_name or (exe == "docker-registry" and registry_marker in proc.cmdline)
         if by_name or (netns and namespace_inode(f"/proc/{proc.pid}/ns/net") in netns):
             roots.add(proc.pid)
         else:
@@ -756,13 +804,21 @@ def pick_subnet(ident: str) -> int:
 def iptables_rules(lab: Lab) -> list[list[str]]:
     """The lab's filter rules (without the -I/-D verb), each tagged with its comment."""
     tag = ["-m", "comment", "--comment", lab.comment]
-    return [
+    rules = [
         # A dockerd in the root namespace sets FORWARD to DROP; bridged traffic
         # between lab hosts passes FORWARD when br_netfilter is loaded.
         ["FORWARD", "-i", lab.bridge, "-o", lab.bridge, *tag, "-j", "ACCEPT"],
         # Lab traffic never leaves the bridge, even if the root namespace forwards.
         ["FORWARD", "-i", lab.bridge, "!", "-o", lab.bridge, *tag, "-j", "DROP"],
     ]
+    # Air-gapped hosts: the registry's packets from them are silently dropped (a
+    # firewall that says nothing, the slowest case for a pull to notice).
+    rules += [
+        ["INPUT", "-i", lab.bridge, "-s", host.address, "-d", lab.gateway, "-p", "tcp",
+         "--dport", str(REGISTRY_PORT), *tag, "-j", "DROP"]
+        for host in lab.hosts if host.registry == "blocked"
+    ]  # fmt: skip
+    return rules
 
 
 def delete_tagged_rules(comment: str) -> None:
@@ -952,6 +1008,7 @@ def cleanup(lab: Lab) -> None:
     dockerds = {pid for pid in map(dockerd_pid, lab.hosts) if pid is not None}
     if dockerds:
         terminate(dockerds, grace=10)
+    stop_registry(lab)
     for _ in range(3):  # repeat: a dying sshd may still fork a child
         pids = lab_processes(lab)
         if not pids:
@@ -961,6 +1018,7 @@ def cleanup(lab: Lab) -> None:
     unmount_all(lab_mounts(lab))
     teardown_network(lab)
     shutil.rmtree(lab.run_root, ignore_errors=True)
+    shutil.rmtree(lab.registry_dir, ignore_errors=True)
     for host in lab.hosts:
         shutil.rmtree(host.data_root, ignore_errors=True)
         paths = [host.socket, host.dockerd_pidfile]
@@ -1113,7 +1171,12 @@ def start_dockerd(host: Host) -> subprocess.Popen:
     remount /sys and dockerd then finds no devices cgroup)."""
     os.makedirs(host.exec_root, mode=0o700, exist_ok=True)
     os.makedirs(host.data_root, mode=0o710, exist_ok=True)
-    write_file(host.daemon_json, json.dumps({"deprecated-key-path": f"{host.dir}/key.json"}))
+    daemon = {"deprecated-key-path": f"{host.dir}/key.json"}
+    if host.registry_address:
+        # Every engine trusts the lab registry (plain HTTP); blocked hosts are kept from
+        # it by iptables alone, as an air-gapped room is by its network.
+        daemon["insecure-registries"] = [host.registry_address]
+    write_file(host.daemon_json, json.dumps(daemon))
     with open(host.dockerd_log, "ab") as log_handle:
         # A new session: a Ctrl-C on `lab up` or a closed terminal leaves the engine be.
         return subprocess.Popen(
@@ -1144,6 +1207,82 @@ def stop_dockerd(host: Host, grace: float = 40.0) -> None:
     pid = dockerd_pid(host)
     if pid is not None and terminate({pid}, grace):
         raise LabError(f"{host.name}: dockerd {pid} did not die")
+
+
+# --------------------------------------------------------------------------
+# The lab registry: Debian's docker-registry on the bridge address
+
+
+def registry_config_text(lab: Lab) -> str:
+    """distribution 2.8 configuration: plain HTTP on the bridge address, data in DIR."""
+    return f"""\
+# Generated by tests/lab/lab for the Corral lab in {lab.dir}
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {lab.registry_dir}/data
+  delete:
+    enabled: true
+http:
+  addr: {lab.registry_address}
+"""
+
+
+def start_registry(lab: Lab) -> subprocess.Popen:
+    """Start the lab registry (a fresh, empty one) in the root namespace, by pid."""
+    os.makedirs(f"{lab.registry_dir}/data", mode=0o755, exist_ok=True)
+    write_file(lab.registry_config, registry_config_text(lab))
+    binary = tool_path("docker-registry") or "docker-registry"
+    with open(lab.registry_log, "ab") as log_handle:
+        proc = subprocess.Popen(
+            [binary, "serve", lab.registry_config],
+            stdin=subprocess.DEVNULL,
+            stdout=log_handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    write_file(lab.registry_pidfile, f"{proc.pid}\n")
+    return proc
+
+
+def registry_answers(address: str, timeout: float = 1.0) -> bool:
+    """True once GET /v2/ on ADDR:PORT says 200 (the registry API's version check)."""
+    host, port = address.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request("GET", "/v2/")
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def wait_registry(lab: Lab, proc: subprocess.Popen | None, timeout: float) -> None:
+    """Wait until the registry answers on its address."""
+    deadline = time.monotonic() + timeout
+    while not registry_answers(lab.registry_address):
+        if proc is not None and proc.poll() is not None:
+            raise LabError(f"registry exited ({proc.returncode}): {last_line(lab.registry_log)}")
+        if time.monotonic() > deadline:
+            raise LabError(f"registry not answering on {lab.registry_address} after "
+                           f"{timeout:g}s; see {lab.registry_log}")  # fmt: skip
+        sleep_unless_cancelled(0.05)
+
+
+def registry_pid(lab: Lab) -> int | None:
+    return pid_from_file(lab.registry_pidfile, lab.registry_config)
+
+
+def stop_registry(lab: Lab) -> None:
+    """Stop the registry by its pidfile (the process sweep catches one that lost it)."""
+    pid = registry_pid(lab)
+    if pid is not None:
+        terminate({pid}, grace=5)
 
 
 # --------------------------------------------------------------------------

@@ -152,6 +152,17 @@ def test_names_are_per_directory_and_fit_the_kernel_limits() -> None:
     assert len(host.socket) <= labkit.SOCKET_PATH_MAX
 
 
+def test_every_third_host_is_blocked_from_the_registry_by_a_tagged_rule() -> None:
+    demo = labkit.make_lab("/tmp/corral-lab", 6, 40)
+    assert [h.registry for h in demo.hosts] == ["reachable", "reachable", "blocked"] * 2
+    assert {h.registry_address for h in demo.hosts} == {"10.213.40.1:5000"}
+    drops = [rule for rule in labkit.iptables_rules(demo) if rule[0] == "INPUT"]
+    assert [rule[rule.index("-s") + 1] for rule in drops] == ["10.213.40.13", "10.213.40.16"]
+    for rule in drops:
+        assert labkit.tagged(rule, demo.comment) and rule[-2:] == ["-j", "DROP"]
+        assert rule[rule.index("--dport") + 1] == "5000"
+
+
 def test_labels_alternate_after_the_first_three() -> None:
     labels = [labkit.default_labels(i) for i in range(1, 7)]
     assert labels[:3] == [
@@ -305,8 +316,25 @@ def test_unknown_host_and_missing_lab_fail_in_one_line(selftest: SelfTestLab) ->
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
 
 
+def test_the_registry_answers_on_the_bridge_and_every_engine_trusts_it(
+    selftest: SelfTestLab,
+) -> None:
+    state = json.loads((selftest.dir / "lab.json").read_text())
+    address = state["registry"]["address"]
+    assert address == f"{state['gateway']}:5000"
+    assert labkit.registry_answers(address)
+    assert {row["registry"] for row in selftest.hosts.values()} == {"reachable"}
+    for name in selftest.hosts:
+        config = selftest.engine(name).info()["RegistryConfig"]["IndexConfigs"]
+        assert config[address]["Secure"] is False, name
+
+
 def test_up_recovers_from_a_crashed_lab(selftest: SelfTestLab) -> None:
     hosts_dir = selftest.dir / "hosts"
+    # A registry whose pidfile was lost is still found (by its config path) and ended.
+    registry_pidfile = selftest.dir / "registry" / "registry.pid"
+    stale_registry = int(registry_pidfile.read_text())
+    registry_pidfile.unlink()
     pidfiles = (hosts_dir / "lab1" / "dockerd.pid", hosts_dir / "lab2" / "sshd22.pid")
     killed = [int(pidfile.read_text().split()[0]) for pidfile in pidfiles]
     for pid in killed:
@@ -318,6 +346,8 @@ def test_up_recovers_from_a_crashed_lab(selftest: SelfTestLab) -> None:
     up = run_lab("up", "--hosts", "2")
     assert up.returncode == 0, up.stderr[-3000:]
     assert status()[0] == 0
+    assert not labkit.is_alive(stale_registry)
+    assert int(registry_pidfile.read_text()) != stale_registry
 
 
 def test_down_leaves_nothing_behind(selftest: SelfTestLab) -> None:
@@ -327,7 +357,9 @@ def test_down_leaves_nothing_behind(selftest: SelfTestLab) -> None:
     assert labkit.leftovers(lab) == []
     assert not Path(lab.run_root).exists()
     marker = str(SELFTEST_DIR) + "/hosts/"
-    stray = [p for p in labkit.process_table().values() if marker in p.cmdline]
+    stray = [p for p in labkit.process_table().values()
+             if marker in p.cmdline or lab.registry_config in p.cmdline]
     assert stray == []
+    assert not Path(lab.registry_dir).exists()
     assert status()[0] == 1
     assert run_lab("down").returncode == 0  # idempotent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -60,6 +61,20 @@ class Lab:
 
     def host(self, name: str) -> LabHost:
         return next(host for host in self.hosts if host.name == name)
+
+    def _state(self) -> dict:
+        return json.loads((self.dir / "lab.json").read_text())
+
+    @property
+    def registry_address(self) -> str:
+        """ADDR:PORT of the lab registry (plain HTTP; every lab engine trusts it)."""
+        return self._state()["registry"]["address"]
+
+    def registry_hosts(self, reachable: bool = True) -> list[str]:
+        """Names of the hosts that can reach the registry (or, if not `reachable`, the
+        air-gapped ones, whose packets to it iptables drops)."""
+        wanted = "reachable" if reachable else "blocked"
+        return [h["name"] for h in self._state()["hosts"] if h.get("registry") == wanted]
 
     def lab(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run the lab script on this lab's directory."""

@@ -39,6 +39,7 @@ def running_fleet(
     *,
     keep_online: bool = False,
     stream_relay: bool = False,
+    readonly: bool = False,
     **settings: object,
 ) -> Iterator[tuple[BackendLoop, Fleet]]:
     """A fleet on a backend loop, connected once (or kept online), then closed."""
@@ -47,7 +48,7 @@ def running_fleet(
     ssh = SshSettings(known_hosts=(str(known_hosts),), **options)
     with BackendLoop() as loop:
         fleet = Fleet(load_inventory(inventory), ssh, backoff=Backoff(first=0.2, limit=1.0),
-                      stream_relay=stream_relay, backend=loop)
+                      stream_relay=stream_relay, backend=loop, readonly=readonly)
         try:
             if keep_online:
                 loop.run(fleet.keep_online())

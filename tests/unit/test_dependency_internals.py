@@ -377,6 +377,49 @@ def test_exec_socket_is_the_socketio_docker_py_hands_back(engine_path: str) -> N
         client.close()
 
 
+PULL_USER = "corral.backends.images.pull._events (pull_image)"
+
+
+def test_a_pull_is_docker_pys_own_request_with_a_timeout(engine_path: str,
+                                                         monkeypatch) -> None:
+    check = ("the new docker-py's APIClient.pull (api/image.py): its request, its "
+             "X-Registry-Auth header (docker.auth.get_config_header / encode_header) and "
+             "_stream_helper(decode=True); Corral sends the same request with a timeout")
+    for name in ("get_config_header", "encode_header", "resolve_repository_name"):
+        assert callable(getattr(docker.auth, name, None)), pin(
+            DOCKER, f"docker.auth.{name}", PULL_USER, check)
+    api = docker.APIClient(base_url="unix:///nonexistent/docker.sock", version=API_VERSION)
+    for name, args, kwargs in (
+        ("_post", ("http+docker://localhost/x",),
+         {"params": {}, "headers": {}, "stream": True, "timeout": 1.0}),
+        ("_stream_helper", (requests.Response(),), {"decode": True}),
+    ):
+        message = pin(DOCKER, f"docker.APIClient.{name}", PULL_USER, check)
+        with relied_on(message + "\n  It no longer takes the arguments Corral passes."):
+            inspect.signature(getattr(api, name)).bind(*args, **kwargs)
+    api.close()
+    monkeypatch.setenv("DOCKER_CONFIG", os.path.dirname(engine_path))
+
+    def answer(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n"
+                     + chunk(b'{"status":"Pull complete","id":"abc"}\r\n') + b"0\r\n\r\n")
+
+    from corral.backends.images.pull import _events
+
+    fake = FakeEngine(engine_path, answer)
+    client = docker_client(engine_path)
+    session = SimpleNamespace(name="pinned", client=client, readonly=False)
+    with relied_on(pin(DOCKER, "the pull request and its stream", PULL_USER, check)):
+        events = list(_events(session, client.api, "docker.io", "busybox", "1", None, 5.0))
+    client.close()
+    fake.join()
+    assert events == [{"status": "Pull complete", "id": "abc"}], pin(
+        DOCKER, "_stream_helper(decode=True)'s decoded messages", PULL_USER, check)
+    assert fake.request.startswith(b"POST /v1.43/images/create?"), pin(
+        DOCKER, "APIClient._post / _url", PULL_USER, check)
+
+
 # =============================================================================
 # urllib3 (and the http.client / socket objects under it)
 # =============================================================================
