@@ -95,7 +95,8 @@ def check_archive(path: Path) -> ArchiveSummary:
                 members += 1
                 content += member.size if member.isreg() else 0
     except (tarfile.TarError, EOFError) as exc:
-        what = "not a tar archive" if members == 0 else f"broken after {members} members"
+        what = ("not a tar archive" if members == 0
+                else f"cut short or damaged after {members} members")
         raise BadArchive(f"{what} ({exc})", file=str(path)) from None
     except OSError as exc:
         raise BadArchive(exc.strerror or str(exc), file=str(path)) from None

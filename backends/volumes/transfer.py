@@ -92,6 +92,7 @@ def export_volume(session: HostSession, volume: str, path: Path, *, live: bool =
         NotFound: No such volume on the host.
         BackendError: The host, the engine or the local file failed.
     """
+    guard.check("volume.export", hosts=session.name, target=volume, readonly=session.readonly)
     state = _existing(session, volume)
     if not live:
         refuse_writers(state, f"export {volume}")
@@ -139,6 +140,7 @@ def import_volume(session: HostSession, volume: str, archive: ArchiveSummary, *,
         BackendError: The host or the engine failed (a volume created for
             this import is removed again).
     """
+    guard.check("volume.import", hosts=session.name, target=volume, readonly=session.readonly)
     state = _writable_target(session, volume, live)
     with guard.mutating("volume.import", hosts=session.name, target=volume,
                         args={"file": str(archive.path), "live": live},
@@ -182,12 +184,14 @@ def copy_volume(source: HostSession, volume: str, target: HostSession, name: str
     if source.name == target.name and volume == name:
         raise ActionRefused(f"{volume} would be copied onto itself; name another volume "
                             "or host", host=source.name)
+    hosts = tuple(dict.fromkeys((source.name, target.name)))
+    what = f"{source.name}/{volume} -> {target.name}/{name}"
+    readonly = source.readonly or target.readonly
+    guard.check("volume.copy", hosts=hosts, target=what, readonly=readonly)
     from_state = _existing(source, volume)
     if not live:
         refuse_writers(from_state, f"copy {volume}")
     to_state = _writable_target(target, name, live)
-    hosts = tuple(dict.fromkeys((source.name, target.name)))
-    what = f"{source.name}/{volume} -> {target.name}/{name}"
     done = 0
 
     def counted(count: int) -> None:
@@ -197,7 +201,7 @@ def copy_volume(source: HostSession, volume: str, target: HostSession, name: str
             progress(count)
 
     with guard.mutating("volume.copy", hosts=hosts, target=what, args={"live": live},
-                        readonly=source.readonly or target.readonly), \
+                        readonly=readonly), \
             helper_container(source, from_state, writable=False) as reader, \
             _created_if_missing(target, to_state) as created, \
             helper_container(target, to_state, writable=True) as writer:
@@ -251,8 +255,9 @@ def _confirm_if_not_empty(session: HostSession, helper: str, state: VolumeState,
     question = (f"volume {state.volume} on {session.name} already holds files: put the files "
                 f"{source} into it (same names replaced, others kept)?")
     if confirm is None or not confirm(question):
-        raise ActionRefused(f"volume {state.volume} already holds files; not confirmed, "
-                            "nothing written", host=session.name)
+        raise ActionRefused(f"volume {state.volume} already holds files; not confirmed "
+                            "(--yes confirms off a terminal), nothing written",
+                            host=session.name)
 
 
 def _archive_response(client, helper: str):
