@@ -10,7 +10,8 @@ of RSS for a 1 GB volume copy. Counting the waiting bytes as not yet consumed
 keeps the buffer within one window (2 MiB), as SSH flow control intends.
 
 `install()` wraps the one method concerned, once per process; it is called
-where connections are opened (`connect`).
+where connections are opened (`connect`). The asyncssh internals it relies
+on are pinned by tests/unit/test_dependency_internals_volumes.py.
 """
 
 from __future__ import annotations

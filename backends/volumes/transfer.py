@@ -265,6 +265,7 @@ def _archive_response(client, helper: str):
     # open when abandoned; the response itself can be closed on every path.
     # `identity`: the engine would gzip the tar for an `Accept-Encoding: gzip`
     # client; an export is a plain tar, and compressing costs the engine a core.
+    # Private docker-py helpers: pinned by tests/unit/test_dependency_internals_volumes.py.
     api = client.api
     response = api._get(api._url("/containers/{0}/archive", helper),
                         params={"path": f"{MOUNT}/."}, stream=True,
