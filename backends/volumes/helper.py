@@ -149,7 +149,7 @@ def helper_container(session: HostSession, state: VolumeState, *,
         BackendError: The engine refused to create it.
     """
     image = helper_image(session, state)
-    name = f"{HELPER_PREFIX}{state.volume}-{secrets.token_hex(3)}"[:120]
+    name = f"{HELPER_PREFIX}{state.volume[:64]}-{secrets.token_hex(3)}"
     mode = "rw" if writable else "ro"
     created = session.call(lambda c: c.api.create_container(
         image,
