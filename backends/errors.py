@@ -178,6 +178,25 @@ class ActionRefused(BackendError):
     retryable = False
 
 
+class BadArchive(BackendError):
+    """A tar file Corral will not put into a volume (unreadable, or a member escapes).
+
+    Attributes:
+        file: The file, named first in the message.
+    """
+
+    title = "Bad archive"
+    retryable = False
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str):
+        super().__init__(message)
+        self.file = file
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
 class NotFound(DockerApiError):
     """The engine does not know the object asked for."""
 

@@ -155,6 +155,7 @@ BACKEND_LAYERS = {
     "deploy": {"plan", "engine", "ssh", "inventory"},
     "audit": {"ssh", "inventory"},
     "images": {"ssh", "inventory", "engine"},
+    "volumes": {"engine", "ssh", "inventory"},
 }
 
 

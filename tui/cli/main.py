@@ -15,6 +15,7 @@ from corral.tui.cli import exec as exec_cli
 from corral.tui.cli import hosts as hosts_cli
 from corral.tui.cli import lease as lease_cli
 from corral.tui.cli import logs as logs_cli
+from corral.tui.cli import volumes as volumes_cli
 from corral.tui.cli.ending import ending_on_signals
 from corral.tui.cli.readonly import enter_readonly_if_asked
 from corral.tui.cli.support import EXIT_USAGE, add_global_options, run_guarded
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     lease_cli.register(subparsers)
     audit_cli.register(subparsers)
     diag_cli.register(subparsers)
+    volumes_cli.register(subparsers)
     return parser
 
 

@@ -35,6 +35,9 @@ MUTATING = {
     ("exec",): ["exec", "lab1/web-1", "--", "touch", "/tmp/x"],
     ("shell",): ["shell", "lab1/web-1"],
     ("lease", "break"): ["lease", "break", "s", "--yes"],
+    ("volumes", "export"): ["volumes", "export", "lab1/data", "-o", "data.tar"],
+    ("volumes", "import"): ["volumes", "import", "data.tar", "lab1/data", "--yes"],
+    ("volumes", "copy"): ["volumes", "copy", "lab1/data", "lab2", "--yes"],
 }
 #: Verbs that only read: read-only leaves them alone.
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),
