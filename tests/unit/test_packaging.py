@@ -154,6 +154,7 @@ BACKEND_LAYERS = {
     "plan": set(),
     "deploy": {"plan", "engine", "ssh", "inventory"},
     "audit": {"ssh", "inventory"},
+    "images": {"ssh", "inventory", "engine"},
 }
 
 
