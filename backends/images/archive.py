@@ -272,7 +272,10 @@ def _member_name(block: bytes) -> str:
 
 
 def _check_sum(block: bytes) -> None:
-    stored = _octal(block[148:156], "checksum")
+    try:
+        stored = _octal(block[148:156], "checksum")
+    except ImageArchiveError:
+        stored = -1
     unsigned = sum(block[:148]) + 8 * 32 + sum(block[156:])
     signed = unsigned - 256 * sum(1 for byte in block if byte > 127)  # old tars sum signed
     if stored not in (unsigned, signed):
