@@ -16,6 +16,7 @@ import asyncssh
 
 from corral.backends.errors import BackendError, HostKeyChanged, HostKeyUnknown, UnprotectedKey
 from corral.backends.inventory.load import HostSpec, SshTarget, key_problem
+from corral.backends.ssh.flow import bound_channel_buffers
 from corral.backends.translate import translate_ssh_error
 
 DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
@@ -225,6 +226,7 @@ async def open_connection(host: HostSpec, settings: SshSettings) -> asyncssh.SSH
     """
     if host.ssh is None:
         raise BackendError("the local host has no SSH connection", host=host.name)
+    bound_channel_buffers()
     known = settings.load_known_hosts()
     jumps: list[asyncssh.SSHClientConnection] = []
     try:
