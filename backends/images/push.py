@@ -3,7 +3,10 @@
 The source engine's `GET /images/{name}/get` archive streams through
 `archive.filter_archive`, which drops the `layer.tar` of every layer whose
 chain the target already holds, into the target's `POST /images/load` as a
-chunked request body: no temporary file, and memory bounded by one chunk.
+chunked request body: no temporary file, and memory bounded by one chunk
+(and each SSH channel's window, see `ssh/flow.py`). Both streams go through
+the hosts' stream relays when they run (`ssh/relay.py`), like other long
+byte streams, else through the main tunnels.
 
 Docker 20.10 writes `manifest.json` (which maps layer directories to layers)
 after the layers, so the filter cannot wait for it; instead it recognises the
@@ -88,7 +91,7 @@ class EngineSource:
             raise PushSourceMissing(f"no image {image}", host=self.name) from None
 
     def archive(self, image: str, chunk_size: int) -> Iterator[bytes]:
-        client = self.session.client
+        client = self.session.stream_client()
         try:
             yield from client.api.get_image(image, chunk_size=chunk_size)
         except BackendError:
@@ -233,14 +236,18 @@ def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
         if len(manifest) != 1 or not plan.consistent(layers):
             raise _ManifestDisagrees()
 
-    def body() -> Iterator[bytes]:
-        for piece in filter_archive(source.archive(image, chunk_size), plan.members, stats,
-                                    on_manifest=check if plan.members else None):
-            yield piece
-            if on_progress is not None:
-                on_progress(stats.bytes_out, stats.bytes_in)
+    sent = [0]
 
-    client = target.client
+    def body() -> Iterator[bytes]:
+        filtered = filter_archive(source.archive(image, chunk_size), plan.members, stats,
+                                  on_manifest=check if plan.members else None)
+        for piece in filtered:
+            yield piece
+            sent[0] += len(piece)
+            if on_progress is not None:
+                on_progress(sent[0], stats.bytes_in)
+
+    client = target.stream_client()
     try:
         answers = client.api.load_image(body(), quiet=False)
         for answer in answers:
@@ -252,7 +259,7 @@ def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
         error = translate_docker_error(exc, target.name)
         if isinstance(error, (HostOffline, DockerUnavailable)):
             raise PushLinkLost(f"the connection dropped while pushing {image} "
-                               f"({stats.bytes_out} bytes sent); nothing was loaded",
+                               f"({sent[0]} bytes sent); nothing was loaded",
                                host=target.name) from exc
         raise PushRejected(error.message, host=target.name) from exc
     return stats

@@ -7,6 +7,7 @@ the request body Corral sends, and on the wire (the target's veth, SSH included)
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tarfile
@@ -145,3 +146,37 @@ def test_a_link_cut_mid_push_leaves_nothing_tagged_and_a_rerun_sends_what_is_mis
         print(f"re-run after the cut: body {report.bytes_sent} B, missing {missing} B")
         assert report.mode == "partial" and report.bytes_sent <= 1.05 * missing + TAR_OVERHEAD
         assert lab3.images.get(multi).id == report.image_id
+
+
+def rss_mib() -> float:
+    status = Path("/proc/self/status").read_text().splitlines()
+    return int(next(line for line in status if line.startswith("VmRSS")).split()[1]) / 1024
+
+
+def test_memory_stays_flat_through_a_200_mb_layer(lab: Lab) -> None:
+    """The issue's bound: RSS growth ≤ 50 MB whatever the image size. The upload sets the
+    pace, so the source's bytes wait in the SSH channel: bounded by its window
+    (`backends/ssh/flow.py`), else they pile up (130 MB for a 300 MB layer)."""
+    tag = f"corral-test/big-{uuid.uuid4().hex[:6]}:1"
+    lab1 = engine(lab.host("lab1").socket)
+    commit_layer(lab1, BASE, "head -c 200000000 /dev/urandom > /big.bin", tag)
+    peak = [0.0]
+
+    def sample(sent: int, read: int) -> None:
+        peak[0] = max(peak[0], rss_mib())
+
+    try:
+        with running_fleet(lab.inventory, lab.known_hosts) as (_, fleet):
+            before = rss_mib()
+            started = time.monotonic()
+            report = push_image(fleet.session("lab1"), fleet.session("lab2"), tag,
+                                on_progress=sample)
+            elapsed = time.monotonic() - started
+        print(f"\n200 MB layer: body {report.bytes_sent} B in {elapsed:.1f} s, RSS "
+              f"{before:.0f} -> peak {peak[0]:.0f} MiB")
+        assert report.mode == "partial" and report.bytes_sent >= 200_000_000
+        assert peak[0] - before <= 50
+    finally:
+        lab1.images.remove(tag)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            engine(lab.host("lab2").socket).images.remove(tag)

@@ -196,12 +196,15 @@ class _ApiView:
 
 
 class FakeTarget:
-    """A HostSession stand-in: `name`, `client`, `call`."""
+    """A HostSession stand-in: `name`, `client`, `stream_client`, `call`."""
 
     def __init__(self, api: FakeApi, name: str = "dst"):
         self.name = name
         self.api = api
         self.client = FakeClient(api)
+
+    def stream_client(self) -> FakeClient:
+        return self.client
 
     def call(self, method, *args, **kwargs):
         return method(self.client, *args, **kwargs)
