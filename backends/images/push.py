@@ -195,7 +195,8 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
     held = _target_image(target, image)
     if held is not None and held.get("Id") == image_id:
         return report
-    if held is None and _is_reference(image) and _target_image(target, image_id):
+    if held is None and _is_reference(image) and "@" not in image \
+            and _target_image(target, image_id):
         repository, tag = _split_reference(image)
         target.call(lambda client: client.api.tag(image_id, repository, tag))
         report.mode = "tagged"
@@ -207,7 +208,7 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
     try:
         stats = _send(source, target, image, plan, chunk_size, on_progress)
     except (PushRejected, _ManifestDisagrees) as refused:
-        if not plan.members:
+        if not plan.members or _hopeless(refused):
             raise _rejected(refused, target.name) from refused
         why = ("the archive's manifest did not match the layers skipped"
                if isinstance(refused, _ManifestDisagrees) else
@@ -223,7 +224,8 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
     report.layer_bytes_skipped = stats.skipped_bytes
     report.layer_bytes_sent = stats.kept_layer_bytes
     report.layers_sent = _layer_count(stats) - len(stats.skipped)
-    _verify(target, image, image_id)
+    # A digest reference names no tag the archive carries: the ID is what to check.
+    _verify(target, image if "@" not in image else image_id, image_id)
     return report
 
 
@@ -268,6 +270,15 @@ def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
 def _layer_count(stats: FilterStats) -> int:
     manifest = stats.manifest or [{}]
     return len((manifest[0] or {}).get("Layers") or [])
+
+
+#: Engine refusals that the full archive cannot cure: not worth sending it.
+_HOPELESS = ("no space left on device", "read-only file system", "permission denied")
+
+
+def _hopeless(refused: Exception) -> bool:
+    return isinstance(refused, PushRejected) and any(
+        words in refused.message.lower() for words in _HOPELESS)
 
 
 def _rejected(refused: Exception, host: str) -> PushRejected:

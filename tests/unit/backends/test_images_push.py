@@ -6,6 +6,7 @@ import io
 import tarfile
 
 import pytest
+import requests
 
 from corral.backends import guard
 from corral.backends.errors import (
@@ -13,6 +14,7 @@ from corral.backends.errors import (
     PushIdMismatch,
     PushLinkLost,
     PushRejected,
+    PushSourceFailed,
     PushSourceMissing,
 )
 from corral.backends.images import push_image
@@ -139,3 +141,48 @@ def test_a_push_is_reported_to_the_audit_observers() -> None:
     guard.add_observer(lambda mutation, outcome, detail: seen.append((mutation.verb, outcome)))
     push_image(FakeSource(APP), target_with(BASE), "app:1")
     assert seen == [("image.push", "ok")]
+
+
+def test_a_full_disk_is_not_answered_with_the_full_archive() -> None:
+    target = target_with(BASE)
+    target.api.load_image = lambda data, quiet=False: (
+        list(data), [{"error": "write /var/lib/docker/tmp/x: no space left on device"}])[1]
+    source = FakeSource(APP)
+    with pytest.raises(PushRejected, match="no space left on device"):
+        push_image(source, target, "app:1")
+    assert source.reads == 1
+
+
+class CutSource:
+    """An engine session whose `docker save` stream breaks after its first chunks."""
+
+    name = "src"
+
+    def __init__(self, image: Image):
+        self.image = image
+
+    def stream_client(self):
+        image = self.image
+
+        class Api:
+            def inspect_image(self, ref: str) -> dict:
+                return image.inspect()
+
+            def get_image(self, ref: str, chunk_size: int):
+                data = image.archive()
+                yield data[:1024]
+                raise requests.exceptions.ChunkedEncodingError("connection broken")
+
+        return type("Client", (), {"api": Api()})()
+
+    def call(self, method):
+        return method(self.stream_client())
+
+
+def test_a_source_cut_mid_stream_is_a_source_error_and_loads_nothing() -> None:
+    from corral.backends.images import EngineSource
+
+    target = target_with(BASE)
+    with pytest.raises(PushSourceFailed, match="src: reading app:1 failed"):
+        push_image(EngineSource(CutSource(APP)), target, "app:1")  # type: ignore[arg-type]
+    assert "app:1" not in target.api.tags and target.api.bodies == []
