@@ -191,7 +191,7 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
     image_id = wanted["Id"]
     diff_ids = list((wanted.get("RootFS") or {}).get("Layers") or [])
     report = PushReport(image, image_id, source.name, target.name, "present",
-                        layers=len(diff_ids))
+                        layers=len(diff_ids), layers_present=len(diff_ids))
     held = _target_image(target, image)
     if held is not None and held.get("Id") == image_id:
         return report

@@ -55,6 +55,7 @@ def test_a_second_push_sends_nothing() -> None:
     push_image(source, target, "app:1")
     again = push_image(source, target, "app:1")
     assert again.mode == "present" and again.bytes_sent == 0 and source.reads == 1
+    assert again.layers_present == again.layers == 3
 
 
 def test_an_image_held_under_another_name_is_only_tagged() -> None:
