@@ -279,3 +279,50 @@ class StackBusy(BackendError):
     title = "Stack busy"
     retryable = False
 
+
+
+class ImagePushError(BackendError):
+    """An image could not be pushed onto a host; no half-loaded image is left tagged there."""
+
+    title = "Image push failed"
+    retryable = False
+
+
+class PushSourceMissing(ImagePushError):
+    """The source (engine or file) has no image of that name."""
+
+    title = "Image not at the source"
+
+
+class PushSourceFailed(ImagePushError):
+    """Reading the image archive from the source failed mid-way; nothing was loaded."""
+
+    title = "Image source failed"
+    retryable = True
+
+
+class ImageArchiveError(PushSourceFailed):
+    """The source's image archive is not a tar Corral can read (or is truncated)."""
+
+    title = "Bad image archive"
+    retryable = False
+
+
+class PushLinkLost(ImagePushError):
+    """The connection to the target dropped during the push; nothing was loaded,
+    and a re-run sends only what the target still lacks."""
+
+    title = "Push interrupted"
+    retryable = True
+
+
+class PushRejected(ImagePushError):
+    """The target's engine refused the image archive, the full one included."""
+
+    title = "Image load refused"
+
+
+class PushIdMismatch(ImagePushError):
+    """The image loaded on the target has another ID than the source's; it was removed."""
+
+    title = "Image ID mismatch"

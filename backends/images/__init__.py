@@ -1,8 +1,11 @@
-"""Images reaching the hosts: pulled by a host's engine from a registry it can reach.
+"""Images onto hosts: pulled by a host's engine from a registry it can reach, or pushed
+over SSH sending only the layers the target lacks (layer chains, the streaming archive filter).
 
 What the layers above may import; everything else in this package is internal.
 """
 
+from corral.backends.images.archive import FilterStats, filter_archive
+from corral.backends.images.layers import LayerPlan, chain_ids, present_chains
 from corral.backends.images.pull import (
     REACH_TIMEOUT,
     LayerProgress,
@@ -11,12 +14,22 @@ from corral.backends.images.pull import (
     pull_image,
     split_reference,
 )
+from corral.backends.images.push import EngineSource, ImageSource, PushReport, push_image
 
 __all__ = [
+    "chain_ids",
+    "EngineSource",
+    "filter_archive",
+    "FilterStats",
+    "ImageSource",
+    "LayerPlan",
     "LayerProgress",
+    "present_chains",
     "ProgressCallback",
     "PullResult",
     "pull_image",
+    "push_image",
+    "PushReport",
     "REACH_TIMEOUT",
     "split_reference",
 ]

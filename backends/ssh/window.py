@@ -43,5 +43,6 @@ def install() -> None:
         finally:
             self._recv_window -= waiting
 
+    deliver.__wrapped__ = original  # type: ignore[attr-defined]
     SSHChannel._deliver_data = deliver
     _installed = True

@@ -27,6 +27,7 @@ from corral.tui.config import ConfigError
 SIGNALS = {
     "corral.catalog.gotemplate.execute._Break",
     "corral.catalog.gotemplate.execute._Continue",
+    "corral.backends.images.push._ManifestDisagrees",
 }
 
 
