@@ -6,6 +6,7 @@ What the layers above may import; everything else in this package is internal.
 
 from corral.backends.images.archive import FilterStats, filter_archive
 from corral.backends.images.layers import LayerPlan, chain_ids, present_chains
+from corral.backends.images.listing import HostImage, list_images
 from corral.backends.images.pull import (
     REACH_TIMEOUT,
     LayerProgress,
@@ -15,15 +16,18 @@ from corral.backends.images.pull import (
     split_reference,
 )
 from corral.backends.images.push import EngineSource, ImageSource, PushReport, push_image
+from corral.backends.images.remove import RemoveReport, remove_images, unused_images
 
 __all__ = [
     "chain_ids",
     "EngineSource",
     "filter_archive",
     "FilterStats",
+    "HostImage",
     "ImageSource",
     "LayerPlan",
     "LayerProgress",
+    "list_images",
     "present_chains",
     "ProgressCallback",
     "PullResult",
@@ -31,5 +35,8 @@ __all__ = [
     "push_image",
     "PushReport",
     "REACH_TIMEOUT",
+    "remove_images",
+    "RemoveReport",
     "split_reference",
+    "unused_images",
 ]

@@ -13,6 +13,7 @@ from corral.tui.cli import deploy as deploy_cli
 from corral.tui.cli import diag as diag_cli
 from corral.tui.cli import exec as exec_cli
 from corral.tui.cli import hosts as hosts_cli
+from corral.tui.cli import images as images_cli
 from corral.tui.cli import lease as lease_cli
 from corral.tui.cli import logs as logs_cli
 from corral.tui.cli import volumes as volumes_cli
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cli.register(subparsers)
     diag_cli.register(subparsers)
     volumes_cli.register(subparsers)
+    images_cli.register(subparsers)
     return parser
 
 

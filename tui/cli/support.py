@@ -13,6 +13,7 @@ from typing import Any
 from corral.backends import guard
 from corral.backends.audit import current as current_audit
 from corral.backends.inventory import (
+    HostSpec,
     Inventory,
     default_inventory_path,
     load_inventory,
@@ -95,6 +96,7 @@ DESTRUCTIVE_VERBS = {
     "rm": "remove a stack",
     "hosts rm": "remove a host from the inventory",
     "lease break": "break a stack's lease",
+    "images prune": "remove unused images",
 }
 
 
@@ -119,6 +121,9 @@ GATE_VERBS = {
     "volumes export": "volume.export",
     "volumes import": "volume.import",
     "volumes copy": "volume.copy",
+    "images push": "image.push",
+    "images pull": "image.pull",
+    "images prune": "image.rm",
 }
 
 
@@ -265,7 +270,8 @@ def ssh_settings(args: argparse.Namespace, config: Config | None = None) -> SshS
 
 
 @contextlib.contextmanager
-def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None) -> Iterator[Fleet]:
+def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
+                    extra: tuple[HostSpec, ...] = ()) -> Iterator[Fleet]:
     """Load the inventory, connect its hosts once, and close them afterwards.
 
     Hosts that fail to connect stay in the fleet as offline sessions; their
@@ -275,6 +281,8 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None) ->
         args: Parsed options (inventory, known hosts…).
         hosts: Only these hosts, checked against the inventory before any
             connection is made; default every host.
+        extra: Hosts to add to the inventory's for this command (the local
+            engine as an image source).
 
     Raises:
         UnknownHost: A name in `hosts` is not in the inventory.
@@ -283,6 +291,8 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None) ->
     if hosts:
         selected = tuple(inventory.get(name) for name in dict.fromkeys(hosts))
         inventory = Inventory(hosts=selected, path=inventory.path)
+    if extra:
+        inventory = Inventory(hosts=(*inventory.hosts, *extra), path=inventory.path)
     with BackendLoop() as loop:
         fleet = Fleet(inventory, ssh_settings(args), backend=loop)
         trail = current_audit()

@@ -38,11 +38,14 @@ MUTATING = {
     ("volumes", "export"): ["volumes", "export", "lab1/data", "-o", "data.tar"],
     ("volumes", "import"): ["volumes", "import", "data.tar", "lab1/data", "--yes"],
     ("volumes", "copy"): ["volumes", "copy", "lab1/data", "lab2", "--yes"],
+    ("images", "push"): ["images", "push", "team/app:1", "--to", "lab1"],
+    ("images", "pull"): ["images", "pull", "team/app:1", "--all"],
+    ("images", "prune"): ["images", "prune", "--host", "lab1", "--yes"],
 }
 #: Verbs that only read: read-only leaves them alone.
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),
            ("catalog", "show"), ("catalog", "render"), ("catalog", "lint"), ("audit",),
-           ("lease",), ("diag",)}
+           ("lease",), ("diag",), ("images", "ls")}
 
 INVENTORY = "hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
 

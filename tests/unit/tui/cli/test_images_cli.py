@@ -1,0 +1,113 @@
+"""`corral images`: bad input is one line before any host is contacted; prune asks first,
+naming the host and every image; progress on a terminal only."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+from corral.backends.images import HostImage, RemoveReport
+from corral.backends.ssh import BackendLoop
+from corral.tui.cli import images as images_cli
+from corral.tui.cli.transfer_board import TransferBoard
+from tests.support.deploy import corral_here
+
+INVENTORY = ("hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
+             "  - name: lab2\n    ssh: root@127.0.0.1:9\n")
+
+
+@pytest.fixture
+def no_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    def contacted(*args, **kwargs):
+        raise AssertionError("bad input reached a host")
+
+    monkeypatch.setattr(BackendLoop, "__init__", contacted)
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY)
+    return inventory
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["push", "app:1", "--to", "lab1,,lab2"], "--to 'lab1,,lab2': an empty host name"),
+    (["push", "app:1", "--to", "lab9"], "lab9"),
+    (["push", "app:1", "--to", "lab1,lab2", "--from", "lab2"], "--from lab2 is also a target"),
+    (["push", "bad name", "--to", "lab1"], "'bad name' is not an image reference"),
+    (["pull", "app:1", "--to", "lab1,"], "--to 'lab1,': an empty host name"),
+    (["pull", "app:1", "--to", "nowhere"], "nowhere"),
+    (["prune", "--host", "lab1"], "refusing to remove unused images without confirmation"),
+])
+def test_bad_input_is_one_line_exit_2(argv, error, no_host: Path) -> None:
+    result = corral_here("images", *argv, "--inventory", str(no_host))
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith("corral: ")
+    assert error in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+class _Session:
+    name = "lab1"
+    online = True
+    readonly = False
+
+
+class _Fleet:
+    def session(self, name: str) -> _Session:
+        return _Session()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("answer", ["y\n", "n\n"])
+def test_prune_asks_naming_host_and_images(answer: str, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture) -> None:
+    unused = [HostImage("lab1", "sha256:" + "a" * 64, ["team/old:1"], 5 << 20),
+              HostImage("lab1", "sha256:" + "b" * 64, [], 1 << 20)]
+    removed = []
+
+    def remove(session, images, readonly=False):
+        removed.extend(images)
+        return RemoveReport("lab1", removed=["team/old:1", "bbbbbbbbbbbb"], freed=6 << 20)
+
+    monkeypatch.setattr(images_cli, "connected_fleet",
+                        lambda args, hosts=None: contextlib.nullcontext(_Fleet()))
+    monkeypatch.setattr(images_cli, "unused_images", lambda session: unused)
+    monkeypatch.setattr(images_cli, "remove_images", remove)
+    monkeypatch.setattr("sys.stdin", _Terminal(answer))
+    code = images_cli.run_prune(images_cli.argparse.Namespace(host="lab1", yes=False,
+                                                              json=False))
+    out, err = capsys.readouterr()
+    assert "from lab1" in err and "team/old:1, bbbbbbbbbbbb" in err and "[y/N]" in err
+    if answer == "y\n":
+        assert code == 0 and removed == unused
+        assert out == "lab1: removed 2 image(s): team/old:1, bbbbbbbbbbbb\n"
+    else:
+        assert code == 1 and removed == [] and out == ""
+        assert "nothing removed" in err
+
+
+def test_progress_is_drawn_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    err = _Terminal()
+    monkeypatch.setattr("sys.stderr", err)
+    with TransferBoard() as board:
+        board._last = -1e9  # due at once
+        board.update("lab2 app:1", 5 << 20, 20 << 20)
+        board.update("lab3 app:1", 1 << 20, 20 << 20)  # throttled: drawn with the next
+        board._last = -1e9
+        board.update("lab3 app:1", 2 << 20, 20 << 20)
+    drawn = err.getvalue()
+    assert "lab2 app:1: 5.0MiB of 20.0MiB" in drawn and "/s  ETA " in drawn
+    assert "lab3 app:1: 2.0MiB of 20.0MiB" in drawn
+    assert drawn.endswith("\x1b[2A\x1b[J")  # erased: the results print clean
+
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stderr", plain)
+    with TransferBoard() as board:
+        board.update("lab2 app:1", 5 << 20, 20 << 20)
+    assert plain.getvalue() == ""
