@@ -27,6 +27,7 @@ ARGV = {
     "rm": ["rm", "s"],
     "hosts rm": ["hosts", "rm", "lab1"],
     "lease break": ["lease", "break", "s"],
+    "images prune": ["images", "prune", "--host", "lab1"],
 }
 
 
