@@ -55,6 +55,7 @@ bench: deps venv
 	$(PY) bench/shell.py --dir $(LAB_DIR)
 	$(PY) bench/deploy.py --dir $(LAB_DIR)
 	$(PY) bench/faults.py --dir $(LAB_DIR)
+	$(PY) bench/images.py --dir $(LAB_DIR)-images
 
 screenshots: deps venv
 	$(PY) screenshots/make_screenshots.py --dir $(LAB_DIR)
