@@ -74,6 +74,7 @@ def test_push_to_two_hosts_at_once_one_line_each(lab: Lab, images) -> None:
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert report["ok"] and report["mode"] == "present" and report["bytes_sent"] == 0
+    assert report["host"] == blocked
 
 
 def test_pull_on_a_reachable_host_and_one_line_for_a_blocked_one(lab: Lab, images) -> None:

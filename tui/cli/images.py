@@ -177,14 +177,16 @@ def _push_one(fleet: Fleet, source: str, target: HostSession, image: str,
               board: TransferBoard, label: str) -> tuple[str, dict]:
     origin = _online(fleet, source)
     total = None
-    if board.shown:  # the archive is about the image's size: an ETA
+    if board.shown:  # the archive read is about the image's size: an ETA
         total = int(origin.call(lambda client: client.api.inspect_image(image)).get("Size") or 0)
     started = time.monotonic()
     report: PushReport = push_image(
         origin, target, image, readonly=target.readonly,
-        on_progress=lambda sent, read: board.update(label, read, total))
+        on_progress=lambda sent, read: board.update(
+            label, read, total, f"read, {human_size(sent)} sent"))
     seconds = time.monotonic() - started
-    return _push_sentence(report, seconds), {**report.to_dict(), "seconds": round(seconds, 3)}
+    data = {"host": report.target, **report.to_dict(), "seconds": round(seconds, 3)}
+    return _push_sentence(report, seconds), data
 
 
 def _push_sentence(report: PushReport, seconds: float) -> str:

@@ -21,6 +21,7 @@ class _Row:
     label: str
     done: int = 0
     total: int | None = None
+    note: str = ""
     started: float = field(default_factory=time.monotonic)
     finished: bool = False
 
@@ -50,13 +51,21 @@ class TransferBoard:
         with self._lock:
             self._erase()
 
-    def update(self, label: str, done: int, total: int | None = None) -> None:
-        """Note `done` bytes (of `total`, when known) for `label`; redraw if due."""
+    def update(self, label: str, done: int, total: int | None = None, note: str = "") -> None:
+        """Note `done` bytes (of `total`, when known) for `label`; redraw if due.
+
+        Args:
+            label: The transfer (`lab2 app:1`).
+            done: Bytes so far, the rate's and ETA's measure.
+            total: Bytes in all, when known (an estimate is fine: never shown below `done`).
+            note: Words shown after the bytes (`41.0MiB sent`).
+        """
         if not self.shown:
             return
         with self._lock:
             row = self._rows.setdefault(label, _Row(visible(label)))
-            row.done, row.total = done, total if total else row.total
+            row.done, row.note = done, note
+            row.total = max(total, done) if total else row.total
             now = time.monotonic()
             if now - self._last >= self.INTERVAL:
                 self._last = now
@@ -95,6 +104,8 @@ def _line(row: _Row, now: float) -> str:
     text = f"{row.label}: {human_size(row.done)}"
     if row.total:
         text += f" of {human_size(row.total)}"
+    if row.note:
+        text += f" {row.note}"
     text += f"  {human_size(rate)}/s"
     if row.total and rate > 0 and row.done < row.total:
         text += f"  ETA {duration((row.total - row.done) / rate)}"

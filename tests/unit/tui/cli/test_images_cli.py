@@ -97,12 +97,12 @@ def test_progress_is_drawn_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("sys.stderr", err)
     with TransferBoard() as board:
         board._last = -1e9  # due at once
-        board.update("lab2 app:1", 5 << 20, 20 << 20)
+        board.update("lab2 app:1", 5 << 20, 20 << 20, "read, 4.0MiB sent")
         board.update("lab3 app:1", 1 << 20, 20 << 20)  # throttled: drawn with the next
         board._last = -1e9
         board.update("lab3 app:1", 2 << 20, 20 << 20)
     drawn = err.getvalue()
-    assert "lab2 app:1: 5.0MiB of 20.0MiB" in drawn and "/s  ETA " in drawn
+    assert "lab2 app:1: 5.0MiB of 20.0MiB read, 4.0MiB sent  " in drawn and "/s  ETA " in drawn
     assert "lab3 app:1: 2.0MiB of 20.0MiB" in drawn
     assert drawn.endswith("\x1b[2A\x1b[J")  # erased: the results print clean
 
@@ -111,3 +111,13 @@ def test_progress_is_drawn_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -
     with TransferBoard() as board:
         board.update("lab2 app:1", 5 << 20, 20 << 20)
     assert plain.getvalue() == ""
+
+
+def test_from_local_without_a_local_engine_is_one_line(no_host: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images_cli, "local_inventory", lambda: None)
+    result = corral_here("images", "push", "app:1", "--to", "lab1", "--from", "local",
+                         "--inventory", str(no_host))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("corral: --from local: the inventory has no local host and this "
+                             "machine has no Docker engine socket\n")
