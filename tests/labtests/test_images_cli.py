@@ -15,6 +15,8 @@ import uuid
 import docker
 import pytest
 
+from corral.backends.inventory import local_inventory
+from corral.tui.cli import images as images_cli
 from tests.support.deploy import corral_on as corral
 from tests.support.images import MB, build_layered_image, push_to_registry, remove_image
 from tests.support.lab import Lab
@@ -75,6 +77,19 @@ def test_push_to_two_hosts_at_once_one_line_each(lab: Lab, images) -> None:
     report = json.loads(again.stdout)
     assert report["ok"] and report["mode"] == "present" and report["bytes_sent"] == 0
     assert report["host"] == blocked
+
+
+def test_push_from_the_local_engine(lab: Lab, images, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--from local`: this machine's engine (lab1's socket plays it), reached without SSH."""
+    pushed, _ = images
+    target = lab.registry_hosts(reachable=False)[0]
+    remove_image(engine(lab.host(target).socket), pushed)
+    monkeypatch.setattr(images_cli, "local_inventory",
+                        lambda: local_inventory(lab.host("lab1").socket))
+    result = corral(lab, "images", "push", pushed, "--to", target, "--from", "local")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{target}: {pushed} pushed from local: "), result.stdout
+    assert image_id(lab, target, pushed) == image_id(lab, "lab1", pushed)
 
 
 def test_pull_on_a_reachable_host_and_one_line_for_a_blocked_one(lab: Lab, images) -> None:
