@@ -5,6 +5,15 @@ What the layers above may import; everything else in this package is internal.
 """
 
 from corral.backends.images.archive import FilterStats, filter_archive
+from corral.backends.images.bundle import (
+    Bundle,
+    BundleImage,
+    BundleSource,
+    VerifyReport,
+    open_bundle,
+    verify_bundle,
+)
+from corral.backends.images.bundle_write import BundledImage, BundleReport, write_bundle
 from corral.backends.images.layers import LayerPlan, chain_ids, present_chains
 from corral.backends.images.pull import (
     REACH_TIMEOUT,
@@ -17,12 +26,18 @@ from corral.backends.images.pull import (
 from corral.backends.images.push import EngineSource, ImageSource, PushReport, push_image
 
 __all__ = [
+    "Bundle",
+    "BundledImage",
+    "BundleImage",
+    "BundleReport",
+    "BundleSource",
     "chain_ids",
     "EngineSource",
     "filter_archive",
     "FilterStats",
     "ImageSource",
     "LayerPlan",
+    "open_bundle",
     "LayerProgress",
     "present_chains",
     "ProgressCallback",
@@ -32,4 +47,7 @@ __all__ = [
     "PushReport",
     "REACH_TIMEOUT",
     "split_reference",
+    "verify_bundle",
+    "VerifyReport",
+    "write_bundle",
 ]
