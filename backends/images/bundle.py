@@ -44,6 +44,8 @@ MANIFEST = "manifest.json"
 MAX_MEMBERS = 100_000
 #: Largest `manifest.json` read.
 MAX_MANIFEST_BYTES = 16 << 20
+#: Largest tar header (PAX or long-name extensions included) read.
+MAX_HEADER_BYTES = 1 << 20
 #: Largest image configuration read into memory.
 MAX_CONFIG_BYTES = 8 << 20
 #: Bytes read per step while hashing or streaming.
@@ -124,15 +126,16 @@ class Bundle:
         return BundleError(f"{where}: {message}")
 
     def find(self, image: str) -> BundleImage | None:
-        """The image named `image` (a repo tag, an ID or its prefix)."""
+        """The image named `image`: a repo tag (`:latest` if none), its ID or an ID
+        prefix of 12 hex digits or more."""
+        last = image.rpartition("/")[2]
+        tagged = image if ":" in last or "@" in last else f"{image}:latest"
+        bare = _hex(image)
         for candidate in self.images:
-            if image in candidate.repo_tags or image == candidate.id \
-                    or (len(_hex(image)) >= 12 and candidate.id.startswith(
-                        "sha256:" + _hex(image))):
+            if image in candidate.repo_tags or tagged in candidate.repo_tags:
                 return candidate
-        if ":" not in image.rpartition("/")[2]:
-            return self.find(f"{image}:latest") if not image.startswith("sha256:") \
-                and f"{image}:latest" != image and "@" not in image else None
+            if len(bare) >= 12 and set(bare) <= _HEX and _hex(candidate.id).startswith(bare):
+                return candidate
         return None
 
 
@@ -156,9 +159,28 @@ def open_bundle(path: Path | str) -> Bundle:
     return bundle
 
 
+class _BoundedReads:
+    """The file as tarfile reads its headers: data is skipped by seeking, so a read
+    larger than `MAX_HEADER_BYTES` can only be a hostile PAX or long-name header."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > MAX_HEADER_BYTES:
+            raise tarfile.HeaderError(f"a tar header larger than {MAX_HEADER_BYTES} bytes")
+        return self.stream.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.stream.tell()
+
+
 def _index(bundle: Bundle, stream: BinaryIO, size: int) -> None:
     try:
-        tar = tarfile.TarFile(fileobj=stream, mode="r")
+        tar = tarfile.TarFile(fileobj=_BoundedReads(stream), mode="r")  # type: ignore[arg-type]
     except tarfile.TarError as exc:
         raise bundle.fail(f"not a bundle (not a tar: {exc})") from None
     last: str | None = None

@@ -185,3 +185,23 @@ def test_not_a_bundle(tmp_path) -> None:
     path.write_bytes(b"hello" * 300)
     with pytest.raises(BundleError, match=f"^{path}: "):
         verify_bundle(path)
+
+
+def test_a_huge_pax_header_is_refused_unread(tmp_path) -> None:
+    path = tmp_path / "pax.bundle"
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("entry/x")
+        info.pax_headers = {"comment": "x" * (2 << 20)}
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(BundleError, match="not a bundle .*header larger than"):
+        verify_bundle(path)
+
+
+def test_images_are_found_by_tag_id_and_id_prefix(tmp_path, images, entry) -> None:
+    source = BundleSource(make(tmp_path, images, entry))
+    one = images[0]
+    assert source.inspect(one.id)["Id"] == one.id
+    assert source.inspect(one.id.removeprefix("sha256:")[:12])["Id"] == one.id
+    with pytest.raises(Exception, match="no image corral-test/one:2"):
+        source.inspect("corral-test/one:2")
