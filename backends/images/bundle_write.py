@@ -233,11 +233,14 @@ def _bundle_image(writer: _Writer, reference: str, source: ImageSource, chunk_si
     image_id = inspected["Id"]
     diff_ids = list((inspected.get("RootFS") or {}).get("Layers") or [])
     tags = [tag for tag in inspected.get("RepoTags") or [] if tag != "<none>:<none>"]
+    named = _tag_of(reference, image_id)
+    if named:  # the name the entry uses, whatever else the engine calls the image
+        tags.append(named)
     done = BundledImage(reference, image_id, source.name, len(diff_ids))
     report.images.append(done)
     if image_id in by_id:  # two references to one image: one more name
         known = by_id[image_id]
-        known["repo_tags"] = sorted({*known["repo_tags"], *tags, reference})
+        known["repo_tags"] = sorted({*known["repo_tags"], *tags})
         return
     where = f"{source.name}: {reference}"
     known_names = {f"{name}/layer.tar": diff_ids[index]
@@ -267,10 +270,19 @@ def _bundle_image(writer: _Writer, reference: str, source: ImageSource, chunk_si
     for diff_id in diff_ids:
         if layer_member(diff_id) not in writer.names:
             raise BundleError(f"{where}: the image archive lacks layer {diff_id[:19]}")
-    entry = {"id": image_id, "repo_tags": sorted({*tags, reference} - {image_id}),
+    entry = {"id": image_id, "repo_tags": sorted(set(tags)),
              "config": config_member(image_id), "layers": diff_ids}
     listed.append(entry)
     by_id[image_id] = entry
+
+
+def _tag_of(reference: str, image_id: str) -> str | None:
+    """`reference` as a `repo:tag` docker load accepts; None for an ID or a digest."""
+    bare = reference.removeprefix("sha256:")
+    if "@" in reference or reference.startswith("sha256:") or (
+            len(bare) >= 12 and image_id.removeprefix("sha256:").startswith(bare)):
+        return None
+    return reference if ":" in reference.rpartition("/")[2] else f"{reference}:latest"
 
 
 def _add_config(writer: _Writer, save: tarfile.TarFile, info: tarfile.TarInfo,

@@ -205,3 +205,15 @@ def test_images_are_found_by_tag_id_and_id_prefix(tmp_path, images, entry) -> No
     assert source.inspect(one.id.removeprefix("sha256:")[:12])["Id"] == one.id
     with pytest.raises(Exception, match="no image corral-test/one:2"):
         source.inspect("corral-test/one:2")
+
+
+def test_an_untagged_reference_is_bundled_as_latest(tmp_path, images, entry) -> None:
+    image = Image("corral-test/plain:latest", [BASE, layer_tar("plain")])
+    source = FakeSource(image)
+    source.images["corral-test/plain"] = source.images[image.id] = image
+    path = tmp_path / "plain.bundle"
+    write_bundle(path, entry, {"id": "plain"},
+                 [("corral-test/plain", source), (image.id, source)])
+    bundled = BundleSource(path)
+    assert bundled.bundle.images[0].repo_tags == ("corral-test/plain:latest",)
+    assert bundled.inspect("corral-test/plain")["Id"] == image.id
