@@ -217,3 +217,73 @@ def test_an_untagged_reference_is_bundled_as_latest(tmp_path, images, entry) -> 
     bundled = BundleSource(path)
     assert bundled.bundle.images[0].repo_tags == ("corral-test/plain:latest",)
     assert bundled.inspect("corral-test/plain")["Id"] == image.id
+
+
+class _BigSource:
+    """One image whose 24 MB layer is generated chunk by chunk, never held whole."""
+
+    name = "big"
+    SIZE = 24 << 20
+    CHUNK = 64 << 10
+
+    def __init__(self) -> None:
+        import hashlib
+        hasher = hashlib.sha256()
+        for piece in self._layer():
+            hasher.update(piece)
+        self.diff_id = f"sha256:{hasher.hexdigest()}"
+        self.config = json.dumps({"rootfs": {"type": "layers",
+                                             "diff_ids": [self.diff_id]}}).encode()
+        self.id = "sha256:" + hashlib.sha256(self.config).hexdigest()
+
+    def _layer(self):
+        info = tarfile.TarInfo("big.bin")
+        info.size = self.SIZE
+        yield info.tobuf(tarfile.USTAR_FORMAT)
+        block = bytes(range(256)) * (self.CHUNK // 256)
+        for _ in range(self.SIZE // self.CHUNK):
+            yield block
+        yield bytes(1024)
+
+    @property
+    def layer_size(self) -> int:
+        return 512 + self.SIZE + 1024
+
+    def inspect(self, image: str) -> dict:
+        return {"Id": self.id, "RepoTags": ["corral-test/big:1"],
+                "RootFS": {"Type": "layers", "Layers": [self.diff_id]}}
+
+    def archive(self, image: str, chunk_size: int):
+        def member(name: str, size: int) -> bytes:
+            info = tarfile.TarInfo(name)
+            info.size = size
+            return info.tobuf(tarfile.USTAR_FORMAT)
+
+        yield member("top/layer.tar", self.layer_size)
+        yield from self._layer()
+        yield bytes(-self.layer_size % 512)
+        config = f"{self.id.removeprefix('sha256:')}.json"
+        yield member(config, len(self.config)) + self.config + bytes(-len(self.config) % 512)
+        manifest = json.dumps([{"Config": config, "RepoTags": ["corral-test/big:1"],
+                                "Layers": ["top/layer.tar"]}]).encode()
+        yield member("manifest.json", len(manifest)) + manifest + bytes(-len(manifest) % 512)
+        yield bytes(1024)
+
+
+def test_create_and_read_back_stream_without_holding_a_layer(tmp_path, entry) -> None:
+    import tracemalloc
+    source = _BigSource()
+    path = tmp_path / "big.bundle"
+    tracemalloc.start()
+    try:
+        write_bundle(path, entry, {"id": "big"}, [("corral-test/big:1", source)],
+                     chunk_size=1 << 20)
+        _, written_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        total = sum(len(piece) for piece in BundleSource(path).archive("corral-test/big:1",
+                                                                       1 << 20))
+        _, read_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert total > source.SIZE
+    assert written_peak < 6 << 20 and read_peak < 6 << 20, (written_peak, read_peak)
