@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from corral.backends.errors import HostOffline, PushSourceMissing
@@ -98,7 +100,10 @@ def run_create(args: argparse.Namespace) -> int:
         sources = [(image, _source_of(fleet, image, args.source_host)) for image in images]
         report = write_bundle(path, files, {
             "id": entry.id, "catalog": entry.catalog, "name": entry.name,
-            "version": stack.version, "revision": version.revision}, sources)
+            "version": stack.version, "revision": version.revision}, sources,
+            on_progress=_meter())
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[K")
     if args.json:
         print_json(report.to_dict())
     else:
@@ -106,6 +111,22 @@ def run_create(args: argparse.Namespace) -> int:
         print(visible(f"Wrote {path}: {entry.id} {stack.version}, {len(images)} image(s) "
                       f"from {where}, {report.layers} layer(s), {human_size(report.bytes)}."))
     return EXIT_OK
+
+
+def _meter() -> Callable[[str, int], None] | None:
+    """Bytes read of the image being bundled, on stderr about 5 times a second (a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+    last = [0.0]
+
+    def show(image: str, done: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.2:
+            last[0] = now
+            sys.stderr.write(f"\r{visible(image)}: {human_size(done)}\x1b[K")
+            sys.stderr.flush()
+
+    return show
 
 
 def _entry_files(entry: Entry, version: Version) -> Iterator[tuple[str, Path]]:
