@@ -235,7 +235,7 @@ def _read_manifest(bundle: Bundle, stream: BinaryIO) -> None:
         for item in manifest["members"]:
             name, size, digest = item["name"], item["size"], item["sha256"]
             if not (isinstance(name, str) and isinstance(size, int) and size >= 0
-                    and _is_digest(digest)):
+                    and _is_digest(digest)) or name in bundle.expected:
                 raise TypeError
             bundle.expected[name] = (size, _hex(digest))
         for item in manifest["images"]:
@@ -246,7 +246,8 @@ def _read_manifest(bundle: Bundle, stream: BinaryIO) -> None:
                 raise TypeError
             bundle.images.append(image)
         entry = manifest["entry"]
-        if not isinstance(entry, dict):
+        files = entry.get("files") or []
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             raise TypeError
         bundle.entry = entry
     except (KeyError, TypeError, AttributeError):

@@ -287,3 +287,22 @@ def test_create_and_read_back_stream_without_holding_a_layer(tmp_path, entry) ->
         tracemalloc.stop()
     assert total > source.SIZE
     assert written_peak < 6 << 20 and read_peak < 6 << 20, (written_peak, read_peak)
+
+
+def test_a_malformed_manifest_is_named(tmp_path, images, entry) -> None:
+    path = make(tmp_path, images, entry)
+    data = path.read_bytes()
+    info = members(path)["manifest.json"]
+    manifest = json.loads(data[info.offset_data:info.offset_data + info.size])
+    manifest["entry"]["files"] = {"not": "a list"}
+    rebuilt = tmp_path / "bad.bundle"
+    with tarfile.open(path) as source, tarfile.open(rebuilt, "w") as tar:
+        for member in source.getmembers():
+            if member.name == "manifest.json":
+                text = json.dumps(manifest).encode()
+                member.size = len(text)
+                tar.addfile(member, io.BytesIO(text))
+            else:
+                tar.addfile(member, source.extractfile(member))
+    with pytest.raises(BundleError, match="manifest.json: malformed"):
+        verify_bundle(rebuilt)
