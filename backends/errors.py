@@ -326,3 +326,12 @@ class PushIdMismatch(ImagePushError):
     """The image loaded on the target has another ID than the source's; it was removed."""
 
     title = "Image ID mismatch"
+
+
+class BundleError(ImageArchiveError):
+    """A bundle file is unreadable, truncated, corrupted or unsafe; the message names
+    the file and, when one is at fault, the member."""
+
+    title = "Bad bundle"
+    retryable = False
+    exit_code = 1

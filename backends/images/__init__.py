@@ -5,6 +5,15 @@ What the layers above may import; everything else in this package is internal.
 """
 
 from corral.backends.images.archive import FilterStats, filter_archive
+from corral.backends.images.bundle import (
+    Bundle,
+    BundleImage,
+    BundleSource,
+    VerifyReport,
+    open_bundle,
+    verify_bundle,
+)
+from corral.backends.images.bundle_write import BundledImage, BundleReport, write_bundle
 from corral.backends.images.layers import LayerPlan, chain_ids, present_chains
 from corral.backends.images.listing import HostImage, list_images
 from corral.backends.images.pull import (
@@ -19,6 +28,11 @@ from corral.backends.images.push import EngineSource, ImageSource, PushReport, p
 from corral.backends.images.remove import RemoveReport, remove_images, unused_images
 
 __all__ = [
+    "Bundle",
+    "BundledImage",
+    "BundleImage",
+    "BundleReport",
+    "BundleSource",
     "chain_ids",
     "EngineSource",
     "filter_archive",
@@ -26,6 +40,7 @@ __all__ = [
     "HostImage",
     "ImageSource",
     "LayerPlan",
+    "open_bundle",
     "LayerProgress",
     "list_images",
     "present_chains",
@@ -39,4 +54,7 @@ __all__ = [
     "RemoveReport",
     "split_reference",
     "unused_images",
+    "verify_bundle",
+    "VerifyReport",
+    "write_bundle",
 ]

@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from corral.backends.audit import install as install_audit
 from corral.tui.cli import audit as audit_cli
+from corral.tui.cli import bundle as bundle_cli
 from corral.tui.cli import catalog as catalog_cli
 from corral.tui.cli import deploy as deploy_cli
 from corral.tui.cli import diag as diag_cli
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     diag_cli.register(subparsers)
     volumes_cli.register(subparsers)
     images_cli.register(subparsers)
+    bundle_cli.register(subparsers)
     return parser
 
 

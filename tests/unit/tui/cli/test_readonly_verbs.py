@@ -45,7 +45,7 @@ MUTATING = {
 #: Verbs that only read: read-only leaves them alone.
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),
            ("catalog", "show"), ("catalog", "render"), ("catalog", "lint"), ("audit",),
-           ("lease",), ("diag",), ("images", "ls")}
+           ("lease",), ("diag",), ("images", "ls"), ("bundle", "create"), ("bundle", "verify")}
 
 INVENTORY = "hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
 
