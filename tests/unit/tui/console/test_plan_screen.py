@@ -120,8 +120,8 @@ async def test_other_deploy_errors_get_no_upgrade_hint_whatever_their_words() ->
 
 async def test_preflight_problems_are_shown_per_host_and_block_the_apply() -> None:
     missing = PreflightError("stack demo cannot be deployed; nothing was changed",
-                             {"lab3": ["images missing: corral-lab/web:1 (Corral does not pull;"
-                                       " ship them to the host first)"]})
+                             {"lab3": ["image corral-lab/web:1 unavailable: no online host has"
+                                       " it and --pull never forbids pulling it"]})
     flow = FakeFlow(preflight=missing)
     app = PlanApp(flow)
     async with app.run_test(size=SIZE) as pilot:
@@ -129,7 +129,7 @@ async def test_preflight_problems_are_shown_per_host_and_block_the_apply() -> No
         assert screen.table.row_count == 10  # the plan is still shown
         text = status(screen)
         assert text.startswith("Preflight failed")
-        assert "lab3" in text and "images missing: corral-lab/web:1" in text
+        assert "lab3" in text and "image corral-lab/web:1 unavailable" in text
         await pilot.press("a")
         assert not isinstance(app.screen, ConfirmScreen) and not flow.applied
 
