@@ -319,8 +319,8 @@ class _Ticker:
                  expected: int | None):
         self.report, self.host, self.image, self.action = report, host, image, action
         self.expected = expected
-        self.last = 0.0
         self.started = time.monotonic()
+        self.last = self.started  # the first second's rate says little: none before it
         self.lock = threading.Lock()
 
     def __call__(self, done: int) -> None:
@@ -363,8 +363,8 @@ def _transfer(fleet: Fleet, session: HostSession, row: ImageRow,
         except BackendError as exc:
             report(Progress(host, image, PULL, "failed", exc.message))
             raise
-        report(Progress(host, image, PULL, "done",
-                        f"{human_bytes(result.downloaded)} from {row.source}"))
+        report(Progress(host, image, PULL, "done", f"{human_bytes(result.downloaded)} from"
+                        f" {row.source} in {result.seconds:.1f}s"))
         return
     _push(fleet, session, image, row.source, row.bytes, report)
 
@@ -374,6 +374,7 @@ def _push(fleet: Fleet, session: HostSession, image: str, source: str, expected:
     host = session.name
     report(Progress(host, image, PUSH, "running", f"from {source}"))
     tick = _Ticker(report, host, image, PUSH, expected)
+    started = time.monotonic()
     try:
         pushed = push_image(fleet.sessions[source], session, image,
                             readonly=session.readonly or fleet.readonly,
@@ -382,6 +383,6 @@ def _push(fleet: Fleet, session: HostSession, image: str, source: str, expected:
         report(Progress(host, image, PUSH, "failed", exc.message))
         raise
     layers = f", {pushed.layers_sent} of {pushed.layers} layers" if pushed.layers else ""
-    report(Progress(host, image, PUSH, "done",
-                    f"{human_bytes(pushed.bytes_sent)} from {source}{layers}"))
+    report(Progress(host, image, PUSH, "done", f"{human_bytes(pushed.bytes_sent)} from {source}"
+                    f" in {time.monotonic() - started:.1f}s{layers}"))
 
