@@ -187,3 +187,26 @@ def test_a_host_that_cannot_reach_the_registry_gets_a_push_instead(
         assert stack_images(lab, stack) == {pusher: {ref}, blocked: {ref}}
     finally:
         cleanup(lab, stack, [ref], *options)
+
+
+def test_an_upgrade_to_an_image_only_lab1_has_pushes_it_first(
+        lab: Lab, tmp_path: Path) -> None:
+    image = f"corral-test/dup-{uuid.uuid4().hex[:6]}:1"
+    build_layered_image(engine(lab.host("lab1").socket), image.split(":")[0], "1",
+                        big_bytes=MB)
+    stack = "dup"
+    try:
+        first = write_stack(tmp_path / "v1", "corral-lab/busybox:1")
+        result = corral_on(lab, "deploy", str(first), "--stack", stack, "--yes")
+        assert result.returncode == 0, result.stderr
+        hosts = sorted(stack_images(lab, stack))
+        second = write_stack(tmp_path / "v2", image)
+        result = corral_on(lab, "upgrade", str(second), "--stack", stack, "--yes")
+        assert result.returncode == 0, result.stderr
+        pushed = {line.split()[2] for line in result.stderr.splitlines()
+                  if " push " in line and " done" in line}
+        assert pushed == set(hosts) - {"lab1"}, result.stderr
+        assert stack_images(lab, stack) == {host: {image} for host in hosts}
+        assert corral_on(lab, "confirm", stack, "--yes").returncode == 0
+    finally:
+        cleanup(lab, stack, [image])
