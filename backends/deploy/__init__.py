@@ -12,6 +12,7 @@ from corral.backends.deploy.diff import FieldChange
 from corral.backends.deploy.gather import gather
 from corral.backends.deploy.health_track import HealthTracker
 from corral.backends.deploy.host import HostWork, preflight
+from corral.backends.deploy.image_plan import PULL_MODES, ImageRow, human_bytes, plan_images
 from corral.backends.deploy.lease import Holder as LeaseHolder
 from corral.backends.deploy.lease import break_lease, leases
 from corral.backends.deploy.lease import hold as hold_lease
@@ -48,6 +49,10 @@ __all__ = [
     "LeaseHolder",
     "leases",
     "HostWork",
+    "human_bytes",
+    "ImageRow",
+    "plan_images",
+    "PULL_MODES",
     "preflight",
     "prepare",
     "prepare_scale",

@@ -1,8 +1,9 @@
 """Deploy, second half: converge the hosts to a prepared plan.
 
-`apply()` runs the preflight on every host involved (images present,
-volumes and networks available, passwords recoverable) and stops before
-any change if something is missing. Then each host converges on its own
+`apply()` runs the preflight on every host involved (images present or
+obtainable, volumes and networks available, passwords recoverable) and stops
+before any change if something is missing. Then it brings the images the
+hosts lack (pulled or pushed, `image_plan.py`). Then each host converges on its own
 thread (see `deploy/host.py`): stack record first (intent: a second
 operator sees what is being deployed), networks and volumes, removals,
 containers in dependency order, started, health. Every step is idempotent,
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from corral.backends import guard
 from corral.backends.deploy import lease
 from corral.backends.deploy.gather import FleetState, gather
-from corral.backends.deploy.host import HostWork, converge_host, preflight
+from corral.backends.deploy.host import HostWork, bring_images, converge_host, preflight
 from corral.backends.deploy.objects import remove_volume
 from corral.backends.deploy.prepare import Prepared, ProgressCallback
 from corral.backends.errors import DeployError
@@ -68,7 +69,8 @@ def apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None
 
     Raises:
         ActionRefused: Corral or the fleet is read-only; nothing changed.
-        PreflightError: A host lacks images, volumes or networks; nothing changed.
+        PreflightError: A host lacks images (none obtainable, or a transfer
+            failed), volumes or networks; no container changed.
         DeployError: Password answers cannot be recovered; nothing changed.
         StackBusy: Another process holds the stack's lease; nothing changed.
     """
@@ -117,6 +119,7 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
     report = on_progress or (lambda _: None)
     work = HostWork.build(fleet, prepared)
     preflight(fleet, prepared, work)
+    bring_images(fleet, prepared, report)
     hosts = sorted({*work, *prepared.missing_records})
     results = fleet.query(
         lambda session: converge_host(session, fleet, prepared, work.get(session.name), report,

@@ -22,10 +22,10 @@ from corral.backends.deploy.body import (
     volume_name,
 )
 from corral.backends.deploy.health import Target, container_address, wait_all
+from corral.backends.deploy.image_plan import plan_images, transfer, unavailable_problems
 from corral.backends.deploy.objects import (
     ensure_network,
     ensure_volume,
-    missing_images,
     network_problems,
     remove_container,
     volume_problems,
@@ -155,31 +155,51 @@ class _Unmasker:
 def preflight(fleet: Fleet, prepared: Prepared, work: dict[str, HostWork]) -> None:
     """Check every host with work before anything changes.
 
+    Reads how each image reaches its hosts (`image_plan.plan_images`, kept in
+    `prepared.images`): an image no host has and no registry may serve stops it.
+
     Raises:
-        PreflightError: Per host, the images, volumes or networks missing.
+        PreflightError: Per host, the images unavailable, volumes or networks missing.
     """
     stack = prepared.stack
 
     def check(session: HostSession) -> list[str]:
         item = work[session.name]
         problems = []
-        missing = missing_images(session, sorted(item.images))
-        if missing:
-            problems.append(f"images missing: {', '.join(missing)} (Corral does not pull;"
-                            " ship them to the host first)")
         problems += volume_problems(session, stack, item.volumes)
         problems += network_problems(session, stack, item.networks)
         return problems
 
     problems: dict[str, list[str]] = {}
+    try:
+        rows = plan_images(fleet, prepared)
+    except BackendError as exc:
+        problems[exc.host or "?"] = [f"unreachable: {exc.message}"]
+        rows = []
+    for host, lines in unavailable_problems(rows).items():
+        problems.setdefault(host, []).extend(lines)
     for result in fleet.query(check, hosts=sorted(work)):
         if not result.ok:
             problems[result.host] = [f"unreachable: {result.error.message}"]  # type: ignore[union-attr]
         elif result.value:
-            problems[result.host] = result.value
+            problems.setdefault(result.host, []).extend(result.value)
     if problems:
         raise PreflightError(f"stack {stack.name} cannot be deployed; nothing was changed",
-                             problems)
+                             dict(sorted(problems.items())))
+
+
+def bring_images(fleet: Fleet, prepared: Prepared, report: ProgressCallback) -> None:
+    """Pull or push the images `prepared.images` says hosts lack, before any container change.
+
+    Raises:
+        PreflightError: An image could not reach a host (named, with why); no
+            container was changed (images already moved stay: a re-run skips them).
+    """
+    errors = transfer(fleet, prepared.images, report)
+    if errors:
+        raise PreflightError(f"stack {prepared.stack.name}: images did not reach every host;"
+                             " no container was changed",
+                             {host: [error] for host, error in sorted(errors.items())})
 
 
 def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,

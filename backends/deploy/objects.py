@@ -25,17 +25,6 @@ def object_labels(stack: Stack, config: dict) -> dict[str, str]:
             L.CONFIG_HASH: digest}
 
 
-def missing_images(session: HostSession, images: list[str]) -> list[str]:
-    """The images of `images` the host's engine does not have (no pull is attempted)."""
-    missing = []
-    for image in sorted(set(images)):
-        try:
-            session.call(lambda client, name=image: client.api.inspect_image(name))
-        except NotFound:
-            missing.append(image)
-    return missing
-
-
 def volume_problems(session: HostSession, stack: Stack,
                     volumes: set[tuple[str, str]]) -> list[str]:
     """Why the host cannot provide the named volumes `volumes`, if at all.

@@ -74,6 +74,9 @@ class Prepared:
             `stack.deploy`, or `stack.scale` / `stack.reconcile` when the
             plan was made for those.
         verb_args: What the verb was asked beyond the stack (`service`, `count`).
+        pull: When hosts pull images: `never`, `missing` (default) or `always`.
+        images: How each image reaches each host (`image_plan.ImageRow`), once
+            `image_plan.plan_images()` (or the preflight) has read the hosts.
     """
 
     stack: Stack
@@ -88,6 +91,8 @@ class Prepared:
     changes: dict[str, list[FieldChange]] = field(default_factory=dict)
     verb: str = "stack.deploy"
     verb_args: dict[str, object] = field(default_factory=dict)
+    pull: str = "missing"
+    images: list = field(default_factory=list)
 
     @property
     def hosts_changed(self) -> list[str]:
@@ -123,7 +128,7 @@ class Prepared:
 
 def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
             record: Definition | None = None, state: FleetState | None = None,
-            upgrade: bool = False) -> Prepared:
+            upgrade: bool = False, pull: str = "missing") -> Prepared:
     """Read the hosts and plan `stack` (no change is made).
 
     Args:
@@ -138,6 +143,8 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
         state: Hosts already read (saves reading them again).
         upgrade: Plan an upgrade that keeps the old containers (and the old
             record) until confirm or rollback.
+        pull: When hosts pull images (`never`, `missing`, `always`); see
+            `image_plan`.
 
     Raises:
         PlanError: No placement satisfies the rules.
@@ -192,7 +199,8 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
              and (r.generation != definition.generation or r.host not in record_hosts)]
     return Prepared(stack, definition, previous, state, hashes, plan,
                     record is not None or bool(kept), list(record_hosts), sorted(stale),
-                    stack_changes(previous, stack, definition.secret_tokens, replaced))
+                    stack_changes(previous, stack, definition.secret_tokens, replaced),
+                    pull=pull)
 
 
 def _plan(stack: Stack, state: FleetState, tokens: dict[str, str]

@@ -29,7 +29,13 @@ from corral.backends import labels as L
 from corral.backends.deploy import lease
 from corral.backends.deploy.apply import ApplyResult, check_current, converge
 from corral.backends.deploy.gather import FleetState, gather
-from corral.backends.deploy.host import HostWork, check_health, create_container, preflight
+from corral.backends.deploy.host import (
+    HostWork,
+    bring_images,
+    check_health,
+    create_container,
+    preflight,
+)
 from corral.backends.deploy.objects import (
     ensure_network,
     ensure_volume,
@@ -77,6 +83,7 @@ def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | N
     outcome = ApplyResult(prepared)
     work = HostWork.build(fleet, prepared)
     preflight(fleet, prepared, work)
+    bring_images(fleet, prepared, report)
 
     def setup(session: HostSession) -> None:
         if session.name in prepared.missing_records:

@@ -243,13 +243,17 @@ async def test_console_scales_then_removes_the_stack(lab: Lab, removed_after) ->
         assert_secret_hidden(app)
 
 
+GHOST = "sha256:" + "0" * 64
+
+
 def broken_catalog(root: Path) -> dict[str, str]:
     """Two entries that cannot deploy: one nowhere to place, one with a missing image."""
     files = {}
     for name, service in (
         ("nowhere", "    image: corral-lab/busybox:1\n    command: [sleep, '3600']\n"
                     "    labels:\n      io.rancher.scheduler.affinity:host_label: role=gpu\n"),
-        ("ghost", "    image: corral-lab/missing:1\n"),
+        # An image ID no host holds: no registry serves an ID, so nothing can bring it.
+        ("ghost", f"    image: {GHOST}\n"),
     ):
         files[f"templates/{name}/config.yml"] = f"name: {name}\nversion: '1'\n"
         files[f"templates/{name}/0/docker-compose.yml"] = (
@@ -263,7 +267,7 @@ def broken_catalog(root: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize(("entry", "expected"), [
     ("nowhere", ["Cannot place", "lab1", "lab2", "lab3", "role=gpu"]),
-    ("ghost", ["Preflight failed", "images missing: corral-lab/missing:1"]),
+    ("ghost", ["Preflight failed", f"image {GHOST}", "unavailable"]),
 ])
 async def test_console_plan_errors_are_shown_and_change_nothing(
         lab: Lab, tmp_path: Path, removed_after, entry: str, expected: list[str]) -> None:

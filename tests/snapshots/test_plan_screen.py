@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 
 from corral.backends.plan.model import HostInfo
 from tests.support.pilot import until
-from tests.support.plan_pilot import FakeFlow, PlanApp, planned_screen
+from tests.support.plan_pilot import FakeFlow, PlanApp, image_rows, planned_screen
 
 SIZE = (140, 40)
 
@@ -52,3 +52,13 @@ def test_plan_unplaceable(snap_compare) -> None:
         await planned_screen(pilot)
 
     assert snap_compare(PlanApp(FakeFlow(edge_only)), terminal_size=SIZE, run_before=run_before)
+
+
+def test_plan_images(snap_compare) -> None:
+    """How each image reaches each host: present, pushed (bytes), pulled, unavailable."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await planned_screen(pilot)
+
+    assert snap_compare(PlanApp(FakeFlow(images=image_rows)), terminal_size=(140, 50),
+                        run_before=run_before)

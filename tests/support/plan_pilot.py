@@ -17,7 +17,8 @@ from textual.pilot import Pilot
 
 from corral.backends.deploy.apply import ApplyResult
 from corral.backends.deploy.gather import FleetState, Record
-from corral.backends.deploy.prepare import Progress, ProgressCallback, prepare
+from corral.backends.deploy.image_plan import ImageRow
+from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
 from corral.backends.errors import BackendError, PreflightError
 from corral.backends.plan.model import HostInfo
 from corral.catalog.answers import Answers, resolve_answers
@@ -57,13 +58,15 @@ class FakeFlow:
         upgrade: Plan as the upgrade of a deployed stack.
         events: What `apply()` reports, in order, before it waits on `gate`.
         result: Builds the apply's result from the plan (default: all ok).
+        images: Builds how images reach the hosts (`Prepared.images`) from the plan.
     """
 
     def __init__(self, hosts: tuple[HostInfo, ...] = HOSTS, *, records: tuple[Record, ...] = (),
                  plan_error: BackendError | None = None, preflight: PreflightError | None = None,
                  upgrade: bool = False,
                  events: Callable[[Planned], list[Progress]] | None = None,
-                 result: Callable[[Planned], ApplyResult] | None = None):
+                 result: Callable[[Planned], ApplyResult] | None = None,
+                 images: Callable[[Prepared], list] | None = None):
         self.hosts = hosts
         self.records = records
         self.plan_error = plan_error
@@ -71,6 +74,7 @@ class FakeFlow:
         self.upgrade = upgrade
         self.events = events or progress_of
         self.result = result or (lambda planned: ApplyResult(planned.prepared))
+        self.images = images
         self.gate = threading.Event()
         self.applied: list[Planned] = []
 
@@ -82,6 +86,8 @@ class FakeFlow:
         if self.upgrade:  # as if a generation 1 were deployed: the upgrade awaits a decision
             prepared.definition = dataclasses.replace(prepared.definition, generation=2,
                                                       upgrade_from=1)
+        if self.images is not None:
+            prepared.images = self.images(prepared)
         return Planned(prepared, upgrade=self.upgrade, preflight=self.preflight)
 
     def apply(self, planned: Planned, on_progress: ProgressCallback) -> ApplyResult:
@@ -120,6 +126,17 @@ class PlanApp(App):
         stack, answers = demo(self.stack_name)
         self.push_screen(PlanScreen(self.flow, stack, answers,  # type: ignore[arg-type]
                                     source="webrtc-demo 1.0.0", readonly=self.readonly))
+
+
+def image_rows(prepared: Prepared) -> list[ImageRow]:
+    """Made-up image rows: present on the first host, pushed, pulled, unavailable."""
+    hosts = sorted({step.host for step in prepared.plan.changes})
+    return [ImageRow(hosts[0], "corral/kv:1", "present"),
+            ImageRow(hosts[1], "corral/kv:1", "push", hosts[0], bytes=41_900_000),
+            ImageRow(hosts[2], "10.0.0.5:5000/corral/media:2", "pull", "10.0.0.5:5000",
+                     fallback=hosts[0]),
+            ImageRow(hosts[2], "corral/signal:1", "unavailable",
+                     why="no online host has it and --pull never forbids pulling it")]
 
 
 async def planned_screen(pilot: Pilot) -> PlanScreen:

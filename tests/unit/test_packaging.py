@@ -152,7 +152,7 @@ BACKEND_LAYERS = {
     "exec": {"ssh", "inventory"},
     "logs": {"engine", "ssh", "inventory"},
     "plan": set(),
-    "deploy": {"plan", "engine", "ssh", "inventory"},
+    "deploy": {"plan", "engine", "ssh", "inventory", "images"},
     "audit": {"ssh", "inventory"},
     "images": {"ssh", "inventory", "engine"},
     "volumes": {"engine", "ssh", "inventory"},

@@ -29,6 +29,7 @@ from corral.tui.cli.deploy_args import (
     add_source,
     add_yes,
     apply_confirmed,
+    read_images,
     render_source,
     show_plan,
 )
@@ -80,7 +81,8 @@ def run_plan(args: argparse.Namespace) -> int:
     """Print the plan of a stack; change nothing."""
     stack, answers = render_source(args)
     with connected_fleet(args) as fleet:
-        prepared = prepare(fleet, stack, answers)
+        prepared = prepare(fleet, stack, answers, pull=args.pull)
+        read_images(fleet, prepared)
     show_plan(args, prepared)
     return EXIT_OK
 
@@ -91,7 +93,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     stack, answers = render_source(args)
     # The lease from the plan on: nobody changes the stack between plan and apply.
     with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "deploy"):
-        prepared = prepare(fleet, stack, answers)
+        prepared = prepare(fleet, stack, answers, pull=args.pull)
         return apply_confirmed(args, fleet, prepared,
                                f"Apply these changes to stack {stack.name}?",
                                explicit_deploy(apply))

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from corral.backends.deploy import ApplyResult, Prepared
+from corral.backends.deploy import PULL_MODES, ApplyResult, Prepared, plan_images
+from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers, resolve_answers
 from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
@@ -31,6 +32,9 @@ def add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", action="append", default=[], metavar="PATH",
                         help="add a catalog folder (repeatable)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--pull", choices=PULL_MODES, default="missing",
+                        help="when hosts pull images from a registry: never, missing (default:"
+                        " only images a host lacks) or always (re-pull from a named registry)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list hosts passed over for kept containers")
 
@@ -78,6 +82,17 @@ def version_at(path: Path) -> Version:
                    compose_file=compose, rancher_file=rancher)
 
 
+def read_images(fleet: Fleet, prepared: Prepared) -> None:
+    """Fill `prepared.images` (how each image reaches each host) before the plan is shown.
+
+    A host that fails here is left to the apply's preflight, which names it.
+    """
+    try:
+        plan_images(fleet, prepared)
+    except BackendError as exc:
+        warn(f"images: {exc}")
+
+
 def show_plan(args: argparse.Namespace, prepared: Prepared) -> None:
     """The plan on stdout, as a table or JSON."""
     if getattr(args, "json", False):
@@ -93,6 +108,7 @@ def apply_confirmed(args: argparse.Namespace, fleet: Fleet, prepared: Prepared, 
     Returns:
         The exit code: 0 done (or nothing to do), 1 refused, failed or unhealthy.
     """
+    read_images(fleet, prepared)
     show_plan(args, prepared)
     if prepared.no_op:
         return EXIT_OK

@@ -65,10 +65,33 @@ def change_lines(prepared: Prepared) -> list[str]:
     return lines
 
 
+IMAGE_COLUMNS = ("HOST", "IMAGE", "HOW")
+
+
+def image_rows(prepared: Prepared) -> list[tuple[str, str, str]]:
+    """(host, image, how) per image a host's new containers run (`Prepared.images`)."""
+    return [(row.host, row.image, row.describe()) for row in prepared.images]
+
+
+def image_lines(prepared: Prepared) -> list[str]:
+    """The images part of the plan: one line when every image is present, else a table."""
+    rows = prepared.images
+    if not rows:
+        return []
+    if all(row.action == "present" for row in rows):
+        hosts = sorted({row.host for row in rows})
+        images = len({row.image for row in rows})
+        return [f"Images: {images} present on {', '.join(hosts)}."]
+    table = format_table(IMAGE_COLUMNS, image_rows(prepared))
+    return ["Images:", *(f"  {line}" for line in table.splitlines())]
+
+
 def plan_json(prepared: Prepared) -> dict:
-    """The plan as `--json` prints it: each replaced step with its `changes`."""
+    """The plan as `--json` prints it: each replaced step with its `changes`, and
+    `images`, how each image reaches each host (`ImageRow.to_dict()`)."""
     data = {**prepared.plan.to_dict(), "no_op": prepared.no_op,
-            "generation": prepared.definition.generation}
+            "generation": prepared.definition.generation, "pull": prepared.pull,
+            "images": [row.to_dict() for row in prepared.images]}
     for step, item in zip(prepared.plan.steps, data["steps"], strict=True):
         fields = prepared.changes.get(step.service) if step.action == REPLACE else None
         item["changes"] = [c.to_dict() for c in fields or ()]
@@ -107,6 +130,9 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
             lines.append(f"  {step.service} #{step.index}: {host}: {why}")
     for host, why in plan.offline:
         lines.append(f"Offline, left out: {host} ({why})")
+    images = image_lines(prepared)
+    if images:
+        lines += ["", *images]
     if plan.warnings:
         lines.append("")
         lines.extend(f"warning: {warning}" for warning in plan.warnings)

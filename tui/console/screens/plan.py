@@ -28,7 +28,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Header, Static
 
-from corral.backends.deploy import ApplyResult
+from corral.backends.deploy import ApplyResult, ImageRow
 from corral.backends.errors import (
     BackendError,
     DeployError,
@@ -83,6 +83,7 @@ def plan_notes(planned: Planned) -> Group:
     skipped = passed_over(plan)
     if skipped:
         more.append("\nHosts not chosen", style="bold")
+    parts += image_notes(prepared.images)
     if more:
         parts.append(more[1:])  # without the first line break
     if not skipped:
@@ -94,6 +95,28 @@ def plan_notes(planned: Planned) -> Group:
     for step, host, why in skipped:
         grid.add_row(f"{step.service} #{step.index}", host, why)
     return Group(*parts, Padding(grid, (0, 0, 0, 2)))
+
+
+#: How an image row's HOW cell is styled, by action.
+IMAGE_STYLE = {"present": "dim", "pull": "cyan", "push": "cyan", "unavailable": "bold red"}
+
+
+def image_notes(rows: list[ImageRow]) -> list[RenderableType]:
+    """How each image reaches each host: one line when all are present, else a grid."""
+    if not rows:
+        return []
+    if all(row.action == "present" for row in rows):
+        hosts = ", ".join(sorted({row.host for row in rows}))
+        return [Text(f"Images: {len({row.image for row in rows})} present on {hosts}",
+                     style="dim")]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column()
+    grid.add_column()
+    grid.add_column()
+    for row in rows:
+        grid.add_row(row.host, row.image, Text(row.describe(),
+                                              style=IMAGE_STYLE.get(row.action, "")))
+    return [Text("Images", style="bold"), Padding(grid, (0, 0, 0, 2))]
 
 
 def error_text(error: BackendError, *more: str) -> Group:
@@ -358,7 +381,8 @@ class PlanScreen(CommandScreen):
             parts.append(f"{failed} failed")
         if others:
             last = others[-1]
-            parts.append(f"{last.host}: {last.action} {last.name} {last.state}")
+            detail = f" {last.detail}" if last.state == "sending" else ""
+            parts.append(f"{last.host}: {last.action} {last.name} {last.state}{detail}")
         self.table.border_subtitle = " · ".join(parts)
 
     def apply_finished(self, result: ApplyResult | None, error: BackendError | None) -> None:

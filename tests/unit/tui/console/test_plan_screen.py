@@ -6,6 +6,7 @@ import dataclasses
 import io
 
 from rich.console import Console
+from textual.widgets import Static
 
 from corral.backends.deploy.apply import ApplyResult
 from corral.backends.deploy.gather import Record
@@ -21,7 +22,7 @@ from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.screens.plan import PlanScreen
 from tests.support.catalog_pilot import PASSWORD, form_shown, screen_text
 from tests.support.pilot import until
-from tests.support.plan_pilot import FakeFlow, PlanApp, demo, planned_screen
+from tests.support.plan_pilot import FakeFlow, PlanApp, demo, image_rows, planned_screen
 
 SIZE = (140, 40)
 
@@ -119,8 +120,8 @@ async def test_other_deploy_errors_get_no_upgrade_hint_whatever_their_words() ->
 
 async def test_preflight_problems_are_shown_per_host_and_block_the_apply() -> None:
     missing = PreflightError("stack demo cannot be deployed; nothing was changed",
-                             {"lab3": ["images missing: corral-lab/web:1 (Corral does not pull;"
-                                       " ship them to the host first)"]})
+                             {"lab3": ["image corral-lab/web:1 unavailable: no online host has"
+                                       " it and --pull never forbids pulling it"]})
     flow = FakeFlow(preflight=missing)
     app = PlanApp(flow)
     async with app.run_test(size=SIZE) as pilot:
@@ -128,7 +129,7 @@ async def test_preflight_problems_are_shown_per_host_and_block_the_apply() -> No
         assert screen.table.row_count == 10  # the plan is still shown
         text = status(screen)
         assert text.startswith("Preflight failed")
-        assert "lab3" in text and "images missing: corral-lab/web:1" in text
+        assert "lab3" in text and "image corral-lab/web:1 unavailable" in text
         await pilot.press("a")
         assert not isinstance(app.screen, ConfirmScreen) and not flow.applied
 
@@ -240,3 +241,35 @@ async def test_console_form_plan_opens_the_plan_screen() -> None:
         screen = app.screen
         await until(pilot, lambda: screen.phase == "error", "the plan")
         assert "no host" in status(screen).lower() and PASSWORD not in screen_text(app)
+
+
+def notes_lines(screen: PlanScreen) -> list[str]:
+    """The notes under the plan table as shown, spaces collapsed."""
+    console = Console(width=140, record=True, file=io.StringIO())
+    console.print(screen.query_one("#plan-notes", Static).content)
+    return [" ".join(line.split()) for line in console.export_text().splitlines()]
+
+
+async def test_plan_lists_how_each_image_reaches_each_host() -> None:
+    app = PlanApp(FakeFlow(images=image_rows))
+    async with app.run_test(size=(140, 60)) as pilot:
+        screen = await planned_screen(pilot)
+        lines = notes_lines(screen)
+        assert "Images" in lines
+        assert "lab1 corral/kv:1 present" in lines
+        assert "lab2 corral/kv:1 push from lab1 (41.9 MB)" in lines
+        assert ("lab3 10.0.0.5:5000/corral/media:2 pull from 10.0.0.5:5000, else push from"
+                " lab1") in lines
+        assert any(line.startswith("lab3 corral/signal:1 unavailable: no online host has it")
+                   for line in lines)
+
+
+async def test_plan_says_in_one_line_when_every_image_is_present() -> None:
+    def present(prepared):
+        return [dataclasses.replace(row, action="present", source="", bytes=None, why="")
+                for row in image_rows(prepared)]
+
+    app = PlanApp(FakeFlow(images=present))
+    async with app.run_test(size=(140, 60)) as pilot:
+        screen = await planned_screen(pilot)
+        assert "Images: 3 present on lab1, lab2, lab3" in notes_lines(screen)

@@ -1,0 +1,388 @@
+"""Deploy's images: per host and image, present, pulled, pushed or unavailable.
+
+`decide()` is pure: from which online hosts hold each image (and, for a
+push, the layers the target holds and each layer's size at the source) it
+chooses, for every host a plan puts a new container on and every image
+those containers run, one of
+
+- present: the host has it (and `--pull always` does not ask for a pull);
+- pull from REGISTRY: the image names a registry (`REGISTRY/REPO:TAG`) and
+  `--pull` allows it; when another host holds the image, it is the fallback
+  if the host turns out unable to reach the registry (`RegistryUnreachable`);
+- push from SOURCE: an online inventory host that has it (the operator's own
+  engine when it is an `is_local` inventory host), sending only the layers
+  the target lacks; `bytes` estimates them from the source's layer sizes;
+- unavailable: no host has it and no pull is allowed or possible (why).
+
+An image that names no registry (`team/app:1`, Docker Hub by default) is
+pushed when a host has it: in the rooms Corral serves, a host is closer than
+Docker Hub; with no host holding it, it is pulled.
+
+`plan_images()` reads the hosts and decides; `transfer()` carries the pulls
+and pushes out (each inside the gate, as `image.pull` / `image.push`),
+target hosts concurrently, with progress. Blocking: call from a worker
+thread or the command line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
+from corral.backends.errors import BackendError, NotFound, RegistryUnreachable
+from corral.backends.images import chain_ids, present_chains, pull_image, push_image
+from corral.backends.images import split_reference as split_image
+from corral.backends.plan.model import CREATE, REPLACE
+from corral.backends.ssh.fleet import Fleet
+from corral.backends.ssh.session import HostSession
+
+PRESENT, PULL, PUSH, UNAVAILABLE = "present", "pull", "push", "unavailable"
+PULL_MODES = ("never", "missing", "always")
+#: The diffID of an empty layer tar (an image's `ENV`-only steps on old builders).
+EMPTY_LAYER = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+#: Seconds between two byte-count progress events of one transfer.
+PROGRESS_EVERY = 1.0
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """How one image reaches one host.
+
+    Attributes:
+        host: The host that runs containers of it.
+        image: The image reference.
+        action: `present`, `pull`, `push` or `unavailable`.
+        source: The registry (pull) or the inventory host (push) it comes from.
+        bytes: For a push, the estimated bytes to send (the layers the target
+            lacks); None when the source could not tell its layers' sizes.
+        fallback: For a pull, the host to push from if the registry is unreachable.
+        why: For `unavailable`, why; for others, an optional note.
+    """
+
+    host: str
+    image: str
+    action: str
+    source: str = ""
+    bytes: int | None = None
+    fallback: str = ""
+    why: str = ""
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    def describe(self) -> str:
+        """`present`, `pull from REG`, `push from lab1 (6.3 MB)`, `unavailable: why`."""
+        if self.action == PULL:
+            more = f", else push from {self.fallback}" if self.fallback else ""
+            return f"pull from {self.source}{more}"
+        if self.action == PUSH:
+            size = f" ({human_bytes(self.bytes)})" if self.bytes is not None else ""
+            return f"push from {self.source}{size}"
+        if self.action == UNAVAILABLE:
+            return f"unavailable: {self.why}"
+        return PRESENT + (f" ({self.why})" if self.why else "")
+
+
+def human_bytes(count: int) -> str:
+    """`0 B`, `812 KB`, `6.3 MB`, `1.2 GB` (powers of 1000, as transfers are counted)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if count >= size:
+            value = count / size
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    return f"{count} B"
+
+
+def named_registry(image: str) -> str:
+    """The registry an image reference names explicitly (`10.0.0.5:5000/app:1`), or ""."""
+    first, slash, _ = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return split_image(image)[0]
+    return ""
+
+
+def _is_id(image: str) -> bool:
+    bare = image.removeprefix("sha256:")
+    return image.startswith("sha256:") or (
+        len(bare) in (12, 64) and all(c in "0123456789abcdef" for c in bare))
+
+
+def needs_of(prepared: Prepared) -> dict[str, list[str]]:
+    """Host -> the images its new containers (created or replaced) run, sorted."""
+    needs: dict[str, set[str]] = defaultdict(set)
+    for step in prepared.plan.changes:
+        if step.action in (CREATE, REPLACE):
+            image = prepared.stack.service(step.service).image
+            if image:
+                needs[step.host].add(image)
+    return {host: sorted(images) for host, images in sorted(needs.items())}
+
+
+def layer_sizes(diff_ids: Sequence[str], history: Sequence[Mapping]) -> list[int] | None:
+    """Each layer's size (bottom first) from an image's `history` (top first), or None.
+
+    History has one entry per build step; steps that made no layer have size 0.
+    """
+    entries = [int(entry.get("Size") or 0) for entry in reversed(history)]
+    if len(entries) == len(diff_ids):
+        return entries
+    real = [size for size in entries if size]
+    if len(real) != sum(1 for d in diff_ids if d != EMPTY_LAYER):
+        return None
+    sizes, rest = [], iter(real)
+    for diff_id in diff_ids:
+        sizes.append(0 if diff_id == EMPTY_LAYER else next(rest))
+    return sizes
+
+
+def missing_bytes(diff_ids: Sequence[str], sizes: Sequence[int] | None,
+                  target_chains: set[str]) -> int | None:
+    """Bytes of the layers whose chain the target lacks (None when sizes are unknown)."""
+    if sizes is None:
+        return None
+    return sum(size for chain, size in zip(chain_ids(diff_ids), sizes, strict=True)
+               if chain not in target_chains)
+
+
+@dataclass
+class HostImages:
+    """What one online host holds, as far as deploy's images go.
+
+    Attributes:
+        held: Image reference -> its inspect data, for the needed images it has.
+        chains: Every layer chain it holds (read only for targets of a push).
+        sizes: Image -> its layer sizes (read only on push sources).
+    """
+
+    held: dict[str, dict]
+    chains: set[str] | None = None
+    sizes: dict[str, list[int] | None] | None = None
+
+
+def decide(needs: Mapping[str, Sequence[str]], hosts: Mapping[str, HostImages],
+           pull: str = "missing", order: Sequence[str] = ()) -> list[ImageRow]:
+    """Choose how each needed image reaches each host (pure).
+
+    Args:
+        needs: Host -> images its new containers run.
+        hosts: Every online host -> what it holds (targets and possible sources).
+        pull: `never`, `missing` or `always`.
+        order: Hosts in preference order for sources (inventory order); others after.
+
+    Returns:
+        One row per (host, image), in host then image order. Bytes are filled
+        only when `hosts` carry the target's chains and the source's sizes.
+    """
+    ranked = [*[h for h in order if h in hosts], *sorted(h for h in hosts if h not in order)]
+    rows = []
+    for host in sorted(needs):
+        mine = hosts.get(host, HostImages({}))
+        for image in sorted(set(needs[host])):
+            sources = [h for h in ranked if h != host and image in hosts[h].held]
+            rows.append(_row(host, image, image in mine.held, sources, pull, mine, hosts))
+    return rows
+
+
+def _row(host: str, image: str, have: bool, sources: list[str], pull: str,
+         mine: HostImages, hosts: Mapping[str, HostImages]) -> ImageRow:
+    registry = named_registry(image)
+    if have and not (pull == "always" and registry):
+        return ImageRow(host, image, PRESENT)
+    if pull != "never" and registry:
+        return ImageRow(host, image, PULL, registry, fallback=sources[0] if sources else "")
+    if sources:
+        source = sources[0]
+        held = hosts[source].held[image]
+        diff_ids = (held.get("RootFS") or {}).get("Layers") or []
+        sizes = (hosts[source].sizes or {}).get(image)
+        estimate = (missing_bytes(diff_ids, sizes, mine.chains)
+                    if mine.chains is not None else None)
+        return ImageRow(host, image, PUSH, source, bytes=estimate)
+    if pull != "never" and not _is_id(image):
+        return ImageRow(host, image, PULL, split_image(image)[0])
+    if pull == "never":
+        why = "no online host has it and --pull never forbids pulling it"
+    else:
+        why = "no online host has it and an image ID names no registry"
+    return ImageRow(host, image, UNAVAILABLE, why=why)
+
+
+def plan_images(fleet: Fleet, prepared: Prepared) -> list[ImageRow]:
+    """Read the online hosts and decide how each needed image reaches its hosts.
+
+    Also stores the rows in `prepared.images`.
+
+    Raises:
+        BackendError: Reading a target host failed (it is named).
+    """
+    needs = needs_of(prepared)
+    if not needs:
+        prepared.images = []
+        return []
+    wanted = sorted({image for images in needs.values() for image in images})
+    online = prepared.state.online
+    hosts: dict[str, HostImages] = {}
+    for result in fleet.query(lambda s: HostImages(_held(s, wanted)), hosts=online):
+        if result.ok:
+            hosts[result.host] = result.value  # type: ignore[assignment]
+        elif result.host in needs:
+            raise result.error  # type: ignore[misc]
+    first = decide(needs, hosts, prepared.pull, online)
+    pushes = [row for row in first if row.action == PUSH]
+    if pushes:
+        targets = sorted({row.host for row in pushes})
+        sources: dict[str, set[str]] = defaultdict(set)
+        for row in pushes:
+            sources[row.source].add(row.image)
+
+        def extra(session: HostSession) -> tuple[set[str] | None, dict | None]:
+            chains = _chains(session) if session.name in targets else None
+            sizes = ({image: _sizes(session, image, hosts[session.name].held[image])
+                      for image in sorted(sources[session.name])}
+                     if session.name in sources else None)
+            return chains, sizes
+
+        for result in fleet.query(extra, hosts=sorted({*targets, *sources})):
+            if result.ok:
+                hosts[result.host].chains, hosts[result.host].sizes = result.value  # type: ignore[misc]
+    prepared.images = decide(needs, hosts, prepared.pull, online)
+    return prepared.images
+
+
+def _held(session: HostSession, images: list[str]) -> dict[str, dict]:
+    held = {}
+    for image in images:
+        try:
+            held[image] = session.call(lambda client, name=image: client.api.inspect_image(name))
+        except NotFound:
+            continue
+    return held
+
+
+def _chains(session: HostSession) -> set[str]:
+    ids = {row["Id"] for row in session.call(lambda client: client.api.images(all=True))}
+    return present_chains(_held(session, sorted(ids)).values())
+
+
+def _sizes(session: HostSession, image: str, held: dict) -> list[int] | None:
+    try:
+        history = session.call(lambda client: client.api.history(image))
+    except BackendError:
+        return None
+    return layer_sizes((held.get("RootFS") or {}).get("Layers") or [], history)
+
+
+def unavailable_problems(rows: Sequence[ImageRow]) -> dict[str, list[str]]:
+    """Host -> `image IMAGE unavailable: why` for each unavailable row."""
+    problems: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        if row.action == UNAVAILABLE:
+            problems[row.host].append(f"image {row.image} unavailable: {row.why}")
+    return dict(problems)
+
+
+def transfer(fleet: Fleet, rows: Sequence[ImageRow],
+             on_progress: ProgressCallback | None = None) -> dict[str, str]:
+    """Pull or push every row that needs it; target hosts concurrently, each in turn.
+
+    Returns:
+        Host -> `IMAGE: why` for hosts where a transfer failed (the host's
+        later images were not tried).
+    """
+    report = on_progress or (lambda _: None)
+    moving: dict[str, list[ImageRow]] = defaultdict(list)
+    for row in rows:
+        if row.action in (PULL, PUSH):
+            moving[row.host].append(row)
+    if not moving:
+        return {}
+
+    def run(session: HostSession) -> None:
+        for row in moving[session.name]:
+            _transfer(fleet, session, row, report)
+
+    errors = {}
+    for result in fleet.query(run, hosts=sorted(moving)):
+        if not result.ok:
+            errors[result.host] = getattr(result.error, "message", str(result.error))
+    return errors
+
+
+class _Ticker:
+    """Byte-count progress events, at most one per `PROGRESS_EVERY` seconds."""
+
+    def __init__(self, report: ProgressCallback, host: str, image: str, action: str,
+                 expected: int | None):
+        self.report, self.host, self.image, self.action = report, host, image, action
+        self.expected = expected
+        self.started = time.monotonic()
+        self.last = self.started  # the first second's rate says little: none before it
+        self.lock = threading.Lock()
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if now - self.last < PROGRESS_EVERY:
+                return
+            self.last = now
+        rate = done / max(now - self.started, 1e-3)
+        of = f" of ~{human_bytes(self.expected)}" if self.expected else ""
+        eta = (f", ETA {max(0.0, (self.expected - done) / rate):.0f}s"
+               if self.expected and rate > 0 and done < self.expected else "")
+        self.report(Progress(self.host, self.image, self.action, "sending",
+                             f"{human_bytes(done)}{of} at {human_bytes(int(rate))}/s{eta}"))
+
+
+def _transfer(fleet: Fleet, session: HostSession, row: ImageRow,
+              report: ProgressCallback) -> None:
+    host, image = session.name, row.image
+    if row.action == PULL:
+        report(Progress(host, image, PULL, "running", f"from {row.source}"))
+        pulled: dict[str, int] = {}
+        tick = _Ticker(report, host, image, PULL, None)
+
+        def layer(progress) -> None:
+            if progress.status == "Downloading" and progress.current is not None:
+                pulled[progress.layer] = progress.current
+                tick(sum(pulled.values()))
+
+        try:
+            result = pull_image(session, image, on_progress=layer)
+        except RegistryUnreachable as exc:
+            if not row.fallback:
+                report(Progress(host, image, PULL, "failed", exc.message))
+                raise
+            report(Progress(host, image, PULL, "failed",
+                            f"{exc.message}; pushing from {row.fallback} instead"))
+            _push(fleet, session, image, row.fallback, row.bytes, report)
+            return
+        except BackendError as exc:
+            report(Progress(host, image, PULL, "failed", exc.message))
+            raise
+        report(Progress(host, image, PULL, "done", f"{human_bytes(result.downloaded)} from"
+                        f" {row.source} in {result.seconds:.1f}s"))
+        return
+    _push(fleet, session, image, row.source, row.bytes, report)
+
+
+def _push(fleet: Fleet, session: HostSession, image: str, source: str, expected: int | None,
+          report: ProgressCallback) -> None:
+    host = session.name
+    report(Progress(host, image, PUSH, "running", f"from {source}"))
+    tick = _Ticker(report, host, image, PUSH, expected)
+    started = time.monotonic()
+    try:
+        pushed = push_image(fleet.sessions[source], session, image,
+                            readonly=session.readonly or fleet.readonly,
+                            on_progress=lambda sent, _read: tick(sent))
+    except BackendError as exc:
+        report(Progress(host, image, PUSH, "failed", exc.message))
+        raise
+    layers = f", {pushed.layers_sent} of {pushed.layers} layers" if pushed.layers else ""
+    report(Progress(host, image, PUSH, "done", f"{human_bytes(pushed.bytes_sent)} from {source}"
+                    f" in {time.monotonic() - started:.1f}s{layers}"))
+
