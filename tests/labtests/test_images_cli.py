@@ -128,6 +128,11 @@ def test_prune_asks_then_removes_only_unused_images(lab: Lab, images) -> None:
     for ref in (pushed, BASE):  # used: they must stay
         client.containers.create(ref, labels={"corral-test-cli": "1"})
     assert image_id(lab, host, pulled)
+    # The lab's own images serve the tests after this one: held by a container too.
+    for image in client.images.list():
+        if image.id != image_id(lab, host, pulled):
+            client.containers.create(image.id, command=["true"],
+                                     labels={"corral-test-cli": "1"})
 
     refused = corral(lab, "images", "prune", "--host", host)
     assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1
