@@ -17,9 +17,9 @@ import platformdirs
 import pytest
 
 from corral.backends import guard
-from corral.backends.ssh import BackendLoop
 from corral.tui.cli.main import build_parser, parse_command_line
 from tests.support.deploy import corral_here
+from tests.support.no_host import unreachable_inventory
 
 #: Each mutating verb with arguments it would otherwise run with.
 MUTATING = {
@@ -78,13 +78,8 @@ def test_every_verb_is_classified_and_marked() -> None:
 @pytest.fixture
 def no_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """An inventory file nothing may touch: no SSH, no engine, no write."""
-    def contacted(*args, **kwargs):
-        raise AssertionError("a refused verb started contacting hosts")
-
-    monkeypatch.setattr(BackendLoop, "__init__", contacted)
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(INVENTORY)
-    return inventory
+    return unreachable_inventory(monkeypatch, tmp_path, INVENTORY,
+                                 "a refused verb started contacting hosts")
 
 
 def read_only_by(source: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], str]:

@@ -7,22 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from corral.backends.ssh import BackendLoop
 from corral.tui.cli import volumes as volumes_cli
 from tests.support.deploy import corral_here
+from tests.support.no_host import unreachable_inventory
 
 INVENTORY = "hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
 
 
 @pytest.fixture
 def no_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    def contacted(*args, **kwargs):
-        raise AssertionError("bad input reached a host")
-
-    monkeypatch.setattr(BackendLoop, "__init__", contacted)
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(INVENTORY)
-    return inventory
+    return unreachable_inventory(monkeypatch, tmp_path, INVENTORY, "bad input reached a host")
 
 
 @pytest.mark.parametrize(("argv", "error"), [
