@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.errors import BackendError, NotFound, RegistryUnreachable
-from corral.backends.images import chain_ids, present_chains, pull_image, push_image
+from corral.backends.images import chain_ids, host_chains, pull_image, push_image
 from corral.backends.images import split_reference as split_image
 from corral.backends.plan.model import CREATE, REPLACE
 from corral.backends.ssh.fleet import Fleet
@@ -240,7 +240,7 @@ def plan_images(fleet: Fleet, prepared: Prepared) -> list[ImageRow]:
             sources[row.source].add(row.image)
 
         def extra(session: HostSession) -> tuple[set[str] | None, dict | None]:
-            chains = _chains(session) if session.name in targets else None
+            chains = host_chains(session) if session.name in targets else None
             sizes = ({image: _sizes(session, image, hosts[session.name].held[image])
                       for image in sorted(sources[session.name])}
                      if session.name in sources else None)
@@ -261,11 +261,6 @@ def _held(session: HostSession, images: list[str]) -> dict[str, dict]:
         except NotFound:
             continue
     return held
-
-
-def _chains(session: HostSession) -> set[str]:
-    ids = {row["Id"] for row in session.call(lambda client: client.api.images(all=True))}
-    return present_chains(_held(session, sorted(ids)).values())
 
 
 def _sizes(session: HostSession, image: str, held: dict) -> list[int] | None:

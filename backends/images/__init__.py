@@ -24,7 +24,13 @@ from corral.backends.images.pull import (
     pull_image,
     split_reference,
 )
-from corral.backends.images.push import EngineSource, ImageSource, PushReport, push_image
+from corral.backends.images.push import (
+    EngineSource,
+    ImageSource,
+    PushReport,
+    host_chains,
+    push_image,
+)
 from corral.backends.images.remove import RemoveReport, remove_images, unused_images
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "EngineSource",
     "filter_archive",
     "FilterStats",
+    "host_chains",
     "HostImage",
     "ImageSource",
     "LayerPlan",

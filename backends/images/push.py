@@ -201,7 +201,7 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
         target.call(lambda client: client.api.tag(image_id, repository, tag))
         report.mode = "tagged"
         return report
-    chains = present_chains(_target_images(target))
+    chains = host_chains(target)
     plan = LayerPlan.for_target(diff_ids, chains)
     report.layers_present = len(diff_ids) - plan.missing
     report.mode = "partial" if plan.members else "full"
@@ -308,15 +308,18 @@ def _target_image(target: HostSession, image: str) -> dict | None:
         return None
 
 
-def _target_images(target: HostSession) -> list[dict]:
-    """Inspect data of every image on the target (intermediate ones included)."""
-    ids = {row["Id"] for row in target.call(lambda client: client.api.images(all=True))}
+def host_chains(session: HostSession) -> set[str]:
+    """Every layer chain `session`'s engine holds (intermediate images included).
+
+    What a push to that host may skip, and what the plan counts as missing.
+    """
+    ids = {row["Id"] for row in session.call(lambda client: client.api.images(all=True))}
     images = []
     for image_id in sorted(ids):
-        found = _target_image(target, image_id)
+        found = _target_image(session, image_id)
         if found is not None:  # removed meanwhile
             images.append(found)
-    return images
+    return present_chains(images)
 
 
 def _is_reference(image: str) -> bool:
