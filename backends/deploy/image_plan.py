@@ -99,7 +99,8 @@ class ImageRow:
             return f"pull from {self.source}{more}"
         if self.action == PUSH:
             size = f" ({human_bytes(self.bytes)})" if self.bytes is not None else ""
-            return f"push from {self.source}{size}"
+            note = f"; {self.why}" if self.why else ""
+            return f"push from {self.source}{size}{note}"
         if self.action == UNAVAILABLE:
             return f"unavailable: {self.why}"
         return PRESENT + (f" ({self.why})" if self.why else "")
