@@ -46,6 +46,7 @@ from corral.backends.errors import (
     RegistryUnreachable,
 )
 from corral.backends.images import (
+    BundleSource,
     ImageSource,
     chain_ids,
     host_chains,
@@ -295,7 +296,7 @@ def plan_images(fleet: Fleet, prepared: Prepared) -> list[ImageRow]:
     return prepared.images
 
 
-def _bundle_images(bundle: ImageSource | None, images: list[str]
+def _bundle_images(bundle: BundleSource | None, images: list[str]
                    ) -> tuple[str, HostImages] | None:
     """What the deploy's bundle holds of `images`, with its layer sizes."""
     if bundle is None:
@@ -307,8 +308,7 @@ def _bundle_images(bundle: ImageSource | None, images: list[str]
             held[image] = bundle.inspect(image)
         except PushSourceMissing:
             continue
-        layer_sizes = getattr(bundle, "layer_sizes", None)
-        sizes[image] = layer_sizes(image) if layer_sizes is not None else None
+        sizes[image] = bundle.layer_sizes(image)
     return bundle.name, HostImages(held, sizes=sizes)
 
 

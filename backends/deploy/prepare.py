@@ -23,7 +23,7 @@ from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
 from corral.backends.deploy.secret_tokens import fresh, from_record, tokens_for
 from corral.backends.errors import DeployError, UpgradePending
-from corral.backends.images import ImageSource
+from corral.backends.images import BundleSource
 from corral.backends.plan.model import REPLACE, Plan
 from corral.backends.plan.planner import plan as make_plan
 from corral.backends.ssh.fleet import Fleet
@@ -96,7 +96,7 @@ class Prepared:
     verb_args: dict[str, object] = field(default_factory=dict)
     pull: str = "missing"
     images: list = field(default_factory=list)
-    bundle: ImageSource | None = None
+    bundle: BundleSource | None = None
 
     @property
     def hosts_changed(self) -> list[str]:
@@ -133,7 +133,7 @@ class Prepared:
 def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
             record: Definition | None = None, state: FleetState | None = None,
             upgrade: bool = False, pull: str = "missing",
-            bundle: ImageSource | None = None) -> Prepared:
+            bundle: BundleSource | None = None) -> Prepared:
     """Read the hosts and plan `stack` (no change is made).
 
     Args:
@@ -150,7 +150,7 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
             record) until confirm or rollback.
         pull: When hosts pull images (`never`, `missing`, `always`); see
             `image_plan`.
-        bundle: A bundle to push the images it holds from (a `BundleSource`).
+        bundle: A bundle to push the images it holds from.
 
     Raises:
         PlanError: No placement satisfies the rules.

@@ -35,7 +35,7 @@ from corral.backends.deploy import (
     upgrade,
 )
 from corral.backends.errors import PreflightError, UnknownStack
-from corral.backends.images import ImageSource
+from corral.backends.images import BundleSource
 from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
@@ -98,7 +98,7 @@ class DeployFlow:
         return True
 
     def plan(self, stack: Stack, answers: Answers, *,
-             bundle: ImageSource | None = None) -> Planned:
+             bundle: BundleSource | None = None) -> Planned:
         """Read every host and plan `stack`; an existing stack is planned as an upgrade.
 
         Args:

@@ -72,7 +72,7 @@ def test_a_corrupted_or_truncated_bundle_is_one_line_and_no_host_is_contacted(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verb: str) -> None:
     path = bundle(tmp_path)
     inventory = unreachable_inventory(monkeypatch, tmp_path, "hosts:\n  - name: h1\n"
-                                      "    address: 192.0.2.1\n", "a bad bundle reached a host")
+                                      "    ssh: root@192.0.2.1\n", "a bad bundle reached a host")
     yes = ["--yes"] if verb == "deploy" else []
     corrupt(path)
     result = corral_here(verb, "--bundle", str(path), "--stack", "s", *yes,
@@ -94,3 +94,19 @@ def test_an_entry_other_than_the_bundles_is_refused(tmp_path: Path) -> None:
     result = corral_here("plan", "other", "--bundle", str(path), "--stack", "s")
     assert result.returncode == 2
     assert result.stderr == f"corral: {path} holds entry one, not other\n"
+
+
+def test_images_push_from_a_file_reads_the_bundle_before_any_host(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = bundle(tmp_path)
+    inventory = unreachable_inventory(monkeypatch, tmp_path, "hosts:\n  - name: h1\n"
+                                      "    ssh: root@192.0.2.1\n", "a bad bundle reached a host")
+    path.write_bytes(path.read_bytes()[:3000])
+    result = corral_here("images", "push", "corral-test/one:1", "--to", "h1",
+                         "--from", str(path), "--inventory", str(inventory))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"corral: {path}: ") and "truncated" in result.stderr
+    gone = tmp_path / "gone.bundle"
+    result = corral_here("images", "push", "corral-test/one:1", "--to", "h1",
+                         "--from", str(gone), "--inventory", str(inventory))
+    assert result.stderr == f"corral: {gone}: No such file or directory\n"
