@@ -22,7 +22,12 @@ from corral.backends.deploy.body import (
     volume_name,
 )
 from corral.backends.deploy.health import Target, container_address, wait_all
-from corral.backends.deploy.image_plan import plan_images, transfer, unavailable_problems
+from corral.backends.deploy.image_plan import (
+    image_sources,
+    plan_images,
+    transfer,
+    unavailable_problems,
+)
 from corral.backends.deploy.objects import (
     ensure_network,
     ensure_volume,
@@ -195,7 +200,7 @@ def bring_images(fleet: Fleet, prepared: Prepared, report: ProgressCallback) -> 
         PreflightError: An image could not reach a host (named, with why); no
             container was changed (images already moved stay: a re-run skips them).
     """
-    errors = transfer(fleet, prepared.images, report)
+    errors = transfer(fleet, prepared.images, report, image_sources(prepared))
     if errors:
         raise PreflightError(f"stack {prepared.stack.name}: images did not reach every host;"
                              " no container was changed",

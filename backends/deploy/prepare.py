@@ -23,6 +23,7 @@ from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
 from corral.backends.deploy.secret_tokens import fresh, from_record, tokens_for
 from corral.backends.errors import DeployError, UpgradePending
+from corral.backends.images import BundleSource
 from corral.backends.plan.model import REPLACE, Plan
 from corral.backends.plan.planner import plan as make_plan
 from corral.backends.ssh.fleet import Fleet
@@ -77,6 +78,8 @@ class Prepared:
         pull: When hosts pull images: `never`, `missing` (default) or `always`.
         images: How each image reaches each host (`image_plan.ImageRow`), once
             `image_plan.plan_images()` (or the preflight) has read the hosts.
+        bundle: The bundle the stack came from (`deploy --bundle`), an image
+            source the plan pushes its images from; None otherwise.
     """
 
     stack: Stack
@@ -93,6 +96,7 @@ class Prepared:
     verb_args: dict[str, object] = field(default_factory=dict)
     pull: str = "missing"
     images: list = field(default_factory=list)
+    bundle: BundleSource | None = None
 
     @property
     def hosts_changed(self) -> list[str]:
@@ -128,7 +132,8 @@ class Prepared:
 
 def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
             record: Definition | None = None, state: FleetState | None = None,
-            upgrade: bool = False, pull: str = "missing") -> Prepared:
+            upgrade: bool = False, pull: str = "missing",
+            bundle: BundleSource | None = None) -> Prepared:
     """Read the hosts and plan `stack` (no change is made).
 
     Args:
@@ -145,6 +150,7 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
             record) until confirm or rollback.
         pull: When hosts pull images (`never`, `missing`, `always`); see
             `image_plan`.
+        bundle: A bundle to push the images it holds from.
 
     Raises:
         PlanError: No placement satisfies the rules.
@@ -200,7 +206,7 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     return Prepared(stack, definition, previous, state, hashes, plan,
                     record is not None or bool(kept), list(record_hosts), sorted(stale),
                     stack_changes(previous, stack, definition.secret_tokens, replaced),
-                    pull=pull)
+                    pull=pull, bundle=bundle)
 
 
 def _plan(stack: Stack, state: FleetState, tokens: dict[str, str]

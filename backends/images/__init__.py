@@ -10,6 +10,8 @@ from corral.backends.images.bundle import (
     BundleImage,
     BundleSource,
     VerifyReport,
+    entry_id,
+    extract_entry,
     open_bundle,
     verify_bundle,
 )
@@ -41,6 +43,8 @@ __all__ = [
     "BundleSource",
     "chain_ids",
     "EngineSource",
+    "entry_id",
+    "extract_entry",
     "filter_archive",
     "FilterStats",
     "host_chains",

@@ -79,9 +79,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     """Print the plan of a stack; change nothing."""
-    stack, answers = render_source(args)
+    stack, answers, bundle = render_source(args)
     with connected_fleet(args) as fleet:
-        prepared = prepare(fleet, stack, answers, pull=args.pull)
+        prepared = prepare(fleet, stack, answers, pull=args.pull, bundle=bundle)
         read_images(fleet, prepared)
     show_plan(args, prepared)
     return EXIT_OK
@@ -90,10 +90,10 @@ def run_plan(args: argparse.Namespace) -> int:
 @destructive("deploy")
 def run_deploy(args: argparse.Namespace) -> int:
     """Plan, confirm, apply; exit 1 when a host failed or a container is unhealthy."""
-    stack, answers = render_source(args)
+    stack, answers, bundle = render_source(args)
     # The lease from the plan on: nobody changes the stack between plan and apply.
     with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "deploy"):
-        prepared = prepare(fleet, stack, answers, pull=args.pull)
+        prepared = prepare(fleet, stack, answers, pull=args.pull, bundle=bundle)
         return apply_confirmed(args, fleet, prepared,
                                f"Apply these changes to stack {stack.name}?",
                                explicit_deploy(apply))

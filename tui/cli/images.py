@@ -2,8 +2,9 @@
 
 `ls` lists each host's images with the containers using them; `push` sends
 images from an engine (an inventory host that has them, `--from HOST`, or
-`--from local`: this machine's engine) to hosts over SSH, only the layers each
-lacks, several targets at once; `pull` has each host's engine pull from its
+`--from local`: this machine's engine) or a bundle file (`--from FILE`, see
+`corral bundle`) to hosts over SSH, only the layers each lacks, several
+targets at once; `pull` has each host's engine pull from its
 registry; `prune` removes a host's images no container uses, after asking.
 Progress goes to stderr when it is a terminal; `--json` prints one JSON object
 per line on stdout instead of the sentences. The work is in `backends/images`.
@@ -18,9 +19,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from corral.backends.errors import BackendError, HostOffline
 from corral.backends.images import (
+    BundleSource,
     HostImage,
     LayerProgress,
     PullResult,
@@ -72,9 +75,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "push", help="send images to hosts over SSH, only the layers each one lacks")
     pushed.add_argument("images", metavar="IMAGE", nargs="+", help="e.g. team/app:1.4")
     _add_targets(pushed)
-    pushed.add_argument("--from", dest="source", metavar="local|HOST",
-                        help="the engine to read the images from: an inventory host, or "
-                        "`local` (this machine's engine); default: a host that has each one")
+    pushed.add_argument("--from", dest="source", metavar="local|HOST|FILE",
+                        help="where to read the images from: an inventory host, `local` "
+                        "(this machine's engine) or a bundle file (`corral bundle create`; "
+                        "an inventory host of that name wins, write ./NAME for the file); "
+                        "default: a host that has each one")
     pushed.set_defaults(func=run_push)
 
     pulled = verbs.add_parser("pull", help="have each host's engine pull images from a registry")
@@ -154,6 +159,9 @@ def run_push(args: argparse.Namespace) -> int:
     """Push every image to every target, the targets concurrently; one line per host."""
     images = _images(args.images)
     targets, source = _targets(args), args.source
+    bundle_path = _bundle_path(args, source)
+    if bundle_path is not None:
+        return _push_from_bundle(args, BundleSource(bundle_path), images, targets)
     extra: tuple[HostSpec, ...] = ()
     if source is not None:
         if source in targets:
@@ -179,6 +187,37 @@ def _push_one(fleet: Fleet, source: str, target: HostSession, image: str,
     total = None
     if board.shown:  # the archive read is about the image's size: an ETA
         total = int(origin.call(lambda client: client.api.inspect_image(image)).get("Size") or 0)
+    return _push_with(origin, target, image, board, label, total)
+
+
+def _push_from_bundle(args: argparse.Namespace, bundle: BundleSource, images: list[str],
+                      targets: list[str]) -> int:
+    """`--from FILE`: each image from the bundle (checked as it streams) to every target."""
+    missing = {image: f"not in {bundle.bundle.path}" for image in images
+               if bundle.bundle.find(image) is None}
+    sources = _Sources({image: bundle.name for image in images if image not in missing},
+                       missing)
+    with connected_fleet(args, hosts=targets) as fleet:
+        return _run_transfers(args, fleet, targets, images, sources,
+                              lambda session, image, board, label: _push_with(
+                                  bundle, session, image, board, label,
+                                  sum(bundle.layer_sizes(image)) or None))
+
+
+def _bundle_path(args: argparse.Namespace, source: str | None) -> Path | None:
+    """The bundle `--from` names, or None for `local` or an inventory host."""
+    if source is None or source == LOCAL:
+        return None
+    if any(spec.name == source for spec in load_configured_inventory(args).hosts):
+        return None
+    path = Path(source)
+    if path.is_file() or "/" in source or path.suffix == ".bundle":
+        return path
+    return None
+
+
+def _push_with(origin: HostSession | BundleSource, target: HostSession, image: str,
+               board: TransferBoard, label: str, total: int | None) -> tuple[str, dict]:
     started = time.monotonic()
     report: PushReport = push_image(
         origin, target, image, readonly=target.readonly,

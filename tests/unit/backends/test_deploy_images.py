@@ -109,3 +109,28 @@ def test_layer_sizes_come_from_history_bottom_first_skipping_empty_steps() -> No
 def test_bytes_read_humanly() -> None:
     assert [human_bytes(n) for n in (0, 999, 6_000_020, 1_500_000_000, 250_000_000)] == [
         "0 B", "999 B", "6.0 MB", "1.5 GB", "250 MB"]
+
+
+def test_a_bundle_is_the_source_of_its_images_before_hosts_and_registries() -> None:
+    bundled = HostImages({APP: inspect(BASE, BIG, TOP), REG: inspect(BASE, BIG, TOP)},
+                         sizes={APP: [1000, 6_000_000, 20], REG: [1000, 6_000_000, 20]})
+    hosts = {"src": held(APP, REG), "dst": held(chains=set(chain_ids([BASE])))}
+    rows = decide({"dst": [APP, REG]}, hosts, order=["src", "dst"],
+                  bundle=("bundle one.bundle", bundled))
+    assert [(r.image, r.action, r.source, r.bytes) for r in rows] == [
+        (REG, "push", "bundle one.bundle", 6_000_020),
+        (APP, "push", "bundle one.bundle", 6_000_020)]
+    assert rows[0].describe() == "push from bundle one.bundle (6.0 MB)"
+
+
+def test_a_host_holding_another_image_of_the_bundles_name_gets_the_bundles() -> None:
+    bundled = HostImages({APP: {"Id": "sha256:" + "1" * 64, "RootFS": {"Layers": [BASE]}}},
+                         sizes={APP: [10]})
+    [row] = decide({"h1": [APP]}, {"h1": held(APP)}, bundle=("bundle b", bundled))
+    assert (row.action, row.source) == ("push", "bundle b") and "another" in row.why
+    same = HostImages({APP: inspect(BASE, BIG, TOP)}, sizes={APP: None})
+    [row] = decide({"h1": [APP]}, {"h1": held(APP)}, bundle=("bundle b", same))
+    assert row.action == "present"
+    # An image the bundle lacks is decided as without a bundle.
+    [row] = decide({"h1": ["other:1"]}, {"h1": held()}, bundle=("bundle b", same))
+    assert (row.action, row.source) == ("pull", "docker.io")

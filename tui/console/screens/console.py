@@ -310,7 +310,8 @@ class ConsoleScreen(FleetFollow, Screen):
         if name == "catalog":
             from corral.tui.console.screens.catalog import CatalogScreen
 
-            self.app.push_screen(CatalogScreen(self.app.config.catalogs, search=filter_text or ""))
+            self.app.push_screen(CatalogScreen(self.app.config.catalogs, search=filter_text or "",
+                                               bundles=getattr(self.app, "bundle_catalogs", ())))
             return
         switcher = self.query_one(ContentSwitcher)
         if remember and switcher.current != name:
@@ -505,7 +506,8 @@ class ConsoleScreen(FleetFollow, Screen):
             return
         from corral.tui.console.stack_ui import open_upgrade
 
-        open_upgrade(self.app, self.flow, message.stack, self.app.config.catalogs)
+        open_upgrade(self.app, self.flow, message.stack, self.app.config.catalogs,
+                     getattr(self.app, "bundle_catalogs", ()))
 
     @on(StacksView.Change)
     def change_stack(self, message: StacksView.Change) -> None:

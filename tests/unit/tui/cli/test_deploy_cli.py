@@ -72,7 +72,7 @@ def test_compose_file_or_folder_is_a_source(tmp_path: Path) -> None:
     for path in (tmp_path, tmp_path / "docker-compose.yml"):
         version = version_at(path)
         assert version.compose_file == tmp_path / "docker-compose.yml"
-    stack, _ = render_source(source_args(str(tmp_path), stack="site"))
+    stack, _, _ = render_source(source_args(str(tmp_path), stack="site"))
     assert [s.name for s in stack.services] == ["web"]
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="no docker-compose"):
@@ -116,7 +116,7 @@ def test_plan_finds_an_entry_only_the_config_file_catalog_holds(tmp_path: Path, 
     config.write_text(f"catalogs:\n  - {ops}\n  - {tmp_path / 'gone'}\n")
     args = build_parser().parse_args(["--config", str(config), "plan", "team-only",
                                       "--stack", "team"])
-    stack, _ = render_source(args)
+    stack, _, _ = render_source(args)
     assert stack.entry == "team-only" and [s.name for s in stack.services] == ["app"]
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "gone" in err  # a stale folder is only a warning
