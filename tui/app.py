@@ -44,7 +44,8 @@ class CorralApp(FleetApp):
     def __init__(self, inventory: Inventory, settings: SshSettings, config: Config | None = None,
                  data: ConsoleData | None = None):
         self.config = config or Config()
-        super().__init__(inventory, settings, readonly=self.config.readonly)
+        super().__init__(inventory, settings, readonly=self.config.readonly,
+                         registries=self.config.registries)
         self.inventory_path = str(inventory.path or "")
         self.flow = DeployFlow(self.fleet)
         self.data = data if data is not None else ConsoleData(self.fleet, self.flow)

@@ -14,6 +14,13 @@ from corral.backends.inventory.load import (
     local_inventory,
     locate_inventory,
 )
+from corral.backends.inventory.registries import (
+    RegistryAuth,
+    RegistryLogin,
+    logins,
+    read_registries,
+    registry_address,
+)
 
 __all__ = [
     "add_host",
@@ -27,6 +34,11 @@ __all__ = [
     "load_inventory",
     "local_inventory",
     "locate_inventory",
+    "logins",
     "parse_labels",
+    "read_registries",
+    "RegistryAuth",
+    "registry_address",
+    "RegistryLogin",
     "remove_host",
 ]
