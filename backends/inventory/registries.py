@@ -212,11 +212,12 @@ def _entry(address: str, value: Any, file: str, at: int, fail) -> RegistryAuth:
                        value.line_of(key))
     username = value.get("username")
     if not isinstance(username, str) or not username.strip():
-        raise fail(f"{what}: 'username' must be a non-empty text", value.line_of("username"))
+        raise fail(f"{what}: 'username' must be a non-empty text",
+                   value.line_of("username") if "username" in value else at)
     given = [key for key in ("password_file", "password_env") if key in value]
     if len(given) != 1:
         raise fail(f"{what}: give exactly one of 'password_file' and 'password_env'",
-                   value.line_of(given[-1]) if given else at)
+                   max(value.line_of(key) for key in given) if given else at)
     (key,) = given
     text = value[key]
     if not isinstance(text, str) or not text.strip():
