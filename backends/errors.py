@@ -185,7 +185,7 @@ class RegistryDenied(BackendError):
             were sent.
     """
 
-    title = "Registry refused the credentials"
+    title = "Registry login refused"
     retryable = False
 
     def __init__(self, message: str, *, host: str | None = None, registry: str = "",

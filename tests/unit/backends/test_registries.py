@@ -159,3 +159,22 @@ def test_adding_a_host_keeps_the_registries(tmp_path: Path) -> None:
     assert added.names() == ["lab1", "lab2"]
     assert list(added.registries) == ["reg.example"]
     assert os.stat(tmp_path / "registry.pw").st_mode & 0o777 == 0o600
+
+
+def test_a_deploy_reads_every_password_before_any_transfer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from corral.backends.deploy import ImageRow
+    from corral.backends.deploy.image_plan import transfer
+
+    monkeypatch.delenv("CORRAL_TEST_REG_PW", raising=False)
+    path = inventory(tmp_path, "  reg.example: {username: u, password_env: CORRAL_TEST_REG_PW}\n")
+    moved: list[str] = []
+    fleet = SimpleNamespace(registries=load_inventory(path).registries,
+                            query=lambda *args, **kwargs: moved.append("transfer") or [])
+    rows = [ImageRow("lab1", "reg.example/team/app:1", "pull", "reg.example")]
+    with pytest.raises(RegistryCredentialsError, match=rf"^{path}:5: registry reg.example"):
+        transfer(fleet, rows)
+    assert moved == []
