@@ -19,7 +19,6 @@ from corral.backends.inventory.registries import (
     RegistryLogin,
     logins,
     read_registries,
-    registry_address,
 )
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "parse_labels",
     "read_registries",
     "RegistryAuth",
-    "registry_address",
     "RegistryLogin",
     "remove_host",
 ]
