@@ -49,7 +49,8 @@ class CorralApp(FleetApp):
                  data: ConsoleData | None = None, bundles: Sequence[OpenedBundle] = ()):
         self.config = config or Config()
         self.bundles = tuple(bundles)
-        super().__init__(inventory, settings, readonly=self.config.readonly)
+        super().__init__(inventory, settings, readonly=self.config.readonly,
+                         registries=self.config.registries)
         self.inventory_path = str(inventory.path or "")
         self.flow = DeployFlow(self.fleet)
         self.data = data if data is not None else ConsoleData(self.fleet, self.flow)

@@ -54,6 +54,7 @@ from corral.backends.images import (
     push_image,
 )
 from corral.backends.images import split_reference as split_image
+from corral.backends.inventory import RegistryLogin, logins
 from corral.backends.plan.model import CREATE, REPLACE
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
@@ -359,6 +360,10 @@ def transfer(fleet: Fleet, rows: Sequence[ImageRow],
     Returns:
         Host -> `IMAGE: why` for hosts where a transfer failed (the host's
         later images were not tried).
+
+    Raises:
+        RegistryCredentialsError: A `registries:` password cannot be read
+            (file and line named); nothing was transferred.
     """
     report = on_progress or (lambda _: None)
     moving: dict[str, list[ImageRow]] = defaultdict(list)
@@ -367,10 +372,13 @@ def transfer(fleet: Fleet, rows: Sequence[ImageRow],
             moving[row.host].append(row)
     if not moving:
         return {}
+    # Every password read once, before any transfer: a bad entry stops here, one line.
+    credentials = logins(fleet.registries,
+                         (row.source for row in rows if row.action == PULL))
 
     def run(session: HostSession) -> None:
         for row in moving[session.name]:
-            _transfer(fleet, session, row, report, sources or {})
+            _transfer(fleet, session, row, report, sources or {}, credentials)
 
     errors = {}
     for result in fleet.query(run, hosts=sorted(moving)):
@@ -405,7 +413,8 @@ class _Ticker:
 
 
 def _transfer(fleet: Fleet, session: HostSession, row: ImageRow,
-              report: ProgressCallback, sources: Mapping[str, ImageSource]) -> None:
+              report: ProgressCallback, sources: Mapping[str, ImageSource],
+              credentials: dict[str, RegistryLogin]) -> None:
     host, image = session.name, row.image
     if row.action == PULL:
         report(Progress(host, image, PULL, "running", f"from {row.source}"))
@@ -418,7 +427,7 @@ def _transfer(fleet: Fleet, session: HostSession, row: ImageRow,
                 tick(sum(pulled.values()))
 
         try:
-            result = pull_image(session, image, on_progress=layer)
+            result = pull_image(session, image, on_progress=layer, credentials=credentials)
         except RegistryUnreachable as exc:
             if not row.fallback:
                 report(Progress(host, image, PULL, "failed", exc.message))

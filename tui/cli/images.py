@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import json
 import sys
 import time
@@ -32,9 +33,10 @@ from corral.backends.images import (
     pull_image,
     push_image,
     remove_images,
+    split_reference,
     unused_images,
 )
-from corral.backends.inventory import HostSpec, local_inventory
+from corral.backends.inventory import HostSpec, RegistryLogin, local_inventory, logins
 from corral.backends.ssh import Fleet, HostSession
 from corral.tui.cli.support import (
     EXIT_OK,
@@ -304,11 +306,14 @@ def run_pull(args: argparse.Namespace) -> int:
     images = _images(args.images)
     targets = _targets(args)
     with connected_fleet(args, hosts=targets) as fleet:
-        return _run_transfers(args, fleet, targets, images, _Sources({}, {}), _pull_one)
+        # Every password read once, before any pull: a bad entry stops here, one line.
+        credentials = logins(fleet.registries, (split_reference(i)[0] for i in images))
+        pull = functools.partial(_pull_one, credentials=credentials)
+        return _run_transfers(args, fleet, targets, images, _Sources({}, {}), pull)
 
 
 def _pull_one(target: HostSession, image: str, board: TransferBoard,
-              label: str) -> tuple[str, dict]:
+              label: str, *, credentials: dict[str, RegistryLogin]) -> tuple[str, dict]:
     layers: dict[str, tuple[int, int]] = {}
 
     def progress(event: LayerProgress) -> None:
@@ -319,7 +324,8 @@ def _pull_one(target: HostSession, image: str, board: TransferBoard,
         board.update(label, sum(done for done, _ in layers.values()),
                      sum(total for _, total in layers.values()) or None)
 
-    result: PullResult = pull_image(target, image, on_progress=progress)
+    result: PullResult = pull_image(target, image, on_progress=progress,
+                                    credentials=credentials)
     if result.up_to_date:
         sentence = f"{target.name}: {image} up to date: nothing downloaded"
     else:
