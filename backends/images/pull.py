@@ -86,6 +86,29 @@ ProgressCallback = Callable[[LayerProgress], None]
 Credentials = Mapping[str, "RegistryLogin | Mapping[str, str]"]
 
 
+class PullTally:
+    """Bytes downloaded so far over every layer of a pull, from its progress messages.
+
+    A layer counts from its first `Downloading` message (which carries its
+    size) and whole once its download completes; layers the host already has
+    count nothing.
+    """
+
+    def __init__(self) -> None:
+        self._layers: dict[str, tuple[int, int]] = {}
+
+    def add(self, event: LayerProgress) -> tuple[int, int | None]:
+        """Count one message; returns (bytes done, bytes in all or None while unknown)."""
+        if event.status == "Downloading" and event.total:
+            self._layers[event.layer] = (event.current or 0, event.total)
+        elif event.status in ("Download complete", "Pull complete") \
+                and event.layer in self._layers:
+            size = self._layers[event.layer][1]
+            self._layers[event.layer] = (size, size)
+        done = sum(current for current, _ in self._layers.values())
+        return done, sum(size for _, size in self._layers.values()) or None
+
+
 @dataclass
 class PullResult:
     """What a finished pull did.

@@ -19,16 +19,18 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from corral.backends.errors import BackendError, HostOffline
+from corral.backends.errors import BackendError
 from corral.backends.images import (
     BundleSource,
     HostImage,
-    LayerProgress,
+    ImageSources,
     PullResult,
+    PullTally,
     PushReport,
+    check_online,
+    find_sources,
     list_images,
     pull_image,
     push_image,
@@ -56,6 +58,7 @@ from corral.tui.cli.transfer_board import TransferBoard
 from corral.tui.present.formatting import duration, human_size
 from corral.tui.present.safe import visible
 from corral.tui.present.table import format_table
+from corral.tui.present.transfers import pull_sentence, push_sentence
 
 LOCAL = "local"
 
@@ -130,7 +133,7 @@ def run_ls(args: argparse.Namespace) -> int:
 
 
 def _listed(session: HostSession) -> list[HostImage]:
-    _check_online(session)
+    check_online(session)
     return list_images(session)
 
 
@@ -146,14 +149,6 @@ def _image_cells(image: HostImage, now: float) -> list[object]:
 
 
 # ---------------------------------------------------------------- push
-
-
-@dataclass(frozen=True)
-class _Sources:
-    """Where each image is read from: image -> host name, or the reason there is none."""
-
-    hosts: dict[str, str]
-    missing: dict[str, str]
 
 
 @mutates("images push")
@@ -177,7 +172,7 @@ def run_push(args: argparse.Namespace) -> int:
     local = [spec.name for spec in extra]
     with connected_fleet(args, hosts=[h for h in hosts if h not in local] if hosts else None,
                          extra=extra) as fleet:
-        sources = _find_sources(fleet, images, targets, source)
+        sources = find_sources(fleet, images, targets, source)
         return _run_transfers(args, fleet, targets, images, sources,
                               lambda session, image, board, label: _push_one(
                                   fleet, sources.hosts[image], session, image, board, label))
@@ -197,8 +192,8 @@ def _push_from_bundle(args: argparse.Namespace, bundle: BundleSource, images: li
     """`--from FILE`: each image from the bundle (checked as it streams) to every target."""
     missing = {image: f"not in {bundle.bundle.path}" for image in images
                if bundle.bundle.find(image) is None}
-    sources = _Sources({image: bundle.name for image in images if image not in missing},
-                       missing)
+    sources = ImageSources({image: bundle.name for image in images if image not in missing},
+                           missing)
     with connected_fleet(args, hosts=targets) as fleet:
         return _run_transfers(args, fleet, targets, images, sources,
                               lambda session, image, board, label: _push_with(
@@ -227,53 +222,7 @@ def _push_with(origin: HostSession | BundleSource, target: HostSession, image: s
             label, read, total, f"read, {human_size(sent)} sent"))
     seconds = time.monotonic() - started
     data = {"host": report.target, **report.to_dict(), "seconds": round(seconds, 3)}
-    return _push_sentence(report, seconds), data
-
-
-def _push_sentence(report: PushReport, seconds: float) -> str:
-    where = f"{report.target}: {report.image}"
-    if report.mode == "present":
-        return f"{where} already there: nothing sent"
-    if report.mode == "tagged":
-        return f"{where} tagged (the host had the image under another name): nothing sent"
-    layers = (f"{report.layers_sent} of {report.layers} layers sent, "
-              f"{report.layers_present} already there")
-    note = f" ({report.note})" if report.note else ""
-    return (f"{where} pushed from {report.source}: {human_size(report.bytes_sent)} sent "
-            f"in {seconds:.1f}s ({layers}){note}")
-
-
-def _find_sources(fleet: Fleet, images: list[str], targets: list[str],
-                  source: str | None) -> _Sources:
-    if source is not None:
-        _online(fleet, source)
-        return _Sources({image: source for image in images}, {})
-    # Hosts that are not targets first: reading from a target is as good, but
-    # only a host outside them can give it to every target.
-    order = [name for name in fleet.sessions if name not in targets] + \
-            [name for name in fleet.sessions if name in targets]
-    held = {result.host: result.value for result in fleet.query(
-        lambda session: _holds(session, images), hosts=order) if result.ok}
-    found, missing = {}, {}
-    for image in images:
-        host = next((name for name in order if image in held.get(name, ())), None)
-        if host is None:
-            missing[image] = "no online inventory host holds it (name one with --from)"
-        else:
-            found[image] = host
-    return _Sources(found, missing)
-
-
-def _holds(session: HostSession, images: list[str]) -> set[str]:
-    _check_online(session)
-    held = set()
-    for image in images:
-        try:
-            session.call(lambda client, name=image: client.api.inspect_image(name))
-        except BackendError:
-            continue
-        held.add(image)
-    return held
+    return push_sentence(report, seconds), data
 
 
 def _local_source(args: argparse.Namespace) -> tuple[HostSpec, ...]:
@@ -309,32 +258,19 @@ def run_pull(args: argparse.Namespace) -> int:
         # Every password read once, before any pull: a bad entry stops here, one line.
         credentials = logins(fleet.registries, (split_reference(i)[0] for i in images))
         pull = functools.partial(_pull_one, credentials=credentials)
-        return _run_transfers(args, fleet, targets, images, _Sources({}, {}), pull)
+        return _run_transfers(args, fleet, targets, images, ImageSources(), pull)
 
 
 def _pull_one(target: HostSession, image: str, board: TransferBoard,
               label: str, *, credentials: dict[str, RegistryLogin]) -> tuple[str, dict]:
-    layers: dict[str, tuple[int, int]] = {}
-
-    def progress(event: LayerProgress) -> None:
-        if event.status == "Downloading" and event.total:
-            layers[event.layer] = (event.current or 0, event.total)
-        elif event.status in ("Download complete", "Pull complete") and event.layer in layers:
-            layers[event.layer] = (layers[event.layer][1], layers[event.layer][1])
-        board.update(label, sum(done for done, _ in layers.values()),
-                     sum(total for _, total in layers.values()) or None)
-
-    result: PullResult = pull_image(target, image, on_progress=progress,
-                                    credentials=credentials)
-    if result.up_to_date:
-        sentence = f"{target.name}: {image} up to date: nothing downloaded"
-    else:
-        sentence = (f"{target.name}: {image} pulled: {human_size(result.downloaded)} "
-                    f"downloaded in {result.seconds:.1f}s")
+    tally = PullTally()
+    result: PullResult = pull_image(
+        target, image, on_progress=lambda event: board.update(label, *tally.add(event)),
+        credentials=credentials)
     data = {"host": result.host, "image": result.image, "image_id": result.image_id,
             "digest": result.digest, "downloaded": result.downloaded,
             "up_to_date": result.up_to_date, "seconds": round(result.seconds, 3)}
-    return sentence, data
+    return pull_sentence(result), data
 
 
 # ---------------------------------------------------------------- both
@@ -344,7 +280,7 @@ Transfer = Callable[[HostSession, str, TransferBoard, str], tuple[str, dict]]
 
 
 def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
-                   images: list[str], sources: _Sources, transfer: Transfer) -> int:
+                   images: list[str], sources: ImageSources, transfer: Transfer) -> int:
     """Each target in its own thread, its images in order; a line per host and image."""
     failures = 0
     with TransferBoard(shown=None if not args.json else False) as board:
@@ -363,12 +299,12 @@ def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
             for image in images:
                 label = f"{name} {image}"
                 if image in sources.missing:
-                    why = f"{image}: {sources.missing[image]}"
+                    why = f"{image}: {sources.missing[image]} (name one with --from)"
                     emit(False, f"{name}: {why}", {"host": name, "image": image, "error": why})
                     failed += 1
                     continue
                 try:
-                    _check_online(session)
+                    check_online(session)
                     sentence, data = transfer(session, image, board, label)
                 except BackendError as error:
                     board.finish(label)
@@ -447,12 +383,7 @@ def run_prune(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- sessions
 
 
-def _check_online(session: HostSession) -> None:
-    if not session.online:
-        raise HostOffline(session.status.error or "not connected", host=session.name)
-
-
 def _online(fleet: Fleet, host: str) -> HostSession:
     session = fleet.session(host)
-    _check_online(session)
+    check_online(session)
     return session
