@@ -17,14 +17,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from corral.backends.errors import BackendError, PushSourceMissing
+from corral.backends.errors import BackendError, CorralError, PushSourceMissing
 from corral.backends.images import (
     PullTally,
     check_online,
     find_sources,
     pull_image,
     push_image,
+    split_reference,
 )
+from corral.backends.inventory import logins
 from corral.backends.ssh import Fleet, HostSession
 from corral.tui.present.formatting import human_size
 from corral.tui.present.safe import visible
@@ -158,11 +160,17 @@ def pull_images(fleet: Fleet, images: list[str], targets: list[str], log: Transf
     """
     transfers = {(host, image): log.start("pull", host, image)
                  for host in targets for image in images}
+    try:  # every password read once, before any pull (as `corral images pull`)
+        credentials = logins(fleet.registries, (split_reference(i)[0] for i in images))
+    except CorralError as error:
+        for transfer in transfers.values():
+            log.end(transfer, False, str(error))
+        return
 
     def one(session: HostSession, image: str, transfer: Transfer) -> str:
         tally = PullTally()
         result = pull_image(session, image, on_progress=lambda event: log.progress(
-            transfer, *tally.add(event)))
+            transfer, *tally.add(event)), credentials=credentials)
         return pull_sentence(result)
 
     _each_target(fleet, images, targets, transfers, log, one)

@@ -142,6 +142,12 @@ async def test_push_asks_the_hosts_shows_progress_and_goes_on_when_the_pane_clos
         await pilot.press("escape")  # leave the pane: the transfers go on
         await until(pilot, lambda: app.screen is screen, "back on the console")
         assert screen.transfers.running == 2
+        await pilot.press("q")  # quitting would stop them: it asks first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert "2 image transfers are still running" in app.screen.question
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen, "back on the console")
+        assert app.is_running
         fake.release.set()
         await until(pilot, lambda: screen.transfers.running == 0, "the transfers end")
         await until(pilot, lambda: len(app._notifications) >= 2, "a notice per transfer")
