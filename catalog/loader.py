@@ -23,7 +23,7 @@ from corral.catalog.errors import CatalogError, YamlError
 from corral.catalog.excerpt import quoted
 from corral.catalog.gotemplate.execute import render_template
 from corral.catalog.problems import Problem, Report, Source
-from corral.catalog.yamlsource import load_file, load_text
+from corral.catalog.yamlsource import duplicate_warning, load_text
 
 _CONFIG_KEYS = {"name", "description", "version", "category", "maintainer", "license",
                 "projectURL", "labels", "isSystem", "upgradeFrom", "categories"}
@@ -86,7 +86,11 @@ class Version:
                                                "Version": ""}, name=source.file)
                     source = Source(source.file, rendered.line_map)
                     content = rendered.text
-                document = load_text(content, source=source.file)
+                duplicates: list = []
+                document = load_text(content, source=source.file, duplicates=duplicates)
+                for key, first, line in duplicates:
+                    report.warn(duplicate_warning(key, source.line(first), source.line(line)),
+                                source.file, source.line(line))
             except (OSError, UnicodeDecodeError) as exc:
                 report.error(f"cannot read: {exc}", source.file)
             except YamlError as exc:  # its line is one of the rendered text
@@ -260,7 +264,11 @@ def load_entry(folder: Path, entry_id: str, catalog: str, root: Path | None = No
                      problems=report.problems, root=root)
     if config_path.is_file():
         try:
-            document = load_file(config_path, root=root)
+            duplicates: list = []
+            document = load_text(read_text(config_path, root=root, error=YamlError),
+                                 source=config_path, duplicates=duplicates)
+            for key, first, line in duplicates:
+                report.warn(duplicate_warning(key, first, line), config_path, line)
             if isinstance(document, dict):
                 config = document
             elif document is not None:

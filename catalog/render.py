@@ -23,7 +23,7 @@ from corral.catalog.loader import Version
 from corral.catalog.problems import Report, Source
 from corral.catalog.questions import Question
 from corral.catalog.spec import Stack
-from corral.catalog.yamlsource import load_text
+from corral.catalog.yamlsource import duplicate_warning, load_text
 
 STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 
@@ -88,11 +88,15 @@ def _load(path: Path | None, answers: Answers, stack: dict, report: Report,
             rendered = render_template(text, values=answers.values, stack=stack, name=str(path))
             source = Source(str(path), rendered.line_map)
             text = rendered.text
+        duplicates: list = []
         try:
-            document = load_text(text, source=str(path))
+            document = load_text(text, source=str(path), duplicates=duplicates)
         except YamlError as exc:  # its line is one of the rendered text
             report.error(exc.message, exc.file, source.line(exc.line))
             return None, source
+        for key, first, line in duplicates:
+            report.warn(duplicate_warning(key, source.line(first), source.line(line)),
+                        str(path), source.line(line))
         return interpolate_tree(document, answers.values, source, report), source
     except (OSError, UnicodeDecodeError) as exc:
         report.error(f"cannot read: {exc}", str(path))
