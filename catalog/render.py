@@ -22,19 +22,23 @@ from corral.catalog.interpolate import interpolate_tree
 from corral.catalog.loader import Version
 from corral.catalog.problems import Report, Source
 from corral.catalog.questions import Question
+from corral.catalog.rancher_features import FLAG, rancher_features
 from corral.catalog.spec import Stack
 from corral.catalog.yamlsource import duplicate_warning, load_text
 
 STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 
 
-def render(version: Version, answers: Answers, *, stack_name: str) -> Stack:
+def render(version: Version, answers: Answers, *, stack_name: str,
+           without_rancher_features: bool = False) -> Stack:
     """Render `version` with validated `answers` as the stack `stack_name`.
 
     Args:
         version: The catalog version.
         answers: From `resolve_answers` over `version.info.questions`.
         stack_name: Letters, digits and `-`, as Rancher required.
+        without_rancher_features: Drop what only a Rancher server provides
+            (`rancher_features`), each item named in `Stack.dropped`.
 
     Returns:
         The stack; its `warnings` hold warnings and unsupported features.
@@ -56,6 +60,9 @@ def render(version: Version, answers: Answers, *, stack_name: str) -> Stack:
         rancher_doc, rancher_src = _load(version.rancher_file, answers, stack_data, report,
                                          version.root)
     report.raise_errors()
+    rancher_only = rancher_features(compose_doc, rancher_doc, drop=without_rancher_features)
+    for item in rancher_only if without_rancher_features else ():
+        report.warn(f"dropped ({FLAG}): {item}")
     services, volumes, networks = build_services(
         compose_doc, rancher_doc, sources=(compose_src, rancher_src),  # type: ignore[arg-type]
         stack_name=stack_name, report=report,
@@ -72,6 +79,8 @@ def render(version: Version, answers: Answers, *, stack_name: str) -> Stack:
         volumes=volumes,
         networks=networks,
         warnings=tuple(report.sorted()),
+        rancher_only=() if without_rancher_features else tuple(rancher_only),
+        dropped=tuple(rancher_only) if without_rancher_features else (),
         secrets=secrets,
     )
 

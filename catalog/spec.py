@@ -367,6 +367,10 @@ class Stack(_Masked):
         volumes: Volumes sorted by name.
         networks: Networks sorted by name.
         warnings: Non-fatal problems: `warning` and `unsupported` severities.
+        rancher_only: Items only a Rancher server provides that
+            `--without-rancher-features` would drop (agent roles, Rancher
+            storage drivers…), each described; they block the deploy.
+        dropped: The same items, dropped from this render on request.
         secrets: Password answers to mask in repr and `to_dict()` (not data).
     """
 
@@ -377,6 +381,8 @@ class Stack(_Masked):
     volumes: tuple[Volume, ...] = ()
     networks: tuple[Network, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    rancher_only: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
     secrets: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @property

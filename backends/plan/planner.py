@@ -53,6 +53,7 @@ from corral.backends.plan.model import (
     Step,
 )
 from corral.backends.plan.rules import check, replica_labels, replica_name
+from corral.catalog.rancher_features import refusal
 from corral.catalog.spec import Service, Stack
 
 
@@ -74,8 +75,7 @@ def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | No
             fits on no host (with each host's reason).
     """
     if not stack.deployable:
-        blocked = "; ".join(p.message for p in stack.warnings if p.severity == "unsupported")
-        raise PlanError(f"stack {stack.name} needs a Rancher server: {blocked}")
+        raise PlanError(refusal(stack.name, stack.warnings, stack.rancher_only))
     ordered = sorted(hosts, key=lambda host: host.name)
     if not any(host.online for host in ordered):
         raise PlanError(f"cannot plan stack {stack.name}: no host is online",

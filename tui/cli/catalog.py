@@ -16,7 +16,7 @@ import sys
 from typing import TextIO
 
 from corral.catalog.answers import resolve_answers
-from corral.catalog.errors import CatalogError, CorralError
+from corral.catalog.errors import CatalogError, CorralError, RenderError
 from corral.catalog.lint import lint_path
 from corral.catalog.loader import CatalogSet, Entry
 from corral.catalog.render import STACK_NAME, render
@@ -63,9 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _fail(exc: CorralError, err: TextIO) -> int:
-    """Print `exc` as the catalog commands do (`error: ` lines) and return its exit code."""
+    """Print `exc` as the catalog commands do (`error: ` lines) and return its exit code.
+
+    A render's problems carry their own severity (`file:line: warning: …`).
+    """
     for line in exc.diagnostics():
-        print(f"error: {line}", file=err)
+        print(line if isinstance(exc, RenderError) else f"error: {line}", file=err)
     return exc.exit_code
 
 

@@ -37,6 +37,10 @@ def add_source(parser: argparse.ArgumentParser) -> None:
                         " only images a host lacks) or always (re-pull from a named registry)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list hosts passed over for kept containers")
+    parser.add_argument("--without-rancher-features", action="store_true",
+                        help="drop what only a Rancher server provides (agent roles,"
+                        " agent services, Rancher storage and network drivers), each named"
+                        " in the plan, and deploy the rest")
 
 
 def add_yes(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +68,8 @@ def render_source(args: argparse.Namespace) -> tuple[Stack, Answers]:
         catalogs = command_catalogs(args.catalog, getattr(args, "config", None), warn)
         version = catalogs.find(args.source).find_version(args.version)
     answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
-    stack = render(version, answers, stack_name=args.stack)
+    stack = render(version, answers, stack_name=args.stack,
+                   without_rancher_features=getattr(args, "without_rancher_features", False))
     for problem in stack.warnings:
         warn(str(problem))
     return stack, answers

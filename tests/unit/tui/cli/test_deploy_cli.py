@@ -59,7 +59,9 @@ def test_every_render_problem_is_one_line_in_order(capsys, tmp_path: Path) -> No
     assert len(problems) >= 2
     code, out, err = run(capsys, "plan", str(tmp_path), "--stack", "site")
     assert code == 2 and out == ""
-    assert err.splitlines() == [f"corral: {p.location}: {p.message}" for p in problems]
+    assert err.splitlines() == [f"corral: {p.location}: {p.label}: {p.message}"
+                                for p in problems]
+    assert all(line.split(": ")[2] in ("error", "warning") for line in err.splitlines())
 
 
 def test_bad_stack_name_is_refused() -> None:
