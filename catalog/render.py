@@ -67,8 +67,8 @@ def render(version: Version, answers: Answers, *, stack_name: str,
         compose_doc, rancher_doc, sources=(compose_src, rancher_src),  # type: ignore[arg-type]
         stack_name=stack_name, report=report,
     )
-    _check_environment_questions(version.info.questions, answers, stack_name,
-                                 {s.name for s in services}, report)
+    refs = _check_environment_questions(version.info.questions, answers, stack_name,
+                                        {s.name for s in services}, report)
     report.raise_errors()
     secrets = answers.secrets
     return Stack(
@@ -81,6 +81,7 @@ def render(version: Version, answers: Answers, *, stack_name: str,
         warnings=tuple(report.sorted()),
         rancher_only=() if without_rancher_features else tuple(rancher_only),
         dropped=tuple(rancher_only) if without_rancher_features else (),
+        service_refs=tuple(refs),
         secrets=secrets,
     )
 
@@ -115,8 +116,15 @@ def _load(path: Path | None, answers: Answers, stack: dict, report: Report,
 
 
 def _check_environment_questions(questions: tuple[Question, ...], answers: Answers,
-                                 stack_name: str, services: set[str], report: Report) -> None:
-    """Service and certificate answers name things of a Rancher environment."""
+                                 stack_name: str, services: set[str], report: Report
+                                 ) -> list[tuple[str, str, str]]:
+    """Certificate answers name Rancher's store; service answers this stack's or another's.
+
+    Returns:
+        (variable, stack, service) of each answer naming another stack's
+        service, for the plan to resolve against the deployed stacks.
+    """
+    refs: list[tuple[str, str, str]] = []
     for question in questions:
         value = answers.values.get(question.variable)
         if not value or question.type not in ("service", "certificate"):
@@ -128,8 +136,10 @@ def _check_environment_questions(questions: tuple[Question, ...], answers: Answe
                                question.file, question.line)
             continue
         stack, _, service = value.rpartition("/")
-        if stack not in ("", stack_name) or service not in services:
-            report.unsupported(f"question {question.variable}: service {quoted(value)}"
-                               " is not in this"
-                               " stack; services of a Rancher environment are out of reach",
-                               question.file, question.line)
+        if stack not in ("", stack_name):
+            refs.append((question.variable, stack, service))
+        elif service not in services:
+            report.error(f"question {question.variable}: service {quoted(value)} is not a"
+                         " service of this stack (name another stack's as STACK/SERVICE)",
+                         question.file, question.line)
+    return refs

@@ -24,6 +24,7 @@ naming, for each host, the rule that excluded it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from corral.backends.plan.model import (
     Plan,
     Step,
 )
+from corral.backends.plan.refs import resolve_service_refs
 from corral.backends.plan.rules import check, replica_labels, replica_name
 from corral.catalog.rancher_features import refusal
 from corral.catalog.spec import Service, Stack
@@ -81,7 +83,9 @@ def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | No
         raise PlanError(f"cannot plan stack {stack.name}: no host is online",
                         {"every replica": {h.name: f"offline ({h.error or 'unreachable'})"
                                            for h in ordered}})
-    return _Planner(stack, ordered, dict(hashes or {})).run()
+    notes = resolve_service_refs(stack, ordered)
+    result = _Planner(stack, ordered, dict(hashes or {})).run()
+    return dataclasses.replace(result, warnings=(*notes, *result.warnings)) if notes else result
 
 
 @dataclass

@@ -138,13 +138,17 @@ def test_webrtc_demo_has_everything_the_issue_asks_for() -> None:
     assert "CHANNEL_0" not in no_shipper.service("media").environment
 
 
-def test_service_and_certificate_questions_are_tied_to_rancher() -> None:
+def test_certificate_questions_are_tied_to_rancher_service_ones_to_other_stacks() -> None:
     version = load_catalogs([]).find("webrtc-demo").find_version(None)
     answers = resolve_answers(version.info.questions, sets=[
         "KV_PASSWORD=correct-horse", "KV_SERVICE=other/redis", "TLS_CERT=mycert"])
     stack = render(version, answers, stack_name="demo")
     unsupported = [p.message for p in stack.warnings if p.severity == "unsupported"]
-    assert len(unsupported) == 2 and not stack.deployable
+    assert len(unsupported) == 1 and "certificate" in unsupported[0] and not stack.deployable
+    assert stack.service_refs == (("KV_SERVICE", "other", "redis"),)
+    with pytest.raises(CatalogError, match="KV_SERVICE: service 'nope' is not a service"):
+        render(version, resolve_answers(version.info.questions, sets=[
+            "KV_PASSWORD=correct-horse", "KV_SERVICE=nope"]), stack_name="demo")
     local = render(version, resolve_answers(version.info.questions, sets=[
         "KV_PASSWORD=correct-horse", "KV_SERVICE=demo/kv"]), stack_name="demo")
     assert local.deployable
