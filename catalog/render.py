@@ -19,7 +19,7 @@ from corral.catalog.errors import CatalogError, YamlError
 from corral.catalog.excerpt import quoted
 from corral.catalog.gotemplate.execute import render_template
 from corral.catalog.interpolate import interpolate_tree
-from corral.catalog.loader import Version
+from corral.catalog.loader import OTHER_KINDS, Version
 from corral.catalog.problems import Report, Source
 from corral.catalog.questions import Question
 from corral.catalog.rancher_features import FLAG, rancher_features
@@ -46,6 +46,10 @@ def render(version: Version, answers: Answers, *, stack_name: str,
     Raises:
         RenderError: Every error found (template, YAML, compose, questions).
     """
+    if version.kind != "stack":
+        raise CatalogError(f"{version.entry_id} is a {OTHER_KINDS[version.kind]}: Corral"
+                           " deploys Rancher Cattle stacks (docker-compose) only",
+                           file=version.folder)
     report = Report()
     report.extend(version.problems)
     report.extend(answers.warnings)

@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     rendering.add_argument("--json", action="store_true", help="print JSON")
     rendering.set_defaults(func=cmd_render)
 
-    lint = add("lint", "render every version of a catalog folder with its defaults")
+    lint = add("lint", "render every version of a catalog folder, or of one entry folder,"
+               " with its defaults")
     lint.add_argument("path", metavar="PATH")
     lint.add_argument("--json", action="store_true", help="print JSON")
     lint.set_defaults(func=cmd_lint)
@@ -88,7 +89,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
         json.dump([e.to_dict() for e in entries], out, indent=2)
         out.write("\n")
         return 0
-    rows = [(e.id, e.catalog, e.category or "", e.version or "", e.description) for e in entries]
+    rows = [(e.id, e.catalog, e.category_label, e.version or "", e.description) for e in entries]
     _table(("ENTRY", "CATALOG", "CATEGORY", "VERSION", "DESCRIPTION"), rows, out)
     return 0
 
