@@ -80,7 +80,8 @@ def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | No
         raise PlanError(refusal(stack.name, stack.warnings, stack.rancher_only))
     ordered = sorted(hosts, key=lambda host: host.name)
     if not any(host.online for host in ordered):
-        raise PlanError(f"cannot plan stack {stack.name}: no host is online",
+        raise PlanError(f"stack {stack.name} renders and passes its checks; placement needs"
+                        " hosts: no host is online",
                         {"every replica": {h.name: f"offline ({h.error or 'unreachable'})"
                                            for h in ordered}})
     notes = resolve_service_refs(stack, ordered)
