@@ -39,7 +39,7 @@ def _last(items: object) -> object:
     return items[-1] if items else None
 
 
-def _grown(items: list, extra: int) -> None:
+def _grown(items: list | dict, extra: int) -> None:
     if len(items) + extra > MAX_LIST:
         raise FuncError(f"list longer than {MAX_LIST} items")
 
@@ -102,7 +102,7 @@ def _set(target: object, key: str, value: object) -> dict:
     target = _mapping(target, "set")
     if isinstance(target, StringMap) and not isinstance(value, str):
         raise FuncError(f"cannot set a {go_type(value)} in a map[string]string")
-    _grown(list(target), 1)
+    _grown(target, 1)
     target[key] = value
     return target
 
@@ -137,7 +137,7 @@ def _merge(target: object, *sources: object) -> dict:
     for source in sources:
         for key, value in _mapping(source, "merge").items():
             if key not in target:
-                _grown(list(target), 1)
+                _grown(target, 1)
                 target[key] = value
     return target
 

@@ -52,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     rendering.add_argument("--set", action="append", default=[], metavar="K=V", dest="sets",
                            help="set one answer (repeatable; wins over --answers)")
     rendering.add_argument("--name", help="stack name (default: the entry folder name)")
+    rendering.add_argument("--without-rancher-features", action="store_true",
+                           help="drop what only a Rancher server provides, each named")
     rendering.add_argument("--json", action="store_true", help="print JSON")
     rendering.set_defaults(func=cmd_render)
 
@@ -155,7 +157,8 @@ def cmd_render(args: argparse.Namespace, out: TextIO = sys.stdout,
         name = args.name or entry.id.rsplit("/", 1)[-1]
         if not STACK_NAME.fullmatch(name):
             raise CatalogError(f"invalid stack name {name!r}; pass --name")
-        stack = render(version, answers, stack_name=name)
+        stack = render(version, answers, stack_name=name,
+                       without_rancher_features=args.without_rancher_features)
     except CorralError as exc:
         return _fail(exc, err)
     for problem in stack.warnings:
