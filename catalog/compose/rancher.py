@@ -231,3 +231,14 @@ def scale_policy(value: object) -> tuple[int, int | None]:
     if high is not None and high < low:
         raise ValueError(f"max {high} is below min {low}")
     return low, high
+
+
+def expose_host_sides(value: object) -> list[str]:
+    """The `HOST:CONTAINER` items of an `expose` (list or mapping), whose host side is unused.
+
+    Rancher opened them on its managed network only; Corral exposes the
+    container port and says so.
+    """
+    items = [f"{k}:{v}" for k, v in value.items()] if isinstance(value, dict) else \
+        value if isinstance(value, list) else []
+    return [str(item) for item in items if ":" in str(item)]

@@ -167,6 +167,10 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
                 values[field] = parser(raw)
             except ValueError as exc:
                 report.error(f"{where}: {exc}", source.file, line)
+            if key == "expose" and rancher.expose_host_sides(raw):
+                report.warn(f"{where}: {', '.join(rancher.expose_host_sides(raw))}: the host"
+                            " side meant Rancher's managed network; only the container port"
+                            " is exposed", source.file, line)
         elif key in _PASSTHROUGH and (key == "drain_timeout_ms") == rancher_file:
             extra[key] = cv.plain(raw)
         elif rancher_file and key in _DOCKER_KEYS:

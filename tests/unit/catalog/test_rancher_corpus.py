@@ -117,6 +117,9 @@ def test_expose_items_and_mappings_expose_the_container_port() -> None:
     stack = corpus_render("expose-mapping", "0")
     assert [p.container_port for p in stack.service("internal").expose] == [80, 9090]
     assert [p.container_port for p in stack.service("other").expose] == [80]
+    warned = sorted(p.message for p in stack.warnings if "managed network" in p.message)
+    assert warned[0].startswith("service internal: expose: 8080:80: the host side")
+    assert warned[1].startswith("service other: expose: 8081:80: the host side")
 
 
 def test_the_function_set_renders() -> None:
