@@ -367,6 +367,13 @@ class Stack(_Masked):
         volumes: Volumes sorted by name.
         networks: Networks sorted by name.
         warnings: Non-fatal problems: `warning` and `unsupported` severities.
+        rancher_only: Items only a Rancher server provides that
+            `--without-rancher-features` would drop (agent roles, Rancher
+            storage drivers…), each described; they block the deploy.
+        dropped: The same items, dropped from this render on request.
+        service_refs: Answers of `service` questions naming another stack's
+            service, as (variable, stack, service): the plan resolves each
+            against the stacks deployed on the hosts.
         secrets: Password answers to mask in repr and `to_dict()` (not data).
     """
 
@@ -377,6 +384,9 @@ class Stack(_Masked):
     volumes: tuple[Volume, ...] = ()
     networks: tuple[Network, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    rancher_only: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    service_refs: tuple[tuple[str, str, str], ...] = ()
     secrets: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @property

@@ -149,11 +149,15 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
             report.unsupported(f"{where} is {rancher.UNSUPPORTED_KEYS[key]}", source.file, line)
         elif key in _UNSUPPORTED_COMPOSE:
             report.unsupported(f"{where} {_UNSUPPORTED_COMPOSE[key]}", source.file, line)
+        elif key == "scale_policy" and rancher_file:
+            _read_scale_policy(raw, where, source, line, report, values)
         elif key in ("health_check", "upgrade_strategy") and rancher_file:
             _read_rancher_block(key, raw, where, source, line, report, values)
         elif key in ("log_driver", "log_opt") and not rancher_file:
             if v2:
                 report.warn(f"{where} is a version 1 key; use logging", source.file, line)
+        elif key == "scale" and rancher_file and "scale_policy" in config:
+            continue
         elif key in _PARSERS and (key in rancher.RANCHER_KEYS) == rancher_file:
             if not rancher_file and (key in _V1_ONLY if v2 else key in _V2_ONLY):
                 report.warn(f"{where} is not a version {'2' if v2 else '1'} key", source.file,
@@ -163,12 +167,29 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
                 values[field] = parser(raw)
             except ValueError as exc:
                 report.error(f"{where}: {exc}", source.file, line)
+            if key == "expose" and rancher.expose_host_sides(raw):
+                report.warn(f"{where}: {', '.join(rancher.expose_host_sides(raw))}: the host"
+                            " side meant Rancher's managed network; only the container port"
+                            " is exposed", source.file, line)
         elif key in _PASSTHROUGH and (key == "drain_timeout_ms") == rancher_file:
             extra[key] = cv.plain(raw)
         elif rancher_file and key in _DOCKER_KEYS:
             report.warn(f"{where} belongs in docker-compose.yml; ignored here", source.file, line)
         else:
             report.warn(f"{where}: unknown key", source.file, line)
+
+
+def _read_scale_policy(raw: object, where: str, source: Source, line: int | None,
+                       report: Report, values: dict) -> None:
+    try:
+        low, high = rancher.scale_policy(raw)
+    except ValueError as exc:
+        report.error(f"{where}: {exc}", source.file, line)
+        return
+    values["scale"] = low  # wins over `scale`, as Rancher's policy did
+    report.warn(f"{where}: starts {low} container{'s' * (low != 1)} (min); Corral does not"
+                f" scale between min and max{f' ({high})' if high is not None else ''}"
+                " by itself", source.file, line)
 
 
 def _read_rancher_block(key: str, raw: object, where: str, source: Source, line: int | None,

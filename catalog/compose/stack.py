@@ -9,12 +9,12 @@ depends_on, volumes_from) are checked and sidekicks learn their primary.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
 from corral.catalog.compose.service import build_service
+from corral.catalog.compose.sidekicks import link_sidekicks
 from corral.catalog.excerpt import quoted
 from corral.catalog.interpolate import expand_macros
 from corral.catalog.problems import Report, Source
@@ -136,35 +136,11 @@ def build_services(
                         rancher_src.file, rancher_src.line(rancher_doc_services[name].line
                                                            if hasattr(rancher_doc_services[name],
                                                                       "line") else None))
-    _link_sidekicks(services, compose_src, report)
+    link_sidekicks(services, compose_src, report)
     _check_references(services, compose_src, report)
     volumes = _volumes(volumes_doc, services, v2, compose_src, report)
     networks = _networks(networks_doc, compose_src, report)
     return tuple(services[n] for n in sorted(services)), volumes, networks
-
-
-def _link_sidekicks(services: dict[str, Service], source: Source, report: Report) -> None:
-    primaries: dict[str, str] = {}
-    for name, service in sorted(services.items()):
-        for sidekick in service.sidekicks:
-            if sidekick == name:
-                report.error(f"service {name} lists itself as a sidekick", source.file)
-            elif sidekick not in services:
-                report.error(f"service {name}: sidekick {sidekick} is not a service of this stack",
-                             source.file)
-            elif sidekick in primaries:
-                report.error(f"service {sidekick} is a sidekick of both {primaries[sidekick]}"
-                             f" and {name}", source.file)
-            else:
-                primaries[sidekick] = name
-    for sidekick, primary in primaries.items():
-        if services[sidekick].sidekicks:
-            report.error(f"sidekick {sidekick} cannot have sidekicks of its own", source.file)
-        # A sidekick runs beside each container of its primary, on the same host.
-        services[sidekick] = dataclasses.replace(
-            services[sidekick], sidekick_of=primary, scale=services[primary].scale,
-            scheduling=services[primary].scheduling,
-        )
 
 
 def _check_references(services: dict[str, Service], source: Source, report: Report) -> None:

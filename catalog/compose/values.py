@@ -168,12 +168,20 @@ def ports(value: object) -> tuple[Port, ...]:
 
 
 def expose(value: object) -> tuple[Port, ...]:
-    """`expose`: container ports only, ranges and `/udp` allowed."""
+    """`expose`: container ports only, ranges and `/udp` allowed.
+
+    Rancher also read `HOST:CONTAINER` items (and a `HOST: CONTAINER`
+    mapping) as a port open on its managed network only: the container port
+    is exposed; the other side meant nothing outside Rancher.
+    """
+    if isinstance(value, dict):
+        value = [f"{k}:{text(v)}" for k, v in value.items()]
     if not isinstance(value, list):
         raise ValueError("expected a list")
     result = []
     for item in value:
         spec, _, protocol = text(item).partition("/")
+        spec = spec.rpartition(":")[2]
         protocol = protocol or "tcp"
         if protocol not in ("tcp", "udp"):
             raise ValueError(f"unknown protocol {quoted(protocol)} (tcp or udp)")

@@ -49,6 +49,10 @@ def add_source(parser: argparse.ArgumentParser) -> None:
                         " only images a host lacks) or always (re-pull from a named registry)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list hosts passed over for kept containers")
+    parser.add_argument("--without-rancher-features", action="store_true",
+                        help="drop what only a Rancher server provides (agent roles,"
+                        " agent services, Rancher storage and network drivers), each named"
+                        " in the plan, and deploy the rest")
 
 
 def add_yes(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +95,8 @@ def render_source(args: argparse.Namespace) -> tuple[Stack, Answers, BundleSourc
 
 def _render(args: argparse.Namespace, version: Version) -> tuple[Stack, Answers]:
     answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
-    stack = render(version, answers, stack_name=args.stack)
+    stack = render(version, answers, stack_name=args.stack,
+                   without_rancher_features=getattr(args, "without_rancher_features", False))
     for problem in stack.warnings:
         warn(str(problem))
     return stack, answers
