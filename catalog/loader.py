@@ -62,6 +62,9 @@ class Version:
         root: The catalog folder: no file read for this version may lie
             outside it (symlinks are followed, then checked); None reads
             anywhere (a compose file named on the command line).
+        standalone: A compose file named on the command line rather than a
+            catalog version: like `docker compose`, its `.env` and the
+            process environment interpolate it, and `COMPOSE_PROFILES` counts.
     """
 
     entry_id: str
@@ -71,6 +74,7 @@ class Version:
     rancher_file: Path | None = None
     readme_file: Path | None = None
     root: Path | None = None
+    standalone: bool = False
 
     @cached_property
     def _loaded(self) -> tuple[CatalogInfo, list[Problem], object]:
