@@ -172,7 +172,7 @@ def build_service(
         compose_spec.read_spec_keys(name, compose, compose_src, report, values, extra)
     for mount in values.get("volumes", ()):  # type: ignore[attr-defined]
         if mount.kind == "bind" and not (mount.source or "").startswith("/"):
-            report.unsupported(f"service {name}: volumes: {mount.source} is a path on this"
+            report.error(f"service {name}: volumes: {mount.source} is a path on this"
                                " machine; Corral does not ship it to the hosts yet (use an"
                                " absolute path present on the hosts, or a named volume)",
                                compose_src.file, compose_src.line(compose.line_of("volumes")))
