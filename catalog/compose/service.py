@@ -225,12 +225,29 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
                 values[field] = parser(raw)
             except ValueError as exc:
                 report.error(f"{where}: {exc}", source.file, line)
+            for message in _not_carried(key, raw):
+                report.warn(f"{where}: {message}", source.file, line)
         elif key in _PASSTHROUGH and (key == "drain_timeout_ms") == rancher_file:
             extra[key] = cv.plain(raw)
         elif rancher_file and key in _DOCKER_KEYS:
             report.warn(f"{where} belongs in docker-compose.yml; ignored here", source.file, line)
         else:
             report.warn(f"{where}: unknown key", source.file, line)
+
+
+_HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "disable"}
+_NETWORK_ATTACH_KEYS = {"aliases"}
+
+
+def _not_carried(key: str, raw: object) -> list[str]:
+    """Sub-keys of a parsed key that Corral reads past (`healthcheck`, `networks`)."""
+    if key == "healthcheck" and isinstance(raw, dict):
+        return [f"{quoted(k)} is not carried out" for k in raw if k not in _HEALTHCHECK_KEYS]
+    if key == "networks" and isinstance(raw, dict):
+        return [f"{network}: {quoted(k)} is not carried out"
+                for network, config in raw.items() if isinstance(config, dict)
+                for k in config if k not in _NETWORK_ATTACH_KEYS]
+    return []
 
 
 def _read_depends_on(where: str, raw: object, source: Source, line: int | None,
