@@ -149,7 +149,31 @@ _VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
     max_leaves=12,
 )
-_SERVICE = st.dictionaries(_KEYS, _VALUES, max_size=6)
+# Valid values per key, so that many random services render and reach the planner.
+_VALID = {
+    "ports": [["80", "8080:80/udp", {"target": 81, "published": "9000"}]],
+    "volumes": [["d:/d", {"type": "tmpfs", "target": "/t"}, {"type": "bind",
+                                                             "source": "/s", "target": "/s"}]],
+    "depends_on": [{"db": {"condition": "service_healthy"}}, ["db"]],
+    "sysctls": [["a.b=1"], {"a.b": 1}],
+    "deploy": [{"replicas": 2, "mode": "global",
+                "resources": {"limits": {"cpus": "0.5", "memory": "64m"}},
+                "placement": {"constraints": ["node.labels.a==b", "node.labels.c!=d"]}}],
+    "profiles": [["a"]],
+    "extends": ["db", {"service": "web"}],
+    "healthcheck": [{"test": ["CMD", "true"], "interval": "1s", "retries": 2}],
+    "ulimits": [{"nofile": {"soft": 1, "hard": 2}}],
+    "tmpfs": [["/run"]], "init": [True], "stop_grace_period": ["10s"],
+    "extra_hosts": [{"a": "1.2.3.4"}], "container_name": ["c"], "scale": [3],
+    "env_file": [["missing.env"]], "secrets": [["s"]], "networks": [["n"]],
+}
+_SERVICE = st.builds(
+    lambda wild, valid: {"image": "busybox", **wild, **valid},
+    st.dictionaries(_KEYS, _VALUES, max_size=3),
+    st.dictionaries(st.sampled_from(sorted(_VALID)),
+                    st.integers(0, 1), max_size=5).map(
+        lambda picks: {k: _VALID[k][i % len(_VALID[k])] for k, i in picks.items()}),
+)
 _DOCUMENT = st.fixed_dictionaries(
     {"services": st.dictionaries(st.sampled_from(["web", "db", "x"]), _SERVICE, max_size=3)},
     optional={"version": st.sampled_from(["2", "3.8", "1", 3]),
@@ -163,8 +187,13 @@ _DOCUMENT = st.fixed_dictionaries(
 @given(document=_DOCUMENT | _VALUES, profiles=st.lists(st.sampled_from(["a", "*", ""]),
                                                        max_size=2))
 def test_random_compose_documents_never_crash(document: object, profiles: list[str]) -> None:
-    """Only CorralError: through render, and through the create body of each service."""
-    from corral.backends.deploy.body import instantiate, template
+    """Only CorralError: through render, the planner, and the create body of each service."""
+    from corral.backends.deploy.body import config_hash, instantiate, template
+    from corral.backends.plan.model import HostInfo
+    from corral.backends.plan.planner import plan
+
+    hosts = [HostInfo("h1", labels={"a": "b"}, cpus=2, memory=1 << 30),
+             HostInfo("h2", cpus=2, memory=1 << 30)]
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder)
@@ -176,3 +205,4 @@ def test_random_compose_documents_never_crash(document: object, profiles: list[s
             for service in stack.services:
                 instantiate(stack, service, 1, {}, "h")
                 template(stack, service)
+            plan(stack, hosts, {s.name: config_hash(stack, s) for s in stack.services})
