@@ -81,9 +81,9 @@ _PASSTHROUGH = {
     "oom_score_adj", "security_opt", "shm_size", "sysctls", "tmpfs", "uts", "volume_driver",
     "stop_grace_period", "init", "drain_timeout_ms", "cpus", "pids_limit",
 }
-# Keys of the Compose Specification that only its files (no `version:`, 3.x) have.
-_SPEC_ONLY = {"deploy", "secrets", "configs", "container_name", "scale", "cpus",
-              "pids_limit", "pull_policy"}
+# Keys of the Compose Specification that only its files (no `version:`, 3.x) have
+# (a v2 file's `secrets` is Rancher's secrets service).
+_SPEC_ONLY = {"deploy", "configs", "scale", "pull_policy", "profiles"}
 _SPEC_IGNORED = {
     "platform": "the engine runs the image's own platform",
     "develop": "is for `docker compose watch`",
@@ -170,6 +170,10 @@ def build_service(
     _read_labels(name, labels, compose, compose_src, report, values)
     if spec:
         compose_spec.read_spec_keys(name, compose, compose_src, report, values, extra)
+    if values.get("container_name") and values.get("scale", 1) > 1:
+        report.error(f"service {name}: container_name {values['container_name']} names one"
+                     f" container, but scale is {values['scale']}", compose_src.file,
+                     compose_src.line(compose.line_of("container_name")))
     for mount in values.get("volumes", ()):  # type: ignore[attr-defined]
         if mount.kind == "bind" and not (mount.source or "").startswith("/"):
             report.error(f"service {name}: volumes: {mount.source} is a path on this"
@@ -196,15 +200,21 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
             report.warn(f"{where} {_SPEC_IGNORED[key]}; ignored", source.file, line)
         elif key == "depends_on" and not rancher_file:
             _read_depends_on(where, raw, source, line, report, values, known, v2)
+        elif key == "container_name" and not rancher_file:
+            try:
+                values["container_name"] = cv.text(raw)
+            except ValueError as exc:
+                report.error(f"{where}: {exc}", source.file, line)
+            else:
+                report.warn(f"{where}: containers are named STACK-{name}-N;"
+                            f" {quoted(values['container_name'])} is given as a network alias"
+                            " instead", source.file, line)
         elif key in _EXTRA_PARSERS and not rancher_file:
-            if not spec and key in _SPEC_ONLY:
-                report.warn(f"{where}: unknown key", source.file, line)
-                continue
             try:
                 extra[key] = _EXTRA_PARSERS[key](raw)
             except ValueError as exc:
                 report.error(f"{where}: {exc}", source.file, line)
-        elif not rancher_file and not spec and key in _SPEC_ONLY and key != "secrets":
+        elif not rancher_file and not spec and key in _SPEC_ONLY:
             report.warn(f"{where} is a Compose Specification key; this file says version"
                         " 1 or 2", source.file, line)
         elif key in rancher.UNSUPPORTED_KEYS:
@@ -243,6 +253,8 @@ def _not_carried(key: str, raw: object) -> list[str]:
     """Sub-keys of a parsed key that Corral reads past (`healthcheck`, `networks`)."""
     if key == "healthcheck" and isinstance(raw, dict):
         return [f"{quoted(k)} is not carried out" for k in raw if k not in _HEALTHCHECK_KEYS]
+    if key == "logging" and isinstance(raw, dict):
+        return [f"{quoted(k)} is not carried out" for k in raw if k not in ("driver", "options")]
     if key == "networks" and isinstance(raw, dict):
         return [f"{network}: {quoted(k)} is not carried out"
                 for network, config in raw.items() if isinstance(config, dict)

@@ -1,5 +1,5 @@
 """Service keys only the Compose Specification has: `deploy`, `scale`, `secrets`,
-`configs`, `container_name`, `pull_policy`, `profiles`.
+`configs`, `pull_policy`, `profiles`.
 
 Files without `version:` (or `3.x`) are read as the Compose Specification, the
 format `docker compose` reads today. What a standalone engine can do is
@@ -19,8 +19,7 @@ from corral.catalog.problems import Report, Source
 from corral.catalog.spec import Affinity, FileRef, Scheduling
 
 #: Keys `read_spec_keys` reads (besides `x-*` extension fields, which are for anchors).
-SPEC_KEYS = {"deploy", "scale", "secrets", "configs", "container_name", "pull_policy",
-             "profiles"}
+SPEC_KEYS = {"deploy", "scale", "secrets", "configs", "pull_policy", "profiles"}
 _DEPLOY_KEYS = {"mode", "replicas", "resources", "placement", "restart_policy", "labels",
                 "update_config", "rollback_config", "endpoint_mode"}
 _SWARM_ONLY = {
@@ -56,11 +55,6 @@ def read_spec_keys(name: str, compose: dict, source: Source, report: Report, val
                     report.warn(f"{where}: {ref.name} is not delivered into the containers"
                                 f" (Corral does not ship {key} files yet); {ref.target} will"
                                 " be missing", source.file, line)
-            elif key == "container_name":
-                values["container_name"] = cv.text(raw)
-                report.warn(f"{where}: containers are named STACK-{name}-N; "
-                            f"{quoted(cv.text(raw))} is given as a network alias instead",
-                            source.file, line)
             elif key == "pull_policy":
                 policy = cv.text(raw)
                 if policy not in _PULL_POLICIES:
@@ -74,10 +68,6 @@ def read_spec_keys(name: str, compose: dict, source: Source, report: Report, val
                 cv.string_list(raw)  # the stack's services were chosen by profile before
         except ValueError as exc:
             report.error(f"{where}: {exc}", source.file, line)
-    if values.get("container_name") and values.get("scale", 1) > 1:
-        report.error(f"service {name}: container_name {values['container_name']} names one"
-                     f" container, but scale is {values['scale']}", source.file,
-                     source.line(compose.line_of("container_name")))
 
 
 def _files(key: str, raw: object) -> tuple[FileRef, ...]:

@@ -4,6 +4,7 @@ error), and the representative ones marked `deploy: true` in their
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,18 @@ def test_every_corpus_file_plans_or_fails_cleanly(lab: Lab, monkeypatch) -> None
         if "error" in expect:
             if result.returncode == 0 or expect["error"] not in result.stderr:
                 failures.append((case, result.returncode, result.stderr[-300:]))
-        elif result.returncode != 0 and not expect.get("plan_fails"):
+        elif result.returncode == 0:
+            planned = [step["service"] for step in json.loads(result.stdout)["steps"]]
+            for service, fields in (expect.get("services") or {}).items():
+                if service in planned and "scale" in fields \
+                        and planned.count(service) != fields["scale"]:
+                    failures.append((case, f"{service}: {planned.count(service)} replicas"))
+                elif service not in planned:
+                    failures.append((case, f"{service} not planned: {planned}"))
+            for service in expect.get("absent") or ():
+                if service in planned:
+                    failures.append((case, f"{service} planned though left out"))
+        elif not expect.get("plan_fails"):
             failures.append((case, result.returncode, result.stderr[-300:]))
         elif result.returncode != 0:
             # A plan the lab cannot place (a constraint no lab host meets) says so
