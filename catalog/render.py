@@ -101,7 +101,7 @@ def _environment(version: Version, answers: Answers, profiles: Iterable[str],
     if not version.standalone or version.compose_file is None:
         return dict(answers.values), frozenset(enabled)
     try:
-        dotenv = read_dotenv(version.compose_file.parent, version.root)
+        dotenv = read_dotenv(version.compose_file.parent, version.root, os.environ)
     except CatalogError as exc:
         report.catch(exc)
         dotenv = {}

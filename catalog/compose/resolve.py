@@ -73,8 +73,14 @@ def parse_env_text(text: str, file: str, env: AbcMapping[str, str] | None = None
     return result
 
 
-def read_dotenv(folder: Path, root: Path | None = None) -> dict[str, str]:
+def read_dotenv(folder: Path, root: Path | None = None,
+                env: AbcMapping[str, str] | None = None) -> dict[str, str]:
     """The variables of `folder/.env`, or {} when there is none.
+
+    Args:
+        folder: The compose file's folder.
+        root: When set, the file must lie inside it.
+        env: Variables its values may refer to (the process environment).
 
     Raises:
         CatalogError: The file cannot be read or has a bad line.
@@ -82,7 +88,7 @@ def read_dotenv(folder: Path, root: Path | None = None) -> dict[str, str]:
     path = folder / ".env"
     if not path.is_file():
         return {}
-    return parse_env_text(read_text(path, root=root), str(path))
+    return parse_env_text(read_text(path, root=root), str(path), env)
 
 
 def resolve_services(document: object, *, source: Source, base: Path, root: Path | None,

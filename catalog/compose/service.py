@@ -111,7 +111,6 @@ def _not_mapping() -> object:
     raise ValueError("expected a mapping")
 
 
-
 def build_service(
     name: str,
     compose: dict,
@@ -177,9 +176,9 @@ def build_service(
     for mount in values.get("volumes", ()):  # type: ignore[attr-defined]
         if mount.kind == "bind" and not (mount.source or "").startswith("/"):
             report.error(f"service {name}: volumes: {mount.source} is a path on this"
-                               " machine; Corral does not ship it to the hosts yet (use an"
-                               " absolute path present on the hosts, or a named volume)",
-                               compose_src.file, compose_src.line(compose.line_of("volumes")))
+                         " machine; Corral does not ship it to the hosts yet (use an"
+                         " absolute path present on the hosts, or a named volume)",
+                         compose_src.file, compose_src.line(compose.line_of("volumes")))
     driver = extra.get("volume_driver")
     if isinstance(driver, str) and rancher.UNSUPPORTED_DRIVER.fullmatch(driver):
         report.unsupported(f"service {name}: volume_driver {driver} is a Rancher storage driver",
