@@ -1,6 +1,7 @@
 """The compose corpus against the lab: every file plans (or fails with a clean
-error), and the representative ones marked `deploy: true` in their
-`expect.yml` deploy and run."""
+error), its services planned with their replica counts and, where `lab_hosts`
+says, on the hosts whose labels its placement constraints name; the
+representative ones marked `deploy: true` in their `expect.yml` deploy and run."""
 
 from __future__ import annotations
 
@@ -39,7 +40,12 @@ def test_every_corpus_file_plans_or_fails_cleanly(lab: Lab, monkeypatch) -> None
             if result.returncode == 0 or expect["error"] not in result.stderr:
                 failures.append((case, result.returncode, result.stderr[-300:]))
         elif result.returncode == 0:
-            planned = [step["service"] for step in json.loads(result.stdout)["steps"]]
+            steps = json.loads(result.stdout)["steps"]
+            planned = [step["service"] for step in steps]
+            for service, allowed in (expect.get("lab_hosts") or {}).items():
+                placed = {step["host"] for step in steps if step["service"] == service}
+                if not placed or not placed <= set(allowed):
+                    failures.append((case, f"{service} placed on {placed}, not {allowed}"))
             for service, fields in (expect.get("services") or {}).items():
                 if service in planned and "scale" in fields \
                         and planned.count(service) != fields["scale"]:
