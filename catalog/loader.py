@@ -74,6 +74,9 @@ class Version:
             anywhere (a compose file named on the command line).
         kind: `stack`, or a key of `OTHER_KINDS` (an environment or another
             orchestrator's template: listed, never rendered).
+        standalone: A compose file named on the command line rather than a
+            catalog version: like `docker compose`, its `.env` and the
+            process environment interpolate it, and `COMPOSE_PROFILES` counts.
     """
 
     entry_id: str
@@ -84,6 +87,7 @@ class Version:
     readme_file: Path | None = None
     root: Path | None = None
     kind: str = "stack"
+    standalone: bool = False
 
     @cached_property
     def _loaded(self) -> tuple[CatalogInfo, list[Problem], object]:

@@ -9,11 +9,14 @@ from every step are collected so one render reports all of them.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from corral.catalog.answers import Answers
 from corral.catalog.bounded import read_text
+from corral.catalog.compose.resolve import read_dotenv, resolve_services
 from corral.catalog.compose.stack import build_services
 from corral.catalog.errors import CatalogError, YamlError
 from corral.catalog.excerpt import quoted
@@ -30,7 +33,8 @@ STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 
 
 def render(version: Version, answers: Answers, *, stack_name: str,
-           without_rancher_features: bool = False) -> Stack:
+           without_rancher_features: bool = False,
+           profiles: Iterable[str] = ()) -> Stack:
     """Render `version` with validated `answers` as the stack `stack_name`.
 
     Args:
@@ -39,6 +43,8 @@ def render(version: Version, answers: Answers, *, stack_name: str,
         stack_name: Letters, digits and `-`, as Rancher required.
         without_rancher_features: Drop what only a Rancher server provides
             (`rancher_features`), each item named in `Stack.dropped`.
+        profiles: Compose profiles to enable (`--profile`); for a standalone
+            file `COMPOSE_PROFILES` adds to them.
 
     Returns:
         The stack; its `warnings` hold warnings and unsupported features.
@@ -57,13 +63,20 @@ def render(version: Version, answers: Answers, *, stack_name: str,
         report.error(f"invalid stack name {quoted(stack_name)}: use letters, digits and -")
     report.raise_errors()
     stack_data = {"Name": stack_name, "Version": version.version}
+    env, enabled = _environment(version, answers, profiles, report)
+    report.raise_errors()
     compose_doc, compose_src = _load(version.compose_file, answers, stack_data, report,
-                                     version.root)
+                                     version.root, env)
     rancher_doc, rancher_src = (None, None)
     if version.rancher_file is not None:
         rancher_doc, rancher_src = _load(version.rancher_file, answers, stack_data, report,
                                          version.root)
     report.raise_errors()
+    if version.compose_file is not None:
+        compose_doc = resolve_services(compose_doc, source=compose_src,
+                                       base=version.compose_file.parent, root=version.root,
+                                       env=env, profiles=enabled, report=report)
+        report.raise_errors()
     rancher_only = rancher_features(compose_doc, rancher_doc, drop=without_rancher_features)
     for item in rancher_only if without_rancher_features else ():
         report.warn(f"dropped ({FLAG}): {item}")
@@ -90,8 +103,30 @@ def render(version: Version, answers: Answers, *, stack_name: str,
     )
 
 
+def _environment(version: Version, answers: Answers, profiles: Iterable[str],
+                 report: Report) -> tuple[dict[str, str], frozenset[str]]:
+    """The variables that interpolate the compose file, and the enabled profiles.
+
+    A catalog version is interpolated with its answers only, as Rancher did. A
+    standalone compose file as `docker compose` reads it: its `.env`, then the
+    process environment over it, then `--set` answers over both.
+    """
+    enabled = {p for p in profiles if p}
+    if not version.standalone or version.compose_file is None:
+        return dict(answers.values), frozenset(enabled)
+    try:
+        dotenv = read_dotenv(version.compose_file.parent, version.root, os.environ)
+    except CatalogError as exc:
+        report.catch(exc)
+        dotenv = {}
+    env = {**dotenv, **os.environ, **answers.values}
+    enabled |= {p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
+    return env, frozenset(enabled)
+
+
 def _load(path: Path | None, answers: Answers, stack: dict, report: Report,
-          version_root: Path | None = None) -> tuple[object, Source]:
+          version_root: Path | None = None, env: dict[str, str] | None = None
+          ) -> tuple[object, Source]:
     """Template, parse and interpolate one compose file; problems go to `report`."""
     source = Source(str(path))
     if path is None:
@@ -111,7 +146,8 @@ def _load(path: Path | None, answers: Answers, stack: dict, report: Report,
         for key, first, line in duplicates:
             report.warn(duplicate_warning(key, source.line(first), source.line(line)),
                         str(path), source.line(line))
-        return interpolate_tree(document, answers.values, source, report), source
+        return interpolate_tree(document, answers.values if env is None else env, source,
+                                report), source
     except (OSError, UnicodeDecodeError) as exc:
         report.error(f"cannot read: {exc}", str(path))
     except CatalogError as exc:

@@ -23,8 +23,11 @@ from corral.catalog.problems import Problem
 from corral.tui.cli.support import EXIT_PARTIAL, EXIT_USAGE, UsageError, run_guarded
 from corral.tui.config import ConfigError
 
-#: Exceptions used for control flow inside one function, never raised as errors.
+#: Exceptions used for control flow inside one function, never raised as errors
+#: (`MissingVariable` is a ValueError of `interpolate_string` that its callers
+#: turn into a ComposeError or CatalogError naming file and line).
 SIGNALS = {
+    "corral.catalog.interpolate.MissingVariable",
     "corral.catalog.gotemplate.execute._Break",
     "corral.catalog.gotemplate.execute._Continue",
     "corral.backends.images.push._ManifestDisagrees",

@@ -44,6 +44,9 @@ def add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", action="append", default=[], metavar="PATH",
                         help="add a catalog folder (repeatable)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--profile", action="append", default=[], metavar="NAME",
+                        dest="profiles", help="enable a compose profile (repeatable; also"
+                        " COMPOSE_PROFILES for a compose file)")
     parser.add_argument("--pull", choices=PULL_MODES, default="missing",
                         help="when hosts pull images from a registry: never, missing (default:"
                         " only images a host lacks) or always (re-pull from a named registry)")
@@ -96,7 +99,8 @@ def render_source(args: argparse.Namespace) -> tuple[Stack, Answers, BundleSourc
 def _render(args: argparse.Namespace, version: Version) -> tuple[Stack, Answers]:
     answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
     stack = render(version, answers, stack_name=args.stack,
-                   without_rancher_features=getattr(args, "without_rancher_features", False))
+                   without_rancher_features=getattr(args, "without_rancher_features", False),
+                   profiles=getattr(args, "profiles", ()))
     for problem in stack.warnings:
         warn(str(problem))
     return stack, answers
@@ -111,7 +115,7 @@ def version_at(path: Path) -> Version:
         raise UsageError(f"{path}: no {' or '.join(COMPOSE_NAMES)} here")
     rancher = next((folder / n for n in RANCHER_NAMES if (folder / n).is_file()), None)
     return Version(entry_id=folder.name, folder=folder, revision=folder.name,
-                   compose_file=compose, rancher_file=rancher)
+                   compose_file=compose, rancher_file=rancher, standalone=True)
 
 
 def read_images(fleet: Fleet, prepared: Prepared) -> None:
