@@ -3,10 +3,13 @@
 The source engine's `GET /images/{name}/get` archive streams through
 `archive.filter_archive`, which drops the `layer.tar` of every layer whose
 chain the target already holds, into the target's `POST /images/load` as a
-chunked request body: no temporary file, and memory bounded by one chunk
-(and each SSH channel's window, see `ssh/window.py`). Both streams go through
-the hosts' stream relays when they run (`ssh/relay.py`), like other long
-byte streams, else through the main tunnels.
+chunked request body: no temporary file. The source is read on a thread of
+its own, a few chunks ahead of the upload (`feed`), so both links stream at
+once; memory is bounded by those chunks (and each SSH channel's window, see
+`ssh/window.py`). Concurrent pushes of one image from one engine (one per
+target) share one read of its archive, each with its own filter. Both
+streams go through the hosts' stream relays when they run (`ssh/relay.py`),
+like other long byte streams, else through the main tunnels.
 
 Docker 20.10 writes `manifest.json` (which maps layer directories to layers)
 after the layers, so the filter cannot wait for it; instead it recognises the
