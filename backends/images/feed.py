@@ -31,7 +31,7 @@ from typing import Any
 #: Chunks queued per push: the most a slow upload lets the read run ahead.
 DEPTH = 4
 #: Seconds the first chunk waits for declared pushes that have not attached yet.
-JOIN_WAIT = 5.0
+JOIN_WAIT = 2.0
 #: Seconds after the first push declared itself during which others may still
 #: declare themselves: pushes started together (one per target, on a pool's
 #: threads) are not declared at the same instant. An engine's first byte comes
