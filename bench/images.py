@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Image push over SSH (issue 13, Bench), against a four-host lab, ratios from one run.
+"""Image push over SSH (issue 13, Bench), against a four-host lab, in rounds.
 
 Headless: the backend (`corral.backends.images.push_image`) as `corral images
-push` runs it, no console. lab1's engine is the source; lab2..lab4 hold only
-the lab's busybox base at the start of each part.
+push` runs it (the fleet's own tunnels, no stream relay), no console. lab1's
+engine is the source; lab2..lab4 hold only the lab's busybox base at the start
+of each part. (b) and (c) run `--rounds` times (default 3), interleaved, and
+print the median with the range.
 
 * (a) An image whose base layers the target holds: bytes on the wire (the
   target's veth, SSH included) ÷ bytes of the `layer.tar` members it lacks
@@ -11,16 +13,27 @@ the lab's busybox base at the start of each part.
   same image (bytes on the wire and time).
 * (b) A large missing layer (200 MB; `--large-mb 500` for the issue's size):
   push throughput ÷ raw `ssh host 'cat > /dev/null'` of the same bytes (the
-  image's archive) over the same link (target ≥ 0.8), and the growth of this
-  process's RSS during the push (target ≤ 50 MB).
+  image's archive) over the same link, on an OpenSSH connection opened
+  beforehand as Corral's is (target ≥ 0.8). Beside it, where the time goes:
+  the engines alone (`docker save | docker load` on their own sockets, no SSH:
+  the ceiling of any push here), the push's phases (the source engine's first
+  byte, the streaming, the target engine's load after the last byte), CPU
+  seconds per 100 MB of this process against the OpenSSH client's, the lab
+  hosts' CPU during the push, and the growth of this process's RSS (target ≤
+  50 MB).
 * (c) Three hosts missing the same image, pushed concurrently: wall time ÷ one
-  host (target ≤ 1.5).
+  host (target ≤ 1.5), with one shared read of the source (what Corral does),
+  with one read per target (what it did before), and host to host through
+  Corral (lab2 from lab1, then lab3 and lab4 from lab2); CPU of this process
+  and of the lab hosts beside each.
 
-Every process shares the machine's CPUs (the lab's sshd and dockerd too): the
-rows are shared-CPU figures; the CPU set is printed in the header.
+By default every process shares the machine's CPUs (the lab's sshd and dockerd
+too): shared-CPU rows. `--pin` puts the lab on the last CPU(s) and the bench on
+the first (`pinning.py`), as if the hosts were other machines.
 
 Usage: bench/images.py [--dir LAB_DIR] [--large-mb N] [--fanout-mb N]
-(brings up a four-host lab in LAB_DIR if it is not one).
+[--rounds N] [--pin] [--parts abc] (brings up a four-host lab in LAB_DIR if
+it is not one).
 """
 
 from __future__ import annotations
@@ -31,6 +44,8 @@ import contextlib
 import io
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -44,11 +59,14 @@ sys.path.insert(0, str(ROOT))
 
 import docker  # noqa: E402
 
-from corral.backends.images import push_image  # noqa: E402
+from corral.backends.images import EngineSource, push_image  # noqa: E402
 from tests.support.images import MB, build_layered_image, remove_image  # noqa: E402
 from tests.support.lab import Lab, LabHost  # noqa: E402
 from tests.support.lab_cli import engine, running_fleet  # noqa: E402
 from tests.support.workloads import ensure_lab  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from pinning import cpu_split, lab_cpus, pin_self  # noqa: E402
 
 SOURCE = "lab1"
 TARGETS = ("lab2", "lab3", "lab4")
@@ -95,9 +113,9 @@ def peak_rss():
         thread.join()
 
 
-def ssh(lab: Lab, host: str, command: str) -> list[str]:
+def ssh(lab: Lab, host: str, *command: str) -> list[str]:
     """OpenSSH `ssh` to a lab host with the lab's key and known_hosts (as bench/tunnel.py)."""
-    return lab.ssh(host, command)
+    return lab.ssh(host, *command)
 
 
 def clear(lab: Lab, hosts: tuple[str, ...] | list[str], *images: str) -> None:
@@ -151,79 +169,263 @@ def part_a(lab: Lab, fleet, source: docker.DockerClient, tag: str) -> list[str]:
     ]
 
 
-def part_b(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int) -> list[str]:
-    """A large missing layer: push throughput ÷ raw ssh cat, and RSS growth."""
+def lab_cpu(lab: Lab, hosts: tuple[str, ...]) -> float:
+    """CPU seconds used so far by the processes living in `hosts`' namespaces (dockerd,
+    containerd, sshd and its session children: those that are still running)."""
+    names = {item["name"]: item.get("netns") for item in lab._state()["hosts"]}
+    inodes = set()
+    for host in hosts:
+        with contextlib.suppress(OSError, TypeError):
+            inodes.add(os.stat(f"/var/run/netns/{names[host]}").st_ino)
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if os.stat(proc / "ns" / "net").st_ino not in inodes:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+@contextlib.contextmanager
+def cpu_meter(lab: Lab, hosts: tuple[str, ...]):
+    """Yields a dict filled at the end: wall `s`, this process's CPU `corral`, the
+    lab hosts' `lab`, and finished children's (the OpenSSH client) `children`."""
+    result: dict[str, float] = {}
+    own, kids = os.times(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    labs, started = lab_cpu(lab, hosts), time.monotonic()
+    try:
+        yield result
+    finally:
+        after, kids_after = os.times(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        result.update(
+            s=time.monotonic() - started,
+            corral=after.user + after.system - own.user - own.system,
+            children=(kids_after.ru_utime + kids_after.ru_stime
+                      - kids.ru_utime - kids.ru_stime),
+            lab=lab_cpu(lab, hosts) - labs)
+
+
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    """The median, with the range when there are several values."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{fmt.format(mid)} ({fmt.format(low)}–{fmt.format(high)})"
+
+
+@contextlib.contextmanager
+def openssh_master(lab: Lab, host: str, path: Path):
+    """An OpenSSH master connection to `host`: yields the options that reuse it and a
+    function giving the master's CPU seconds so far (it does the encryption)."""
+    options = ["-o", f"ControlPath={path}"]
+    command = ssh(lab, host)
+    subprocess.run([command[0], *options, "-o", "ControlMaster=yes", "-f", "-N",
+                    *command[1:]], check=True)
+    answer = subprocess.run([command[0], *options, "-O", "check", *command[1:]],
+                            capture_output=True, text=True)
+    pid = int(answer.stderr.split("pid=", 1)[1].split(")", 1)[0])
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    try:
+        yield options, cpu
+    finally:
+        subprocess.run([command[0], *options, "-O", "exit", *command[1:]],
+                       capture_output=True)
+
+
+def engines_only(lab: Lab, image: str, target: str) -> float:
+    """Seconds of `docker save | docker load` on the engines' own sockets (no SSH):
+    what the two engines take for the archive, the ceiling of any push here."""
+    save = subprocess.Popen(["docker", "-H", lab.host(SOURCE).engine_url, "save", image],
+                            stdout=subprocess.PIPE)
+    started = time.monotonic()
+    subprocess.run(["docker", "-H", lab.host(target).engine_url, "load"], stdin=save.stdout,
+                   check=True, stdout=subprocess.DEVNULL)
+    save.stdout.close()
+    save.wait()
+    return time.monotonic() - started
+
+
+def _part_b_round(lab: Lab, fleet, large: str, target: str, archive: Path, raw_bytes: int,
+                  options: list[str], master_cpu, note, growth: list[float]) -> None:
+    """One round of (b): raw cat, the engines alone, Corral's push, save | ssh load."""
+    with archive.open("rb") as stdin, cpu_meter(lab, (target,)) as cat:
+        client = master_cpu()
+        command = ssh(lab, target, "cat > /dev/null")
+        subprocess.run([command[0], *options, *command[1:]], stdin=stdin, check=True)
+        client = master_cpu() - client
+    note("raw_rate", raw_bytes / cat["s"])
+    note("raw_cpu", client + cat["children"])
+    engines_s = engines_only(lab, large, target)
+    note("engines_rate", raw_bytes / engines_s)
+    clear(lab, [target], large)
+    marks: dict[str, float] = {}
+
+    def progress(sent: int, read: int) -> None:
+        marks.setdefault("first", time.monotonic())
+        marks["last"] = time.monotonic()
+
+    before_rss = rss()
+    with peak_rss() as peak, cpu_meter(lab, (SOURCE, target)) as push:
+        marks["start"] = time.monotonic()
+        report = push_image(fleet.session(SOURCE), fleet.session(target), large,
+                            on_progress=progress)
+        marks["end"] = time.monotonic()
+    growth.append((peak[0] - before_rss) / MB)
+    note("push_rate", report.bytes_sent / push["s"])
+    note("push_cpu", push["corral"])
+    note("lab_cpu", push["lab"])
+    note("first_byte", marks["first"] - marks["start"])
+    note("stream_rate", report.bytes_sent / max(marks["last"] - marks["first"], 1e-3))
+    note("after_body", marks["end"] - marks["last"])
+    clear(lab, [target], large)
+    note("plain_rate", raw_bytes / save_load(lab, large, target))
+    clear(lab, [target], large)
+
+
+def part_b(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int,
+           rounds: int) -> list[str]:
+    """A large missing layer: push throughput ÷ raw ssh cat, where the time goes, RSS."""
     large = f"{tag}-large:1"
     build_layered_image(source, f"{tag}-large", "1", big_bytes=size_mb * MB)
     target = TARGETS[0]
     clear(lab, [target], large)
+    rows: dict[str, list[float]] = {}
+
+    def note(key: str, value: float) -> None:
+        rows.setdefault(key, []).append(value)
+
     with tempfile.TemporaryDirectory(prefix="corral-bench-images-") as scratch:
         archive = Path(scratch) / "large.tar"
         with archive.open("wb") as out:
             for chunk in source.api.get_image(large, chunk_size=1 << 20):
                 out.write(chunk)
         raw_bytes = archive.stat().st_size
-        with archive.open("rb") as stdin:
-            started = time.monotonic()
-            subprocess.run(ssh(lab, target, "cat > /dev/null"), stdin=stdin, check=True)
-            raw_s = time.monotonic() - started
-    before_rss = rss()
-    with peak_rss() as peak:
-        started = time.monotonic()
-        report = push_image(fleet.session(SOURCE), fleet.session(target), large)
-        push_s = time.monotonic() - started
-    clear(lab, [target], large)
-    plain_s = save_load(lab, large, target)  # the same work (read, send, load) with OpenSSH
-    clear(lab, [target], large)
+        growth = []
+        # The raw `cat` runs over an OpenSSH connection opened beforehand, as Corral's
+        # is: its handshake is not counted (it would be ~0.3 s of a 200 MB run here).
+        with openssh_master(lab, target, Path(scratch) / "cm") as (options, master_cpu):
+            for _ in range(rounds):
+                _part_b_round(lab, fleet, large, target, archive, raw_bytes, options,
+                              master_cpu, note, growth)
     clear(lab, [SOURCE], large)
-    raw_rate, push_rate = raw_bytes / raw_s, report.bytes_sent / push_s
+    ratio = [push / raw for push, raw in zip(rows["push_rate"], rows["raw_rate"], strict=True)]
+    ceiling = [e / raw for e, raw in zip(rows["engines_rate"], rows["raw_rate"], strict=True)]
+    of_engines = [push / e for push, e in
+                  zip(rows["push_rate"], rows["engines_rate"], strict=True)]
+    of_plain = [push / p for push, p in zip(rows["push_rate"], rows["plain_rate"], strict=True)]
+    stream = [st / raw for st, raw in zip(rows["stream_rate"], rows["raw_rate"], strict=True)]
+    mbs = "{:.1f}"
+    per_100 = [cpu / (raw_bytes / (100 * MB)) for cpu in rows["push_cpu"]]
+    ssh_100 = [cpu / (raw_bytes / (100 * MB)) for cpu in rows["raw_cpu"]]
     return [
-        f"(b) {large}: a {size_mb} MB random layer missing on {target}",
-        f"    raw ssh 'cat > /dev/null' {raw_bytes:>13,} B  {raw_s:6.2f} s  "
-        f"{raw_rate / MB:7.1f} MB/s",
-        f"    Corral push               {report.bytes_sent:>13,} B  {push_s:6.2f} s  "
-        f"{push_rate / MB:7.1f} MB/s   ratio {push_rate / raw_rate:.2f} (target ≥ 0.8)",
-        f"    docker save | ssh load    {raw_bytes:>13,} B  {plain_s:6.2f} s  "
-        f"{raw_bytes / plain_s / MB:7.1f} MB/s   (the engines' save and load included, "
-        f"as in the push; push ÷ this {plain_s / push_s:.2f})",
-        f"    RSS {before_rss / MB:.0f} MB before, peak {peak[0] / MB:.0f} MB: growth "
-        f"{(peak[0] - before_rss) / MB:.1f} MB (target ≤ 50 MB)",
+        f"(b) {large}: a {size_mb} MB random layer missing on {target}, {raw_bytes:,} B "
+        f"archive; {rounds} rounds, median (min–max)",
+        f"    raw ssh 'cat > /dev/null'      {spread([r / MB for r in rows['raw_rate']], mbs)} "
+        "MB/s",
+        f"    engines alone (own sockets)   {spread([r / MB for r in rows['engines_rate']], mbs)}"
+        f" MB/s   ÷ raw {spread(ceiling)}: the ceiling of any push here",
+        f"    Corral push                   {spread([r / MB for r in rows['push_rate']], mbs)} "
+        f"MB/s   ÷ raw {spread(ratio)} (target ≥ 0.8); ÷ engines alone {spread(of_engines)}",
+        f"      source's first byte after  {spread(rows['first_byte'])} s (its engine "
+        "prepares the archive)",
+        f"      streaming                  {spread([r / MB for r in rows['stream_rate']], mbs)}"
+        f" MB/s   ÷ raw {spread(stream)}",
+        f"      target's load after body   {spread(rows['after_body'])} s",
+        f"    docker save | ssh load        {spread([r / MB for r in rows['plain_rate']], mbs)} "
+        f"MB/s   Corral ÷ this {spread(of_plain)}",
+        f"    CPU per 100 MB: Corral process {spread(per_100)} s (both links), OpenSSH "
+        f"client {spread(ssh_100)} s (one link); lab hosts during the push "
+        f"{spread(rows['lab_cpu'])} s",
+        f"    RSS growth {spread(growth, '{:.1f}')} MB (target ≤ 50 MB)",
     ]
 
 
-def part_c(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int) -> list[str]:
-    """Three hosts missing the same image at once ÷ one host."""
+class _Unshared(EngineSource):
+    """An engine source whose pushes never share a read: how pushes went before `feed`."""
+
+    feed_key = None
+
+
+def part_c(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int,
+           rounds: int) -> list[str]:
+    """Three hosts missing the same image at once ÷ one host; one shared read against
+    one read per target, and against host to host through Corral."""
     image = f"{tag}-fanout:1"
     build_layered_image(source, f"{tag}-fanout", "1", big_bytes=size_mb * MB)
     clear(lab, TARGETS, image)
+    rows: dict[str, list[float]] = {}
 
-    def push(host: str) -> None:
-        push_image(fleet.session(SOURCE), fleet.session(host), image)
+    def note(key: str, meter: dict) -> None:
+        rows.setdefault(key, []).append(meter["s"])
+        rows.setdefault(f"{key}_cpu", []).append(meter["corral"])
+        rows.setdefault(f"{key}_lab", []).append(meter["lab"])
 
-    started = time.monotonic()
-    push(TARGETS[0])
-    one_s = time.monotonic() - started
-    clear(lab, TARGETS, image)
-    with concurrent.futures.ThreadPoolExecutor(len(TARGETS)) as pool:
-        started = time.monotonic()
-        list(pool.map(push, TARGETS))
-        three_s = time.monotonic() - started
-    clear(lab, TARGETS, image)
-    # The lab's own ceiling: the same with OpenSSH (its hosts share this machine's
-    # CPUs and disk, so three loads cannot run side by side as on three machines).
-    plain_one = save_load(lab, image, TARGETS[0])
-    clear(lab, TARGETS, image)
-    with concurrent.futures.ThreadPoolExecutor(len(TARGETS)) as pool:
-        started = time.monotonic()
-        list(pool.map(lambda host: save_load(lab, image, host), TARGETS))
-        plain_three = time.monotonic() - started
+    def push(origin, host: str) -> None:
+        push_image(origin, fleet.session(host), image)
+
+    def at_once(origin, hosts) -> None:
+        with concurrent.futures.ThreadPoolExecutor(len(hosts)) as pool:
+            list(pool.map(lambda host: push(origin, host), hosts))
+
+    everything = (SOURCE, *TARGETS)
+    for _ in range(rounds):
+        with cpu_meter(lab, everything) as one:
+            push(fleet.session(SOURCE), TARGETS[0])
+        note("one", one)
+        clear(lab, TARGETS, image)
+        with cpu_meter(lab, everything) as shared:
+            at_once(fleet.session(SOURCE), TARGETS)
+        note("shared", shared)
+        clear(lab, TARGETS, image)
+        with cpu_meter(lab, everything) as apart:
+            at_once(_Unshared(fleet.session(SOURCE)), TARGETS)
+        note("apart", apart)
+        clear(lab, TARGETS, image)
+        # Host to host through Corral: the first target gets it from the source, the
+        # others from that target (one shared read of it).
+        with cpu_meter(lab, everything) as chain:
+            push(fleet.session(SOURCE), TARGETS[0])
+            at_once(fleet.session(TARGETS[0]), TARGETS[1:])
+        note("chain", chain)
+        clear(lab, TARGETS, image)
+        # The lab's own ceiling: the same with OpenSSH (its hosts share this machine's
+        # CPUs and disk, so three loads cannot run side by side as on three machines).
+        rows.setdefault("plain_one", []).append(save_load(lab, image, TARGETS[0]))
+        clear(lab, TARGETS, image)
+        with concurrent.futures.ThreadPoolExecutor(len(TARGETS)) as pool:
+            started = time.monotonic()
+            list(pool.map(lambda host: save_load(lab, image, host), TARGETS))
+            rows.setdefault("plain_three", []).append(time.monotonic() - started)
+        clear(lab, TARGETS, image)
     clear(lab, (*TARGETS, SOURCE), image)
+
+    def ratio(key: str, base: str = "one") -> str:
+        return spread([a / b for a, b in zip(rows[key], rows[base], strict=True)])
+
+    def line(label: str, key: str) -> str:
+        return (f"    {label:34s} {spread(rows[key])} s  ÷ one host {ratio(key)}; CPU: "
+                f"Corral {spread(rows[key + '_cpu'])} s, lab hosts {spread(rows[key + '_lab'])} s")
+
     return [
-        f"(c) {image}: a {size_mb} MB layer missing on each target",
-        f"    Corral push: 1 host {one_s:6.2f} s, 3 hosts {three_s:6.2f} s   "
-        f"ratio {three_s / one_s:.2f} (target ≤ 1.5)",
-        f"    docker save | ssh load: 1 host {plain_one:6.2f} s, 3 hosts {plain_three:6.2f} s   "
-        f"ratio {plain_three / plain_one:.2f} (the lab's ceiling)",
+        f"(c) {image}: a {size_mb} MB layer missing on each target; {rounds} rounds, "
+        "median (min–max)",
+        line("Corral push, 1 host", "one"),
+        line("3 hosts, one shared read", "shared") + "  (target ≤ 1.5)",
+        line("3 hosts, one read per host", "apart"),
+        line("host to host through Corral", "chain"),
+        f"    docker save | ssh load: 1 host {spread(rows['plain_one'])} s, 3 hosts "
+        f"{spread(rows['plain_three'])} s   ratio {ratio('plain_three', 'plain_one')} "
+        "(the lab's ceiling)",
     ]
 
 
@@ -233,25 +435,43 @@ def main() -> int:
     parser.add_argument("--large-mb", type=int, default=200,
                         help="size of (b)'s missing layer (the issue says 500)")
     parser.add_argument("--fanout-mb", type=int, default=64, help="size of (c)'s layer")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of (b) and (c)")
+    parser.add_argument("--pin", action="store_true",
+                        help="pin the lab to the last CPU(s) and the bench to the first "
+                        "(see pinning.py); by default every CPU is shared")
+    parser.add_argument("--parts", default="abc", help="which parts to run (default abc)")
     args = parser.parse_args()
     # Keep the operator's own configuration and audit trail out of it.
     scratch = Path(tempfile.mkdtemp(prefix="corral-bench-images-"))
     os.environ.update(XDG_CONFIG_HOME=str(scratch / "config"),
                       XDG_STATE_HOME=str(scratch / "state"))
+    state = ensure_lab(args.dir, hosts=4)
     hosts = [LabHost(h["name"], h["address"], h["ssh_port"], h["ssh_port_nostream"],
-                     h["socket"], h["labels"]) for h in ensure_lab(args.dir, hosts=4)]
+                     h["socket"], h["labels"]) for h in state]
     lab = Lab(args.dir, hosts)
+    split = cpu_split() if args.pin else None
+    if split is not None:
+        pin_self(split[0])
+    lab_cpus(state, split)
     cpus = sorted(os.sched_getaffinity(0))
-    print(f"bench/images.py: headless (backend push, no console); CPUs {cpus} of "
-          f"{os.cpu_count()}, shared by Corral and the lab (sshd, dockerd): shared-CPU rows")
+    where = (f"pinned: Corral on CPUs {sorted(split[0])}, the lab on {sorted(split[1])}"
+             if split else "shared-CPU rows: Corral and the lab (sshd, dockerd) on every CPU")
+    print(f"bench/images.py: headless (backend push, as `corral images push`, no console); "
+          f"CPUs {cpus} of {os.cpu_count()}; {where}; load average "
+          f"{os.getloadavg()[0]:.1f}")
     tag = f"corral-bench/img-{os.getpid()}"
     source = engine(lab.host(SOURCE).socket)
-    with running_fleet(lab.inventory, lab.known_hosts) as (_, fleet):
-        for part in (lambda: part_a(lab, fleet, source, tag),
-                     lambda: part_b(lab, fleet, source, tag, args.large_mb),
-                     lambda: part_c(lab, fleet, source, tag, args.fanout_mb)):
-            for line in part():
-                print(line, flush=True)
+    parts = {"a": lambda: part_a(lab, fleet, source, tag),
+             "b": lambda: part_b(lab, fleet, source, tag, args.large_mb, args.rounds),
+             "c": lambda: part_c(lab, fleet, source, tag, args.fanout_mb, args.rounds)}
+    try:
+        with running_fleet(lab.inventory, lab.known_hosts) as (_, fleet):
+            for name in args.parts:
+                for line in parts[name]():
+                    print(line, flush=True)
+    finally:
+        if split is not None:
+            lab_cpus(state, None)
     for image in (f"{tag}-base:1", f"{tag}-app:1"):
         remove_image(source, image)
     return 0

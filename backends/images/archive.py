@@ -156,7 +156,7 @@ class _FilterState:
 
     def feed(self, chunk: bytes) -> bytes:
         self.stats.bytes_in += len(chunk)
-        out: list[bytes] = []
+        out: list[bytes | memoryview] = []
         view = memoryview(chunk)
         position = 0
         while position < len(view):
@@ -178,18 +178,20 @@ class _FilterState:
                 block = bytes(self.block)
                 self.block.clear()
                 self._header_block(block, out)
+        if len(out) == 1 and isinstance(out[0], memoryview) and len(out[0]) == len(chunk):
+            return chunk  # all of it kept as it came (most of a layer): no copy
         return b"".join(out)
 
     def finish(self) -> None:
         if not self.ended and (self.remaining or self.block or self.header.raw):
             raise ImageArchiveError("the image archive ended inside a member (truncated)")
 
-    def _data(self, piece: memoryview, out: list[bytes]) -> None:
+    def _data(self, piece: memoryview, out: list[bytes | memoryview]) -> None:
         if self.mode == "ext":
             self.header.raw += piece
             self.extension += piece
         elif self.mode == "keep":
-            out.append(bytes(piece))
+            out.append(piece)  # a view of the input chunk: copied once, by the join
             if self.layer:
                 self.stats.kept_layer_bytes += len(piece)
             if self.capture is not None:
@@ -212,7 +214,7 @@ class _FilterState:
                            self.on_manifest)
             self.capture = None
 
-    def _header_block(self, block: bytes, out: list[bytes]) -> None:
+    def _header_block(self, block: bytes, out: list[bytes | memoryview]) -> None:
         if block == bytes(BLOCK) and not self.header.raw:
             # End of archive: the rest (the second zero block, padding) goes as is.
             out.append(block)

@@ -3,10 +3,13 @@
 The source engine's `GET /images/{name}/get` archive streams through
 `archive.filter_archive`, which drops the `layer.tar` of every layer whose
 chain the target already holds, into the target's `POST /images/load` as a
-chunked request body: no temporary file, and memory bounded by one chunk
-(and each SSH channel's window, see `ssh/window.py`). Both streams go through
-the hosts' stream relays when they run (`ssh/relay.py`), like other long
-byte streams, else through the main tunnels.
+chunked request body: no temporary file. The source is read on a thread of
+its own, a few chunks ahead of the upload (`feed`), so both links stream at
+once; memory is bounded by those chunks (and each SSH channel's window, see
+`ssh/window.py`). Concurrent pushes of one image from one engine (one per
+target) share one read of its archive, each with its own filter. Both
+streams go through the hosts' stream relays when they run (`ssh/relay.py`),
+like other long byte streams, else through the main tunnels.
 
 Docker 20.10 writes `manifest.json` (which maps layer directories to layers)
 after the layers, so the filter cannot wait for it; instead it recognises the
@@ -47,6 +50,7 @@ from corral.backends.errors import (
     PushSourceMissing,
 )
 from corral.backends.images.archive import FilterStats, filter_archive
+from corral.backends.images.feed import FeedRegistry, Ticket
 from corral.backends.images.layers import LayerPlan, present_chains
 from corral.backends.ssh.session import HostSession
 from corral.backends.translate import translate_docker_error
@@ -59,6 +63,9 @@ CHUNK_SIZE = 1 << 20
 #: `on_progress(bytes_sent, bytes_read)` after each chunk goes out.
 Progress = Callable[[int, int], None]
 
+#: Archive reads that concurrent pushes of one image from one engine share (`feed`).
+_FEEDS = FeedRegistry()
+
 
 class ImageSource(Protocol):
     """Where a pushed image comes from (an engine today; a bundle file later)."""
@@ -69,7 +76,11 @@ class ImageSource(Protocol):
         """`docker image inspect` of `image`; raises PushSourceMissing if absent."""
 
     def archive(self, image: str, chunk_size: int) -> Iterable[bytes]:
-        """The `docker save` archive of `image`, streamed."""
+        """The `docker save` archive of `image`, streamed.
+
+        A source may also have a `feed_key` attribute: concurrent pushes of an
+        image from sources with equal keys share one read of its archive.
+        """
 
 
 class EngineSource:
@@ -83,6 +94,11 @@ class EngineSource:
     def __init__(self, session: HostSession):
         self.session = session
         self.name = session.name
+
+    @property
+    def feed_key(self) -> object:
+        """What concurrent pushes from this source share reads by: the session."""
+        return self.session
 
     def inspect(self, image: str) -> dict[str, Any]:
         try:
@@ -180,12 +196,17 @@ def push_image(
         BackendError: Another engine error, translated.
     """
     origin = EngineSource(source) if isinstance(source, HostSession) else source
-    with guard.mutating("image.push", hosts=target.name, target=image,
-                        args={"from": origin.name}, readonly=readonly):
-        return _push(origin, target, image, chunk_size, on_progress)
+    # Declared before anything else, so that concurrent pushes of this image
+    # from this source find each other and share one read (`feed`).
+    owner = getattr(origin, "feed_key", None)
+    key = (owner, image) if owner is not None else None
+    with _FEEDS.expect(key, lambda: origin.archive(image, chunk_size), chunk_size) as ticket, \
+            guard.mutating("image.push", hosts=target.name, target=image,
+                           args={"from": origin.name}, readonly=readonly):
+        return _push(origin, target, image, ticket, on_progress)
 
 
-def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
+def _push(source: ImageSource, target: HostSession, image: str, ticket: Ticket,
           on_progress: Progress | None) -> PushReport:
     wanted = source.inspect(image)
     image_id = wanted["Id"]
@@ -206,7 +227,7 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
     report.layers_present = len(diff_ids) - plan.missing
     report.mode = "partial" if plan.members else "full"
     try:
-        stats = _send(source, target, image, plan, chunk_size, on_progress)
+        stats = _send(ticket.read, target, image, plan, on_progress)
     except (PushRejected, _ManifestDisagrees) as refused:
         if not plan.members or _hopeless(refused):
             raise _rejected(refused, target.name) from refused
@@ -215,8 +236,8 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
                f"the engine refused the partial archive ({refused.message})")
         log.info("%s: %s; sending the full archive", target.name, why)
         report.mode, report.note = "full", f"{why}; sent the full archive"
-        stats = _send(source, target, image, LayerPlan(tuple(diff_ids), (False,) * len(diff_ids)),
-                      chunk_size, on_progress)
+        stats = _send(ticket.own_read, target, image,
+                      LayerPlan(tuple(diff_ids), (False,) * len(diff_ids)), on_progress)
     if report.mode == "partial" and not stats.skipped:
         report.mode = "full"
         report.note = "no layer of the archive was recognised as one the target holds"
@@ -229,8 +250,10 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
     return report
 
 
-def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
-          chunk_size: int, on_progress: Progress | None) -> FilterStats:
+def _send(read: Callable[[], Any], target: HostSession, image: str, plan: LayerPlan,
+          on_progress: Progress | None) -> FilterStats:
+    """Stream the archive `read()` gives (read on the feed's thread, see `feed`)
+    through the filter into the target's load."""
     stats = FilterStats()
 
     def check(manifest: list) -> None:
@@ -239,9 +262,11 @@ def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
             raise _ManifestDisagrees()
 
     sent = [0]
+    client = target.stream_client()
+    chunks = read()
 
     def body() -> Iterator[bytes]:
-        filtered = filter_archive(source.archive(image, chunk_size), plan.members, stats,
+        filtered = filter_archive(chunks, plan.members, stats,
                                   on_manifest=check if plan.members else None)
         for piece in filtered:
             yield piece
@@ -249,7 +274,6 @@ def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
             if on_progress is not None:
                 on_progress(sent[0], stats.bytes_in)
 
-    client = target.stream_client()
     try:
         answers = client.api.load_image(body(), quiet=False)
         for answer in answers:
@@ -264,6 +288,8 @@ def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
                                f"({sent[0]} bytes sent); nothing was loaded",
                                host=target.name) from exc
         raise PushRejected(error.message, host=target.name) from exc
+    finally:
+        chunks.close()  # stops the read if nothing else shares it
     return stats
 
 

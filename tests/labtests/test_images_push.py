@@ -7,6 +7,7 @@ the request body Corral sends, and on the wire (the target's veth, SSH included)
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import json
@@ -180,3 +181,33 @@ def test_memory_stays_flat_through_a_200_mb_layer(lab: Lab) -> None:
         lab1.images.remove(tag)
         with contextlib.suppress(docker.errors.ImageNotFound):
             engine(lab.host("lab2").socket).images.remove(tag)
+
+
+def test_two_hosts_missing_an_image_at_once_share_one_read_of_the_source(lab: Lab) -> None:
+    """Concurrent pushes of one image from one engine (`corral images push --to a,b`)
+    ask that engine for ONE `docker save` (its `save` events count them), and each
+    target still gets the image."""
+    tag = f"corral-test/fanout-{uuid.uuid4().hex[:6]}:1"
+    lab1 = engine(lab.host("lab1").socket)
+    commit_layer(lab1, BASE, "head -c 3000000 /dev/urandom > /fan.bin", tag)
+    image_id = lab1.images.get(tag).id
+    targets = ("lab2", "lab3")
+    since = int(time.time()) - 1
+    try:
+        with running_fleet(lab.inventory, lab.known_hosts) as (_, fleet), \
+                concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
+            reports = list(pool.map(
+                lambda host: push_image(fleet.session("lab1"), fleet.session(host), tag),
+                targets))
+        until = int(time.time()) + 1
+        saves = list(lab1.api.events(since=since, until=until, decode=True,
+                                     filters={"type": "image", "event": "save"}))
+        print(f"\n{len(saves)} save(s) on lab1 for {len(targets)} targets")
+        assert len(saves) == 1
+        assert [report.mode for report in reports] == ["partial", "partial"]
+        for host in targets:
+            assert engine(lab.host(host).socket).images.get(tag).id == image_id
+    finally:
+        for host in ("lab1", *targets):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                engine(lab.host(host).socket).images.remove(tag)
