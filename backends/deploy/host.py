@@ -90,7 +90,8 @@ class HostWork:
             name, body, extra = instantiate(stack, service, step.index,
                                             _peers(final[step.host], step.index),
                                             prepared.hashes[service.name],
-                                            prepared.definition.generation)
+                                            prepared.definition.generation,
+                                            overlay=bool(plan.overlay))
             pending.append((item, step, body, extra))
             item.networks.update(service_networks(stack, service))
             item.volumes.update(replica_volumes(stack, service, step.index))
@@ -235,7 +236,8 @@ def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
              lambda: write_record(session, prepared.definition))
     if work is None:
         return {}
-    for network in sorted(work.networks):
+    # On an overlay, `apply` made the stack's networks through a manager already.
+    for network in sorted(work.networks) if not prepared.plan.overlay else ():
         if ensure_network(session, stack, network):
             report(Progress(host, network, "network", "done"))
     for volume, replica in sorted(work.volumes):

@@ -56,7 +56,8 @@ from corral.backends.plan.rules import check, replica_labels, replica_name
 from corral.catalog.spec import Service, Stack
 
 
-def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | None = None) -> Plan:
+def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | None = None,
+         *, overlay: bool = False) -> Plan:
     """Plan the containers of `stack` over `hosts`.
 
     Args:
@@ -65,6 +66,10 @@ def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | No
             the stack's current containers are recognised by their labels.
         hashes: The configuration hash each service's containers must carry;
             a service missing here keeps whatever its containers carry.
+        overlay: The stack's networks are to be one overlay across the hosts
+            (the hashes say so too): kept when every host the plan uses is in
+            one swarm with a manager among the hosts (`overlay_span`), and
+            links then resolve on every host.
 
     Returns:
         The plan.
@@ -81,7 +86,22 @@ def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | No
         raise PlanError(f"cannot plan stack {stack.name}: no host is online",
                         {"every replica": {h.name: f"offline ({h.error or 'unreachable'})"
                                            for h in ordered}})
-    return _Planner(stack, ordered, dict(hashes or {})).run()
+    return _Planner(stack, ordered, dict(hashes or {}), overlay).run()
+
+
+def overlay_span(steps: Sequence[Step], hosts: Sequence[HostInfo]) -> tuple[str, ...]:
+    """The hosts an overlay would span: every host the steps leave containers on, when
+    they are all active members of one swarm that an online host manages; else ().
+    """
+    used = sorted({step.host for step in steps if step.action != REMOVE})
+    info = {host.name: host for host in hosts}
+    swarms = {info[name].swarm if name in info else None for name in used}
+    if not used or len(swarms) != 1 or None in swarms:
+        return ()
+    key = swarms.pop()
+    if not any(h.online and h.swarm == key and h.swarm_manager for h in hosts):
+        return ()
+    return tuple(used)
 
 
 @dataclass
@@ -95,8 +115,10 @@ class _Replica:
 
 
 class _Planner:
-    def __init__(self, stack: Stack, hosts: list[HostInfo], hashes: dict[str, str]):
+    def __init__(self, stack: Stack, hosts: list[HostInfo], hashes: dict[str, str],
+                 overlay: bool = False):
         self.stack = stack
+        self.overlay = overlay
         self.hosts = hosts
         self.online = [host.name for host in hosts if host.online]
         self.hashes = hashes
@@ -124,7 +146,9 @@ class _Planner:
             raise PlanError(f"cannot place {count} replica{'s' if count > 1 else ''} of stack "
                             f"{self.stack.name}; nothing was changed", self.errors)
         self.steps = follow_shared(self.stack, self.steps)
-        self.warnings.extend(link_warnings(self.stack, self.steps))
+        span = overlay_span(self.steps, self.hosts) if self.overlay else ()
+        notes = [f"overlay {self.stack.name}_default spans {', '.join(span)}"] if span else []
+        self.warnings.extend(link_warnings(self.stack, self.steps, across=bool(span)))
         rank = {name: i for i, name in enumerate(service_order(self.stack))}
         steps = sorted(self.steps, key=lambda s: (rank.get(s.service, -1), s.action != REMOVE,
                                                   s.index, s.host, s.name))
@@ -134,6 +158,8 @@ class _Planner:
             warnings=tuple(self.warnings),
             hosts=tuple(self.online),
             offline=tuple((h.name, h.error or "offline") for h in self.hosts if not h.online),
+            overlay=span,
+            notes=tuple(notes),
         )
 
     # Pass 1: the current containers.

@@ -133,8 +133,9 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
     images = image_lines(prepared)
     if images:
         lines += ["", *images]
-    if plan.warnings:
+    if plan.warnings or plan.notes:
         lines.append("")
+        lines.extend(f"network: {note}" for note in plan.notes)
         lines.extend(f"warning: {warning}" for warning in plan.warnings)
     lines.append("")
     lines.append(changes_line(prepared))
