@@ -21,7 +21,7 @@ from corral.backends.deploy.body import (
     unmask,
     volume_name,
 )
-from corral.backends.deploy.health import Target, container_address, wait_all
+from corral.backends.deploy.health import Target, container_address, gateway_address, wait_all
 from corral.backends.deploy.image_plan import (
     image_sources,
     plan_images,
@@ -300,7 +300,8 @@ def check_health(session: HostSession, fleet: Fleet, prepared: Prepared, started
         if not state.get("Running") and not (service.start_once and state.get("ExitCode") == 0):
             unhealthy[item.name] = f"exited with code {state.get('ExitCode')}"
         elif service.health_check is not None and fleet.backend is not None:
-            address = container_address(inspect)
+            address = (gateway_address(session, inspect.get("Id", "")) if prepared.plan.overlay
+                       else None) or container_address(inspect)
             if address:
                 probes.append((session, Target(host, item.name, address, service.health_check)))
         elif service.healthcheck is not None and not service.healthcheck.disable:
