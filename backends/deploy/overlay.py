@@ -92,7 +92,7 @@ def manager_of(prepared: Prepared) -> str:
 
 
 def move_to_overlay(fleet: Fleet, prepared: Prepared, networks: set[str],
-                    report: ProgressCallback) -> None:
+                    report: ProgressCallback, *, upgrade: bool = False) -> None:
     """Remove the stack's bridges of the overlay's names on every host, then make the overlay.
 
     Args:
@@ -100,15 +100,24 @@ def move_to_overlay(fleet: Fleet, prepared: Prepared, networks: set[str],
         prepared: A plan with `overlay` hosts.
         networks: The engine networks the new containers join.
         report: Progress callback.
+        upgrade: An upgrade that keeps the previous containers for a rollback:
+            those cannot follow a move, so a move is refused.
 
     Raises:
-        DeployError: A bridge is used outside the stack, or no manager answers.
+        DeployError: A bridge is used outside the stack, no manager answers,
+            or an upgrade would move the stack; nothing was changed then.
         BackendError: A host failed.
     """
     stack = prepared.stack
     names = overlay_names(stack, networks)
     if not names:
         return
+    moving = f"moves onto overlay {stack.name}_default"
+    if upgrade and any(step.reason == moving for step in prepared.plan.steps):
+        raise DeployError(f"stack {stack.name} would move onto overlay {stack.name}_default"
+                          " during an upgrade, and its previous containers could not be kept"
+                          " for a rollback; nothing was changed: deploy the running version"
+                          " first (that moves it), then upgrade")
     manager = manager_of(prepared)
     hosts = sorted(set(prepared.state.online) & ({s.host for s in prepared.plan.steps}
                                                  | set(prepared.plan.overlay)))
