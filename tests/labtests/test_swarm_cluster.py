@@ -23,6 +23,7 @@ from tests.support.deploy import corral_on
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
 from tests.support.swarm import no_swarm, swarm_of
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -124,6 +125,17 @@ def probe(lab: Lab, host: str, container: str, target: str) -> str:
     return output.decode(errors="replace")
 
 
+def cross_host_signal(lab: Lab) -> tuple[str, str]:
+    """(host, container) of a running signal replica on a host where kv does not run."""
+    def running(host, service: str) -> list:
+        return engine(host.socket).containers.list(filters={"label": [
+            f"{L.STACK}={STACK}", f"{L.SERVICE}={service}"]})
+
+    kv_hosts = {h.name for h in lab.hosts if running(h, "kv")}
+    return next((h.name, c.name) for h in lab.hosts if h.name not in kv_hosts
+                for c in running(h, "signal"))
+
+
 def test_webrtc_demo_moves_onto_an_overlay_and_answers_across_hosts(
         lab: Lab, no_swarm: None, answers: Path) -> None:
     try:
@@ -151,21 +163,28 @@ def test_webrtc_demo_moves_onto_an_overlay_and_answers_across_hosts(
             for host in lab.hosts:
                 network = engine(host.socket).networks.get(f"{STACK}_default")
                 assert (network.attrs["Driver"], network.attrs["Scope"]) == ("overlay", "swarm")
-            where = {c.labels[L.SERVICE]: (h.name, c.name) for h in lab.hosts
-                     for c in engine(h.socket).containers.list(
-                         filters={"label": f"{L.STACK}={STACK}"})
-                     if c.labels[L.SERVICE] in ("kv", "signal")}
-            kv_host = where["kv"][0]
-            signal = next((h.name, c.name) for h in lab.hosts if h.name != kv_host
-                          for c in engine(h.socket).containers.list(
-                              filters={"label": f"{L.SERVICE}=signal"}))
-            answer = probe(lab, *signal, "kv 6379")
+            answer = probe(lab, *cross_host_signal(lab), "kv 6379")
             assert "200 OK" in answer and answer.rstrip().endswith("ok"), answer
 
             again = plan(lab, answers)
             assert again["no_op"] and again["network"]["driver"] == "overlay"
+
+            # An upgrade on the overlay makes no per-host bridge, and a rollback comes back on it.
+            upgraded = corral_on(lab, "upgrade", "webrtc-demo", "--stack", STACK, "--answers",
+                                 str(answers), "--set", "ROOM_NAME=lab-room-2", "--yes")
+            assert upgraded.returncode == 0, upgraded.stderr
+            for host in lab.hosts:
+                found = engine(host.socket).networks.list(names=[f"{STACK}_default"])
+                assert [n.attrs["Scope"] for n in found] == ["swarm"], host.name
+            rolled = corral_on(lab, "rollback", STACK, "--yes")
+            assert rolled.returncode == 0, rolled.stderr
+            answer = probe(lab, *cross_host_signal(lab), "kv 6379")
+            assert "200 OK" in answer and answer.rstrip().endswith("ok"), answer
+
             removed = corral_on(lab, "rm", STACK, "--yes")
             assert removed.returncode == 0, removed.stderr
-            assert not engine(lab.host("lab1").socket).networks.list(names=[f"{STACK}_default"])
+            manager = engine(lab.host("lab1").socket)
+            wait_until(lambda: not manager.networks.list(names=[f"{STACK}_default"]),
+                       "the overlay removed", timeout=20)
     finally:
         corral_on(lab, "rm", STACK, "--yes")
