@@ -368,3 +368,11 @@ class BundleError(ImageArchiveError):
     title = "Bad bundle"
     retryable = False
     exit_code = 1
+
+
+class SwarmError(BackendError):
+    """A swarm verb cannot go ahead (quorum, the last manager, a host in another swarm)."""
+
+    title = "Swarm"
+    retryable = False
+    exit_code = 1

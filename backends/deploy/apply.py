@@ -28,6 +28,7 @@ from corral.backends.deploy import lease
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import HostWork, bring_images, converge_host, preflight
 from corral.backends.deploy.objects import remove_volume
+from corral.backends.deploy.overlay import move_to_overlay
 from corral.backends.deploy.prepare import Prepared, ProgressCallback
 from corral.backends.errors import DeployError
 from corral.backends.ssh.fleet import Fleet
@@ -120,6 +121,9 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
     work = HostWork.build(fleet, prepared)
     preflight(fleet, prepared, work)
     bring_images(fleet, prepared, report)
+    if prepared.plan.overlay:
+        move_to_overlay(fleet, prepared, {n for item in work.values() for n in item.networks},
+                        report)
     hosts = sorted({*work, *prepared.missing_records})
     results = fleet.query(
         lambda session: converge_host(session, fleet, prepared, work.get(session.name), report,

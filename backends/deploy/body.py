@@ -228,7 +228,7 @@ def _convert(value: object, kind: str) -> object:
     return bool(value) if kind == "bool" else str(value)
 
 
-def config_hash(stack: Stack, service: Service, token: str = "") -> str:
+def config_hash(stack: Stack, service: Service, token: str = "", overlay: bool = False) -> str:
     """The configuration hash a service's containers carry.
 
     Args:
@@ -237,6 +237,8 @@ def config_hash(stack: Stack, service: Service, token: str = "") -> str:
         token: For a service that uses a password answer, the random token
             that stands for the passwords its containers hold
             (`secret_tokens.tokens_for()`); never anything computed from them.
+        overlay: The stack's network is an overlay across hosts (a container
+            on a per-host bridge then differs, and moves on the next apply).
 
     Returns:
         16 hex digits.
@@ -244,6 +246,8 @@ def config_hash(stack: Stack, service: Service, token: str = "") -> str:
     text = masked_text(stack, service)
     if MASK in text:
         text += "\0" + token
+    if overlay:
+        text += "\0overlay"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -259,7 +263,7 @@ def uses_secret(stack: Stack, service: Service) -> bool:
 
 
 def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str],
-                config_hash_: str, generation: int = 0
+                config_hash_: str, generation: int = 0, overlay: bool = False
                 ) -> tuple[str, dict, list[tuple[str, list[str]]]]:
     """One replica's create body on one host.
 
@@ -272,6 +276,9 @@ def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str
         config_hash_: The hash label to write.
         generation: The definition generation that creates it (a rollback
             removes the containers of the generation it undoes).
+        overlay: The stack's network spans the hosts: the container also
+            answers to every alias other services link to it by, so a link
+            resolves from a host where the target does not run.
 
     Returns:
         The container name, the body, and the extra networks to connect after
@@ -279,6 +286,9 @@ def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str
     """
     body = copy.deepcopy(template(stack, service))
     networks, aliases, links = body.pop("_networks"), body.pop("_aliases"), body.pop("_links")
+    if overlay:
+        aliases += sorted({link.alias for other in stack.services for link in other.links
+                           if link.target == service.name and link.alias not in aliases})
     host = body["HostConfig"]
     body["Labels"] = {**replica_labels(stack, service, index), L.CONFIG_HASH: config_hash_}
     if generation:

@@ -16,6 +16,7 @@ from corral.backends.errors import BackendError
 from corral.backends.plan.model import HostContainer, HostInfo, PortUse
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
+from corral.backends.swarm import member_of
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,13 @@ def read_host(session: HostSession) -> tuple[HostInfo, list[Record]]:
     raw = session.call(lambda client: client.api.containers(all=True))
     volumes = session.call(lambda client: client.api.volumes(filters={"label": L.RECORD}))
     containers = tuple(sorted((container_of(item) for item in raw), key=lambda c: c.name))
+    member = member_of(session.name, info)
     engine_labels = dict(label.split("=", 1) for label in info.get("Labels") or [] if "=" in label)
     host = HostInfo(
         name=session.name, labels=dict(session.spec.labels), engine_labels=engine_labels,
         containers=containers, cpus=int(info.get("NCPU") or 1),
         memory=int(info.get("MemTotal") or 0), online=True,
+        swarm=member.swarm_key, swarm_manager=member.active and member.manager,
     )
     records = []
     for volume in (volumes or {}).get("Volumes") or []:

@@ -18,6 +18,7 @@ import shlex
 import time
 from dataclasses import dataclass
 
+from corral.backends.errors import BackendError
 from corral.backends.ssh.loop import BackendLoop
 from corral.backends.ssh.session import HostSession
 from corral.catalog.spec import HealthCheck
@@ -55,6 +56,17 @@ def container_address(inspect: dict) -> str | None:
         if address:
             return address
     return (inspect.get("NetworkSettings") or {}).get("IPAddress") or None
+
+
+def gateway_address(session: HostSession, container: str) -> str | None:
+    """The address the host reaches a container on an overlay at (its `docker_gwbridge`
+    endpoint: the overlay's own addresses live in the swarm's namespace, not the host's)."""
+    try:
+        bridge = session.call(lambda client: client.api.inspect_network("docker_gwbridge"))
+    except BackendError:  # no swarm on the host (NotFound), or it went away meanwhile
+        return None
+    endpoint = (bridge.get("Containers") or {}).get(container) or {}
+    return (endpoint.get("IPv4Address") or "").partition("/")[0] or None
 
 
 def request_bytes(check: HealthCheck, address: str) -> bytes | None:

@@ -21,7 +21,7 @@ from corral.backends.deploy.body import (
     unmask,
     volume_name,
 )
-from corral.backends.deploy.health import Target, container_address, wait_all
+from corral.backends.deploy.health import Target, container_address, gateway_address, wait_all
 from corral.backends.deploy.image_plan import (
     image_sources,
     plan_images,
@@ -91,7 +91,8 @@ class HostWork:
             name, body, extra = instantiate(stack, service, step.index,
                                             _peers(final[step.host], step.index),
                                             prepared.hashes[service.name],
-                                            prepared.definition.generation)
+                                            prepared.definition.generation,
+                                            overlay=bool(plan.overlay))
             pending.append((item, step, body, extra))
             item.networks.update(service_networks(stack, service))
             item.volumes.update(replica_volumes(stack, service, step.index))
@@ -236,7 +237,8 @@ def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
              lambda: write_record(session, prepared.definition))
     if work is None:
         return {}
-    for network in sorted(work.networks):
+    # On an overlay, `apply` made the stack's networks through a manager already.
+    for network in sorted(work.networks) if not prepared.plan.overlay else ():
         if ensure_network(session, stack, network):
             report(Progress(host, network, "network", "done"))
     for volume, replica in sorted(work.volumes):
@@ -308,7 +310,8 @@ def check_health(session: HostSession, fleet: Fleet, prepared: Prepared, started
         if not state.get("Running") and not (service.start_once and state.get("ExitCode") == 0):
             unhealthy[item.name] = f"exited with code {state.get('ExitCode')}"
         elif service.health_check is not None and fleet.backend is not None:
-            address = container_address(inspect)
+            address = (gateway_address(session, inspect.get("Id", "")) if prepared.plan.overlay
+                       else None) or container_address(inspect)
             if address:
                 probes.append((session, Target(host, item.name, address, service.health_check)))
         elif service.healthcheck is not None and not service.healthcheck.disable:

@@ -135,10 +135,17 @@ def remove_container(session: HostSession, ref: str, timeout: int = 10) -> None:
         pass
 
 
-def stack_networks(session: HostSession, stack: str) -> list[str]:
-    """Names of the networks Corral created for `stack` on the host."""
-    found = session.call(lambda client: client.api.networks(
-        filters={"label": f"{L.STACK}={stack}"}))
+def stack_networks(session: HostSession, stack: str, scope: str | None = None) -> list[str]:
+    """Names of the networks Corral created for `stack` on the host.
+
+    Args:
+        session: The host.
+        stack: The stack.
+        scope: Only `local` networks (bridges) or only `swarm` ones (an overlay
+            a manager lists); default both.
+    """
+    filters = {"label": f"{L.STACK}={stack}", **({"scope": scope} if scope else {})}
+    found = session.call(lambda client: client.api.networks(filters=filters))
     return sorted(n["Name"] for n in found)
 
 

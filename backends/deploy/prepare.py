@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from corral.backends import labels as L
 from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.carry import kept_secrets
 from corral.backends.deploy.diff import FieldChange, stack_changes
@@ -25,6 +26,7 @@ from corral.backends.deploy.secret_tokens import fresh, from_record, tokens_for
 from corral.backends.errors import DeployError, UpgradePending
 from corral.backends.images import BundleSource
 from corral.backends.plan.model import REPLACE, Plan
+from corral.backends.plan.planner import overlay_span
 from corral.backends.plan.planner import plan as make_plan
 from corral.backends.ssh.fleet import Fleet
 from corral.catalog.answers import Answers
@@ -214,8 +216,33 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
 
 def _plan(stack: Stack, state: FleetState, tokens: dict[str, str]
           ) -> tuple[dict[str, str], Plan]:
+    """Plan with per-host bridge networks; then, when every host that plan uses is in one
+    swarm, plan again with the stack on an overlay (kept if it still spans its hosts)."""
     hashes = {s.name: config_hash(stack, s, tokens.get(s.name, "")) for s in stack.services}
-    return hashes, make_plan(stack, state.hosts, hashes)
+    plan = make_plan(stack, state.hosts, hashes)
+    if overlay_span(plan.steps, state.hosts):
+        across = {s.name: config_hash(stack, s, tokens.get(s.name, ""), overlay=True)
+                  for s in stack.services}
+        second = make_plan(stack, state.hosts, across, overlay=True)
+        if second.overlay:
+            return across, _moving(stack, state, hashes, second)
+    return hashes, plan
+
+
+def _moving(stack: Stack, state: FleetState, bridge: dict[str, str], plan: Plan) -> Plan:
+    """Name the containers an overlay plan recreates only because they are on a bridge."""
+    on_bridge = {c.id for _, c in state.containers(stack.name)
+                 if c.labels.get(L.CONFIG_HASH) == bridge.get(c.labels.get(L.SERVICE, ""))}
+    reason = f"moves onto overlay {stack.name}_default"
+    steps = tuple(dataclasses.replace(s, reason=reason)
+                  if s.action == REPLACE and s.container in on_bridge else s
+                  for s in plan.steps)
+    moved = sum(s.reason == reason for s in steps)
+    if not moved:
+        return plan
+    note = (f"{moved} container{'s' if moved > 1 else ''} of the stack move from per-host bridge"
+            f" networks onto overlay {stack.name}_default (recreated)")
+    return dataclasses.replace(plan, steps=steps, notes=(*plan.notes, note))
 
 
 def _recorded_everywhere(state: FleetState, plan: Plan, previous: Definition | None) -> bool:

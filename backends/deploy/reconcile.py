@@ -38,7 +38,14 @@ from corral.backends import labels as L
 from corral.backends.deploy import lease, tombstone
 from corral.backends.deploy.apply import apply
 from corral.backends.deploy.gather import FleetState, gather
-from corral.backends.deploy.health import HEALTHY, UNHEALTHY, Target, container_address, probe
+from corral.backends.deploy.health import (
+    HEALTHY,
+    UNHEALTHY,
+    Target,
+    container_address,
+    gateway_address,
+    probe,
+)
 from corral.backends.deploy.health_track import HealthTracker, may_recreate
 from corral.backends.deploy.objects import remove_container
 from corral.backends.deploy.prepare import Prepared, ProgressCallback, prepare
@@ -267,7 +274,9 @@ def _watched(fleet: Fleet, state: FleetState, names: list[str]) -> list[_Watched
                     lambda client, ref=container.id: client.api.inspect_container(ref))
             except BackendError:
                 continue
-            address = container_address(inspect)
+            # On a swarm host the container may be on an overlay the host cannot route to.
+            address = (gateway_address(fleet.sessions[host], inspect.get("Id", ""))
+                       if state.host(host).swarm else None) or container_address(inspect)
             if address:
                 target = Target(host, container.name, address, checks[service])
                 watched.append(_Watched(name, service, target, container.created))

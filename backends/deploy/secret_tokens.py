@@ -103,10 +103,11 @@ def _containers_agree(fleet: Fleet, state: FleetState, stack: Stack, service: Se
     """Whether a current container of the service holds the typed passwords."""
     if service.name not in {s.name for s in previous.stack.services}:
         return False
-    current = config_hash(previous.stack, previous.stack.service(service.name), token)
+    current = {config_hash(previous.stack, previous.stack.service(service.name), token, overlay)
+               for overlay in (False, True)}
     candidates = sorted(
         (not c.running, host, c.id) for host, c in state.containers(stack.name)
-        if c.labels.get(L.SERVICE) == service.name and c.labels.get(L.CONFIG_HASH) == current)
+        if c.labels.get(L.SERVICE) == service.name and c.labels.get(L.CONFIG_HASH) in current)
     if not candidates and all(h.online for h in state.hosts):
         # No container holds any password of the service (an interrupted first
         # apply, say): none can be stale, so the token stays and re-running

@@ -8,6 +8,7 @@ as `stack.scale` and `stack.rm`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from corral.backends.deploy.objects import (
 )
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
 from corral.backends.deploy.record import Definition
-from corral.backends.errors import BackendError, UnknownStack
+from corral.backends.errors import BackendError, NotFound, UnknownStack
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
 from corral.catalog.spec import MASK, Stack
@@ -227,7 +228,8 @@ def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
             report(Progress(host, container_name, "remove", "running"))
             remove_container(session, ref)
             report(Progress(host, container_name, "remove", "done"))
-        for network in stack_networks(session, name):
+        # An overlay goes last, through a manager, once every host's containers left it.
+        for network in stack_networks(session, name, scope="local"):
             session.call(lambda client, n=network: client.api.remove_network(n))
             report(Progress(host, network, "network", "done", "removed"))
         if volumes:
@@ -237,8 +239,17 @@ def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
         for volume in records.get(host, []):
             remove_volume(session, volume)
 
+    def overlays(session: HostSession) -> None:
+        for network in stack_networks(session, name, scope="swarm"):
+            with contextlib.suppress(NotFound):  # another manager removed it first
+                session.call(lambda client, n=network: client.api.remove_network(n))
+            report(Progress(session.name, network, "network", "done", "removed"))
+
     errors = {}
     results = fleet.query(work, hosts=state.online)
+    managers = [h.name for h in state.hosts if h.online and h.swarm_manager]
+    if managers and all(result.ok for result in results):
+        results += fleet.query(overlays, hosts=managers[:1])
     for result in results:
         if not result.ok:
             error = result.error

@@ -43,6 +43,7 @@ from corral.backends.deploy.objects import (
     remove_volume,
     write_record,
 )
+from corral.backends.deploy.overlay import move_to_overlay
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.deploy.record import Definition
 from corral.backends.errors import BackendError, DeployError
@@ -83,6 +84,9 @@ def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | N
     outcome = ApplyResult(prepared)
     work = HostWork.build(fleet, prepared)
     preflight(fleet, prepared, work)
+    if prepared.plan.overlay:
+        move_to_overlay(fleet, prepared, {n for item in work.values() for n in item.networks},
+                        report, upgrade=True)
     bring_images(fleet, prepared, report)
 
     def setup(session: HostSession) -> None:
@@ -91,7 +95,8 @@ def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | N
             report(Progress(session.name, f"record generation {prepared.definition.generation}",
                             "record", "done"))
         item = work.get(session.name)
-        for network in sorted(item.networks if item else ()):
+        # On an overlay, `move_to_overlay` made the stack's networks through a manager.
+        for network in sorted(item.networks if item and not prepared.plan.overlay else ()):
             ensure_network(session, prepared.stack, network)
         for volume, replica in sorted(item.volumes if item else ()):
             ensure_volume(session, prepared.stack, volume, replica)

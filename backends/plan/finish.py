@@ -38,22 +38,32 @@ def follow_shared(stack: Stack, steps: list[Step]) -> list[Step]:
     return steps
 
 
-def link_warnings(stack: Stack, steps: list[Step]) -> list[str]:
+def link_warnings(stack: Stack, steps: list[Step], across: bool = False) -> list[str]:
     """A warning per link whose target does not run on every host of the linking service,
-    and per external link (not made)."""
+    and per external link (not made).
+
+    Args:
+        stack: The stack.
+        steps: The plan's steps.
+        across: The stack's network spans its hosts (an overlay): links
+            resolve everywhere, so only external links are warned of.
+    """
     where: dict[str, set[str]] = defaultdict(set)
     for step in steps:
         if step.action != REMOVE:
             where[step.service].add(step.host)
     warnings = []
+    used = sorted(set().union(*where.values())) if where else []
     for service in stack.services:
         for link in service.links:
             missing = sorted(where[service.name] - where.get(link.target, set()))
-            if missing:
+            if missing and not across:
                 warnings.append(
                     f"{service.name} links to {link.target}, which does not run on "
                     f"{', '.join(missing)}: plain Docker has no network across hosts, "
-                    f"so the link resolves only where both run")
+                    f"so the link resolves only where both run; `corral swarm init --hosts "
+                    f"{','.join(used)}` makes them one swarm, and the stack's network an "
+                    f"overlay across them")
         for link in service.external_links:
             warnings.append(
                 f"{service.name}'s external link to {link.target} (as {link.alias}) is not"

@@ -98,6 +98,9 @@ class HostInfo:
         memory: Memory of the host, bytes (0: unknown, no memory check).
         online: Whether Corral can reach its engine now.
         error: Why it is offline.
+        swarm: The swarm the engine is an active member of (a key shared by
+            its members, `backends/swarm`), or None.
+        swarm_manager: The engine is a manager of that swarm.
     """
 
     name: str
@@ -108,6 +111,8 @@ class HostInfo:
     memory: int = 0
     online: bool = True
     error: str | None = None
+    swarm: str | None = None
+    swarm_manager: bool = False
 
     @property
     def all_labels(self) -> dict[str, str]:
@@ -166,6 +171,9 @@ class Plan:
         warnings: Things that will work but not as in Rancher (cross-host links…).
         hosts: Online hosts considered.
         offline: Hosts left out, with why.
+        overlay: The hosts the stack's overlay network spans, when every host
+            the plan uses is in one swarm (empty: a bridge network per host).
+        notes: What is worth knowing that is not a problem (the overlay).
     """
 
     stack: str
@@ -173,6 +181,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()
     offline: tuple[tuple[str, str], ...] = ()
+    overlay: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def changes(self) -> tuple[Step, ...]:
@@ -198,6 +208,9 @@ class Plan:
             "stack": self.stack,
             "steps": [step.to_dict() for step in self.steps],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "network": {"driver": "overlay" if self.overlay else "bridge",
+                        "name": f"{self.stack}_default", "hosts": list(self.overlay)},
             "hosts": list(self.hosts),
             "offline": {host: why for host, why in self.offline},
             "counts": self.counts(),

@@ -59,7 +59,8 @@ from corral.catalog.rancher_features import refusal
 from corral.catalog.spec import Service, Stack
 
 
-def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | None = None) -> Plan:
+def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | None = None,
+         *, overlay: bool = False) -> Plan:
     """Plan the containers of `stack` over `hosts`.
 
     Args:
@@ -68,6 +69,10 @@ def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | No
             the stack's current containers are recognised by their labels.
         hashes: The configuration hash each service's containers must carry;
             a service missing here keeps whatever its containers carry.
+        overlay: The stack's networks are to be one overlay across the hosts
+            (the hashes say so too): kept when every host the plan uses is in
+            one swarm with a manager among the hosts (`overlay_span`), and
+            links then resolve on every host.
 
     Returns:
         The plan.
@@ -85,8 +90,23 @@ def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | No
                         {"every replica": {h.name: f"offline ({h.error or 'unreachable'})"
                                            for h in ordered}})
     notes = resolve_service_refs(stack, ordered)
-    result = _Planner(stack, ordered, dict(hashes or {})).run()
+    result = _Planner(stack, ordered, dict(hashes or {}), overlay).run()
     return dataclasses.replace(result, warnings=(*notes, *result.warnings)) if notes else result
+
+
+def overlay_span(steps: Sequence[Step], hosts: Sequence[HostInfo]) -> tuple[str, ...]:
+    """The hosts an overlay would span: every host the steps leave containers on, when
+    they are all active members of one swarm that an online host manages; else ().
+    """
+    used = sorted({step.host for step in steps if step.action != REMOVE})
+    info = {host.name: host for host in hosts}
+    swarms = {info[name].swarm if name in info else None for name in used}
+    if not used or len(swarms) != 1 or None in swarms:
+        return ()
+    key = swarms.pop()
+    if not any(h.online and h.swarm == key and h.swarm_manager for h in hosts):
+        return ()
+    return tuple(used)
 
 
 @dataclass
@@ -100,8 +120,10 @@ class _Replica:
 
 
 class _Planner:
-    def __init__(self, stack: Stack, hosts: list[HostInfo], hashes: dict[str, str]):
+    def __init__(self, stack: Stack, hosts: list[HostInfo], hashes: dict[str, str],
+                 overlay: bool = False):
         self.stack = stack
+        self.overlay = overlay
         self.hosts = hosts
         self.online = [host.name for host in hosts if host.online]
         self.hashes = hashes
@@ -129,7 +151,9 @@ class _Planner:
             raise PlanError(f"cannot place {count} replica{'s' if count > 1 else ''} of stack "
                             f"{self.stack.name}; nothing was changed", self.errors)
         self.steps = follow_shared(self.stack, self.steps)
-        self.warnings.extend(link_warnings(self.stack, self.steps))
+        span = overlay_span(self.steps, self.hosts) if self.overlay else ()
+        notes = [f"overlay {self.stack.name}_default spans {', '.join(span)}"] if span else []
+        self.warnings.extend(link_warnings(self.stack, self.steps, across=bool(span)))
         rank = {name: i for i, name in enumerate(service_order(self.stack))}
         steps = sorted(self.steps, key=lambda s: (rank.get(s.service, -1), s.action != REMOVE,
                                                   s.index, s.host, s.name))
@@ -139,6 +163,8 @@ class _Planner:
             warnings=tuple(self.warnings),
             hosts=tuple(self.online),
             offline=tuple((h.name, h.error or "offline") for h in self.hosts if not h.online),
+            overlay=span,
+            notes=tuple(notes),
         )
 
     # Pass 1: the current containers.

@@ -152,10 +152,11 @@ BACKEND_LAYERS = {
     "exec": {"ssh", "inventory"},
     "logs": {"engine", "ssh", "inventory"},
     "plan": set(),
-    "deploy": {"plan", "engine", "ssh", "inventory", "images"},
+    "deploy": {"plan", "engine", "ssh", "inventory", "images", "swarm"},
     "audit": {"ssh", "inventory"},
     "images": {"ssh", "inventory", "engine"},
     "volumes": {"engine", "ssh", "inventory"},
+    "swarm": {"engine", "ssh", "inventory"},
 }
 
 

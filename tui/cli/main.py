@@ -17,6 +17,7 @@ from corral.tui.cli import hosts as hosts_cli
 from corral.tui.cli import images as images_cli
 from corral.tui.cli import lease as lease_cli
 from corral.tui.cli import logs as logs_cli
+from corral.tui.cli import swarm as swarm_cli
 from corral.tui.cli import volumes as volumes_cli
 from corral.tui.cli.ending import ending_on_signals
 from corral.tui.cli.readonly import enter_readonly_if_asked
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     volumes_cli.register(subparsers)
     images_cli.register(subparsers)
     bundle_cli.register(subparsers)
+    swarm_cli.register(subparsers)
     return parser
 
 

@@ -98,6 +98,9 @@ DESTRUCTIVE_VERBS = {
     "hosts rm": "remove a host from the inventory",
     "lease break": "break a stack's lease",
     "images prune": "remove unused images",
+    "swarm init": "make a swarm of hosts",
+    "swarm join": "join a host to a swarm",
+    "swarm leave": "take a host out of its swarm",
 }
 
 
@@ -125,6 +128,9 @@ GATE_VERBS = {
     "images push": "image.push",
     "images pull": "image.pull",
     "images prune": "image.rm",
+    "swarm init": "swarm.init",
+    "swarm join": "swarm.join",
+    "swarm leave": "swarm.leave",
 }
 
 

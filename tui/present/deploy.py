@@ -137,8 +137,9 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
     if prepared.stack.dropped:
         lines += ["", "Dropped (only a Rancher server provides them):",
                   *(f"  {item}" for item in prepared.stack.dropped)]
-    if plan.warnings:
+    if plan.warnings or plan.notes:
         lines.append("")
+        lines.extend(f"network: {note}" for note in plan.notes)
         lines.extend(f"warning: {warning}" for warning in plan.warnings)
     lines.append("")
     lines.append(changes_line(prepared))

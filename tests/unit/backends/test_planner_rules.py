@@ -292,7 +292,9 @@ def test_links_across_hosts_are_warned_about() -> None:
     result = plan(st, THREE)
     assert result.warnings == ("web links to kv, which does not run on h1, h2: plain Docker has"
                                " no network across hosts, so the link resolves only where both"
-                               " run",)
+                               " run; `corral swarm init --hosts h1,h2,h3` makes them one"
+                               " swarm, and the stack's network an overlay across them",)
+    assert result.overlay == () and result.notes == ()
     together = stack(svc("kv"), svc("web", links=(Link("kv", "kv"),),
                                     rules=("container_label io.corral.service=kv",)))
     assert plan(together, THREE).warnings == ()
@@ -318,3 +320,36 @@ def test_volumes_from_another_service_needs_it_on_the_host() -> None:
 def test_dependencies_start_first() -> None:
     st = stack(svc("a", depends_on=("z",)), svc("z", links=(Link("m", "m"),)), svc("m"))
     assert [s.service for s in plan(st, THREE).steps] == ["m", "z", "a"]
+
+
+SWARM = [host(h.name, dict(h.labels), swarm="m1", swarm_manager=h.name == "h1") for h in THREE]
+
+
+def test_links_across_one_swarm_resolve_on_an_overlay() -> None:
+    st = stack(svc("kv", rules=("host_label role=edge",)),
+               svc("web", scale=2, rules=("host_label role=media",),
+                   links=(Link("kv", "kv"),)))
+    result = plan(st, SWARM, overlay=True)
+    assert result.warnings == ()
+    assert result.overlay == ("h1", "h2", "h3")
+    assert result.notes == ("overlay st_default spans h1, h2, h3",)
+    assert result.to_dict()["network"] == {"driver": "overlay", "name": "st_default",
+                                           "hosts": ["h1", "h2", "h3"]}
+
+
+@pytest.mark.parametrize("hosts", [
+    [host("h1", {"role": "media"}, swarm="m1", swarm_manager=True),
+     host("h2", {"role": "media"}), host("h3", {"role": "edge"}, swarm="m1")],
+    [host("h1", {"role": "media"}, swarm="m1"), host("h2", {"role": "media"}, swarm="m1"),
+     host("h3", {"role": "edge"}, swarm="m1")],  # no manager among the hosts
+    [host("h1", {"role": "media"}, swarm="m1", swarm_manager=True),
+     host("h2", {"role": "media"}, swarm="m2", swarm_manager=True),
+     host("h3", {"role": "edge"}, swarm="m1")],
+], ids=["one-host-outside", "no-manager", "two-swarms"])
+def test_hosts_not_in_one_managed_swarm_keep_the_warning(hosts) -> None:
+    st = stack(svc("kv", rules=("host_label role=edge",)),
+               svc("web", scale=2, rules=("host_label role=media",),
+                   links=(Link("kv", "kv"),)))
+    result = plan(st, hosts, overlay=True)
+    assert result.overlay == () and result.notes == ()
+    assert "plain Docker has no network across hosts" in result.warnings[0]

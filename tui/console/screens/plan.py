@@ -77,6 +77,8 @@ def plan_notes(planned: Planned) -> Group:
     warnings = [*plan.warnings, *(
         f"{s.service} #{s.index} on {s.host}: dropped soft rule {rule}"
         for s in plan.steps for rule in s.dropped)]
+    for note in plan.notes:
+        more.append(f"\nnetwork: {note}")
     for warning in warnings:
         more.append(f"\nwarning: {warning}", style="yellow")
     for item in prepared.stack.dropped:

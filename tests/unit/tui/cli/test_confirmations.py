@@ -28,6 +28,9 @@ ARGV = {
     "hosts rm": ["hosts", "rm", "lab1"],
     "lease break": ["lease", "break", "s"],
     "images prune": ["images", "prune", "--host", "lab1"],
+    "swarm init": ["swarm", "init", "--hosts", "lab1,lab2"],
+    "swarm join": ["swarm", "join", "lab3"],
+    "swarm leave": ["swarm", "leave", "lab3"],
 }
 
 

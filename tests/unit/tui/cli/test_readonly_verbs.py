@@ -41,11 +41,15 @@ MUTATING = {
     ("images", "push"): ["images", "push", "team/app:1", "--to", "lab1"],
     ("images", "pull"): ["images", "pull", "team/app:1", "--all"],
     ("images", "prune"): ["images", "prune", "--host", "lab1", "--yes"],
+    ("swarm", "init"): ["swarm", "init", "--hosts", "lab1,lab2", "--yes"],
+    ("swarm", "join"): ["swarm", "join", "lab2", "--manager", "--yes"],
+    ("swarm", "leave"): ["swarm", "leave", "lab1", "--force", "--yes"],
 }
 #: Verbs that only read: read-only leaves them alone.
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),
            ("catalog", "show"), ("catalog", "render"), ("catalog", "lint"), ("audit",),
-           ("lease",), ("diag",), ("images", "ls"), ("bundle", "create"), ("bundle", "verify")}
+           ("lease",), ("diag",), ("images", "ls"), ("bundle", "create"), ("bundle", "verify"),
+           ("swarm", "status")}
 
 INVENTORY = "hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
 

@@ -1,0 +1,40 @@
+"""Docker Swarm under the hosts: who is in which swarm, and making, joining, leaving one.
+
+What the layers above may import; everything else in this package is internal.
+"""
+
+from corral.backends.swarm.cluster import Cluster, Node, Quorum, read_cluster, read_member
+from corral.backends.swarm.state import Member, member_of, swarm_key
+from corral.backends.swarm.verbs import (
+    Init,
+    Join,
+    Leave,
+    advertise_address,
+    plan_init,
+    plan_join,
+    plan_leave,
+    run_init,
+    run_join,
+    run_leave,
+)
+
+__all__ = [
+    "advertise_address",
+    "Cluster",
+    "Init",
+    "Join",
+    "Leave",
+    "Member",
+    "member_of",
+    "Node",
+    "plan_init",
+    "plan_join",
+    "plan_leave",
+    "Quorum",
+    "read_cluster",
+    "read_member",
+    "run_init",
+    "run_join",
+    "run_leave",
+    "swarm_key",
+]

@@ -1,0 +1,82 @@
+"""A swarm of lab hosts for a test module, and no swarm left behind.
+
+Swarm state outlives a test run (it lives in each lab engine's data root),
+so every helper here first takes every lab host out of whatever swarm a
+previous run left it in, and always does so again afterwards: one failed
+run must not break the next. Everything goes through each engine's own
+socket (`docker swarm leave --force` there), never through Corral.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
+
+#: The port managers listen on.
+MANAGER_PORT = 2377
+
+
+def leave_swarms(lab: Lab) -> None:
+    """Take every lab host out of any swarm (`docker swarm leave --force` on each)."""
+    for host in lab.hosts:
+        client = engine(host.socket)
+        try:
+            if (client.info().get("Swarm") or {}).get("LocalNodeState") != "inactive":
+                client.swarm.leave(force=True)
+        except docker.errors.APIError:
+            pass  # not in a swarm after all, or leaving already
+        finally:
+            client.close()
+
+
+@contextlib.contextmanager
+def swarm_of(lab: Lab, managers: tuple[str, ...] = ("lab1",),
+             workers: tuple[str, ...] = ("lab2", "lab3")) -> Iterator[str]:
+    """A swarm of lab hosts for the duration of the block.
+
+    Args:
+        lab: The lab.
+        managers: Hosts joining as managers, the first one making the swarm.
+        workers: Hosts joining as workers.
+
+    Yields:
+        The name of the first manager.
+    """
+    leave_swarms(lab)
+    try:
+        first = lab.host(managers[0])
+        client = engine(first.socket)
+        client.swarm.init(advertise_addr=first.address, listen_addr=f"0.0.0.0:{MANAGER_PORT}")
+        tokens = client.api.inspect_swarm()["JoinTokens"]
+        for name, role in [(m, "Manager") for m in managers[1:]] + [(w, "Worker")
+                                                                     for w in workers]:
+            host = lab.host(name)
+            engine(host.socket).swarm.join([f"{first.address}:{MANAGER_PORT}"], tokens[role],
+                                           advertise_addr=host.address,
+                                           listen_addr=f"0.0.0.0:{MANAGER_PORT}")
+        yield first.name
+    finally:
+        leave_swarms(lab)
+
+
+@pytest.fixture(scope="module")
+def lab_swarm(lab: Lab) -> Iterator[str]:
+    """The three lab hosts as one swarm (lab1 managing) for the test module."""
+    with swarm_of(lab) as manager:
+        yield manager
+
+
+@pytest.fixture
+def no_swarm(lab: Lab) -> Iterator[None]:
+    """Every lab host outside any swarm, before and after the test."""
+    leave_swarms(lab)
+    try:
+        yield
+    finally:
+        leave_swarms(lab)
