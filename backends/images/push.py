@@ -209,7 +209,7 @@ def _push(source: ImageSource, target: HostSession, image: str, chunk_size: int,
         stats = _send(source, target, image, plan, chunk_size, on_progress)
     except (PushRejected, _ManifestDisagrees) as refused:
         if not plan.members or _hopeless(refused):
-            raise _rejected(refused, target.name) from refused
+            raise _rejected(refused, target.name, image) from refused
         why = ("the archive's manifest did not match the layers skipped"
                if isinstance(refused, _ManifestDisagrees) else
                f"the engine refused the partial archive ({refused.message})")
@@ -254,7 +254,8 @@ def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
         answers = client.api.load_image(body(), quiet=False)
         for answer in answers:
             if isinstance(answer, dict) and answer.get("error"):
-                raise PushRejected(str(answer["error"]).strip(), host=target.name)
+                raise PushRejected(f"loading {image} failed: {str(answer['error']).strip()}",
+                                   host=target.name)
     except (BackendError, _ManifestDisagrees):
         raise
     except Exception as exc:
@@ -263,7 +264,8 @@ def _send(source: ImageSource, target: HostSession, image: str, plan: LayerPlan,
             raise PushLinkLost(f"the connection dropped while pushing {image} "
                                f"({sent[0]} bytes sent); nothing was loaded",
                                host=target.name) from exc
-        raise PushRejected(error.message, host=target.name) from exc
+        raise PushRejected(f"loading {image} failed: {error.message}",
+                           host=target.name) from exc
     return stats
 
 
@@ -281,10 +283,10 @@ def _hopeless(refused: Exception) -> bool:
         words in refused.message.lower() for words in _HOPELESS)
 
 
-def _rejected(refused: Exception, host: str) -> PushRejected:
+def _rejected(refused: Exception, host: str, image: str) -> PushRejected:
     if isinstance(refused, PushRejected):
         return refused
-    return PushRejected("the image archive's manifest is not a single image's", host=host)
+    return PushRejected(f"the archive of {image} does not hold a single image", host=host)
 
 
 def _verify(target: HostSession, image: str, image_id: str) -> None:
