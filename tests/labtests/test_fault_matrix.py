@@ -14,14 +14,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import fault_push as P
 from tests.support import faults as F
 from tests.support.deploy import corral_on
+from tests.support.images import remove_image
 from tests.support.lab import Lab
+from tests.support.lab_cli import engine
 
 pytestmark = pytest.mark.lab
 
 CONSOLE_FAULTS = [fault for fault, run in F.runs() if run == "console"]
 DEPLOY_FAULTS = [fault for fault, run in F.runs() if run == "deploy"]
+PUSH_FAULTS = [fault for fault, run in F.runs() if run == "push"]
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +78,51 @@ def test_interrupted_deploy_converges_on_rerun(lab: Lab, folders, fault: str) ->
     assert result.containers == expected
     assert result.not_running == []
     assert result.orphans == []
+
+
+@pytest.fixture(scope="module")
+def pushed_images(lab: Lab) -> tuple[str, str]:
+    """Two images only lab1 holds (busybox base + 80 MB + a marker): one to deploy, one
+    for `images push`; each run removes its copies on the targets."""
+    images = P.build_image(lab, "fdimg"), P.build_image(lab, "fcimg")
+    yield images
+    for image in images:
+        remove_image(engine(lab.host(P.SOURCE).socket), image)
+
+
+def check_push(result: P.PushResult, image: str) -> None:
+    """What the matrix's image push cell says, for one command."""
+    assert result.interrupted, f"the fault did not land mid-push: {result}"
+    assert result.exit_code == 1
+    [line] = result.host_lines  # one line for the host, naming the image
+    assert image in line, line
+    assert result.stray == []  # no traceback, no stray log line
+    assert result.left_on_host == []  # nothing tagged, nothing of its ID
+    assert result.other_holds, f"{P.OTHER} did not get {image}"
+    assert result.rerun_code == 0, result.rerun_error
+    assert result.rerun_bytes is not None
+    assert result.rerun_bytes <= 1.05 * result.missing + P.TAR_OVERHEAD
+
+
+@pytest.mark.parametrize("fault", PUSH_FAULTS)
+def test_an_interrupted_image_push_names_host_and_image_and_a_rerun_sends_what_is_missing(
+        lab: Lab, pushed_images, tmp_path: Path, fault: str) -> None:
+    deploy_image, cli_image = pushed_images
+    try:
+        deployed = P.deploy_push_run(lab, fault, deploy_image, tmp_path)
+    finally:
+        lab.restored(F.HOST, after=fault)
+    print(f"\n{fault}: {deployed}", file=sys.stderr)
+    check_push(deployed, deploy_image)
+    assert deployed.host_lines[0].startswith(f"  {F.HOST}: ")
+    assert deployed.rerun_layers == "2 of 3 layers"
+    assert deployed.other_rerun == "nothing"  # lab3 kept what it got
+    try:
+        pushed = P.cli_push_run(lab, fault, cli_image)
+    finally:
+        lab.restored(F.HOST, after=fault)
+    print(f"{fault}: {pushed}", file=sys.stderr)
+    check_push(pushed, cli_image)
+    assert pushed.host_lines[0].startswith(f"corral: {F.HOST}: ")
+    assert pushed.rerun_layers == "partial, 2 of 3 layers"
+    assert pushed.other_rerun == "present, 0 B"
