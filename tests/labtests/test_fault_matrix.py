@@ -116,6 +116,7 @@ def test_an_interrupted_image_push_names_host_and_image_and_a_rerun_sends_what_i
     check_push(deployed, deploy_image)
     assert deployed.host_lines[0].startswith(f"  {F.HOST}: ")
     assert deployed.rerun_layers == "2 of 3 layers"
+    assert deployed.running == [host.name for host in lab.hosts]  # converged everywhere
     assert deployed.other_rerun == "nothing"  # lab3 kept what it got
     try:
         pushed = P.cli_push_run(lab, fault, cli_image)

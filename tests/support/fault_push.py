@@ -172,6 +172,7 @@ class PushResult:
     rerun_bytes: int | None = None  # bytes sent to HOST by the re-run
     rerun_layers: str = ""  # "2 of 3 layers" (deploy), the mode (images push)
     other_rerun: str = ""  # what the re-run did on OTHER
+    running: list[str] = field(default_factory=list)  # hosts running the stack after (deploy)
     missing: int = 0  # bytes of the layers HOST lacks
 
 
@@ -198,11 +199,8 @@ def deploy_push_run(lab: Lab, fault: str, image: str, directory: Path) -> PushRe
         result.rerun_layers = mine[0].rsplit(", ", 1)[-1] if mine else ""
         result.other_rerun = "; ".join(line for line in done if f" {OTHER} " in line) \
             or "nothing"
-        for host in (HOST, OTHER):
-            running = engine(lab.host(host).socket).containers.list(
-                filters={"label": f"{L.STACK}={PUSH_STACK}"})
-            if not running:
-                result.rerun_error += f" (nothing of {PUSH_STACK} runs on {host})"
+        result.running = [host.name for host in lab.hosts if engine(host.socket).containers.list(
+            filters={"label": f"{L.STACK}={PUSH_STACK}", "status": "running"})]
         result.rerun_bytes = _bytes_of(mine[0]) if mine else None
     finally:
         corral_on(lab, "rm", PUSH_STACK, "--yes", "--volumes")
