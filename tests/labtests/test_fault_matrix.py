@@ -1,7 +1,8 @@
 """The fault matrix (issue 16, item 10): each fault × each activity, on one shared lab.
 
 The cells and the runs that check them live in `tests/support/faults.py`
-(the README's "Faults" table is generated from the same table). Every run
+(the README's "Faults" table is generated from the same table); the image
+push run in `tests/support/fault_push.py`. Every run
 leaves the host answering again (`lab.restored`) so that no fault leaks into
 the next case; measured times are printed on stderr (`pytest -s` shows them,
 `bench/faults.py` prints them as a table).

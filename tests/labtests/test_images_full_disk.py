@@ -11,12 +11,14 @@ device". The test mounts it and always unmounts it.
 `corral images push` and `corral deploy` must then each print one line naming
 the host, the image and the engine's reason, exit 1 without a traceback, leave
 nothing tagged on the target, and not try the full archive (it cannot fit
-where the partial one did not).
+where the partial one did not). The console's deploy (the plan screen's apply)
+shows the same row: host, then image and reason.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import subprocess
 import uuid
@@ -24,9 +26,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from corral.backends import labels as L
 from corral.backends.images import push as push_module
+from corral.catalog.answers import resolve_answers
+from corral.catalog.render import render
+from corral.tui.cli.deploy_args import version_at
+from corral.tui.console.screens.modals import ConfirmScreen
+from corral.tui.console.screens.plan import PlanScreen
+from tests.support.console import SIZE, console, online, until
 from tests.support.deploy import corral_on
 from tests.support.images import MB, build_layered_image, remove_image
 from tests.support.lab import Lab
@@ -102,14 +111,19 @@ def test_images_push_onto_a_full_disk_is_one_line_and_no_fallback(
     assert json.loads(again.stdout)["mode"] == "partial"
 
 
-def test_deploy_onto_a_full_disk_is_one_line_and_changes_no_container(
-        lab: Lab, image: str, sends: list[str], tmp_path: Path) -> None:
-    folder = tmp_path / "full"
+def stack_on_lab2(folder: Path, image: str) -> Path:
+    """A one-service stack of `image` on lab2 alone (zone=b)."""
     folder.mkdir()
     (folder / "docker-compose.yml").write_text(
         f"version: '2'\nservices:\n  app:\n    image: {image}\n"
         "    command: [\"sleep\", \"3600\"]\n    labels:\n"
         "      io.rancher.scheduler.affinity:host_label: zone=b\n")
+    return folder
+
+
+def test_deploy_onto_a_full_disk_is_one_line_and_changes_no_container(
+        lab: Lab, image: str, sends: list[str], tmp_path: Path) -> None:
+    folder = stack_on_lab2(tmp_path / "full", image)
     try:
         with full_disk(lab, HOST):
             result = corral_on(lab, "deploy", str(folder), "--stack", "full", "--yes")
@@ -128,3 +142,42 @@ def test_deploy_onto_a_full_disk_is_one_line_and_changes_no_container(
         assert client.containers.list(all=True, filters={"label": f"{L.STACK}=full"}) == []
     finally:
         corral_on(lab, "rm", "full", "--yes", "--volumes")
+
+
+def plain(renderable) -> str:
+    """A rich renderable as plain text, lines unwrapped (long engine messages included)."""
+    out = Console(width=1000, record=True, file=io.StringIO())
+    out.print(renderable)
+    return out.export_text()
+
+
+async def test_the_console_deploy_onto_a_full_disk_names_host_image_and_reason(
+        lab: Lab, image: str, sends: list[str], tmp_path: Path) -> None:
+    version = version_at(stack_on_lab2(tmp_path / "cfull", image))
+    stack = render(version, resolve_answers(version.info.questions), stack_name="cfull")
+    app = console(lab)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await online(pilot, app)
+            screen = PlanScreen(app.flow, stack, resolve_answers(version.info.questions))
+            app.push_screen(screen)
+            await until(pilot, lambda: screen.phase != "planning", "the plan", timeout=30)
+            assert screen.phase == "planned", plain(screen.status)
+            with full_disk(lab, HOST):
+                await pilot.press("a")
+                assert isinstance(app.screen, ConfirmScreen)
+                await pilot.press("y")
+                await until(pilot, lambda: screen.phase in ("done", "failed"), "the apply",
+                            timeout=60)
+            said = plain(screen.status)
+            print(f"\n{said}")
+            assert screen.phase == "failed"
+            [row] = [line for line in said.splitlines() if line.strip().startswith(HOST)]
+            assert f"loading {image} failed: " in row and row.rstrip().endswith(REASON), row
+            assert "Traceback" not in said
+        assert sends == [image]
+        assert nothing_of(lab, HOST, image) == []
+        client = engine(lab.host(HOST).socket)
+        assert client.containers.list(all=True, filters={"label": f"{L.STACK}=cfull"}) == []
+    finally:
+        corral_on(lab, "rm", "cfull", "--yes", "--volumes")
