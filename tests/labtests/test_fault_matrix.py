@@ -83,15 +83,16 @@ def test_interrupted_deploy_converges_on_rerun(lab: Lab, folders, fault: str) ->
 
 @pytest.fixture(scope="module")
 def pushed_images(lab: Lab) -> tuple[str, str]:
-    """Two images only lab1 holds (busybox base + 80 MB + a marker): one to deploy, one
-    for `images push`; each run removes its copies on the targets."""
-    images = P.build_image(lab, "fdimg"), P.build_image(lab, "fcimg")
+    """Three images only lab1 holds (busybox base + 80 MB + a marker): to deploy, for
+    `images push`, for the console's deploy; each run removes its copies on the targets."""
+    images = (P.build_image(lab, "fdimg"), P.build_image(lab, "fcimg"),
+              P.build_image(lab, "fuimg"))
     yield images
     for image in images:
         remove_image(engine(lab.host(P.SOURCE).socket), image)
 
 
-def check_push(result: P.PushResult, image: str) -> None:
+def check_push(result: P.PushResult, image: str, overhead: int = P.TAR_OVERHEAD) -> None:
     """What the matrix's image push cell says, for one command."""
     assert result.interrupted, f"the fault did not land mid-push: {result}"
     assert result.exit_code == 1
@@ -102,13 +103,13 @@ def check_push(result: P.PushResult, image: str) -> None:
     assert result.other_holds, f"{P.OTHER} did not get {image}"
     assert result.rerun_code == 0, result.rerun_error
     assert result.rerun_bytes is not None
-    assert result.rerun_bytes <= 1.05 * result.missing + P.TAR_OVERHEAD
+    assert result.rerun_bytes <= 1.05 * result.missing + overhead
 
 
 @pytest.mark.parametrize("fault", PUSH_FAULTS)
 def test_an_interrupted_image_push_names_host_and_image_and_a_rerun_sends_what_is_missing(
         lab: Lab, pushed_images, tmp_path: Path, fault: str) -> None:
-    deploy_image, cli_image = pushed_images
+    deploy_image, cli_image, _ = pushed_images
     try:
         deployed = P.deploy_push_run(lab, fault, deploy_image, tmp_path)
     finally:
@@ -128,3 +129,18 @@ def test_an_interrupted_image_push_names_host_and_image_and_a_rerun_sends_what_i
     assert pushed.host_lines[0].startswith(f"corral: {F.HOST}: ")
     assert pushed.rerun_layers == "partial, 2 of 3 layers"
     assert pushed.other_rerun == "present, 0 B"
+
+
+@pytest.mark.parametrize("fault", PUSH_FAULTS)
+async def test_the_console_deploy_of_an_image_push_rides_out_the_fault(
+        lab: Lab, pushed_images, tmp_path: Path, fault: str) -> None:
+    image = pushed_images[2]
+    try:
+        result = await P.console_push_run(lab, fault, image, tmp_path)
+    finally:
+        lab.restored(F.HOST, after=fault)
+    print(f"\n{fault}: {result}", file=sys.stderr)
+    # The re-run is counted on lab2's veth: SSH and the console's own traffic too.
+    check_push(result, image, overhead=P.WIRE_OVERHEAD)
+    assert result.host_lines[0].startswith(f"{F.HOST}: "), result.host_lines
+    assert result.running == [host.name for host in lab.hosts]

@@ -13,12 +13,16 @@ on its veth, so the trigger does not depend on what the command prints). Then:
 - after the repair the same command converges, and lab2 is sent only the layers
   it lacks (its busybox base is skipped); lab3 is sent nothing.
 
-The console has no push of its own yet: its deploy brings images through the
-same code as `corral deploy` (`backends/deploy/image_plan.py`).
+The console has no push of its own yet; its deploy (the plan screen's apply)
+brings images as `corral deploy` does, and `console_push_run` checks it under the
+same fault: the plan screen's error names lab2 with the image and why, and an
+apply again in the same console converges, sending lab2 only the missing layers
+(counted on its veth).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -32,10 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
+from rich.console import Console
 
 from corral.backends import labels as L
+from corral.catalog.answers import resolve_answers
+from corral.catalog.render import render
+from corral.tui.cli.deploy_args import version_at
+from corral.tui.console.screens.modals import ConfirmScreen
+from corral.tui.console.screens.plan import PlanScreen
+from tests.support.console import SIZE, online, until
 from tests.support.deploy import corral_on
-from tests.support.faults import HOST, inject, repair
+from tests.support.faults import HOST, inject, matrix_console, repair
 from tests.support.images import MB, build_layered_image, remove_image
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
@@ -49,8 +60,11 @@ BIG = 80 * MB
 TRIGGER = 8 * MB
 #: A push of the missing layers: their bytes, 5 %, and the archive's small members.
 TAR_OVERHEAD = 64 * 1024
+#: On the wire, SSH and the console's own traffic to the host on top of that.
+WIRE_OVERHEAD = 1 * MB
 
 PUSH_STACK = "fpush"
+CONSOLE_STACK = "fcpush"
 COMPOSE = """\
 version: '2'
 services:
@@ -70,9 +84,9 @@ def build_image(lab: Lab, name: str) -> str:
     return image
 
 
-def write_stack(directory: Path, image: str) -> Path:
+def write_stack(directory: Path, image: str, name: str = PUSH_STACK) -> Path:
     """The push run's stack folder: one global service of `image`."""
-    folder = directory / PUSH_STACK
+    folder = directory / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "docker-compose.yml").write_text(COMPOSE.format(image=image))
     return folder
@@ -173,6 +187,7 @@ class PushResult:
     rerun_layers: str = ""  # "2 of 3 layers" (deploy), the mode (images push)
     other_rerun: str = ""  # what the re-run did on OTHER
     running: list[str] = field(default_factory=list)  # hosts running the stack after (deploy)
+    shown: str = ""  # what the console's plan screen said when the apply failed
     missing: int = 0  # bytes of the layers HOST lacks
 
 
@@ -242,6 +257,77 @@ def cli_push_run(lab: Lab, fault: str, image: str) -> PushResult:
                               f"{mine.get('layers')} layers"
         result.other_rerun = f"{other.get('mode')}, {other.get('bytes_sent')} B"
     finally:
+        for host in (HOST, OTHER):
+            remove_image(engine(lab.host(host).socket), image)
+    return result
+
+
+def plain(renderable) -> str:
+    """A rich renderable (the plan screen's status) as plain text, lines unwrapped."""
+    out = Console(width=1000, record=True, file=io.StringIO())
+    out.print(renderable)
+    return out.export_text()
+
+
+async def _apply(pilot, app, stack, answers) -> PlanScreen:
+    """Plan `stack` on the console's plan screen and confirm its apply."""
+    screen = PlanScreen(app.flow, stack, answers)
+    app.push_screen(screen)
+    await until(pilot, lambda: screen.phase != "planning", "the plan", timeout=30)
+    assert screen.phase == "planned", plain(screen.status)
+    await pilot.press("a")
+    assert isinstance(app.screen, ConfirmScreen)
+    await pilot.press("y")
+    return screen
+
+
+async def console_push_run(lab: Lab, fault: str, image: str, directory: Path) -> PushResult:
+    """The console's deploy of a stack whose image only SOURCE holds, hit by `fault` on HOST
+    once bytes flow to it; then the same apply again in the same console. The stack and
+    the copies are removed after."""
+    result = PushResult("console deploy", missing=missing_bytes(lab, image))
+    image_id = engine(lab.host(SOURCE).socket).images.get(image).id
+    version = version_at(write_stack(directory, image, CONSOLE_STACK))
+    answers = resolve_answers(version.info.questions)
+    stack = render(version, answers, stack_name=CONSOLE_STACK)
+    app = matrix_console(lab)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await online(pilot, app)
+            start = wire_bytes(lab, HOST)
+            screen = await _apply(pilot, app, stack, answers)
+            outage = None
+            try:
+                await until(pilot, lambda: wire_bytes(lab, HOST) - start >= TRIGGER
+                            or screen.phase != "applying", "bytes into lab2", timeout=60)
+                if screen.phase == "applying":
+                    outage = await asyncio.to_thread(inject, lab, fault)
+                await until(pilot, lambda: screen.phase != "applying", "the apply", 120)
+            finally:
+                if outage is not None:
+                    await asyncio.to_thread(repair, lab, fault, outage)
+                await asyncio.to_thread(lab.restored, HOST)
+            said = result.shown = plain(screen.status)
+            result.interrupted = outage is not None and screen.phase == "failed"
+            result.exit_code = 0 if screen.phase == "done" else 1
+            result.host_lines = [line.strip() for line in said.splitlines()
+                                 if line.strip().startswith(f"{HOST}: ")]
+            result.stray = [line for line in said.splitlines() if "Traceback" in line]
+            result.left_on_host = holds(lab, HOST, image, image_id)
+            result.other_holds = bool(holds(lab, OTHER, image, image_id))
+            # Again, once the console sees the host back.
+            await pilot.press("escape")
+            await until(pilot, lambda: app.fleet.session(HOST).online, f"{HOST} online", 30)
+            before = wire_bytes(lab, HOST)
+            again = await _apply(pilot, app, stack, answers)
+            await until(pilot, lambda: again.phase != "applying", "the apply again", 120)
+            result.rerun_bytes = wire_bytes(lab, HOST) - before
+            result.rerun_code = 0 if again.phase == "done" else 1
+            result.rerun_error = "" if again.phase == "done" else plain(again.status)
+        result.running = [host.name for host in lab.hosts if engine(host.socket).containers.list(
+            filters={"label": f"{L.STACK}={CONSOLE_STACK}", "status": "running"})]
+    finally:
+        corral_on(lab, "rm", CONSOLE_STACK, "--yes", "--volumes")
         for host in (HOST, OTHER):
             remove_image(engine(lab.host(host).socket), image)
     return result

@@ -17,9 +17,9 @@ Three runs per fault cover every activity:
   first container is created; then the same deploy again must converge with
   nothing orphaned (every container and volume of the stack is one the record
   and plan account for).
-- the push run (`tests/support/fault_push.py`): `corral deploy` and `corral
-  images push` of an image only lab1 holds to the faulted host and another,
-  hit by the fault once bytes flow; then each again.
+- the push run (`tests/support/fault_push.py`): `corral deploy`, `corral
+  images push` and the console's deploy of an image only lab1 holds to the
+  faulted host and another, hit by the fault once bytes flow; then each again.
 """
 
 from __future__ import annotations
@@ -74,9 +74,9 @@ HOLDS: dict[str, tuple[str, str]] = {
                            "0 orphans", "deploy"),
     "health pass": ("a pass during the outage changes nothing; after it, nothing moved "
                     "or doubled", "console"),
-    "image push": ("`deploy` and `images push` fail in one line naming host, image and why; "
-                   "nothing tagged on it; the other host gets the image; a re-run sends only "
-                   "the missing layers", "push"),
+    "image push": ("`deploy`, `images push` and the console's deploy fail in one line naming "
+                   "host, image and why; nothing tagged on it; the other host gets the image; "
+                   "a re-run sends only the missing layers", "push"),
 }
 
 #: Cells that differ from `HOLDS` for one fault: (fault, activity) -> (text, run).
@@ -285,7 +285,7 @@ class ConsoleResult:
     passes_offline: int = 0  # health passes that started while the host was down
 
 
-def _console(lab: Lab) -> CorralApp:
+def matrix_console(lab: Lab) -> CorralApp:
     """A console as a user gets it: default keepalives, a 5 s connect timeout."""
     settings = SshSettings(known_hosts=(str(lab.known_hosts),), connect_timeout=5)
     return CorralApp(load_inventory(lab.inventory), settings, Config())
@@ -336,7 +336,7 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
             host never came back); the limits themselves are the caller's to assert.
     """
     result = ConsoleResult(fault)
-    app = _console(lab)
+    app = matrix_console(lab)
     passes: list[tuple[float, bool, object]] = []  # (start, host offline then, report)
     async with app.run_test(size=SIZE) as pilot:
         await online(pilot, app)
