@@ -6,8 +6,8 @@ The same runs as `tests/labtests/test_fault_matrix.py` (see
 long the host took to show offline and to come back, log lines lost and
 doubled in the console's log pane, what a health pass changed, and whether an
 interrupted deploy converged when re-run with nothing orphaned, and whether an
-interrupted image push (deploy and `images push`) left nothing on the host and its
-re-run sent only the missing layers.
+interrupted image push (deploy, `images push`, the console's deploy) left nothing
+on the host and its re-run sent only the missing layers.
 
 Usage: bench/faults.py [--dir LAB_DIR] [--rounds N] [--faults F,F…]
 (starts the lab if needed). Targets: offline ≤ 5 s, back ≤ 5 s after the
@@ -76,7 +76,7 @@ def main() -> int:
         print(deployed.stderr, file=sys.stderr)
         return 1
     rows = []
-    images = P.build_image(lab, "fdimg"), P.build_image(lab, "fcimg")
+    images = [P.build_image(lab, name) for name in ("fdimg", "fcimg", "fuimg")]
     try:
         for fault in chosen:
             consoles, deploys, pushes = [], [], []
@@ -93,6 +93,8 @@ def main() -> int:
                 try:
                     pushes.append(P.deploy_push_run(lab, fault, images[0], scratch))
                     pushes.append(P.cli_push_run(lab, fault, images[1]))
+                    pushes.append(asyncio.run(P.console_push_run(lab, fault, images[2],
+                                                                 scratch)))
                 finally:
                     lab.restored(F.HOST, after=fault)
             rows.append((
