@@ -171,6 +171,39 @@ class RegistryUnreachable(BackendError):
         self.registry = registry
 
 
+class RegistryDenied(BackendError):
+    """A registry refused a pull for want of credentials, or refused the ones sent.
+
+    Distinct from `RegistryUnreachable`: the registry answered, so pushing the
+    image instead would hide a wrong password; the operator fixes the credentials.
+
+    Attributes:
+        registry: The registry's address.
+        image: The image, as the message names it (without the registry).
+        source: Where the refused credentials came from (`FILE:LINE` of a
+            `registries:` entry, the Docker configuration file), or "" when none
+            were sent.
+    """
+
+    title = "Registry login refused"
+    retryable = False
+
+    def __init__(self, message: str, *, host: str | None = None, registry: str = "",
+                 image: str = "", source: str = ""):
+        super().__init__(clip_message(message), host=host)
+        self.registry = registry
+        self.image = image
+        self.source = source
+
+
+class RegistryCredentialsError(InventoryError):
+    """A `registries:` entry is wrong, or its password cannot be read (a password
+    file others may read, an unset environment variable); names file and line.
+    Also: the operator's Docker credential helper failed."""
+
+    title = "Registry credentials"
+
+
 class ActionRefused(BackendError):
     """Corral itself refuses a change (read-only mode, a volume in use…)."""
 

@@ -22,6 +22,7 @@ from corral.backends.errors import (
     HostOffline,
     HostUnreachable,
     NotFound,
+    RegistryDenied,
     RegistryUnreachable,
 )
 
@@ -39,6 +40,19 @@ REGISTRY_UNREACHABLE_TEXT = (
     "client.timeout exceeded",
     "temporary failure in name resolution",
     "server misbehaving",
+)
+
+#: What the engine says when a registry wants credentials it did not get (a basic-auth
+#: registry asked without any: `no basic auth credentials`) or refuses the ones sent
+#: (`unauthorized: authentication required`, Docker Hub's `incorrect username or
+#: password`, a token server's `denied: requested access to the resource is denied`).
+REGISTRY_DENIED_TEXT = (
+    "no basic auth credentials",
+    "unauthorized",
+    "authentication required",
+    "incorrect username or password",
+    "access to the resource is denied",
+    "pull access denied",
 )
 
 
@@ -106,15 +120,20 @@ def _engine_message(exc: docker.errors.APIError) -> str:
     return str(explanation or exc).strip()
 
 
-def translate_pull_error(exc: BaseException | str, host: str, registry: str) -> BackendError:
+def translate_pull_error(exc: BaseException | str, host: str, registry: str, *,
+                         image: str = "", credentials: str | None = None) -> BackendError:
     """Turn what a failed image pull raised, or the error text the engine streamed, into
     a BackendError: `RegistryUnreachable` when the engine could not get through to the
-    registry, `NotFound` for an unknown image or tag, else `DockerApiError`.
+    registry, `RegistryDenied` when it refused the credentials (or wanted some),
+    `NotFound` for an unknown image or tag, else `DockerApiError`.
 
     Args:
         exc: A docker-py exception, or the engine's error message from the stream.
         host: Inventory name of the host.
         registry: The registry the image lives in, for the message.
+        image: The image reference, for the message (shown without its registry).
+        credentials: Where the credentials sent came from (`user U, registries: at
+            FILE:LINE`), or None when none were sent. Never the secret.
 
     Returns:
         The matching error; the caller raises it (`from exc` for an exception).
@@ -131,6 +150,28 @@ def translate_pull_error(exc: BaseException | str, host: str, registry: str) -> 
     if any(marker in lowered for marker in REGISTRY_UNREACHABLE_TEXT):
         return RegistryUnreachable(f"registry {registry} unreachable: {text}",
                                    host=host, registry=registry)
+    if any(marker in lowered for marker in REGISTRY_DENIED_TEXT):
+        return _denied(host, registry, image, credentials,
+                       maybe_missing="does not exist" in lowered)
     if "manifest unknown" in lowered or "not found" in lowered:
         return NotFound(text, host=host, status=status or 404)
     return DockerApiError(text, host=host, status=status)
+
+
+def _denied(host: str, registry: str, image: str, credentials: str | None, *,
+            maybe_missing: bool = False) -> RegistryDenied:
+    """`registry R refused the credentials for IMAGE (…)`, or that it wants some."""
+    shown = image.removeprefix(f"{registry}/") or "the image"
+    if maybe_missing and credentials is None:  # Docker Hub says the same of both
+        return RegistryDenied(
+            f"registry {registry} has no image {shown}, or wants credentials for it and "
+            f"none were found ('registries:' in the inventory or configuration, or "
+            f"`docker login`)", host=host, registry=registry, image=shown)
+    if credentials is not None:
+        return RegistryDenied(f"registry {registry} refused the credentials for {shown} "
+                              f"({credentials})", host=host, registry=registry,
+                              image=shown, source=credentials)
+    return RegistryDenied(
+        f"registry {registry} wants credentials for {shown} and none were found (give "
+        f"them under 'registries:' in the inventory or configuration, or `docker login`)",
+        host=host, registry=registry, image=shown)

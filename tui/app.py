@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -10,8 +10,10 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from corral.backends.images import BundleSource
 from corral.backends.inventory import Inventory
 from corral.backends.ssh import SshSettings
+from corral.tui.catalog_sources import OpenedBundle
 from corral.tui.config import Config
 from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.model.data import ConsoleData
@@ -32,6 +34,8 @@ class CorralApp(FleetApp):
         settings: SSH settings for every connection.
         config: The user's configuration (read-only mode, keymap…).
         data: Where the console's data comes from; by default, live from the hosts.
+        bundles: Bundle files open as catalog sources (`corral --bundle FILE`): their
+            entries join the catalog, and their images are pushed from them.
     """
 
     TITLE = "Corral"
@@ -42,9 +46,11 @@ class CorralApp(FleetApp):
     ]
 
     def __init__(self, inventory: Inventory, settings: SshSettings, config: Config | None = None,
-                 data: ConsoleData | None = None):
+                 data: ConsoleData | None = None, bundles: Sequence[OpenedBundle] = ()):
         self.config = config or Config()
-        super().__init__(inventory, settings, readonly=self.config.readonly)
+        self.bundles = tuple(bundles)
+        super().__init__(inventory, settings, readonly=self.config.readonly,
+                         registries=self.config.registries)
         self.inventory_path = str(inventory.path or "")
         self.flow = DeployFlow(self.fleet)
         self.data = data if data is not None else ConsoleData(self.fleet, self.flow)
@@ -88,6 +94,15 @@ class CorralApp(FleetApp):
             )
         )
 
+    @property
+    def bundle_catalogs(self) -> list:
+        """The catalogs of the open bundles, for the catalog screens."""
+        return [bundle.catalog for bundle in self.bundles]
+
+    def bundle_of(self, entry) -> BundleSource | None:
+        """The open bundle `entry` comes from, if any: its images are pushed from it."""
+        return next((b.source for b in self.bundles if b.holds(entry)), None)
+
     def on_catalog_form_plan_requested(self, message: CatalogForm.PlanRequested) -> None:
         from corral.tui.console.screens.catalog_form import CatalogForm
         from corral.tui.console.screens.plan import PlanScreen
@@ -98,4 +113,5 @@ class CorralApp(FleetApp):
         for form in self.screen.query(CatalogForm):  # the plan screen says it from now on
             form.say("")
         self.push_screen(PlanScreen(self.flow, message.stack, message.answers, source=source,
-                                    readonly=self.config.readonly))
+                                    readonly=self.config.readonly,
+                                    bundle=self.bundle_of(message.entry)))

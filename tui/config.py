@@ -9,6 +9,8 @@
     log_history_lines: 100000  # lines a log pane keeps in memory before spooling
     keepalive_interval: 1      # seconds of silence before an SSH keepalive (0: off)
     keepalive_count_max: 3     # unanswered keepalives before a link counts as dead
+    registries:                # credentials for image pulls (as in the inventory)
+      10.0.0.5:5000: {username: deploy, password_env: CORRAL_REGISTRY_PASSWORD}
 
 Unknown keys, wrong types and (for the console) unknown binding ids are
 errors naming the file and line.
@@ -24,6 +26,8 @@ from pathlib import Path
 
 import platformdirs
 
+from corral.backends.errors import InventoryError
+from corral.backends.inventory import RegistryAuth, read_registries
 from corral.catalog.errors import CorralError, YamlError
 from corral.catalog.excerpt import clip_message, quoted
 from corral.catalog.yamlsource import Mapping, load_file
@@ -70,6 +74,13 @@ class Config:
     ServerAliveCountMax): a dropped link shows after about
     interval × (count + 1) seconds, 4 s with the defaults."""
 
+    registries: dict[str, RegistryAuth] = field(default_factory=dict)
+    """Registry address (`HOST[:PORT]`) to `username` and `password_file` (mode
+    0600) or `password_env`, for image pulls; for the same registry these win over
+    the inventory's `registries:`. Registries listed nowhere use the operator's
+    Docker configuration (`~/.docker/config.json`, `$DOCKER_CONFIG`, credential
+    helpers)."""
+
 
 def default_config_path() -> Path:
     """The configuration file in the user's XDG config directory."""
@@ -113,6 +124,12 @@ def load_config(
         where = f"{path}:{document.line_of(key)}"
         if key not in known:
             raise ConfigError(f"{where}: unknown key {quoted(key)} (expected: {', '.join(known)})")
+        if key == "registries":
+            try:
+                values[key] = read_registries(value, path, document.line_of(key))
+            except InventoryError as exc:
+                raise ConfigError(str(exc)) from None
+            continue
         values[key] = _check(key, value, where)
         if key == "keymap" and binding_ids is not None:
             ids = binding_ids() if callable(binding_ids) else binding_ids

@@ -12,11 +12,17 @@ those containers run, one of
 - push from SOURCE: an online inventory host that has it (the operator's own
   engine when it is an `is_local` inventory host), sending only the layers
   the target lacks; `bytes` estimates them from the source's layer sizes;
+  or the deploy's bundle (`deploy --bundle`), see below;
 - unavailable: no host has it and no pull is allowed or possible (why).
 
 An image that names no registry (`team/app:1`, Docker Hub by default) is
 pushed when a host has it: in the rooms Corral serves, a host is closer than
 Docker Hub; with no host holding it, it is pulled.
+
+A bundle given to the deploy is the source of every image it holds, before
+hosts and registries: it carries the very image the entry was bundled with,
+so a host is `present` only when it holds that image ID (a host with another
+image under the same tag gets the bundle's), and nothing is pulled in its place.
 
 `plan_images()` reads the hosts and decides; `transfer()` carries the pulls
 and pushes out (each inside the gate, as `image.pull` / `image.push`),
@@ -30,12 +36,25 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
-from corral.backends.errors import BackendError, NotFound, RegistryUnreachable
-from corral.backends.images import chain_ids, host_chains, pull_image, push_image
+from corral.backends.errors import (
+    BackendError,
+    NotFound,
+    PushSourceMissing,
+    RegistryUnreachable,
+)
+from corral.backends.images import (
+    BundleSource,
+    ImageSource,
+    chain_ids,
+    host_chains,
+    pull_image,
+    push_image,
+)
 from corral.backends.images import split_reference as split_image
+from corral.backends.inventory import RegistryLogin, logins
 from corral.backends.plan.model import CREATE, REPLACE
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
@@ -82,7 +101,8 @@ class ImageRow:
             return f"pull from {self.source}{more}"
         if self.action == PUSH:
             size = f" ({human_bytes(self.bytes)})" if self.bytes is not None else ""
-            return f"push from {self.source}{size}"
+            note = f"; {self.why}" if self.why else ""
+            return f"push from {self.source}{size}{note}"
         if self.action == UNAVAILABLE:
             return f"unavailable: {self.why}"
         return PRESENT + (f" ({self.why})" if self.why else "")
@@ -164,7 +184,8 @@ class HostImages:
 
 
 def decide(needs: Mapping[str, Sequence[str]], hosts: Mapping[str, HostImages],
-           pull: str = "missing", order: Sequence[str] = ()) -> list[ImageRow]:
+           pull: str = "missing", order: Sequence[str] = (),
+           bundle: tuple[str, HostImages] | None = None) -> list[ImageRow]:
     """Choose how each needed image reaches each host (pure).
 
     Args:
@@ -172,6 +193,8 @@ def decide(needs: Mapping[str, Sequence[str]], hosts: Mapping[str, HostImages],
         hosts: Every online host -> what it holds (targets and possible sources).
         pull: `never`, `missing` or `always`.
         order: Hosts in preference order for sources (inventory order); others after.
+        bundle: The deploy's bundle (its source name, the images it holds with
+            their layer sizes): the source of those images, before any other.
 
     Returns:
         One row per (host, image), in host then image order. Bytes are filled
@@ -183,8 +206,33 @@ def decide(needs: Mapping[str, Sequence[str]], hosts: Mapping[str, HostImages],
         mine = hosts.get(host, HostImages({}))
         for image in sorted(set(needs[host])):
             sources = [h for h in ranked if h != host and image in hosts[h].held]
+            if bundle is not None and image in bundle[1].held:
+                rows.append(_from_bundle(host, image, mine, *bundle))
+                continue
             rows.append(_row(host, image, image in mine.held, sources, pull, mine, hosts))
     return rows
+
+
+def _from_bundle(host: str, image: str, mine: HostImages, name: str,
+                 bundle: HostImages) -> ImageRow:
+    wanted = bundle.held[image].get("Id")
+    held = mine.held.get(image)
+    if held is not None and held.get("Id") == wanted:
+        return ImageRow(host, image, PRESENT)
+    row = _push_row(host, image, name, bundle, mine)
+    if held is not None:  # the host's image of that name is not the bundle's
+        return replace(row, why=f"{host} has another {image}: replaced")
+    return row
+
+
+def _push_row(host: str, image: str, source: str, held_by: HostImages,
+              mine: HostImages) -> ImageRow:
+    """A push of `image` from `source` (a host or the bundle), bytes estimated when known."""
+    diff_ids = (held_by.held[image].get("RootFS") or {}).get("Layers") or []
+    sizes = (held_by.sizes or {}).get(image)
+    estimate = (missing_bytes(diff_ids, sizes, mine.chains)
+                if mine.chains is not None else None)
+    return ImageRow(host, image, PUSH, source, bytes=estimate)
 
 
 def _row(host: str, image: str, have: bool, sources: list[str], pull: str,
@@ -195,13 +243,7 @@ def _row(host: str, image: str, have: bool, sources: list[str], pull: str,
     if pull != "never" and registry:
         return ImageRow(host, image, PULL, registry, fallback=sources[0] if sources else "")
     if sources:
-        source = sources[0]
-        held = hosts[source].held[image]
-        diff_ids = (held.get("RootFS") or {}).get("Layers") or []
-        sizes = (hosts[source].sizes or {}).get(image)
-        estimate = (missing_bytes(diff_ids, sizes, mine.chains)
-                    if mine.chains is not None else None)
-        return ImageRow(host, image, PUSH, source, bytes=estimate)
+        return _push_row(host, image, sources[0], hosts[sources[0]], mine)
     if pull != "never" and not _is_id(image):
         return ImageRow(host, image, PULL, split_image(image)[0])
     if pull == "never":
@@ -231,13 +273,15 @@ def plan_images(fleet: Fleet, prepared: Prepared) -> list[ImageRow]:
             hosts[result.host] = result.value  # type: ignore[assignment]
         elif result.host in needs:
             raise result.error  # type: ignore[misc]
-    first = decide(needs, hosts, prepared.pull, online)
+    bundle = _bundle_images(prepared.bundle, wanted)
+    first = decide(needs, hosts, prepared.pull, online, bundle)
     pushes = [row for row in first if row.action == PUSH]
     if pushes:
         targets = sorted({row.host for row in pushes})
         sources: dict[str, set[str]] = defaultdict(set)
         for row in pushes:
-            sources[row.source].add(row.image)
+            if row.source in hosts:  # the bundle told its sizes already
+                sources[row.source].add(row.image)
 
         def extra(session: HostSession) -> tuple[set[str] | None, dict | None]:
             chains = host_chains(session) if session.name in targets else None
@@ -249,8 +293,30 @@ def plan_images(fleet: Fleet, prepared: Prepared) -> list[ImageRow]:
         for result in fleet.query(extra, hosts=sorted({*targets, *sources})):
             if result.ok:
                 hosts[result.host].chains, hosts[result.host].sizes = result.value  # type: ignore[misc]
-    prepared.images = decide(needs, hosts, prepared.pull, online)
+    prepared.images = decide(needs, hosts, prepared.pull, online, bundle)
     return prepared.images
+
+
+def _bundle_images(bundle: BundleSource | None, images: list[str]
+                   ) -> tuple[str, HostImages] | None:
+    """What the deploy's bundle holds of `images`, with its layer sizes."""
+    if bundle is None:
+        return None
+    held: dict[str, dict] = {}
+    sizes: dict[str, list[int] | None] = {}
+    for image in images:
+        try:
+            held[image] = bundle.inspect(image)
+        except PushSourceMissing:
+            continue
+        sizes[image] = bundle.layer_sizes(image)
+    return bundle.name, HostImages(held, sizes=sizes)
+
+
+def image_sources(prepared: Prepared) -> dict[str, ImageSource]:
+    """Source name -> the image sources beyond the hosts a plan's pushes may name."""
+    bundle = prepared.bundle
+    return {bundle.name: bundle} if bundle is not None else {}
 
 
 def _held(session: HostSession, images: list[str]) -> dict[str, dict]:
@@ -281,12 +347,23 @@ def unavailable_problems(rows: Sequence[ImageRow]) -> dict[str, list[str]]:
 
 
 def transfer(fleet: Fleet, rows: Sequence[ImageRow],
-             on_progress: ProgressCallback | None = None) -> dict[str, str]:
+             on_progress: ProgressCallback | None = None,
+             sources: Mapping[str, ImageSource] | None = None) -> dict[str, str]:
     """Pull or push every row that needs it; target hosts concurrently, each in turn.
+
+    Args:
+        fleet: The connected fleet.
+        rows: From `plan_images`.
+        on_progress: Told each transfer's steps and bytes.
+        sources: Push sources that are not hosts (the deploy's bundle), by name.
 
     Returns:
         Host -> `IMAGE: why` for hosts where a transfer failed (the host's
         later images were not tried).
+
+    Raises:
+        RegistryCredentialsError: A `registries:` password cannot be read
+            (file and line named); nothing was transferred.
     """
     report = on_progress or (lambda _: None)
     moving: dict[str, list[ImageRow]] = defaultdict(list)
@@ -295,13 +372,16 @@ def transfer(fleet: Fleet, rows: Sequence[ImageRow],
             moving[row.host].append(row)
     if not moving:
         return {}
+    # Every password read once, before any transfer: a bad entry stops here, one line.
+    credentials = logins(fleet.registries,
+                         (row.source for row in rows if row.action == PULL))
 
     current: dict[str, str] = {}  # host -> the image it was moving when it stopped
 
     def run(session: HostSession) -> None:
         for row in moving[session.name]:
             current[session.name] = row.image
-            _transfer(fleet, session, row, report)
+            _transfer(fleet, session, row, report, sources or {}, credentials)
 
     errors = {}
     for result in fleet.query(run, hosts=sorted(moving)):
@@ -339,7 +419,8 @@ class _Ticker:
 
 
 def _transfer(fleet: Fleet, session: HostSession, row: ImageRow,
-              report: ProgressCallback) -> None:
+              report: ProgressCallback, sources: Mapping[str, ImageSource],
+              credentials: dict[str, RegistryLogin]) -> None:
     host, image = session.name, row.image
     if row.action == PULL:
         report(Progress(host, image, PULL, "running", f"from {row.source}"))
@@ -352,14 +433,15 @@ def _transfer(fleet: Fleet, session: HostSession, row: ImageRow,
                 tick(sum(pulled.values()))
 
         try:
-            result = pull_image(session, image, on_progress=layer)
+            result = pull_image(session, image, on_progress=layer, credentials=credentials)
         except RegistryUnreachable as exc:
             if not row.fallback:
                 report(Progress(host, image, PULL, "failed", exc.message))
                 raise
             report(Progress(host, image, PULL, "failed",
                             f"{exc.message}; pushing from {row.fallback} instead"))
-            _push(fleet, session, image, row.fallback, row.bytes, report)
+            _push(fleet.sessions[row.fallback], session, image, row.bytes, report,
+                  fleet.readonly)
             return
         except BackendError as exc:
             report(Progress(host, image, PULL, "failed", exc.message))
@@ -367,18 +449,18 @@ def _transfer(fleet: Fleet, session: HostSession, row: ImageRow,
         report(Progress(host, image, PULL, "done", f"{human_bytes(result.downloaded)} from"
                         f" {row.source} in {result.seconds:.1f}s"))
         return
-    _push(fleet, session, image, row.source, row.bytes, report)
+    origin = sources.get(row.source) or fleet.sessions[row.source]
+    _push(origin, session, image, row.bytes, report, fleet.readonly)
 
 
-def _push(fleet: Fleet, session: HostSession, image: str, source: str, expected: int | None,
-          report: ProgressCallback) -> None:
-    host = session.name
+def _push(origin: HostSession | ImageSource, session: HostSession, image: str,
+          expected: int | None, report: ProgressCallback, readonly: bool = False) -> None:
+    host, source = session.name, origin.name
     report(Progress(host, image, PUSH, "running", f"from {source}"))
     tick = _Ticker(report, host, image, PUSH, expected)
     started = time.monotonic()
     try:
-        pushed = push_image(fleet.sessions[source], session, image,
-                            readonly=session.readonly or fleet.readonly,
+        pushed = push_image(origin, session, image, readonly=session.readonly or readonly,
                             on_progress=lambda sent, _read: tick(sent))
     except BackendError as exc:
         report(Progress(host, image, PUSH, "failed", exc.message))

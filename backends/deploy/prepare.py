@@ -23,6 +23,7 @@ from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
 from corral.backends.deploy.secret_tokens import fresh, from_record, tokens_for
 from corral.backends.errors import DeployError, UpgradePending
+from corral.backends.images import BundleSource
 from corral.backends.plan.model import REPLACE, Plan
 from corral.backends.plan.planner import plan as make_plan
 from corral.backends.ssh.fleet import Fleet
@@ -77,6 +78,8 @@ class Prepared:
         pull: When hosts pull images: `never`, `missing` (default) or `always`.
         images: How each image reaches each host (`image_plan.ImageRow`), once
             `image_plan.plan_images()` (or the preflight) has read the hosts.
+        bundle: The bundle the stack came from (`deploy --bundle`), an image
+            source the plan pushes its images from; None otherwise.
     """
 
     stack: Stack
@@ -93,6 +96,7 @@ class Prepared:
     verb_args: dict[str, object] = field(default_factory=dict)
     pull: str = "missing"
     images: list = field(default_factory=list)
+    bundle: BundleSource | None = None
 
     @property
     def hosts_changed(self) -> list[str]:
@@ -128,7 +132,8 @@ class Prepared:
 
 def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
             record: Definition | None = None, state: FleetState | None = None,
-            upgrade: bool = False, pull: str = "missing") -> Prepared:
+            upgrade: bool = False, pull: str = "missing",
+            bundle: BundleSource | None = None) -> Prepared:
     """Read the hosts and plan `stack` (no change is made).
 
     Args:
@@ -145,6 +150,7 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
             record) until confirm or rollback.
         pull: When hosts pull images (`never`, `missing`, `always`); see
             `image_plan`.
+        bundle: A bundle to push the images it holds from.
 
     Raises:
         PlanError: No placement satisfies the rules.
@@ -153,6 +159,9 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
         BackendError: Reading the hosts failed.
     """
     state = state or gather(fleet)
+    # Service questions were resolved when the stack was deployed: a scale or a
+    # reconcile must not stop because the other stack is away for a while.
+    planned = stack if record is None else dataclasses.replace(stack, service_refs=())
     previous = state.definition(stack.name)
     now = time.time()
     kept = kept_secrets(answers)
@@ -166,14 +175,14 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
                               f" deployed {', '.join(sorted(kept))} cannot be kept; type it")
         tokens = tokens_for(fleet, state, stack, previous)
         definition = definition_of(stack, answers, 0, now)
-    hashes, plan = _plan(stack, state, tokens)
+    hashes, plan = _plan(planned, state, tokens)
     if legacy and not (definition.same_as(previous) and _recorded_everywhere(state, plan,
                                                                               previous)):
         # A format 1 record's digest stands in only while nothing is written:
         # the record about to be written gets tokens (those containers are
         # recreated once, their passwords copied from them).
         tokens, legacy = fresh(tokens, legacy), set()
-        hashes, plan = _plan(stack, state, tokens)
+        hashes, plan = _plan(planned, state, tokens)
     definition = dataclasses.replace(
         definition, legacy_digest="",
         secret_tokens={k: v for k, v in tokens.items() if k not in legacy})
@@ -200,7 +209,7 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     return Prepared(stack, definition, previous, state, hashes, plan,
                     record is not None or bool(kept), list(record_hosts), sorted(stale),
                     stack_changes(previous, stack, definition.secret_tokens, replaced),
-                    pull=pull)
+                    pull=pull, bundle=bundle)
 
 
 def _plan(stack: Stack, state: FleetState, tokens: dict[str, str]

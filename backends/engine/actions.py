@@ -1,4 +1,6 @@
-"""What changes an engine: container lifecycle, volume and image removal.
+"""What changes an engine: container lifecycle and volume removal.
+
+Images are removed by `backends/images/remove.py` (unused ones only).
 
 Every mutation goes through `act()`, which passes the gate
 (`backends/guard.py`) under the action's id: refused when Corral or the
@@ -23,7 +25,7 @@ class Action:
 
     Attributes:
         id: Stable identifier (`container.stop`), also the binding id.
-        kind: `container`, `volume` or `image`.
+        kind: `container` or `volume`.
         verb: What the UI shows (`stop`).
         destructive: Whether it needs a confirmation naming host and object.
     """
@@ -69,8 +71,6 @@ ACTIONS: dict[str, Action] = {
         Action("container.remove", "container", "remove", True,
                lambda s, ref: s.call(lambda c: c.api.remove_container(ref, force=True))),
         Action("volume.remove", "volume", "remove", True, _remove_volume),
-        Action("image.remove", "image", "remove", True,
-               lambda s, ref: s.call(lambda c: c.api.remove_image(ref))),
     )
 }
 

@@ -10,6 +10,8 @@ from corral.backends.images.bundle import (
     BundleImage,
     BundleSource,
     VerifyReport,
+    entry_id,
+    extract_entry,
     open_bundle,
     verify_bundle,
 )
@@ -21,6 +23,7 @@ from corral.backends.images.pull import (
     LayerProgress,
     ProgressCallback,
     PullResult,
+    PullTally,
     pull_image,
     split_reference,
 )
@@ -32,6 +35,7 @@ from corral.backends.images.push import (
     push_image,
 )
 from corral.backends.images.remove import RemoveReport, remove_images, unused_images
+from corral.backends.images.sources import ImageSources, check_online, find_sources, holds
 
 __all__ = [
     "Bundle",
@@ -40,11 +44,17 @@ __all__ = [
     "BundleReport",
     "BundleSource",
     "chain_ids",
+    "check_online",
     "EngineSource",
+    "entry_id",
+    "extract_entry",
     "filter_archive",
+    "find_sources",
     "FilterStats",
     "host_chains",
+    "holds",
     "HostImage",
+    "ImageSources",
     "ImageSource",
     "LayerPlan",
     "open_bundle",
@@ -53,6 +63,7 @@ __all__ = [
     "present_chains",
     "ProgressCallback",
     "PullResult",
+    "PullTally",
     "pull_image",
     "push_image",
     "PushReport",

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +52,12 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_CONFIG_BYTES = 8 << 20
 #: Bytes read per step while hashing or streaming.
 READ_CHUNK = 1 << 20
+#: Most bytes of entry files (compose files, README, icon) written out of a bundle.
+MAX_ENTRY_BYTES = 64 << 20
+#: Where the entry's files live in a bundle.
+ENTRY_PREFIX = "entry/"
+#: A catalog entry id as Rancher's catalogs name them (`app`, or `X/app` for `X-templates/`).
+_ENTRY_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HEX = set("0123456789abcdef")
 
 
@@ -379,6 +387,11 @@ class BundleSource:
             raise PushSourceMissing(f"no image {image} in {self.bundle.path}", host=self.name)
         return found
 
+    def layer_sizes(self, image: str) -> list[int]:
+        """Each layer's bytes, bottom first: what a push sends of a layer the target lacks."""
+        wanted = self._image(image)
+        return [self.bundle.members[layer_member(d)].size for d in wanted.layers]
+
     def archive(self, image: str, chunk_size: int) -> Iterator[bytes]:
         """The image as `docker save` (Docker 20.10) writes it, every layer checked.
 
@@ -418,6 +431,59 @@ class BundleSource:
             if repositories:
                 yield from _small("repositories", json.dumps(repositories).encode())
             yield bytes(2 * tarfile.BLOCKSIZE)
+
+
+def entry_id(bundle: Bundle) -> str:
+    """The id of the catalog entry the bundle carries, checked to be a plain entry id.
+
+    Raises:
+        BundleError: The manifest names no entry, or an id that is not one.
+    """
+    value = bundle.entry.get("id")
+    if not isinstance(value, str) or not _ENTRY_ID.match(value):
+        raise bundle.fail(f"the entry id {str(value)[:40]!r} is not a catalog entry id",
+                          MANIFEST)
+    return value
+
+
+def extract_entry(bundle: Bundle, folder: Path | str) -> list[Path]:
+    """Write the entry's files (`entry/...`) into `folder`, each checked as it is read.
+
+    `folder` should be private to the caller (e.g. `tempfile.mkdtemp`, mode 0700):
+    files are written with mode 0600, folders 0700. Member names were checked
+    on opening (relative, no `..`); nothing but the entry's listed files is written.
+
+    Returns:
+        The files written.
+
+    Raises:
+        BundleError: A file is corrupted, truncated, or the entry is over
+            `MAX_ENTRY_BYTES`; the member is named (files written so far stay:
+            the caller removes `folder`).
+    """
+    root = Path(folder)
+    names = [name for name in bundle.entry.get("files") or []
+             if name.startswith(ENTRY_PREFIX) and len(name) > len(ENTRY_PREFIX)]
+    if not names:
+        raise bundle.fail("the bundle holds no entry file", MANIFEST)
+    total = sum(bundle.members[name].size for name in names)
+    if total > MAX_ENTRY_BYTES:
+        raise bundle.fail(f"the entry's files are over {MAX_ENTRY_BYTES} bytes", MANIFEST)
+    written = []
+    try:
+        with open(bundle.path, "rb") as stream:
+            for name in names:
+                path = root.joinpath(*name[len(ENTRY_PREFIX):].split("/"))
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                                     | getattr(os, "O_NOFOLLOW", 0), 0o600)
+                with os.fdopen(descriptor, "wb") as out:
+                    for piece in _member_chunks(bundle, stream, bundle.members[name]):
+                        out.write(piece)
+                written.append(path)
+    except OSError as exc:
+        raise bundle.fail(f"writing the entry: {exc.strerror or exc}") from None
+    return written
 
 
 def _layer_dirs(image: BundleImage) -> list[str]:

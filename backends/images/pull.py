@@ -1,10 +1,14 @@
 """Pull an image on a host: the engine's own pull, through the host's tunnel.
 
 The host's engine fetches the layers from the registry itself; only its progress
-messages cross the SSH tunnel. Credentials are the operator's, as docker-py reads
-them (`~/.docker/config.json`, its `credsStore`/`credHelpers`), or the ones the
-caller passes for that registry; they go in the `X-Registry-Auth` header, never in
-the mutation's arguments or a message.
+messages cross the SSH tunnel. Credentials are the ones the caller passes for that
+registry (`registries:` in the inventory or configuration, read by
+`inventory.logins`), else the operator's, as docker-py reads them at each pull
+(`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, `credsStore` and
+`credHelpers`); they go in the `X-Registry-Auth` header, never in the mutation's
+arguments, a message or an exception. A registry that refuses them, or wants some
+and got none, is `RegistryDenied` (one line naming where the credentials came
+from), not `RegistryUnreachable`: pushing instead would hide a wrong password.
 
 A host that cannot reach the registry fails fast with `RegistryUnreachable`, so a
 caller can push the image instead: from the engine's own error when the network
@@ -27,11 +31,14 @@ from typing import Any, Protocol
 
 import docker
 import docker.auth
+import docker.errors
 import docker.utils
+import docker.utils.config
 import requests.exceptions
 
 from corral.backends import guard
-from corral.backends.errors import RegistryUnreachable
+from corral.backends.errors import RegistryCredentialsError, RegistryUnreachable
+from corral.backends.inventory import RegistryLogin
 from corral.backends.translate import translate_docker_error, translate_pull_error
 
 #: Seconds the registry has to answer the engine (its manifest) before the host
@@ -75,6 +82,31 @@ class LayerProgress:
 
 #: `on_progress(progress)`, called on the pulling thread for every layer message.
 ProgressCallback = Callable[[LayerProgress], None]
+#: Registry address -> credentials: a `RegistryLogin`, or a docker-py auth config.
+Credentials = Mapping[str, "RegistryLogin | Mapping[str, str]"]
+
+
+class PullTally:
+    """Bytes downloaded so far over every layer of a pull, from its progress messages.
+
+    A layer counts from its first `Downloading` message (which carries its
+    size) and whole once its download completes; layers the host already has
+    count nothing.
+    """
+
+    def __init__(self) -> None:
+        self._layers: dict[str, tuple[int, int]] = {}
+
+    def add(self, event: LayerProgress) -> tuple[int, int | None]:
+        """Count one message; returns (bytes done, bytes in all or None while unknown)."""
+        if event.status == "Downloading" and event.total:
+            self._layers[event.layer] = (event.current or 0, event.total)
+        elif event.status in ("Download complete", "Pull complete") \
+                and event.layer in self._layers:
+            size = self._layers[event.layer][1]
+            self._layers[event.layer] = (size, size)
+        done = sum(current for current, _ in self._layers.values())
+        return done, sum(size for _, size in self._layers.values()) or None
 
 
 @dataclass
@@ -126,7 +158,7 @@ def pull_image(
     image: str,
     *,
     on_progress: ProgressCallback | None = None,
-    credentials: Mapping[str, Mapping[str, str]] | None = None,
+    credentials: Credentials | None = None,
     reach_timeout: float = REACH_TIMEOUT,
 ) -> PullResult:
     """Pull `image` on the session's host with the engine's own pull.
@@ -138,9 +170,10 @@ def pull_image(
         session: The host's session (online).
         image: The image reference (`REGISTRY/REPO:TAG`, `REPO@sha256:…`).
         on_progress: Called for each layer message (on this thread).
-        credentials: Registry address -> docker-py auth config (`username`,
-            `password` or `identitytoken`), for registries the operator's Docker
-            configuration does not cover; it takes precedence for that registry.
+        credentials: Registry address -> a `RegistryLogin` (from `registries:`)
+            or a docker-py auth config (`username`, `password` or
+            `identitytoken`); for that registry it takes precedence over the
+            operator's Docker configuration.
         reach_timeout: Seconds the registry has to answer before the host counts
             as unable to reach it.
 
@@ -151,6 +184,9 @@ def pull_image(
         ActionRefused: Corral or the session is read-only; nothing was asked.
         RegistryUnreachable: The host cannot reach the registry (said within
             about `reach_timeout` seconds, whatever the engine's own timeouts).
+        RegistryDenied: The registry refused the credentials sent, or wanted
+            some and none were found.
+        RegistryCredentialsError: The operator's Docker credential helper failed.
         NotFound: The registry has no such image or tag.
         BackendError: The engine refused otherwise, or the host went offline.
     """
@@ -164,15 +200,18 @@ def pull_image(
 
 def _pull(session: PullSession, image: str, registry: str, repository: str, tag: str, *,
           on_progress: ProgressCallback | None,
-          credentials: Mapping[str, Mapping[str, str]] | None,
+          credentials: Credentials | None,
           reach_timeout: float) -> PullResult:
     started = time.monotonic()
     api = session.client.api
     result = PullResult(host=session.name, image=image, image_id="")
-    for event in _events(session, api, registry, repository, tag, credentials, reach_timeout):
+    auth = _auth(api, registry, credentials)
+    for event in _events(session, api, image, registry, repository, tag, auth,
+                         reach_timeout):
         error = event.get("error") or (event.get("errorDetail") or {}).get("message")
         if error:
-            raise translate_pull_error(str(error), session.name, registry)
+            raise translate_pull_error(str(error), session.name, registry, image=image,
+                                       credentials=auth.source if auth.header else None)
         _note(event, result, on_progress)
     reference = f"{repository}@{tag}" if tag.startswith("sha256:") else f"{repository}:{tag}"
     try:
@@ -183,19 +222,52 @@ def _pull(session: PullSession, image: str, registry: str, repository: str, tag:
     return result
 
 
-def _events(session: PullSession, api: docker.APIClient, registry: str, repository: str,
-            tag: str, credentials: Mapping[str, Mapping[str, str]] | None,
+@dataclass(frozen=True)
+class _Auth:
+    """The `X-Registry-Auth` header of a pull (or None) and where it came from."""
+
+    header: bytes | None = field(default=None, repr=False)
+    source: str = ""
+
+
+def _auth(api: docker.APIClient, registry: str, credentials: Credentials | None) -> _Auth:
+    """The credentials for `registry`: the caller's, else the operator's Docker
+    configuration, read now (a `docker login` since the session opened counts)."""
+    given = (credentials or {}).get(registry)
+    if isinstance(given, RegistryLogin):
+        return _Auth(docker.auth.encode_header(given.auth_config()),
+                     f"user {given.username}, registries: at {given.source}")
+    if given:
+        user = given.get("username")
+        return _Auth(docker.auth.encode_header(dict(given)),
+                     f"user {user}, as given" if user else "as given")
+    try:
+        configs = docker.auth.load_config(credstore_env=api.credstore_env)
+        found = docker.auth.resolve_authconfig(configs, registry,
+                                               credstore_env=api.credstore_env)
+    except docker.errors.DockerException as exc:
+        # A credential helper's failure: its words, never a secret (it has none to give).
+        raise RegistryCredentialsError(
+            f"registry {registry}: the Docker credentials could not be read: {exc}"
+        ) from None
+    if not found:
+        return _Auth()
+    where = docker.utils.config.find_config_file() or "the Docker configuration"
+    user = found.get("username") or found.get("Username")
+    return _Auth(docker.auth.encode_header(found),
+                 f"user {user}, from {where}" if user else f"from {where}")
+
+
+def _events(session: PullSession, api: docker.APIClient, image: str, registry: str,
+            repository: str, tag: str, auth: _Auth,
             reach_timeout: float) -> Iterator[dict[str, Any]]:
     """The engine's decoded progress messages, once it has started answering."""
     # What docker-py's APIClient.pull sends; it is not called because it waits for
     # the engine without a timeout (`timeout=None`), a minute or more behind a
     # firewall that drops packets.
     headers = {}
-    auth = (credentials or {}).get(registry)
-    header = (docker.auth.encode_header(dict(auth)) if auth
-              else docker.auth.get_config_header(api, registry))
-    if header:
-        headers["X-Registry-Auth"] = header
+    if auth.header:
+        headers["X-Registry-Auth"] = auth.header
     params = {"fromImage": repository, "tag": tag}
     try:
         # private docker-py API: pinned by tests/unit/test_dependency_internals.py
@@ -209,7 +281,9 @@ def _events(session: PullSession, api: docker.APIClient, registry: str, reposito
             host=session.name, registry=registry,
         ) from exc
     except Exception as exc:
-        raise translate_pull_error(exc, session.name, registry) from exc
+        raise translate_pull_error(
+            exc, session.name, registry, image=image,
+            credentials=auth.source if auth.header else None) from exc
     try:
         # The registry answered: from here on, a long layer may keep the stream
         # quiet (extracting); a dead link is noticed by the SSH session itself.

@@ -14,6 +14,12 @@ from corral.backends.inventory.load import (
     local_inventory,
     locate_inventory,
 )
+from corral.backends.inventory.registries import (
+    RegistryAuth,
+    RegistryLogin,
+    logins,
+    read_registries,
+)
 
 __all__ = [
     "add_host",
@@ -27,6 +33,10 @@ __all__ = [
     "load_inventory",
     "local_inventory",
     "locate_inventory",
+    "logins",
     "parse_labels",
+    "read_registries",
+    "RegistryAuth",
+    "RegistryLogin",
     "remove_host",
 ]

@@ -9,6 +9,8 @@ The file is YAML::
         socket: /var/run/docker.sock  # optional, the remote engine's socket
         labels: {zone: a, role: edge}
         jump: bastion.example         # optional, one target or a list
+    registries:                       # optional: credentials for image pulls
+      10.0.0.5:5000: {username: deploy, password_file: registry.pw}  # chmod 600
 
 Everything wrong with it is reported as one `InventoryError` naming the file
 and line before any host is contacted.
@@ -26,6 +28,7 @@ from typing import Any
 import platformdirs
 
 from corral.backends.errors import InventoryError, UnknownHost
+from corral.backends.inventory.registries import RegistryAuth, read_registries
 from corral.catalog.errors import YamlError
 from corral.catalog.excerpt import quoted
 from corral.catalog.yamlsource import Mapping, Sequence, load_file
@@ -48,7 +51,7 @@ _TARGET = re.compile(
 _HOST_REFUSED = "'`\"$\\;&<>|(){},"
 _USER_REFUSED = "'`\";&<>|(){}"
 _HOST_KEYS = {"name", "ssh", "identity", "socket", "labels", "jump"}
-_TOP_KEYS = {"hosts"}
+_TOP_KEYS = {"hosts", "registries"}
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,13 @@ class Inventory:
     Attributes:
         hosts: Every host.
         path: The file they came from, or None for the implicit local host.
+        registries: Registry address -> credentials for pulls (`registries:`;
+            see `registries.py`): where the password is, never the password.
     """
 
     hosts: tuple[HostSpec, ...]
     path: Path | None = None
+    registries: dict[str, RegistryAuth] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """The host names, in inventory order."""
@@ -275,7 +281,9 @@ class _Reader:
                 )
             seen[host.name] = host.line
             hosts.append(host)
-        return Inventory(hosts=tuple(hosts), path=self.path)
+        registries = read_registries(document.get("registries"), self.path,
+                                     document.line_of("registries"))
+        return Inventory(hosts=tuple(hosts), path=self.path, registries=registries)
 
     def reject_unknown(self, node: Mapping, allowed: set[str], what: str) -> None:
         for key in node:

@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 from corral.backends.engine_identity import engine_id, same_engine
 from corral.backends.errors import BackendError, InventoryError, SameEngine
 from corral.backends.inventory.load import HostSpec, Inventory
+from corral.backends.inventory.registries import RegistryAuth
 from corral.backends.ssh.connect import SshSettings
 from corral.backends.ssh.loop import BackendLoop
 from corral.backends.ssh.session import Backoff, HostSession, HostStatus, StatusListener
@@ -55,6 +56,8 @@ class Fleet:
         stream_relay: Carry long streams through relay processes (for a UI;
             see `relay`). A one-shot command is better off without the
             child's start-up time.
+        registries: Registry credentials from the configuration file; for
+            the same registry they win over the inventory's (`registries`).
     """
 
     def __init__(
@@ -67,8 +70,10 @@ class Fleet:
         backend: BackendLoop | None = None,
         readonly: bool = False,
         stream_relay: bool = False,
+        registries: dict[str, RegistryAuth] | None = None,
     ):
         self.inventory = inventory
+        self._config_registries = dict(registries or {})
         self.settings = settings
         self.backend = backend
         self.readonly = readonly
@@ -88,6 +93,12 @@ class Fleet:
             max_workers=max(4, min(32, 2 * len(self.sessions))),
             thread_name_prefix="corral-docker",
         )
+
+    @property
+    def registries(self) -> dict[str, RegistryAuth]:
+        """Registry address -> credentials for pulls: the inventory's `registries:`,
+        overridden per registry by the configuration file's (the operator's own)."""
+        return {**self.inventory.registries, **self._config_registries}
 
     def session(self, name: str) -> HostSession:
         """The session of host `name`.
@@ -145,7 +156,7 @@ class Fleet:
             spec, self.settings, on_status=self._on_status, backoff=self._backoff,
             readonly=self.readonly, stream_relay=self.stream_relay,
         )
-        self.inventory = Inventory(hosts=(*self.inventory.hosts, spec), path=self.inventory.path)
+        self.inventory = dataclasses.replace(self.inventory, hosts=(*self.inventory.hosts, spec))
         # A new dict, not an insertion: other threads may be iterating the old one.
         self.sessions = {**self.sessions, spec.name: session}
         if self._kept_online:
@@ -160,9 +171,9 @@ class Fleet:
         session = self.sessions.get(name)
         if session is None:
             return
-        self.inventory = Inventory(
+        self.inventory = dataclasses.replace(
+            self.inventory,
             hosts=tuple(spec for spec in self.inventory.hosts if spec.name != name),
-            path=self.inventory.path,
         )
         # A new dict, not a deletion: other threads may be iterating the old one.
         self.sessions = {key: value for key, value in self.sessions.items() if key != name}

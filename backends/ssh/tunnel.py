@@ -30,17 +30,80 @@ FORWARD = "forward"
 DIAL_STDIO = "dial-stdio"
 
 
+# Names the process that made a socket directory, so a later Corral can remove
+# the directory of one that was killed (SIGKILL, the OOM killer) before its
+# clean-ups ran.
+OWNER_FILE = ".corral-tunnel-owner"
+
+
 def private_directory(prefix: str) -> str:
     """Create a 0700 directory for sockets, under $XDG_RUNTIME_DIR or /tmp.
 
     UNIX socket paths are limited to about 100 bytes, so the prefix is kept
-    short and the runtime directory preferred over deep temp paths.
+    short and the runtime directory preferred over deep temp paths. The
+    directories left by this user's killed Corral processes are removed first.
     """
     base = os.environ.get("XDG_RUNTIME_DIR")
     if not base or not os.path.isdir(base) or len(base) > 40:
         base = "/tmp"
+    remove_orphaned_directories(base)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in prefix)[:24]
-    return tempfile.mkdtemp(prefix=f"corral-{safe}-", dir=base)
+    directory = tempfile.mkdtemp(prefix=f"corral-{safe}-", dir=base)
+    with open(os.path.join(directory, OWNER_FILE), "w", encoding="ascii") as owner:
+        owner.write(f"{os.getpid()} {_boot_id()}\n")
+    return directory
+
+
+def remove_orphaned_directories(base: str) -> list[str]:
+    """Remove socket directories under `base` whose Corral process is gone.
+
+    Only directories of this user that carry the owner file are considered,
+    and only when the owner ran on this boot and its pid is gone, or ran on
+    an earlier boot. Anything unreadable or unexpected is left alone.
+
+    Returns:
+        The directories removed.
+    """
+    removed: list[str] = []
+    boot = _boot_id()
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith("corral-"):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+            with open(os.path.join(entry.path, OWNER_FILE), encoding="ascii") as owner:
+                pid_text, _, owner_boot = owner.read(200).strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if owner_boot == boot and (pid == os.getpid() or _alive(pid)):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            return boot.read().strip()
+    except OSError:
+        return "unknown"
 
 
 class DockerTunnel:

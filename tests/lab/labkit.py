@@ -58,6 +58,10 @@ ENGINE_START_TIMEOUT = 60.0
 # The lab registry (Debian's docker-registry, distribution 2.8) listens on the bridge's
 # own address at this port; every engine trusts it as an insecure (plain HTTP) registry.
 REGISTRY_PORT = 5000
+# A second registry a test may start on the same address (with htpasswd auth:
+# tests/support/auth_registry.py); engines trust it too, and it is found and stopped
+# with the lab's own (its files are under the registry directory).
+REGISTRY_AUTH_PORT = 5001
 REGISTRY_START_TIMEOUT = 10.0
 MNT_DETACH = 2
 
@@ -692,7 +696,7 @@ def lab_processes(lab: Lab) -> set[int]:
     run_marker = lab.run_root + "/"
     hosts_marker = lab.hosts_dir + "/"
     cgroup_marker = f"/{lab.prefix}-lab"
-    registry_marker = lab.registry_config
+    registry_marker = lab.registry_dir + "/"  # the lab's registry, and a test's beside it
     daemons = ("sshd", "dockerd", "nsenter")
     roots = set()
     for proc in table.values():
@@ -815,8 +819,9 @@ def iptables_rules(lab: Lab) -> list[list[str]]:
     # firewall that says nothing, the slowest case for a pull to notice).
     rules += [
         ["INPUT", "-i", lab.bridge, "-s", host.address, "-d", lab.gateway, "-p", "tcp",
-         "--dport", str(REGISTRY_PORT), *tag, "-j", "DROP"]
+         "--dport", str(port), *tag, "-j", "DROP"]
         for host in lab.hosts if host.registry == "blocked"
+        for port in (REGISTRY_PORT, REGISTRY_AUTH_PORT)
     ]  # fmt: skip
     return rules
 
@@ -1175,7 +1180,8 @@ def start_dockerd(host: Host) -> subprocess.Popen:
     if host.registry_address:
         # Every engine trusts the lab registry (plain HTTP); blocked hosts are kept from
         # it by iptables alone, as an air-gapped room is by its network.
-        daemon["insecure-registries"] = [host.registry_address]
+        auth_address = f"{host.registry_address.rsplit(':', 1)[0]}:{REGISTRY_AUTH_PORT}"
+        daemon["insecure-registries"] = [host.registry_address, auth_address]
     write_file(host.daemon_json, json.dumps(daemon))
     with open(host.dockerd_log, "ab") as log_handle:
         # A new session: a Ctrl-C on `lab up` or a closed terminal leaves the engine be.

@@ -77,12 +77,16 @@ class FakeFlow:
         self.images = images
         self.gate = threading.Event()
         self.applied: list[Planned] = []
+        #: The `bundle` of each plan asked for (None when the entry came from no bundle).
+        self.bundles: list = []
 
-    def plan(self, stack: Stack, answers: Answers) -> Planned:
+    def plan(self, stack: Stack, answers: Answers, *, bundle=None) -> Planned:
         if self.plan_error is not None:
             raise self.plan_error
+        self.bundles.append(bundle)
         state = FleetState(list(self.hosts), list(self.records))
-        prepared = prepare(HoldingFleet(PASSWORD), stack, answers, state=state)  # type: ignore[arg-type]
+        prepared = prepare(HoldingFleet(PASSWORD), stack, answers, state=state,  # type: ignore[arg-type]
+                           bundle=bundle)
         if self.upgrade:  # as if a generation 1 were deployed: the upgrade awaits a decision
             prepared.definition = dataclasses.replace(prepared.definition, generation=2,
                                                       upgrade_from=1)

@@ -383,12 +383,18 @@ PULL_USER = "corral.backends.images.pull._events (pull_image)"
 def test_a_pull_is_docker_pys_own_request_with_a_timeout(engine_path: str,
                                                          monkeypatch) -> None:
     check = ("the new docker-py's APIClient.pull (api/image.py): its request, its "
-             "X-Registry-Auth header (docker.auth.get_config_header / encode_header) and "
-             "_stream_helper(decode=True); Corral sends the same request with a timeout")
-    for name in ("get_config_header", "encode_header", "resolve_repository_name"):
+             "X-Registry-Auth header (docker.auth.get_config_header: load_config, "
+             "resolve_authconfig, encode_header) and _stream_helper(decode=True); Corral "
+             "sends the same request with a timeout")
+    for name in ("load_config", "resolve_authconfig", "encode_header",
+                 "resolve_repository_name"):
         assert callable(getattr(docker.auth, name, None)), pin(
             DOCKER, f"docker.auth.{name}", PULL_USER, check)
+    assert callable(getattr(docker.utils.config, "find_config_file", None)), pin(
+        DOCKER, "docker.utils.config.find_config_file", PULL_USER, check)
     api = docker.APIClient(base_url="unix:///nonexistent/docker.sock", version=API_VERSION)
+    assert hasattr(api, "credstore_env"), pin(DOCKER, "APIClient.credstore_env", PULL_USER,
+                                              check)
     for name, args, kwargs in (
         ("_post", ("http+docker://localhost/x",),
          {"params": {}, "headers": {}, "stream": True, "timeout": 1.0}),
@@ -405,13 +411,14 @@ def test_a_pull_is_docker_pys_own_request_with_a_timeout(engine_path: str,
                      b"Transfer-Encoding: chunked\r\n\r\n"
                      + chunk(b'{"status":"Pull complete","id":"abc"}\r\n') + b"0\r\n\r\n")
 
-    from corral.backends.images.pull import _events
+    from corral.backends.images.pull import _Auth, _events
 
     fake = FakeEngine(engine_path, answer)
     client = docker_client(engine_path)
     session = SimpleNamespace(name="pinned", client=client, readonly=False)
     with relied_on(pin(DOCKER, "the pull request and its stream", PULL_USER, check)):
-        events = list(_events(session, client.api, "docker.io", "busybox", "1", None, 5.0))
+        events = list(_events(session, client.api, "busybox:1", "docker.io", "busybox", "1",
+                              _Auth(), 5.0))
     client.close()
     fake.join()
     assert events == [{"status": "Pull complete", "id": "abc"}], pin(

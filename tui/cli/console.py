@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 
 from corral.backends import guard
+from corral.tui.catalog_sources import open_bundle_catalog
 from corral.tui.cli.support import EXIT_OK, load_configured_inventory, ssh_settings
 from corral.tui.config import load_config
 
@@ -15,7 +17,9 @@ def run_console(args: argparse.Namespace) -> int:
 
     The configuration is read before Textual takes the terminal, so its
     errors (`ConfigError`, a keymap naming a binding the console does not
-    have among them) print as one line like every other command's.
+    have among them) print as one line like every other command's; so are
+    `--bundle` files verified, and held open (their entry's private folder
+    removed) until the console ends.
     """
     config = load_config(getattr(args, "config", None), binding_ids=_console_binding_ids)
     if guard.readonly_reason() is not None:  # the flag or the environment latched it
@@ -23,7 +27,10 @@ def run_console(args: argparse.Namespace) -> int:
     inventory = load_configured_inventory(args, allow_empty=True)
     from corral.tui.app import CorralApp
 
-    CorralApp(inventory, ssh_settings(args, config), config).run()
+    with contextlib.ExitStack() as opened:
+        bundles = [opened.enter_context(open_bundle_catalog(path))
+                   for path in getattr(args, "console_bundles", None) or ()]
+        CorralApp(inventory, ssh_settings(args, config), config, bundles=bundles).run()
     return EXIT_OK
 
 

@@ -1,4 +1,10 @@
-"""What the deploy commands share: the ENTRY|FILE source, plan, confirmation and result output."""
+"""What the deploy commands share: the ENTRY|FILE source, plan, confirmation and result output.
+
+With `--bundle FILE` the entry comes from a bundle (`corral bundle create`):
+the file is verified whole first (a bad member is named in one line and
+nothing is read from the hosts), the entry rendered from a private copy of
+its files, and the bundle's images are pushed from it (`Prepared.bundle`).
+"""
 
 from __future__ import annotations
 
@@ -9,21 +15,27 @@ from pathlib import Path
 
 from corral.backends.deploy import PULL_MODES, ApplyResult, Prepared, plan_images
 from corral.backends.errors import BackendError
+from corral.backends.images import BundleSource
 from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers, resolve_answers
 from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
 from corral.catalog.render import render
 from corral.catalog.spec import Stack
-from corral.tui.catalog_sources import command_catalogs
+from corral.tui.catalog_sources import command_catalogs, open_bundle_catalog
 from corral.tui.cli.support import EXIT_OK, EXIT_PARTIAL, UsageError, ask, print_json, warn
 from corral.tui.cli.support import add_yes as add_yes_option
 from corral.tui.present.deploy import plan_json, plan_text, progress_printer, result_lines
 
 
 def add_source(parser: argparse.ArgumentParser) -> None:
-    """ENTRY|FILE, --stack, --version, --answers, --set, --catalog, --json, -v."""
-    parser.add_argument("source", metavar="ENTRY|FILE",
-                        help="catalog entry, or a compose file / version folder")
+    """ENTRY|FILE, --bundle, --stack, --version, --answers, --set, --catalog, --json, -v."""
+    parser.add_argument("source", metavar="ENTRY|FILE", nargs="?",
+                        help="catalog entry, or a compose file / version folder (with "
+                        "--bundle: optional, the bundle's entry)")
+    parser.add_argument("--bundle", metavar="FILE",
+                        help="take the entry and its images from a bundle file "
+                        "(`corral bundle create`), verified first; hosts lacking an image "
+                        "get it pushed from the file")
     parser.add_argument("--stack", required=True, help="stack name")
     parser.add_argument("--version", help="catalog version (default: the entry's)")
     parser.add_argument("--answers", metavar="FILE", help="YAML answers file")
@@ -32,11 +44,18 @@ def add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", action="append", default=[], metavar="PATH",
                         help="add a catalog folder (repeatable)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--profile", action="append", default=[], metavar="NAME",
+                        dest="profiles", help="enable a compose profile (repeatable; also"
+                        " COMPOSE_PROFILES for a compose file)")
     parser.add_argument("--pull", choices=PULL_MODES, default="missing",
                         help="when hosts pull images from a registry: never, missing (default:"
                         " only images a host lacks) or always (re-pull from a named registry)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list hosts passed over for kept containers")
+    parser.add_argument("--without-rancher-features", action="store_true",
+                        help="drop what only a Rancher server provides (agent roles,"
+                        " agent services, Rancher storage and network drivers), each named"
+                        " in the plan, and deploy the rest")
 
 
 def add_yes(parser: argparse.ArgumentParser) -> None:
@@ -46,25 +65,42 @@ def add_yes(parser: argparse.ArgumentParser) -> None:
                         help="wait at most this long for each container's health")
 
 
-def render_source(args: argparse.Namespace) -> tuple[Stack, Answers]:
-    """The stack named by ENTRY|FILE with its answers.
+def render_source(args: argparse.Namespace) -> tuple[Stack, Answers, BundleSource | None]:
+    """The stack named by ENTRY|FILE (or `--bundle`) with its answers, and the bundle.
 
     ENTRY is looked up as `corral catalog` does: `--catalog` folders, the
     configuration file's `catalogs:`, then the built-in catalog.
 
     Raises:
-        UsageError: FILE holds no compose file.
+        UsageError: FILE holds no compose file, or neither ENTRY|FILE nor
+            `--bundle` is given.
+        BundleError: The bundle is not sound (the member is named).
         CatalogError: The entry, answers or render is bad (a RenderError lists
             every problem).
     """
+    if getattr(args, "bundle", None):
+        with open_bundle_catalog(args.bundle) as opened:
+            entry = opened.entry
+            if args.source and args.source not in (entry.id, f"{entry.catalog}:{entry.id}"):
+                raise UsageError(f"{args.bundle} holds entry {entry.id}, not {args.source}")
+            stack, answers = _render(args, opened.version(args.version))
+        return stack, answers, opened.source
+    if not args.source:
+        raise UsageError("name an ENTRY or a compose FILE, or give --bundle FILE")
     path = Path(args.source)
     if path.exists():
         version = version_at(path)
     else:
         catalogs = command_catalogs(args.catalog, getattr(args, "config", None), warn)
         version = catalogs.find(args.source).find_version(args.version)
+    return (*_render(args, version), None)
+
+
+def _render(args: argparse.Namespace, version: Version) -> tuple[Stack, Answers]:
     answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
-    stack = render(version, answers, stack_name=args.stack)
+    stack = render(version, answers, stack_name=args.stack,
+                   without_rancher_features=getattr(args, "without_rancher_features", False),
+                   profiles=getattr(args, "profiles", ()))
     for problem in stack.warnings:
         warn(str(problem))
     return stack, answers
@@ -79,7 +115,7 @@ def version_at(path: Path) -> Version:
         raise UsageError(f"{path}: no {' or '.join(COMPOSE_NAMES)} here")
     rancher = next((folder / n for n in RANCHER_NAMES if (folder / n).is_file()), None)
     return Version(entry_id=folder.name, folder=folder, revision=folder.name,
-                   compose_file=compose, rancher_file=rancher)
+                   compose_file=compose, rancher_file=rancher, standalone=True)
 
 
 def read_images(fleet: Fleet, prepared: Prepared) -> None:

@@ -2,8 +2,9 @@
 
 `ls` lists each host's images with the containers using them; `push` sends
 images from an engine (an inventory host that has them, `--from HOST`, or
-`--from local`: this machine's engine) to hosts over SSH, only the layers each
-lacks, several targets at once; `pull` has each host's engine pull from its
+`--from local`: this machine's engine) or a bundle file (`--from FILE`, see
+`corral bundle`) to hosts over SSH, only the layers each lacks, several
+targets at once; `pull` has each host's engine pull from its
 registry; `prune` removes a host's images no container uses, after asking.
 Progress goes to stderr when it is a terminal; `--json` prints one JSON object
 per line on stdout instead of the sentences. The work is in `backends/images`.
@@ -13,25 +14,31 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 
-from corral.backends.errors import BackendError, HostOffline
+from corral.backends.errors import BackendError
 from corral.backends.images import (
+    BundleSource,
     HostImage,
-    LayerProgress,
+    ImageSources,
     PullResult,
+    PullTally,
     PushReport,
+    check_online,
+    find_sources,
     list_images,
     pull_image,
     push_image,
     remove_images,
+    split_reference,
     unused_images,
 )
-from corral.backends.inventory import HostSpec, local_inventory
+from corral.backends.inventory import HostSpec, RegistryLogin, local_inventory, logins
 from corral.backends.ssh import Fleet, HostSession
 from corral.tui.cli.support import (
     EXIT_OK,
@@ -51,6 +58,7 @@ from corral.tui.cli.transfer_board import TransferBoard
 from corral.tui.present.formatting import duration, human_size
 from corral.tui.present.safe import visible
 from corral.tui.present.table import format_table
+from corral.tui.present.transfers import pull_sentence, push_sentence
 
 LOCAL = "local"
 
@@ -72,9 +80,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "push", help="send images to hosts over SSH, only the layers each one lacks")
     pushed.add_argument("images", metavar="IMAGE", nargs="+", help="e.g. team/app:1.4")
     _add_targets(pushed)
-    pushed.add_argument("--from", dest="source", metavar="local|HOST",
-                        help="the engine to read the images from: an inventory host, or "
-                        "`local` (this machine's engine); default: a host that has each one")
+    pushed.add_argument("--from", dest="source", metavar="local|HOST|FILE",
+                        help="where to read the images from: an inventory host, `local` "
+                        "(this machine's engine) or a bundle file (`corral bundle create`; "
+                        "an inventory host of that name wins, write ./NAME for the file); "
+                        "default: a host that has each one")
     pushed.set_defaults(func=run_push)
 
     pulled = verbs.add_parser("pull", help="have each host's engine pull images from a registry")
@@ -123,7 +133,7 @@ def run_ls(args: argparse.Namespace) -> int:
 
 
 def _listed(session: HostSession) -> list[HostImage]:
-    _check_online(session)
+    check_online(session)
     return list_images(session)
 
 
@@ -141,19 +151,14 @@ def _image_cells(image: HostImage, now: float) -> list[object]:
 # ---------------------------------------------------------------- push
 
 
-@dataclass(frozen=True)
-class _Sources:
-    """Where each image is read from: image -> host name, or the reason there is none."""
-
-    hosts: dict[str, str]
-    missing: dict[str, str]
-
-
 @mutates("images push")
 def run_push(args: argparse.Namespace) -> int:
     """Push every image to every target, the targets concurrently; one line per host."""
     images = _images(args.images)
     targets, source = _targets(args), args.source
+    bundle_path = _bundle_path(args, source)
+    if bundle_path is not None:
+        return _push_from_bundle(args, BundleSource(bundle_path), images, targets)
     extra: tuple[HostSpec, ...] = ()
     if source is not None:
         if source in targets:
@@ -167,7 +172,7 @@ def run_push(args: argparse.Namespace) -> int:
     local = [spec.name for spec in extra]
     with connected_fleet(args, hosts=[h for h in hosts if h not in local] if hosts else None,
                          extra=extra) as fleet:
-        sources = _find_sources(fleet, images, targets, source)
+        sources = find_sources(fleet, images, targets, source)
         return _run_transfers(args, fleet, targets, images, sources,
                               lambda session, image, board, label: _push_one(
                                   fleet, sources.hosts[image], session, image, board, label))
@@ -179,6 +184,37 @@ def _push_one(fleet: Fleet, source: str, target: HostSession, image: str,
     total = None
     if board.shown:  # the archive read is about the image's size: an ETA
         total = int(origin.call(lambda client: client.api.inspect_image(image)).get("Size") or 0)
+    return _push_with(origin, target, image, board, label, total)
+
+
+def _push_from_bundle(args: argparse.Namespace, bundle: BundleSource, images: list[str],
+                      targets: list[str]) -> int:
+    """`--from FILE`: each image from the bundle (checked as it streams) to every target."""
+    missing = {image: f"not in {bundle.bundle.path}" for image in images
+               if bundle.bundle.find(image) is None}
+    sources = ImageSources({image: bundle.name for image in images if image not in missing},
+                           missing)
+    with connected_fleet(args, hosts=targets) as fleet:
+        return _run_transfers(args, fleet, targets, images, sources,
+                              lambda session, image, board, label: _push_with(
+                                  bundle, session, image, board, label,
+                                  sum(bundle.layer_sizes(image)) or None))
+
+
+def _bundle_path(args: argparse.Namespace, source: str | None) -> Path | None:
+    """The bundle `--from` names, or None for `local` or an inventory host."""
+    if source is None or source == LOCAL:
+        return None
+    if any(spec.name == source for spec in load_configured_inventory(args).hosts):
+        return None
+    path = Path(source)
+    if path.is_file() or "/" in source or path.suffix == ".bundle":
+        return path
+    return None
+
+
+def _push_with(origin: HostSession | BundleSource, target: HostSession, image: str,
+               board: TransferBoard, label: str, total: int | None) -> tuple[str, dict]:
     started = time.monotonic()
     report: PushReport = push_image(
         origin, target, image, readonly=target.readonly,
@@ -186,53 +222,7 @@ def _push_one(fleet: Fleet, source: str, target: HostSession, image: str,
             label, read, total, f"read, {human_size(sent)} sent"))
     seconds = time.monotonic() - started
     data = {"host": report.target, **report.to_dict(), "seconds": round(seconds, 3)}
-    return _push_sentence(report, seconds), data
-
-
-def _push_sentence(report: PushReport, seconds: float) -> str:
-    where = f"{report.target}: {report.image}"
-    if report.mode == "present":
-        return f"{where} already there: nothing sent"
-    if report.mode == "tagged":
-        return f"{where} tagged (the host had the image under another name): nothing sent"
-    layers = (f"{report.layers_sent} of {report.layers} layers sent, "
-              f"{report.layers_present} already there")
-    note = f" ({report.note})" if report.note else ""
-    return (f"{where} pushed from {report.source}: {human_size(report.bytes_sent)} sent "
-            f"in {seconds:.1f}s ({layers}){note}")
-
-
-def _find_sources(fleet: Fleet, images: list[str], targets: list[str],
-                  source: str | None) -> _Sources:
-    if source is not None:
-        _online(fleet, source)
-        return _Sources({image: source for image in images}, {})
-    # Hosts that are not targets first: reading from a target is as good, but
-    # only a host outside them can give it to every target.
-    order = [name for name in fleet.sessions if name not in targets] + \
-            [name for name in fleet.sessions if name in targets]
-    held = {result.host: result.value for result in fleet.query(
-        lambda session: _holds(session, images), hosts=order) if result.ok}
-    found, missing = {}, {}
-    for image in images:
-        host = next((name for name in order if image in held.get(name, ())), None)
-        if host is None:
-            missing[image] = "no online inventory host holds it (name one with --from)"
-        else:
-            found[image] = host
-    return _Sources(found, missing)
-
-
-def _holds(session: HostSession, images: list[str]) -> set[str]:
-    _check_online(session)
-    held = set()
-    for image in images:
-        try:
-            session.call(lambda client, name=image: client.api.inspect_image(name))
-        except BackendError:
-            continue
-        held.add(image)
-    return held
+    return push_sentence(report, seconds), data
 
 
 def _local_source(args: argparse.Namespace) -> tuple[HostSpec, ...]:
@@ -265,31 +255,22 @@ def run_pull(args: argparse.Namespace) -> int:
     images = _images(args.images)
     targets = _targets(args)
     with connected_fleet(args, hosts=targets) as fleet:
-        return _run_transfers(args, fleet, targets, images, _Sources({}, {}), _pull_one)
+        # Every password read once, before any pull: a bad entry stops here, one line.
+        credentials = logins(fleet.registries, (split_reference(i)[0] for i in images))
+        pull = functools.partial(_pull_one, credentials=credentials)
+        return _run_transfers(args, fleet, targets, images, ImageSources(), pull)
 
 
 def _pull_one(target: HostSession, image: str, board: TransferBoard,
-              label: str) -> tuple[str, dict]:
-    layers: dict[str, tuple[int, int]] = {}
-
-    def progress(event: LayerProgress) -> None:
-        if event.status == "Downloading" and event.total:
-            layers[event.layer] = (event.current or 0, event.total)
-        elif event.status in ("Download complete", "Pull complete") and event.layer in layers:
-            layers[event.layer] = (layers[event.layer][1], layers[event.layer][1])
-        board.update(label, sum(done for done, _ in layers.values()),
-                     sum(total for _, total in layers.values()) or None)
-
-    result: PullResult = pull_image(target, image, on_progress=progress)
-    if result.up_to_date:
-        sentence = f"{target.name}: {image} up to date: nothing downloaded"
-    else:
-        sentence = (f"{target.name}: {image} pulled: {human_size(result.downloaded)} "
-                    f"downloaded in {result.seconds:.1f}s")
+              label: str, *, credentials: dict[str, RegistryLogin]) -> tuple[str, dict]:
+    tally = PullTally()
+    result: PullResult = pull_image(
+        target, image, on_progress=lambda event: board.update(label, *tally.add(event)),
+        credentials=credentials)
     data = {"host": result.host, "image": result.image, "image_id": result.image_id,
             "digest": result.digest, "downloaded": result.downloaded,
             "up_to_date": result.up_to_date, "seconds": round(result.seconds, 3)}
-    return sentence, data
+    return pull_sentence(result), data
 
 
 # ---------------------------------------------------------------- both
@@ -299,7 +280,7 @@ Transfer = Callable[[HostSession, str, TransferBoard, str], tuple[str, dict]]
 
 
 def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
-                   images: list[str], sources: _Sources, transfer: Transfer) -> int:
+                   images: list[str], sources: ImageSources, transfer: Transfer) -> int:
     """Each target in its own thread, its images in order; a line per host and image."""
     failures = 0
     with TransferBoard(shown=None if not args.json else False) as board:
@@ -318,12 +299,12 @@ def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
             for image in images:
                 label = f"{name} {image}"
                 if image in sources.missing:
-                    why = f"{image}: {sources.missing[image]}"
+                    why = f"{image}: {sources.missing[image]} (name one with --from)"
                     emit(False, f"{name}: {why}", {"host": name, "image": image, "error": why})
                     failed += 1
                     continue
                 try:
-                    _check_online(session)
+                    check_online(session)
                     sentence, data = transfer(session, image, board, label)
                 except BackendError as error:
                     board.finish(label)
@@ -331,7 +312,7 @@ def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
                     said = str(error) if image in error.message else \
                         f"{error.host or name}: {image}: {error.message}"
                     emit(False, said, {"host": name, "image": image,
-                                             "error": error.message, "kind": error.title})
+                                       "error": error.message, "kind": error.title})
                     failed += 1
                     continue
                 board.finish(label)
@@ -405,12 +386,7 @@ def run_prune(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- sessions
 
 
-def _check_online(session: HostSession) -> None:
-    if not session.online:
-        raise HostOffline(session.status.error or "not connected", host=session.name)
-
-
 def _online(fleet: Fleet, host: str) -> HostSession:
     session = fleet.session(host)
-    _check_online(session)
+    check_online(session)
     return session

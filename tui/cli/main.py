@@ -20,7 +20,7 @@ from corral.tui.cli import logs as logs_cli
 from corral.tui.cli import volumes as volumes_cli
 from corral.tui.cli.ending import ending_on_signals
 from corral.tui.cli.readonly import enter_readonly_if_asked
-from corral.tui.cli.support import EXIT_USAGE, add_global_options, run_guarded
+from corral.tui.cli.support import EXIT_USAGE, UsageError, add_global_options, run_guarded
 
 
 def installed_version() -> str:
@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE",
                         help="configuration file (default: $CORRAL_CONFIG, then "
                         "~/.config/corral/config.yaml)")
+    parser.add_argument("--bundle", dest="console_bundles", action="append", metavar="FILE",
+                        help="open a bundle file (`corral bundle create`) in the console: "
+                        "its entry joins the catalog, its images are pushed from it "
+                        "(repeatable; verified first)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     hosts_cli.register(subparsers)
     logs_cli.register(subparsers)
@@ -89,6 +93,9 @@ def _run(args: argparse.Namespace) -> int:
     # Read-only is latched before any verb runs, so the backend gate refuses
     # every change whichever verb (or console key) asks for it.
     enter_readonly_if_asked(args)
+    if args.command is not None and getattr(args, "console_bundles", None):
+        raise UsageError("--bundle before a command opens a bundle in the console; "
+                         "give it after the command (e.g. `corral deploy --bundle FILE`)")
     if args.command is None:
         from corral.tui.cli.console import run_console  # Textual loads only for the console
 

@@ -75,9 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @destructive("upgrade")
 def run_upgrade(args: argparse.Namespace) -> int:
     """Plan the new version or answers; replace changed containers keeping the old ones."""
-    stack, answers = render_source(args)
+    stack, answers, bundle = render_source(args)
     with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "upgrade"):
-        prepared = prepare(fleet, stack, answers, upgrade=True, pull=args.pull)
+        prepared = prepare(fleet, stack, answers, upgrade=True, pull=args.pull, bundle=bundle)
         code = apply_confirmed(args, fleet, prepared, f"Upgrade stack {stack.name}?",
                                explicit_deploy(upgrade))
     if code != EXIT_OK or not prepared.definition.awaiting_decision:

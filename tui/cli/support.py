@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -291,11 +292,13 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
     inventory = load_configured_inventory(args)
     if hosts:
         selected = tuple(inventory.get(name) for name in dict.fromkeys(hosts))
-        inventory = Inventory(hosts=selected, path=inventory.path)
+        inventory = dataclasses.replace(inventory, hosts=selected)
     if extra:
-        inventory = Inventory(hosts=(*inventory.hosts, *extra), path=inventory.path)
+        inventory = dataclasses.replace(inventory, hosts=(*inventory.hosts, *extra))
+    config = load_config(getattr(args, "config", None))
     with BackendLoop() as loop, _quiet_closed_tunnel_writes():
-        fleet = Fleet(inventory, ssh_settings(args), backend=loop)
+        fleet = Fleet(inventory, ssh_settings(args, config), backend=loop,
+                      registries=config.registries)
         trail = current_audit()
         try:
             loop.run(fleet.connect_all())

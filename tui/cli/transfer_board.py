@@ -10,20 +10,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 
-from corral.tui.present.formatting import duration, human_size
 from corral.tui.present.safe import visible
-
-
-@dataclass
-class _Row:
-    label: str
-    done: int = 0
-    total: int | None = None
-    note: str = ""
-    started: float = field(default_factory=time.monotonic)
-    finished: bool = False
+from corral.tui.present.transfers import TransferRow, transfer_line
 
 
 class TransferBoard:
@@ -39,7 +28,7 @@ class TransferBoard:
 
     def __init__(self, shown: bool | None = None) -> None:
         self.shown = sys.stderr.isatty() if shown is None else shown
-        self._rows: dict[str, _Row] = {}
+        self._rows: dict[str, TransferRow] = {}
         self._lock = threading.Lock()
         self._last = 0.0
         self._drawn = 0
@@ -63,9 +52,7 @@ class TransferBoard:
         if not self.shown:
             return
         with self._lock:
-            row = self._rows.setdefault(label, _Row(visible(label)))
-            row.done, row.note = done, note
-            row.total = max(total, done) if total else row.total
+            self._rows.setdefault(label, TransferRow(visible(label))).update(done, total, note)
             now = time.monotonic()
             if now - self._last >= self.INTERVAL:
                 self._last = now
@@ -85,7 +72,7 @@ class TransferBoard:
 
     def _draw(self, now: float) -> None:
         self._erase()
-        lines = [_line(row, now) for row in self._rows.values()]
+        lines = [transfer_line(row, now) for row in self._rows.values()]
         if lines:
             sys.stderr.write("\n".join(lines) + "\n")
             sys.stderr.flush()
@@ -97,16 +84,3 @@ class TransferBoard:
             sys.stderr.flush()
             self._drawn = 0
 
-
-def _line(row: _Row, now: float) -> str:
-    elapsed = max(now - row.started, 1e-3)
-    rate = row.done / elapsed
-    text = f"{row.label}: {human_size(row.done)}"
-    if row.total:
-        text += f" of {human_size(row.total)}"
-    if row.note:
-        text += f" {row.note}"
-    text += f"  {human_size(rate)}/s"
-    if row.total and rate > 0 and row.done < row.total:
-        text += f"  ETA {duration((row.total - row.done) / rate)}"
-    return text

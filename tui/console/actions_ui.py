@@ -14,7 +14,6 @@ ACTION_KEYS = {
     "container.kill": ("ctrl+k", "Kill"),
     "container.remove": ("ctrl+d", "Remove"),
     "volume.remove": ("ctrl+d", "Remove"),
-    "image.remove": ("ctrl+d", "Remove"),
 }
 
 

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from corral.backends.audit import current as current_audit
-from corral.backends.inventory import Inventory
+from corral.backends.inventory import Inventory, RegistryAuth
 from corral.backends.ssh import BackendLoop, Fleet, HostStatus, SshSettings
 from corral.tui.console.key_order import InOrderKeys
 from corral.tui.console.messages import HostStatusChanged
@@ -42,6 +42,7 @@ class FleetApp(InOrderKeys):
         inventory: The hosts to manage.
         settings: SSH settings for every connection.
         readonly: Every session refuses mutating actions.
+        registries: Registry credentials from the configuration file.
     """
 
     # Textual's own palette binding is a priority one, which would take
@@ -52,7 +53,8 @@ class FleetApp(InOrderKeys):
     ]
 
     def __init__(
-        self, inventory: Inventory, settings: SshSettings, *, readonly: bool = False, **kwargs
+        self, inventory: Inventory, settings: SshSettings, *, readonly: bool = False,
+        registries: dict[str, RegistryAuth] | None = None, **kwargs
     ):
         super().__init__(**kwargs)
         self.backend = BackendLoop()
@@ -63,6 +65,7 @@ class FleetApp(InOrderKeys):
             backend=self.backend,
             readonly=readonly,
             stream_relay=True,
+            registries=registries,
         )
         self.audit = current_audit()
         if self.audit is not None:  # the console's changes go to these hosts' history too

@@ -18,6 +18,7 @@ from textual.app import App
 from corral.backends.deploy import UPGRADED, upgrade_seed
 from corral.backends.errors import BackendError, DeployError
 from corral.catalog.errors import CatalogError, CorralError
+from corral.catalog.loader import Catalog
 from corral.tui.catalog_sources import load_sources
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.screens.modals import ConfirmScreen
@@ -158,7 +159,8 @@ def ask_and_remove(app: App, flow: DeployFlow, stack: str, containers: list[str]
                       title="Remove", again="remove"))
 
 
-def open_upgrade(app: App, flow: DeployFlow, stack: str, folders: Sequence[str]) -> None:
+def open_upgrade(app: App, flow: DeployFlow, stack: str, folders: Sequence[str],
+                 bundles: Sequence[Catalog] = ()) -> None:
     """Open the catalog form of `stack`'s deployed version, filled from its record.
 
     Reads the record and the catalog folders on a worker thread; says why
@@ -170,6 +172,7 @@ def open_upgrade(app: App, flow: DeployFlow, stack: str, folders: Sequence[str])
         flow: The console's stack changes.
         stack: The stack.
         folders: The configuration's extra catalog folders.
+        bundles: Catalogs of the bundles the console opened, searched first.
     """
     from corral.tui.console.screens.catalog_form import CatalogFormScreen
 
@@ -180,7 +183,7 @@ def open_upgrade(app: App, flow: DeployFlow, stack: str, folders: Sequence[str])
                 raise DeployError(f"stack {stack} has an upgrade awaiting confirm or rollback:"
                                   " press c or b first")
             entry_id, version_name = definition.stack.entry, definition.stack.version
-            catalogs, _ = load_sources((), folders)
+            catalogs, _ = load_sources((), folders, bundles=bundles)
             try:
                 entry = catalogs.find(entry_id)
                 version = entry.find_version(version_name)

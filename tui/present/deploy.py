@@ -91,7 +91,8 @@ def plan_json(prepared: Prepared) -> dict:
     `images`, how each image reaches each host (`ImageRow.to_dict()`)."""
     data = {**prepared.plan.to_dict(), "no_op": prepared.no_op,
             "generation": prepared.definition.generation, "pull": prepared.pull,
-            "images": [row.to_dict() for row in prepared.images]}
+            "images": [row.to_dict() for row in prepared.images],
+            "dropped": list(prepared.stack.dropped)}
     for step, item in zip(prepared.plan.steps, data["steps"], strict=True):
         fields = prepared.changes.get(step.service) if step.action == REPLACE else None
         item["changes"] = [c.to_dict() for c in fields or ()]
@@ -133,6 +134,9 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
     images = image_lines(prepared)
     if images:
         lines += ["", *images]
+    if prepared.stack.dropped:
+        lines += ["", "Dropped (only a Rancher server provides them):",
+                  *(f"  {item}" for item in prepared.stack.dropped)]
     if plan.warnings:
         lines.append("")
         lines.extend(f"warning: {warning}" for warning in plan.warnings)

@@ -126,6 +126,7 @@ def test_a_failed_transfer_is_one_line_naming_the_image(monkeypatch: pytest.Monk
 
     class Fleet:
         readonly = False
+        registries = ()
         sessions = {"lab1": SimpleNamespace(name="lab1")}
 
         def query(self, run, hosts):
@@ -143,3 +144,28 @@ def test_a_failed_transfer_is_one_line_naming_the_image(monkeypatch: pytest.Monk
             ImageRow("lab3", APP, "push", "lab1")]
     assert image_plan.transfer(Fleet(), rows) == {
         "lab2": "team/big:1: write /x/layer.tar: no space left on device"}
+
+
+def test_a_bundle_is_the_source_of_its_images_before_hosts_and_registries() -> None:
+    bundled = HostImages({APP: inspect(BASE, BIG, TOP), REG: inspect(BASE, BIG, TOP)},
+                         sizes={APP: [1000, 6_000_000, 20], REG: [1000, 6_000_000, 20]})
+    hosts = {"src": held(APP, REG), "dst": held(chains=set(chain_ids([BASE])))}
+    rows = decide({"dst": [APP, REG]}, hosts, order=["src", "dst"],
+                  bundle=("bundle one.bundle", bundled))
+    assert [(r.image, r.action, r.source, r.bytes) for r in rows] == [
+        (REG, "push", "bundle one.bundle", 6_000_020),
+        (APP, "push", "bundle one.bundle", 6_000_020)]
+    assert rows[0].describe() == "push from bundle one.bundle (6.0 MB)"
+
+
+def test_a_host_holding_another_image_of_the_bundles_name_gets_the_bundles() -> None:
+    bundled = HostImages({APP: {"Id": "sha256:" + "1" * 64, "RootFS": {"Layers": [BASE]}}},
+                         sizes={APP: [10]})
+    [row] = decide({"h1": [APP]}, {"h1": held(APP)}, bundle=("bundle b", bundled))
+    assert (row.action, row.source) == ("push", "bundle b") and "another" in row.why
+    same = HostImages({APP: inspect(BASE, BIG, TOP)}, sizes={APP: None})
+    [row] = decide({"h1": [APP]}, {"h1": held(APP)}, bundle=("bundle b", same))
+    assert row.action == "present"
+    # An image the bundle lacks is decided as without a bundle.
+    [row] = decide({"h1": ["other:1"]}, {"h1": held()}, bundle=("bundle b", same))
+    assert (row.action, row.source) == ("pull", "docker.io")

@@ -28,9 +28,11 @@ from corral.backends.errors import (
     ActionRefused,
     DockerUnavailable,
     NotFound,
+    RegistryDenied,
     RegistryUnreachable,
 )
 from corral.backends.images import LayerProgress, pull_image, split_reference
+from corral.backends.inventory import RegistryLogin
 
 API_VERSION = "1.41"
 REGISTRY = "10.9.9.1:5000"
@@ -327,3 +329,53 @@ def test_references_split_into_registry_repository_and_tag() -> None:
     digest = "sha256:" + "ef" * 32
     assert split_reference(f"{REGISTRY}/team/app@{digest}") == (
         REGISTRY, f"{REGISTRY}/team/app", digest)
+
+
+def login(password: str = "hunter2-pw") -> RegistryLogin:
+    return RegistryLogin(REGISTRY, "bob", password, "/etc/corral/inventory.yaml:7")
+
+
+def test_a_registries_login_is_sent_and_never_reported(engine) -> None:
+    fake, session = engine(stream(PULL_EVENTS))
+    seen = heard()
+    pull_image(session, IMAGE, credentials={REGISTRY: login()})
+    assert auth_of(fake.pulls()[0]) == {"username": "bob", "password": "hunter2-pw",
+                                        "serveraddress": REGISTRY}
+    assert seen == [("image.pull", "ok", {"registry": REGISTRY})]
+
+
+def test_refused_credentials_are_one_line_naming_the_entry_not_unreachable(engine) -> None:
+    fake, session = engine(refuse(500, "unauthorized: authentication required"))
+    seen = heard()
+    with pytest.raises(RegistryDenied) as caught:
+        pull_image(session, IMAGE, credentials={REGISTRY: login()})
+    assert str(caught.value) == (
+        f"lab9: registry {REGISTRY} refused the credentials for team/app:2 "
+        "(user bob, registries: at /etc/corral/inventory.yaml:7)")
+    assert not isinstance(caught.value, RegistryUnreachable)
+    assert seen[0][:2] == ("image.pull", "failed")
+    assert "hunter2" not in repr(caught.value.args) + json.dumps(seen)
+
+
+def test_a_registry_wanting_credentials_when_none_were_found_says_so(engine) -> None:
+    message = f'Head "http://{REGISTRY}/v2/team/app/manifests/2": no basic auth credentials'
+    fake, session = engine(refuse(500, message))
+    with pytest.raises(RegistryDenied) as caught:
+        pull_image(session, IMAGE)
+    assert str(caught.value).startswith(
+        f"lab9: registry {REGISTRY} wants credentials for team/app:2 and none were found")
+    assert "x-registry-auth" not in fake.pulls()[0].headers
+
+
+def test_the_docker_config_is_read_at_each_pull_and_named_when_refused(
+    engine, docker_config
+) -> None:
+    fake, session = engine(refuse(500, "unauthorized: authentication required"))
+    # Written after the session's client was made: a `docker login` since counts.
+    token = base64.b64encode(b"alice:s3cret-pw").decode()
+    (docker_config / "config.json").write_text(json.dumps({"auths": {REGISTRY: {"auth": token}}}))
+    with pytest.raises(RegistryDenied) as caught:
+        pull_image(session, IMAGE)
+    assert auth_of(fake.pulls()[0])["username"] == "alice"
+    assert str(caught.value).endswith(f"(user alice, from {docker_config}/config.json)")
+    assert "s3cret" not in str(caught.value)

@@ -35,6 +35,7 @@ from corral.backends.deploy import (
     upgrade,
 )
 from corral.backends.errors import PreflightError, UnknownStack
+from corral.backends.images import BundleSource
 from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
@@ -96,8 +97,14 @@ class DeployFlow:
         self.paused.add(host)
         return True
 
-    def plan(self, stack: Stack, answers: Answers) -> Planned:
+    def plan(self, stack: Stack, answers: Answers, *,
+             bundle: BundleSource | None = None) -> Planned:
         """Read every host and plan `stack`; an existing stack is planned as an upgrade.
+
+        Args:
+            stack: The rendered stack.
+            answers: Its answers.
+            bundle: The bundle its entry came from: the images it holds are pushed from it.
 
         Raises:
             PlanError: No placement satisfies the rules.
@@ -106,7 +113,8 @@ class DeployFlow:
         """
         state = gather(self.fleet)
         exists = state.definition(stack.name) is not None
-        prepared = prepare(self.fleet, stack, answers, state=state, upgrade=exists)
+        prepared = prepare(self.fleet, stack, answers, state=state, upgrade=exists,
+                           bundle=bundle)
         planned = Planned(prepared, upgrade=exists)
         if prepared.no_op:
             return planned

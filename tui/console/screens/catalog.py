@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Input, Markdown, Static
 
 from corral.catalog.errors import CatalogError
-from corral.catalog.loader import CatalogSet, Entry, Version
+from corral.catalog.loader import Catalog, CatalogSet, Entry, Version
 from corral.tui.catalog_sources import load_sources
 from corral.tui.console.screens.catalog_form import CatalogFormScreen
 from corral.tui.console.screens.command_screen import CommandScreen
@@ -42,6 +42,8 @@ class CatalogScreen(CommandScreen):
             ones that cannot be read are reported and skipped.
         builtin: Also list the catalog shipped with Corral.
         search: A search to start with (`:catalog TEXT`).
+        bundles: Catalogs of the bundles the console opened (`corral --bundle FILE`),
+            listed first.
     """
 
     DEFAULT_CSS = """
@@ -66,9 +68,11 @@ class CatalogScreen(CommandScreen):
             self.catalogs = catalogs
             self.warnings = warnings
 
-    def __init__(self, folders: Sequence[str] = (), *, builtin: bool = True, search: str = ""):
+    def __init__(self, folders: Sequence[str] = (), *, builtin: bool = True, search: str = "",
+                 bundles: Sequence[Catalog] = ()):
         super().__init__()
         self.folders = tuple(folders)
+        self.bundles = tuple(bundles)
         self.builtin = builtin
         self.search = search
         self.filter_before_search = ""
@@ -95,7 +99,8 @@ class CatalogScreen(CommandScreen):
     def read_catalogs(self) -> None:
         """Scan the folders off the UI thread: a git checkout can hold hundreds of entries."""
         try:
-            catalogs, warnings = load_sources((), self.folders, builtin=self.builtin)
+            catalogs, warnings = load_sources((), self.folders, builtin=self.builtin,
+                                              bundles=self.bundles)
         except CatalogError as exc:  # the built-in catalog itself is broken
             catalogs, warnings = CatalogSet([]), [str(exc)]
         self.post_message(self.Loaded(catalogs, warnings))

@@ -22,6 +22,7 @@ from corral.backends.engine import ACTIONS, act
 from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet
 from corral.catalog.errors import CorralError
+from corral.tui.console import images_ui
 from corral.tui.console.keys_help import show_help
 from corral.tui.console.model.data import ConsoleData, Usage, Watcher, display_name
 from corral.tui.console.model.deploy_flow import DeployFlow
@@ -34,6 +35,7 @@ from corral.tui.console.screens.modals import ConfirmScreen, yaml_screen
 from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.views.hosts import HostsView
+from corral.tui.console.views.images import ImagesView
 from corral.tui.console.views.registry import VIEWS, command_words, resolve_view
 from corral.tui.console.views.stacks import StacksView, group_stacks
 from corral.tui.console.widgets.command_line import CommandLine
@@ -140,6 +142,10 @@ class ConsoleScreen(FleetFollow, Screen):
         self._gone: set[str] = set()
         #: The one-engine-two-hosts problem last told, so it is told once.
         self._told_same_engine: str | None = None
+        #: Image pushes and pulls, running and ended (the transfers pane reads it).
+        self.transfers = images_ui.transfer_log(self)
+        #: Hosts whose last image listing failed.
+        self._images_failed: set[str] = set()
 
     # --- layout -------------------------------------------------------------
 
@@ -209,6 +215,7 @@ class ConsoleScreen(FleetFollow, Screen):
             self.query_one("#stacks", ResourceView).set_records(
                 group_stacks(list(self.store.rows.values()))
             )
+            images_ui.update_needs(self, self._images_failed)
         self._events_pending |= events_changed
         # The events table is refilled whole (new rows on top): at most twice
         # a second, however fast the engines report.
@@ -273,6 +280,9 @@ class ConsoleScreen(FleetFollow, Screen):
     def on_console_screen_loaded(self, message: Loaded) -> None:
         if message.view == "hosts":  # reading host facts notes each engine's ID
             self.show_marks()
+        elif message.view == "images":
+            self._images_failed = {error.host for error in message.errors if error.host}
+            images_ui.update_needs(self, self._images_failed)
         self.query_one(f"#{message.view}", ResourceView).set_records(message.records)
         for error in message.errors:
             self.notify(str(error), title=error.title, severity="warning")
@@ -310,7 +320,8 @@ class ConsoleScreen(FleetFollow, Screen):
         if name == "catalog":
             from corral.tui.console.screens.catalog import CatalogScreen
 
-            self.app.push_screen(CatalogScreen(self.app.config.catalogs, search=filter_text or ""))
+            self.app.push_screen(CatalogScreen(self.app.config.catalogs, search=filter_text or "",
+                                               bundles=getattr(self.app, "bundle_catalogs", ())))
             return
         switcher = self.query_one(ContentSwitcher)
         if remember and switcher.current != name:
@@ -489,6 +500,20 @@ class ConsoleScreen(FleetFollow, Screen):
         if action.kind in ("volume", "image"):
             self.app.call_from_thread(self.load_listing, f"{action.kind}s")
 
+    @on(ImagesView.TransferRequested)
+    def transfer_images(self, message: ImagesView.TransferRequested) -> None:
+        if not self.readonly:  # the keys are hidden; belt and braces
+            images_ui.ask_transfer(self, message)
+
+    @on(ImagesView.RemoveRequested)
+    def remove_images(self, message: ImagesView.RemoveRequested) -> None:
+        if not self.readonly:
+            images_ui.ask_remove(self, message.rows)
+
+    @on(ImagesView.TransfersRequested)
+    def show_transfers(self) -> None:
+        images_ui.show_transfers(self)
+
     @on(StacksView.SettleUpgrade)
     def settle_upgrade(self, message: StacksView.SettleUpgrade) -> None:
         if self.readonly:
@@ -505,7 +530,8 @@ class ConsoleScreen(FleetFollow, Screen):
             return
         from corral.tui.console.stack_ui import open_upgrade
 
-        open_upgrade(self.app, self.flow, message.stack, self.app.config.catalogs)
+        open_upgrade(self.app, self.flow, message.stack, self.app.config.catalogs,
+                     getattr(self.app, "bundle_catalogs", ()))
 
     @on(StacksView.Change)
     def change_stack(self, message: StacksView.Change) -> None:

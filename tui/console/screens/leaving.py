@@ -76,8 +76,22 @@ def leave_then(app: App, doing: str, then: Callable[[], object]) -> None:
 
 
 def quit_app(app: App) -> None:
-    """Quit, asking first when a form holds unsaved answers."""
-    leave_then(app, "Quit Corral", app.exit)
+    """Quit, asking first when image transfers run or a form holds unsaved answers."""
+    running = sum(getattr(getattr(screen, "transfers", None), "running", 0)
+                  for screen in app.screen_stack)
+    if not running:
+        leave_then(app, "Quit Corral", app.exit)
+        return
+
+    def answered(go: bool | None) -> None:
+        if go:
+            leave_then(app, "Quit Corral", app.exit)
+
+    plural = "s are" if running > 1 else " is"
+    app.push_screen(ConfirmScreen(
+        f"Quit Corral? {running} image transfer{plural} still running and would stop "
+        "(nothing half-loaded stays; a new push sends only what is still missing).",
+        []), answered)
 
 
 def has_console(app: App) -> bool:

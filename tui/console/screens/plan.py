@@ -36,6 +36,7 @@ from corral.backends.errors import (
     PreflightError,
     UpgradePending,
 )
+from corral.backends.images import BundleSource
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
 from corral.tui.console.model.deploy_flow import DeployFlow, Planned
@@ -78,6 +79,8 @@ def plan_notes(planned: Planned) -> Group:
         for s in plan.steps for rule in s.dropped)]
     for warning in warnings:
         more.append(f"\nwarning: {warning}", style="yellow")
+    for item in prepared.stack.dropped:
+        more.append(f"\ndropped (only a Rancher server provides it): {item}", style="yellow")
     for host, why in plan.offline:
         more.append(f"\nOffline, left out: {host} ({why})", style="yellow")
     skipped = passed_over(plan)
@@ -160,6 +163,7 @@ class PlanScreen(CommandScreen):
         answers: Its answers (passwords included: they never reach the screen).
         source: Entry and version, for the subtitle.
         readonly: Plan only; applying is not offered.
+        bundle: The bundle the entry came from: its images are pushed from it.
     """
 
     DEFAULT_CSS = """
@@ -205,9 +209,10 @@ class PlanScreen(CommandScreen):
             return isinstance(message, PlanScreen.Progressed)
 
     def __init__(self, flow: DeployFlow, stack: Stack, answers: Answers, *, source: str = "",
-                 readonly: bool = False):
+                 readonly: bool = False, bundle: BundleSource | None = None):
         super().__init__()
         self.flow = flow
+        self.bundle = bundle
         self.stack = stack
         self.answers = answers
         self.source = source
@@ -275,7 +280,7 @@ class PlanScreen(CommandScreen):
     def plan_on_thread(self) -> None:
         """Read the hosts and plan, off the UI thread (nothing changes)."""
         try:
-            planned, error = self.flow.plan(self.stack, self.answers), None
+            planned, error = self.flow.plan(self.stack, self.answers, bundle=self.bundle), None
         except BackendError as exc:
             planned, error = None, exc
         self.post_message(self.PlanReady(planned, error))

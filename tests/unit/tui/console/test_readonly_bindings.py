@@ -39,7 +39,8 @@ from tests.support.still_data import StillData
 #: something in a container.
 MUTATING = {
     "container.start", "container.stop", "container.restart", "container.kill",
-    "container.remove", "volume.remove", "image.remove",
+    "container.remove", "volume.remove",
+    "images.push", "images.pull", "images.remove_unused",
     "containers.shell",
     "stacks.confirm", "stacks.rollback", "stacks.upgrade", "stacks.scale_up",
     "stacks.scale_down", "stacks.remove", "stacks.reconcile",
@@ -72,7 +73,9 @@ READING = {
     *(f"view.host_{n}" for n in range(1, 10)),
     "text.search", "text.next", "text.previous", "text.close",
     "shell.focus", "terminal.leave", "terminal.scroll_back", "terminal.scroll_forward",
-    "volumes.records",
+    "volumes.records", "images.transfers", "transfers.close",
+    # Only in the host choice of push and pull, which read-only never opens.
+    "host_choice.go", "host_choice.cancel",
 }
 
 
