@@ -144,3 +144,29 @@ async def test_the_console_deploy_of_an_image_push_rides_out_the_fault(
     check_push(result, image, overhead=P.WIRE_OVERHEAD)
     assert result.host_lines[0].startswith(f"{F.HOST}: "), result.host_lines
     assert result.running == [host.name for host in lab.hosts]
+
+
+@pytest.fixture(scope="module")
+def needed_image(lab: Lab):
+    """A fourth image only lab1 holds, needed there by a (Compose-labelled) stack's container,
+    so that `:images` shows where it is missing."""
+    image = P.build_image(lab, "fnimg")
+    user = engine(lab.host(P.SOURCE).socket).containers.run(
+        image, ["sleep", "3600"], name=f"fnimg-{image[-8:-2]}", detach=True,
+        labels={"com.docker.compose.project": "fnimg", "com.docker.compose.service": "app"})
+    yield image
+    user.remove(force=True)
+    remove_image(engine(lab.host(P.SOURCE).socket), image)
+
+
+@pytest.mark.parametrize("fault", PUSH_FAULTS)
+async def test_the_console_images_push_rides_out_the_fault(
+        lab: Lab, needed_image: str, fault: str) -> None:
+    try:
+        result = await P.console_images_push_run(lab, fault, needed_image)
+    finally:
+        lab.restored(F.HOST, after=fault)
+    print(f"\n{fault}: {result}", file=sys.stderr)
+    check_push(result, needed_image, overhead=P.WIRE_OVERHEAD)
+    assert f"{F.HOST}" in result.host_lines[0] and "failed" in result.host_lines[0]
+    assert " pushed from lab1: " in result.rerun_layers, result.rerun_layers

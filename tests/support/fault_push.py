@@ -13,11 +13,12 @@ on its veth, so the trigger does not depend on what the command prints). Then:
 - after the repair the same command converges, and lab2 is sent only the layers
   it lacks (its busybox base is skipped); lab3 is sent nothing.
 
-The console has no push of its own yet; its deploy (the plan screen's apply)
-brings images as `corral deploy` does, and `console_push_run` checks it under the
-same fault: the plan screen's error names lab2 with the image and why, and an
-apply again in the same console converges, sending lab2 only the missing layers
-(counted on its veth).
+In the console, `console_push_run` checks its deploy (the plan screen's apply)
+under the same fault: the plan screen's error names lab2 with the image and why,
+and an apply again in the same console converges, sending lab2 only the missing
+layers (counted on its veth); `console_images_push_run` its `:images` push (`p`
+to the hosts lacking the image): lab2's line in the transfers pane fails naming
+the image and why, lab3's is done, and `p` again sends lab2 only what it lacks.
 """
 
 from __future__ import annotations
@@ -328,6 +329,84 @@ async def console_push_run(lab: Lab, fault: str, image: str, directory: Path) ->
             filters={"label": f"{L.STACK}={CONSOLE_STACK}", "status": "running"})]
     finally:
         corral_on(lab, "rm", CONSOLE_STACK, "--yes", "--volumes")
+        for host in (HOST, OTHER):
+            remove_image(engine(lab.host(host).socket), image)
+    return result
+
+
+def _cell(table, key: str, column: str) -> str:
+    value = table.get_cell(key, column)
+    return getattr(value, "plain", str(value))
+
+
+async def _push_from_images_view(pilot, app, image: str, missing_on: str):
+    """`:images`, the cursor on SOURCE's row of `image`, `p`, the hosts lacking it (ticked
+    already) confirmed; returns the transfers pane's model."""
+    from corral.tui.console.screens.host_choice import HostChoiceScreen
+    from corral.tui.console.screens.transfers import TransfersScreen
+    from tests.support.console import command, view
+
+    images = view(app, "images")
+    await command(pilot, "images")
+    key = f"{SOURCE}/{image}"
+    await until(pilot, lambda: key in images.records
+                and _cell(images, key, "missing") == missing_on, f"MISSING ON {missing_on}",
+                timeout=30)
+    images.move_cursor(row=images.get_row_index(key), animate=False)
+    await pilot.press("p")
+    await until(pilot, lambda: isinstance(app.screen, HostChoiceScreen), "the host choice")
+    await pilot.press("y")
+    await until(pilot, lambda: isinstance(app.screen, TransfersScreen), "the transfers")
+    return app.screen.transfers
+
+
+async def console_images_push_run(lab: Lab, fault: str, image: str) -> PushResult:
+    """The console's `:images` push (`p`) of an image only SOURCE holds (a stack's
+    container there needs it) to HOST and OTHER, hit by `fault` on HOST once bytes flow;
+    then `p` again once the host is back. The copies on the targets are removed after."""
+    result = PushResult("console images push", missing=missing_bytes(lab, image))
+    image_id = engine(lab.host(SOURCE).socket).images.get(image).id
+    app = matrix_console(lab)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await online(pilot, app)
+            start = wire_bytes(lab, HOST)
+            transfers = await _push_from_images_view(pilot, app, image, f"{HOST}, {OTHER}")
+            outage = None
+            try:
+                await until(pilot, lambda: wire_bytes(lab, HOST) - start >= TRIGGER
+                            or transfers.running == 0, "bytes into lab2", timeout=60)
+                if transfers.running:
+                    outage = await asyncio.to_thread(inject, lab, fault)
+                await until(pilot, lambda: len(transfers.lines()) == 2
+                            and transfers.running == 0, "the pushes to end", timeout=120)
+            finally:
+                if outage is not None:
+                    await asyncio.to_thread(repair, lab, fault, outage)
+                await asyncio.to_thread(lab.restored, HOST)
+            lines = transfers.lines()
+            result.shown = "\n".join(text for _, text in lines)
+            failed = [text for state, text in lines if state == "failed"]
+            result.interrupted = outage is not None and bool(failed)
+            result.exit_code = 1 if failed else 0
+            result.host_lines = [text for text in failed if HOST in text]
+            result.stray = [text for text in failed if HOST not in text] + \
+                [text for _, text in lines if "Traceback" in text]
+            result.left_on_host = holds(lab, HOST, image, image_id)
+            result.other_holds = bool(holds(lab, OTHER, image, image_id))
+            # Again, once the console sees the host back: only HOST lacks it now.
+            await pilot.press("escape")
+            await until(pilot, lambda: app.fleet.session(HOST).online, f"{HOST} online", 30)
+            before = wire_bytes(lab, HOST)
+            again = await _push_from_images_view(pilot, app, image, HOST)
+            await until(pilot, lambda: again.running == 0 and len(again.lines()) == 3,
+                        "the push again", timeout=120)
+            result.rerun_bytes = wire_bytes(lab, HOST) - before
+            last = again.lines()[-1]
+            result.rerun_code = 0 if last[0] == "done" else 1
+            result.rerun_error = "" if last[0] == "done" else last[1]
+            result.rerun_layers = last[1]
+    finally:
         for host in (HOST, OTHER):
             remove_image(engine(lab.host(host).socket), image)
     return result

@@ -18,8 +18,9 @@ Three runs per fault cover every activity:
   nothing orphaned (every container and volume of the stack is one the record
   and plan account for).
 - the push run (`tests/support/fault_push.py`): `corral deploy`, `corral
-  images push` and the console's deploy of an image only lab1 holds to the
-  faulted host and another, hit by the fault once bytes flow; then each again.
+  images push`, the console's deploy and its `:images` push of an image only
+  lab1 holds to the faulted host and another, hit by the fault once bytes
+  flow; then each again.
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ HOLDS: dict[str, tuple[str, str]] = {
                            "0 orphans", "deploy"),
     "health pass": ("a pass during the outage changes nothing; after it, nothing moved "
                     "or doubled", "console"),
-    "image push": ("`deploy`, `images push` and the console's deploy fail in one line naming "
-                   "host, image and why; nothing tagged on it; the other host gets the image; "
-                   "a re-run sends only the missing layers", "push"),
+    "image push": ("`deploy`, `images push`, the console's deploy and its `:images` push "
+                   "fail in one line naming host, image and why; nothing tagged on it; the "
+                   "other host gets the image; a re-run sends only the missing layers",
+                   "push"),
 }
 
 #: Cells that differ from `HOLDS` for one fault: (fault, activity) -> (text, run).
