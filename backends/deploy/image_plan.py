@@ -376,14 +376,20 @@ def transfer(fleet: Fleet, rows: Sequence[ImageRow],
     credentials = logins(fleet.registries,
                          (row.source for row in rows if row.action == PULL))
 
+    current: dict[str, str] = {}  # host -> the image it was moving when it stopped
+
     def run(session: HostSession) -> None:
         for row in moving[session.name]:
+            current[session.name] = row.image
             _transfer(fleet, session, row, report, sources or {}, credentials)
 
     errors = {}
     for result in fleet.query(run, hosts=sorted(moving)):
         if not result.ok:
-            errors[result.host] = getattr(result.error, "message", str(result.error))
+            why = getattr(result.error, "message", str(result.error))
+            image = current.get(result.host, "")
+            # One line per host naming the image too: an engine's reason rarely does.
+            errors[result.host] = why if image in why else f"{image}: {why}"
     return errors
 
 

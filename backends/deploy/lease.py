@@ -25,7 +25,10 @@ started) on **every online host of the fleet, in sorted order**:
 Labels carry the owner (`user@machine`, pid and the machine's boot id), the
 operation, and a time to live. A lease is stale when the engine's clock is
 past its creation plus the TTL, or when its owner ran on this very machine
-and boot and that pid is gone (a killed `corral deploy`). A stale lease is
+and boot and that pid is gone (a killed `corral deploy`), or is this very
+process while none of its threads takes or holds that stack's lease (a
+release that could not reach a host offline at the time: the console
+applying again after a host came back must not find itself in the way). A stale lease is
 removed by its container ID (so a racing breaker cannot remove a fresh
 one) and taken over. `corral lease break STACK` removes one by hand.
 
@@ -159,6 +162,25 @@ class Lease:
 
 _local = threading.local()
 
+#: Stack -> the threads of this process taking or holding its lease now.
+_active: dict[str, set[int]] = {}
+_active_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _taking(stack: str) -> Iterator[None]:
+    """Note that this thread takes or holds `stack`'s lease while the block runs."""
+    me = threading.get_ident()
+    with _active_lock:
+        _active.setdefault(stack, set()).add(me)
+    try:
+        yield
+    finally:
+        with _active_lock:
+            _active[stack].discard(me)
+            if not _active[stack]:
+                del _active[stack]
+
 
 def _holds() -> dict[str, Lease]:
     if not hasattr(_local, "held"):
@@ -193,13 +215,14 @@ def hold(fleet: Fleet, stack: str, operation: str, *, ttl: int | None = None) ->
         verify(fleet, outer)
         yield Lease(stack, outer.operation, dict(outer.held), nested=True)
         return
-    lease = acquire(fleet, stack, operation, ttl=ttl)
-    _holds()[stack] = lease
-    try:
-        yield lease
-    finally:
-        _holds().pop(stack, None)
-        release(fleet, lease)
+    with _taking(stack):
+        lease = acquire(fleet, stack, operation, ttl=ttl)
+        _holds()[stack] = lease
+        try:
+            yield lease
+        finally:
+            _holds().pop(stack, None)
+            release(fleet, lease)
 
 
 def acquire(fleet: Fleet, stack: str, operation: str, *, ttl: int | None = None) -> Lease:
@@ -344,10 +367,16 @@ def visible(text: str) -> str:
 
 
 def _stale(session: HostSession, holder: Holder) -> bool:
-    """Past its TTL on the engine's clock, or its process on this machine is gone."""
-    _, _, boot = whoami()
+    """Past its TTL on the engine's clock, or its process on this machine is gone, or it
+    is this process's and no other thread of it takes or holds the stack's lease."""
+    _, pid, boot = whoami()
     if boot and holder.boot == boot and holder.pid > 0 and not _alive(holder.pid):
         return True
+    if boot and holder.boot == boot and holder.pid == pid:
+        with _active_lock:
+            others = _active.get(holder.stack, set()) - {threading.get_ident()}
+        if not others:
+            return True  # left behind by a release that could not reach the host
     try:
         info = session.call(lambda client: client.api.info())
     except BackendError:

@@ -230,7 +230,7 @@ def _push(source: ImageSource, target: HostSession, image: str, ticket: Ticket,
         stats = _send(ticket.read, target, image, plan, on_progress)
     except (PushRejected, _ManifestDisagrees) as refused:
         if not plan.members or _hopeless(refused):
-            raise _rejected(refused, target.name) from refused
+            raise _rejected(refused, target.name, image) from refused
         why = ("the archive's manifest did not match the layers skipped"
                if isinstance(refused, _ManifestDisagrees) else
                f"the engine refused the partial archive ({refused.message})")
@@ -278,7 +278,8 @@ def _send(read: Callable[[], Any], target: HostSession, image: str, plan: LayerP
         answers = client.api.load_image(body(), quiet=False)
         for answer in answers:
             if isinstance(answer, dict) and answer.get("error"):
-                raise PushRejected(str(answer["error"]).strip(), host=target.name)
+                raise PushRejected(f"loading {image} failed: {str(answer['error']).strip()}",
+                                   host=target.name)
     except (BackendError, _ManifestDisagrees):
         raise
     except Exception as exc:
@@ -287,7 +288,8 @@ def _send(read: Callable[[], Any], target: HostSession, image: str, plan: LayerP
             raise PushLinkLost(f"the connection dropped while pushing {image} "
                                f"({sent[0]} bytes sent); nothing was loaded",
                                host=target.name) from exc
-        raise PushRejected(error.message, host=target.name) from exc
+        raise PushRejected(f"loading {image} failed: {error.message}",
+                           host=target.name) from exc
     finally:
         chunks.close()  # stops the read if nothing else shares it
     return stats
@@ -307,10 +309,10 @@ def _hopeless(refused: Exception) -> bool:
         words in refused.message.lower() for words in _HOPELESS)
 
 
-def _rejected(refused: Exception, host: str) -> PushRejected:
+def _rejected(refused: Exception, host: str, image: str) -> PushRejected:
     if isinstance(refused, PushRejected):
         return refused
-    return PushRejected("the image archive's manifest is not a single image's", host=host)
+    return PushRejected(f"the archive of {image} does not hold a single image", host=host)
 
 
 def _verify(target: HostSession, image: str, image_id: str) -> None:

@@ -5,6 +5,13 @@ lack: they hold its busybox base), an air-gapped one included; an image in
 the lab registry is pulled by a host that reaches it, and a host that cannot
 falls back to a push from a host that has it; `--pull never` with an image
 nobody holds refuses in one line per host and changes nothing.
+
+A link cut (and every other fault of the matrix) mid-push during a deploy, then
+the same deploy converging and sending only the missing layers, is the fault
+matrix's push run: `test_fault_matrix.py::
+test_an_interrupted_image_push_names_host_and_image_and_a_rerun_sends_what_is_missing`
+(`tests/support/fault_push.py`). A full disk on the target is
+`test_images_full_disk.py`.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ run checks it; `tests/labtests/test_fault_matrix.py` runs those checks,
 `bench/faults.py` runs them again by hand and prints measured times, and the
 README's "Faults" table is `readme_table()` (a unit test compares them).
 
-Two runs per fault cover every activity but image push (which does not exist
-yet, issue 13):
+Three runs per fault cover every activity:
 
 - `console_run`: a console with a log pane following a stack container that
   prints numbered lines, a shell pane in another, and its health pass acting
@@ -18,6 +17,10 @@ yet, issue 13):
   first container is created; then the same deploy again must converge with
   nothing orphaned (every container and volume of the stack is one the record
   and plan account for).
+- the push run (`tests/support/fault_push.py`): `corral deploy`, `corral
+  images push`, the console's deploy and its `:images` push of an image only
+  lab1 holds to the faulted host and another, hit by the fault once bytes
+  flow; then each again.
 """
 
 from __future__ import annotations
@@ -72,8 +75,10 @@ HOLDS: dict[str, tuple[str, str]] = {
                            "0 orphans", "deploy"),
     "health pass": ("a pass during the outage changes nothing; after it, nothing moved "
                     "or doubled", "console"),
-    "image push": ("n/a in this matrix yet; a link cut mid-push: nothing tagged, a re-run "
-                   "sends only what is missing (test_images_push)", ""),
+    "image push": ("`deploy`, `images push`, the console's deploy and its `:images` push "
+                   "fail in one line naming host, image and why; nothing tagged on it; the "
+                   "other host gets the image; a re-run sends only the missing layers",
+                   "push"),
 }
 
 #: Cells that differ from `HOLDS` for one fault: (fault, activity) -> (text, run).
@@ -282,7 +287,7 @@ class ConsoleResult:
     passes_offline: int = 0  # health passes that started while the host was down
 
 
-def _console(lab: Lab) -> CorralApp:
+def matrix_console(lab: Lab) -> CorralApp:
     """A console as a user gets it: default keepalives, a 5 s connect timeout."""
     settings = SshSettings(known_hosts=(str(lab.known_hosts),), connect_timeout=5)
     return CorralApp(load_inventory(lab.inventory), settings, Config())
@@ -333,7 +338,7 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
             host never came back); the limits themselves are the caller's to assert.
     """
     result = ConsoleResult(fault)
-    app = _console(lab)
+    app = matrix_console(lab)
     passes: list[tuple[float, bool, object]] = []  # (start, host offline then, report)
     async with app.run_test(size=SIZE) as pilot:
         await online(pilot, app)

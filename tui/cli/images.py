@@ -308,8 +308,11 @@ def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
                     sentence, data = transfer(session, image, board, label)
                 except BackendError as error:
                     board.finish(label)
-                    emit(False, str(error), {"host": name, "image": image,
-                                             "error": error.message, "kind": error.title})
+                    # One line naming the host and the image: an engine's reason rarely does.
+                    said = str(error) if image in error.message else \
+                        f"{error.host or name}: {image}: {error.message}"
+                    emit(False, said, {"host": name, "image": image,
+                                       "error": error.message, "kind": error.title})
                     failed += 1
                     continue
                 board.finish(label)

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -301,7 +302,7 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
     if extra:
         inventory = dataclasses.replace(inventory, hosts=(*inventory.hosts, *extra))
     config = load_config(getattr(args, "config", None))
-    with BackendLoop() as loop:
+    with BackendLoop() as loop, _quiet_closed_tunnel_writes():
         fleet = Fleet(inventory, ssh_settings(args, config), backend=loop,
                       registries=config.registries)
         trail = current_audit()
@@ -317,6 +318,29 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
                          "it stays in the local file")
                 trail.detach(fleet)
             loop.run(fleet.close(), timeout=10)
+
+
+class _ClosedTunnelWrites(logging.Filter):
+    """Drops asyncio's note that the tunnel wrote to a socket already closed.
+
+    A stream cut short meets a closed socket: a response closed early (a
+    volume's first archive members read, then dropped), or a host lost in
+    the middle of an upload (sshd gone mid-push). asyncio then says so on
+    stderr, a line beside the command's own one-line error: noise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "socket.send() raised exception."
+
+
+@contextlib.contextmanager
+def _quiet_closed_tunnel_writes() -> Iterator[None]:
+    quiet = _ClosedTunnelWrites()
+    logging.getLogger("asyncio").addFilter(quiet)
+    try:
+        yield
+    finally:
+        logging.getLogger("asyncio").removeFilter(quiet)
 
 
 def print_json(value: Any) -> None:

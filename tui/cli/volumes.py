@@ -13,12 +13,9 @@ that already holds files (`--yes` off a terminal). The work is in
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +109,7 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: no directory {path.parent} to write the file in")
     if path.is_dir():
         raise UsageError(f"{path}: is a directory; name the tar file to write")
-    with _fleet(args, [ref.host]) as fleet, _Meter(str(ref)) as meter:
+    with connected_fleet(args, hosts=[ref.host]) as fleet, _Meter(str(ref)) as meter:
         result = export_volume(_online(fleet, ref.host), ref.volume, path, live=options.live,
                                progress=meter.update)
     return _done(result, options, f"Exported {ref} to {path}")
@@ -123,7 +120,7 @@ def run_import(args: argparse.Namespace) -> int:
     """Check the tar file, then put its files into the volume."""
     ref, options = _ref(args.target), _options(args)
     archive = check_archive(Path(args.file))  # before any host is contacted
-    with _fleet(args, [ref.host]) as fleet, _Meter(str(ref)) as meter:
+    with connected_fleet(args, hosts=[ref.host]) as fleet, _Meter(str(ref)) as meter:
         result = import_volume(_online(fleet, ref.host), ref.volume, archive,
                                live=options.live, confirm=_asker(args, meter),
                                progress=meter.update)
@@ -138,37 +135,13 @@ def run_copy(args: argparse.Namespace) -> int:
     target = _ref(args.target, default_volume=source.volume)
     if source == target:
         raise UsageError(f"{source} would be copied onto itself: name another host or volume")
-    with _fleet(args, [source.host, target.host]) as fleet, \
+    with connected_fleet(args, hosts=[source.host, target.host]) as fleet, \
             _Meter(f"{source} -> {target}") as meter:
         result = copy_volume(_online(fleet, source.host), source.volume,
                              _online(fleet, target.host), target.volume, live=options.live,
                              confirm=_asker(args, meter), progress=meter.update)
     created = " (created)" if result.created else ""
     return _done(result, options, f"Copied {source} to {target}{created}")
-
-
-class _ClosedTunnelWrites(logging.Filter):
-    """Drops asyncio's note that the tunnel wrote to a socket already closed.
-
-    Finding whether a volume holds files reads the first members of its
-    archive and closes the response early; the engine's bytes still in
-    flight then meet a closed socket, which asyncio reports on stderr: harmless
-    noise in a command that prints one line.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != "socket.send() raised exception."
-
-
-@contextlib.contextmanager
-def _fleet(args: argparse.Namespace, hosts: list[str]) -> Iterator[Fleet]:
-    quiet = _ClosedTunnelWrites()
-    logging.getLogger("asyncio").addFilter(quiet)
-    try:
-        with connected_fleet(args, hosts=hosts) as fleet:
-            yield fleet
-    finally:
-        logging.getLogger("asyncio").removeFilter(quiet)
 
 
 def _online(fleet: Fleet, host: str) -> HostSession:

@@ -1,9 +1,13 @@
-"""How deploy chooses, per host and image, present · pull · push · unavailable (pure)."""
+"""How deploy chooses, per host and image, present · pull · push · unavailable (pure), and
+how a failed transfer is reported (fakes)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from corral.backends.deploy import image_plan
 from corral.backends.deploy.image_plan import (
     EMPTY_LAYER,
     HostImages,
@@ -15,7 +19,9 @@ from corral.backends.deploy.image_plan import (
     named_registry,
     unavailable_problems,
 )
+from corral.backends.errors import BackendError, PushRejected
 from corral.backends.images import chain_ids
+from corral.backends.ssh.fleet import HostResult
 
 BASE, BIG, TOP = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
 APP = "team/app:1"
@@ -109,6 +115,35 @@ def test_layer_sizes_come_from_history_bottom_first_skipping_empty_steps() -> No
 def test_bytes_read_humanly() -> None:
     assert [human_bytes(n) for n in (0, 999, 6_000_020, 1_500_000_000, 250_000_000)] == [
         "0 B", "999 B", "6.0 MB", "1.5 GB", "250 MB"]
+
+
+def test_a_failed_transfer_is_one_line_naming_the_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An engine's reason (a full disk) rarely names the image: the host's line does."""
+    def push(source, target, image, **kwargs):
+        if image == "team/big:1":
+            raise PushRejected("write /x/layer.tar: no space left on device", host=target.name)
+        return SimpleNamespace(layers=0, bytes_sent=0)
+
+    class Fleet:
+        readonly = False
+        registries = ()
+        sessions = {"lab1": SimpleNamespace(name="lab1")}
+
+        def query(self, run, hosts):
+            results = []
+            for host in hosts:
+                try:
+                    results.append(HostResult(host, run(SimpleNamespace(name=host,
+                                                                        readonly=False))))
+                except BackendError as error:
+                    results.append(HostResult(host, error=error))
+            return results
+
+    monkeypatch.setattr(image_plan, "push_image", push)
+    rows = [ImageRow("lab2", APP, "push", "lab1"), ImageRow("lab2", "team/big:1", "push", "lab1"),
+            ImageRow("lab3", APP, "push", "lab1")]
+    assert image_plan.transfer(Fleet(), rows) == {
+        "lab2": "team/big:1: write /x/layer.tar: no space left on device"}
 
 
 def test_a_bundle_is_the_source_of_its_images_before_hosts_and_registries() -> None:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from corral.backends.deploy import lease
-from corral.backends.errors import DockerApiError, NotFound, StackBusy
+from corral.backends.errors import DockerApiError, HostOffline, NotFound, StackBusy
 
 
 class FakeApi:
@@ -173,3 +173,34 @@ def test_one_engine_under_two_host_names_is_named_not_taken_for_a_rival() -> Non
     with pytest.raises(SameEngine), lease.hold(fleet, "q3", "deploy"):
         pass
     assert not api.containers
+
+
+def test_a_lease_left_on_a_host_offline_at_release_is_this_process_s_to_take_again() -> None:
+    """The console applies, a host drops mid-apply (its lease cannot be removed), the host
+    comes back, the operator applies again: the same process must not be busy with itself,
+    while another of its threads holding the lease still excludes."""
+    lab1, lab2 = FakeApi(), FakeApi()
+    fleet = FakeFleet(lab1=lab1, lab2=lab2)
+    with lease.hold(fleet, "q3", "deploy"):
+        fleet.sessions["lab2"].call = _offline  # the release cannot reach lab2
+    assert "corral-lease.q3" in lab2.containers and not lab1.containers
+    fleet.sessions["lab2"].call = FakeSession("lab2", lab2).call  # back
+    with lease.hold(fleet, "q3", "deploy") as held:
+        assert sorted(held.held) == ["lab1", "lab2"]
+        errors: list[StackBusy] = []
+
+        def other() -> None:  # the console's health pass beside the apply
+            try:
+                with lease.hold(fleet, "q3", "reconcile"):
+                    pass
+            except StackBusy as exc:
+                errors.append(exc)
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert len(errors) == 1
+    assert not lab1.containers and not lab2.containers
+
+
+def _offline(method, *args, **kwargs):
+    raise HostOffline("not connected", host="lab2")

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from pathlib import Path
 
 import pytest
 
 from corral.backends.images import HostImage, RemoveReport
 from corral.tui.cli import images as images_cli
+from corral.tui.cli.main import parse_command_line
+from corral.tui.cli.support import connected_fleet
 from corral.tui.cli.transfer_board import TransferBoard
 from tests.support.deploy import corral_here
 from tests.support.no_host import unreachable_inventory
@@ -115,3 +118,22 @@ def test_from_local_without_a_local_engine_is_one_line(no_host: Path,
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == ("corral: --from local: the inventory has no local host and this "
                              "machine has no Docker engine socket\n")
+
+
+def test_asyncio_note_of_a_write_to_a_closed_tunnel_never_reaches_stderr(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A host lost mid-push (sshd gone) makes asyncio log "socket.send() raised
+    exception." beside the command's one-line error: every command's fleet drops it."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY)
+    args = parse_command_line(["images", "ls", "--inventory", str(inventory)])
+    handler = logging.StreamHandler()  # stderr, as Python's last-resort handler writes
+    logging.getLogger().addHandler(handler)
+    try:
+        with connected_fleet(args, hosts=["lab1"]):
+            logging.getLogger("asyncio").warning("socket.send() raised exception.")
+            logging.getLogger("asyncio").warning("another asyncio warning")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "socket.send()" not in err and "another asyncio warning" in err
