@@ -2,8 +2,8 @@
 and the `io.rancher.*` labels, and what of it only a Rancher server can do.
 
 Scale, health checks, upgrade strategies, sidekicks and scheduling labels have
-an equivalent a Corral planner can honour. Rancher's load balancer, its
-certificate store, agent containers, selectors and storage drivers do not:
+an equivalent a Corral planner can honour; load balancers are read by `lb.py`.
+Rancher's certificate store, agent containers, selectors and storage drivers do not:
 those are reported as `unsupported` problems naming the file and key.
 """
 
@@ -36,16 +36,12 @@ _UNSUPPORTED_LABELS = {
     "io.rancher.container.agent_service.": "runs a Rancher agent service",
 }
 _UNSUPPORTED_IMAGES = {
-    "rancher/lb-service-haproxy": "Rancher's load balancer image",
-    "rancher/load-balancer-service": "Rancher's legacy load balancer",
     "rancher/external-service": "Rancher's external service",
     "rancher/dns-service": "Rancher's service alias",
 }
 RANCHER_KEYS = {"scale", "health_check", "upgrade_strategy", "retain_ip", "start_on_create",
                 "metadata", "drain_timeout_ms"}
 UNSUPPORTED_KEYS = {
-    "lb_config": "Rancher's load balancer configuration",
-    "load_balancer_config": "Rancher's legacy load balancer configuration",
     "default_cert": "a certificate from Rancher's certificate store",
     "certs": "certificates from Rancher's certificate store",
     "external_ips": "Rancher's external service",

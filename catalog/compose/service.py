@@ -7,13 +7,15 @@ features are `unsupported`, and anything else is a warning naming the line.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
+from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
 from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Report, Source
-from corral.catalog.spec import Logging, Service
+from corral.catalog.spec import LoadBalancer, Logging, Service
 
 _Parser = Callable[[object], object]
 _PARSERS: dict[str, tuple[str, _Parser]] = {
@@ -108,6 +110,8 @@ def build_service(
     values: dict[str, object] = {}
     extra: dict[str, object] = {}
     compose_src, rancher_src = sources
+    lb_legacy = lbs.lb_kind(compose.get("image") if isinstance(compose.get("image"), str)
+                            else None)
     _read_keys(name, compose, compose_src, report, values, extra, rancher_file=False, v2=v2)
     if rancher_config is not None and rancher_src is not None:
         _read_keys(name, rancher_config, rancher_src, report, values, extra, rancher_file=True,
@@ -132,12 +136,73 @@ def build_service(
         report.unsupported(f"service {name} uses {reason} ({values['image']})", compose_src.file,
                            compose_src.line(compose.line_of("image")))
     labels: dict[str, str] = values.get("labels", {})  # type: ignore[assignment]
+    lb_raw: dict = values.pop("_lb", {})  # type: ignore[assignment]
+    if lb_legacy is not None:
+        labels = _lb_labels(name, labels, compose, compose_src, report)
+        values["labels"] = labels
+    else:
+        for key, (_, line) in lb_raw.items():
+            report.warn(f"service {name}: {key} applies to a load balancer image only; ignored",
+                        rancher_src.file if rancher_src else None, line)
     _read_labels(name, labels, compose, compose_src, report, values)
     driver = extra.get("volume_driver")
     if isinstance(driver, str) and rancher.UNSUPPORTED_DRIVER.fullmatch(driver):
         report.unsupported(f"service {name}: volume_driver {driver} is a Rancher storage driver",
                            compose_src.file, compose_src.line(compose.line_of("volume_driver")))
-    return Service(name=name, extra=dict(sorted(extra.items())), **values)  # type: ignore[arg-type]
+    service = Service(name=name, extra=dict(sorted(extra.items())), **values)  # type: ignore[arg-type]
+    if lb_legacy is not None:
+        service = _load_balancer(service, lb_legacy, lb_raw, compose, sources, report)
+    return service
+
+
+def _lb_labels(name: str, labels: dict[str, str], compose: dict, source: Source,
+               report: Report) -> dict[str, str]:
+    """An LB's labels without those Rancher's own LB image needed (agent, targets)."""
+    line = source.line(compose.line_of("labels")) if "labels" in compose else None
+    for key in lbs.AGENT_LABELS:
+        if key in labels:
+            report.warn(f"service {name}: label {key} served Rancher's load balancer agent;"
+                        " Corral's HAProxy does not need it", source.file, line)
+    return {k: v for k, v in labels.items()
+            if k not in lbs.AGENT_LABELS and not k.startswith(lbs.TARGET_LABEL)}
+
+
+def _load_balancer(service: Service, legacy: bool, lb_raw: dict, compose: dict,
+                   sources: tuple[Source, Source | None], report: Report) -> Service:
+    """The LB service with its rules read (targets are checked by the stack)."""
+    compose_src, rancher_src = sources
+    rancher_file = rancher_src or compose_src
+    name = service.name
+    if legacy:
+        stickiness = None
+        if "load_balancer_config" in lb_raw:
+            raw, line = lb_raw["load_balancer_config"]
+            stickiness = lbs.legacy_config(name, raw, rancher_file, line, report)
+        if "lb_config" in lb_raw:
+            report.warn(f"service {name}: lb_config belongs to rancher/lb-service-haproxy;"
+                        " ignored", rancher_file.file, lb_raw["lb_config"][1])
+        # The target labels were taken off `labels`; read them from the compose text.
+        raw_labels = compose.get("labels")
+        try:
+            targets = cv.key_values(raw_labels, none_value="") if raw_labels else {}
+        except ValueError:
+            targets = {}
+        full = dataclasses.replace(service, labels={**service.labels, **{
+            k: v for k, v in targets.items() if k.startswith(lbs.TARGET_LABEL)}})
+        rules = lbs.legacy_rules(name, full, compose, compose_src, report)
+        balancer = LoadBalancer(rules, stickiness, legacy=True)
+    elif "lb_config" in lb_raw:
+        raw, line = lb_raw["lb_config"]
+        balancer = lbs.lb_config(name, raw, rancher_file, line, report)
+        if "load_balancer_config" in lb_raw:
+            report.warn(f"service {name}: load_balancer_config belongs to the legacy load"
+                        " balancer; ignored", rancher_file.file,
+                        lb_raw["load_balancer_config"][1])
+    else:
+        report.warn(f"service {name} is a load balancer without lb_config; it forwards nothing",
+                    compose_src.file, compose_src.line(compose.line_of("image")))
+        balancer = LoadBalancer()
+    return dataclasses.replace(service, load_balancer=balancer)
 
 
 def _read_keys(name: str, config: dict, source: Source, report: Report, values: dict,
@@ -149,6 +214,8 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
             report.unsupported(f"{where} is {rancher.UNSUPPORTED_KEYS[key]}", source.file, line)
         elif key in _UNSUPPORTED_COMPOSE:
             report.unsupported(f"{where} {_UNSUPPORTED_COMPOSE[key]}", source.file, line)
+        elif key in ("lb_config", "load_balancer_config") and rancher_file:
+            values.setdefault("_lb", {})[key] = (raw, line)
         elif key in ("health_check", "upgrade_strategy") and rancher_file:
             _read_rancher_block(key, raw, where, source, line, report, values)
         elif key in ("log_driver", "log_opt") and not rancher_file:
