@@ -16,6 +16,7 @@ from corral.backends.deploy.image_plan import PULL_MODES, ImageRow, human_bytes,
 from corral.backends.deploy.lease import Holder as LeaseHolder
 from corral.backends.deploy.lease import break_lease, leases
 from corral.backends.deploy.lease import hold as hold_lease
+from corral.backends.deploy.loadbalancer import describe as describe_load_balancer
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
 from corral.backends.deploy.reconcile import ReconcileReport, reconcile
 from corral.backends.deploy.record import Definition
@@ -40,6 +41,7 @@ __all__ = [
     "collect_diagnostics",
     "confirm",
     "Definition",
+    "describe_load_balancer",
     "Diagnostics",
     "find",
     "gather",

@@ -24,11 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corral.backends import guard
-from corral.backends.deploy import lease
+from corral.backends.deploy import lease, loadbalancer
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import HostWork, bring_images, converge_host, preflight
 from corral.backends.deploy.objects import remove_volume
-from corral.backends.deploy.prepare import Prepared, ProgressCallback
+from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.errors import DeployError
 from corral.backends.ssh.fleet import Fleet
 
@@ -131,6 +131,15 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
             outcome.unhealthy.update(result.value or {})
         else:
             outcome.errors[result.host] = result.error.message  # type: ignore[union-attr]
+    # Load balancers follow their targets: every apply of the stack (deploy,
+    # scale, reconcile) regenerates their configuration where it changed.
+    balancers = loadbalancer.refresh(fleet, prepared.stack, prepared.state.online)
+    for host, name in balancers.reloaded:
+        report(Progress(host, name, "config", "done", "load balancer configuration reloaded"))
+    for host, why in balancers.unreachable.items():
+        report(Progress(host, "load balancer", "config", "failed", why))
+    for host, problem in balancers.errors.items():
+        outcome.errors.setdefault(host, problem)
     if not outcome.errors:
         # A failure here leaves an old generation behind; the next apply removes it.
         for host, volume in prepared.stale_records:

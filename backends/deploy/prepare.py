@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from corral.backends.deploy import loadbalancer
 from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.carry import kept_secrets
 from corral.backends.deploy.diff import FieldChange, stack_changes
@@ -159,6 +160,8 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
         BackendError: Reading the hosts failed.
     """
     state = state or gather(fleet)
+    # Rancher LB services run Corral's HAProxy image, as recorded from then on.
+    stack = loadbalancer.resolve(stack, fleet.inventory.load_balancer_image)
     previous = state.definition(stack.name)
     now = time.time()
     kept = kept_secrets(answers)
