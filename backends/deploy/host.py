@@ -258,8 +258,8 @@ def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
             balancer = stack.service(item.service).load_balancer is not None
             step(item.name, item.action,
                  lambda i=item, b=body, e=extra, s=start, lb=balancer: create_container(
-                     session, i, b, e, s, lb and (lambda: loadbalancer.seed(
-                         session, fleet, stack, i.name))))
+                     session, i, b, e, s, (lambda: loadbalancer.seed(
+                         session, fleet, stack, i.name)) if lb else None))
             if start:
                 started.append(item)
     return check_health(session, fleet, prepared, started, report, health_timeout_ms)

@@ -305,5 +305,12 @@ def check_targets(services: dict[str, Service], stack_name: str,
                              f" {rule.service} {why}", file, rule.line)
                 continue
             rules.append(dataclasses.replace(rule, service=target))
+            if not any(p.published and p.container_port == rule.target_port
+                       for p in services[target].ports):
+                report.warn(f"service {name}: port rule {rule.source_port}: {target} does not"
+                            f" publish port {rule.target_port}: only its containers on the"
+                            " load balancer's host are reached (publish it, e.g."
+                            f" '0.0.0.0::{rule.target_port}', to reach the others)", file,
+                            rule.line)
         services[name] = listening(dataclasses.replace(
             service, load_balancer=dataclasses.replace(lb, rules=tuple(rules))))
