@@ -10,7 +10,8 @@ its frontend a TCP one with that rule's backend as default.
 
 Backend health is HAProxy's own: every server is checked (`check`), with the
 target's Rancher `health_check` (HTTP path, interval, thresholds) when it has
-one on the target port, a TCP connect otherwise.
+one on the target port, a TCP connect otherwise. The LB itself answers any
+HTTP request on port 42 with 200, as catalogs' LB `health_check`s expect.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ CONFIG_DIR = "/usr/local/etc/haproxy"
 CONFIG_PATH = f"{CONFIG_DIR}/haproxy.cfg"
 #: HAProxy in master-worker mode, in the foreground: SIGUSR2 reloads the file.
 COMMAND = ("haproxy", "-W", "-db", "-f", CONFIG_PATH)
+#: Rancher's LB image answered its health check here; so does Corral's configuration.
+HEALTH_PORT = 42
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -93,13 +96,13 @@ def render(name: str, balancer: LoadBalancer, servers: dict[tuple[str, int], lis
         "    timeout server 50s",
         "    retries 3",
         "    option redispatch",
-        "",
-        "# Always one listener, so an LB without rules still starts (HAProxy refuses none).",
-        "frontend corral_monitor",
-        "    bind 127.0.0.1:8405",
-        "    mode http",
-        "    monitor-uri /healthz",
     ]
+    sources = {rule.source_port for rule in balancer.rules}
+    # Always one listener, so an LB without rules still starts (HAProxy refuses none),
+    # on the port Rancher's LB answered health checks on (catalogs check port 42).
+    health = f"*:{HEALTH_PORT}" if HEALTH_PORT not in sources else "127.0.0.1:8405"
+    out += ["", "frontend corral_health", f"    bind {health}", "    mode http",
+            "    http-request return status 200 content-type text/plain string ok"]
     by_port: dict[int, list[tuple[int, PortRule]]] = {}
     for index, rule in ordered(balancer.rules):
         by_port.setdefault(rule.source_port, []).append((index, rule))

@@ -31,9 +31,16 @@ from dataclasses import dataclass, field
 from corral.backends import labels as L
 from corral.backends.deploy import haproxy
 from corral.backends.errors import NotFound
+from corral.backends.inventory.load import DEFAULT_LB_IMAGE
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
 from corral.catalog.spec import Service, Stack
+
+
+def image_of(fleet: Fleet | None) -> str:
+    """The HAProxy image the fleet's inventory names (`load_balancer_image`), or the default."""
+    inventory = getattr(fleet, "inventory", None)
+    return getattr(inventory, "load_balancer_image", None) or DEFAULT_LB_IMAGE
 
 
 def resolve(stack: Stack, image: str) -> Stack:

@@ -161,7 +161,7 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     """
     state = state or gather(fleet)
     # Rancher LB services run Corral's HAProxy image, as recorded from then on.
-    stack = loadbalancer.resolve(stack, fleet.inventory.load_balancer_image)
+    stack = loadbalancer.resolve(stack, loadbalancer.image_of(fleet))
     previous = state.definition(stack.name)
     now = time.time()
     kept = kept_secrets(answers)

@@ -61,6 +61,12 @@ services:
       unhealthy_threshold: 2
   lb:
     scale: 1
+    health_check:   # as catalogs wrote it: Rancher's LB answered on port 42
+      port: 42
+      interval: 2000
+      response_timeout: 2000
+      healthy_threshold: 2
+      unhealthy_threshold: 3
     lb_config:
       certs: []
       port_rules:
