@@ -238,6 +238,12 @@ def legacy_rules(name: str, service: Service, compose: dict, source: Source,
                                  f" read {quoted(entry)} (hostname:port/path=target)",
                                  source.file, labels_line)
                     continue
+                numbers = [int(n) for n in (match["source"], match["target"]) if n]
+                if any(not 0 < n <= 65535 for n in numbers):
+                    report.error(f"service {name}: label {TARGET_LABEL}{link.target}:"
+                                 f" {quoted(entry)} names a port out of range", source.file,
+                                 labels_line)
+                    continue
                 sources = [int(match["source"])] if match["source"] else [s for s, _ in ports]
                 for source_port in sources:
                     target = int(match["target"]) if match["target"] else \

@@ -78,6 +78,8 @@ _UNSUPPORTED_COMPOSE = {
     "env_file": "reads files a catalog does not ship",
     "secrets": "uses Rancher's secrets service",
 }
+#: rancher-compose keys of load balancer services (`certs` at service level: legacy LBs).
+_LB_KEYS = ("lb_config", "load_balancer_config", "certs", "default_cert")
 _DOCKER_KEYS = set(_PARSERS) - rancher.RANCHER_KEYS | _PASSTHROUGH | _UNSUPPORTED_COMPOSE.keys()
 
 
@@ -142,8 +144,13 @@ def build_service(
         values["labels"] = labels
     else:
         for key, (_, line) in lb_raw.items():
-            report.warn(f"service {name}: {key} applies to a load balancer image only; ignored",
-                        rancher_src.file if rancher_src else None, line)
+            file = rancher_src.file if rancher_src else None
+            if key in rancher.UNSUPPORTED_KEYS:
+                report.unsupported(f"service {name}: {key} is {rancher.UNSUPPORTED_KEYS[key]}",
+                                   file, line)
+            else:
+                report.warn(f"service {name}: {key} applies to a load balancer image only;"
+                            " ignored", file, line)
     _read_labels(name, labels, compose, compose_src, report, values)
     driver = extra.get("volume_driver")
     if isinstance(driver, str) and rancher.UNSUPPORTED_DRIVER.fullmatch(driver):
@@ -173,6 +180,11 @@ def _load_balancer(service: Service, legacy: bool, lb_raw: dict, compose: dict,
     compose_src, rancher_src = sources
     rancher_file = rancher_src or compose_src
     name = service.name
+    for key in ("certs", "default_cert"):
+        if key in lb_raw and lb_raw[key][0]:
+            report.warn(f"service {name}: {key} names certificates in Rancher's certificate"
+                        " store, which Corral does not have; https rules are dropped",
+                        rancher_file.file, lb_raw[key][1])
     if legacy:
         stickiness = None
         if "load_balancer_config" in lb_raw:
@@ -210,12 +222,12 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
     for key, raw in config.items():
         line = source.line(config.line_of(key)) if hasattr(config, "line_of") else None
         where = f"service {name}: {key}"
-        if key in rancher.UNSUPPORTED_KEYS:
+        if key in _LB_KEYS and rancher_file:
+            values.setdefault("_lb", {})[key] = (raw, line)
+        elif key in rancher.UNSUPPORTED_KEYS:
             report.unsupported(f"{where} is {rancher.UNSUPPORTED_KEYS[key]}", source.file, line)
         elif key in _UNSUPPORTED_COMPOSE:
             report.unsupported(f"{where} {_UNSUPPORTED_COMPOSE[key]}", source.file, line)
-        elif key in ("lb_config", "load_balancer_config") and rancher_file:
-            values.setdefault("_lb", {})[key] = (raw, line)
         elif key in ("health_check", "upgrade_strategy") and rancher_file:
             _read_rancher_block(key, raw, where, source, line, report, values)
         elif key in ("log_driver", "log_opt") and not rancher_file:

@@ -126,3 +126,14 @@ lb:
         == {(8080, 80, "web", "", ""), (8080, 81, "api", "api.example.com", "/v1")}
     assert [(p.container_port, p.host_port) for p in stack.service("lb").ports] == [(8080, 8080)]
     assert not any(k.startswith("io.rancher.loadbalancer") for k in stack.service("lb").labels)
+
+
+def test_service_level_certs_warn_on_an_lb_and_stay_unsupported_elsewhere(make_catalog) -> None:
+    lb = render_files(make_catalog, "lb:\n  image: rancher/load-balancer-service\n"
+                      "  ports: ['80:80']\n  links: [web]\nweb:\n  image: x\n",
+                      ".catalog:\n  version: '1'\nlb:\n  default_cert: mine\n")
+    assert lb.deployable
+    assert any("default_cert" in p.message and p.line == 4 for p in lb.warnings)
+    other = render_files(make_catalog, "web:\n  image: x\n",
+                         ".catalog:\n  version: '1'\nweb:\n  certs: [a]\n")
+    assert not other.deployable
