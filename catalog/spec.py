@@ -271,14 +271,17 @@ class LoadBalancer:
     Attributes:
         rules: The port rules, in file order.
         stickiness: The cookie stickiness policy, or None.
-        certs: Certificate names (`certs:` then `default_cert:`); Corral
-            does not deliver certificates yet (a plan warning says so).
+        certs: Certificate names (`default_cert:` first, then `certs:`).
+        cert_files: The PEM files (certificate and key) found for them beside the
+            compose file, default first, as absolute paths on the operator's
+            machine: only the paths are data; the files go into the LB container.
         legacy: True for `rancher/load-balancer-service` (ports + links).
     """
 
     rules: tuple[PortRule, ...] = ()
     stickiness: Stickiness | None = None
     certs: tuple[str, ...] = ()
+    cert_files: tuple[str, ...] = ()
     legacy: bool = False
 
 

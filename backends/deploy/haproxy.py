@@ -6,7 +6,9 @@ HTTP rules match the Host header (without its port; `*.x` and `x.*`
 wildcards as Rancher allowed) and a path prefix; rules are tried by priority
 (lower first, then those without one, in file order), and the first rule
 with neither hostname nor path is the frontend's default. A TCP rule makes
-its frontend a TCP one with that rule's backend as default.
+its frontend a TCP one with that rule's backend as default. `https` and `tls`
+frontends terminate TLS with the LB's certificate files (`cert_path`), the
+first the default and the others chosen by SNI; `tls` forwards plain TCP.
 
 Backend health is HAProxy's own: every server is checked (`check`), with the
 target's Rancher `health_check` (HTTP path, interval, thresholds) when it has
@@ -24,6 +26,8 @@ from corral.catalog.spec import HealthCheck, LoadBalancer, PortRule
 #: Where the image's HAProxy reads its configuration.
 CONFIG_DIR = "/usr/local/etc/haproxy"
 CONFIG_PATH = f"{CONFIG_DIR}/haproxy.cfg"
+#: The certificate files (PEM: certificate and key), `0.pem` the default.
+CERT_DIR = f"{CONFIG_DIR}/certs"
 #: HAProxy in master-worker mode, in the foreground: SIGUSR2 reloads the file.
 COMMAND = ("haproxy", "-W", "-db", "-f", CONFIG_PATH)
 #: Rancher's LB image answered its health check here; so does Corral's configuration.
@@ -38,6 +42,11 @@ class Server:
     name: str
     address: str
     port: int
+
+
+def cert_path(index: int, folder: str = CERT_DIR) -> str:
+    """Where the LB's `index`-th certificate file goes (0: the default one)."""
+    return f"{folder}/{index}.pem"
 
 
 def ordered(rules: tuple[PortRule, ...]) -> list[tuple[int, PortRule]]:
@@ -71,7 +80,8 @@ def _check(check: HealthCheck | None, port: int) -> tuple[list[str], str]:
 
 
 def render(name: str, balancer: LoadBalancer, servers: dict[tuple[str, int], list[Server]],
-           checks: dict[str, HealthCheck | None] | None = None) -> str:
+           checks: dict[str, HealthCheck | None] | None = None, *,
+           cert_dir: str = CERT_DIR) -> str:
     """The whole haproxy.cfg.
 
     Args:
@@ -80,6 +90,7 @@ def render(name: str, balancer: LoadBalancer, servers: dict[tuple[str, int], lis
         servers: (target service, target port) -> the containers to send to, in
             a stable order; a missing key means no server (HAProxy answers 503).
         checks: Target service -> its Rancher health check, if any.
+        cert_dir: Where the certificate files are (tests check elsewhere).
 
     Returns:
         The configuration text; deterministic for the same input, so a caller
@@ -107,9 +118,12 @@ def render(name: str, balancer: LoadBalancer, servers: dict[tuple[str, int], lis
     for index, rule in ordered(balancer.rules):
         by_port.setdefault(rule.source_port, []).append((index, rule))
     for port, rules in sorted(by_port.items()):
-        tcp = any(rule.protocol == "tcp" for _, rule in rules)
-        out += ["", f"frontend port_{port}", f"    bind *:{port}",
-                f"    mode {'tcp' if tcp else 'http'}"]
+        tcp = any(rule.protocol in ("tcp", "tls") for _, rule in rules)
+        bind = f"    bind *:{port}"
+        if any(rule.protocol in ("https", "tls") for _, rule in rules):
+            bind += " ssl" + "".join(f" crt {cert_path(i, cert_dir)}"
+                                     for i in range(len(balancer.cert_files)))
+        out += ["", f"frontend port_{port}", bind, f"    mode {'tcp' if tcp else 'http'}"]
         if not tcp:
             out.append("    option forwardfor")
         default = None
@@ -128,7 +142,7 @@ def render(name: str, balancer: LoadBalancer, servers: dict[tuple[str, int], lis
         if default is not None:
             out.append(f"    default_backend rule{default}")
     for index, rule in enumerate(balancer.rules):
-        mode = "tcp" if any(r.protocol == "tcp" for r in balancer.rules
+        mode = "tcp" if any(r.protocol in ("tcp", "tls") for r in balancer.rules
                             if r.source_port == rule.source_port) else "http"
         out += ["", f"backend rule{index}",
                 f"    # {rule.source_port} -> {rule.service}:{rule.target_port}"

@@ -11,9 +11,10 @@ services' running containers:
   reached from another host's bridge network: it is left out, and
   `refresh()` says so).
 
-The file is written into the container through the archive API before its
-first start (`seed`), and after every apply that touched the stack
-(deploy, scale, reconcile…) `refresh()` writes it again where it changed and
+The file (with the certificate files of https/tls rules, mode 0600, never
+in a label or the record: only their paths are) is written into the
+container through the archive API before its first start (`seed`), and
+after every apply that touched the stack (deploy, scale, reconcile…) `refresh()` writes it again where it changed and
 sends SIGUSR2, on which HAProxy's master reloads it without dropping
 connections (a container that is not running is started instead).
 
@@ -27,10 +28,11 @@ import io
 import tarfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from corral.backends import labels as L
 from corral.backends.deploy import haproxy
-from corral.backends.errors import NotFound
+from corral.backends.errors import DeployError, NotFound
 from corral.backends.inventory.load import DEFAULT_LB_IMAGE
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
@@ -131,26 +133,37 @@ def config_for(stack: Stack, lb_host: str, lb_container: dict, view: dict[str, l
     return haproxy.render(service.name, service.load_balancer, servers, checks), problems
 
 
-def _archive(text: str) -> bytes:
-    """A tar holding the configuration at its path, parents included."""
+def _archive(text: str, certs: list[bytes] | None = None) -> bytes:
+    """A tar holding the configuration (and certificate files) at their paths, parents too."""
     buffer = io.BytesIO()
-    data = text.encode()
+    now = int(time.time())
     with tarfile.open(fileobj=buffer, mode="w") as tar:
+
+        def add(path: str, mode: int, data: bytes | None = None) -> None:
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.mode, info.mtime = mode, now
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
         parts = haproxy.CONFIG_DIR.strip("/").split("/")
         for depth in range(1, len(parts) + 1):
-            info = tarfile.TarInfo("/".join(parts[:depth]))
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
-            tar.addfile(info)
-        info = tarfile.TarInfo(haproxy.CONFIG_PATH.lstrip("/"))
-        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-        tar.addfile(info, io.BytesIO(data))
+            add("/".join(parts[:depth]), 0o755)
+        add(haproxy.CONFIG_PATH, 0o644, text.encode())
+        if certs:
+            add(haproxy.CERT_DIR, 0o700)
+            for index, pem in enumerate(certs):
+                add(haproxy.cert_path(index), 0o600, pem)  # holds a private key
     return buffer.getvalue()
 
 
-def current_config(session: HostSession, container: str) -> str | None:
-    """The haproxy.cfg inside the container, or None when there is none."""
+def _read(session: HostSession, container: str, path: str) -> bytes | None:
+    """A file inside the container, or None when there is none."""
     def read(client) -> bytes:
-        stream, _ = client.api.get_archive(container, haproxy.CONFIG_PATH)
+        stream, _ = client.api.get_archive(container, path)
         return b"".join(stream)
 
     try:
@@ -160,12 +173,29 @@ def current_config(session: HostSession, container: str) -> str | None:
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         member = next((m for m in tar.getmembers() if m.isfile()), None)
         extracted = tar.extractfile(member) if member else None
-        return extracted.read().decode(errors="replace") if extracted else None
+        return extracted.read() if extracted else None
 
 
-def write_config(session: HostSession, container: str, text: str) -> None:
-    """Put `text` at the configuration path inside the container (running or not)."""
-    session.call(lambda client: client.api.put_archive(container, "/", _archive(text)))
+def current_config(session: HostSession, container: str) -> str | None:
+    """The haproxy.cfg inside the container, or None when there is none."""
+    data = _read(session, container, haproxy.CONFIG_PATH)
+    return None if data is None else data.decode(errors="replace")
+
+
+def local_certs(service: Service) -> list[bytes] | None:
+    """The LB's certificate files as this machine holds them; None if one is missing."""
+    assert service.load_balancer is not None
+    try:
+        return [Path(path).read_bytes() for path in service.load_balancer.cert_files]
+    except OSError:
+        return None
+
+
+def write_config(session: HostSession, container: str, text: str,
+                 certs: list[bytes] | None = None) -> None:
+    """Put `text` (and `certs`) at their paths inside the container (running or not)."""
+    data = _archive(text, certs)
+    session.call(lambda client: client.api.put_archive(container, "/", data))
 
 
 def seed(session: HostSession, fleet: Fleet, stack: Stack, container: str) -> None:
@@ -180,7 +210,13 @@ def seed(session: HostSession, fleet: Fleet, stack: Stack, container: str) -> No
         return
     text, _ = config_for(stack, session.name, lb, {session.name: listing},
                          _addresses(fleet))
-    write_config(session, container, text)
+    service = stack.service(lb["Labels"][L.SERVICE])
+    certs = local_certs(service)
+    if certs is None:
+        raise DeployError(f"load balancer {container}: a certificate file of"
+                          f" {', '.join(service.load_balancer.certs)} is not on this machine;"  # type: ignore[union-attr]
+                          " deploy from the folder that holds it", host=session.name)
+    write_config(session, container, text, certs)
 
 
 def _addresses(fleet: Fleet) -> dict[str, str]:
@@ -229,15 +265,20 @@ def refresh(fleet: Fleet, stack: Stack, hosts: list[str]) -> Refreshed:
             text, unreachable = config_for(stack, host, container, view, addresses)
             if unreachable:
                 done.unreachable[host] = "; ".join(unreachable)
+            certs = local_certs(stack.service(container["Labels"][L.SERVICE]))
             work.setdefault(host, []).append(
-                (_name(container), text, container.get("State") == "running"))
+                (_name(container), text, certs, container.get("State") == "running"))
 
     def deliver(session: HostSession) -> list[str]:
         changed = []
-        for name, text, running in work[session.name]:
-            if current_config(session, name) == text and running:
+        for name, text, certs, running in work[session.name]:
+            # Certificates are rewritten when this machine has them and they changed
+            # (renewed); otherwise those in the container stay.
+            same_certs = certs is None or all(
+                _read(session, name, haproxy.cert_path(i)) == pem for i, pem in enumerate(certs))
+            if current_config(session, name) == text and same_certs and running:
                 continue
-            write_config(session, name, text)
+            write_config(session, name, text, None if same_certs else certs)
             if running:
                 session.call(lambda client, n=name: client.api.kill(n, signal="SIGUSR2"))
             else:

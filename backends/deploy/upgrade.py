@@ -26,7 +26,7 @@ import time
 
 from corral.backends import guard
 from corral.backends import labels as L
-from corral.backends.deploy import lease
+from corral.backends.deploy import lease, loadbalancer
 from corral.backends.deploy.apply import ApplyResult, check_current, converge
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import (
@@ -50,6 +50,7 @@ from corral.backends.plan.board import published_ports, service_order
 from corral.backends.plan.model import CREATE, REMOVE, REPLACE, START, Step
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
+from corral.catalog.spec import Stack
 
 
 def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None = None,
@@ -116,7 +117,19 @@ def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | N
             _run_batch(fleet, prepared, work, chunk, report, health_timeout_ms, outcome)
             if outcome.errors:
                 return outcome
+    _follow_balancers(fleet, prepared.stack, prepared.state.online, report)
     return outcome
+
+
+def _follow_balancers(fleet: Fleet, stack: Stack, hosts: list[str],
+                      report: ProgressCallback) -> dict[str, str]:
+    """Regenerate the stack's load balancer configurations; host -> error."""
+    balancers = loadbalancer.refresh(fleet, stack, hosts)
+    for host, name in balancers.reloaded:
+        report(Progress(host, name, "config", "done", "load balancer configuration reloaded"))
+    for host, why in balancers.unreachable.items():
+        report(Progress(host, "load balancer", "config", "failed", why))
+    return balancers.errors
 
 
 def _collect(outcome: ApplyResult, results) -> None:
@@ -242,8 +255,10 @@ def _confirm(fleet: Fleet, state: FleetState, stack: str,
             if record.stack == stack and record.host == session.name:
                 remove_volume(session, record.volume)
 
-    return _on_every_host(fleet, state, "stack.confirm", stack, run,
-                          {"generation": definition.generation})
+    errors = _on_every_host(fleet, state, "stack.confirm", stack, run,
+                            {"generation": definition.generation})
+    # The replaced containers are gone: the load balancers stop listing them.
+    return {**_follow_balancers(fleet, definition.stack, state.online, report), **errors}
 
 
 def rollback(fleet: Fleet, state: FleetState, stack: str,
@@ -284,8 +299,12 @@ def _rollback(fleet: Fleet, state: FleetState, stack: str,
                     and record.generation == definition.generation:
                 remove_volume(session, record.volume)
 
-    return _on_every_host(fleet, state, "stack.rollback", stack, run,
-                          {"generation": definition.generation, "to": definition.upgrade_from})
+    errors = _on_every_host(fleet, state, "stack.rollback", stack, run,
+                            {"generation": definition.generation, "to": definition.upgrade_from})
+    # The restored containers come back on new addresses, under the old definition.
+    restored = next((r.definition for r in state.records if r.stack == stack
+                     and r.generation == definition.upgrade_from and r.definition), definition)
+    return {**_follow_balancers(fleet, restored.stack, state.online, report), **errors}
 
 
 def _leased(fleet: Fleet, state: FleetState, stack: str, operation: str, body,

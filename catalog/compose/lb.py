@@ -12,15 +12,18 @@ Two shapes exist in published catalogs:
   `hostname:source/path=target` entries; `load_balancer_config:` in
   rancher-compose.yml holds `lb_cookie_stickiness_policy`.
 
-What Corral does not carry (selectors, custom `config`, certificates, UDP) is a
-warning naming the file and line. Targets are checked by `check_targets()`
-once every service is built: an unknown one is an error naming the rule's line.
+Certificates (`certs`, `default_cert`) are PEM files beside the compose file
+(`NAME.pem`, see `cert_files()`). What Corral does not carry (selectors,
+custom `config`, a certificate with no file, UDP) is a warning naming the
+file and line. Targets are checked by `check_targets()` once every service
+is built: an unknown one is an error naming the rule's line.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 from corral.catalog.compose import values as cv
 from corral.catalog.excerpt import quoted
@@ -33,6 +36,8 @@ TARGET_LABEL = "io.rancher.loadbalancer.target."
 #: Labels Rancher's LB image needed to talk to its server; Corral's HAProxy does not.
 AGENT_LABELS = ("io.rancher.container.agent.role", "io.rancher.container.create_agent")
 PROTOCOLS = ("http", "https", "tcp", "tls", "sni", "udp")
+#: Protocols HAProxy terminates TLS for, with the LB's certificate files.
+TLS_PROTOCOLS = ("https", "tls")
 _RULE_KEYS = {"source_port", "target_port", "service", "hostname", "path", "protocol",
               "priority", "selector", "backend_name"}
 _STICKY_KEYS = {"name", "cookie", "domain", "indirect", "nocache", "postonly", "mode"}
@@ -80,6 +85,7 @@ def lb_config(name: str, raw: object, source: Source, line: int | None,
     rules: list[PortRule] = []
     stickiness = None
     certs: list[str] = []
+    default: list[str] = []
     for key, value in raw.items():
         at = _line(raw, key, source, line)
         if key == "port_rules":
@@ -98,22 +104,55 @@ def lb_config(name: str, raw: object, source: Source, line: int | None,
             except ValueError as exc:
                 report.error(f"{where}: {key}: {exc}", source.file, at)
                 continue
-            certs.extend(names)
+            (default if key == "default_cert" else certs).extend(names)
         elif key == "config":
             if value:
                 report.warn(f"{where}: config (custom HAProxy text) is not carried; Corral"
                             " generates the configuration from the port rules", source.file, at)
         else:
             report.warn(f"{where}: unknown key {quoted(key)}", source.file, at)
-    if certs:
-        report.warn(f"{where}: certificates {', '.join(certs)} come from Rancher's certificate"
-                    " store, which Corral does not have; https and tls rules are dropped",
-                    source.file, _line(raw, "certs" if "certs" in raw else "default_cert",
-                                       source, line))
+    names = list(dict.fromkeys([*default, *certs]))
+    files = cert_files(names, source, report, where,
+                       _line(raw, "default_cert" if "default_cert" in raw else "certs",
+                             source, line))
+    kept = []
+    for rule in rules:
+        if rule.protocol in TLS_PROTOCOLS and not files:
+            report.warn(f"service {name}: port rule {rule.source_port}: {rule.protocol} needs a"
+                        " certificate file (certs / default_cert); rule dropped", source.file,
+                        rule.line)
+        else:
+            kept.append(rule)
+    rules = kept
     if not rules:
         report.warn(f"{where}: no port rule Corral can carry; the load balancer forwards"
                     " nothing", source.file, line)
-    return LoadBalancer(tuple(rules), stickiness, tuple(certs))
+    return LoadBalancer(tuple(rules), stickiness, tuple(names), tuple(files))
+
+
+def cert_files(names: list[str], source: Source, report: Report, where: str,
+               line: int | None) -> list[str]:
+    """The PEM file of each certificate name, looked up beside the compose file.
+
+    `NAME`, `NAME.pem`, `certs/NAME` or `certs/NAME.pem` in the folder of
+    `source` (Rancher kept them in its certificate store; a catalog that ships
+    them, or an operator who puts them there, gets them served). A name with
+    no file is a warning.
+    """
+    folder = Path(str(source.file)).parent if source.file else None
+    found = []
+    for cert in names:
+        candidates = [folder / sub / f"{cert}{ext}" for sub in ("", "certs")
+                      for ext in ("", ".pem")] if folder and "/" not in cert \
+            and cert not in ("", ".", "..") else []
+        match = next((c for c in candidates if c.is_file()), None)
+        if match is None:
+            report.warn(f"{where}: certificate {quoted(cert)} is in Rancher's certificate store;"
+                        f" put its PEM (certificate and key) in {cert}.pem beside the compose"
+                        " file for Corral to serve it", source.file, line)
+        else:
+            found.append(str(match.resolve()))
+    return found
 
 
 def _rule(name: str, item: object, source: Source, line: int | None,
@@ -151,15 +190,13 @@ def _rule(name: str, item: object, source: Source, line: int | None,
     if path and not path.startswith("/"):
         report.error(f"{where}: path {quoted(path)} must start with /", source.file, line)
         return None
-    if protocol in ("https", "tls", "sni"):
-        report.warn(f"{where} {source_port}: {protocol} needs a certificate from Rancher's"
-                    " store, which Corral does not have; rule dropped", source.file, line)
-        return None
+    if protocol == "sni":
+        protocol = "https"  # certificates chosen by SNI: what HAProxy does with several
     if protocol == "udp":
         report.warn(f"{where} {source_port}: udp is not load-balanced by HAProxy; rule"
                     " dropped", source.file, line)
         return None
-    if protocol == "tcp" and (hostname or path):
+    if protocol in ("tcp", "tls") and (hostname or path):
         report.warn(f"{where} {source_port}: hostname and path do not apply to tcp; ignored",
                     source.file, line)
         hostname = path = ""

@@ -64,3 +64,27 @@ def test_haproxy_accepts_the_configuration(tmp_path: Path, balancer: LoadBalance
     done = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True,
                           timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None or shutil.which("openssl") is None,
+                    reason="haproxy or openssl is not installed")
+def test_https_and_tls_rules_terminate_with_the_certificates(tmp_path: Path) -> None:
+    for index in range(2):
+        pem = tmp_path / f"{index}.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", f"/CN=site{index}.example", "-keyout", str(pem), "-out",
+                        str(tmp_path / "cert")], check=True, capture_output=True, timeout=60)
+        pem.write_bytes(pem.read_bytes() + (tmp_path / "cert").read_bytes())
+    balancer = LoadBalancer(rules=(PortRule(443, 80, "web", "site1.example", "", "https"),
+                                   PortRule(443, 80, "web", protocol="https"),
+                                   PortRule(8443, 5432, "db", protocol="tls")),
+                            certs=("a", "b"), cert_files=("/x/a.pem", "/x/b.pem"))
+    text = render("lb", balancer, SERVERS, CHECKS, cert_dir=str(tmp_path))
+    assert f"bind *:443 ssl crt {tmp_path}/0.pem crt {tmp_path}/1.pem" in text
+    tls = text.split("frontend port_8443")[1].split("\n\n")[0]
+    assert "ssl crt" in tls and "mode tcp" in tls
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(text)
+    done = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
