@@ -14,9 +14,10 @@ services' running containers:
 The file (with the certificate files of https/tls rules, mode 0600, never
 in a label or the record: only their paths are) is written into the
 container through the archive API before its first start (`seed`), and
-after every apply that touched the stack (deploy, scale, reconcile…) `refresh()` writes it again where it changed and
-sends SIGUSR2, on which HAProxy's master reloads it without dropping
-connections (a container that is not running is started instead).
+after every apply that touched the stack (deploy, scale, reconcile…)
+`refresh()` writes it again where it changed and sends SIGUSR2, on which
+HAProxy's master reloads it without dropping connections (a container
+that is not running is started instead).
 
 Blocking (docker-py through `HostSession.call`): run from worker threads.
 """
