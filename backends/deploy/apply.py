@@ -30,6 +30,7 @@ from corral.backends.deploy.host import HostWork, bring_images, converge_host, p
 from corral.backends.deploy.objects import remove_volume
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.errors import DeployError
+from corral.backends.plan.model import REMOVE, REPLACE
 from corral.backends.ssh.fleet import Fleet
 
 
@@ -121,6 +122,9 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
     preflight(fleet, prepared, work)
     bring_images(fleet, prepared, report)
     hosts = sorted({*work, *prepared.missing_records})
+    leaving = frozenset(s.name for s in prepared.plan.changes if s.action in (REMOVE, REPLACE))
+    if leaving:  # drain: the load balancers stop choosing containers about to go
+        loadbalancer.refresh(fleet, prepared.stack, prepared.state.online, leaving)
     results = fleet.query(
         lambda session: converge_host(session, fleet, prepared, work.get(session.name), report,
                                       health_timeout_ms),

@@ -73,7 +73,8 @@ def _networks(container: dict) -> dict[str, dict]:
 
 
 def servers_for(stack: Stack, lb_host: str, lb_container: dict,
-                view: dict[str, list[dict]], addresses: dict[str, str]
+                view: dict[str, list[dict]], addresses: dict[str, str],
+                leaving: frozenset[str] = frozenset()
                 ) -> tuple[dict[tuple[str, int], list[haproxy.Server]], list[str]]:
     """Each rule's servers as the LB container on `lb_host` reaches them.
 
@@ -83,6 +84,8 @@ def servers_for(stack: Stack, lb_host: str, lb_container: dict,
         lb_container: The LB container as the engine lists it.
         view: Host -> the stack's containers there (`containers` listing).
         addresses: Host -> its address, for targets on other hosts.
+        leaving: Containers about to be removed: left out (drained) unless
+            nothing else would serve their rule.
 
     Returns:
         (target service, target port) -> servers, and why some running target
@@ -120,16 +123,18 @@ def servers_for(stack: Stack, lb_host: str, lb_container: dict,
                 else:
                     problems.append(f"{name} on {host} publishes no port for {rule.target_port};"
                                     f" {_name(lb_container)} on {lb_host} cannot reach it")
-        servers[key] = found
+        staying = [server for server in found if server.name not in leaving]
+        servers[key] = staying or found
     return servers, problems
 
 
 def config_for(stack: Stack, lb_host: str, lb_container: dict, view: dict[str, list[dict]],
-               addresses: dict[str, str]) -> tuple[str, list[str]]:
+               addresses: dict[str, str], leaving: frozenset[str] = frozenset()
+               ) -> tuple[str, list[str]]:
     """The haproxy.cfg text for one LB container, and the targets it cannot reach."""
     service = stack.service(lb_container["Labels"][L.SERVICE])
     assert service.load_balancer is not None
-    servers, problems = servers_for(stack, lb_host, lb_container, view, addresses)
+    servers, problems = servers_for(stack, lb_host, lb_container, view, addresses, leaving)
     checks = {s.name: s.health_check for s in stack.services}
     return haproxy.render(service.name, service.load_balancer, servers, checks), problems
 
@@ -239,13 +244,17 @@ class Refreshed:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def refresh(fleet: Fleet, stack: Stack, hosts: list[str]) -> Refreshed:
+def refresh(fleet: Fleet, stack: Stack, hosts: list[str],
+            leaving: frozenset[str] = frozenset()) -> Refreshed:
     """Regenerate every LB container's configuration; reload those that changed.
 
     Args:
         fleet: The fleet.
         stack: The stack as applied.
         hosts: The online hosts (where the stack's containers are read).
+        leaving: Containers an apply is about to remove or replace: called
+            first with them, the LBs stop sending new requests there before
+            they go (a removed container's address would hang connects).
     """
     done = Refreshed()
     if not any(s.load_balancer is not None for s in stack.services):
@@ -263,7 +272,7 @@ def refresh(fleet: Fleet, stack: Stack, hosts: list[str]) -> Refreshed:
         for container in listing:
             if (container.get("Labels") or {}).get(L.SERVICE) not in lb_names:
                 continue
-            text, unreachable = config_for(stack, host, container, view, addresses)
+            text, unreachable = config_for(stack, host, container, view, addresses, leaving)
             if unreachable:
                 done.unreachable[host] = "; ".join(unreachable)
             certs = local_certs(stack.service(container["Labels"][L.SERVICE]))

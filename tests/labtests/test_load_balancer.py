@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import re
+import ssl
+import subprocess
 import tarfile
 import threading
 import time
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.lab
 
 STACK = "lbt"
 PORT = 18090
+TLS_PORT = 18443  # not in the LB's ports: published on the same host port by Corral
 COMPOSE = f"""\
 version: '2'
 services:
@@ -69,11 +72,16 @@ services:
       unhealthy_threshold: 3
     lb_config:
       certs: []
+      default_cert: site
       port_rules:
       - source_port: {PORT}
         target_port: 80
         service: web
         protocol: http
+      - source_port: {TLS_PORT}
+        target_port: 80
+        service: web
+        protocol: https
 """
 
 
@@ -90,6 +98,12 @@ def haproxy_on_lab(lab: Lab) -> None:
 def stack_dir(tmp_path: Path) -> Path:
     (tmp_path / "docker-compose.yml").write_text(COMPOSE)
     (tmp_path / "rancher-compose.yml").write_text(RANCHER)
+    # `default_cert: site` is site.pem beside the compose file: certificate and key.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=lbt.example", "-keyout", str(tmp_path / "key"),
+                    "-out", str(tmp_path / "cert")], check=True, capture_output=True, timeout=60)
+    (tmp_path / "site.pem").write_bytes((tmp_path / "cert").read_bytes()
+                                        + (tmp_path / "key").read_bytes())
     return tmp_path
 
 
@@ -178,14 +192,23 @@ def test_lb_answers_and_follows_the_backend_scale(lab: Lab, haproxy_on_lab: None
                     raise
                 time.sleep(0.5)
         assert answer in webs, (answer, webs)
+        # The https rule terminates TLS with site.pem (self-signed: not verified here).
+        insecure = ssl.create_default_context()
+        insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
+        tls_url = f"https://{lab.host(lb_host).address}:{TLS_PORT}/"
+        with urllib.request.urlopen(tls_url, timeout=5, context=insecure) as response:
+            assert response.read().decode().strip() in webs
+        served = ssl.get_server_certificate((lab.host(lb_host).address, TLS_PORT), timeout=5)
+        assert ssl.PEM_cert_to_DER_cert(served) \
+            == ssl.PEM_cert_to_DER_cert((stack_dir / "cert").read_text())
 
         with Prober(url) as prober:
             up = corral(lab, "scale", f"{STACK}/web=3", "--yes")
             assert up.returncode == 0, up.stdout + up.stderr
             webs = containers(lab, "web")
             assert len(webs) == 3
-            config = lb_config(lab)
-            assert len(re.findall(r"^\s+server ", config, re.M)) == 3, config
+            config = lb_config(lab)  # two rules (http, https), each with every web container
+            assert len(re.findall(r"^\s+server ", config, re.M)) == 2 * 3, config
             assert seen_within(prober, set(webs)) >= set(webs), (prober.answers[-20:], webs)
 
             down = corral(lab, "scale", f"{STACK}/web=1", "--yes")
@@ -193,11 +216,11 @@ def test_lb_answers_and_follows_the_backend_scale(lab: Lab, haproxy_on_lab: None
             webs = containers(lab, "web")
             assert len(webs) == 1
             config = lb_config(lab)
-            assert len(re.findall(r"^\s+server ", config, re.M)) == 1, config
+            assert len(re.findall(r"^\s+server ", config, re.M)) == 2 * 1, config
             time.sleep(2)
             tail = len(prober.answers)
             time.sleep(2)
-        assert set(prober.answers[tail:]) == set(webs), prober.answers[tail:]
+        assert set(prober.answers[tail:]) == set(webs), (prober.answers[-5:], prober.failures)
         assert not prober.failures, prober.failures
         assert len(prober.answers) > 20
     finally:
@@ -207,7 +230,7 @@ def test_lb_answers_and_follows_the_backend_scale(lab: Lab, haproxy_on_lab: None
 def test_unknown_target_is_one_plan_error_naming_file_and_line(lab: Lab,
                                                                stack_dir: Path) -> None:
     rancher = stack_dir / "rancher-compose.yml"
-    rancher.write_text(RANCHER.replace("service: web", "service: nosuch"))
+    rancher.write_text(RANCHER.replace("service: web", "service: nosuch", 1))
     result = corral(lab, "plan", str(stack_dir), "--stack", STACK)
     assert result.returncode != 0
     # One problem names the bad rule; the others are the agent labels' warnings.

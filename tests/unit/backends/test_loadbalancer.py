@@ -45,3 +45,15 @@ def test_servers_by_network_address_here_and_published_port_elsewhere() -> None:
 
 def test_describe_lists_rules_for_the_plan() -> None:
     assert loadbalancer.describe(LB) == [":80 -> web:8080 http"]
+
+
+def test_leaving_containers_are_drained_unless_nothing_else_serves() -> None:
+    lb = container("st-lb-1", "lb", {"st_default": "10.1.0.2"})
+    view = {"lab1": [lb, container("st-web-1", "web", {"st_default": "10.1.0.3"}),
+                     container("st-web-2", "web", {"st_default": "10.1.0.4"})]}
+    servers, _ = loadbalancer.servers_for(STACK, "lab1", lb, view, {},
+                                          frozenset({"st-web-2"}))
+    assert [s.name for s in servers[("web", 8080)]] == ["st-web-1"]
+    servers, _ = loadbalancer.servers_for(STACK, "lab1", lb, view, {},
+                                          frozenset({"st-web-1", "st-web-2"}))
+    assert [s.name for s in servers[("web", 8080)]] == ["st-web-1", "st-web-2"]
