@@ -275,19 +275,21 @@ def legacy_rules(name: str, service: Service, compose: dict, source: Source,
                                  f" read {quoted(entry)} (hostname:port/path=target)",
                                  source.file, labels_line)
                     continue
-                numbers = [int(n) for n in (match["source"], match["target"]) if n]
+                host, source_text = match["host"] or "", match["source"]
+                if host.isdigit() and not source_text:  # `80=8080`: a port, not a host
+                    host, source_text = "", host
+                numbers = [int(n) for n in (source_text, match["target"]) if n]
                 if any(not 0 < n <= 65535 for n in numbers):
                     report.error(f"service {name}: label {TARGET_LABEL}{link.target}:"
                                  f" {quoted(entry)} names a port out of range", source.file,
                                  labels_line)
                     continue
-                sources = [int(match["source"])] if match["source"] else [s for s, _ in ports]
+                sources = [int(source_text)] if source_text else [s for s, _ in ports]
                 for source_port in sources:
                     target = int(match["target"]) if match["target"] else \
                         dict(ports).get(source_port, source_port)
-                    rules.append(PortRule(source_port, target, link.target,
-                                          match["host"] or "", match["path"] or "", "http",
-                                          None, labels_line))
+                    rules.append(PortRule(source_port, target, link.target, host,
+                                          match["path"] or "", "http", None, labels_line))
         else:
             rules.extend(PortRule(s, t, link.target, line=line) for s, t in ports)
     if not rules:

@@ -114,7 +114,7 @@ lb:
     - web:web
     - api:api
   labels:
-    io.rancher.loadbalancer.target.api: api.example.com:8080/v1=81
+    io.rancher.loadbalancer.target.api: api.example.com:8080/v1=81, 8080=82
 """
     rancher = ".catalog:\n  version: '1'\nlb:\n  load_balancer_config:\n" \
         "    lb_cookie_stickiness_policy:\n      cookie: c\n"
@@ -123,7 +123,8 @@ lb:
     lb = stack.service("lb").load_balancer
     assert lb.legacy and lb.stickiness == Stickiness("c")
     assert {(r.source_port, r.target_port, r.service, r.hostname, r.path) for r in lb.rules} \
-        == {(8080, 80, "web", "", ""), (8080, 81, "api", "api.example.com", "/v1")}
+        == {(8080, 80, "web", "", ""), (8080, 81, "api", "api.example.com", "/v1"),
+            (8080, 82, "api", "", "")}
     assert [(p.container_port, p.host_port) for p in stack.service("lb").ports] == [(8080, 8080)]
     assert not any(k.startswith("io.rancher.loadbalancer") for k in stack.service("lb").labels)
 
