@@ -57,3 +57,15 @@ def test_leaving_containers_are_drained_unless_nothing_else_serves() -> None:
     servers, _ = loadbalancer.servers_for(STACK, "lab1", lb, view, {},
                                           frozenset({"st-web-1", "st-web-2"}))
     assert [s.name for s in servers[("web", 8080)]] == ["st-web-1", "st-web-2"]
+
+
+def test_the_record_round_trips_a_load_balancer() -> None:
+    from corral.backends.deploy.record import stack_from_dict
+    from corral.catalog.spec import Stickiness
+
+    lb = Service("lb", load_balancer=LoadBalancer(
+        rules=(PortRule(443, 80, "web", "a.example", "/x", "https", 1, line=9),),
+        stickiness=Stickiness("c", indirect=True), certs=("site",),
+        cert_files=("/srv/site.pem",)))
+    stack = Stack("st", "e", "1", services=(lb, Service("web", image="w")))
+    assert stack_from_dict(stack.to_dict()) == stack
