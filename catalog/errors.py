@@ -130,5 +130,5 @@ class RenderError(CatalogError):
         self.problems = problems
 
     def diagnostics(self) -> list[str]:
-        """Every problem, `file:line: message`, errors first."""
-        return [f"{p.location}: {p.message}" if p.location else p.message for p in self.problems]
+        """Every problem, `file:line: error|warning: message`, errors first."""
+        return [str(p) for p in self.problems]

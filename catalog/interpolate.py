@@ -23,18 +23,57 @@ _BRACED = re.compile(r"[A-Za-z0-9_]+")
 _MACRO = re.compile(r"\$\{(stack_name|service_name)\}")
 
 
+class MissingVariable(ValueError):
+    """`${VAR:?message}` / `${VAR?message}` met an unset (or empty) variable."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message or f"required variable {name} is missing a value")
+        self.name = name
+
+
+_MODIFIERS = (":-", ":?", ":+", "-", "?", "+")
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the `}` closing the `${` whose body starts at `start`, or -1."""
+    depth = 1
+    pos = start
+    while pos < len(text):
+        char = text[pos]
+        if text.startswith("$$", pos):
+            pos += 2
+            continue
+        if text.startswith("${", pos):
+            depth += 1
+            pos += 2
+            continue
+        if char == "}":
+            depth -= 1
+            if depth == 0:
+                return pos
+        pos += 1
+    return -1
+
+
 def interpolate_string(text: str, env: AbcMapping[str, str], unset: set[str] | None = None) -> str:
-    """Interpolate one string.
+    """Interpolate one string, as `docker compose` does.
+
+    `$NAME`, `${NAME}`, `$$` (a literal `$`), and the Compose Specification's
+    modifiers: `${VAR:-default}` / `${VAR-default}` (default when unset or
+    empty / unset), `${VAR:?error}` / `${VAR?error}` (fail when unset or empty
+    / unset), `${VAR:+alt}` / `${VAR+alt}` (alt when set and non-empty / set).
+    Defaults and alternatives are interpolated in turn.
 
     Args:
         text: The value as written.
         env: Variables (the answers).
-        unset: Collects the names used but not in `env`.
+        unset: Collects the names used but not in `env` (and given no default).
 
     Returns:
         The interpolated value.
 
     Raises:
+        MissingVariable: A `?` modifier met an unset variable.
         ValueError: The text has a `$` that starts no valid expression.
     """
     out: list[str] = []
@@ -51,24 +90,50 @@ def interpolate_string(text: str, env: AbcMapping[str, str], unset: set[str] | N
             pos = dollar + 2
             continue
         if rest == "{":
-            close = text.find("}", dollar + 2)
-            name = text[dollar + 2 : close] if close >= 0 else ""
-            # Inside braces a name may start with a digit (Rancher's parser allows it).
-            if close < 0 or not _BRACED.fullmatch(name):
+            close = _closing(text, dollar + 2)
+            if close < 0:
                 raise ValueError(text)
+            out.append(_braced(text[dollar + 2 : close], text, env, unset))
             pos = close + 1
-        else:
-            match = _NAME.match(text, dollar + 1)
-            if not match:
-                raise ValueError(text)
-            name = match.group()
-            pos = match.end()
-        if name in env:
-            out.append(env[name])
-        else:
-            out.append("")
-            if unset is not None:
-                unset.add(name)
+            continue
+        match = _NAME.match(text, dollar + 1)
+        if not match:
+            raise ValueError(text)
+        name = match.group()
+        pos = match.end()
+        out.append(_lookup(name, env, unset))
+
+
+def _lookup(name: str, env: AbcMapping[str, str], unset: set[str] | None) -> str:
+    if name in env:
+        return env[name]
+    if unset is not None:
+        unset.add(name)
+    return ""
+
+
+def _braced(body: str, text: str, env: AbcMapping[str, str], unset: set[str] | None) -> str:
+    """The value of one `${body}`."""
+    match = _BRACED.match(body)
+    # Inside braces a name may start with a digit (Rancher's parser allows it).
+    if not match:
+        raise ValueError(text)
+    name, tail = match.group(), body[match.end():]
+    if not tail:
+        return _lookup(name, env, unset)
+    modifier = next((m for m in _MODIFIERS if tail.startswith(m)), None)
+    if modifier is None:
+        raise ValueError(text)
+    word = tail[len(modifier):]
+    value = env.get(name)
+    present = value is not None and (value != "" or not modifier.startswith(":"))
+    if modifier.endswith("-"):
+        return value if present else interpolate_string(word, env, unset)  # type: ignore[return-value]
+    if modifier.endswith("?"):
+        if not present:
+            raise MissingVariable(name, interpolate_string(word, env, unset))
+        return value  # type: ignore[return-value]
+    return interpolate_string(word, env, unset) if present else ""
 
 
 def map_strings(node: object, func: Callable[[str, str, int | None], str], key: str = "",
@@ -112,6 +177,9 @@ def interpolate_tree(node: object, env: AbcMapping[str, str], source: Source,
         unset: set[str] = set()
         try:
             result = interpolate_string(value, env, unset)
+        except MissingVariable as exc:
+            raise ComposeError(f'key "{key}": {exc}', file=source.file,
+                               line=source.line(line)) from None
         except ValueError:
             raise ComposeError(f'invalid interpolation format for key "{key}": "{value}"',
                                file=source.file, line=source.line(line)) from None

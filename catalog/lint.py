@@ -12,7 +12,15 @@ from pathlib import Path
 
 from corral.catalog.answers import resolve_answers
 from corral.catalog.errors import CatalogError
-from corral.catalog.loader import Catalog, Entry, load_catalog
+from corral.catalog.loader import (
+    COMPOSE_NAMES,
+    OTHER_KINDS,
+    RANCHER_NAMES,
+    Catalog,
+    Entry,
+    load_catalog,
+    load_entry,
+)
 from corral.catalog.problems import Problem, Report, sort_problems
 from corral.catalog.render import STACK_NAME, render
 
@@ -47,7 +55,11 @@ class LintResult:
 
 
 def lint_entry(entry: Entry) -> list[LintResult]:
-    """Lint every version of one entry."""
+    """Lint every version of one entry (another orchestrator's is only named)."""
+    if entry.kind != "stack":
+        note = Problem(f"{OTHER_KINDS[entry.kind]}: not a Cattle stack, not rendered",
+                       str(entry.folder), None, "warning")
+        return [LintResult(entry.id, None, None, (*sort_problems(entry.problems), note))]
     if not entry.versions:
         problems = [*entry.problems, Problem("no version folders", str(entry.folder))]
         return [LintResult(entry.id, None, None, tuple(sort_problems(problems)))]
@@ -77,9 +89,31 @@ def lint_catalog(catalog: Catalog) -> list[LintResult]:
 
 
 def lint_path(path: str | Path) -> list[LintResult]:
-    """Load the catalog folder at `path` and lint every entry and version.
+    """Lint every entry and version of a catalog folder, or one entry folder.
+
+    An entry folder (its `config.yml`, or version folders holding compose
+    files) is linted alone, with the id it has in its catalog (`X/name`
+    under `X-templates/`).
 
     Raises:
-        CatalogError: `path` is not a catalog folder.
+        CatalogError: `path` is neither a catalog folder nor an entry folder.
     """
+    path = Path(path)
+    if _is_entry(path):
+        parent = path.resolve().parent.name
+        base = parent.split("-")[0] if parent.endswith("-templates") else ""
+        entry_id = f"{base}/{path.name}" if base else path.name
+        kind = base if base in OTHER_KINDS else "stack"
+        return lint_entry(load_entry(path, entry_id, path.resolve().parent.parent.name,
+                                     root=path, kind=kind))
     return lint_catalog(load_catalog(path))
+
+
+def _is_entry(path: Path) -> bool:
+    """Whether `path` is one entry's folder rather than a catalog's."""
+    if not path.is_dir() or (path / "templates").is_dir() or any(
+            c.is_dir() and c.name.endswith("-templates") for c in path.iterdir()):
+        return False
+    return (path / "config.yml").is_file() or any(
+        (child / name).is_file() for child in path.iterdir() if child.is_dir()
+        for name in (*COMPOSE_NAMES, *RANCHER_NAMES))

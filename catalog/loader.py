@@ -23,11 +23,21 @@ from corral.catalog.errors import CatalogError, YamlError
 from corral.catalog.excerpt import quoted
 from corral.catalog.gotemplate.execute import render_template
 from corral.catalog.problems import Problem, Report, Source
-from corral.catalog.yamlsource import load_file, load_text
+from corral.catalog.yamlsource import duplicate_warning, load_text
 
 _CONFIG_KEYS = {"name", "description", "version", "category", "maintainer", "license",
                 "projectURL", "labels", "isSystem", "upgradeFrom", "categories"}
 COMPOSE_NAMES = ("docker-compose.yml.tpl", "docker-compose.yml")
+#: Catalog folders whose entries are not Cattle stacks, and what they are
+#: (Rancher's catalog layout: `X-templates/` for orchestrator X; the
+#: environment templates of `project-templates/` hold a `project.yml`).
+OTHER_KINDS = {
+    "project": "environment template (a Rancher environment's orchestrator and services)",
+    "kubernetes": "Kubernetes template (another orchestrator's)",
+    "swarm": "Swarm template (another orchestrator's)",
+    "mesos": "Mesos template (another orchestrator's)",
+    "machine": "machine driver template (Rancher's host provisioning)",
+}
 RANCHER_NAMES = ("rancher-compose.yml.tpl", "rancher-compose.yml")
 
 
@@ -62,6 +72,11 @@ class Version:
         root: The catalog folder: no file read for this version may lie
             outside it (symlinks are followed, then checked); None reads
             anywhere (a compose file named on the command line).
+        kind: `stack`, or a key of `OTHER_KINDS` (an environment or another
+            orchestrator's template: listed, never rendered).
+        standalone: A compose file named on the command line rather than a
+            catalog version: like `docker compose`, its `.env` and the
+            process environment interpolate it, and `COMPOSE_PROFILES` counts.
     """
 
     entry_id: str
@@ -71,6 +86,8 @@ class Version:
     rancher_file: Path | None = None
     readme_file: Path | None = None
     root: Path | None = None
+    kind: str = "stack"
+    standalone: bool = False
 
     @cached_property
     def _loaded(self) -> tuple[CatalogInfo, list[Problem], object]:
@@ -86,7 +103,11 @@ class Version:
                                                "Version": ""}, name=source.file)
                     source = Source(source.file, rendered.line_map)
                     content = rendered.text
-                document = load_text(content, source=source.file)
+                duplicates: list = []
+                document = load_text(content, source=source.file, duplicates=duplicates)
+                for key, first, line in duplicates:
+                    report.warn(duplicate_warning(key, source.line(first), source.line(line)),
+                                source.file, source.line(line))
             except (OSError, UnicodeDecodeError) as exc:
                 report.error(f"cannot read: {exc}", source.file)
             except YamlError as exc:  # its line is one of the rendered text
@@ -94,7 +115,9 @@ class Version:
             except CatalogError as exc:
                 report.catch(exc)
         info = parse_catalog_block(document, source, report)
-        if self.compose_file is None:
+        if self.kind != "stack":
+            pass  # not a Cattle stack: nothing more to expect of it
+        elif self.compose_file is None:
             report.error("no docker-compose.yml or docker-compose.yml.tpl",
                          str(self.folder))
         elif info.version is None and self.rancher_file is not None:
@@ -164,6 +187,7 @@ class Entry:
         versions: Version folders, numeric names first in numeric order.
         problems: Problems found in config.yml and in choosing the default version.
         root: The catalog folder no file of the entry may lead out of.
+        kind: `stack`, or a key of `OTHER_KINDS`.
     """
 
     id: str
@@ -182,6 +206,12 @@ class Entry:
     versions: tuple[Version, ...] = ()
     problems: list[Problem] = field(default_factory=list)
     root: Path | None = None
+    kind: str = "stack"
+
+    @property
+    def category_label(self) -> str:
+        """The category a listing shows: what the entry is, when not a Cattle stack."""
+        return OTHER_KINDS.get(self.kind, self.category or "")
 
     def readme(self) -> str | None:
         """The entry README text, if any."""
@@ -238,10 +268,12 @@ class Entry:
             "license": self.license, "project_url": self.project_url,
             "labels": dict(self.labels), "folder": str(self.folder),
             "versions": [v.revision for v in self.versions],
+            "kind": self.kind,
         }
 
 
-def load_entry(folder: Path, entry_id: str, catalog: str, root: Path | None = None) -> Entry:
+def load_entry(folder: Path, entry_id: str, catalog: str, root: Path | None = None,
+               kind: str = "stack") -> Entry:
     """Read one entry folder: config.yml now, versions lazily. Never raises.
 
     Args:
@@ -260,7 +292,11 @@ def load_entry(folder: Path, entry_id: str, catalog: str, root: Path | None = No
                      problems=report.problems, root=root)
     if config_path.is_file():
         try:
-            document = load_file(config_path, root=root)
+            duplicates: list = []
+            document = load_text(read_text(config_path, root=root, error=YamlError),
+                                 source=config_path, duplicates=duplicates)
+            for key, first, line in duplicates:
+                report.warn(duplicate_warning(key, first, line), config_path, line)
             if isinstance(document, dict):
                 config = document
             elif document is not None:
@@ -287,7 +323,7 @@ def load_entry(folder: Path, entry_id: str, catalog: str, root: Path | None = No
     try:
         icon = next((p for p in sorted(folder.iterdir()) if p.name.startswith("catalogIcon")),
                     None)
-        versions = _versions(folder, entry_id, report, root)
+        versions = _versions(folder, entry_id, report, root, kind)
     except OSError as exc:
         report.error(f"cannot read the entry folder: {exc.strerror or exc}", folder)
         icon, versions = None, ()
@@ -306,11 +342,12 @@ def load_entry(folder: Path, entry_id: str, catalog: str, root: Path | None = No
         versions=versions,
         problems=report.problems,
         root=root,
+        kind=kind,
     )
 
 
-def _versions(folder: Path, entry_id: str, report: Report, root: Path | None
-              ) -> tuple[Version, ...]:
+def _versions(folder: Path, entry_id: str, report: Report, root: Path | None,
+              kind: str = "stack") -> tuple[Version, ...]:
     versions = []
     for child in sorted(folder.iterdir()):
         if not child.is_dir() or child.name.startswith("."):
@@ -321,6 +358,10 @@ def _versions(folder: Path, entry_id: str, report: Report, root: Path | None
             continue
         compose = _first(child, COMPOSE_NAMES)
         rancher_file = _first(child, RANCHER_NAMES)
+        if kind != "stack" and any(child.iterdir()):
+            versions.append(Version(entry_id, child, child.name, compose, rancher_file,
+                                    _first(child, ("README.md", "readme.md")), root, kind))
+            continue
         if compose is None and rancher_file is None:
             if child.name.isdigit():
                 report.warn(f"version folder {child.name} has no compose files", child)
@@ -381,7 +422,8 @@ def _scan(root: Path, name: str) -> Catalog:
         for child in sorted(folder.iterdir()):
             if child.is_dir() and not child.name.startswith("."):
                 entry_id = f"{base}/{child.name}" if base else child.name
-                entries.append(load_entry(child, entry_id, name, root))
+                entries.append(load_entry(child, entry_id, name, root,
+                                          base if base in OTHER_KINDS else "stack"))
     entries.sort(key=lambda e: e.id)
     return Catalog(name, root, entries)
 

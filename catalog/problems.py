@@ -55,9 +55,14 @@ class Problem:
         """True for errors and unsupported features, False for warnings."""
         return self.severity != WARNING
 
+    @property
+    def label(self) -> str:
+        """`error` or `warning`, as printed: an unsupported feature blocks a deploy."""
+        return WARNING if self.severity == WARNING else ERROR
+
     def __str__(self) -> str:
         prefix = f"{self.location}: " if self.file else ""
-        return f"{prefix}{self.severity}: {self.message}"
+        return f"{prefix}{self.label}: {self.message}"
 
     def to_dict(self) -> dict:
         """Plain data for `--json`."""

@@ -1,7 +1,8 @@
 """Catalog questions: parsing the `questions:` list and validating answers.
 
-The eight Rancher 1.6 types are string, int, boolean, password, enum,
-multiline, service and certificate. Rancher kept every default and answer as
+The Rancher 1.6 types are string, int, boolean, password, secret, enum,
+multiline, service and certificate (`secret` is masked and never stored,
+like `password`). Rancher kept every default and answer as
 a string (its Go model has `Default string`, and templates see strings), so
 answers are strings here too. Its UI required an answer for each `required`
 question except booleans, coerced a boolean default to true only when it was
@@ -25,9 +26,13 @@ from corral.catalog.gotemplate.gofmt import sprint_value
 from corral.catalog.problems import Report, Source
 from corral.catalog.yamlsource import Mapping
 
-TYPES = ("string", "int", "boolean", "password", "enum", "multiline", "service", "certificate")
+TYPES = ("string", "int", "boolean", "password", "secret", "enum", "multiline", "service",
+         "certificate")
 # Types whose value is free text, subject to length and character rules.
-_TEXT_TYPES = ("string", "password", "multiline", "service", "certificate")
+_TEXT_TYPES = ("string", "password", "secret", "multiline", "service", "certificate")
+# Types whose answers are masked everywhere and never stored: Rancher's
+# `secret` questions are passwords by another name.
+SECRET_TYPES = ("password", "secret")
 _KNOWN_KEYS = {
     "variable", "label", "description", "type", "required", "default", "group", "options",
     "min", "max", "min_length", "max_length", "valid_chars", "invalid_chars",
@@ -77,8 +82,8 @@ class Question:
 
     @property
     def secret(self) -> bool:
-        """True for password questions, whose values are masked everywhere."""
-        return self.type == "password"
+        """True for password and secret questions, whose values are masked everywhere."""
+        return self.type in SECRET_TYPES
 
     def __repr__(self) -> str:
         shown = "None" if self.default is None else ("'********'" if self.secret

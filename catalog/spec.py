@@ -71,9 +71,10 @@ class Mount:
     """A volume mount of a service.
 
     Attributes:
-        kind: `named` (a stack or external volume), `bind` (a host path) or
-            `anonymous` (a fresh volume at `target`).
-        source: The volume name or host path; None for anonymous volumes.
+        kind: `named` (a stack or external volume), `bind` (a host path),
+            `anonymous` (a fresh volume at `target`) or `tmpfs` (a memory
+            file system at `target`; `options` hold `size=`/`mode=`).
+        source: The volume name or host path; None for anonymous and tmpfs mounts.
         target: The path inside the container.
         mode: `rw` or `ro`.
         options: Other flags after the mode (`z`, `Z`, `nocopy`…), in order.
@@ -114,6 +115,26 @@ class ServiceNetwork:
 
     name: str
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A compose `secrets` / `configs` item of a service (long or short syntax).
+
+    Corral does not deliver these files into containers yet; the plan warns.
+
+    Attributes:
+        kind: `secret` or `config`.
+        name: The top-level secret or config it refers to.
+        target: The path inside the container.
+        origin: Where its content comes from (`file ./x`, `environment X`,
+            `external`, `content`), for messages.
+    """
+
+    kind: str
+    name: str
+    target: str
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,6 +327,12 @@ class Service(_Masked):
             cap_add, cap_drop, privileged, read_only, dns, dns_search,
             extra_hosts, devices, pid, ipc, stop_signal: As in docker-compose.
         depends_on: Services to start first.
+        depends_on_conditions: For each of `depends_on`, what it must reach
+            first: `service_started`, `service_healthy` or
+            `service_completed_successfully` (Compose Specification).
+        container_name: Compose's `container_name`: Corral names containers
+            `STACK-SERVICE-N` and gives this name as a network alias.
+        files: Compose `secrets` and `configs` the service asks for.
         healthcheck: docker-compose's engine health check, or None.
         logging: Log driver and options, or None.
         ulimits: Ulimits by name order.
@@ -360,6 +387,9 @@ class Service(_Masked):
     ipc: str | None = None
     stop_signal: str | None = None
     depends_on: tuple[str, ...] = ()
+    depends_on_conditions: dict[str, str] = field(default_factory=dict)
+    container_name: str | None = None
+    files: tuple[FileRef, ...] = ()
     healthcheck: ComposeHealthcheck | None = None
     logging: Logging | None = None
     ulimits: tuple[Ulimit, ...] = ()
@@ -429,6 +459,13 @@ class Stack(_Masked):
         volumes: Volumes sorted by name.
         networks: Networks sorted by name.
         warnings: Non-fatal problems: `warning` and `unsupported` severities.
+        rancher_only: Items only a Rancher server provides that
+            `--without-rancher-features` would drop (agent roles, Rancher
+            storage drivers…), each described; they block the deploy.
+        dropped: The same items, dropped from this render on request.
+        service_refs: Answers of `service` questions naming another stack's
+            service, as (variable, stack, service): the plan resolves each
+            against the stacks deployed on the hosts.
         secrets: Password answers to mask in repr and `to_dict()` (not data).
     """
 
@@ -439,6 +476,9 @@ class Stack(_Masked):
     volumes: tuple[Volume, ...] = ()
     networks: tuple[Network, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    rancher_only: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    service_refs: tuple[tuple[str, str, str], ...] = ()
     secrets: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @property

@@ -71,8 +71,17 @@ def load_file(path: str | Path, *, root: str | Path | None = None) -> Any:
     return load_text(read_text(Path(path), root=root, error=YamlError), source=path)
 
 
-def load_text(text: str, *, source: str | Path = "<string>") -> Any:
+def load_text(text: str, *, source: str | Path = "<string>",
+              duplicates: list[tuple[Any, int, int]] | None = None) -> Any:
     """Build the YAML document in `text`; `source` names it in errors.
+
+    Args:
+        text: The YAML text.
+        source: Names the text in errors.
+        duplicates: If given, a duplicate key is not an error: the last one
+            wins (as Rancher's parser let it) and `(key, first line, line)` is
+            appended here (see `duplicate_warning`). Catalog files only: an inventory or a
+            configuration keeps refusing them.
 
     Raises:
         YamlError: As for `load_file`.
@@ -88,7 +97,7 @@ def load_text(text: str, *, source: str | Path = "<string>") -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        return _Builder(loader, source).build(node)
+        return _Builder(loader, source, duplicates).build(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -101,11 +110,19 @@ def load_text(text: str, *, source: str | Path = "<string>") -> Any:
         loader.dispose()
 
 
+def duplicate_warning(key: Any, first: int | None, line: int | None) -> str:
+    """The warning for a duplicate key accepted as Rancher accepted it."""
+    return (f"duplicate key {quoted(key)} at lines {first} and {line}: the last one wins,"
+            " as in Rancher")
+
+
 class _Builder:
     """Turns composed nodes into Mapping/Sequence/scalars with line numbers."""
 
-    def __init__(self, loader: yaml.SafeLoader, source: str | Path):
+    def __init__(self, loader: yaml.SafeLoader, source: str | Path,
+                 duplicates: list[tuple[Any, int, int]] | None = None):
         self.loader = loader
+        self.duplicates = duplicates
         self.source = source
         self.count = 0
         self.value_bytes = 0
@@ -153,7 +170,12 @@ class _Builder:
                 raise self.fail("a key must be a plain value, not a mapping or list", key_node)
             if key in result.key_lines:
                 first = result.key_lines[key]
-                raise self.fail(f"duplicate key {quoted(key)} (first at line {first})", key_node)
+                line = key_node.start_mark.line + 1
+                if self.duplicates is None:
+                    raise self.fail(f"duplicate key {quoted(key)} (first at line {first})",
+                                    key_node)
+                self.duplicates.append((key, first, line))
+                del result[key]  # the later value, and its place, win
             result[key] = self.build(value_node)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result

@@ -32,6 +32,7 @@ _HOST_CONFIG_EXTRA = {
     "cpu_shares": ("CpuShares", "int"), "cpuset": ("CpusetCpus", "str"),
     "security_opt": ("SecurityOpt", "list"), "sysctls": ("Sysctls", "dict"),
     "tmpfs": ("Tmpfs", "tmpfs"), "init": ("Init", "bool"), "oom_score_adj": ("OomScoreAdj", "int"),
+    "cpus": ("NanoCpus", "nanocpus"), "pids_limit": ("PidsLimit", "int"),
 }
 # Labels that say where a container came from, not what it runs: a new
 # catalog version that changes nothing else must not recreate containers.
@@ -119,12 +120,15 @@ def template(stack: Stack, service: Service) -> dict:
             config[key] = value
     if service.healthcheck is not None:
         config["Healthcheck"] = _healthcheck(service)
+    if "stop_grace_period" in service.extra:
+        config["StopTimeout"] = int(service.extra["stop_grace_period"])  # type: ignore[call-overload]
     anonymous = {m.target: {} for m in service.volumes if m.kind == "anonymous"}
     if anonymous:
         config["Volumes"] = anonymous
     config["HostConfig"] = _host_config(stack, service)
     config["_networks"] = service_networks(stack, service)
-    config["_aliases"] = [service.name]
+    config["_aliases"] = [service.name] + ([service.container_name]
+                                           if service.container_name else [])
     config["_links"] = [[link.target, link.alias] for link in service.links]
     return config
 
@@ -155,7 +159,7 @@ def _host_config(stack: Stack, service: Service) -> dict:
         host["PortBindings"] = dict(sorted(bindings.items()))
     binds = []
     for mount in service.volumes:
-        if mount.kind == "anonymous":
+        if mount.kind in ("anonymous", "tmpfs"):
             continue
         source = (volume_name(stack, mount.source or "", REPLICA) if mount.kind == "named"
                   else mount.source)
@@ -194,6 +198,9 @@ def _host_config(stack: Stack, service: Service) -> dict:
     for key, (field, kind) in _HOST_CONFIG_EXTRA.items():
         if key in service.extra:
             host[field] = _convert(service.extra[key], kind)
+    tmpfs = {m.target: ",".join(m.options) for m in service.volumes if m.kind == "tmpfs"}
+    if tmpfs:
+        host["Tmpfs"] = {**host.get("Tmpfs", {}), **tmpfs}
     return host
 
 
@@ -216,6 +223,8 @@ def _convert(value: object, kind: str) -> object:
         return {str(k): str(v) for k, v in dict(value).items()}  # type: ignore[call-overload]
     if kind == "int":
         return int(value)  # type: ignore[call-overload]
+    if kind == "nanocpus":
+        return int(float(value) * _NS)  # type: ignore[arg-type]
     return bool(value) if kind == "bool" else str(value)
 
 

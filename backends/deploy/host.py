@@ -39,6 +39,7 @@ from corral.backends.deploy.objects import (
     write_record,
 )
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
+from corral.backends.deploy.start_order import wait_dependencies
 from corral.backends.errors import BackendError, DeployError, DockerApiError, PreflightError
 from corral.backends.plan.model import CREATE, REMOVE, REPLACE, START, Step
 from corral.backends.ssh.fleet import Fleet
@@ -247,11 +248,19 @@ def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
         if item.action == REMOVE:
             step(item.name, REMOVE, lambda ref=item.container: remove_container(session, ref))
     started = []
+    by_service: dict[str, list[str]] = defaultdict(list)
+    timeout = health_timeout_ms / 1000 if health_timeout_ms else COMPOSE_HEALTH_TIMEOUT
     for item in work.steps:
+        if item.action in (START, CREATE, REPLACE):
+            service = stack.service(item.service)
+            if service.depends_on_conditions:
+                wait_dependencies(session, service, by_service, timeout,
+                                  lambda name: _engine_health(session, name, health_timeout_ms))
         if item.action == START:
             step(item.name, START, lambda name=item.name: session.call(
                 lambda client: client.api.start(name)))
             started.append(item)
+            by_service[item.service].append(item.name)
         elif item.action in (CREATE, REPLACE):
             body, extra = work.bodies[item.name]
             start = stack.service(item.service).start_on_create
@@ -262,6 +271,7 @@ def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
                          session, fleet, stack, i.name)) if lb else None))
             if start:
                 started.append(item)
+                by_service[item.service].append(item.name)
     return check_health(session, fleet, prepared, started, report, health_timeout_ms)
 
 

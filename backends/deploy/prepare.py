@@ -162,6 +162,9 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     state = state or gather(fleet)
     # Rancher LB services run Corral's HAProxy image, as recorded from then on.
     stack = loadbalancer.resolve(stack, loadbalancer.image_of(fleet))
+    # Service questions were resolved when the stack was deployed: a scale or a
+    # reconcile must not stop because the other stack is away for a while.
+    planned = stack if record is None else dataclasses.replace(stack, service_refs=())
     previous = state.definition(stack.name)
     now = time.time()
     kept = kept_secrets(answers)
@@ -175,14 +178,14 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
                               f" deployed {', '.join(sorted(kept))} cannot be kept; type it")
         tokens = tokens_for(fleet, state, stack, previous)
         definition = definition_of(stack, answers, 0, now)
-    hashes, plan = _plan(stack, state, tokens)
+    hashes, plan = _plan(planned, state, tokens)
     if legacy and not (definition.same_as(previous) and _recorded_everywhere(state, plan,
                                                                               previous)):
         # A format 1 record's digest stands in only while nothing is written:
         # the record about to be written gets tokens (those containers are
         # recreated once, their passwords copied from them).
         tokens, legacy = fresh(tokens, legacy), set()
-        hashes, plan = _plan(stack, state, tokens)
+        hashes, plan = _plan(planned, state, tokens)
     definition = dataclasses.replace(
         definition, legacy_digest="",
         secret_tokens={k: v for k, v in tokens.items() if k not in legacy})

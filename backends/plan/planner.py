@@ -24,6 +24,7 @@ naming, for each host, the rule that excluded it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +53,9 @@ from corral.backends.plan.model import (
     Plan,
     Step,
 )
+from corral.backends.plan.refs import resolve_service_refs
 from corral.backends.plan.rules import check, replica_labels, replica_name
+from corral.catalog.rancher_features import refusal
 from corral.catalog.spec import Service, Stack
 
 
@@ -74,14 +77,16 @@ def plan(stack: Stack, hosts: Sequence[HostInfo], hashes: Mapping[str, str] | No
             fits on no host (with each host's reason).
     """
     if not stack.deployable:
-        blocked = "; ".join(p.message for p in stack.warnings if p.severity == "unsupported")
-        raise PlanError(f"stack {stack.name} needs a Rancher server: {blocked}")
+        raise PlanError(refusal(stack.name, stack.warnings, stack.rancher_only))
     ordered = sorted(hosts, key=lambda host: host.name)
     if not any(host.online for host in ordered):
-        raise PlanError(f"cannot plan stack {stack.name}: no host is online",
+        raise PlanError(f"stack {stack.name} renders and passes its checks; placement needs"
+                        " hosts: no host is online",
                         {"every replica": {h.name: f"offline ({h.error or 'unreachable'})"
                                            for h in ordered}})
-    return _Planner(stack, ordered, dict(hashes or {})).run()
+    notes = resolve_service_refs(stack, ordered)
+    result = _Planner(stack, ordered, dict(hashes or {})).run()
+    return dataclasses.replace(result, warnings=(*notes, *result.warnings)) if notes else result
 
 
 @dataclass

@@ -21,6 +21,14 @@ AFFINITY = "io.rancher.scheduler.affinity:"
 PULL_IMAGE = "io.rancher.container.pull_image"
 START_ONCE = "io.rancher.container.start_once"
 
+#: Why LB labels on other services are refused: Corral reads a load balancer's own config.
+LB_NOT_YET = ("Corral reads load balancer rules from the LB service's lb_config (or a legacy"
+              " LB's own target labels), not from other services' labels")
+# Labels that ask a Rancher server for an agent (API roles, agent services):
+# `--without-rancher-features` drops them.
+AGENT_LABELS = ("io.rancher.container.create_agent", "io.rancher.container.agent.role",
+                "io.rancher.container.agent_service.")
+
 # Labels Rancher set or read that are harmless (or honoured) outside it.
 _KNOWN_LABELS = {
     SIDEKICKS, GLOBAL, PULL_IMAGE, START_ONCE, "io.rancher.container.dns",
@@ -31,7 +39,8 @@ _KNOWN_LABELS = {
 _UNSUPPORTED_LABELS = {
     "io.rancher.container.create_agent": "asks Rancher for an agent API token",
     "io.rancher.container.agent.role": "asks Rancher for an agent API role",
-    "io.rancher.lb_service.": "configures Rancher's load balancer",
+    "io.rancher.lb_service.": "configures a load balancer: " + LB_NOT_YET,
+    "io.rancher.loadbalancer.": "configures a load balancer: " + LB_NOT_YET,
     "io.rancher.service.selector.": "selects services through Rancher's API",
     "io.rancher.container.agent_service.": "runs a Rancher agent service",
 }
@@ -40,12 +49,11 @@ _UNSUPPORTED_IMAGES = {
     "rancher/dns-service": "Rancher's service alias",
 }
 RANCHER_KEYS = {"scale", "health_check", "upgrade_strategy", "retain_ip", "start_on_create",
-                "metadata", "drain_timeout_ms"}
+                "metadata", "drain_timeout_ms", "scale_policy"}
 UNSUPPORTED_KEYS = {
     "default_cert": "a certificate from Rancher's certificate store",
     "certs": "certificates from Rancher's certificate store",
     "external_ips": "Rancher's external service",
-    "scale_policy": "Rancher's scale policy",
     "service_schemas": "Rancher's API schemas",
     "storage_driver": "a Rancher storage driver",
     "network_driver": "a Rancher network driver",
@@ -202,3 +210,33 @@ def label_findings(labels: dict[str, str]) -> tuple[list[str], list[str]]:
         else:
             unknown.append(f"label {key} has no effect outside Rancher")
     return unsupported, unknown
+
+
+def scale_policy(value: object) -> tuple[int, int | None]:
+    """Rancher's `scale_policy` ({min, max, increment}): (min, max).
+
+    Corral starts `min` containers and never scales by itself between the two.
+
+    Raises:
+        ValueError: Not a mapping, a missing or bad min, or max below min.
+    """
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping with min and max")
+    if value.get("min") is None:
+        raise ValueError("min is required")
+    low = integer(value["min"], 0)
+    high = integer(value["max"], 0) if value.get("max") is not None else None
+    if high is not None and high < low:
+        raise ValueError(f"max {high} is below min {low}")
+    return low, high
+
+
+def expose_host_sides(value: object) -> list[str]:
+    """The `HOST:CONTAINER` items of an `expose` (list or mapping), whose host side is unused.
+
+    Rancher opened them on its managed network only; Corral exposes the
+    container port and says so.
+    """
+    items = [f"{k}:{v}" for k, v in value.items()] if isinstance(value, dict) else \
+        value if isinstance(value, list) else []
+    return [str(item) for item in items if ":" in str(item)]

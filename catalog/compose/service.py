@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
+from corral.catalog.compose import spec_keys as compose_spec
 from corral.catalog.compose import values as cv
 from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Report, Source
@@ -51,7 +52,6 @@ _PARSERS: dict[str, tuple[str, _Parser]] = {
     "pid": ("pid", cv.text),
     "ipc": ("ipc", cv.text),
     "stop_signal": ("stop_signal", cv.text),
-    "depends_on": ("depends_on", cv.depends_on),
     "healthcheck": ("healthcheck", cv.healthcheck),
     "logging": ("logging", cv.logging),
     "ulimits": ("ulimits", cv.ulimits),
@@ -63,24 +63,52 @@ _PARSERS: dict[str, tuple[str, _Parser]] = {
 }
 _V1_ONLY = {"net", "log_driver", "log_opt"}
 _V2_ONLY = {"network_mode", "networks", "depends_on", "logging", "healthcheck"}
+# Compose keys kept in `Service.extra`, checked and written in one form here
+# (the deploy maps them onto the engine's HostConfig).
+_EXTRA_PARSERS: dict[str, _Parser] = {
+    "sysctls": cv.sysctls,
+    "tmpfs": cv.tmpfs,
+    "init": cv.boolean,
+    "stop_grace_period": lambda v: round(cv.duration(v)),
+    "cpus": lambda v: compose_spec.cpus(v),
+    "mem_limit": cv.byte_size, "mem_reservation": cv.byte_size, "memswap_limit": cv.byte_size,
+    "shm_size": cv.byte_size, "cpu_shares": cv.integer, "oom_score_adj": cv.integer,
+    "pids_limit": cv.integer,
+}
 _PASSTHROUGH = {
     "blkio_weight", "blkio_weight_device", "cgroup_parent", "container_name", "cpu_period",
     "cpu_quota", "cpu_shares", "cpuset", "device_read_bps", "device_read_iops",
     "device_write_bps", "device_write_iops", "dns_opt", "group_add", "isolation", "mac_address",
     "mem_limit", "mem_reservation", "memswap_limit", "mem_swappiness", "oom_kill_disable",
     "oom_score_adj", "security_opt", "shm_size", "sysctls", "tmpfs", "uts", "volume_driver",
-    "stop_grace_period", "init", "drain_timeout_ms",
+    "stop_grace_period", "init", "drain_timeout_ms", "cpus", "pids_limit",
+}
+# Keys of the Compose Specification that only its files (no `version:`, 3.x) have
+# (a v2 file's `secrets` is Rancher's secrets service).
+_SPEC_ONLY = {"deploy", "configs", "scale", "pull_policy", "profiles"}
+_SPEC_IGNORED = {
+    "platform": "the engine runs the image's own platform",
+    "develop": "is for `docker compose watch`",
+    "attach": "only changes which logs `docker compose up` shows",
+    "annotations": "are not supported by the engine version Corral targets",
+    "runtime": "is not carried out by Corral",
+    "storage_opt": "is not carried out by Corral",
+    "userns_mode": "is not carried out by Corral",
+    "cgroup": "is not carried out by Corral",
+    "credential_spec": "is for Windows containers",
 }
 _UNSUPPORTED_COMPOSE = {
-    "build": "builds an image; Corral runs images only",
-    "dockerfile": "builds an image; Corral runs images only",
-    "extends": "reads another compose file, which a catalog does not ship",
-    "env_file": "reads files a catalog does not ship",
+    "build": "builds an image; Corral does not build images yet (build and push it, then"
+             " name it in image:)",
+    "dockerfile": "builds an image; Corral does not build images yet",
+    "extends": "could not be resolved",
+    "env_file": "could not be read",
     "secrets": "uses Rancher's secrets service",
 }
 #: rancher-compose keys of load balancer services (`certs` at service level: legacy LBs).
 _LB_KEYS = ("lb_config", "load_balancer_config", "certs", "default_cert")
-_DOCKER_KEYS = set(_PARSERS) - rancher.RANCHER_KEYS | _PASSTHROUGH | _UNSUPPORTED_COMPOSE.keys()
+_DOCKER_KEYS = (set(_PARSERS) - rancher.RANCHER_KEYS | _PASSTHROUGH
+                | _UNSUPPORTED_COMPOSE.keys() | {"depends_on"})
 
 
 def _not_mapping() -> object:
@@ -95,6 +123,8 @@ def build_service(
     sources: tuple[Source, Source | None],
     v2: bool,
     report: Report,
+    spec: bool = False,
+    known: frozenset[str] | None = None,
 ) -> Service:
     """Build the Service `name` from its two configurations.
 
@@ -103,8 +133,11 @@ def build_service(
         compose: Its docker-compose mapping (interpolated, macros expanded).
         rancher_config: Its rancher-compose mapping, or None.
         sources: The docker-compose and rancher-compose files.
-        v2: True for a version 2 docker-compose file.
+        v2: True for a version 2 docker-compose file (or a Compose Specification one).
         report: Collects every problem found.
+        spec: True for a Compose Specification file (no `version:`, or 3.x).
+        known: Every service of the stack: an optional `depends_on`
+            (`required: false`) on a service not among them is dropped.
 
     Returns:
         The service; fields with errors keep their defaults (the report has errors).
@@ -114,7 +147,8 @@ def build_service(
     compose_src, rancher_src = sources
     lb_legacy = lbs.lb_kind(compose.get("image") if isinstance(compose.get("image"), str)
                             else None)
-    _read_keys(name, compose, compose_src, report, values, extra, rancher_file=False, v2=v2)
+    _read_keys(name, compose, compose_src, report, values, extra, rancher_file=False, v2=v2,
+               spec=spec, known=known)
     if rancher_config is not None and rancher_src is not None:
         _read_keys(name, rancher_config, rancher_src, report, values, extra, rancher_file=True,
                    v2=v2)
@@ -152,6 +186,18 @@ def build_service(
                 report.warn(f"service {name}: {key} applies to a load balancer image only;"
                             " ignored", file, line)
     _read_labels(name, labels, compose, compose_src, report, values)
+    if spec:
+        compose_spec.read_spec_keys(name, compose, compose_src, report, values, extra)
+    if values.get("container_name") and values.get("scale", 1) > 1:
+        report.error(f"service {name}: container_name {values['container_name']} names one"
+                     f" container, but scale is {values['scale']}", compose_src.file,
+                     compose_src.line(compose.line_of("container_name")))
+    for mount in values.get("volumes", ()):  # type: ignore[attr-defined]
+        if mount.kind == "bind" and not (mount.source or "").startswith("/"):
+            report.error(f"service {name}: volumes: {mount.source} is a path on this"
+                         " machine; Corral does not ship it to the hosts yet (use an"
+                         " absolute path present on the hosts, or a named volume)",
+                         compose_src.file, compose_src.line(compose.line_of("volumes")))
     driver = extra.get("volume_driver")
     if isinstance(driver, str) and rancher.UNSUPPORTED_DRIVER.fullmatch(driver):
         report.unsupported(f"service {name}: volume_driver {driver} is a Rancher storage driver",
@@ -218,21 +264,51 @@ def _load_balancer(service: Service, legacy: bool, lb_raw: dict, compose: dict,
 
 
 def _read_keys(name: str, config: dict, source: Source, report: Report, values: dict,
-               extra: dict, *, rancher_file: bool, v2: bool) -> None:
+               extra: dict, *, rancher_file: bool, v2: bool, spec: bool = False,
+               known: frozenset[str] | None = None) -> None:
     for key, raw in config.items():
         line = source.line(config.line_of(key)) if hasattr(config, "line_of") else None
         where = f"service {name}: {key}"
         if key in _LB_KEYS and rancher_file:
-            values.setdefault("_lb", {})[key] = (raw, line)
+            values.setdefault("_lb", {})[key] = (raw, line)  # read by _load_balancer
+            continue
+        if spec and not rancher_file and (key in compose_spec.SPEC_KEYS
+                                          or str(key).startswith("x-")):
+            continue  # read by compose_spec.read_spec_keys
+        if spec and not rancher_file and key in _SPEC_IGNORED:
+            report.warn(f"{where} {_SPEC_IGNORED[key]}; ignored", source.file, line)
+        elif key == "depends_on" and not rancher_file:
+            _read_depends_on(where, raw, source, line, report, values, known, v2)
+        elif key == "container_name" and not rancher_file:
+            try:
+                values["container_name"] = cv.text(raw)
+            except ValueError as exc:
+                report.error(f"{where}: {exc}", source.file, line)
+            else:
+                report.warn(f"{where}: containers are named STACK-{name}-N;"
+                            f" {quoted(values['container_name'])} is given as a network alias"
+                            " instead", source.file, line)
+        elif key in _EXTRA_PARSERS and not rancher_file:
+            try:
+                extra[key] = _EXTRA_PARSERS[key](raw)
+            except ValueError as exc:
+                report.error(f"{where}: {exc}", source.file, line)
+        elif not rancher_file and not spec and key in _SPEC_ONLY:
+            report.warn(f"{where} is a Compose Specification key; this file says version"
+                        " 1 or 2", source.file, line)
         elif key in rancher.UNSUPPORTED_KEYS:
             report.unsupported(f"{where} is {rancher.UNSUPPORTED_KEYS[key]}", source.file, line)
         elif key in _UNSUPPORTED_COMPOSE:
             report.unsupported(f"{where} {_UNSUPPORTED_COMPOSE[key]}", source.file, line)
+        elif key == "scale_policy" and rancher_file:
+            _read_scale_policy(raw, where, source, line, report, values)
         elif key in ("health_check", "upgrade_strategy") and rancher_file:
             _read_rancher_block(key, raw, where, source, line, report, values)
         elif key in ("log_driver", "log_opt") and not rancher_file:
             if v2:
                 report.warn(f"{where} is a version 1 key; use logging", source.file, line)
+        elif key == "scale" and rancher_file and "scale_policy" in config:
+            continue
         elif key in _PARSERS and (key in rancher.RANCHER_KEYS) == rancher_file:
             if not rancher_file and (key in _V1_ONLY if v2 else key in _V2_ONLY):
                 report.warn(f"{where} is not a version {'2' if v2 else '1'} key", source.file,
@@ -242,12 +318,67 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
                 values[field] = parser(raw)
             except ValueError as exc:
                 report.error(f"{where}: {exc}", source.file, line)
+            if key == "expose" and rancher.expose_host_sides(raw):
+                report.warn(f"{where}: {', '.join(rancher.expose_host_sides(raw))}: the host"
+                            " side meant Rancher's managed network; only the container port"
+                            " is exposed", source.file, line)
+            for message in _not_carried(key, raw):
+                report.warn(f"{where}: {message}", source.file, line)
         elif key in _PASSTHROUGH and (key == "drain_timeout_ms") == rancher_file:
             extra[key] = cv.plain(raw)
         elif rancher_file and key in _DOCKER_KEYS:
             report.warn(f"{where} belongs in docker-compose.yml; ignored here", source.file, line)
         else:
             report.warn(f"{where}: unknown key", source.file, line)
+
+
+def _read_scale_policy(raw: object, where: str, source: Source, line: int | None,
+                       report: Report, values: dict) -> None:
+    try:
+        low, high = rancher.scale_policy(raw)
+    except ValueError as exc:
+        report.error(f"{where}: {exc}", source.file, line)
+        return
+    values["scale"] = low  # wins over `scale`, as Rancher's policy did
+    report.warn(f"{where}: starts {low} container{'s' * (low != 1)} (min); Corral does not"
+                f" scale between min and max{f' ({high})' if high is not None else ''}"
+                " by itself", source.file, line)
+_HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "disable"}
+_NETWORK_ATTACH_KEYS = {"aliases"}
+
+
+def _not_carried(key: str, raw: object) -> list[str]:
+    """Sub-keys of a parsed key that Corral reads past (`healthcheck`, `networks`)."""
+    if key == "healthcheck" and isinstance(raw, dict):
+        return [f"{quoted(k)} is not carried out" for k in raw if k not in _HEALTHCHECK_KEYS]
+    if key == "logging" and isinstance(raw, dict):
+        return [f"{quoted(k)} is not carried out" for k in raw if k not in ("driver", "options")]
+    if key == "networks" and isinstance(raw, dict):
+        return [f"{network}: {quoted(k)} is not carried out"
+                for network, config in raw.items() if isinstance(config, dict)
+                for k in config if k not in _NETWORK_ATTACH_KEYS]
+    return []
+
+
+def _read_depends_on(where: str, raw: object, source: Source, line: int | None,
+                     report: Report, values: dict, known: frozenset[str] | None,
+                     v2: bool) -> None:
+    if not v2:
+        report.warn(f"{where} is not a version 1 key", source.file, line)
+    try:
+        parsed = cv.depends_on(raw)
+    except ValueError as exc:
+        report.error(f"{where}: {exc}", source.file, line)
+        return
+    kept = {}
+    for target, (condition, required) in parsed.items():
+        if not required and known is not None and target not in known:
+            report.warn(f"{where}: {target} is not in the stack (required: false); left out",
+                        source.file, line)
+            continue
+        kept[target] = condition
+    values["depends_on"] = tuple(kept)
+    values["depends_on_conditions"] = kept
 
 
 def _read_rancher_block(key: str, raw: object, where: str, source: Source, line: int | None,

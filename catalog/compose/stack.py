@@ -9,13 +9,13 @@ depends_on, volumes_from) are checked and sidekicks learn their primary.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
 from corral.catalog.compose.service import build_service
+from corral.catalog.compose.sidekicks import link_sidekicks
 from corral.catalog.excerpt import quoted
 from corral.catalog.interpolate import expand_macros
 from corral.catalog.problems import Report, Source
@@ -23,32 +23,77 @@ from corral.catalog.spec import Network, Service, Volume
 
 _SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _V2_TOP = {"version", "services", "volumes", "networks"}
+# The Compose Specification's top level (besides `x-*` extension fields).
+_SPEC_TOP = _V2_TOP | {"name", "secrets", "configs", "include"}
+_FILE_KEYS = {"file", "environment", "external", "name", "content", "labels",
+              "template_driver", "driver", "driver_opts"}
+V1, V2, SPEC = "1", "2", "spec"
+
+
+def compose_format(document: object) -> str | None:
+    """`1`, `2` or `spec` (the Compose Specification), or None for a bad `version:`.
+
+    No `version:` is read as the Compose Specification when the file has a
+    `services:` mapping (what `docker compose` reads today), else as version 1
+    (services at the top level, as Rancher 1.6 catalogs wrote them).
+    """
+    if not isinstance(document, dict):
+        return V1
+    version = document.get("version")
+    if version is None:
+        services = document.get("services")
+        if isinstance(services, dict) and "image" not in services and all(
+                key in _SPEC_TOP or str(key).startswith("x-") for key in document):
+            return SPEC
+        return V1
+    text = str(version)
+    if text.startswith("2"):
+        return V2
+    if text.startswith("3"):
+        return SPEC
+    return None
 _VOLUME_KEYS = {"driver", "driver_opts", "external", "per_container"}
-_NETWORK_KEYS = {"driver", "driver_opts", "external", "ipam", "internal", "enable_ipv6"}
+_NETWORK_KEYS = {"driver", "driver_opts", "external"}
+# Valid keys of a volume or network that Corral does not carry out (yet): a warning each.
+_NOT_CARRIED = {"ipam", "internal", "enable_ipv6", "attachable", "labels", "name"}
 CATALOG_KEYS = ("catalog", ".catalog")
 
 
-def compose_services(document: object, source: Source, report: Report) -> tuple[dict, bool,
+def compose_services(document: object, source: Source, report: Report) -> tuple[dict, str,
                                                                                    dict, dict]:
-    """Split a docker-compose document into (services, is_v2, volumes, networks).
+    """Split a docker-compose document into (services, format, volumes, networks).
 
     Problems (wrong version, non-mapping sections, unknown top-level keys) go to `report`.
     """
     if document is None:
-        return {}, False, {}, {}
+        return {}, V1, {}, {}
     if not isinstance(document, dict):
         report.error("a compose file must be a mapping", source.file, source.line(1))
-        return {}, False, {}, {}
-    version = document.get("version")
-    if version is None:
-        return document, False, {}, {}
-    if not str(version).startswith("2"):
-        report.error(f"compose file version {version} is not supported (Rancher 1.6 catalogs"
-                     " use version 1 or 2)", source.file, source.line(document.line_of("version")))
-        return {}, True, {}, {}
+        return {}, V1, {}, {}
+    fmt = compose_format(document)
+    if fmt == V1:
+        return document, V1, {}, {}
+    if fmt is None:
+        version = document.get("version")
+        report.error(f"compose file version {quoted(version)} is not supported (version 1, 2,"
+                     " 3.x, or no version: for the Compose Specification)", source.file,
+                     source.line(document.line_of("version")))
+        return {}, V2, {}, {}
     for key in document:
-        if key not in _V2_TOP:
-            line = source.line(document.line_of(key))
+        line = source.line(document.line_of(key))
+        if fmt == SPEC and (key in _SPEC_TOP or str(key).startswith("x-")):
+            if key in ("secrets", "configs"):
+                _check_file_defs(document, key, source, report)
+            elif key == "name":
+                report.warn("name: is not used; the stack is named by --stack", source.file,
+                            line)
+            elif key == "include":
+                report.warn("include: other compose files are not read; list their services"
+                            " here", source.file, line)
+            elif key == "version" and not str(document[key]).startswith("3"):
+                report.warn("version: is obsolete; read as the Compose Specification",
+                            source.file, line)
+        elif key not in _V2_TOP:
             if key == "secrets":
                 report.unsupported("secrets use Rancher's secrets service", source.file, line)
             else:
@@ -61,7 +106,28 @@ def compose_services(document: object, source: Source, report: Report) -> tuple[
                          source.line(document.line_of(key)))
             section = {}
         sections.append(section)
-    return sections[0], True, sections[1], sections[2]
+    return sections[0], fmt, sections[1], sections[2]
+
+
+def _check_file_defs(document: dict, key: str, source: Source, report: Report) -> None:
+    """Top-level `secrets:` / `configs:`: each a mapping with file, environment,
+    content or external (a service's use of one is what the plan warns about)."""
+    section = document.get(key) or {}
+    line = source.line(document.line_of(key))
+    if not isinstance(section, dict):
+        report.error(f"{key} must be a mapping", source.file, line)
+        return
+    for name, config in section.items():
+        item_line = source.line(section.line_of(name)) if hasattr(section, "line_of") else line
+        if not isinstance(config, dict):
+            report.error(f"{key} {name} must be a mapping", source.file, item_line)
+            continue
+        for item in config:
+            if item not in _FILE_KEYS:
+                report.warn(f"{key} {name}: unknown key {quoted(item)}", source.file, item_line)
+        if not any(k in config for k in ("file", "environment", "content", "external")):
+            report.error(f"{key} {name} needs file, environment, content or external",
+                         source.file, item_line)
 
 
 def rancher_services(document: object, source: Source, report: Report) -> dict:
@@ -104,7 +170,10 @@ def build_services(
         Services, volumes and networks, each sorted by name.
     """
     compose_src, rancher_src = sources
-    services_doc, v2, volumes_doc, networks_doc = compose_services(compose_doc, compose_src, report)
+    services_doc, fmt, volumes_doc, networks_doc = compose_services(compose_doc, compose_src,
+                                                                    report)
+    v2 = fmt != V1
+    known = frozenset(str(n) for n in services_doc)
     rancher_doc_services = rancher_services(rancher_doc, rancher_src, report) if rancher_src \
         else {}
     services: dict[str, Service] = {}
@@ -130,6 +199,8 @@ def build_services(
             sources=sources,
             v2=v2,
             report=report,
+            spec=fmt == SPEC,
+            known=known,
         )
     for name in rancher_doc_services:
         if name not in services_doc and rancher_src:
@@ -137,36 +208,12 @@ def build_services(
                         rancher_src.file, rancher_src.line(rancher_doc_services[name].line
                                                            if hasattr(rancher_doc_services[name],
                                                                       "line") else None))
-    _link_sidekicks(services, compose_src, report)
+    link_sidekicks(services, compose_src, report)
     _check_references(services, compose_src, report)
     lbs.check_targets(services, stack_name, sources, report)
     volumes = _volumes(volumes_doc, services, v2, compose_src, report)
     networks = _networks(networks_doc, compose_src, report)
     return tuple(services[n] for n in sorted(services)), volumes, networks
-
-
-def _link_sidekicks(services: dict[str, Service], source: Source, report: Report) -> None:
-    primaries: dict[str, str] = {}
-    for name, service in sorted(services.items()):
-        for sidekick in service.sidekicks:
-            if sidekick == name:
-                report.error(f"service {name} lists itself as a sidekick", source.file)
-            elif sidekick not in services:
-                report.error(f"service {name}: sidekick {sidekick} is not a service of this stack",
-                             source.file)
-            elif sidekick in primaries:
-                report.error(f"service {sidekick} is a sidekick of both {primaries[sidekick]}"
-                             f" and {name}", source.file)
-            else:
-                primaries[sidekick] = name
-    for sidekick, primary in primaries.items():
-        if services[sidekick].sidekicks:
-            report.error(f"sidekick {sidekick} cannot have sidekicks of its own", source.file)
-        # A sidekick runs beside each container of its primary, on the same host.
-        services[sidekick] = dataclasses.replace(
-            services[sidekick], sidekick_of=primary, scale=services[primary].scale,
-            scheduling=services[primary].scheduling,
-        )
 
 
 def _check_references(services: dict[str, Service], source: Source, report: Report) -> None:
@@ -230,7 +277,11 @@ def _section(document: dict, kind: str, known: set[str], source: Source,
             report.error(f"{kind} {name} must be a mapping", source.file, line)
             continue
         for key in config:
-            if key not in known:
+            if key in _NOT_CARRIED and key not in known:
+                report.warn(f"{kind} {name}: {key} is not carried out", source.file,
+                            source.line(config.line_of(key)) if hasattr(config, "line_of")
+                            else line)
+            elif key not in known:
                 report.warn(f"{kind} {name}: unknown key {quoted(key)}", source.file, line)
         items.append((str(name), config, line))
     return items

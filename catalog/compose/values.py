@@ -160,20 +160,63 @@ def port(value: object) -> list[Port]:
     return [Port(c, protocol, h, host_ip, True) for h, c in zip(hosts, container, strict=True)]
 
 
+_PORT_KEYS = {"target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"}
+
+
+def long_port(value: dict) -> list[Port]:
+    """One long-syntax `ports` item: {target, published, host_ip, protocol, mode…}.
+
+    `mode` (host or ingress) and `name`/`app_protocol` do not change what a
+    standalone engine publishes; a port is always published on its host.
+    """
+    unknown = sorted(str(k) for k in value if k not in _PORT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown port key {quoted(unknown[0])}")
+    if value.get("target") is None:
+        raise ValueError("a long-syntax port needs target")
+    protocol = text(value.get("protocol") or "tcp")
+    if protocol not in ("tcp", "udp"):
+        raise ValueError(f"unknown protocol {quoted(protocol)} (tcp or udp)")
+    mode = text(value.get("mode") or "host")
+    if mode not in ("host", "ingress"):
+        raise ValueError(f"unknown port mode {quoted(mode)} (host or ingress)")
+    container = _port_range(text(value["target"]))
+    host_ip = text(value["host_ip"]) if value.get("host_ip") else None
+    published = value.get("published")
+    if published is None or text(published) == "":
+        return [Port(p, protocol, None, host_ip, published is not None or host_ip is not None)
+                for p in container]
+    hosts = _port_range(text(published))
+    if len(hosts) == 1 and len(container) == 1:
+        return [Port(container[0], protocol, hosts[0], host_ip, True)]
+    if len(hosts) != len(container):
+        raise ValueError("published and target port ranges differ in length")
+    return [Port(c, protocol, h, host_ip, True) for h, c in zip(hosts, container, strict=True)]
+
+
 def ports(value: object) -> tuple[Port, ...]:
-    """`ports`: a list of port items."""
+    """`ports`: a list of port items, short (`8080:80/tcp`) or long syntax (mappings)."""
     if not isinstance(value, list):
         raise ValueError("expected a list")
-    return tuple(p for item in value for p in port(item))
+    return tuple(p for item in value
+                 for p in (long_port(item) if isinstance(item, dict) else port(item)))
 
 
 def expose(value: object) -> tuple[Port, ...]:
-    """`expose`: container ports only, ranges and `/udp` allowed."""
+    """`expose`: container ports only, ranges and `/udp` allowed.
+
+    Rancher also read `HOST:CONTAINER` items (and a `HOST: CONTAINER`
+    mapping) as a port open on its managed network only: the container port
+    is exposed; the other side meant nothing outside Rancher.
+    """
+    if isinstance(value, dict):
+        value = [f"{k}:{text(v)}" for k, v in value.items()]
     if not isinstance(value, list):
         raise ValueError("expected a list")
     result = []
     for item in value:
         spec, _, protocol = text(item).partition("/")
+        spec = spec.rpartition(":")[2]
         protocol = protocol or "tcp"
         if protocol not in ("tcp", "udp"):
             raise ValueError(f"unknown protocol {quoted(protocol)} (tcp or udp)")
@@ -211,11 +254,67 @@ def mount(value: object) -> Mount:
     return Mount("named", source, target, mode, tuple(options))
 
 
+_LONG_VOLUME_KEYS = {"type", "source", "target", "read_only", "bind", "volume", "tmpfs",
+                     "consistency"}
+
+
+def long_mount(value: dict) -> Mount:
+    """One long-syntax `volumes` item: {type, source, target, read_only, bind, volume, tmpfs}.
+
+    `tmpfs` mounts become kind `tmpfs` with `size=`/`mode=` options.
+    """
+    unknown = sorted(str(k) for k in value if k not in _LONG_VOLUME_KEYS)
+    if unknown:
+        raise ValueError(f"unknown volume key {quoted(unknown[0])}")
+    kind = text(value.get("type") or "volume")
+    target = text(value.get("target")) if value.get("target") is not None else ""
+    if not target.startswith("/"):
+        raise ValueError(f"volume target {quoted(target)} must be an absolute path")
+    mode = "ro" if boolean(value.get("read_only", False)) else "rw"
+    source = text(value["source"]) if value.get("source") not in (None, "") else None
+    options: list[str] = []
+    if kind == "tmpfs":
+        tmpfs = value.get("tmpfs") or {}
+        if not isinstance(tmpfs, dict):
+            raise ValueError("tmpfs must be a mapping")
+        if tmpfs.get("size") is not None:
+            options.append(f"size={text(tmpfs['size'])}")
+        if tmpfs.get("mode") is not None:
+            options.append(f"mode={text(tmpfs['mode'])}")
+        return Mount("tmpfs", None, target, mode, tuple(options))
+    if kind == "bind":
+        if source is None:
+            raise ValueError("a bind mount needs source")
+        bind = value.get("bind") or {}
+        if not isinstance(bind, dict):
+            raise ValueError("bind must be a mapping")
+        if bind.get("propagation"):
+            propagation = text(bind["propagation"])
+            if propagation not in _MOUNT_OPTIONS:
+                raise ValueError(f"unknown propagation {quoted(propagation)}")
+            options.append(propagation)
+        if bind.get("selinux"):
+            options.append(text(bind["selinux"]))
+        return Mount("bind", source, target, mode, tuple(options))
+    if kind != "volume":
+        raise ValueError(f"volume type {quoted(kind)} is not supported (volume, bind or tmpfs)")
+    volume = value.get("volume") or {}
+    if not isinstance(volume, dict):
+        raise ValueError("volume must be a mapping")
+    if boolean(volume.get("nocopy", False)):
+        options.append("nocopy")
+    if source is None:
+        return Mount("anonymous", None, target, mode, tuple(options))
+    if not _VOLUME_NAME.fullmatch(source):
+        raise ValueError(f"invalid volume name {quoted(source)}")
+    return Mount("named", source, target, mode, tuple(options))
+
+
 def mounts(value: object) -> tuple[Mount, ...]:
-    """Service `volumes`: a list of mounts."""
+    """Service `volumes`: a list of mounts, short or long syntax."""
     if not isinstance(value, list):
         raise ValueError("expected a list")
-    return tuple(mount(item) for item in value)
+    return tuple(long_mount(item) if isinstance(item, dict) else mount(item) for item in value)
 
 
 def volumes_from(value: object) -> tuple[VolumesFrom, ...]:
@@ -320,11 +419,65 @@ def networks(value: object) -> tuple[ServiceNetwork, ...]:
     raise ValueError("expected a list or a mapping")
 
 
-def depends_on(value: object) -> tuple[str, ...]:
-    """`depends_on`: a list of services, or (v2.1) a mapping of service: condition."""
-    if isinstance(value, dict):
-        return tuple(sorted(str(k) for k in value))
-    return tuple(sorted(string_list(value)))
+CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+_DEPENDS_KEYS = {"condition", "restart", "required"}
+
+
+def depends_on(value: object) -> dict[str, tuple[str, bool]]:
+    """`depends_on`: a list of services, or a mapping of service: {condition, required}.
+
+    Returns:
+        Service -> (condition, required), sorted by service.
+    """
+    if not isinstance(value, dict):
+        return {name: ("service_started", True) for name in sorted(set(string_list(value)))}
+    result = {}
+    for name, config in sorted(value.items(), key=lambda item: str(item[0])):
+        if config is None:
+            config = {}
+        if not isinstance(config, dict):
+            raise ValueError(f"{name}: expected a mapping with condition")
+        unknown = sorted(str(k) for k in config if k not in _DEPENDS_KEYS)
+        if unknown:
+            raise ValueError(f"{name}: unknown key {quoted(unknown[0])}")
+        condition = text(config.get("condition") or "service_started")
+        if condition not in CONDITIONS:
+            raise ValueError(f"{name}: unknown condition {quoted(condition)}"
+                             f" ({', '.join(CONDITIONS)})")
+        result[str(name)] = (condition, boolean(config.get("required", True)))
+    return result
+
+
+_BYTES = re.compile(r"(\d+(?:\.\d+)?)\s*([bkmg]?)b?", re.IGNORECASE)
+
+
+def byte_size(value: object) -> str | int:
+    """A memory size: a number of bytes or `512m`, `1.5g`, `64kb`… (kept as written)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("must be at least 0")
+        return value
+    size = text(value).strip()
+    if not _BYTES.fullmatch(size):
+        raise ValueError(f"invalid size {quoted(size)} (bytes, or a number with b, k, m, g)")
+    return size
+
+
+def sysctls(value: object) -> dict[str, str]:
+    """`sysctls`: a mapping, or a list of `name=value` items."""
+    if value is None:
+        return {}
+    result = key_values(value, none_value="")
+    return {k: v or "" for k, v in result.items()}
+
+
+def tmpfs(value: object) -> tuple[str, ...]:
+    """`tmpfs`: one path or a list of `path[:options]`, each an absolute path."""
+    items = string_list(value)
+    for item in items:
+        if not item.startswith("/"):
+            raise ValueError(f"tmpfs {quoted(item)} must be an absolute path")
+    return items
 
 
 def extra_hosts(value: object) -> tuple[str, ...]:

@@ -8,14 +8,16 @@ compose file can still name the line of the `.tpl` the author wrote.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from corral.catalog.bounded import describe_size
 from corral.catalog.errors import TemplateError
-from corral.catalog.gotemplate.funcs import FUNCTIONS, FuncError, truth
+from corral.catalog.gotemplate.funcs import FuncError, truth
 from corral.catalog.gotemplate.gofmt import NO_VALUE, GoStruct, StringMap, go_type, sprint_value
+from corral.catalog.gotemplate.library import FUNCTIONS, NOT_OFFERED
 from corral.catalog.gotemplate.limits import (
     INT_BITS,
     MAX_LIST,
@@ -89,12 +91,25 @@ def render_template(
     if stripped.startswith(("#notemplating", "# notemplating")):
         return Rendered(text, tuple(range(1, text.count("\n") + 2)))
     try:
-        nodes = parse(text, name, set(FUNCTIONS))
+        nodes = _parse(text, name)
         runner = _Exec(name, {"Values": StringMap(values), "Stack": GoStruct(stack)})
         runner.walk(runner.root, nodes)
     except RecursionError:
         raise TemplateError("template nested too deeply", file=name) from None
     return Rendered("".join(runner.parts), tuple(runner.line_map) or (1,))
+
+
+def _parse(text: str, name: str) -> list[Node]:
+    """Parse; a function Corral leaves out on purpose is named with the reason."""
+    try:
+        return parse(text, name, set(FUNCTIONS))
+    except TemplateError as exc:
+        match = re.fullmatch(r'function "(\w+)" not defined', exc.message)
+        if match and match.group(1) in NOT_OFFERED:
+            raise TemplateError(f"function {match.group(1)} is not offered by Corral: "
+                                f"{NOT_OFFERED[match.group(1)]}", file=exc.file,
+                                line=exc.line) from None
+        raise
 
 
 class _Break(Exception):

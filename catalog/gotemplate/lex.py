@@ -22,7 +22,7 @@ KEYWORDS = {
 
 # Go's number syntax, loosely: the parser decides later whether it is valid.
 _NUMBER = re.compile(r"[+-]?(?:0[xXoObB])?[0-9a-fA-F_]*\.?[0-9a-fA-F_]*(?:[eEpP][+-]?[0-9_]+)?i?")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT = re.compile(r"[^\W\d]\w*")  # Go identifiers: Unicode letters too
 _ALNUM = re.compile(r"[A-Za-z0-9_]*")
 
 

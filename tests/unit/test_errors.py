@@ -23,8 +23,11 @@ from corral.catalog.problems import Problem
 from corral.tui.cli.support import EXIT_PARTIAL, EXIT_USAGE, UsageError, run_guarded
 from corral.tui.config import ConfigError
 
-#: Exceptions used for control flow inside one function, never raised as errors.
+#: Exceptions used for control flow inside one function, never raised as errors
+#: (`MissingVariable` is a ValueError of `interpolate_string` that its callers
+#: turn into a ComposeError or CatalogError naming file and line).
 SIGNALS = {
+    "corral.catalog.interpolate.MissingVariable",
     "corral.catalog.gotemplate.execute._Break",
     "corral.catalog.gotemplate.execute._Continue",
     "corral.backends.images.push._ManifestDisagrees",
@@ -97,10 +100,12 @@ def test_the_guard_turns_an_error_into_one_line_and_its_exit_code(
 
 def test_the_guard_prints_each_problem_of_a_render_error(capsys) -> None:
     error = RenderError([Problem("no image", "a.yml", 3), Problem("bad port", "a.yml", 7),
-                         Problem("no answer for X")])
+                         Problem("no answer for X"),
+                         Problem("unknown key", "a.yml", 9, severity="warning")])
     assert run_guarded(fails_with(error), argparse.Namespace()) == EXIT_USAGE
     assert capsys.readouterr().err.splitlines() == [
-        "corral: a.yml:3: no image", "corral: a.yml:7: bad port", "corral: no answer for X"]
+        "corral: a.yml:3: error: no image", "corral: a.yml:7: error: bad port",
+        "corral: error: no answer for X", "corral: a.yml:9: warning: unknown key"]
 
 
 def test_the_guard_keeps_a_plan_errors_reasons_under_it(capsys) -> None:

@@ -16,7 +16,7 @@ import sys
 from typing import TextIO
 
 from corral.catalog.answers import resolve_answers
-from corral.catalog.errors import CatalogError, CorralError
+from corral.catalog.errors import CatalogError, CorralError, RenderError
 from corral.catalog.lint import lint_path
 from corral.catalog.loader import CatalogSet, Entry
 from corral.catalog.render import STACK_NAME, render
@@ -52,10 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     rendering.add_argument("--set", action="append", default=[], metavar="K=V", dest="sets",
                            help="set one answer (repeatable; wins over --answers)")
     rendering.add_argument("--name", help="stack name (default: the entry folder name)")
+    rendering.add_argument("--without-rancher-features", action="store_true",
+                           help="drop what only a Rancher server provides, each named")
     rendering.add_argument("--json", action="store_true", help="print JSON")
     rendering.set_defaults(func=cmd_render)
 
-    lint = add("lint", "render every version of a catalog folder with its defaults")
+    lint = add("lint", "render every version of a catalog folder, or of one entry folder,"
+               " with its defaults")
     lint.add_argument("path", metavar="PATH")
     lint.add_argument("--json", action="store_true", help="print JSON")
     lint.set_defaults(func=cmd_lint)
@@ -63,9 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _fail(exc: CorralError, err: TextIO) -> int:
-    """Print `exc` as the catalog commands do (`error: ` lines) and return its exit code."""
+    """Print `exc` as the catalog commands do (`error: ` lines) and return its exit code.
+
+    A render's problems carry their own severity (`file:line: warning: …`).
+    """
     for line in exc.diagnostics():
-        print(f"error: {line}", file=err)
+        print(line if isinstance(exc, RenderError) else f"error: {line}", file=err)
     return exc.exit_code
 
 
@@ -85,7 +91,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
         json.dump([e.to_dict() for e in entries], out, indent=2)
         out.write("\n")
         return 0
-    rows = [(e.id, e.catalog, e.category or "", e.version or "", e.description) for e in entries]
+    rows = [(e.id, e.catalog, e.category_label, e.version or "", e.description) for e in entries]
     _table(("ENTRY", "CATALOG", "CATEGORY", "VERSION", "DESCRIPTION"), rows, out)
     return 0
 
@@ -151,7 +157,8 @@ def cmd_render(args: argparse.Namespace, out: TextIO = sys.stdout,
         name = args.name or entry.id.rsplit("/", 1)[-1]
         if not STACK_NAME.fullmatch(name):
             raise CatalogError(f"invalid stack name {name!r}; pass --name")
-        stack = render(version, answers, stack_name=name)
+        stack = render(version, answers, stack_name=name,
+                       without_rancher_features=args.without_rancher_features)
     except CorralError as exc:
         return _fail(exc, err)
     for problem in stack.warnings:

@@ -24,6 +24,8 @@ from corral.backends.deploy import (
     summarize,
     volumes_of,
 )
+from corral.backends.errors import PlanError
+from corral.catalog.spec import Stack
 from corral.tui.cli import stack_change as stack_change_cli
 from corral.tui.cli.deploy_args import (
     add_source,
@@ -78,13 +80,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    """Print the plan of a stack; change nothing."""
+    """Print the plan of a stack; change nothing.
+
+    Without a host to place it on (no inventory, or none online) the stack is
+    still rendered and checked: its services are listed and the plan says
+    placement needs hosts.
+    """
     stack, answers, bundle = render_source(args)
-    with connected_fleet(args) as fleet:
-        prepared = prepare(fleet, stack, answers, pull=args.pull, bundle=bundle)
-        read_images(fleet, prepared)
+    try:
+        with connected_fleet(args) as fleet:
+            if not any(session.online for session in fleet.sessions.values()):
+                show_checked(args, stack)
+            prepared = prepare(fleet, stack, answers, pull=args.pull, bundle=bundle)
+            read_images(fleet, prepared)
+    except UsageError as exc:  # no inventory at all
+        show_checked(args, stack)
+        raise PlanError(f"stack {stack.name} renders and passes its checks; placement needs"
+                        f" hosts: {exc}") from None
     show_plan(args, prepared)
     return EXIT_OK
+
+
+def show_checked(args: argparse.Namespace, stack: Stack) -> None:
+    """The stack as checked without hosts, on stdout (JSON with `--json`)."""
+    if getattr(args, "json", False):
+        print_json({"stack": stack.name, "entry": stack.entry, "version": stack.version,
+                    "deployable": stack.deployable, "placement": "needs hosts",
+                    "services": [s.name for s in stack.services]})
+    else:
+        print(checked_text(stack))
+
+
+def checked_text(stack: Stack) -> str:
+    """What a plan without hosts can still say: the stack checked, its services."""
+    def placement(service) -> str:
+        if service.sidekick_of:
+            return f"sidekick of {service.sidekick_of}"
+        return "global" if service.scheduling.is_global else f"scale {service.scale}"
+
+    services = ", ".join(f"{s.name} ({placement(s)})" for s in stack.services)
+    state = "deployable" if stack.deployable else "NOT deployable"
+    return f"Stack {stack.name}: {stack.entry} {stack.version}, {state}: {services}"
 
 
 @destructive("deploy")

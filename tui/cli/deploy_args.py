@@ -44,11 +44,18 @@ def add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", action="append", default=[], metavar="PATH",
                         help="add a catalog folder (repeatable)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--profile", action="append", default=[], metavar="NAME",
+                        dest="profiles", help="enable a compose profile (repeatable; also"
+                        " COMPOSE_PROFILES for a compose file)")
     parser.add_argument("--pull", choices=PULL_MODES, default="missing",
                         help="when hosts pull images from a registry: never, missing (default:"
                         " only images a host lacks) or always (re-pull from a named registry)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list hosts passed over for kept containers")
+    parser.add_argument("--without-rancher-features", action="store_true",
+                        help="drop what only a Rancher server provides (agent roles,"
+                        " agent services, Rancher storage and network drivers), each named"
+                        " in the plan, and deploy the rest")
 
 
 def add_yes(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +98,9 @@ def render_source(args: argparse.Namespace) -> tuple[Stack, Answers, BundleSourc
 
 def _render(args: argparse.Namespace, version: Version) -> tuple[Stack, Answers]:
     answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
-    stack = render(version, answers, stack_name=args.stack)
+    stack = render(version, answers, stack_name=args.stack,
+                   without_rancher_features=getattr(args, "without_rancher_features", False),
+                   profiles=getattr(args, "profiles", ()))
     for problem in stack.warnings:
         warn(str(problem))
     return stack, answers
@@ -106,7 +115,7 @@ def version_at(path: Path) -> Version:
         raise UsageError(f"{path}: no {' or '.join(COMPOSE_NAMES)} here")
     rancher = next((folder / n for n in RANCHER_NAMES if (folder / n).is_file()), None)
     return Version(entry_id=folder.name, folder=folder, revision=folder.name,
-                   compose_file=compose, rancher_file=rancher)
+                   compose_file=compose, rancher_file=rancher, standalone=True)
 
 
 def read_images(fleet: Fleet, prepared: Prepared) -> None:

@@ -105,7 +105,8 @@ def plan_json(prepared: Prepared) -> dict:
             "images": [row.to_dict() for row in prepared.images],
             "load_balancers": {s.name: {"image": s.image, "rules": describe_load_balancer(s)}
                                for s in prepared.stack.services
-                               if s.load_balancer is not None}}
+                               if s.load_balancer is not None},
+            "dropped": list(prepared.stack.dropped)}
     for step, item in zip(prepared.plan.steps, data["steps"], strict=True):
         fields = prepared.changes.get(step.service) if step.action == REPLACE else None
         item["changes"] = [c.to_dict() for c in fields or ()]
@@ -150,6 +151,9 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
     balancers = balancer_lines(prepared)
     if balancers:
         lines += ["", *balancers]
+    if prepared.stack.dropped:
+        lines += ["", "Dropped (only a Rancher server provides them):",
+                  *(f"  {item}" for item in prepared.stack.dropped)]
     if plan.warnings:
         lines.append("")
         lines.extend(f"warning: {warning}" for warning in plan.warnings)

@@ -281,7 +281,7 @@ def test_no_online_host() -> None:
 def test_stack_needing_rancher_is_refused() -> None:
     st = Stack("st", "e", "1", services=(svc("a"),),
                warnings=(Problem("lb_config needs Rancher", severity="unsupported"),))
-    with pytest.raises(PlanError, match="needs a Rancher server: lb_config"):
+    with pytest.raises(PlanError, match="cannot be deployed: lb_config"):
         plan(st, THREE)
 
 

@@ -92,3 +92,30 @@ def test_lint_builtin_ok_and_broken_catalog_fails(make_catalog) -> None:
     assert set(problem) >= {"file", "line", "message"} and problem["line"] == 3
     code, _, err = run("lint", "/no/such/catalog")
     assert code == 2 and "not found" in err
+
+
+def test_render_prints_each_problem_with_its_severity_and_drops_on_request() -> None:
+    from tests.unit.catalog.test_rancher_corpus import CORPUS
+
+    code, out, err = run("render", "agent-role", "--version", "2", "--catalog", str(CORPUS))
+    assert code == 0 and "Not deployable" in out
+    lines = err.splitlines()
+    assert lines and all(line.split(": ")[1] in ("error", "warning") for line in lines)
+    assert any(": error: service app: volume_driver rancher-nfs" in line for line in lines)
+    code, out, err = run("render", "agent-role", "--version", "2", "--catalog", str(CORPUS),
+                         "--without-rancher-features")
+    assert code == 0 and "Not deployable" not in out
+    assert err.count("warning: dropped (--without-rancher-features)") == 4
+    code, out, err = run("render", "nope-yaml", "--catalog", str(CORPUS))
+    assert code == 2 and err.startswith("error: ")
+
+
+def test_list_names_other_orchestrators_and_lint_takes_an_entry_folder() -> None:
+    from tests.unit.catalog.test_rancher_corpus import CORPUS
+
+    code, out, _ = run("list", "--catalog", str(CORPUS))
+    row = next(line for line in out.splitlines() if line.startswith("kubernetes/guestbook"))
+    assert "Kubernetes template (another orchestrator's)" in row
+    code, out, _ = run("lint", str(CORPUS / "templates" / "dup-keys"))
+    assert code == 0 and out.splitlines()[-1] == "2 versions, 0 failing"
+    assert "warning: duplicate key 'image' at lines 2 and 3" in out

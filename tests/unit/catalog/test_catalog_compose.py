@@ -222,7 +222,7 @@ def test_rancher_only_features_are_unsupported(make_catalog, compose, rancher, n
     ("w:\n  image: x\n  links: [nobody]\n", "nobody is not a service"),
     ("w:\n  image: x\n  labels:\n    io.rancher.sidekicks: ghost\n", "sidekick ghost"),
     ("w:\n  command: x\n", "has no image"),
-    ("version: '3'\nservices: {}\n", "version 3 is not supported"),
+    ("version: '4'\nservices: {}\n", "version '4' is not supported"),
     ("w:\n  image: x\n  restart: sometimes\n", "unknown restart policy"),
     ("w:\n  image: x\n  volumes: ['a:b:c:d']\n", "invalid volume"),
     ("w:\n  image: x\n  command: \"sh -c 'unbalanced\"\n", "cannot split"),

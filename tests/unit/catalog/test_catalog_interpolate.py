@@ -49,3 +49,36 @@ def test_macros_expand_per_service_after_interpolation() -> None:
     expanded = expand_macros(interpolated, "st", "web")
     assert expanded["labels"]["k"] == "st/web"
     assert expanded["labels"].line_of("k") == 2
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("${A:-d}", "ABC"), ("${B:-d}", "d"), ("${E:-d}", "d"), ("${E-d}", ""), ("${B-d}", "d"),
+    ("${A:+alt}", "alt"), ("${E:+alt}", ""), ("${E+alt}", "alt"), ("${B+alt}", ""),
+    ("${B:-${A}x}", "ABCx"), ("${B:-$$}", "$"), ("${A?e}", "ABC"), ("${E?e}", ""),
+    ("x${B:-}y", "xy"),
+])
+def test_compose_specification_modifiers(text: str, expected: str) -> None:
+    assert interpolate_string(text, ENV) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("${B:?B is needed}", "B is needed"), ("${E:?}", "required variable E is missing a value"),
+    ("${B?gone}", "gone"),
+])
+def test_required_variables_fail_naming_the_line(text: str, message: str) -> None:
+    document = load_text(f"a:\n  b: '{text}'\n", source="f")
+    with pytest.raises(ComposeError) as info:
+        interpolate_tree(document, ENV, Source("f"), Report())
+    assert str(info.value) == f'f:2: key "b": {message}'
+
+
+def test_env_files_read_as_compose_reads_them() -> None:
+    from corral.catalog.compose.resolve import parse_env_text
+    from corral.catalog.errors import CatalogError
+
+    text = ("# comment\n\nexport A=1\nB = two words # note\nC='$A literal'\nD=\"x $A\"\n"
+            "E=${A:-z}${NOPE:-y}\nBARE\n")
+    assert parse_env_text(text, "f.env", {"OUTER": "o"}) == {
+        "A": "1", "B": "two words", "C": "$A literal", "D": "x 1", "E": "1y"}
+    with pytest.raises(CatalogError, match="f.env:2: expected KEY=VALUE"):
+        parse_env_text("A=1\nnot a line\n", "f.env")

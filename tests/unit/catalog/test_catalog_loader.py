@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from corral.catalog.answers import resolve_answers
@@ -136,13 +138,42 @@ def test_webrtc_demo_has_everything_the_issue_asks_for() -> None:
     assert "CHANNEL_0" not in no_shipper.service("media").environment
 
 
-def test_service_and_certificate_questions_are_tied_to_rancher() -> None:
+def test_certificate_questions_are_tied_to_rancher_service_ones_to_other_stacks() -> None:
     version = load_catalogs([]).find("webrtc-demo").find_version(None)
     answers = resolve_answers(version.info.questions, sets=[
         "KV_PASSWORD=correct-horse", "KV_SERVICE=other/redis", "TLS_CERT=mycert"])
     stack = render(version, answers, stack_name="demo")
     unsupported = [p.message for p in stack.warnings if p.severity == "unsupported"]
-    assert len(unsupported) == 2 and not stack.deployable
+    assert len(unsupported) == 1 and "certificate" in unsupported[0] and not stack.deployable
+    assert stack.service_refs == (("KV_SERVICE", "other", "redis"),)
+    with pytest.raises(CatalogError, match="KV_SERVICE: service 'nope' is not a service"):
+        render(version, resolve_answers(version.info.questions, sets=[
+            "KV_PASSWORD=correct-horse", "KV_SERVICE=nope"]), stack_name="demo")
     local = render(version, resolve_answers(version.info.questions, sets=[
         "KV_PASSWORD=correct-horse", "KV_SERVICE=demo/kv"]), stack_name="demo")
     assert local.deployable
+
+
+def test_duplicate_keys_warn_naming_both_lines_and_the_last_wins(make_catalog) -> None:
+    files = simple_entry("dupes")
+    files.update({
+        "templates/dupes/config.yml": "name: a\nversion: '1'\nname: b\n",
+        "templates/dupes/0/docker-compose.yml.tpl":
+            "{{- if true }}\napp:\n  image: one\n  image: {{ \"two\" }}\n{{- end }}\n",
+        "templates/dupes/0/rancher-compose.yml":
+            ".catalog:\n  version: '1'\napp:\n  scale: 1\n  scale: 2\n",
+    })
+    catalog = load_catalog(make_catalog(files))
+    entry = catalog.entries[0]
+    assert entry.name == "b"
+    assert [(p.severity, p.line) for p in entry.problems] == [("warning", 3)]
+    assert "lines 1 and 3" in entry.problems[0].message
+    version = entry.versions[0]
+    stack = render(version, resolve_answers(version.info.questions), stack_name="dupes")
+    app = stack.service("app")
+    assert (app.image, app.scale) == ("two", 2)
+    found = {(Path(p.file).name, p.line, p.message) for p in stack.warnings}
+    assert ("docker-compose.yml.tpl", 4, "duplicate key 'image' at lines 3 and 4: the last"
+            " one wins, as in Rancher") in found
+    assert ("rancher-compose.yml", 5, "duplicate key 'scale' at lines 4 and 5: the last"
+            " one wins, as in Rancher") in found

@@ -81,9 +81,9 @@ def test_unknown_question_keys_are_warnings() -> None:
     assert "colour" in report.problems[0].message
 
 
-def test_all_eight_types_exist() -> None:
-    assert set(TYPES) == {"string", "int", "boolean", "password", "enum", "multiline",
-                          "service", "certificate"}
+def test_all_nine_types_exist() -> None:
+    assert set(TYPES) == {"string", "int", "boolean", "password", "secret", "enum",
+                          "multiline", "service", "certificate"}
 
 
 @pytest.mark.parametrize(("question", "value", "error"), [
@@ -207,3 +207,28 @@ def test_placeholders_fill_required_questions() -> None:
     answers = resolve_answers(questions, placeholders=True)
     assert len(answers.values["P"]) >= 10
     assert "O" not in answers.values  # optional, no default: absent as in Rancher
+
+
+def test_a_secret_question_is_masked_and_never_stored_like_a_password(tmp_path: Path) -> None:
+    from corral.backends.deploy.record import definition_of
+    from corral.catalog.loader import Version
+    from corral.catalog.render import render
+
+    (tmp_path / "docker-compose.yml").write_text(
+        "app:\n  image: corral-lab/web:1\n  environment:\n    TOKEN: ${API_TOKEN}\n")
+    (tmp_path / "rancher-compose.yml").write_text(
+        ".catalog:\n  version: '1'\n  questions:\n    - variable: API_TOKEN\n"
+        "      type: secret\n      required: true\n      default: d3fault-tok\n")
+    version = Version("s", tmp_path, "0", tmp_path / "docker-compose.yml",
+                      tmp_path / "rancher-compose.yml")
+    assert version.problems == []
+    (question,) = version.info.questions
+    assert question.secret and "d3fault-tok" not in repr(question)
+    answers = resolve_answers(version.info.questions, sets={"API_TOKEN": "t0ken-value"})
+    stack = render(version, answers, stack_name="s")
+    assert stack.service("app").environment["TOKEN"] == "t0ken-value"
+    assert "t0ken-value" not in repr(stack) and "t0ken-value" not in str(stack.to_dict())
+    assert "t0ken-value" not in dump_answers(answers)
+    record = definition_of(stack, answers, 1, 0.0)
+    assert "t0ken-value" not in str(record.to_dict()) and record.secret_names == ("API_TOKEN",)
+    assert "secret" in TYPES

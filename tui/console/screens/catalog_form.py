@@ -11,7 +11,8 @@ The form saves its answers to a YAML answers file and loads them back;
 **passwords are never written** (as Rancher's own tools do), so a loaded form
 asks for them again. Preview renders the stack and shows it as YAML with
 passwords masked; Plan renders it and posts `CatalogForm.PlanRequested` for
-whoever plans deployments.
+whoever plans deployments. "Drop Rancher-only features" renders as the command
+line's `--without-rancher-features` does.
 
 Answers files are a few hundred bytes on a local disk, so they are read and
 written on the UI thread.
@@ -27,7 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Header, Input, Label, Static
+from textual.widgets import Button, Checkbox, Header, Input, Label, Static
 
 from corral.backends.deploy import UpgradeSeed, render_upgrade, upgrade_questions
 from corral.catalog.answers import Answers, dump_answers, load_answers_file, resolve_answers
@@ -190,6 +191,12 @@ class CatalogForm(VerticalScroll):
         with Horizontal(classes="row", id="actions"):
             yield Button("Preview", id="preview")
             yield Button("Plan", id="plan", variant="primary")
+            if self.upgrade is None:
+                # `--without-rancher-features` of the command line.
+                yield Checkbox("Drop Rancher-only features", id="without-rancher",
+                               compact=True,
+                               tooltip="Agent roles, agent services, Rancher storage and"
+                               " network drivers are left out, each named in the plan")
 
     # --- answers ------------------------------------------------------------
 
@@ -285,7 +292,9 @@ class CatalogForm(VerticalScroll):
         try:
             if self.upgrade is not None:
                 return render_upgrade(self.version, answers, self.upgrade, self.stack_name)
-            return answers, render(self.version, answers, stack_name=self.stack_name)
+            drop = self.query_one("#without-rancher", Checkbox).value
+            return answers, render(self.version, answers, stack_name=self.stack_name,
+                                   without_rancher_features=drop)
         except CatalogError as exc:
             self.show_problems(exc)
             return None

@@ -80,6 +80,8 @@ def plan_notes(planned: Planned) -> Group:
         for s in plan.steps for rule in s.dropped)]
     for warning in warnings:
         more.append(f"\nwarning: {warning}", style="yellow")
+    for item in prepared.stack.dropped:
+        more.append(f"\ndropped (only a Rancher server provides it): {item}", style="yellow")
     for host, why in plan.offline:
         more.append(f"\nOffline, left out: {host} ({why})", style="yellow")
     skipped = passed_over(plan)

@@ -49,7 +49,7 @@ class EntriesView(_CatalogTable):
     def cells(self, record: Entry) -> tuple[Any, ...]:
         return (
             _flagged(record.id, record.problems),
-            record.category or "",
+            record.category_label,
             record.version or "",
             record.catalog,
             record.description,

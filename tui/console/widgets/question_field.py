@@ -1,6 +1,6 @@
 """One catalog question in a form: the widget its type calls for, help and an inline error.
 
-string, service, certificate and int questions get an Input, password a
+string, service, certificate and int questions get an Input, password and secret a
 masked Input, boolean a Switch, enum a Select and multiline a TextArea. An
 int answer is a plain Input too: Textual's integer Input drops a character it
 does not accept without a word (typing `1.5` would give `15`); here every key

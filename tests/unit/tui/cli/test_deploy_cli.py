@@ -59,7 +59,9 @@ def test_every_render_problem_is_one_line_in_order(capsys, tmp_path: Path) -> No
     assert len(problems) >= 2
     code, out, err = run(capsys, "plan", str(tmp_path), "--stack", "site")
     assert code == 2 and out == ""
-    assert err.splitlines() == [f"corral: {p.location}: {p.message}" for p in problems]
+    assert err.splitlines() == [f"corral: {p.location}: {p.label}: {p.message}"
+                                for p in problems]
+    assert all(line.split(": ")[2] in ("error", "warning") for line in err.splitlines())
 
 
 def test_bad_stack_name_is_refused() -> None:
@@ -83,9 +85,24 @@ def test_plan_with_no_host_online_says_so_and_exits_1(capsys, offline_inventory:
     code, out, err = run(capsys, "plan", "webrtc-demo", "--stack", "demo", "--set",
                          "KV_PASSWORD=longenough", "--inventory", str(offline_inventory),
                          "--connect-timeout", "2")
-    assert code == 1 and out == ""
-    assert "no host is online" in err and "gone: offline" in err
-    assert "longenough" not in err
+    assert code == 1 and out.startswith("Stack demo: webrtc-demo ") and "kv (scale 1)" in out
+    assert "placement needs hosts: no host is online" in err and "gone: offline" in err
+    assert "longenough" not in err + out
+
+
+def test_plan_without_any_inventory_still_renders_and_checks(capsys, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    monkeypatch.setattr("corral.tui.cli.support.local_inventory", lambda: None)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("CORRAL_INVENTORY", raising=False)
+    (tmp_path / "docker-compose.yml").write_text(
+        "web:\n  image: corral-lab/web:1\n  image: corral-lab/web:2\n")
+    code, out, err = run(capsys, "plan", str(tmp_path), "--stack", "site")
+    assert code == 1 and out.strip() == f"Stack site: {tmp_path.name} {tmp_path.name}," \
+        " deployable: web (scale 1)"
+    lines = err.splitlines()
+    assert "warning: duplicate key 'image' at lines 2 and 3" in lines[0]
+    assert "placement needs hosts: no inventory" in lines[-1]
 
 
 @pytest.mark.parametrize("target", ["demo", "demo/web", "demo/web=x", "/web=2", "demo/=2"])

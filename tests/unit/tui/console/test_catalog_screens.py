@@ -317,3 +317,27 @@ async def test_entries_list_opens_the_form_from_a_version() -> None:
         assert form.version.version == "1.1.0" and set(form.fields) == {"PUBLISH", "PORT",
                                                                           "SCALE"}
         assert isinstance(form.fields["PUBLISH"].control, Switch)
+
+
+async def test_the_form_can_drop_rancher_only_features_like_the_flag() -> None:
+    from textual.widgets import Checkbox
+
+    from corral.catalog.loader import load_catalog
+    from tests.unit.catalog.test_rancher_corpus import CORPUS
+
+    entry = next(e for e in load_catalog(CORPUS).entries if e.id == "agent-role")
+    version = entry.versions[0]
+    app = CatalogApp(lambda: CatalogFormScreen(entry, version))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(pilot.app.screen.query(CatalogForm)), "the form")
+        form = pilot.app.screen.query_one(CatalogForm)
+        await pilot.pause()
+        form.action_plan()
+        await until(pilot, lambda: bool(pilot.app.plans), "the first plan")
+        assert not pilot.app.plans[-1].stack.deployable
+        form.query_one("#without-rancher", Checkbox).value = True
+        await pilot.pause()
+        form.action_plan()
+        await until(pilot, lambda: len(pilot.app.plans) == 2, "the second plan")
+        stack = pilot.app.plans[-1].stack
+        assert stack.deployable and len(stack.dropped) == 2

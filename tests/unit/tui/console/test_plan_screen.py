@@ -273,3 +273,20 @@ async def test_plan_says_in_one_line_when_every_image_is_present() -> None:
     async with app.run_test(size=(140, 60)) as pilot:
         screen = await planned_screen(pilot)
         assert "Images: 3 present on lab1, lab2, lab3" in notes_lines(screen)
+
+
+def test_dropped_rancher_features_are_listed_in_the_plan() -> None:
+    from corral.tui.console.screens.plan import plan_notes
+    from corral.tui.present.deploy import plan_json, plan_text
+
+    stack, answers = demo()
+    item = "service kv: label io.rancher.container.agent.role (a Rancher agent)"
+    stack = dataclasses.replace(stack, dropped=(item,))
+    planned = FakeFlow().plan(stack, answers)
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(plan_notes(planned))
+    assert "dropped (only a Rancher server provides it): service kv: label" \
+        " io.rancher.container.agent.role" in console.export_text()
+    text = plan_text(planned.prepared)
+    assert "Dropped (only a Rancher server provides them):\n  service kv: label" in text
+    assert plan_json(planned.prepared)["dropped"] == list(stack.dropped)

@@ -1,0 +1,5 @@
+# notemplating
+app:
+  image: corral-lab/web:1
+  environment:
+    LITERAL: "{{ not a template }}"
