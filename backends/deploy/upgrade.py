@@ -255,10 +255,11 @@ def _confirm(fleet: Fleet, state: FleetState, stack: str,
             if record.stack == stack and record.host == session.name:
                 remove_volume(session, record.volume)
 
-    errors = _on_every_host(fleet, state, "stack.confirm", stack, run,
-                            {"generation": definition.generation})
-    # The replaced containers are gone: the load balancers stop listing them.
-    return {**_follow_balancers(fleet, definition.stack, state.online, report), **errors}
+    # Once the replaced containers are gone, the load balancers stop listing them.
+    return _on_every_host(fleet, state, "stack.confirm", stack, run,
+                          {"generation": definition.generation},
+                          after=lambda: _follow_balancers(fleet, definition.stack,
+                                                          state.online, report))
 
 
 def rollback(fleet: Fleet, state: FleetState, stack: str,
@@ -299,12 +300,13 @@ def _rollback(fleet: Fleet, state: FleetState, stack: str,
                     and record.generation == definition.generation:
                 remove_volume(session, record.volume)
 
-    errors = _on_every_host(fleet, state, "stack.rollback", stack, run,
-                            {"generation": definition.generation, "to": definition.upgrade_from})
     # The restored containers come back on new addresses, under the old definition.
     restored = next((r.definition for r in state.records if r.stack == stack
                      and r.generation == definition.upgrade_from and r.definition), definition)
-    return {**_follow_balancers(fleet, restored.stack, state.online, report), **errors}
+    return _on_every_host(fleet, state, "stack.rollback", stack, run,
+                          {"generation": definition.generation, "to": definition.upgrade_from},
+                          after=lambda: _follow_balancers(fleet, restored.stack, state.online,
+                                                          report))
 
 
 def _leased(fleet: Fleet, state: FleetState, stack: str, operation: str, body,
@@ -317,11 +319,17 @@ def _leased(fleet: Fleet, state: FleetState, stack: str, operation: str, body,
 
 
 def _on_every_host(fleet: Fleet, state: FleetState, verb: str, stack: str, run,
-                   args: dict[str, object]) -> dict[str, str]:
-    """`run` on every online host through the gate; host -> error for those that failed."""
+                   args: dict[str, object], after=None) -> dict[str, str]:
+    """`run` on every online host through the gate; host -> error for those that failed.
+
+    `after()`, if given, runs next inside the same gate (host -> error too).
+    """
     with guard.mutating(verb, hosts=tuple(state.online), stack=stack, args=args,
                         readonly=fleet.readonly) as change:
-        change.problems.update(errors := _errors(fleet.query(run, hosts=state.online)))
+        errors = _errors(fleet.query(run, hosts=state.online))
+        if after is not None:
+            errors = {**after(), **errors}
+        change.problems.update(errors)
         return errors
 
 
