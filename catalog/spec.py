@@ -247,6 +247,65 @@ class Scheduling:
     rules: tuple[Affinity, ...] = ()
 
 
+@dataclass(frozen=True)
+class PortRule:
+    """One rule of a load balancer (`lb_config.port_rules`, or a legacy LB's ports/links).
+
+    Attributes:
+        source_port: The port the load balancer listens on.
+        target_port: The port of the target service's containers.
+        service: The target service of this stack (a `STACK/SERVICE` naming
+            this stack is kept as `SERVICE`).
+        hostname: Match on the HTTP Host header (`*.example.com` allowed), or "".
+        path: Match on the request path prefix, or "".
+        protocol: `http`, `https`, `tcp` or `tls`.
+        priority: Lower first; rules without one come after, in file order.
+        line: The line of the rule in its file, for problems.
+    """
+
+    source_port: int
+    target_port: int
+    service: str
+    hostname: str = ""
+    path: str = ""
+    protocol: str = "http"
+    priority: int | None = None
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Stickiness:
+    """`lb_config.stickiness_policy`: an HAProxy cookie that pins a client to a backend."""
+
+    cookie: str = "lb"
+    mode: str = "insert"
+    indirect: bool = False
+    nocache: bool = False
+    postonly: bool = False
+    domain: str = ""
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """A Rancher load balancer service, run by Corral as an HAProxy container.
+
+    Attributes:
+        rules: The port rules, in file order.
+        stickiness: The cookie stickiness policy, or None.
+        certs: Certificate names (`default_cert:` first, then `certs:`).
+        cert_files: The PEM files (certificate and key) found for them beside the
+            compose file, default first, as absolute paths on the operator's
+            machine: only the paths are data; the files go into the LB container.
+        legacy: True for `rancher/load-balancer-service` (ports + links).
+    """
+
+    rules: tuple[PortRule, ...] = ()
+    stickiness: Stickiness | None = None
+    certs: tuple[str, ...] = ()
+    cert_files: tuple[str, ...] = ()
+    legacy: bool = False
+
+
 @dataclass(frozen=True, repr=False)
 class Service(_Masked):
     """One service of the stack: the docker-compose keys, then Rancher's.
@@ -290,6 +349,8 @@ class Service(_Masked):
         pull_image: `always` when `io.rancher.container.pull_image` asks for a
             pull before each start, else None.
         start_once: `io.rancher.container.start_once`: run to completion, never restart.
+        load_balancer: For a Rancher load balancer service, its rules (Corral runs
+            HAProxy with a configuration generated from them); None otherwise.
         secrets: Password answers to mask in repr (not data).
     """
 
@@ -344,6 +405,7 @@ class Service(_Masked):
     scheduling: Scheduling = field(default_factory=Scheduling)
     pull_image: str | None = None
     start_once: bool = False
+    load_balancer: LoadBalancer | None = None
     secrets: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def to_dict(self, reveal_secrets: bool = False) -> dict:

@@ -16,6 +16,8 @@ from corral.backends.deploy.image_plan import PULL_MODES, ImageRow, human_bytes,
 from corral.backends.deploy.lease import Holder as LeaseHolder
 from corral.backends.deploy.lease import break_lease, leases
 from corral.backends.deploy.lease import hold as hold_lease
+from corral.backends.deploy.loadbalancer import describe as describe_load_balancer
+from corral.backends.deploy.loadbalancer import resolve as resolve_load_balancers
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback, prepare
 from corral.backends.deploy.reconcile import ReconcileReport, reconcile
 from corral.backends.deploy.record import Definition
@@ -40,6 +42,7 @@ __all__ = [
     "collect_diagnostics",
     "confirm",
     "Definition",
+    "describe_load_balancer",
     "Diagnostics",
     "find",
     "gather",
@@ -60,6 +63,7 @@ __all__ = [
     "Progress",
     "ProgressCallback",
     "reconcile",
+    "resolve_load_balancers",
     "Scrubber",
     "ReconcileReport",
     "remove",

@@ -24,13 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corral.backends import guard
-from corral.backends.deploy import lease
+from corral.backends.deploy import lease, loadbalancer
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import HostWork, bring_images, converge_host, preflight
 from corral.backends.deploy.objects import remove_volume
 from corral.backends.deploy.overlay import move_to_overlay
-from corral.backends.deploy.prepare import Prepared, ProgressCallback
+from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.errors import DeployError
+from corral.backends.plan.model import REMOVE, REPLACE
 from corral.backends.ssh.fleet import Fleet
 
 
@@ -125,6 +126,9 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
         move_to_overlay(fleet, prepared, {n for item in work.values() for n in item.networks},
                         report)
     hosts = sorted({*work, *prepared.missing_records})
+    leaving = frozenset(s.name for s in prepared.plan.changes if s.action in (REMOVE, REPLACE))
+    if leaving:  # drain: the load balancers stop choosing containers about to go
+        loadbalancer.refresh(fleet, prepared.stack, prepared.state.online, leaving)
     results = fleet.query(
         lambda session: converge_host(session, fleet, prepared, work.get(session.name), report,
                                       health_timeout_ms),
@@ -135,6 +139,15 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
             outcome.unhealthy.update(result.value or {})
         else:
             outcome.errors[result.host] = result.error.message  # type: ignore[union-attr]
+    # Load balancers follow their targets: every apply of the stack (deploy,
+    # scale, reconcile) regenerates their configuration where it changed.
+    balancers = loadbalancer.refresh(fleet, prepared.stack, prepared.state.online)
+    for host, name in balancers.reloaded:
+        report(Progress(host, name, "config", "done", "load balancer configuration reloaded"))
+    for host, why in balancers.unreachable.items():
+        report(Progress(host, "load balancer", "config", "failed", why))
+    for host, problem in balancers.errors.items():
+        outcome.errors.setdefault(host, problem)
     if not outcome.errors:
         # A failure here leaves an old generation behind; the next apply removes it.
         for host, volume in prepared.stale_records:

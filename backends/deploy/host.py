@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from corral.backends import labels as L
+from corral.backends.deploy import loadbalancer
 from corral.backends.deploy.body import (
     instantiate,
     replica_volumes,
@@ -264,8 +266,11 @@ def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
         elif item.action in (CREATE, REPLACE):
             body, extra = work.bodies[item.name]
             start = stack.service(item.service).start_on_create
+            balancer = stack.service(item.service).load_balancer is not None
             step(item.name, item.action,
-                 lambda i=item, b=body, e=extra, s=start: create_container(session, i, b, e, s))
+                 lambda i=item, b=body, e=extra, s=start, lb=balancer: create_container(
+                     session, i, b, e, s, (lambda: loadbalancer.seed(
+                         session, fleet, stack, i.name)) if lb else None))
             if start:
                 started.append(item)
                 by_service[item.service].append(item.name)
@@ -273,8 +278,11 @@ def converge_host(session: HostSession, fleet: Fleet, prepared: Prepared,
 
 
 def create_container(session: HostSession, item: Step, body: dict, extra: list,
-                     start: bool) -> None:
+                     start: bool, before_start: Callable[[], None] | None = None) -> None:
     """Create (after removing the container it replaces), connect and start one container.
+
+    `before_start` runs once it is created and connected (a load balancer's
+    configuration is written then).
 
     Raises:
         DeployError: A container outside the stack holds the name.
@@ -293,6 +301,8 @@ def create_container(session: HostSession, item: Step, body: dict, extra: list,
     for network, aliases in extra:
         session.call(lambda client, n=network, a=aliases: client.api.connect_container_to_network(
             item.name, n, aliases=a))
+    if before_start is not None:
+        before_start()
     if start:
         session.call(lambda client: client.api.start(item.name))
 

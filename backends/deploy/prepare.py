@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from corral.backends import labels as L
+from corral.backends.deploy import loadbalancer
 from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.carry import kept_secrets
 from corral.backends.deploy.diff import FieldChange, stack_changes
@@ -161,6 +162,8 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
         BackendError: Reading the hosts failed.
     """
     state = state or gather(fleet)
+    # Rancher LB services run Corral's HAProxy image, as recorded from then on.
+    stack = loadbalancer.resolve(stack, loadbalancer.image_of(fleet))
     # Service questions were resolved when the stack was deployed: a scale or a
     # reconcile must not stop because the other stack is away for a while.
     planned = stack if record is None else dataclasses.replace(stack, service_refs=())

@@ -26,7 +26,7 @@ import time
 
 from corral.backends import guard
 from corral.backends import labels as L
-from corral.backends.deploy import lease
+from corral.backends.deploy import lease, loadbalancer
 from corral.backends.deploy.apply import ApplyResult, check_current, converge
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import (
@@ -51,6 +51,7 @@ from corral.backends.plan.board import published_ports, service_order
 from corral.backends.plan.model import CREATE, REMOVE, REPLACE, START, Step
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
+from corral.catalog.spec import Stack
 
 
 def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None = None,
@@ -121,7 +122,19 @@ def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | N
             _run_batch(fleet, prepared, work, chunk, report, health_timeout_ms, outcome)
             if outcome.errors:
                 return outcome
+    _follow_balancers(fleet, prepared.stack, prepared.state.online, report)
     return outcome
+
+
+def _follow_balancers(fleet: Fleet, stack: Stack, hosts: list[str],
+                      report: ProgressCallback) -> dict[str, str]:
+    """Regenerate the stack's load balancer configurations; host -> error."""
+    balancers = loadbalancer.refresh(fleet, stack, hosts)
+    for host, name in balancers.reloaded:
+        report(Progress(host, name, "config", "done", "load balancer configuration reloaded"))
+    for host, why in balancers.unreachable.items():
+        report(Progress(host, "load balancer", "config", "failed", why))
+    return balancers.errors
 
 
 def _collect(outcome: ApplyResult, results) -> None:
@@ -247,8 +260,11 @@ def _confirm(fleet: Fleet, state: FleetState, stack: str,
             if record.stack == stack and record.host == session.name:
                 remove_volume(session, record.volume)
 
+    # Once the replaced containers are gone, the load balancers stop listing them.
     return _on_every_host(fleet, state, "stack.confirm", stack, run,
-                          {"generation": definition.generation})
+                          {"generation": definition.generation},
+                          after=lambda: _follow_balancers(fleet, definition.stack,
+                                                          state.online, report))
 
 
 def rollback(fleet: Fleet, state: FleetState, stack: str,
@@ -289,8 +305,13 @@ def _rollback(fleet: Fleet, state: FleetState, stack: str,
                     and record.generation == definition.generation:
                 remove_volume(session, record.volume)
 
+    # The restored containers come back on new addresses, under the old definition.
+    restored = next((r.definition for r in state.records if r.stack == stack
+                     and r.generation == definition.upgrade_from and r.definition), definition)
     return _on_every_host(fleet, state, "stack.rollback", stack, run,
-                          {"generation": definition.generation, "to": definition.upgrade_from})
+                          {"generation": definition.generation, "to": definition.upgrade_from},
+                          after=lambda: _follow_balancers(fleet, restored.stack, state.online,
+                                                          report))
 
 
 def _leased(fleet: Fleet, state: FleetState, stack: str, operation: str, body,
@@ -303,11 +324,17 @@ def _leased(fleet: Fleet, state: FleetState, stack: str, operation: str, body,
 
 
 def _on_every_host(fleet: Fleet, state: FleetState, verb: str, stack: str, run,
-                   args: dict[str, object]) -> dict[str, str]:
-    """`run` on every online host through the gate; host -> error for those that failed."""
+                   args: dict[str, object], after=None) -> dict[str, str]:
+    """`run` on every online host through the gate; host -> error for those that failed.
+
+    `after()`, if given, runs next inside the same gate (host -> error too).
+    """
     with guard.mutating(verb, hosts=tuple(state.online), stack=stack, args=args,
                         readonly=fleet.readonly) as change:
-        change.problems.update(errors := _errors(fleet.query(run, hosts=state.online)))
+        errors = _errors(fleet.query(run, hosts=state.online))
+        if after is not None:
+            errors = {**after(), **errors}
+        change.problems.update(errors)
         return errors
 
 

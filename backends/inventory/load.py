@@ -11,6 +11,7 @@ The file is YAML::
         jump: bastion.example         # optional, one target or a list
     registries:                       # optional: credentials for image pulls
       10.0.0.5:5000: {username: deploy, password_file: registry.pw}  # chmod 600
+    load_balancer_image: 10.0.0.5:5000/haproxy:2.6  # optional: runs Rancher LB services
 
 Everything wrong with it is reported as one `InventoryError` naming the file
 and line before any host is contacted.
@@ -51,7 +52,9 @@ _TARGET = re.compile(
 _HOST_REFUSED = "'`\"$\\;&<>|(){},"
 _USER_REFUSED = "'`\";&<>|(){}"
 _HOST_KEYS = {"name", "ssh", "identity", "socket", "labels", "jump"}
-_TOP_KEYS = {"hosts", "registries"}
+_TOP_KEYS = {"hosts", "registries", "load_balancer_image"}
+#: The HAProxy image Rancher load balancer services run unless the inventory names another.
+DEFAULT_LB_IMAGE = "corral/haproxy:2.6"
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,14 @@ class Inventory:
         path: The file they came from, or None for the implicit local host.
         registries: Registry address -> credentials for pulls (`registries:`;
             see `registries.py`): where the password is, never the password.
+        load_balancer_image: The HAProxy image Rancher load balancer services
+            run (`load_balancer_image:`; `DEFAULT_LB_IMAGE` unless given).
     """
 
     hosts: tuple[HostSpec, ...]
     path: Path | None = None
     registries: dict[str, RegistryAuth] = field(default_factory=dict)
+    load_balancer_image: str = DEFAULT_LB_IMAGE
 
     def names(self) -> list[str]:
         """The host names, in inventory order."""
@@ -283,7 +289,12 @@ class _Reader:
             hosts.append(host)
         registries = read_registries(document.get("registries"), self.path,
                                      document.line_of("registries"))
-        return Inventory(hosts=tuple(hosts), path=self.path, registries=registries)
+        image = document.get("load_balancer_image", DEFAULT_LB_IMAGE)
+        if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
+            raise self.fail("'load_balancer_image' must be an image reference",
+                            document.line_of("load_balancer_image"))
+        return Inventory(hosts=tuple(hosts), path=self.path, registries=registries,
+                         load_balancer_image=image)
 
     def reject_unknown(self, node: Mapping, allowed: set[str], what: str) -> None:
         for key in node:

@@ -2,8 +2,8 @@
 and the `io.rancher.*` labels, and what of it only a Rancher server can do.
 
 Scale, health checks, upgrade strategies, sidekicks and scheduling labels have
-an equivalent a Corral planner can honour. Rancher's load balancer, its
-certificate store, agent containers, selectors and storage drivers do not:
+an equivalent a Corral planner can honour; load balancers are read by `lb.py`.
+Rancher's certificate store, agent containers, selectors and storage drivers do not:
 those are reported as `unsupported` problems naming the file and key.
 """
 
@@ -21,7 +21,9 @@ AFFINITY = "io.rancher.scheduler.affinity:"
 PULL_IMAGE = "io.rancher.container.pull_image"
 START_ONCE = "io.rancher.container.start_once"
 
-LB_NOT_YET = "load balancer services are not supported yet"
+#: Why LB labels on other services are refused: Corral reads a load balancer's own config.
+LB_NOT_YET = ("Corral reads load balancer rules from the LB service's lb_config (or a legacy"
+              " LB's own target labels), not from other services' labels")
 # Labels that ask a Rancher server for an agent (API roles, agent services):
 # `--without-rancher-features` drops them.
 AGENT_LABELS = ("io.rancher.container.create_agent", "io.rancher.container.agent.role",
@@ -43,16 +45,12 @@ _UNSUPPORTED_LABELS = {
     "io.rancher.container.agent_service.": "runs a Rancher agent service",
 }
 _UNSUPPORTED_IMAGES = {
-    "rancher/lb-service-haproxy": "Rancher's load balancer image: " + LB_NOT_YET,
-    "rancher/load-balancer-service": "Rancher's legacy load balancer: " + LB_NOT_YET,
     "rancher/external-service": "Rancher's external service",
     "rancher/dns-service": "Rancher's service alias",
 }
 RANCHER_KEYS = {"scale", "health_check", "upgrade_strategy", "retain_ip", "start_on_create",
                 "metadata", "drain_timeout_ms", "scale_policy"}
 UNSUPPORTED_KEYS = {
-    "lb_config": "a load balancer's configuration: " + LB_NOT_YET,
-    "load_balancer_config": "a legacy load balancer's configuration: " + LB_NOT_YET,
     "default_cert": "a certificate from Rancher's certificate store",
     "certs": "certificates from Rancher's certificate store",
     "external_ips": "Rancher's external service",

@@ -7,14 +7,16 @@ features are `unsupported`, and anything else is a warning naming the line.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
+from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
 from corral.catalog.compose import spec_keys as compose_spec
 from corral.catalog.compose import values as cv
 from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Report, Source
-from corral.catalog.spec import Logging, Service
+from corral.catalog.spec import LoadBalancer, Logging, Service
 
 _Parser = Callable[[object], object]
 _PARSERS: dict[str, tuple[str, _Parser]] = {
@@ -103,6 +105,8 @@ _UNSUPPORTED_COMPOSE = {
     "env_file": "could not be read",
     "secrets": "uses Rancher's secrets service",
 }
+#: rancher-compose keys of load balancer services (`certs` at service level: legacy LBs).
+_LB_KEYS = ("lb_config", "load_balancer_config", "certs", "default_cert")
 _DOCKER_KEYS = (set(_PARSERS) - rancher.RANCHER_KEYS | _PASSTHROUGH
                 | _UNSUPPORTED_COMPOSE.keys() | {"depends_on"})
 
@@ -141,6 +145,8 @@ def build_service(
     values: dict[str, object] = {}
     extra: dict[str, object] = {}
     compose_src, rancher_src = sources
+    lb_legacy = lbs.lb_kind(compose.get("image") if isinstance(compose.get("image"), str)
+                            else None)
     _read_keys(name, compose, compose_src, report, values, extra, rancher_file=False, v2=v2,
                spec=spec, known=known)
     if rancher_config is not None and rancher_src is not None:
@@ -166,6 +172,19 @@ def build_service(
         report.unsupported(f"service {name} uses {reason} ({values['image']})", compose_src.file,
                            compose_src.line(compose.line_of("image")))
     labels: dict[str, str] = values.get("labels", {})  # type: ignore[assignment]
+    lb_raw: dict = values.pop("_lb", {})  # type: ignore[assignment]
+    if lb_legacy is not None:
+        labels = _lb_labels(name, labels, compose, compose_src, report)
+        values["labels"] = labels
+    else:
+        for key, (_, line) in lb_raw.items():
+            file = rancher_src.file if rancher_src else None
+            if key in rancher.UNSUPPORTED_KEYS:
+                report.unsupported(f"service {name}: {key} is {rancher.UNSUPPORTED_KEYS[key]}",
+                                   file, line)
+            else:
+                report.warn(f"service {name}: {key} applies to a load balancer image only;"
+                            " ignored", file, line)
     _read_labels(name, labels, compose, compose_src, report, values)
     if spec:
         compose_spec.read_spec_keys(name, compose, compose_src, report, values, extra)
@@ -183,7 +202,65 @@ def build_service(
     if isinstance(driver, str) and rancher.UNSUPPORTED_DRIVER.fullmatch(driver):
         report.unsupported(f"service {name}: volume_driver {driver} is a Rancher storage driver",
                            compose_src.file, compose_src.line(compose.line_of("volume_driver")))
-    return Service(name=name, extra=dict(sorted(extra.items())), **values)  # type: ignore[arg-type]
+    service = Service(name=name, extra=dict(sorted(extra.items())), **values)  # type: ignore[arg-type]
+    if lb_legacy is not None:
+        service = _load_balancer(service, lb_legacy, lb_raw, compose, sources, report)
+    return service
+
+
+def _lb_labels(name: str, labels: dict[str, str], compose: dict, source: Source,
+               report: Report) -> dict[str, str]:
+    """An LB's labels without those Rancher's own LB image needed (agent, targets)."""
+    line = source.line(compose.line_of("labels")) if "labels" in compose else None
+    for key in lbs.AGENT_LABELS:
+        if key in labels:
+            report.warn(f"service {name}: label {key} served Rancher's load balancer agent;"
+                        " Corral's HAProxy does not need it", source.file, line)
+    return {k: v for k, v in labels.items()
+            if k not in lbs.AGENT_LABELS and not k.startswith(lbs.TARGET_LABEL)}
+
+
+def _load_balancer(service: Service, legacy: bool, lb_raw: dict, compose: dict,
+                   sources: tuple[Source, Source | None], report: Report) -> Service:
+    """The LB service with its rules read (targets are checked by the stack)."""
+    compose_src, rancher_src = sources
+    rancher_file = rancher_src or compose_src
+    name = service.name
+    for key in ("certs", "default_cert"):
+        if key in lb_raw and lb_raw[key][0]:
+            report.warn(f"service {name}: {key} names certificates in Rancher's certificate"
+                        " store, which Corral does not have; https rules are dropped",
+                        rancher_file.file, lb_raw[key][1])
+    if legacy:
+        stickiness = None
+        if "load_balancer_config" in lb_raw:
+            raw, line = lb_raw["load_balancer_config"]
+            stickiness = lbs.legacy_config(name, raw, rancher_file, line, report)
+        if "lb_config" in lb_raw:
+            report.warn(f"service {name}: lb_config belongs to rancher/lb-service-haproxy;"
+                        " ignored", rancher_file.file, lb_raw["lb_config"][1])
+        # The target labels were taken off `labels`; read them from the compose text.
+        raw_labels = compose.get("labels")
+        try:
+            targets = cv.key_values(raw_labels, none_value="") if raw_labels else {}
+        except ValueError:
+            targets = {}
+        full = dataclasses.replace(service, labels={**service.labels, **{
+            k: v for k, v in targets.items() if k.startswith(lbs.TARGET_LABEL)}})
+        rules = lbs.legacy_rules(name, full, compose, compose_src, report)
+        balancer = LoadBalancer(rules, stickiness, legacy=True)
+    elif "lb_config" in lb_raw:
+        raw, line = lb_raw["lb_config"]
+        balancer = lbs.lb_config(name, raw, rancher_file, line, report)
+        if "load_balancer_config" in lb_raw:
+            report.warn(f"service {name}: load_balancer_config belongs to the legacy load"
+                        " balancer; ignored", rancher_file.file,
+                        lb_raw["load_balancer_config"][1])
+    else:
+        report.warn(f"service {name} is a load balancer without lb_config; it forwards nothing",
+                    compose_src.file, compose_src.line(compose.line_of("image")))
+        balancer = LoadBalancer()
+    return dataclasses.replace(service, load_balancer=balancer)
 
 
 def _read_keys(name: str, config: dict, source: Source, report: Report, values: dict,
@@ -192,6 +269,9 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
     for key, raw in config.items():
         line = source.line(config.line_of(key)) if hasattr(config, "line_of") else None
         where = f"service {name}: {key}"
+        if key in _LB_KEYS and rancher_file:
+            values.setdefault("_lb", {})[key] = (raw, line)  # read by _load_balancer
+            continue
         if spec and not rancher_file and (key in compose_spec.SPEC_KEYS
                                           or str(key).startswith("x-")):
             continue  # read by compose_spec.read_spec_keys

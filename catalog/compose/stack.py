@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
 from corral.catalog.compose.service import build_service
@@ -209,6 +210,7 @@ def build_services(
                                                                       "line") else None))
     link_sidekicks(services, compose_src, report)
     _check_references(services, compose_src, report)
+    lbs.check_targets(services, stack_name, sources, report)
     volumes = _volumes(volumes_doc, services, v2, compose_src, report)
     networks = _networks(networks_doc, compose_src, report)
     return tuple(services[n] for n in sorted(services)), volumes, networks

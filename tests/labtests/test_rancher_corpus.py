@@ -79,9 +79,6 @@ def test_every_version_is_planned_or_refused_by_name(lab: Lab) -> None:
         assert result.returncode == 1 and result.stdout == "", (entry_id, folder)
         error = result.stderr.strip().splitlines()[-1]
         assert "cannot be deployed" in error, error
-        if entry_id.startswith("lb-"):
-            assert "load balancer services are not supported yet" in error
-            continue
         assert "--without-rancher-features drops" in error
         dropped = corral(lab, "plan", *source(entry_id, version, stack_name(entry_id, folder)),
                          "--without-rancher-features")

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from corral.backends.deploy import resolve_load_balancers
 from corral.backends.errors import HostOffline, PushSourceMissing
 from corral.backends.images import EngineSource, verify_bundle, write_bundle
 from corral.backends.ssh import Fleet, HostSession
@@ -91,12 +92,14 @@ def run_create(args: argparse.Namespace) -> int:
     stack = render(version, answers, stack_name=entry.id.replace("/", "-"))
     for problem in stack.warnings:
         warn(str(problem))
-    images = sorted({service.image for service in stack.services if service.image})
-    if not images:
+    if not any(service.image for service in stack.services):
         raise UsageError(f"{entry.id}: version {stack.version} names no image")
     files = list(_entry_files(entry, version))
     hosts = [args.source_host] if args.source_host else None
     with connected_fleet(args, hosts=hosts) as fleet:
+        # Load balancer services run the inventory's HAProxy image: bundle that one.
+        stack = resolve_load_balancers(stack, fleet.inventory.load_balancer_image)
+        images = sorted({service.image for service in stack.services if service.image})
         sources = [(image, _source_of(fleet, image, args.source_host)) for image in images]
         report = write_bundle(path, files, {
             "id": entry.id, "catalog": entry.catalog, "name": entry.name,

@@ -14,6 +14,7 @@ from corral.backends.deploy import (
     Progress,
     ProgressCallback,
     StackSummary,
+    describe_load_balancer,
 )
 from corral.backends.plan import CONFIG_CHANGED, KEEP, REPLACE, Plan, Step
 from corral.tui.present.safe import visible
@@ -86,12 +87,25 @@ def image_lines(prepared: Prepared) -> list[str]:
     return ["Images:", *(f"  {line}" for line in table.splitlines())]
 
 
+def balancer_lines(prepared: Prepared) -> list[str]:
+    """`Load balancers:` then, per LB service, its image and one line per port rule."""
+    lines = []
+    for service in prepared.stack.services:
+        if service.load_balancer is not None:
+            lines.append(f"  {service.name} ({service.image}):")
+            lines.extend(f"    {line}" for line in describe_load_balancer(service))
+    return ["Load balancers:", *lines] if lines else []
+
+
 def plan_json(prepared: Prepared) -> dict:
     """The plan as `--json` prints it: each replaced step with its `changes`, and
     `images`, how each image reaches each host (`ImageRow.to_dict()`)."""
     data = {**prepared.plan.to_dict(), "no_op": prepared.no_op,
             "generation": prepared.definition.generation, "pull": prepared.pull,
             "images": [row.to_dict() for row in prepared.images],
+            "load_balancers": {s.name: {"image": s.image, "rules": describe_load_balancer(s)}
+                               for s in prepared.stack.services
+                               if s.load_balancer is not None},
             "dropped": list(prepared.stack.dropped)}
     for step, item in zip(prepared.plan.steps, data["steps"], strict=True):
         fields = prepared.changes.get(step.service) if step.action == REPLACE else None
@@ -134,6 +148,9 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
     images = image_lines(prepared)
     if images:
         lines += ["", *images]
+    balancers = balancer_lines(prepared)
+    if balancers:
+        lines += ["", *balancers]
     if prepared.stack.dropped:
         lines += ["", "Dropped (only a Rancher server provides them):",
                   *(f"  {item}" for item in prepared.stack.dropped)]

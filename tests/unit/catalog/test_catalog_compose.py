@@ -200,10 +200,6 @@ def test_unknown_keys_warn_with_file_and_line(make_catalog) -> None:
 
 
 @pytest.mark.parametrize(("compose", "rancher", "needle", "file"), [
-    ("lb:\n  image: rancher/lb-service-haproxy:v0.7.9\n", "", "load balancer image",
-     "docker-compose.yml"),
-    ("lb:\n  image: x\n", "lb:\n  lb_config:\n    port_rules: []\n", "lb_config",
-     "rancher-compose.yml"),
     ("w:\n  image: x\n  volume_driver: rancher-nfs\n  volumes: [d:/d]\n", "", "rancher-nfs",
      "docker-compose.yml"),
     ("version: '2'\nservices:\n  w:\n    image: x\nvolumes:\n  d:\n    driver: rancher-nfs\n",

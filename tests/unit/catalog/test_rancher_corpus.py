@@ -30,7 +30,7 @@ EXPECTED = {
     ("expose-mapping", "0"): True,
     ("functions", "0"): True, ("functions", "1"): True,
     ("infra/net-agent", "0"): False,
-    ("lb-haproxy", "0"): False, ("lb-legacy", "0"): False,
+    ("lb-haproxy", "0"): True, ("lb-legacy", "0"): True,
     ("notemplating", "0"): True, ("scale-policy", "0"): True, ("scheduled", "0"): True,
     ("secret-question", "0"): True, ("service-question", "0"): True,
     ("sidekick-shared", "0"): True, ("sidekick-shared", "1"): True,
@@ -169,8 +169,10 @@ def test_rancher_features_refused_by_name_or_dropped_on_request(entry_id: str, f
     plan(dropped, [host("h1")])
 
 
-def test_load_balancers_are_a_clear_error_not_a_crash() -> None:
-    for entry_id in ("lb-haproxy", "lb-legacy"):
-        stack = corpus_render(entry_id, "0", without_rancher_features=True)
-        with pytest.raises(PlanError, match="load balancer services are not supported yet"):
-            plan(stack, [host("h1")])
+def test_load_balancers_carry_their_rules_and_plan() -> None:
+    for entry_id, rule in (("lb-haproxy", (8088, 80, "web")), ("lb-legacy", (8089, 80, "web"))):
+        stack = corpus_render(entry_id, "0")
+        balancer = stack.service("lb").load_balancer
+        assert balancer is not None, entry_id
+        assert [(r.source_port, r.target_port, r.service) for r in balancer.rules] == [rule]
+        plan(stack, [host("h1")])

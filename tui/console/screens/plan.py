@@ -46,6 +46,7 @@ from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.console.widgets.plan_table import PlanTable, finished
 from corral.tui.present.deploy import (
+    balancer_lines,
     change_lines,
     changes_line,
     passed_over,
@@ -89,6 +90,11 @@ def plan_notes(planned: Planned) -> Group:
     if skipped:
         more.append("\nHosts not chosen", style="bold")
     parts += image_notes(prepared.images)
+    balancers = balancer_lines(prepared)
+    if balancers:  # each load balancer, its image and its port rules
+        parts.append(Text(balancers[0].rstrip(":"), style="bold"))
+        parts.extend(Padding(Text(line.strip()), (0, 0, 0, len(line) - len(line.lstrip())))
+                     for line in balancers[1:])
     if more:
         parts.append(more[1:])  # without the first line break
     if not skipped:
