@@ -128,7 +128,12 @@ def _port_range(spec: str) -> list[int]:
 
 
 def port(value: object) -> list[Port]:
-    """One `ports` item: `[[ip:]host:]container[/protocol]`, ranges allowed."""
+    """One `ports` item: `[[ip:]host:]container[/protocol]`, ranges allowed.
+
+    A container port alone is published on a host port the engine picks, as
+    `docker compose` and Rancher did (`expose` is the key for a port that is
+    not published).
+    """
     spec = text(value).strip()
     spec, _, protocol = spec.partition("/")
     protocol = protocol or "tcp"
@@ -149,9 +154,7 @@ def port(value: object) -> list[Port]:
             host_ip = parts.pop(0) or None
     container = _port_range(parts[-1])
     host_part = parts[0] if len(parts) == 2 else None
-    if host_part is None:
-        return [Port(p, protocol) for p in container]
-    if host_part == "":
+    if not host_part:  # `80` and `:80` alike: the engine picks the host port
         return [Port(p, protocol, None, host_ip, True) for p in container]
     hosts = _port_range(host_part)
     if len(hosts) != len(container):
@@ -183,9 +186,8 @@ def long_port(value: dict) -> list[Port]:
     container = _port_range(text(value["target"]))
     host_ip = text(value["host_ip"]) if value.get("host_ip") else None
     published = value.get("published")
-    if published is None or text(published) == "":
-        return [Port(p, protocol, None, host_ip, published is not None or host_ip is not None)
-                for p in container]
+    if published is None or text(published) == "":  # the engine picks the host port
+        return [Port(p, protocol, None, host_ip, True) for p in container]
     hosts = _port_range(text(published))
     if len(hosts) == 1 and len(container) == 1:
         return [Port(container[0], protocol, hosts[0], host_ip, True)]

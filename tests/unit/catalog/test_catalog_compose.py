@@ -306,3 +306,9 @@ def test_v1_only_keys_in_v2_warn(make_catalog) -> None:
 def test_control_characters_are_yaml_errors(make_catalog) -> None:
     error = render_error(make_catalog, "w:\n  image: \x1f\n")
     assert error.problems[0].line == 2 and "unacceptable character" in error.problems[0].message
+
+
+@pytest.mark.parametrize("item", ["80", ":80", {"target": 80}])
+def test_a_container_port_alone_is_published_on_a_port_the_engine_picks(item) -> None:
+    # As `docker compose` and Rancher read it; `expose` is the unpublished form.
+    assert cv.ports([item]) == (Port(80, "tcp", None, None, True),)
