@@ -122,7 +122,8 @@ def upgrade_questions(questions: tuple[Question, ...],
 
 
 def render_upgrade(version: Version, answers: Answers, upgrade: UpgradeSeed,
-                   stack_name: str) -> tuple[Answers, Stack]:
+                   stack_name: str, *, without_rancher_features: bool = False
+                   ) -> tuple[Answers, Stack]:
     """Render the upgraded stack, keeping what the operator left unchanged.
 
     Args:
@@ -130,6 +131,8 @@ def render_upgrade(version: Version, answers: Answers, upgrade: UpgradeSeed,
         answers: The form's validated answers; kept passwords left empty.
         upgrade: The form's seed.
         stack_name: The stack name (the seed's).
+        without_rancher_features: Drop what only a Rancher server provides,
+            as `corral upgrade --without-rancher-features` does.
 
     Returns:
         The answers to plan with (kept passwords as the mask, which `prepare`
@@ -143,10 +146,12 @@ def render_upgrade(version: Version, answers: Answers, upgrade: UpgradeSeed,
     """
     kept = {k for k in upgrade.kept_secrets if not answers.values.get(k)}
     masked = _with(answers, dict.fromkeys(kept, MASK))
-    stack = render(version, masked, stack_name=stack_name)
+    stack = render(version, masked, stack_name=stack_name,
+                   without_rancher_features=without_rancher_features)
     if kept:
         probe = render(version, _with(answers, dict.fromkeys(kept, _PROBE)),
-                       stack_name=stack_name)
+                       stack_name=stack_name,
+                       without_rancher_features=without_rancher_features)
         same = json.dumps(probe.to_dict(reveal_secrets=True)).replace(_PROBE, MASK)
         if same != json.dumps(stack.to_dict(reveal_secrets=True)):
             raise AnswerError(f"the template transforms {', '.join(sorted(kept))}: Corral"

@@ -115,8 +115,8 @@ def test_a_password_the_template_transforms_cannot_be_kept(monkeypatch) -> None:
     assert stack.service("kv").environment["KV_PASSWORD"] == MASK  # used verbatim: kept
     real = carry.render
 
-    def upper_case(version, answers, *, stack_name):  # a template piping it through `upper`
-        stack = real(version, answers, stack_name=stack_name)
+    def upper_case(version, answers, *, stack_name, **options):  # a template piping it through `upper`
+        stack = real(version, answers, stack_name=stack_name, **options)
         kv = stack.service("kv")
         kv = dataclasses.replace(kv, environment={
             **kv.environment, "KV_PASSWORD": answers.values["KV_PASSWORD"].upper()})
@@ -139,3 +139,19 @@ def test_a_deploy_without_passwords_has_none_to_keep() -> None:
     assert seed(old, version()).kept_secrets == frozenset()
     assert seed(dataclasses.replace(bare, legacy_digest="ab" * 32),
                 version()).kept_secrets == frozenset({"KV_PASSWORD"})
+
+
+def test_an_upgrade_can_drop_rancher_only_features_like_a_deploy() -> None:
+    from corral.backends.deploy.carry import UpgradeSeed
+    from corral.catalog.loader import load_catalog
+    from tests.unit.catalog.test_rancher_corpus import CORPUS
+
+    entry = next(e for e in load_catalog(CORPUS).entries if e.id == "agent-role")
+    version = entry.versions[0]
+    answers = resolve_answers(version.info.questions)
+    upgrade = UpgradeSeed(stack="agents", generation=1)
+    _, kept = render_upgrade(version, answers, upgrade, "agents")
+    assert not kept.deployable  # refused, naming the flag, as before
+    _, dropped = render_upgrade(version, answers, upgrade, "agents",
+                                without_rancher_features=True)
+    assert dropped.deployable and dropped.dropped

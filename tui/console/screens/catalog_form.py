@@ -191,12 +191,11 @@ class CatalogForm(VerticalScroll):
         with Horizontal(classes="row", id="actions"):
             yield Button("Preview", id="preview")
             yield Button("Plan", id="plan", variant="primary")
-            if self.upgrade is None:
-                # `--without-rancher-features` of the command line.
-                yield Checkbox("Drop Rancher-only features", id="without-rancher",
-                               compact=True,
-                               tooltip="Agent roles, agent services, Rancher storage and"
-                               " network drivers are left out, each named in the plan")
+            # `--without-rancher-features` of the command line (upgrades too).
+            yield Checkbox("Drop Rancher-only features", id="without-rancher",
+                           compact=True,
+                           tooltip="Agent roles, agent services, Rancher storage and"
+                           " network drivers are left out, each named in the plan")
 
     # --- answers ------------------------------------------------------------
 
@@ -290,9 +289,10 @@ class CatalogForm(VerticalScroll):
         if answers is None:
             return None
         try:
-            if self.upgrade is not None:
-                return render_upgrade(self.version, answers, self.upgrade, self.stack_name)
             drop = self.query_one("#without-rancher", Checkbox).value
+            if self.upgrade is not None:
+                return render_upgrade(self.version, answers, self.upgrade, self.stack_name,
+                                      without_rancher_features=drop)
             return answers, render(self.version, answers, stack_name=self.stack_name,
                                    without_rancher_features=drop)
         except CatalogError as exc:
