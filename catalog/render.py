@@ -83,6 +83,7 @@ def render(version: Version, answers: Answers, *, stack_name: str,
     services, volumes, networks = build_services(
         compose_doc, rancher_doc, sources=(compose_src, rancher_src),  # type: ignore[arg-type]
         stack_name=stack_name, report=report,
+        base=version.compose_file.parent if version.compose_file is not None else None,
     )
     refs = _check_environment_questions(version.info.questions, answers, stack_name,
                                         {s.name for s in services}, report)

@@ -72,9 +72,12 @@ class Mount:
 
     Attributes:
         kind: `named` (a stack or external volume), `bind` (a host path),
+            `local` (a relative bind: a file or folder beside the compose file
+            on the operator's machine, which the deploy ships to the hosts),
             `anonymous` (a fresh volume at `target`) or `tmpfs` (a memory
             file system at `target`; `options` hold `size=`/`mode=`).
-        source: The volume name or host path; None for anonymous and tmpfs mounts.
+        source: The volume name, host path (for `local` the absolute path on
+            this machine); None for anonymous and tmpfs mounts.
         target: The path inside the container.
         mode: `rw` or `ro`.
         options: Other flags after the mode (`z`, `Z`, `nocopy`…), in order.

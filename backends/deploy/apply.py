@@ -3,7 +3,8 @@
 `apply()` runs the preflight on every host involved (images present or
 obtainable, volumes and networks available, passwords recoverable) and stops
 before any change if something is missing. Then it brings the images the
-hosts lack (pulled or pushed, `image_plan.py`). Then each host converges on its own
+hosts lack (pulled or pushed, `image_plan.py`) and ships the files beside
+the compose file they lack (`files.py`). Then each host converges on its own
 thread (see `deploy/host.py`): stack record first (intent: a second
 operator sees what is being deployed), networks and volumes, removals,
 containers in dependency order, started, health. Every step is idempotent,
@@ -26,7 +27,13 @@ from dataclasses import dataclass, field
 from corral.backends import guard
 from corral.backends.deploy import lease
 from corral.backends.deploy.gather import FleetState, gather
-from corral.backends.deploy.host import HostWork, bring_images, converge_host, preflight
+from corral.backends.deploy.host import (
+    HostWork,
+    bring_files,
+    bring_images,
+    converge_host,
+    preflight,
+)
 from corral.backends.deploy.objects import remove_volume
 from corral.backends.deploy.prepare import Prepared, ProgressCallback
 from corral.backends.errors import DeployError
@@ -120,6 +127,7 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
     work = HostWork.build(fleet, prepared)
     preflight(fleet, prepared, work)
     bring_images(fleet, prepared, report)
+    bring_files(fleet, prepared, report)
     hosts = sorted({*work, *prepared.missing_records})
     results = fleet.query(
         lambda session: converge_host(session, fleet, prepared, work.get(session.name), report,

@@ -21,6 +21,7 @@ from corral.backends.deploy.body import (
     unmask,
     volume_name,
 )
+from corral.backends.deploy.files import ship
 from corral.backends.deploy.health import Target, container_address, wait_all
 from corral.backends.deploy.image_plan import (
     image_sources,
@@ -204,6 +205,20 @@ def bring_images(fleet: Fleet, prepared: Prepared, report: ProgressCallback) -> 
     errors = transfer(fleet, prepared.images, report, image_sources(prepared))
     if errors:
         raise PreflightError(f"stack {prepared.stack.name}: images did not reach every host;"
+                             " no container was changed",
+                             {host: [error] for host, error in sorted(errors.items())})
+
+
+def bring_files(fleet: Fleet, prepared: Prepared, report: ProgressCallback) -> None:
+    """Ship the files beside the compose file that hosts lack, before any container change.
+
+    Raises:
+        PreflightError: A file did not reach a host (named, with why); no
+            container was changed (items already shipped stay: a re-run skips them).
+    """
+    errors = ship(fleet, prepared.files, report)
+    if errors:
+        raise PreflightError(f"stack {prepared.stack.name}: files did not reach every host;"
                              " no container was changed",
                              {host: [error] for host, error in sorted(errors.items())})
 

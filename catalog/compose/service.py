@@ -8,10 +8,12 @@ features are `unsupported`, and anything else is a warning naming the line.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from corral.catalog.compose import rancher
 from corral.catalog.compose import spec_keys as compose_spec
 from corral.catalog.compose import values as cv
+from corral.catalog.compose.local_files import local_mounts
 from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Report, Source
 from corral.catalog.spec import Logging, Service
@@ -121,6 +123,7 @@ def build_service(
     report: Report,
     spec: bool = False,
     known: frozenset[str] | None = None,
+    base: Path | None = None,
 ) -> Service:
     """Build the Service `name` from its two configurations.
 
@@ -134,6 +137,9 @@ def build_service(
         spec: True for a Compose Specification file (no `version:`, or 3.x).
         known: Every service of the stack: an optional `depends_on`
             (`required: false`) on a service not among them is dropped.
+        base: The compose file's folder: relative bind mounts name files in it,
+            which the deploy ships to the hosts (`local` mounts); None when
+            the file has no folder of its own (they are then an error).
 
     Returns:
         The service; fields with errors keep their defaults (the report has errors).
@@ -173,12 +179,10 @@ def build_service(
         report.error(f"service {name}: container_name {values['container_name']} names one"
                      f" container, but scale is {values['scale']}", compose_src.file,
                      compose_src.line(compose.line_of("container_name")))
-    for mount in values.get("volumes", ()):  # type: ignore[attr-defined]
-        if mount.kind == "bind" and not (mount.source or "").startswith("/"):
-            report.error(f"service {name}: volumes: {mount.source} is a path on this"
-                         " machine; Corral does not ship it to the hosts yet (use an"
-                         " absolute path present on the hosts, or a named volume)",
-                         compose_src.file, compose_src.line(compose.line_of("volumes")))
+    if values.get("volumes"):
+        values["volumes"] = local_mounts(name, values["volumes"], base,  # type: ignore[arg-type]
+                                         compose_src, compose_src.line(compose.line_of("volumes")),
+                                         report)
     driver = extra.get("volume_driver")
     if isinstance(driver, str) and rancher.UNSUPPORTED_DRIVER.fullmatch(driver):
         report.unsupported(f"service {name}: volume_driver {driver} is a Rancher storage driver",

@@ -10,6 +10,7 @@ depends_on, volumes_from) are checked and sidekicks learn their primary.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
@@ -155,6 +156,7 @@ def build_services(
     sources: tuple[Source, Source | None],
     stack_name: str,
     report: Report,
+    base: Path | None = None,
 ) -> tuple[tuple[Service, ...], tuple[Volume, ...], tuple[Network, ...]]:
     """Build the services, volumes and networks of a stack.
 
@@ -164,6 +166,7 @@ def build_services(
         sources: Both files, for problem locations.
         stack_name: Replaces `${stack_name}` in every service.
         report: Collects every problem.
+        base: The compose file's folder, where relative bind mounts point.
 
     Returns:
         Services, volumes and networks, each sorted by name.
@@ -200,6 +203,7 @@ def build_services(
             report=report,
             spec=fmt == SPEC,
             known=known,
+            base=base,
         )
     for name in rancher_doc_services:
         if name not in services_doc and rancher_src:

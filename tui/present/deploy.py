@@ -14,6 +14,7 @@ from corral.backends.deploy import (
     Progress,
     ProgressCallback,
     StackSummary,
+    human_bytes,
 )
 from corral.backends.plan import CONFIG_CHANGED, KEEP, REPLACE, Plan, Step
 from corral.tui.present.safe import visible
@@ -86,12 +87,29 @@ def image_lines(prepared: Prepared) -> list[str]:
     return ["Images:", *(f"  {line}" for line in table.splitlines())]
 
 
+FILE_COLUMNS = ("HOST", "FILE", "SIZE", "SERVICES", "HOW")
+
+
+def file_lines(prepared: Prepared) -> list[str]:
+    """The files part of the plan: what each host gets of the files beside the compose file."""
+    rows = prepared.files.rows
+    if not rows:
+        return []
+    table = format_table(FILE_COLUMNS, [
+        (row.host, row.local, human_bytes(row.size), ",".join(row.services),
+         f"ship to {row.host_path}" if row.action == "ship" else "present")
+        for row in rows])
+    return ["Files:", *(f"  {line}" for line in table.splitlines())]
+
+
 def plan_json(prepared: Prepared) -> dict:
     """The plan as `--json` prints it: each replaced step with its `changes`, and
-    `images`, how each image reaches each host (`ImageRow.to_dict()`)."""
+    `images`, how each image reaches each host (`ImageRow.to_dict()`), and
+    `files`, what each host gets of the files beside the compose file (`FileRow`)."""
     data = {**prepared.plan.to_dict(), "no_op": prepared.no_op,
             "generation": prepared.definition.generation, "pull": prepared.pull,
             "images": [row.to_dict() for row in prepared.images],
+            "files": [row.to_dict() for row in prepared.files.rows],
             "dropped": list(prepared.stack.dropped)}
     for step, item in zip(prepared.plan.steps, data["steps"], strict=True):
         fields = prepared.changes.get(step.service) if step.action == REPLACE else None
@@ -134,6 +152,9 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
     images = image_lines(prepared)
     if images:
         lines += ["", *images]
+    files = file_lines(prepared)
+    if files:
+        lines += ["", *files]
     if prepared.stack.dropped:
         lines += ["", "Dropped (only a Rancher server provides them):",
                   *(f"  {item}" for item in prepared.stack.dropped)]
