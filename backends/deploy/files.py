@@ -19,10 +19,11 @@ holds already and whether every absolute bind source exists (one shell command
 per host, over the SSH connection; the local engine's host is this machine).
 A missing absolute path is a `PlanError` naming host and path. `ship()`
 streams a tar of each missing item through the same SSH connection into
-`tar -x` on the host (bounded memory: 256 KiB chunks), unpacked beside the
-final directory and renamed into place, so a cut transfer leaves nothing
-that looks complete. The content is hashed again while it is sent: a file
-edited since the plan stops the ship before the rename.
+`tar -x` on the host (bounded memory: 256 KiB chunks), unpacked into a
+`.part-*` directory beside the final one and renamed into place by a second
+command, so a cut transfer leaves nothing that looks complete. The content
+is hashed again while it is sent: a file edited since the plan is never
+renamed in (the ship stops: plan again).
 
 Refused, with one line naming the file: symbolic links and special files
 inside a shipped folder, more than `MAX_ENTRIES` entries, more than
@@ -37,6 +38,7 @@ import asyncio
 import dataclasses
 import hashlib
 import os
+import secrets
 import shlex
 import stat
 import subprocess
@@ -391,6 +393,10 @@ class _SshProcess:
         error = result.stderr if isinstance(result.stderr, bytes) else b""
         return result.exit_status or 0, error.decode(errors="replace")
 
+    async def abort(self) -> None:
+        self.process.stdin.write_eof()
+        await self.process.wait()
+
 
 class _LocalProcess:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
@@ -407,6 +413,11 @@ class _LocalProcess:
         _, error = await self.process.communicate()
         return self.process.returncode or 0, error.decode(errors="replace")
 
+    async def abort(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        await self.process.communicate()
+
 
 async def _start(session: HostSession, command: str):
     if session.spec.is_local:
@@ -419,19 +430,35 @@ async def _start(session: HostSession, command: str):
     return _SshProcess(await conn.create_process(command, encoding=None))
 
 
-def unpack_command(item: LocalFile) -> str:
-    """The host's side of a ship: unpack beside the digest directory, then rename it in."""
-    final = shlex.quote(item.directory)
-    parent = shlex.quote(os.path.dirname(item.directory))
-    return (f"set -e; if [ -d {final} ]; then cat >/dev/null; exit 0; fi; mkdir -p {parent};"
-            f" t=$(mktemp -d {parent}/.part-XXXXXX); trap 'rm -rf \"$t\"' EXIT;"
-            f" tar -x -f - -C \"$t\"; chmod 755 \"$t\"; mv \"$t\" {final}; trap - EXIT")
+def unpack_command(item: LocalFile, part: str) -> str:
+    """The host's side of a ship: unpack into `part`, beside the digest directory.
+
+    A failed unpack removes `part`; `commit_command` renames it in once the
+    content sent is known to match the digest.
+    """
+    parent, part = shlex.quote(os.path.dirname(item.directory)), shlex.quote(part)
+    return (f"set -e; mkdir -p {parent}; rm -rf {part}; mkdir {part};"
+            f" trap 'rm -rf {part}' EXIT; tar -x -f - -C {part}; trap - EXIT")
+
+
+def commit_command(item: LocalFile, part: str) -> str:
+    """Rename an unpacked `part` into place (or drop it when the directory is there)."""
+    final, part = shlex.quote(item.directory), shlex.quote(part)
+    return (f"set -e; if [ -d {final} ]; then rm -rf {part}; else chmod 755 {part};"
+            f" mv {part} {final}; fi")
 
 
 def _send(fleet: Fleet, session: HostSession, item: LocalFile) -> int:
-    """Stream one item to one host; the bytes sent."""
+    """Stream one item to one host, then rename it in; the bytes sent.
+
+    Raises:
+        DeployError: The transfer or the unpack failed, or the content changed
+            since the plan; nothing was renamed in (the part is removed).
+    """
+    part = f"{os.path.dirname(item.directory)}/.part-{item.digest[:12]}-{secrets.token_hex(4)}"
     try:
-        process = fleet.backend.run(_start(session, unpack_command(item)), timeout=_TIMEOUT)
+        process = fleet.backend.run(_start(session, unpack_command(item, part)),
+                                    timeout=_TIMEOUT)
     except (OSError, BackendError) as exc:
         raise DeployError(f"shipping {item.local} failed: {exc}", host=session.name) from exc
     sender = _Sender(fleet, process)
@@ -451,35 +478,34 @@ def _send(fleet: Fleet, session: HostSession, item: LocalFile) -> int:
                 member.size = info.st_size
                 with open(os.path.join(parent, name), "rb") as handle:
                     archive.addfile(member, _Hashing(handle, digest))
-        if digest.hexdigest() != item.digest:
-            raise DeployError(f"{item.local} changed since the plan; plan again",
-                              host=session.name)
         sender.flush()
         status, error = fleet.backend.run(process.finish(), timeout=_TIMEOUT)
-    except DeployError:
-        _abandon(fleet, process)
-        raise
     except (OSError, BackendError, tarfile.TarError, PlanError) as exc:
-        _abandon(fleet, process)
+        _discard(fleet, session, process, part)
         message = exc.message if isinstance(exc, BackendError) else str(exc)
         raise DeployError(f"shipping {item.local} failed: {message}", host=session.name) from exc
     if status:
         raise DeployError(f"unpacking {item.local} into {item.directory} failed (exit"
                           f" {status}): {error.strip()[:200]}", host=session.name)
+    if digest.hexdigest() != item.digest:
+        _discard(fleet, session, None, part)
+        raise DeployError(f"{item.local} changed since the plan; plan again", host=session.name)
+    status, _ = fleet.backend.run(_shell(session, commit_command(item, part)),
+                                  timeout=_TIMEOUT + 5)
+    if status:
+        raise DeployError(f"moving {item.local} into {item.directory} failed (exit {status})",
+                          host=session.name)
     return sender.sent
 
 
-def _abandon(fleet: Fleet, process) -> None:
-    """Stop a ship half-way: the host's `tar` gets a cut archive and fails, the
-    half-unpacked directory is removed by its trap, nothing is renamed in."""
-    target = getattr(process, "process", None)
+def _discard(fleet: Fleet, session: HostSession, process, part: str) -> None:
+    """Stop a ship half-way: end the archive stream, remove what was unpacked."""
     try:
-        if hasattr(target, "terminate"):
-            target.terminate()
-        elif hasattr(target, "close"):
-            target.close()
-    except (OSError, ProcessLookupError):
-        pass
+        if process is not None:
+            fleet.backend.run(process.abort(), timeout=_TIMEOUT)
+        fleet.backend.run(_shell(session, f"rm -rf {shlex.quote(part)}"), timeout=_TIMEOUT + 5)
+    except (OSError, BackendError, TimeoutError):
+        pass  # a `.part-*` left behind is never bound, and `corral rm` removes it
 
 
 def human(count: int) -> str:
