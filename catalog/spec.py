@@ -141,6 +141,23 @@ class FileRef:
 
 
 @dataclass(frozen=True)
+class Build:
+    """Compose `build:`: the image is built with the operator's local engine, then pushed.
+
+    Attributes:
+        context: The build context, an absolute folder on the operator's machine.
+        dockerfile: The Dockerfile, relative to the context (None: `Dockerfile`).
+        args: Build arguments.
+        target: The build stage to stop at, or None.
+    """
+
+    context: str
+    dockerfile: str | None = None
+    args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+
+
+@dataclass(frozen=True)
 class Ulimit:
     """A ulimit: `soft` and `hard` are equal when compose gives a single number."""
 
@@ -277,6 +294,8 @@ class Service(_Masked):
         container_name: Compose's `container_name`: Corral names containers
             `STACK-SERVICE-N` and gives this name as a network alias.
         files: Compose `secrets` and `configs` the service asks for.
+        build: Compose `build:`, or None; `image` then names the result (given,
+            or `STACK-SERVICE:corral`).
         healthcheck: docker-compose's engine health check, or None.
         logging: Log driver and options, or None.
         ulimits: Ulimits by name order.
@@ -332,6 +351,7 @@ class Service(_Masked):
     depends_on_conditions: dict[str, str] = field(default_factory=dict)
     container_name: str | None = None
     files: tuple[FileRef, ...] = ()
+    build: Build | None = None
     healthcheck: ComposeHealthcheck | None = None
     logging: Logging | None = None
     ulimits: tuple[Ulimit, ...] = ()

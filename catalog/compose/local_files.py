@@ -1,4 +1,4 @@
-"""Relative bind mounts: files beside the compose file that the deploy ships.
+"""Files beside the compose file: relative bind mounts the deploy ships, and `build:`.
 
 `./nginx.conf:/etc/nginx/nginx.conf` and `./app:/app` name files on the
 operator's machine, in the compose file's folder. They become `local` mounts
@@ -17,8 +17,11 @@ import os
 import stat
 from pathlib import Path
 
+from corral.catalog.compose import values as cv
 from corral.catalog.problems import Report, Source
-from corral.catalog.spec import Mount
+from corral.catalog.spec import Build, Mount
+
+_BUILD_KEYS = {"context", "dockerfile", "args", "target"}
 
 
 def local_mounts(service: str, mounts: tuple[Mount, ...], base: Path | None, source: Source,
@@ -82,3 +85,36 @@ def local_path(relative: str, base: Path | None) -> str:
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise ValueError(f"{path} is not a regular file or a folder")
     return path
+
+
+def built_image(stack: str, service: str) -> str:
+    """The name of a built image when `image:` gives none: `STACK-SERVICE:corral`."""
+    return f"{stack}-{service}".lower() + ":corral"
+
+
+def read_build(raw: object, base: Path, report: Report, where: str, file: str,
+               line: int | None) -> Build:
+    """A `build:` value (a context, or a mapping) as a `Build`; its context must be a folder.
+
+    Keys Corral does not pass to the builder (`cache_from`, `labels`, `ssh`…) are
+    warnings.
+
+    Raises:
+        ValueError: The value is malformed or the context is not a folder here.
+    """
+    if isinstance(raw, str):
+        raw = {"context": raw}
+    if not isinstance(raw, dict):
+        raise ValueError("expected a context folder or a mapping")
+    for key in sorted(str(k) for k in raw if k not in _BUILD_KEYS):
+        report.warn(f"{where}: {key} is not passed to the local builder; ignored", file, line)
+    context = cv.text(raw.get("context") or ".")
+    if "://" in context or context.startswith("git@"):
+        raise ValueError(f"context {context}: Corral builds only from a folder on this machine")
+    folder = os.path.normpath(os.path.join(os.path.abspath(base), os.path.expanduser(context)))
+    if not os.path.isdir(folder):
+        raise ValueError(f"context {folder} is not a folder")
+    args = cv.key_values(raw.get("args") or {}, none_value="")
+    return Build(folder, cv.text(raw["dockerfile"]) if raw.get("dockerfile") else None,
+                 {str(k): str(v) for k, v in sorted(args.items())},
+                 cv.text(raw["target"]) if raw.get("target") else None)

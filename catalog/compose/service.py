@@ -13,7 +13,7 @@ from pathlib import Path
 from corral.catalog.compose import rancher
 from corral.catalog.compose import spec_keys as compose_spec
 from corral.catalog.compose import values as cv
-from corral.catalog.compose.local_files import local_mounts
+from corral.catalog.compose.local_files import local_mounts, read_build
 from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Report, Source
 from corral.catalog.spec import Logging, Service
@@ -98,9 +98,9 @@ _SPEC_IGNORED = {
     "credential_spec": "is for Windows containers",
 }
 _UNSUPPORTED_COMPOSE = {
-    "build": "builds an image; Corral does not build images yet (build and push it, then"
-             " name it in image:)",
-    "dockerfile": "builds an image; Corral does not build images yet",
+    "build": "builds an image, but this file has no folder of its own to build from",
+    "dockerfile": "is a version 1 build key; Corral builds only with build: (version 2 and"
+                  " later)",
     "extends": "could not be resolved",
     "env_file": "could not be read",
     "secrets": "uses Rancher's secrets service",
@@ -148,7 +148,7 @@ def build_service(
     extra: dict[str, object] = {}
     compose_src, rancher_src = sources
     _read_keys(name, compose, compose_src, report, values, extra, rancher_file=False, v2=v2,
-               spec=spec, known=known)
+               spec=spec, known=known, base=base)
     if rancher_config is not None and rancher_src is not None:
         _read_keys(name, rancher_config, rancher_src, report, values, extra, rancher_file=True,
                    v2=v2)
@@ -164,7 +164,7 @@ def build_service(
         except ValueError as exc:
             report.error(f"service {name}: log_opt: {exc}", compose_src.file,
                          compose_src.line(compose.line_of("log_opt")))
-    if not values.get("image"):
+    if not values.get("image") and not values.get("build"):
         report.error(f"service {name} has no image", compose_src.file,
                      compose_src.line(getattr(compose, "line", None)))
     reason = rancher.unsupported_image(values.get("image"))  # type: ignore[arg-type]
@@ -192,7 +192,7 @@ def build_service(
 
 def _read_keys(name: str, config: dict, source: Source, report: Report, values: dict,
                extra: dict, *, rancher_file: bool, v2: bool, spec: bool = False,
-               known: frozenset[str] | None = None) -> None:
+               known: frozenset[str] | None = None, base: Path | None = None) -> None:
     for key, raw in config.items():
         line = source.line(config.line_of(key)) if hasattr(config, "line_of") else None
         where = f"service {name}: {key}"
@@ -203,6 +203,11 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
             report.warn(f"{where} {_SPEC_IGNORED[key]}; ignored", source.file, line)
         elif key == "depends_on" and not rancher_file:
             _read_depends_on(where, raw, source, line, report, values, known, v2)
+        elif key == "build" and not rancher_file and base is not None:
+            try:
+                values["build"] = read_build(raw, base, report, where, source.file, line)
+            except ValueError as exc:
+                report.error(f"{where}: {exc}", source.file, line)
         elif key == "container_name" and not rancher_file:
             try:
                 values["container_name"] = cv.text(raw)

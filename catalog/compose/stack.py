@@ -9,11 +9,13 @@ depends_on, volumes_from) are checked and sidekicks learn their primary.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
+from corral.catalog.compose.local_files import built_image
 from corral.catalog.compose.service import build_service
 from corral.catalog.compose.sidekicks import link_sidekicks
 from corral.catalog.excerpt import quoted
@@ -205,6 +207,9 @@ def build_services(
             known=known,
             base=base,
         )
+        if services[name].build and not services[name].image:
+            services[name] = dataclasses.replace(services[name],
+                                                 image=built_image(stack_name, name))
     for name in rancher_doc_services:
         if name not in services_doc and rancher_src:
             report.warn(f"service {name} is in rancher-compose.yml but not docker-compose.yml",

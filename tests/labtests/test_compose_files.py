@@ -135,3 +135,61 @@ def test_a_symlink_beside_the_compose_file_is_refused_in_one_line(
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "site/link is a symbolic link" in lines[0], result.stderr
+
+
+BUILD_COMPOSE = """\
+services:
+  made:
+    build:
+      context: ./src
+      args: {GREETING: built-by-corral}
+    command: [sleep, "3600"]
+"""
+
+
+@pytest.fixture
+def build_folder(tmp_path: Path) -> Path:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "Dockerfile").write_text(
+        "FROM corral-lab/busybox:1\nARG GREETING\nCOPY hello.txt /hello.txt\n"
+        "RUN echo $GREETING > /greeting.txt\n")
+    (tmp_path / "src" / "hello.txt").write_text("from the context\n")
+    (tmp_path / "docker-compose.yml").write_text(BUILD_COMPOSE)
+    return tmp_path
+
+
+def test_build_without_a_local_engine_stops_in_one_line(
+        lab: Lab, build_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORRAL_LOCAL_DOCKER", str(build_folder / "no-engine.sock"))
+    compose = str(build_folder / "docker-compose.yml")
+    plan = corral_on(lab, "plan", compose, "--stack", "cbuild", "--json")
+    assert plan.returncode == 0, plan.stderr
+    rows = json.loads(plan.stdout)["images"]
+    assert rows and all(r["image"] == "cbuild-made:corral" and r["action"] == "unavailable"
+                        for r in rows), rows
+    result = corral_on(lab, "deploy", compose, "--stack", "cbuild", "--yes")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "cbuild-made:corral: build: needs a Docker engine on this machine" in lines[0]
+    assert not containers(lab, "cbuild")
+
+
+def test_build_with_the_local_engine_then_push(
+        lab: Lab, build_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lab1's engine plays this machine's own (as in test_images_cli)."""
+    monkeypatch.setenv("CORRAL_LOCAL_DOCKER", lab.host("lab1").socket)
+    compose = str(build_folder / "docker-compose.yml")
+    try:
+        plan = corral_on(lab, "plan", compose, "--stack", "cbuild", "--json")
+        assert plan.returncode == 0, plan.stderr
+        row = json.loads(plan.stdout)["images"][0]
+        assert (row["action"], row["source"]) == ("push", "local build"), row
+        result = corral_on(lab, "deploy", compose, "--stack", "cbuild", "--yes")
+        assert result.returncode == 0, result.stderr
+        assert " build " in result.stderr and "Step " in result.stderr, result.stderr
+        _, made = containers(lab, "cbuild")["made"]
+        assert read(made, "/hello.txt") == "from the context\n"
+        assert read(made, "/greeting.txt") == "built-by-corral\n"
+    finally:
+        corral_on(lab, "rm", "cbuild", "--yes")
