@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from corral.backends import guard
 from corral.backends.deploy import lease
+from corral.backends.deploy.files import prune
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import (
     HostWork,
@@ -143,4 +144,6 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
         # A failure here leaves an old generation behind; the next apply removes it.
         for host, volume in prepared.stale_records:
             fleet.query(lambda session, name=volume: remove_volume(session, name), hosts=[host])
+        prune(fleet, prepared, sorted(set(hosts) | {h for h, _ in prepared.stale_records}
+                                      | {s.host for s in prepared.plan.final()}))
     return outcome

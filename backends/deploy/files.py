@@ -27,8 +27,9 @@ renamed in (the ship stops: plan again).
 
 Refused, with one line naming the file: symbolic links and special files
 inside a shipped folder, more than `MAX_ENTRIES` entries, more than
-`MAX_BYTES` in all. Old digests stay on the hosts (an upgrade's rollback
-binds them) until `corral rm STACK` removes the stack's directory
+`MAX_BYTES` in all. After a successful apply, `prune()` removes the digests
+no generation that may still run binds (an upgrade keeps the generation it
+came from, for a rollback); `corral rm STACK` removes the stack's directory
 (`remove_files()`).
 """
 
@@ -555,6 +556,39 @@ def ship(fleet: Fleet, files: FilePlan, report: Callable) -> dict[str, str]:
         if not answer.ok:
             errors[answer.host] = answer.error.message  # type: ignore[union-attr]
     return errors
+
+
+def digests_bound(stack: Stack, root: str | None = None) -> set[str]:
+    """The digest directories of `ROOT/STACK` that the stack's services bind."""
+    prefix = f"{root or files_root()}/{stack.name}/"
+    return {m.source[len(prefix):].split("/", 1)[0] for s in stack.services for m in s.volumes
+            if m.kind == "bind" and m.source and m.source.startswith(prefix)}
+
+
+def prune_command(stack: str, keep: set[str]) -> str:
+    """Remove every digest directory (and `.part-*` leftover) of a stack but `keep`."""
+    folder = shlex.quote(f"{files_root()}/{stack}")
+    kept = " ".join(sorted(keep))
+    return (f"cd {folder} 2>/dev/null || exit 0; for d in * .part-*; do [ -e \"$d\" ] ||"
+            f" continue; case ' {kept} ' in *\" $d \"*) ;; *) rm -rf \"./$d\";; esac; done")
+
+
+def prune(fleet: Fleet, prepared, hosts: list[str]) -> None:
+    """After a successful apply: drop the digests no generation that may run binds.
+
+    Kept: what the new definition binds, and during an upgrade what the
+    generation it came from binds (a rollback restarts those containers).
+    Failures are ignored: the next apply, or `corral rm`, tries again.
+    """
+    keep = digests_bound(prepared.stack)
+    previous = prepared.previous
+    if prepared.definition.upgrade_from is not None and previous is not None:
+        keep |= digests_bound(previous.stack)
+    if not keep and not (previous and digests_bound(previous.stack)):
+        return  # this stack ships nothing, and did not before
+    command = prune_command(prepared.stack.name, keep)
+    fleet.query(lambda session: fleet.backend.run(_shell(session, command),
+                                                  timeout=_TIMEOUT + 5), hosts=hosts)
 
 
 def remove_files(fleet: Fleet, session: HostSession, stack: str) -> None:

@@ -170,3 +170,21 @@ def test_unpack_command_quotes_the_paths() -> None:
     command = files.unpack_command(item, "/r o/st/.part-1")
     assert "'/r o/st/.part-1'" in command and "tar -x -f -" in command
     assert f"'/r o/st/{'d' * 64}'" in files.commit_command(item, "/r o/st/.part-1")
+
+
+def test_prune_keeps_only_what_is_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    monkeypatch.setenv(files.ENV_FILES_DIR, str(tmp_path))
+    for name in ("a" * 64, "b" * 64, ".part-x"):
+        (tmp_path / "st" / name).mkdir(parents=True)
+    (tmp_path / "other" / ("c" * 64)).mkdir(parents=True)
+    subprocess.run(["sh", "-c", files.prune_command("st", {"a" * 64})], check=True)
+    assert [p.name for p in (tmp_path / "st").iterdir()] == ["a" * 64]
+    assert (tmp_path / "other" / ("c" * 64)).is_dir()
+    subprocess.run(["sh", "-c", files.prune_command("gone", set())], check=True)
+
+
+def test_digests_bound_reads_the_binds_under_the_stack(folder: Path) -> None:
+    stack, items = files.localize(stack_of(folder), "/r")
+    assert files.digests_bound(stack, "/r") == {i.digest for i in items.values()}
