@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from corral.backends import guard
 from corral.backends.deploy import lease
-from corral.backends.deploy.files import prune
+from corral.backends.deploy.files_hosts import prune
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import (
     HostWork,

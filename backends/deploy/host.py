@@ -22,7 +22,7 @@ from corral.backends.deploy.body import (
     volume_name,
 )
 from corral.backends.deploy.build import LOCAL_BUILD, build_all, no_engine_reason
-from corral.backends.deploy.files import ship
+from corral.backends.deploy.files_ship import ship
 from corral.backends.deploy.health import Target, container_address, wait_all
 from corral.backends.deploy.image_plan import (
     PUSH,

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.carry import kept_secrets
 from corral.backends.deploy.diff import FieldChange, stack_changes
-from corral.backends.deploy.files import FilePlan, localize, plan_host_paths
+from corral.backends.deploy.files import localize
+from corral.backends.deploy.files_hosts import FilePlan, plan_host_paths
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
 from corral.backends.deploy.secret_tokens import fresh, from_record, tokens_for

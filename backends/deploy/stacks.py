@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from corral.backends import guard
 from corral.backends import labels as L
 from corral.backends.deploy import lease, tombstone
-from corral.backends.deploy.files import remove_files
+from corral.backends.deploy.files_hosts import remove_files
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.objects import (
     remove_container,

@@ -60,8 +60,9 @@ def local_path(relative: str, base: Path | None) -> str:
         raise ValueError("a path in a home folder is not shipped; put it beside the compose"
                          " file and write ./...")
     if base is None:
-        raise ValueError("a path on this machine, but this file has no folder to ship it from"
-                         " (use an absolute path present on the hosts, or a named volume)")
+        raise ValueError("a path on this machine; Corral ships files only beside a compose"
+                         " file deployed as FILE, not from a catalog entry (use an absolute"
+                         " path present on the hosts, or a named volume)")
     folder = os.path.abspath(base)
     path = os.path.normpath(os.path.join(folder, relative))
     if os.path.commonpath([folder, path]) != folder:

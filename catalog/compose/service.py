@@ -98,7 +98,8 @@ _SPEC_IGNORED = {
     "credential_spec": "is for Windows containers",
 }
 _UNSUPPORTED_COMPOSE = {
-    "build": "builds an image, but this file has no folder of its own to build from",
+    "build": "builds an image; Corral builds only for a compose file deployed as FILE"
+             " (corral deploy FILE), not for a catalog entry",
     "dockerfile": "is a version 1 build key; Corral builds only with build: (version 2 and"
                   " later)",
     "extends": "could not be resolved",

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from corral.backends.deploy import files
+from corral.backends.deploy import files, files_hosts, files_ship
 from corral.backends.deploy.body import config_hash
 from corral.backends.errors import DeployError, PlanError
 from corral.catalog.answers import resolve_answers
@@ -147,18 +147,18 @@ def test_a_ship_streams_a_tar_that_unpacks_atomically(folder: Path, tmp_path: Pa
         fleet = SimpleNamespace(backend=SimpleNamespace(
             run=lambda coro, timeout=None: loop.run_until_complete(coro)))
         for item in items.values():
-            assert files._send(fleet, _local_session(), item) > 0
+            assert files_ship._send(fleet, _local_session(), item) > 0
         site = items[str(folder / "site")]
         assert Path(site.host_path, "css", "a.css").read_text() == "a {}\n"
         assert Path(items[str(folder / "conf.txt")].host_path).read_text() == "one\n"
         assert sorted(p.name for p in (hosts / "st").iterdir()) == sorted(
             i.digest for i in items.values())  # no half-unpacked .part-* left
-        assert files._send(fleet, _local_session(), site) >= 0  # present: kept as is
+        assert files_ship._send(fleet, _local_session(), site) >= 0  # present: kept as is
         (folder / "conf.txt").write_text("edited after the plan\n")
         stale = files.LocalFile(**{**items[str(folder / "conf.txt")].__dict__,
                                    "host_path": str(hosts / "st" / "other" / "conf.txt")})
         with pytest.raises(DeployError, match="changed since the plan"):
-            files._send(fleet, _local_session(), stale)
+            files_ship._send(fleet, _local_session(), stale)
     finally:
         loop.close()
     assert not (hosts / "st" / "other").exists()
@@ -167,9 +167,9 @@ def test_a_ship_streams_a_tar_that_unpacks_atomically(folder: Path, tmp_path: Pa
 
 def test_unpack_command_quotes_the_paths() -> None:
     item = files.LocalFile("/x/a b", "d" * 64, 1, 1, False, "/r o/st/" + "d" * 64 + "/a b")
-    command = files.unpack_command(item, "/r o/st/.part-1")
+    command = files_ship.unpack_command(item, "/r o/st/.part-1")
     assert "'/r o/st/.part-1'" in command and "tar -x -f -" in command
-    assert f"'/r o/st/{'d' * 64}'" in files.commit_command(item, "/r o/st/.part-1")
+    assert f"'/r o/st/{'d' * 64}'" in files_ship.commit_command(item, "/r o/st/.part-1")
 
 
 def test_prune_keeps_only_what_is_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,10 +179,10 @@ def test_prune_keeps_only_what_is_bound(tmp_path: Path, monkeypatch: pytest.Monk
     for name in ("a" * 64, "b" * 64, ".part-x"):
         (tmp_path / "st" / name).mkdir(parents=True)
     (tmp_path / "other" / ("c" * 64)).mkdir(parents=True)
-    subprocess.run(["sh", "-c", files.prune_command("st", {"a" * 64})], check=True)
+    subprocess.run(["sh", "-c", files_hosts.prune_command("st", {"a" * 64})], check=True)
     assert [p.name for p in (tmp_path / "st").iterdir()] == ["a" * 64]
     assert (tmp_path / "other" / ("c" * 64)).is_dir()
-    subprocess.run(["sh", "-c", files.prune_command("gone", set())], check=True)
+    subprocess.run(["sh", "-c", files_hosts.prune_command("gone", set())], check=True)
 
 
 def test_digests_bound_reads_the_binds_under_the_stack(folder: Path) -> None:
