@@ -51,7 +51,7 @@ DEFAULT_FILES_DIR = "/var/lib/corral/files"
 MAX_BYTES = 256 * 1024 * 1024
 #: At most this many files and folders in one shipped folder.
 MAX_ENTRIES = 10_000
-_CHUNK = 256 * 1024
+CHUNK = 256 * 1024
 
 
 def files_root() -> str:
@@ -88,7 +88,7 @@ class LocalFile:
         return os.path.dirname(self.host_path)
 
 
-def _entries(path: str) -> Iterator[tuple[str, os.stat_result]]:
+def walk(path: str) -> Iterator[tuple[str, os.stat_result]]:
     """(path relative to `path`'s parent, lstat) of `path` and, for a folder, all inside it.
 
     Sorted, so two walks of the same content agree.
@@ -123,7 +123,7 @@ def _entries(path: str) -> Iterator[tuple[str, os.stat_result]]:
             pending.extend(os.path.join(here, name) for name in names)
 
 
-class _Digest:
+class Digest:
     """The digest of an item: each entry's path, type, permissions and content."""
 
     def __init__(self) -> None:
@@ -150,20 +150,20 @@ class _Digest:
 def _read(path: str) -> Iterator[bytes]:
     try:
         with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
+            while chunk := handle.read(CHUNK):
                 yield chunk
     except OSError as exc:
         raise PlanError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def digest_of(path: str) -> _Digest:
-    """Hash a file or folder (see `_Digest`).
+def digest_of(path: str) -> Digest:
+    """Hash a file or folder (see `Digest`).
 
     Raises:
         PlanError: Something in it is refused (named), or it is too large.
     """
-    digest = _Digest()
-    for name, info in _entries(path):
+    digest = Digest()
+    for name, info in walk(path):
         digest.entry(name, info)
         if stat.S_ISREG(info.st_mode):
             for chunk in _read(os.path.join(os.path.dirname(path), name)):

@@ -18,8 +18,9 @@ import tarfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from corral.backends.deploy.files import _CHUNK, LocalFile, _Digest, _entries
+from corral.backends.deploy.files import CHUNK, Digest, LocalFile, walk
 from corral.backends.deploy.files_hosts import TIMEOUT, FilePlan, FileRow, host_shell
+from corral.backends.deploy.image_plan import human_bytes
 from corral.backends.errors import BackendError, DeployError, HostOffline, PlanError
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
@@ -36,7 +37,7 @@ class _Sender:
 
     def write(self, data: bytes) -> int:
         self.buffer += data
-        if len(self.buffer) >= _CHUNK:
+        if len(self.buffer) >= CHUNK:
             self.flush()
         return len(data)
 
@@ -51,7 +52,7 @@ class _Sender:
 class _Hashing:
     """A reader that hashes what it reads (to catch a file changed since the plan)."""
 
-    def __init__(self, handle: BinaryIO, digest: _Digest) -> None:
+    def __init__(self, handle: BinaryIO, digest: Digest) -> None:
         self.handle = handle
         self.digest = digest
 
@@ -144,11 +145,11 @@ def _send(fleet: Fleet, session: HostSession, item: LocalFile) -> int:
     except (OSError, BackendError) as exc:
         raise DeployError(f"shipping {item.local} failed: {exc}", host=session.name) from exc
     sender = _Sender(fleet, process)
-    digest = _Digest()
+    digest = Digest()
     parent = os.path.dirname(item.local)
     try:
         with tarfile.open(fileobj=sender, mode="w|", format=tarfile.PAX_FORMAT) as archive:
-            for name, info in _entries(item.local):
+            for name, info in walk(item.local):
                 digest.entry(name, info)
                 member = tarfile.TarInfo(name)
                 member.mode = stat.S_IMODE(info.st_mode)
@@ -190,16 +191,6 @@ def _discard(fleet: Fleet, session: HostSession, process, part: str) -> None:
         pass  # a `.part-*` left behind is never bound, and `corral rm` removes it
 
 
-def human(count: int) -> str:
-    """`12.3 KiB`."""
-    size = float(count)
-    for unit in ("B", "KiB", "MiB"):
-        if size < 1024 or unit == "MiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} MiB"
-
-
 def ship(fleet: Fleet, files: FilePlan, report: Callable) -> dict[str, str]:
     """Send every item the hosts lack (`FilePlan.to_ship`), hosts in parallel.
 
@@ -223,14 +214,15 @@ def ship(fleet: Fleet, files: FilePlan, report: Callable) -> dict[str, str]:
     def run(session: HostSession) -> None:
         for row in by_host[session.name]:
             item = files.items[row.local]
-            report(Progress(session.name, row.local, "ship", "running", human(item.size)))
+            report(Progress(session.name, row.local, "ship", "running", human_bytes(item.size)))
             try:
                 sent = _send(fleet, session, item)
             except BackendError as exc:
                 report(Progress(session.name, row.local, "ship", "failed", exc.message))
                 raise
             report(Progress(session.name, row.local, "ship", "done",
-                            f"{human(item.size)} ({human(sent)} sent) to {row.host_path}"))
+                            f"{human_bytes(item.size)} ({human_bytes(sent)} sent),"
+                            f" sha256 {item.digest[:12]}"))
 
     errors = {}
     for answer in fleet.query(run, hosts=sorted(by_host)):

@@ -84,7 +84,7 @@ def test_relative_binds_ship_once_and_a_change_recreates_only_its_service(
         assert conf["size"] == len("version one\n") and conf["services"] == ["web"]
         assert conf["host_path"].startswith(f"{root}/{STACK}/")
         text = corral_on(lab, "plan", compose, "--stack", STACK)
-        assert "Files:" in text.stdout and "ship to" in text.stdout, text.stdout
+        assert "Files:" in text.stdout and "ship (sha256 " in text.stdout, text.stdout
 
         first = corral_on(lab, "deploy", compose, "--stack", STACK, "--yes")
         assert first.returncode == 0, first.stderr

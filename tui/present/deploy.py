@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -90,15 +91,29 @@ def image_lines(prepared: Prepared) -> list[str]:
 FILE_COLUMNS = ("HOST", "FILE", "SIZE", "SERVICES", "HOW")
 
 
+def shown_path(path: str) -> str:
+    """A local path as typed: relative to the working folder when it lies inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def file_how(row) -> str:
+    """`ship (sha256 1ba42274c9b3)` or `present`: the digest names the host directory."""
+    digest = os.path.basename(os.path.dirname(row.host_path))[:12]
+    return f"ship (sha256 {digest})" if row.action == "ship" else f"present (sha256 {digest})"
+
+
 def file_lines(prepared: Prepared) -> list[str]:
     """The files part of the plan: what each host gets of the files beside the compose file."""
     rows = prepared.files.rows
     if not rows:
         return []
     table = format_table(FILE_COLUMNS, [
-        (row.host, row.local, human_bytes(row.size), ",".join(row.services),
-         f"ship to {row.host_path}" if row.action == "ship" else "present")
-        for row in rows])
+        (row.host, shown_path(row.local), human_bytes(row.size), ",".join(row.services),
+         file_how(row)) for row in rows])
     return ["Files:", *(f"  {line}" for line in table.splitlines())]
 
 

@@ -48,9 +48,11 @@ from corral.tui.console.widgets.plan_table import PlanTable, finished
 from corral.tui.present.deploy import (
     change_lines,
     changes_line,
+    file_how,
     passed_over,
     plan_heading,
     result_lines,
+    shown_path,
 )
 
 AGAIN = "plan and apply again"
@@ -114,9 +116,8 @@ def file_notes(prepared: Prepared) -> list[RenderableType]:
     for _ in range(4):
         grid.add_column()
     for row in rows:
-        how = (Text(f"ship to {row.host_path}", style="cyan") if row.action == "ship"
-               else Text("present", style="dim"))
-        grid.add_row(row.host, row.local, human_bytes(row.size), how)
+        how = Text(file_how(row), style="cyan" if row.action == "ship" else "dim")
+        grid.add_row(row.host, shown_path(row.local), human_bytes(row.size), how)
     return [Text("Files", style="bold"), Padding(grid, (0, 0, 0, 2))]
 
 
