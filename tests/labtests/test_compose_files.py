@@ -195,3 +195,22 @@ def test_build_with_the_local_engine_then_push(
         assert read(made, "/greeting.txt") == "built-by-corral\n"
     finally:
         corral_on(lab, "rm", "cbuild", "--yes")
+
+
+def test_an_upgrade_keeps_the_old_files_for_a_rollback(lab: Lab, folder: Path) -> None:
+    compose = str(folder / "docker-compose.yml")
+    root = Path(folder.parent / "hosts-files")
+    stack = "cfilesup"
+    try:
+        assert corral_on(lab, "deploy", compose, "--stack", stack, "--yes").returncode == 0
+        (folder / "conf.txt").write_text("version two\n")
+        upgraded = corral_on(lab, "upgrade", compose, "--stack", stack, "--yes")
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert len(list((root / stack).iterdir())) == 4  # both conf.txt digests kept
+        rolled = corral_on(lab, "rollback", stack, "--yes")
+        assert rolled.returncode == 0, rolled.stderr
+        _, web = containers(lab, stack)["web"]
+        assert read(web, "/etc/conf.txt") == "version one\n"
+    finally:
+        corral_on(lab, "rm", stack, "--yes")
+    assert not (root / stack).exists()
