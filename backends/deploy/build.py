@@ -9,9 +9,10 @@ then pushes it like any image read from an engine: only the layers a host
 lacks cross, over SSH (`images.push_image`, gate verb `image.push`).
 
 The image keeps its name (`image:`, else `STACK-SERVICE:corral`) from one
-build to the next, so a rebuilt image with new content reaches the hosts but
-does not by itself recreate running containers: give each release its own
-`image:` tag to have them replaced.
+build to the next; what tells builds apart is the context's content digest,
+a container label (`files.mark_builds`, part of the configuration hash): an
+edited context recreates the service's containers after the apply rebuilt
+and pushed the image, an unchanged one builds nothing.
 
 Blocking docker-py calls: run on a worker thread or the command line.
 """

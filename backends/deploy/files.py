@@ -215,3 +215,53 @@ def digests_bound(stack: Stack, root: str | None = None) -> set[str]:
     prefix = f"{root or files_root()}/{stack.name}/"
     return {m.source[len(prefix):].split("/", 1)[0] for s in stack.services for m in s.volumes
             if m.kind == "bind" and m.source and m.source.startswith(prefix)}
+
+
+#: The label carrying a `build:` context's content digest (hashed with the config).
+BUILD_CONTEXT_LABEL = "io.corral.build-context"
+
+
+def context_digest(folder: str) -> str:
+    """SHA-256 over a build context: each entry's path, permissions and content.
+
+    Lenient, unlike a shipped folder: a symbolic link counts by its target,
+    special files are skipped, there is no cap (the local engine reads it all
+    anyway). `.dockerignore` is not applied: any change in the folder counts.
+
+    Raises:
+        PlanError: The folder cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        for here, folders, names in os.walk(folder):
+            folders.sort()
+            for name in sorted(names):
+                path = os.path.join(here, name)
+                info = os.lstat(path)
+                relative = os.path.relpath(path, folder)
+                if stat.S_ISLNK(info.st_mode):
+                    digest.update(f"l {relative} {os.readlink(path)}\0".encode())
+                elif stat.S_ISREG(info.st_mode):
+                    digest.update(f"f {stat.S_IMODE(info.st_mode):o} {relative}\0".encode())
+                    with open(path, "rb") as handle:
+                        while chunk := handle.read(CHUNK):
+                            digest.update(chunk)
+    except OSError as exc:
+        raise PlanError(f"build context {folder}: cannot be read ({exc.strerror})") from None
+    return digest.hexdigest()
+
+
+def mark_builds(stack: Stack) -> Stack:
+    """`stack` with each `build:` service labelled with its context's digest.
+
+    The label is part of the configuration hash: an edited context recreates
+    the service's containers (after the apply rebuilt and pushed the image),
+    an unchanged one changes nothing.
+    """
+    if not any(s.build for s in stack.services):
+        return stack
+    services = tuple(
+        dataclasses.replace(s, labels={**s.labels,
+                                       BUILD_CONTEXT_LABEL: context_digest(s.build.context)})
+        if s.build else s for s in stack.services)
+    return dataclasses.replace(stack, services=services)

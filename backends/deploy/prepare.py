@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.carry import kept_secrets
 from corral.backends.deploy.diff import FieldChange, stack_changes
-from corral.backends.deploy.files import localize
+from corral.backends.deploy.files import localize, mark_builds
 from corral.backends.deploy.files_hosts import FilePlan, plan_host_paths
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
@@ -167,6 +167,8 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     # Files beside the compose file become binds of the hosts' copies, named
     # by content: from here on the stack is what the hosts will run.
     stack, shipped = localize(stack)
+    if record is None:  # a record's stack carries the digest its build was made from
+        stack = mark_builds(stack)
     state = state or gather(fleet)
     # Service questions were resolved when the stack was deployed: a scale or a
     # reconcile must not stop because the other stack is away for a while.

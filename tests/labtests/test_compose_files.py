@@ -193,6 +193,13 @@ def test_build_with_the_local_engine_then_push(
         _, made = containers(lab, "cbuild")["made"]
         assert read(made, "/hello.txt") == "from the context\n"
         assert read(made, "/greeting.txt") == "built-by-corral\n"
+        again = corral_on(lab, "deploy", compose, "--stack", "cbuild", "--yes")
+        assert again.returncode == 0 and " build " not in again.stderr, again.stderr
+        (build_folder / "src" / "hello.txt").write_text("edited context\n")
+        edited = corral_on(lab, "deploy", compose, "--stack", "cbuild", "--yes")
+        assert edited.returncode == 0 and " build " in edited.stderr, edited.stderr
+        _, remade = containers(lab, "cbuild")["made"]
+        assert remade.id != made.id and read(remade, "/hello.txt") == "edited context\n"
     finally:
         corral_on(lab, "rm", "cbuild", "--yes")
 

@@ -65,3 +65,23 @@ def test_the_local_socket_must_be_a_socket(monkeypatch: pytest.MonkeyPatch,
     (tmp_path / "plain").write_text("")
     monkeypatch.setenv(build_mod.ENV_LOCAL_DOCKER, str(tmp_path / "plain"))
     assert build_mod.local_socket() is None
+
+
+def test_an_edited_context_changes_the_config_hash(tmp_path: Path) -> None:
+    from corral.backends.deploy.body import config_hash
+    from corral.backends.deploy.files import BUILD_CONTEXT_LABEL, mark_builds
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM x\n")
+    text = "services:\n  web:\n    build: ./app\n  db:\n    image: x\n"
+
+    def hashes():
+        stack = mark_builds(stack_of(tmp_path, text))
+        return stack, {s.name: config_hash(stack, s) for s in stack.services}
+
+    stack, first = hashes()
+    assert len(stack.service("web").labels[BUILD_CONTEXT_LABEL]) == 64
+    assert hashes()[1] == first
+    (tmp_path / "app" / "Dockerfile").write_text("FROM y\n")
+    changed = hashes()[1]
+    assert changed["web"] != first["web"] and changed["db"] == first["db"]
