@@ -75,7 +75,7 @@ def _binds(prepared, services: set[str]) -> list[str]:
 
 
 async def host_shell(session: HostSession, command: str, timeout: float = TIMEOUT
-                 ) -> tuple[int, str]:
+                     ) -> tuple[int, str]:
     """Run a shell command on the host: over SSH, or here for the local engine."""
     if session.spec.is_local:
         process = await asyncio.create_subprocess_exec(
@@ -128,16 +128,16 @@ def plan_host_paths(fleet: Fleet, prepared, items: dict[str, LocalFile]) -> File
                 result.rows.append(FileRow(answer.host, item.local, users, item.size,
                                            "ship" if path in absent else "present", path))
             elif path in absent:
-                where = ("a shipped file of an earlier deploy: deploy the stack from its"
+                where = ("a file shipped by an earlier deploy: deploy the stack from its"
                          " compose file again" if path.startswith(stack_dir + "/")
-                         else "bind mount source missing")
+                         else "a bind mount source: create it on the host, or use a named"
+                         " volume or a path beside the compose file")
                 missing.setdefault(answer.host, {})[path] = where
     if missing:
         first_host = sorted(missing)[0]
         first_path = sorted(missing[first_host])[0]
         raise PlanError(f"stack {prepared.stack.name}: {first_host}: {first_path} does not"
-                        " exist (a bind mount source; create it on the host, or use a named"
-                        " volume or a path beside the compose file)",
+                        f" exist ({missing[first_host][first_path]})",
                         {"bind mounts": {f"{host} {path}": why for host, paths in
                                          sorted(missing.items())
                                          for path, why in sorted(paths.items())}})

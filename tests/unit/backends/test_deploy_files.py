@@ -11,7 +11,7 @@ import pytest
 
 from corral.backends.deploy import files, files_hosts, files_ship
 from corral.backends.deploy.body import config_hash
-from corral.backends.errors import DeployError, PlanError
+from corral.backends.errors import BackendError, DeployError, PlanError
 from corral.catalog.answers import resolve_answers
 from corral.catalog.errors import RenderError
 from corral.catalog.loader import Version
@@ -188,3 +188,60 @@ def test_prune_keeps_only_what_is_bound(tmp_path: Path, monkeypatch: pytest.Monk
 def test_digests_bound_reads_the_binds_under_the_stack(folder: Path) -> None:
     stack, items = files.localize(stack_of(folder), "/r")
     assert files.digests_bound(stack, "/r") == {i.digest for i in items.values()}
+
+
+class _Fleet:
+    """Hosts that are all this machine (is_local): their shell is `sh` here."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.backend = SimpleNamespace(
+            run=lambda coro, timeout=None: self.loop.run_until_complete(coro))
+        self.sessions = {n: SimpleNamespace(name=n, spec=SimpleNamespace(is_local=True))
+                         for n in names}
+
+    def query(self, work, hosts=None):
+        results = []
+        for name in hosts or list(self.sessions):
+            try:
+                results.append(SimpleNamespace(host=name, ok=True, error=None,
+                                               value=work(self.sessions[name])))
+            except BackendError as exc:
+                results.append(SimpleNamespace(host=name, ok=False, error=exc, value=None))
+        return results
+
+
+def _planned(stack, steps):
+    from corral.backends.plan.model import CREATE
+
+    return SimpleNamespace(stack=stack, plan=SimpleNamespace(changes=[
+        SimpleNamespace(action=CREATE, host=host, service=service) for host, service in steps]))
+
+
+def test_plan_rows_say_ship_or_present_per_host(folder: Path, tmp_path: Path) -> None:
+    stack, items = files.localize(stack_of(folder), str(tmp_path / "hosts"))
+    conf = items[str(folder / "conf.txt")]
+    os.makedirs(conf.directory)
+    Path(conf.host_path).write_text("one\n")
+    fleet = _Fleet(["h1", "h2"])
+    try:
+        plan = files_hosts.plan_host_paths(
+            fleet, _planned(stack, [("h1", "web"), ("h2", "db")]), items)
+    finally:
+        fleet.loop.close()
+    assert [(r.host, Path(r.local).name, r.action, r.services) for r in plan.rows] == [
+        ("h1", "conf.txt", "present", ("web",)), ("h1", "site", "ship", ("web",))]
+    assert [Path(r.local).name for r in plan.to_ship] == ["site"]
+
+
+def test_a_missing_absolute_bind_source_is_a_plan_error(tmp_path: Path) -> None:
+    stack = stack_of(tmp_path, "services:\n  web:\n    image: b\n    volumes:\n"
+                               f"      - {tmp_path}:/here\n      - /no/such/dir:/x\n")
+    fleet = _Fleet(["h1"])
+    try:
+        with pytest.raises(PlanError) as info:
+            files_hosts.plan_host_paths(fleet, _planned(stack, [("h1", "web")]), {})
+    finally:
+        fleet.loop.close()
+    assert info.value.message.startswith("stack st: h1: /no/such/dir does not exist (a bind")
+    assert str(tmp_path) not in str(info.value)
