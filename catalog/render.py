@@ -83,6 +83,10 @@ def render(version: Version, answers: Answers, *, stack_name: str,
     services, volumes, networks = build_services(
         compose_doc, rancher_doc, sources=(compose_src, rancher_src),  # type: ignore[arg-type]
         stack_name=stack_name, report=report,
+        # Only a compose file given as FILE has files beside it on this machine to
+        # ship or build from; a catalog entry's folder is a published template.
+        base=version.compose_file.parent if version.standalone and version.compose_file
+        else None,
     )
     refs = _check_environment_questions(version.info.questions, answers, stack_name,
                                         {s.name for s in services}, report)

@@ -72,9 +72,12 @@ class Mount:
 
     Attributes:
         kind: `named` (a stack or external volume), `bind` (a host path),
+            `local` (a relative bind: a file or folder beside the compose file
+            on the operator's machine, which the deploy ships to the hosts),
             `anonymous` (a fresh volume at `target`) or `tmpfs` (a memory
             file system at `target`; `options` hold `size=`/`mode=`).
-        source: The volume name or host path; None for anonymous and tmpfs mounts.
+        source: The volume name, host path (for `local` the absolute path on
+            this machine); None for anonymous and tmpfs mounts.
         target: The path inside the container.
         mode: `rw` or `ro`.
         options: Other flags after the mode (`z`, `Z`, `nocopy`…), in order.
@@ -135,6 +138,23 @@ class FileRef:
     name: str
     target: str
     origin: str = ""
+
+
+@dataclass(frozen=True)
+class Build:
+    """Compose `build:`: the image is built with the operator's local engine, then pushed.
+
+    Attributes:
+        context: The build context, an absolute folder on the operator's machine.
+        dockerfile: The Dockerfile, relative to the context (None: `Dockerfile`).
+        args: Build arguments.
+        target: The build stage to stop at, or None.
+    """
+
+    context: str
+    dockerfile: str | None = None
+    args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -333,6 +353,8 @@ class Service(_Masked):
         container_name: Compose's `container_name`: Corral names containers
             `STACK-SERVICE-N` and gives this name as a network alias.
         files: Compose `secrets` and `configs` the service asks for.
+        build: Compose `build:`, or None; `image` then names the result (given,
+            or `STACK-SERVICE:corral`).
         healthcheck: docker-compose's engine health check, or None.
         logging: Log driver and options, or None.
         ulimits: Ulimits by name order.
@@ -390,6 +412,7 @@ class Service(_Masked):
     depends_on_conditions: dict[str, str] = field(default_factory=dict)
     container_name: str | None = None
     files: tuple[FileRef, ...] = ()
+    build: Build | None = None
     healthcheck: ComposeHealthcheck | None = None
     logging: Logging | None = None
     ulimits: tuple[Ulimit, ...] = ()

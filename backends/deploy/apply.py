@@ -3,7 +3,8 @@
 `apply()` runs the preflight on every host involved (images present or
 obtainable, volumes and networks available, passwords recoverable) and stops
 before any change if something is missing. Then it brings the images the
-hosts lack (pulled or pushed, `image_plan.py`). Then each host converges on its own
+hosts lack (pulled or pushed, `image_plan.py`) and ships the files beside
+the compose file they lack (`files.py`). Then each host converges on its own
 thread (see `deploy/host.py`): stack record first (intent: a second
 operator sees what is being deployed), networks and volumes, removals,
 containers in dependency order, started, health. Every step is idempotent,
@@ -25,8 +26,15 @@ from dataclasses import dataclass, field
 
 from corral.backends import guard
 from corral.backends.deploy import lease, loadbalancer
+from corral.backends.deploy.files_hosts import prune
 from corral.backends.deploy.gather import FleetState, gather
-from corral.backends.deploy.host import HostWork, bring_images, converge_host, preflight
+from corral.backends.deploy.host import (
+    HostWork,
+    bring_files,
+    bring_images,
+    converge_host,
+    preflight,
+)
 from corral.backends.deploy.objects import remove_volume
 from corral.backends.deploy.overlay import move_to_overlay
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
@@ -122,6 +130,7 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
     work = HostWork.build(fleet, prepared)
     preflight(fleet, prepared, work)
     bring_images(fleet, prepared, report)
+    bring_files(fleet, prepared, report)
     if prepared.plan.overlay:
         move_to_overlay(fleet, prepared, {n for item in work.values() for n in item.networks},
                         report)
@@ -152,4 +161,6 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
         # A failure here leaves an old generation behind; the next apply removes it.
         for host, volume in prepared.stale_records:
             fleet.query(lambda session, name=volume: remove_volume(session, name), hosts=[host])
+        prune(fleet, prepared, sorted(set(hosts) | {h for h, _ in prepared.stale_records}
+                                      | {s.host for s in prepared.plan.final()}))
     return outcome

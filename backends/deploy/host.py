@@ -23,8 +23,11 @@ from corral.backends.deploy.body import (
     unmask,
     volume_name,
 )
+from corral.backends.deploy.build import LOCAL_BUILD, build_all, no_engine_reason
+from corral.backends.deploy.files_ship import ship
 from corral.backends.deploy.health import Target, container_address, gateway_address, wait_all
 from corral.backends.deploy.image_plan import (
+    PUSH,
     image_sources,
     plan_images,
     transfer,
@@ -185,6 +188,10 @@ def preflight(fleet: Fleet, prepared: Prepared, work: dict[str, HostWork]) -> No
     except BackendError as exc:
         problems[exc.host or "?"] = [f"unreachable: {exc.message}"]
         rows = []
+    unbuildable = sorted({row.image for row in rows if row.why == no_engine_reason()})
+    if unbuildable:  # one line: the same for every host, and nothing else matters first
+        raise PreflightError(f"stack {stack.name}: {', '.join(unbuildable)}:"
+                             f" {no_engine_reason()}; nothing was changed")
     for host, lines in unavailable_problems(rows).items():
         problems.setdefault(host, []).extend(lines)
     for result in fleet.query(check, hosts=sorted(work)):
@@ -200,13 +207,40 @@ def preflight(fleet: Fleet, prepared: Prepared, work: dict[str, HostWork]) -> No
 def bring_images(fleet: Fleet, prepared: Prepared, report: ProgressCallback) -> None:
     """Pull or push the images `prepared.images` says hosts lack, before any container change.
 
+    Images of `build:` services are built first with the local engine (`build.py`).
+
     Raises:
-        PreflightError: An image could not reach a host (named, with why); no
-            container was changed (images already moved stay: a re-run skips them).
+        PreflightError: An image could not be built or reach a host (named, with
+            why); no container was changed (images already moved stay: a re-run
+            skips them).
     """
-    errors = transfer(fleet, prepared.images, report, image_sources(prepared))
+    sources = image_sources(prepared)
+    built = sorted({row.image for row in prepared.images
+                    if row.action == PUSH and row.source == LOCAL_BUILD})
+    try:
+        builder = build_all(prepared, built, report)
+    except DeployError as exc:
+        raise PreflightError(f"stack {prepared.stack.name}: {exc.message}; no container was"
+                             " changed", {LOCAL_BUILD: [exc.message]}) from None
+    if builder is not None:
+        sources[LOCAL_BUILD] = builder
+    errors = transfer(fleet, prepared.images, report, sources)
     if errors:
         raise PreflightError(f"stack {prepared.stack.name}: images did not reach every host;"
+                             " no container was changed",
+                             {host: [error] for host, error in sorted(errors.items())})
+
+
+def bring_files(fleet: Fleet, prepared: Prepared, report: ProgressCallback) -> None:
+    """Ship the files beside the compose file that hosts lack, before any container change.
+
+    Raises:
+        PreflightError: A file did not reach a host (named, with why); no
+            container was changed (items already shipped stay: a re-run skips them).
+    """
+    errors = ship(fleet, prepared.files, report)
+    if errors:
+        raise PreflightError(f"stack {prepared.stack.name}: files did not reach every host;"
                              " no container was changed",
                              {host: [error] for host, error in sorted(errors.items())})
 

@@ -38,6 +38,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
+from corral.backends.deploy.build import LOCAL_BUILD, builds_of, local_socket, no_engine_reason
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.errors import (
     BackendError,
@@ -265,6 +266,15 @@ def plan_images(fleet: Fleet, prepared: Prepared) -> list[ImageRow]:
     if not needs:
         prepared.images = []
         return []
+    # Built images come from this machine's engine, never from a host or registry.
+    builds = builds_of(prepared)
+    built = [_built_row(host, image, builds[image].context)
+             for host, images in needs.items() for image in images if image in builds]
+    needs = {host: [i for i in images if i not in builds] for host, images in needs.items()}
+    needs = {host: images for host, images in needs.items() if images}
+    if not needs:
+        prepared.images = sorted(built, key=lambda row: (row.host, row.image))
+        return prepared.images
     wanted = sorted({image for images in needs.values() for image in images})
     online = prepared.state.online
     hosts: dict[str, HostImages] = {}
@@ -293,8 +303,16 @@ def plan_images(fleet: Fleet, prepared: Prepared) -> list[ImageRow]:
         for result in fleet.query(extra, hosts=sorted({*targets, *sources})):
             if result.ok:
                 hosts[result.host].chains, hosts[result.host].sizes = result.value  # type: ignore[misc]
-    prepared.images = decide(needs, hosts, prepared.pull, online, bundle)
+    prepared.images = sorted(decide(needs, hosts, prepared.pull, online, bundle) + built,
+                             key=lambda row: (row.host, row.image))
     return prepared.images
+
+
+def _built_row(host: str, image: str, context: str) -> ImageRow:
+    """A `build:` service's image: built here, then pushed; unavailable without an engine."""
+    if local_socket() is None:
+        return ImageRow(host, image, UNAVAILABLE, why=no_engine_reason())
+    return ImageRow(host, image, PUSH, LOCAL_BUILD, why=f"built here from {context}")
 
 
 def _bundle_images(bundle: BundleSource | None, images: list[str]

@@ -21,6 +21,8 @@ from corral.backends.deploy import loadbalancer
 from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.carry import kept_secrets
 from corral.backends.deploy.diff import FieldChange, stack_changes
+from corral.backends.deploy.files import localize, mark_builds
+from corral.backends.deploy.files_hosts import FilePlan, plan_host_paths
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
 from corral.backends.deploy.secret_tokens import fresh, from_record, tokens_for
@@ -83,6 +85,8 @@ class Prepared:
             `image_plan.plan_images()` (or the preflight) has read the hosts.
         bundle: The bundle the stack came from (`deploy --bundle`), an image
             source the plan pushes its images from; None otherwise.
+        files: Files beside the compose file the stack ships (`files.py`):
+            each item, and per host whether it must be sent.
     """
 
     stack: Stack
@@ -100,6 +104,7 @@ class Prepared:
     pull: str = "missing"
     images: list = field(default_factory=list)
     bundle: BundleSource | None = None
+    files: FilePlan = field(default_factory=FilePlan)
 
     @property
     def hosts_changed(self) -> list[str]:
@@ -156,11 +161,17 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
         bundle: A bundle to push the images it holds from.
 
     Raises:
-        PlanError: No placement satisfies the rules.
+        PlanError: No placement satisfies the rules; a file to ship is refused
+            (named); an absolute bind mount source is missing on a host.
         UpgradePending: An upgrade awaits confirm or rollback (unless this is
             the same upgrade again, which resumes it).
         BackendError: Reading the hosts failed.
     """
+    # Files beside the compose file become binds of the hosts' copies, named
+    # by content: from here on the stack is what the hosts will run.
+    stack, shipped = localize(stack)
+    if record is None:  # a record's stack carries the digest its build was made from
+        stack = mark_builds(stack)
     state = state or gather(fleet)
     # Rancher LB services run Corral's HAProxy image, as recorded from then on.
     stack = loadbalancer.resolve(stack, loadbalancer.image_of(fleet))
@@ -211,10 +222,12 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     stale = [(r.host, r.volume) for r in state.records if r.stack == stack.name
              and r.generation != definition.upgrade_from
              and (r.generation != definition.generation or r.host not in record_hosts)]
-    return Prepared(stack, definition, previous, state, hashes, plan,
-                    record is not None or bool(kept), list(record_hosts), sorted(stale),
-                    stack_changes(previous, stack, definition.secret_tokens, replaced),
-                    pull=pull, bundle=bundle)
+    prepared = Prepared(stack, definition, previous, state, hashes, plan,
+                        record is not None or bool(kept), list(record_hosts), sorted(stale),
+                        stack_changes(previous, stack, definition.secret_tokens, replaced),
+                        pull=pull, bundle=bundle)
+    prepared.files = plan_host_paths(fleet, prepared, shipped)
+    return prepared
 
 
 def _plan(stack: Stack, state: FleetState, tokens: dict[str, str]

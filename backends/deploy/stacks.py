@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from corral.backends import guard
 from corral.backends import labels as L
 from corral.backends.deploy import lease, tombstone
+from corral.backends.deploy.files_hosts import remove_files
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.objects import (
     remove_container,
@@ -236,6 +237,10 @@ def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
             for volume in stack_volumes(session, name):
                 remove_volume(session, volume)
                 report(Progress(host, volume, "volume", "done", "removed"))
+        if host in containers or host in records:
+            # Before the records: a failure leaves the record, so `rm` again retries.
+            remove_files(fleet, session, name)
+            report(Progress(host, name, "files", "done", "shipped files removed"))
         for volume in records.get(host, []):
             remove_volume(session, volume)
 

@@ -273,7 +273,11 @@ def _env_files(name: str, config: dict, source: Source, base: Path, root: Path |
             if item.get("path") is None:
                 raise CatalogError(f"service {name}: env_file needs path", file=source.file,
                                    line=line)
-            required = cv.boolean(item.get("required", True))
+            try:
+                required = cv.boolean(item.get("required", True))
+            except ValueError as exc:
+                raise CatalogError(f"service {name}: env_file required: {exc}",
+                                   file=source.file, line=line) from None
             item = item["path"]
         try:
             path = base / cv.text(item)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 
 from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
 from corral.catalog.compose import spec_keys as compose_spec
 from corral.catalog.compose import values as cv
+from corral.catalog.compose.local_files import local_mounts, read_build
 from corral.catalog.excerpt import quoted
 from corral.catalog.problems import Report, Source
 from corral.catalog.spec import LoadBalancer, Logging, Service
@@ -98,9 +100,10 @@ _SPEC_IGNORED = {
     "credential_spec": "is for Windows containers",
 }
 _UNSUPPORTED_COMPOSE = {
-    "build": "builds an image; Corral does not build images yet (build and push it, then"
-             " name it in image:)",
-    "dockerfile": "builds an image; Corral does not build images yet",
+    "build": "builds an image; Corral builds only for a compose file deployed as FILE"
+             " (corral deploy FILE), not for a catalog entry",
+    "dockerfile": "is a version 1 build key; Corral builds only with build: (version 2 and"
+                  " later)",
     "extends": "could not be resolved",
     "env_file": "could not be read",
     "secrets": "uses Rancher's secrets service",
@@ -125,6 +128,7 @@ def build_service(
     report: Report,
     spec: bool = False,
     known: frozenset[str] | None = None,
+    base: Path | None = None,
 ) -> Service:
     """Build the Service `name` from its two configurations.
 
@@ -138,6 +142,9 @@ def build_service(
         spec: True for a Compose Specification file (no `version:`, or 3.x).
         known: Every service of the stack: an optional `depends_on`
             (`required: false`) on a service not among them is dropped.
+        base: The compose file's folder: relative bind mounts name files in it,
+            which the deploy ships to the hosts (`local` mounts); None when
+            the file has no folder of its own (they are then an error).
 
     Returns:
         The service; fields with errors keep their defaults (the report has errors).
@@ -148,7 +155,7 @@ def build_service(
     lb_legacy = lbs.lb_kind(compose.get("image") if isinstance(compose.get("image"), str)
                             else None)
     _read_keys(name, compose, compose_src, report, values, extra, rancher_file=False, v2=v2,
-               spec=spec, known=known)
+               spec=spec, known=known, base=base)
     if rancher_config is not None and rancher_src is not None:
         _read_keys(name, rancher_config, rancher_src, report, values, extra, rancher_file=True,
                    v2=v2)
@@ -164,7 +171,7 @@ def build_service(
         except ValueError as exc:
             report.error(f"service {name}: log_opt: {exc}", compose_src.file,
                          compose_src.line(compose.line_of("log_opt")))
-    if not values.get("image"):
+    if not values.get("image") and not values.get("build"):
         report.error(f"service {name} has no image", compose_src.file,
                      compose_src.line(getattr(compose, "line", None)))
     reason = rancher.unsupported_image(values.get("image"))  # type: ignore[arg-type]
@@ -192,12 +199,10 @@ def build_service(
         report.error(f"service {name}: container_name {values['container_name']} names one"
                      f" container, but scale is {values['scale']}", compose_src.file,
                      compose_src.line(compose.line_of("container_name")))
-    for mount in values.get("volumes", ()):  # type: ignore[attr-defined]
-        if mount.kind == "bind" and not (mount.source or "").startswith("/"):
-            report.error(f"service {name}: volumes: {mount.source} is a path on this"
-                         " machine; Corral does not ship it to the hosts yet (use an"
-                         " absolute path present on the hosts, or a named volume)",
-                         compose_src.file, compose_src.line(compose.line_of("volumes")))
+    if values.get("volumes"):
+        values["volumes"] = local_mounts(name, values["volumes"], base,  # type: ignore[arg-type]
+                                         compose_src, compose_src.line(compose.line_of("volumes")),
+                                         report)
     driver = extra.get("volume_driver")
     if isinstance(driver, str) and rancher.UNSUPPORTED_DRIVER.fullmatch(driver):
         report.unsupported(f"service {name}: volume_driver {driver} is a Rancher storage driver",
@@ -265,7 +270,7 @@ def _load_balancer(service: Service, legacy: bool, lb_raw: dict, compose: dict,
 
 def _read_keys(name: str, config: dict, source: Source, report: Report, values: dict,
                extra: dict, *, rancher_file: bool, v2: bool, spec: bool = False,
-               known: frozenset[str] | None = None) -> None:
+               known: frozenset[str] | None = None, base: Path | None = None) -> None:
     for key, raw in config.items():
         line = source.line(config.line_of(key)) if hasattr(config, "line_of") else None
         where = f"service {name}: {key}"
@@ -279,6 +284,11 @@ def _read_keys(name: str, config: dict, source: Source, report: Report, values: 
             report.warn(f"{where} {_SPEC_IGNORED[key]}; ignored", source.file, line)
         elif key == "depends_on" and not rancher_file:
             _read_depends_on(where, raw, source, line, report, values, known, v2)
+        elif key == "build" and not rancher_file and base is not None:
+            try:
+                values["build"] = read_build(raw, base, report, where, source.file, line)
+            except ValueError as exc:
+                report.error(f"{where}: {exc}", source.file, line)
         elif key == "container_name" and not rancher_file:
             try:
                 values["container_name"] = cv.text(raw)

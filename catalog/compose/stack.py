@@ -9,11 +9,14 @@ depends_on, volumes_from) are checked and sidekicks learn their primary.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from pathlib import Path
 
 from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
+from corral.catalog.compose.local_files import built_image
 from corral.catalog.compose.service import build_service
 from corral.catalog.compose.sidekicks import link_sidekicks
 from corral.catalog.excerpt import quoted
@@ -156,6 +159,7 @@ def build_services(
     sources: tuple[Source, Source | None],
     stack_name: str,
     report: Report,
+    base: Path | None = None,
 ) -> tuple[tuple[Service, ...], tuple[Volume, ...], tuple[Network, ...]]:
     """Build the services, volumes and networks of a stack.
 
@@ -165,6 +169,7 @@ def build_services(
         sources: Both files, for problem locations.
         stack_name: Replaces `${stack_name}` in every service.
         report: Collects every problem.
+        base: The compose file's folder, where relative bind mounts point.
 
     Returns:
         Services, volumes and networks, each sorted by name.
@@ -201,7 +206,11 @@ def build_services(
             report=report,
             spec=fmt == SPEC,
             known=known,
+            base=base,
         )
+        if services[name].build and not services[name].image:
+            services[name] = dataclasses.replace(services[name],
+                                                 image=built_image(stack_name, name))
     for name in rancher_doc_services:
         if name not in services_doc and rancher_src:
             report.warn(f"service {name} is in rancher-compose.yml but not docker-compose.yml",

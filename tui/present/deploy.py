@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -15,6 +16,7 @@ from corral.backends.deploy import (
     ProgressCallback,
     StackSummary,
     describe_load_balancer,
+    human_bytes,
 )
 from corral.backends.plan import CONFIG_CHANGED, KEEP, REPLACE, Plan, Step
 from corral.tui.present.safe import visible
@@ -97,15 +99,46 @@ def balancer_lines(prepared: Prepared) -> list[str]:
     return ["Load balancers:", *lines] if lines else []
 
 
+FILE_COLUMNS = ("HOST", "FILE", "SIZE", "SERVICES", "HOW")
+
+
+def shown_path(path: str) -> str:
+    """A local path as typed: relative to the working folder when it lies inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def file_how(row) -> str:
+    """`ship (sha256 1ba42274c9b3)` or `present`: the digest names the host directory."""
+    digest = os.path.basename(os.path.dirname(row.host_path))[:12]
+    return f"ship (sha256 {digest})" if row.action == "ship" else f"present (sha256 {digest})"
+
+
+def file_lines(prepared: Prepared) -> list[str]:
+    """The files part of the plan: what each host gets of the files beside the compose file."""
+    rows = prepared.files.rows
+    if not rows:
+        return []
+    table = format_table(FILE_COLUMNS, [
+        (row.host, shown_path(row.local), human_bytes(row.size), ",".join(row.services),
+         file_how(row)) for row in rows])
+    return ["Files:", *(f"  {line}" for line in table.splitlines())]
+
+
 def plan_json(prepared: Prepared) -> dict:
     """The plan as `--json` prints it: each replaced step with its `changes`, and
-    `images`, how each image reaches each host (`ImageRow.to_dict()`)."""
+    `images`, how each image reaches each host (`ImageRow.to_dict()`), and
+    `files`, what each host gets of the files beside the compose file (`FileRow`)."""
     data = {**prepared.plan.to_dict(), "no_op": prepared.no_op,
             "generation": prepared.definition.generation, "pull": prepared.pull,
             "images": [row.to_dict() for row in prepared.images],
             "load_balancers": {s.name: {"image": s.image, "rules": describe_load_balancer(s)}
                                for s in prepared.stack.services
                                if s.load_balancer is not None},
+            "files": [row.to_dict() for row in prepared.files.rows],
             "dropped": list(prepared.stack.dropped)}
     for step, item in zip(prepared.plan.steps, data["steps"], strict=True):
         fields = prepared.changes.get(step.service) if step.action == REPLACE else None
@@ -151,6 +184,9 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
     balancers = balancer_lines(prepared)
     if balancers:
         lines += ["", *balancers]
+    files = file_lines(prepared)
+    if files:
+        lines += ["", *files]
     if prepared.stack.dropped:
         lines += ["", "Dropped (only a Rancher server provides them):",
                   *(f"  {item}" for item in prepared.stack.dropped)]

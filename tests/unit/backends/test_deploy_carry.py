@@ -115,7 +115,8 @@ def test_a_password_the_template_transforms_cannot_be_kept(monkeypatch) -> None:
     assert stack.service("kv").environment["KV_PASSWORD"] == MASK  # used verbatim: kept
     real = carry.render
 
-    def upper_case(version, answers, *, stack_name, **options):  # a template piping it through `upper`
+    # A template piping it through `upper`.
+    def upper_case(version, answers, *, stack_name, **options):
         stack = real(version, answers, stack_name=stack_name, **options)
         kv = stack.service("kv")
         kv = dataclasses.replace(kv, environment={

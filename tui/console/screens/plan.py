@@ -28,7 +28,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Header, Static
 
-from corral.backends.deploy import ApplyResult, ImageRow
+from corral.backends.deploy import ApplyResult, ImageRow, Prepared, human_bytes
 from corral.backends.errors import (
     BackendError,
     DeployError,
@@ -49,9 +49,11 @@ from corral.tui.present.deploy import (
     balancer_lines,
     change_lines,
     changes_line,
+    file_how,
     passed_over,
     plan_heading,
     result_lines,
+    shown_path,
 )
 
 AGAIN = "plan and apply again"
@@ -95,6 +97,7 @@ def plan_notes(planned: Planned) -> Group:
         parts.append(Text(balancers[0].rstrip(":"), style="bold"))
         parts.extend(Padding(Text(line.strip()), (0, 0, 0, len(line) - len(line.lstrip())))
                      for line in balancers[1:])
+    parts += file_notes(prepared)
     if more:
         parts.append(more[1:])  # without the first line break
     if not skipped:
@@ -110,6 +113,20 @@ def plan_notes(planned: Planned) -> Group:
 
 #: How an image row's HOW cell is styled, by action.
 IMAGE_STYLE = {"present": "dim", "pull": "cyan", "push": "cyan", "unavailable": "bold red"}
+
+
+def file_notes(prepared: Prepared) -> list[RenderableType]:
+    """Files beside the compose file: per host, each item, its size and whether it is sent."""
+    rows = prepared.files.rows
+    if not rows:
+        return []
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(4):
+        grid.add_column()
+    for row in rows:
+        how = Text(file_how(row), style="cyan" if row.action == "ship" else "dim")
+        grid.add_row(row.host, shown_path(row.local), human_bytes(row.size), how)
+    return [Text("Files", style="bold"), Padding(grid, (0, 0, 0, 2))]
 
 
 def image_notes(rows: list[ImageRow]) -> list[RenderableType]:

@@ -1,0 +1,267 @@
+"""Files beside the compose file, shipped to the hosts; host paths checked in the plan.
+
+A relative bind mount (`./nginx.conf:/etc/nginx/nginx.conf`, `./app:/app`)
+reaches the spec as a `local` mount (`catalog/compose/local_files.py`).
+`localize()` hashes each one's content (SHA-256 over the file, or over every
+entry of a folder: path, type, permission bits, content) and turns the mount
+into a plain bind of `ROOT/STACK/DIGEST/NAME` on the hosts, so:
+
+- an unchanged file keeps its path: nothing is sent again and the
+  containers keep their configuration hash;
+- a changed file gets a new path: the bind source changes, so the service's
+  configuration hash changes and its containers are recreated.
+
+ROOT is `/var/lib/corral/files` unless `CORRAL_FILES_DIR` says otherwise (it
+must be the same for every host: it is part of the containers' configuration).
+
+`files_hosts.plan_host_paths()` asks each host with containers to create which digests it
+holds already and whether every absolute bind source exists (one shell command
+per host, over the SSH connection; the local engine's host is this machine).
+A missing absolute path is a `PlanError` naming host and path. `files_ship.ship()`
+streams a tar of each missing item through the same SSH connection into
+`tar -x` on the host (bounded memory: 256 KiB chunks), unpacked into a
+`.part-*` directory beside the final one and renamed into place by a second
+command, so a cut transfer leaves nothing that looks complete. The content
+is hashed again while it is sent: a file edited since the plan is never
+renamed in (the ship stops: plan again).
+
+Refused, with one line naming the file: symbolic links and special files
+inside a shipped folder, more than `MAX_ENTRIES` entries, more than
+`MAX_BYTES` in all. After a successful apply, `prune()` removes the digests
+no generation that may still run binds (an upgrade keeps the generation it
+came from, for a rollback); `corral rm STACK` removes the stack's directory
+(`remove_files()`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from corral.backends.errors import PlanError
+from corral.catalog.spec import Mount, Stack
+
+ENV_FILES_DIR = "CORRAL_FILES_DIR"
+DEFAULT_FILES_DIR = "/var/lib/corral/files"
+#: At most this many bytes of shipped content per stack.
+MAX_BYTES = 256 * 1024 * 1024
+#: At most this many files and folders in one shipped folder.
+MAX_ENTRIES = 10_000
+CHUNK = 256 * 1024
+
+
+def files_root() -> str:
+    """Where shipped files live on the hosts (`CORRAL_FILES_DIR`, absolute)."""
+    root = os.environ.get(ENV_FILES_DIR) or DEFAULT_FILES_DIR
+    if not root.startswith("/"):
+        raise PlanError(f"{ENV_FILES_DIR}={root} must be an absolute path")
+    return root.rstrip("/") or "/"
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file or folder on this machine that a stack ships.
+
+    Attributes:
+        local: Its absolute path here.
+        digest: SHA-256 of its content (hex).
+        size: Bytes of content.
+        entries: Files and folders in it (1 for a file).
+        folder: True for a folder.
+        host_path: Where the hosts hold it (the containers' bind source).
+    """
+
+    local: str
+    digest: str
+    size: int
+    entries: int
+    folder: bool
+    host_path: str
+
+    @property
+    def directory(self) -> str:
+        """The host directory named after the digest, holding `host_path`."""
+        return os.path.dirname(self.host_path)
+
+
+def walk(path: str) -> Iterator[tuple[str, os.stat_result]]:
+    """(path relative to `path`'s parent, lstat) of `path` and, for a folder, all inside it.
+
+    Sorted, so two walks of the same content agree.
+
+    Raises:
+        PlanError: A symbolic link or special file, or too many entries.
+    """
+    parent = os.path.dirname(path)
+    pending = [path]
+    count = 0
+    while pending:
+        here = pending.pop()
+        try:
+            info = os.lstat(here)
+        except OSError as exc:
+            raise PlanError(f"{here}: cannot be read ({exc.strerror})") from None
+        if stat.S_ISLNK(info.st_mode):
+            raise PlanError(f"{here} is a symbolic link; Corral ships only regular files and"
+                            " folders")
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+            raise PlanError(f"{here} is not a regular file or a folder; not shipped")
+        count += 1
+        if count > MAX_ENTRIES:
+            raise PlanError(f"{path} holds more than {MAX_ENTRIES} entries; Corral ships at"
+                            " most that many per folder (use a volume or an image)")
+        yield os.path.relpath(here, parent), info
+        if stat.S_ISDIR(info.st_mode):
+            try:
+                names = sorted(os.listdir(here), reverse=True)
+            except OSError as exc:
+                raise PlanError(f"{here}: cannot be listed ({exc.strerror})") from None
+            pending.extend(os.path.join(here, name) for name in names)
+
+
+class Digest:
+    """The digest of an item: each entry's path, type, permissions and content."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.entries = 0
+
+    def entry(self, name: str, info: os.stat_result) -> None:
+        kind = "d" if stat.S_ISDIR(info.st_mode) else "f"
+        self.hash.update(f"{kind} {stat.S_IMODE(info.st_mode):o} {name}\0".encode())
+        self.entries += 1
+
+    def content(self, chunk: bytes) -> None:
+        self.hash.update(chunk)
+        self.size += len(chunk)
+        if self.size > MAX_BYTES:
+            raise PlanError(f"shipped files exceed {MAX_BYTES // (1024 * 1024)} MiB; Corral"
+                            " ships at most that much per stack (use a volume or an image)")
+
+    def hexdigest(self) -> str:
+        return self.hash.hexdigest()
+
+
+def _read(path: str) -> Iterator[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def digest_of(path: str) -> Digest:
+    """Hash a file or folder (see `Digest`).
+
+    Raises:
+        PlanError: Something in it is refused (named), or it is too large.
+    """
+    digest = Digest()
+    for name, info in walk(path):
+        digest.entry(name, info)
+        if stat.S_ISREG(info.st_mode):
+            for chunk in _read(os.path.join(os.path.dirname(path), name)):
+                digest.content(chunk)
+    return digest
+
+
+def localize(stack: Stack, root: str | None = None) -> tuple[Stack, dict[str, LocalFile]]:
+    """`stack` with its `local` mounts made binds of the hosts' copies.
+
+    Returns:
+        The stack, and each item it ships by local path.
+
+    Raises:
+        PlanError: An item is refused or too large (one line naming the file).
+    """
+    items: dict[str, LocalFile] = {}
+    if not any(m.kind == "local" for s in stack.services for m in s.volumes):
+        return stack, items
+    root = root or files_root()
+    total = 0
+    services = []
+    for service in stack.services:
+        mounts = []
+        for mount in service.volumes:
+            if mount.kind != "local" or not mount.source:
+                mounts.append(mount)
+                continue
+            if mount.source not in items:
+                digest = digest_of(mount.source)
+                total += digest.size
+                if total > MAX_BYTES:
+                    raise PlanError(f"shipped files exceed {MAX_BYTES // (1024 * 1024)} MiB"
+                                    f" with {mount.source}; Corral ships at most that much per"
+                                    " stack (use a volume or an image)")
+                name = os.path.basename(mount.source) or "root"
+                items[mount.source] = LocalFile(
+                    mount.source, digest.hexdigest(), digest.size, digest.entries,
+                    os.path.isdir(mount.source),
+                    f"{root}/{stack.name}/{digest.hexdigest()}/{name}")
+            mounts.append(Mount("bind", items[mount.source].host_path, mount.target,
+                                mount.mode, mount.options))
+        services.append(dataclasses.replace(service, volumes=tuple(mounts)))
+    return dataclasses.replace(stack, services=tuple(services)), items
+
+
+def digests_bound(stack: Stack, root: str | None = None) -> set[str]:
+    """The digest directories of `ROOT/STACK` that the stack's services bind."""
+    prefix = f"{root or files_root()}/{stack.name}/"
+    return {m.source[len(prefix):].split("/", 1)[0] for s in stack.services for m in s.volumes
+            if m.kind == "bind" and m.source and m.source.startswith(prefix)}
+
+
+#: The label carrying a `build:` context's content digest (hashed with the config).
+BUILD_CONTEXT_LABEL = "io.corral.build-context"
+
+
+def context_digest(folder: str) -> str:
+    """SHA-256 over a build context: each entry's path, permissions and content.
+
+    Lenient, unlike a shipped folder: a symbolic link counts by its target,
+    special files are skipped, there is no cap (the local engine reads it all
+    anyway). `.dockerignore` is not applied: any change in the folder counts.
+
+    Raises:
+        PlanError: The folder cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        for here, folders, names in os.walk(folder):
+            folders.sort()
+            for name in sorted(names):
+                path = os.path.join(here, name)
+                info = os.lstat(path)
+                relative = os.path.relpath(path, folder)
+                if stat.S_ISLNK(info.st_mode):
+                    digest.update(f"l {relative} {os.readlink(path)}\0".encode())
+                elif stat.S_ISREG(info.st_mode):
+                    digest.update(f"f {stat.S_IMODE(info.st_mode):o} {relative}\0".encode())
+                    with open(path, "rb") as handle:
+                        while chunk := handle.read(CHUNK):
+                            digest.update(chunk)
+    except OSError as exc:
+        raise PlanError(f"build context {folder}: cannot be read ({exc.strerror})") from None
+    return digest.hexdigest()
+
+
+def mark_builds(stack: Stack) -> Stack:
+    """`stack` with each `build:` service labelled with its context's digest.
+
+    The label is part of the configuration hash: an edited context recreates
+    the service's containers (after the apply rebuilt and pushed the image),
+    an unchanged one changes nothing.
+    """
+    if not any(s.build for s in stack.services):
+        return stack
+    services = tuple(
+        dataclasses.replace(s, labels={**s.labels,
+                                       BUILD_CONTEXT_LABEL: context_digest(s.build.context)})
+        if s.build else s for s in stack.services)
+    return dataclasses.replace(stack, services=services)

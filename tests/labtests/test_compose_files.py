@@ -1,0 +1,223 @@
+"""Files beside a compose file against the lab: relative binds shipped over SSH,
+content-hashed (nothing sent twice, a changed file recreates only its service),
+removed with the stack; absolute bind sources checked in the plan; `build:`.
+
+The lab's hosts share one file system (network namespaces only), so the
+shipped-files root is a temporary folder per test (`CORRAL_FILES_DIR`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from corral.backends import labels as L
+from tests.support.deploy import corral_on
+from tests.support.lab import Lab
+from tests.support.lab_cli import engine
+
+pytestmark = pytest.mark.lab
+
+STACK = "cfiles"
+COMPOSE = """\
+services:
+  web:
+    image: corral-lab/busybox:1
+    command: [sleep, "3600"]
+    volumes:
+      - ./conf.txt:/etc/conf.txt:ro
+      - type: bind
+        source: ./site
+        target: /site
+        read_only: true
+  other:
+    image: corral-lab/busybox:1
+    command: [sleep, "3600"]
+    volumes:
+      - ./other.txt:/etc/other.txt
+"""
+
+
+def containers(lab: Lab, stack: str) -> dict[str, tuple[str, object]]:
+    """service -> (host, container) of the stack, as the engines report them."""
+    found = {}
+    for host in lab.hosts:
+        for container in engine(host.socket).containers.list(
+                all=True, filters={"label": f"{L.STACK}={stack}"}):
+            found[container.labels[L.SERVICE]] = (host.name, container)
+    return found
+
+
+def read(container, path: str) -> str:
+    code, output = container.exec_run(["cat", path])
+    assert code == 0, output
+    return output.decode()
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "hosts-files"
+    monkeypatch.setenv("CORRAL_FILES_DIR", str(root))
+    work = tmp_path / "app"
+    (work / "site" / "css").mkdir(parents=True)
+    (work / "docker-compose.yml").write_text(COMPOSE)
+    (work / "conf.txt").write_text("version one\n")
+    (work / "site" / "index.html").write_text("<h1>hello</h1>\n")
+    (work / "site" / "css" / "a.css").write_text("body {}\n")
+    (work / "other.txt").write_text("other\n")
+    return work
+
+
+def test_relative_binds_ship_once_and_a_change_recreates_only_its_service(
+        lab: Lab, folder: Path) -> None:
+    compose = str(folder / "docker-compose.yml")
+    root = Path(folder.parent / "hosts-files")
+    try:
+        plan = corral_on(lab, "plan", compose, "--stack", STACK, "--json")
+        assert plan.returncode == 0, plan.stderr
+        rows = json.loads(plan.stdout)["files"]
+        assert {(Path(r["local"]).name, r["action"]) for r in rows} == {
+            ("conf.txt", "ship"), ("site", "ship"), ("other.txt", "ship")}
+        conf = next(r for r in rows if r["local"].endswith("conf.txt"))
+        assert conf["size"] == len("version one\n") and conf["services"] == ["web"]
+        assert conf["host_path"].startswith(f"{root}/{STACK}/")
+        text = corral_on(lab, "plan", compose, "--stack", STACK)
+        assert "Files:" in text.stdout and "ship (sha256 " in text.stdout, text.stdout
+
+        first = corral_on(lab, "deploy", compose, "--stack", STACK, "--yes")
+        assert first.returncode == 0, first.stderr
+        assert first.stderr.count(" ship ") == 3, first.stderr
+        found = containers(lab, STACK)
+        web_host, web = found["web"]
+        assert read(web, "/etc/conf.txt") == "version one\n"
+        assert read(web, "/site/index.html") == "<h1>hello</h1>\n"
+        assert read(web, "/site/css/a.css") == "body {}\n"
+        assert read(found["other"][1], "/etc/other.txt") == "other\n"
+
+        again = corral_on(lab, "deploy", compose, "--stack", STACK, "--yes")
+        assert again.returncode == 0, again.stderr
+        assert " ship " not in again.stderr and "Nothing to change" in again.stdout, again
+
+        (folder / "conf.txt").write_text("version two\n")
+        changed = corral_on(lab, "deploy", compose, "--stack", STACK, "--yes")
+        assert changed.returncode == 0, changed.stderr
+        assert changed.stderr.count(" ship ") == 1, changed.stderr
+        after = containers(lab, STACK)
+        assert after["other"][1].id == found["other"][1].id
+        assert after["web"][1].id != web.id
+        assert read(after["web"][1], "/etc/conf.txt") == "version two\n"
+        # The old conf.txt digest is pruned once the apply succeeded; nothing half-done left.
+        kept = {p.name for p in (root / STACK).iterdir()}
+        assert len(kept) == 3 and conf["host_path"].split("/")[-2] not in kept, kept
+    finally:
+        removed = corral_on(lab, "rm", STACK, "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert not (root / STACK).exists()
+
+
+def test_a_missing_absolute_bind_source_is_a_plan_error_naming_the_host(
+        lab: Lab, tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  app:\n    image: corral-lab/busybox:1\n    volumes:\n"
+        "      - /srv/corral-no-such-dir:/data\n")
+    result = corral_on(lab, "plan", str(tmp_path / "docker-compose.yml"), "--stack", "cabs")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    line = result.stderr.splitlines()[0]
+    assert "/srv/corral-no-such-dir does not exist" in line, result.stderr
+    assert any(f": {host.name}: " in line for host in lab.hosts), result.stderr
+
+
+def test_a_symlink_beside_the_compose_file_is_refused_in_one_line(
+        lab: Lab, folder: Path) -> None:
+    (folder / "site" / "link").symlink_to("/etc/passwd")
+    result = corral_on(lab, "plan", str(folder / "docker-compose.yml"), "--stack", STACK)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "site/link is a symbolic link" in lines[0], result.stderr
+
+
+BUILD_COMPOSE = """\
+services:
+  made:
+    build:
+      context: ./src
+      args: {GREETING: built-by-corral}
+    command: [sleep, "3600"]
+"""
+
+
+@pytest.fixture
+def build_folder(tmp_path: Path) -> Path:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "Dockerfile").write_text(
+        "FROM corral-lab/busybox:1\nARG GREETING\nCOPY hello.txt /hello.txt\n"
+        "RUN echo $GREETING > /greeting.txt\n")
+    (tmp_path / "src" / "hello.txt").write_text("from the context\n")
+    (tmp_path / "docker-compose.yml").write_text(BUILD_COMPOSE)
+    return tmp_path
+
+
+def test_build_without_a_local_engine_stops_in_one_line(
+        lab: Lab, build_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORRAL_LOCAL_DOCKER", str(build_folder / "no-engine.sock"))
+    compose = str(build_folder / "docker-compose.yml")
+    plan = corral_on(lab, "plan", compose, "--stack", "cbuild", "--json")
+    assert plan.returncode == 0, plan.stderr
+    rows = json.loads(plan.stdout)["images"]
+    assert rows and all(r["image"] == "cbuild-made:corral" and r["action"] == "unavailable"
+                        for r in rows), rows
+    result = corral_on(lab, "deploy", compose, "--stack", "cbuild", "--yes")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "cbuild-made:corral: build: needs a Docker engine on this machine" in lines[0]
+    assert not containers(lab, "cbuild")
+
+
+def test_build_with_the_local_engine_then_push(
+        lab: Lab, build_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lab1's engine plays this machine's own (as in test_images_cli)."""
+    monkeypatch.setenv("CORRAL_LOCAL_DOCKER", lab.host("lab1").socket)
+    compose = str(build_folder / "docker-compose.yml")
+    try:
+        plan = corral_on(lab, "plan", compose, "--stack", "cbuild", "--json")
+        assert plan.returncode == 0, plan.stderr
+        row = json.loads(plan.stdout)["images"][0]
+        assert (row["action"], row["source"]) == ("push", "local build"), row
+        result = corral_on(lab, "deploy", compose, "--stack", "cbuild", "--yes")
+        assert result.returncode == 0, result.stderr
+        assert " build " in result.stderr and "Step " in result.stderr, result.stderr
+        _, made = containers(lab, "cbuild")["made"]
+        assert read(made, "/hello.txt") == "from the context\n"
+        assert read(made, "/greeting.txt") == "built-by-corral\n"
+        again = corral_on(lab, "deploy", compose, "--stack", "cbuild", "--yes")
+        assert again.returncode == 0 and " build " not in again.stderr, again.stderr
+        (build_folder / "src" / "hello.txt").write_text("edited context\n")
+        edited = corral_on(lab, "deploy", compose, "--stack", "cbuild", "--yes")
+        assert edited.returncode == 0 and " build " in edited.stderr, edited.stderr
+        _, remade = containers(lab, "cbuild")["made"]
+        assert remade.id != made.id and read(remade, "/hello.txt") == "edited context\n"
+    finally:
+        corral_on(lab, "rm", "cbuild", "--yes")
+
+
+def test_an_upgrade_keeps_the_old_files_for_a_rollback(lab: Lab, folder: Path) -> None:
+    compose = str(folder / "docker-compose.yml")
+    root = Path(folder.parent / "hosts-files")
+    stack = "cfilesup"
+    try:
+        assert corral_on(lab, "deploy", compose, "--stack", stack, "--yes").returncode == 0
+        (folder / "conf.txt").write_text("version two\n")
+        upgraded = corral_on(lab, "upgrade", compose, "--stack", stack, "--yes")
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert len(list((root / stack).iterdir())) == 4  # both conf.txt digests kept
+        rolled = corral_on(lab, "rollback", stack, "--yes")
+        assert rolled.returncode == 0, rolled.stderr
+        _, web = containers(lab, stack)["web"]
+        assert read(web, "/etc/conf.txt") == "version one\n"
+    finally:
+        corral_on(lab, "rm", stack, "--yes")
+    assert not (root / stack).exists()
