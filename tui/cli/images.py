@@ -276,6 +276,12 @@ def _pull_one(target: HostSession, image: str, board: TransferBoard,
 # ---------------------------------------------------------------- both
 
 
+def _names(message: str, image: str) -> bool:
+    """Whether `message` names `image`, with its registry or without (as a pull says it)."""
+    registry = split_reference(image)[0]
+    return image in message or image.removeprefix(f"{registry}/") in message
+
+
 Transfer = Callable[[HostSession, str, TransferBoard, str], tuple[str, dict]]
 
 
@@ -309,7 +315,7 @@ def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
                 except BackendError as error:
                     board.finish(label)
                     # One line naming the host and the image: an engine's reason rarely does.
-                    said = str(error) if image in error.message else \
+                    said = str(error) if _names(error.message, image) else \
                         f"{error.host or name}: {image}: {error.message}"
                     emit(False, said, {"host": name, "image": image,
                                        "error": error.message, "kind": error.title})

@@ -55,16 +55,18 @@ def transfer_log(screen: Screen) -> TransferLog:
     return TransferLog(on_end=ended)
 
 
-def update_needs(screen: ConsoleScreen, failed: set[str]) -> None:
+def update_needs(screen: ConsoleScreen, failed: set[str] | None) -> None:
     """Tell the images view what the stacks need and which hosts' listings count.
 
     Args:
         screen: The console.
         failed: Hosts whose image listing failed: nobody knows what they lack.
+            None before the first listing: no host is known to lack anything.
     """
     statuses = screen.query_one(HostBar).statuses
-    online = [name for name, status in statuses.items()
-              if status.state is HostState.ONLINE and name not in failed]
+    online = [] if failed is None else [
+        name for name, status in statuses.items()
+        if status.state is HostState.ONLINE and name not in failed]
     screen.query_one(ImagesView).set_needs(needed_images(screen.store.rows.values()), online)
 
 

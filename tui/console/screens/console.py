@@ -144,8 +144,9 @@ class ConsoleScreen(FleetFollow, Screen):
         self._told_same_engine: str | None = None
         #: Image pushes and pulls, running and ended (the transfers pane reads it).
         self.transfers = images_ui.transfer_log(self)
-        #: Hosts whose last image listing failed.
-        self._images_failed: set[str] = set()
+        #: Hosts whose last image listing failed; None until the first listing
+        #: (the images view must not call an image missing before it has looked).
+        self._images_failed: set[str] | None = None
 
     # --- layout -------------------------------------------------------------
 
