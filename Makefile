@@ -43,7 +43,7 @@ demo: lab-up
 
 test: deps venv
 	$(VENV)/bin/ruff check .
-	CORRAL_REQUIRE_LAB=1 $(VENV)/bin/pytest -q
+	CORRAL_REQUIRE_LAB=1 $(VENV)/bin/pytest -q --durations=25
 
 lint: venv
 	$(VENV)/bin/ruff check .
