@@ -27,7 +27,8 @@ from typing import Any
 import docker
 
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
-from corral.backends.errors import BackendError, DeployError, PushSourceFailed, PushSourceMissing
+from corral.backends.errors import DeployError, PushSourceMissing
+from corral.backends.images import saved_archive
 from corral.backends.inventory.load import DEFAULT_SOCKET
 from corral.backends.translate import translate_docker_error
 from corral.catalog.spec import Build
@@ -101,14 +102,7 @@ class LocalBuilder:
             raise translate_docker_error(exc, self.name) from exc
 
     def archive(self, image: str, chunk_size: int) -> Iterator[bytes]:
-        try:
-            yield from self.client.api.get_image(image, chunk_size=chunk_size)
-        except BackendError:
-            raise
-        except Exception as exc:
-            error = translate_docker_error(exc, self.name)
-            raise PushSourceFailed(f"reading {image} failed: {error.message}",
-                                   host=self.name) from exc
+        return saved_archive(self.client, self.name, image, chunk_size)
 
 
 def build_all(prepared: Prepared, images: list[str], report: ProgressCallback

@@ -33,6 +33,7 @@ from corral.backends.images.push import (
     PushReport,
     host_chains,
     push_image,
+    saved_archive,
 )
 from corral.backends.images.remove import RemoveReport, remove_images, unused_images
 from corral.backends.images.sources import ImageSources, check_online, find_sources, holds
@@ -66,6 +67,7 @@ __all__ = [
     "PullTally",
     "pull_image",
     "push_image",
+    "saved_archive",
     "PushReport",
     "REACH_TIMEOUT",
     "remove_images",

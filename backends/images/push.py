@@ -107,15 +107,29 @@ class EngineSource:
             raise PushSourceMissing(f"no image {image}", host=self.name) from None
 
     def archive(self, image: str, chunk_size: int) -> Iterator[bytes]:
-        client = self.session.stream_client()
-        try:
-            yield from client.api.get_image(image, chunk_size=chunk_size)
-        except BackendError:
-            raise
-        except Exception as exc:
-            error = translate_docker_error(exc, self.name)
-            raise PushSourceFailed(f"reading {image} failed: {error.message}",
-                                   host=self.name) from exc
+        return saved_archive(self.session.stream_client(), self.name, image, chunk_size)
+
+
+def saved_archive(client: Any, name: str, image: str, chunk_size: int) -> Iterator[bytes]:
+    """An engine's `docker save` archive of `image`, in chunks, as a push source reads it.
+
+    Args:
+        client: The engine's docker-py client.
+        name: The source's name, for errors.
+        image: The image.
+        chunk_size: The chunk size asked of the engine.
+
+    Raises:
+        PushSourceFailed: The engine failed while the archive was read.
+    """
+    try:
+        yield from client.api.get_image(image, chunk_size=chunk_size)
+    except BackendError:
+        raise
+    except Exception as exc:
+        error = translate_docker_error(exc, name)
+        raise PushSourceFailed(f"reading {image} failed: {error.message}",
+                               host=name) from exc
 
 
 @dataclass
