@@ -51,6 +51,8 @@ EVENTS_REDRAW_SECONDS = 0.5
 UPTIME_SECONDS = 15.0
 #: Views read on demand (when shown, and on ctrl+r) rather than kept live.
 LISTED = ("volumes", "images", "audit")
+#: At most this often a listing is read again for hosts that came back.
+LISTING_RETRY_SECONDS = 3.0
 
 NO_HOSTS = """\
 [b]No hosts yet.[/b]
@@ -147,6 +149,11 @@ class ConsoleScreen(FleetFollow, Screen):
         #: Hosts whose last image listing failed; None until the first listing
         #: (the images view must not call an image missing before it has looked).
         self._images_failed: set[str] | None = None
+        #: Hosts online at the last drain, and when a listing was last asked for:
+        #: a listing is read again when a host comes back (or one that failed is
+        #: online again), at most every LISTING_RETRY_SECONDS.
+        self._online_seen: set[str] = set()
+        self._listing_asked_at = 0.0
 
     # --- layout -------------------------------------------------------------
 
@@ -202,6 +209,7 @@ class ConsoleScreen(FleetFollow, Screen):
     def drain_updates(self) -> None:
         if len(self.watchers) != len(self.fleet.sessions):
             self.watch_new_hosts()
+        self.relist_returned_hosts()
         rows_changed, events_changed = self.store.drain()
         for host in self._gone:
             rows_changed |= self.store.forget_host(host)
@@ -233,9 +241,24 @@ class ConsoleScreen(FleetFollow, Screen):
         if records is not None:
             self.post_message(self.Loaded("hosts", records, []))
 
+    def relist_returned_hosts(self) -> None:
+        """Read the shown listing again once a host is back (its images or volumes
+        were missing from it, or its listing failed while its engine restarted)."""
+        online = {name for name, session in self.fleet.sessions.items() if session.online}
+        returned = online - self._online_seen
+        self._online_seen = online
+        name = self.query_one(ContentSwitcher).current
+        if name not in LISTED:
+            return
+        failed = (self._images_failed or set()) & online if name == "images" else set()
+        if (returned or failed) and \
+                time.monotonic() - self._listing_asked_at >= LISTING_RETRY_SECONDS:
+            self.load_listing(name)
+
     @work(thread=True, exclusive=True, group="listing")
     def load_listing(self, view: str) -> None:
         """Volumes or images of every online host, off the UI thread."""
+        self._listing_asked_at = time.monotonic()
         listing = self.data.listing(view)
         if listing is not None:
             records, errors = listing
