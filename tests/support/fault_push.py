@@ -351,7 +351,7 @@ async def _push_from_images_view(pilot, app, image: str, missing_on: str):
     key = f"{SOURCE}/{image}"
     await until(pilot, lambda: key in images.records
                 and _cell(images, key, "missing") == missing_on, f"MISSING ON {missing_on}",
-                timeout=30)
+                timeout=90)  # a restarted engine under a full suite's load answers late
     images.move_cursor(row=images.get_row_index(key), animate=False)
     await pilot.press("p")
     await until(pilot, lambda: isinstance(app.screen, HostChoiceScreen), "the host choice")

@@ -51,6 +51,9 @@ class LogLines(ScrollView, can_focus=True):
         self._height_seen: int | None = None
         #: Following stopped because the user scrolled up (it resumes at the end).
         self.auto_paused = False
+        #: Where following last left the view: below it only the user scrolls up
+        #: (a busy machine may not have applied the last scroll to the end yet).
+        self._followed_y = 0.0
         self.wrap = False
         self.filter: re.Pattern | None = None
         self.inverse = False
@@ -70,7 +73,7 @@ class LogLines(ScrollView, can_focus=True):
         """Append a batch (from the follower) and scroll if following."""
         if not lines:
             return
-        at_end = self.is_vertical_scroll_end
+        at_end = self.is_vertical_scroll_end or (self.follow and self.scroll_y >= self._followed_y)
         start = self.history.end
         self.history.append(lines)
         widths = [text_width(line.text) for line in lines]
@@ -99,6 +102,7 @@ class LogLines(ScrollView, can_focus=True):
             self.post_message(self.FollowChanged())
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+            self._followed_y = self.scroll_y
         elif dropped_rows:
             y = max(0, self.scroll_y - dropped_rows)  # keep the same lines in view
             self.scroll_to(y=y, animate=False, immediate=True, force=True)
@@ -112,6 +116,7 @@ class LogLines(ScrollView, can_focus=True):
         """Scroll to the newest line and keep following."""
         self.follow, self.auto_paused, self.current = True, False, None
         self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        self._followed_y = self.scroll_y
         self.post_message(self.FollowChanged())
 
     def _forget_dropped(self) -> int:
