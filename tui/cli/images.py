@@ -28,12 +28,10 @@ from corral.backends.images import (
     ImageSources,
     PullResult,
     PullTally,
-    PushReport,
     check_online,
     find_sources,
     list_images,
     pull_image,
-    push_image,
     remove_images,
     split_reference,
     unused_images,
@@ -58,7 +56,7 @@ from corral.tui.cli.transfer_board import TransferBoard
 from corral.tui.present.formatting import duration, human_size
 from corral.tui.present.safe import visible
 from corral.tui.present.table import format_table
-from corral.tui.present.transfers import pull_sentence, push_sentence
+from corral.tui.present.transfers import pull_sentence, push_sentence, timed_push
 
 LOCAL = "local"
 
@@ -215,12 +213,8 @@ def _bundle_path(args: argparse.Namespace, source: str | None) -> Path | None:
 
 def _push_with(origin: HostSession | BundleSource, target: HostSession, image: str,
                board: TransferBoard, label: str, total: int | None) -> tuple[str, dict]:
-    started = time.monotonic()
-    report: PushReport = push_image(
-        origin, target, image, readonly=target.readonly,
-        on_progress=lambda sent, read: board.update(
-            label, read, total, f"read, {human_size(sent)} sent"))
-    seconds = time.monotonic() - started
+    report, seconds = timed_push(origin, target, image,
+                                 lambda read, note: board.update(label, read, total, note))
     data = {"host": report.target, **report.to_dict(), "seconds": round(seconds, 3)}
     return push_sentence(report, seconds), data
 
