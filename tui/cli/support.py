@@ -10,22 +10,16 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.backends import guard
-from corral.backends.audit import current as current_audit
-from corral.backends.inventory import (
-    HostSpec,
-    Inventory,
-    default_inventory_path,
-    load_inventory,
-    local_inventory,
-    locate_inventory,
-)
-from corral.backends.ssh import BackendLoop, Fleet, SshSettings
 from corral.catalog.errors import CorralError
-from corral.tui.config import Config, load_config
 from corral.tui.present.safe import visible_lines
+
+if TYPE_CHECKING:
+    from corral.backends.inventory import HostSpec, Inventory
+    from corral.backends.ssh import Fleet, SshSettings
+    from corral.tui.config import Config
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -47,6 +41,7 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         suppress: True for subcommand parsers, so an option given before the
             subcommand is not reset to its default by the subparser.
     """
+    from corral.backends.inventory import default_inventory_path
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
         "--inventory",
@@ -241,6 +236,13 @@ def load_configured_inventory(args: argparse.Namespace, allow_empty: bool = Fals
         InventoryError: The file is bad.
         UsageError: There is no inventory and no local engine.
     """
+    from corral.backends.inventory import (
+        Inventory,
+        default_inventory_path,
+        load_inventory,
+        local_inventory,
+        locate_inventory,
+    )
     path = locate_inventory(getattr(args, "inventory", None))
     if path is not None:
         return load_inventory(path)
@@ -266,6 +268,8 @@ def ssh_settings(args: argparse.Namespace, config: Config | None = None) -> SshS
     Raises:
         ConfigError: The configuration file is wrong.
     """
+    from corral.backends.ssh import SshSettings
+    from corral.tui.config import load_config
     if config is None:
         config = load_config(getattr(args, "config", None))
     return SshSettings(
@@ -295,6 +299,9 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
     Raises:
         UnknownHost: A name in `hosts` is not in the inventory.
     """
+    from corral.backends.audit import current as current_audit
+    from corral.backends.ssh import BackendLoop, Fleet
+    from corral.tui.config import load_config
     inventory = load_configured_inventory(args)
     if hosts:
         selected = tuple(inventory.get(name) for name in dict.fromkeys(hosts))
