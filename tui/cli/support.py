@@ -41,14 +41,12 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         suppress: True for subcommand parsers, so an option given before the
             subcommand is not reset to its default by the subparser.
     """
-    from corral.backends.inventory import default_inventory_path
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
         "--inventory",
         metavar="FILE",
         default=default,
-        help="inventory file (default: $CORRAL_INVENTORY, then "
-        f"{default_inventory_path()})",
+        help=f"inventory file (default: $CORRAL_INVENTORY, then {_default_inventory()})",
     )
     parser.add_argument(
         "--known-hosts",
@@ -79,6 +77,13 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         help="change nothing: every verb and key that would change a host or the inventory "
         "is refused (also $CORRAL_READONLY=1, or readonly: true in the configuration file)",
     )
+
+
+@functools.cache
+def _default_inventory() -> str:
+    """The default inventory path for help texts (asked once: every subcommand shows it)."""
+    from corral.backends.inventory import default_inventory_path
+    return str(default_inventory_path())
 
 
 #: Each destructive verb (it may stop, remove or recreate containers, or change
