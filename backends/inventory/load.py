@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from corral.backends.errors import InventoryError, UnknownHost
+from corral.backends.inventory.paths import default_inventory_path
 from corral.backends.inventory.registries import RegistryAuth, read_registries
 from corral.catalog.errors import YamlError
 from corral.catalog.excerpt import quoted
@@ -146,11 +145,6 @@ class Inventory:
                 return host
         known = ", ".join(self.names()) or "none"
         raise UnknownHost(f"no host named {quoted(name)} in the inventory (hosts: {known})")
-
-
-def default_inventory_path() -> Path:
-    """The inventory in the user's XDG config directory."""
-    return Path(platformdirs.user_config_dir("corral")) / "inventory.yaml"
 
 
 def locate_inventory(explicit: str | os.PathLike[str] | None = None) -> Path | None:

@@ -11,21 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from corral.backends.deploy import (
-    apply,
-    explicit_deploy,
-    find,
-    gather,
-    hold_lease,
-    prepare,
-    prepare_scale,
-    remove,
-    summarize,
-    volumes_of,
-)
 from corral.backends.errors import PlanError
-from corral.catalog.spec import Stack
 from corral.tui.cli import stack_change as stack_change_cli
 from corral.tui.cli.deploy_args import (
     add_source,
@@ -46,7 +34,9 @@ from corral.tui.cli.support import (
     print_json,
     warn,
 )
-from corral.tui.present.deploy import progress_printer, stacks_text
+
+if TYPE_CHECKING:
+    from corral.catalog.spec import Stack
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,6 +76,7 @@ def run_plan(args: argparse.Namespace) -> int:
     still rendered and checked: its services are listed and the plan says
     placement needs hosts.
     """
+    from corral.backends.deploy import prepare
     stack, answers, bundle = render_source(args)
     try:
         with connected_fleet(args) as fleet:
@@ -126,6 +117,7 @@ def checked_text(stack: Stack) -> str:
 @destructive("deploy")
 def run_deploy(args: argparse.Namespace) -> int:
     """Plan, confirm, apply; exit 1 when a host failed or a container is unhealthy."""
+    from corral.backends.deploy import apply, explicit_deploy, hold_lease, prepare
     stack, answers, bundle = render_source(args)
     # The lease from the plan on: nobody changes the stack between plan and apply.
     with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "deploy"):
@@ -137,6 +129,8 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 def run_stacks(args: argparse.Namespace) -> int:
     """List the stacks every online host knows."""
+    from corral.backends.deploy import gather, summarize
+    from corral.tui.present.deploy import stacks_text
     with connected_fleet(args) as fleet:
         state = gather(fleet, acting=False)  # a listing, not a change: say what is wrong
         same_engine = fleet.same_engine()
@@ -156,6 +150,8 @@ def run_stacks(args: argparse.Namespace) -> int:
 @destructive("rm")
 def run_rm(args: argparse.Namespace) -> int:
     """Remove a stack after a confirmation naming its containers and volumes."""
+    from corral.backends.deploy import find, gather, remove, volumes_of
+    from corral.tui.present.deploy import progress_printer
     with connected_fleet(args) as fleet:
         state = gather(fleet)
         summary = find(state, args.stack)
@@ -182,6 +178,7 @@ def run_rm(args: argparse.Namespace) -> int:
 @destructive("scale")
 def run_scale(args: argparse.Namespace) -> int:
     """`STACK/SERVICE=N`: re-plan the recorded stack with a new scale and apply it."""
+    from corral.backends.deploy import apply, gather, hold_lease, prepare_scale
     target, sep, count = args.target.partition("=")
     stack_name, slash, service = target.partition("/")
     if not (sep and slash and stack_name and service and count.strip().isdigit()):
