@@ -26,6 +26,7 @@ from corral.backends.deploy import (
     upgrade,
 )
 from corral.backends.errors import DeployError
+from corral.tui.cli import swarm_stack
 from corral.tui.cli.deploy_args import add_source, add_yes, apply_confirmed, render_source
 from corral.tui.cli.support import (
     EXIT_OK,
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_source(up)
     add_yes(up)
     up.set_defaults(func=run_upgrade)
+    swarm_stack.add_engine(up)
     for verb, text, func in (("confirm", "keep an upgrade: remove the old containers",
                               run_confirm),
                              ("rollback", "undo an upgrade: restore the old containers",
@@ -60,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_global_options(parser, suppress=True)
         parser.add_argument("stack", metavar="STACK")
         add_yes_option(parser)
+        swarm_stack.add_engine(parser)
+        parser.add_argument("--health-timeout", type=float, metavar="SECONDS",
+                            help="swarm: wait at most this long for the services' tasks")
         parser.set_defaults(func=func)
     rec = subparsers.add_parser("reconcile", help="re-place lost replicas, recreate unhealthy"
                                 " ones, remove surplus copies")
@@ -75,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @destructive("upgrade")
 def run_upgrade(args: argparse.Namespace) -> int:
     """Plan the new version or answers; replace changed containers keeping the old ones."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_upgrade(args)
     stack, answers, bundle = render_source(args)
     with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "upgrade"):
         prepared = prepare(fleet, stack, answers, upgrade=True, pull=args.pull, bundle=bundle)
@@ -90,6 +97,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
 @destructive("confirm")
 def run_confirm(args: argparse.Namespace) -> int:
     """Remove the containers an upgrade kept, after asking."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_confirm(args)
     with connected_fleet(args) as fleet:
         state = gather(fleet)
         if not _ask_settle(args, state, "Confirm the upgrade of {stack}? These old containers"
@@ -103,6 +112,8 @@ def run_confirm(args: argparse.Namespace) -> int:
 @destructive("rollback")
 def run_rollback(args: argparse.Namespace) -> int:
     """Restore the containers an upgrade replaced, after asking."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_rollback(args)
     with connected_fleet(args) as fleet:
         state = gather(fleet)
         if not _ask_settle(args, state, "Roll back the upgrade of {stack}? The containers it"
