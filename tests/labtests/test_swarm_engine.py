@@ -47,7 +47,7 @@ version: '2'
 services:
   web:
     scale: 2
-    upgrade_strategy: {batch_size: 1, interval: 500}
+    upgrade_strategy: {batch_size: 2, interval_millis: 500}
 """
 FAILING = """\
     healthcheck:

@@ -85,6 +85,17 @@ def plan_text(plan) -> str:
     return "\n".join(lines)
 
 
+def _render(args: argparse.Namespace):
+    from corral.tui.cli.deploy_args import render_source
+
+    if getattr(args, "bundle", None):
+        raise UsageError("--bundle: the swarm engine does not push a bundle's images (each"
+                         " node pulls them): `corral images push` them to the nodes first,"
+                         " then deploy the entry")
+    stack, answers, _ = render_source(args)
+    return stack, answers
+
+
 def _plan(args: argparse.Namespace, fleet, stack, answers):
     from corral.backends.swarm import plan_stack
 
@@ -100,9 +111,7 @@ def _plan(args: argparse.Namespace, fleet, stack, answers):
 
 def run_plan(args: argparse.Namespace) -> int:
     """Print what deploying the stack asks of the swarm; change nothing."""
-    from corral.tui.cli.deploy_args import render_source
-
-    stack, answers, _ = render_source(args)
+    stack, answers = _render(args)
     with connected_fleet(args) as fleet:
         _plan(args, fleet, stack, answers)
     return EXIT_OK
@@ -111,9 +120,8 @@ def run_plan(args: argparse.Namespace) -> int:
 def run_deploy(args: argparse.Namespace, verb: str = "stack.deploy") -> int:
     """Plan, ask, then create/update the services and wait for their tasks."""
     from corral.backends.swarm import apply_plan
-    from corral.tui.cli.deploy_args import render_source
 
-    stack, answers, _ = render_source(args)
+    stack, answers = _render(args)
     with connected_fleet(args) as fleet:
         plan = _plan(args, fleet, stack, answers)
         if plan.no_op:

@@ -36,6 +36,8 @@ from corral.catalog.spec import MASK, Stack, mask_secrets
 _META = (L.CONFIG_HASH, L.DEFINITION, L.GENERATION, L.ENTRY, L.VERSION)
 
 Progress = Callable[[str], None]
+#: Values Swarm stores for fields a spec leaves out: not a change.
+_DEFAULTS = (0, "", "default", False, None, [], {})
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ def diff(current: dict, wanted: dict, secrets: frozenset[str]) -> list[str]:
     for path in sorted(set(old) | set(new)):
         if old.get(path) == new.get(path):
             continue
+        if path not in new and old[path] in _DEFAULTS:
+            continue  # a default Swarm filled in (`Isolation: default`, `MaxAttempts: 0`)
         if masked.get(path) != new.get(path) or (MASK in str(masked.get(path))):
             lines.append(f"{path}: (password) changed")
         else:
