@@ -99,7 +99,7 @@ def _render(args: argparse.Namespace):
 def _plan(args: argparse.Namespace, fleet, stack, answers):
     from corral.backends.swarm import plan_stack
 
-    plan = plan_stack(fleet, stack, answers, encrypted=getattr(args, "encrypted", False))
+    plan = plan_stack(fleet, stack, answers)
     if getattr(args, "json", False):
         print_json(plan.to_dict())
     else:

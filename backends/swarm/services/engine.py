@@ -423,7 +423,8 @@ def wait_converged(session: HostSession, stack: str, services: list[str], progre
                 message = status.get("Message") or update
                 problems[name] = f"update {update.replace('_', ' ')}: {message}"
                 pending.discard(name)
-            elif update in ("", "completed") and running >= target and wanted <= target:
+            elif update in ("", "completed") and running >= target and wanted <= target \
+                    and (target > 0 or replicas == 0):  # a global service lists its tasks late
                 pending.discard(name)
         if pending and time.monotonic() > deadline:
             for name in pending:

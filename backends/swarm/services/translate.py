@@ -152,7 +152,8 @@ def translate(stack: Stack, encrypted: bool = False) -> Translation:
 
     Args:
         stack: The rendered stack.
-        encrypted: Ask for an encrypted overlay (IPsec between nodes).
+        encrypted: Ask for an encrypted overlay (IPsec between nodes); a stack network's
+            `encrypted` driver option asks too.
     """
     out = _Collect()
     network = network_name(stack.name)
@@ -169,6 +170,10 @@ def translate(stack: Stack, encrypted: bool = False) -> Translation:
     if any(not n.external for n in stack.networks) and stack.networks:
         out.warnings.append(f"networks {', '.join(n.name for n in stack.networks)}: every"
                             f" service joins the one overlay {network}")
+    # `driver_opts: {encrypted: ...}` on a stack network asks for IPsec, as on the standalone
+    # engine's overlay.
+    encrypted = encrypted or any("encrypted" in n.driver_opts for n in stack.networks
+                                 if not n.external)
     body = {"Name": network, "Driver": "overlay", "Attachable": True,
             "Labels": {L.STACK: stack.name, NAMESPACE: stack.name},
             "Options": {"encrypted": ""} if encrypted else {}}

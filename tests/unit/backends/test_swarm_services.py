@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -16,6 +17,7 @@ from corral.catalog.spec import (
     HealthCheck,
     Link,
     Mount,
+    Network,
     Port,
     Service,
     UpgradeStrategy,
@@ -44,6 +46,9 @@ def test_name_labels_and_overlay_follow_docker_stack() -> None:
     assert result.network["Name"] == "shop_default" and result.network["Driver"] == "overlay"
     assert result.network["Attachable"] and result.network["Options"] == {}
     assert translate(stack(svc("web")), encrypted=True).network["Options"] == {"encrypted": ""}
+    asked = dataclasses.replace(stack(svc("web")), networks=(
+        Network("default", driver_opts={"encrypted": "true"}),))
+    assert translate(asked).network["Options"] == {"encrypted": ""}
 
 
 def test_scale_is_replicas_and_global_is_global_mode() -> None:
