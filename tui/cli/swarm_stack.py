@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 
+from corral.catalog.errors import CorralError
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -43,7 +44,7 @@ def is_swarm(args: argparse.Namespace) -> bool:
         return engine == SWARM
     try:
         return load_configured_inventory(args).engine == SWARM
-    except UsageError:  # no inventory: the standalone command explains
+    except CorralError:  # no inventory, or a bad one: the standalone command says so
         return False
 
 
