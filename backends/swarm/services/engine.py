@@ -233,7 +233,8 @@ def plan_stack(fleet: Fleet, stack: Stack, answers: Answers | None = None,
     for name, found in sorted(current.items()):
         if name not in wanted_names:
             plan.steps.append(Step("remove", name, found["Spec"]["Name"]))
-    changing = any(s.action != "keep" for s in plan.steps)
+    # Only a create or update writes the record (a scale or removal leaves the labels).
+    changing = any(s.action in ("create", "update") for s in plan.steps)
     plan.generation = last + 1 if changing or not last else last
     plan.network = bool(session.call(lambda c: c.api.networks(
         names=[network_name(stack.name)])))
