@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from corral.backends.errors import PlanError
 from corral.tui.cli import stack_change as stack_change_cli
+from corral.tui.cli import swarm_stack
 from corral.tui.cli.deploy_args import (
     add_source,
     add_yes,
@@ -66,6 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scale.add_argument("--json", action="store_true", help="print the plan as JSON")
     add_yes(scale)
     scale.set_defaults(func=run_scale)
+    for parser in (plan, deploy, stacks, rm, scale):
+        swarm_stack.add_engine(parser)
     stack_change_cli.register(subparsers)
 
 
@@ -76,6 +79,8 @@ def run_plan(args: argparse.Namespace) -> int:
     still rendered and checked: its services are listed and the plan says
     placement needs hosts.
     """
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_plan(args)
     from corral.backends.deploy import prepare
     stack, answers, bundle = render_source(args)
     try:
@@ -117,6 +122,8 @@ def checked_text(stack: Stack) -> str:
 @destructive("deploy")
 def run_deploy(args: argparse.Namespace) -> int:
     """Plan, confirm, apply; exit 1 when a host failed or a container is unhealthy."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_deploy(args)
     from corral.backends.deploy import apply, explicit_deploy, hold_lease, prepare
     stack, answers, bundle = render_source(args)
     # The lease from the plan on: nobody changes the stack between plan and apply.
@@ -129,6 +136,8 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 def run_stacks(args: argparse.Namespace) -> int:
     """List the stacks every online host knows."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_stacks(args)
     from corral.backends.deploy import gather, summarize
     from corral.tui.present.deploy import stacks_text
     with connected_fleet(args) as fleet:
@@ -150,6 +159,8 @@ def run_stacks(args: argparse.Namespace) -> int:
 @destructive("rm")
 def run_rm(args: argparse.Namespace) -> int:
     """Remove a stack after a confirmation naming its containers and volumes."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_rm(args)
     from corral.backends.deploy import find, gather, remove, volumes_of
     from corral.tui.present.deploy import progress_printer
     with connected_fleet(args) as fleet:
@@ -178,6 +189,8 @@ def run_rm(args: argparse.Namespace) -> int:
 @destructive("scale")
 def run_scale(args: argparse.Namespace) -> int:
     """`STACK/SERVICE=N`: re-plan the recorded stack with a new scale and apply it."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_scale(args)
     from corral.backends.deploy import apply, gather, hold_lease, prepare_scale
     target, sep, count = args.target.partition("=")
     stack_name, slash, service = target.partition("/")

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from corral.backends.errors import DeployError
+from corral.tui.cli import swarm_stack
 from corral.tui.cli.deploy_args import add_source, add_yes, apply_confirmed, render_source
 from corral.tui.cli.support import (
     EXIT_OK,
@@ -41,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_source(up)
     add_yes(up)
     up.set_defaults(func=run_upgrade)
+    swarm_stack.add_engine(up)
     for verb, text, func in (("confirm", "keep an upgrade: remove the old containers",
                               run_confirm),
                              ("rollback", "undo an upgrade: restore the old containers",
@@ -49,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_global_options(parser, suppress=True)
         parser.add_argument("stack", metavar="STACK")
         add_yes_option(parser)
+        swarm_stack.add_engine(parser)
+        parser.add_argument("--health-timeout", type=float, metavar="SECONDS",
+                            help="swarm: wait at most this long for the services' tasks")
         parser.set_defaults(func=func)
     rec = subparsers.add_parser("reconcile", help="re-place lost replicas, recreate unhealthy"
                                 " ones, remove surplus copies")
@@ -64,6 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @destructive("upgrade")
 def run_upgrade(args: argparse.Namespace) -> int:
     """Plan the new version or answers; replace changed containers keeping the old ones."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_upgrade(args)
     from corral.backends.deploy import explicit_deploy, hold_lease, prepare, upgrade
     stack, answers, bundle = render_source(args)
     with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "upgrade"):
@@ -80,6 +87,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
 @destructive("confirm")
 def run_confirm(args: argparse.Namespace) -> int:
     """Remove the containers an upgrade kept, after asking."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_confirm(args)
     from corral.backends.deploy import confirm, gather
     from corral.tui.present.deploy import progress_printer
     with connected_fleet(args) as fleet:
@@ -95,6 +104,8 @@ def run_confirm(args: argparse.Namespace) -> int:
 @destructive("rollback")
 def run_rollback(args: argparse.Namespace) -> int:
     """Restore the containers an upgrade replaced, after asking."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_rollback(args)
     from corral.backends.deploy import gather, rollback
     from corral.tui.present.deploy import progress_printer
     with connected_fleet(args) as fleet:
