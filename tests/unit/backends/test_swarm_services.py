@@ -11,7 +11,8 @@ from corral.backends import labels as L
 from corral.backends.swarm.services import read_record, record_labels, spec_hash, translate
 from corral.backends.swarm.services.engine import diff
 from corral.backends.swarm.services.translate import probe_command
-from corral.catalog import load_catalogs, render, resolve_answers
+from corral.catalog import load_catalogs, resolve_answers
+from corral.catalog.render import render
 from corral.catalog.spec import (
     ComposeHealthcheck,
     HealthCheck,
