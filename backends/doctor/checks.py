@@ -5,6 +5,7 @@ Pure: every function takes plain values and returns `Check`s.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -164,7 +165,10 @@ def cgroup(facts: HostFacts, info: Mapping[str, Any]) -> Check:
 
 
 def clock(host: str, offsets: Mapping[str, float | None]) -> Check | None:
-    """This host's engine clock against this machine and against the other hosts.
+    """This host's engine clock against this machine and against the fleet.
+
+    The fleet's clock is the median of every host's offset, so one skewed host
+    is named alone rather than dragging its peers into the verdict.
 
     Args:
         host: The host judged.
@@ -173,13 +177,12 @@ def clock(host: str, offsets: Mapping[str, float | None]) -> Check | None:
     mine = offsets.get(host)
     if mine is None:
         return None
-    apart = [(abs(mine - other), name) for name, other in offsets.items()
-             if name != host and other is not None]
-    far, who = max(apart, default=(0.0, ""))
+    known = [value for value in offsets.values() if value is not None]
+    apart = abs(mine - statistics.median(known))
     seen = f"engine clock {mine:+.0f} ms against this machine"
-    if who:
-        seen += f", {far:.0f} ms from {who}"
-    worst = max(abs(mine), far)
+    if len(known) > 1:
+        seen += f", {apart:.0f} ms from the fleet's median"
+    worst = max(abs(mine), apart)
     status = FAIL if worst > CLOCK_FAIL_MS else WARN if worst > CLOCK_WARN_MS else OK
     return Check("fleet.clock", status, seen, None if status == OK else CLOCK_FIX)
 

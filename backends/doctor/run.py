@@ -284,8 +284,22 @@ def _probe_ready(host: _Host) -> bool:
 
 
 async def _port_checks(found: dict[str, _Host], timeout: float) -> None:
-    """Listeners on every host, then every host probes every peer; verdicts per receiver."""
-    remote = {name: host for name, host in found.items() if host.conn is not None}
+    """Listeners on every host, then every host probes every peer; verdicts per receiver.
+
+    Entries that share an address (one machine under two names) are probed once,
+    through the first of them: two listeners on one machine would fight over the ports.
+    """
+    remote: dict[str, _Host] = {}
+    alias: dict[str, str] = {}
+    for name, host in found.items():
+        if host.conn is None:
+            continue
+        first = next((other for other, known in remote.items()
+                      if known.address == host.address), None)
+        if first is None:
+            remote[name] = host
+        else:
+            alias[name] = first
     if len(remote) < 2:
         for host in remote.values():
             host.report.add(Check("swarm.ports", OK, "no peer to probe (one host)"))
@@ -340,6 +354,12 @@ async def _port_checks(found: dict[str, _Host], timeout: float) -> None:
             proc.close()
     for name, host in remote.items():
         host.report.add(_ports_verdict(name, verdicts[name], name in listening, ready))
+    for name, first in alias.items():
+        verdict = found[first].report.check("swarm.ports")
+        if verdict is not None:
+            found[name].report.add(Check("swarm.ports", verdict.status,
+                                         f"same address as {first}: {verdict.seen}",
+                                         verdict.fix))
 
 
 def _ports_verdict(name: str, verdicts: list[P.PortVerdict], listening: bool,
