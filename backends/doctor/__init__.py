@@ -18,13 +18,14 @@ from corral.backends.doctor.model import (
     HostReport,
     worst,
 )
-from corral.backends.doctor.run import CHECK_TIMEOUT, ENV_FAKE_CLOCK, run_doctor
+from corral.backends.doctor.run import CHECK_TIMEOUT, ENV_FAKE_CLOCK, doctor_specs, run_doctor
 
 __all__ = [
     "Check",
     "CHECK_IDS",
     "CHECK_KEYS",
     "CHECK_TIMEOUT",
+    "doctor_specs",
     "ENV_FAKE_CLOCK",
     "FAIL",
     "HOST_KEYS",

@@ -36,7 +36,8 @@ done
 df -Pk "$ROOT" 2>/dev/null | tail -n 1 | sed 's/^/df=/'
 df -Pi "$ROOT" 2>/dev/null | tail -n 1 | sed 's/^/dfi=/'
 for p in /proc/[0-9]*; do
-  [ "$(cat $p/comm 2>/dev/null)" = dockerd ] || continue
+  read -r comm < $p/comm 2>/dev/null || continue
+  [ "$comm" = dockerd ] || continue
   c=$(tr '\0' '\037' < $p/cmdline 2>/dev/null)
   case "$c" in *"unix://$S"*) best=$c;; *) [ -z "$any" ] && any=$c;; esac
 done

@@ -25,8 +25,8 @@ from corral.backends.doctor.model import FAIL, OK, WARN, Check, HostReport, wors
 from corral.backends.engine import host_facts
 from corral.backends.engine_identity import same_engine
 from corral.backends.errors import BackendError
-from corral.backends.inventory import HostSpec
-from corral.backends.ssh import Fleet, HostSession
+from corral.backends.inventory import HostSpec, Inventory
+from corral.backends.ssh import Fleet, HostSession, SshSettings
 from corral.backends.ssh.connect import close_connection, open_connection
 
 #: Seconds one step on one host may take (connect, engine, script, a probe run).
@@ -99,14 +99,33 @@ async def run_doctor(fleet: Fleet, hosts: list[str] | None = None, *,
         found[name] = result
     try:
         _fleet_checks(found)
-        if ports:
-            await _port_checks(found, timeout)
-        await _registry_checks(found, set(fleet.registries), timeout)
+        await asyncio.gather(_port_checks(found, timeout) if ports else asyncio.sleep(0),
+                             _registry_checks(found, set(fleet.registries), timeout))
     finally:
         for host in found.values():
             if host.conn is not None:
                 close_connection(host.conn)
     return [host.report for host in found.values()]
+
+
+async def doctor_specs(specs: list[HostSpec], settings: SshSettings, *,
+                       timeout: float = CHECK_TIMEOUT, ports: bool = True) -> list[HostReport]:
+    """`run_doctor` on hosts that need not be in any inventory (e.g. one just provisioned).
+
+    Run on a backend loop. A fleet of these hosts is connected for the run and closed.
+
+    Args:
+        specs: The hosts.
+        settings: SSH settings for every connection.
+        timeout: Seconds per step per host.
+        ports: Probe the swarm ports between the hosts.
+    """
+    fleet = Fleet(Inventory(hosts=tuple(specs)), settings)
+    try:
+        await fleet.connect_all()
+        return await run_doctor(fleet, timeout=timeout, ports=ports)
+    finally:
+        await fleet.close()
 
 
 async def _examine(session: HostSession, timeout: float) -> _Host:

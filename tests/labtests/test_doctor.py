@@ -139,8 +139,8 @@ def test_json_has_the_documented_keys_and_runs_hosts_at_once(doctor: dict) -> No
         assert tuple(report) == HOST_KEYS
         for item in report["checks"]:
             assert tuple(item) == CHECK_KEYS
-    # Six hosts (one of them dead) with per-step timeouts of 15 s: concurrency shows.
-    assert doctor["took"] < 30
+    # Six hosts (one dead), each step up to 15 s: only concurrency keeps it this short.
+    assert doctor["took"] < 45
 
 
 def test_default_json_file_driver_without_rotation_is_a_warning(doctor: dict) -> None:
