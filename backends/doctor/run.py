@@ -187,6 +187,9 @@ def _key_type(spec: HostSpec) -> Check:
             key = asyncssh.read_public_key(path + ".pub") if os.path.exists(path + ".pub") \
                 else asyncssh.read_private_key(path)
         except (OSError, asyncssh.KeyImportError, ValueError) as exc:
+            if "passphrase" in str(exc).lower():  # protected, and no .pub beside it
+                seen.append(f"{os.path.basename(path)}: passphrase-protected (type not read)")
+                continue
             seen.append(f"{os.path.basename(path)}: unreadable ({_line(exc)})")
             status = worst((status, WARN))
             continue

@@ -110,3 +110,41 @@ def test_probe_output_parsing_and_registry_targets() -> None:
     assert _registry_target("10.0.0.5:5000") == "10.0.0.5:5000/tcp"
     assert _registry_target("registry.example/team") == "registry.example:443/tcp"
     assert _registry_target("[fd00::1]:5000") == "fd00::1:5000/tcp"
+
+
+def test_key_type_names_weak_keys(tmp_path: Path) -> None:
+    import subprocess
+
+    from corral.backends.doctor.run import _key_type
+    from corral.backends.inventory.load import HostSpec, SshTarget
+
+    key = tmp_path / "id_rsa"
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(key)],
+                   check=True)
+    found = _key_type(HostSpec("h", SshTarget("a"), identity=(str(key),)))
+    assert (found.status, found.seen) == ("warn", "id_rsa: ssh-rsa 2048 bits")
+    assert _key_type(HostSpec("h", SshTarget("a"))).status == "ok"
+
+
+def test_a_host_that_vanishes_half_way_is_one_line_not_a_traceback(monkeypatch) -> None:
+    import asyncio
+
+    from corral.backends.doctor import run as R
+    from corral.backends.inventory.load import HostSpec, Inventory, SshTarget
+    from corral.backends.ssh.connect import SshSettings
+    from corral.backends.ssh.fleet import Fleet
+
+    async def examine(session, timeout):
+        if session.name == "b":
+            raise ConnectionResetError("Connection lost\nsecond line")
+        host = R._Host(session.spec, HostReport(session.name))
+        host.report.add(Check("ssh.reachable", "ok", "fine"))
+        return host
+
+    monkeypatch.setattr(R, "_examine", examine)
+    specs = tuple(HostSpec(name, SshTarget("127.0.0.1", "root", 9)) for name in "ab")
+    fleet = Fleet(Inventory(hosts=specs), SshSettings())
+    reports = asyncio.run(R.run_doctor(fleet))
+    asyncio.run(fleet.close())
+    assert [(r.host, r.status) for r in reports] == [("a", "ok"), ("b", "fail")]
+    assert reports[1].error == "Connection lost"
