@@ -15,6 +15,8 @@ once keeps the file lean:
 - a skewed clock: lab3's measured offset gets +7 s through the documented test hook
   CORRAL_DOCTOR_FAKE_CLOCK_OFFSET (the lab hosts share this machine's clock);
 - a vanished host: `gone` points at a port where nothing listens.
+
+The last test presses `D` in the console on the plain lab.
 """
 
 from __future__ import annotations
@@ -207,3 +209,22 @@ def test_a_host_that_does_not_answer_fails_in_one_line(doctor: dict) -> None:
     assert report["status"] == "fail"
     assert report["error"] and "\n" not in report["error"]
     assert [item["id"] for item in report["checks"]] == ["ssh.reachable"]
+
+
+async def test_the_console_hosts_view_runs_the_doctor_with_d(lab: Lab) -> None:
+    from corral.tui.console.screens.modals import TextScreen
+    from tests.support.console import SIZE, command, console, online, until, view
+
+    app = console(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await online(pilot, app)
+        await command(pilot, "hosts")
+        hosts = view(app, "hosts")
+        await until(pilot, lambda: hosts.row_count == len(lab.hosts), "the hosts")
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, TextScreen), "the doctor's checks",
+                    timeout=60)
+        # The lab's engines rotate no logs: warn is the worst of a healthy lab host.
+        assert app.screen.title_text.endswith(": warn")
+        column = [str(c.label) for c in hosts.columns.values()].index("DOCTOR")
+        assert {str(hosts.get_row(h.name)[column]) for h in lab.hosts} == {"warn"}
