@@ -3,7 +3,7 @@
 Per host: an SSH connection of the doctor's own (so SSH is judged even when the
 engine tunnel fails), the engine's facts through the fleet's session, and one
 read-only script (`host_script`). Then the fleet-wide checks: clocks, hostnames,
-engine IDs, the swarm ports between every pair (`ports`), the registries. A host
+engine IDs, the swarm ports between every pair and the registries (`probes`). A host
 that does not answer or vanishes half-way gets a `fail` with one line; nothing
 here raises for a host's sake.
 """
@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncssh
 
 from corral.backends.doctor import checks as C
-from corral.backends.doctor import ports as P
-from corral.backends.doctor.host_script import HostFacts, command, parse
+from corral.backends.doctor.gathered import Gathered, one_line, run_on, timed
+from corral.backends.doctor.host_script import command, parse
 from corral.backends.doctor.model import FAIL, OK, WARN, Check, HostReport, worst
+from corral.backends.doctor.probes import port_checks, registry_checks
 from corral.backends.engine import host_facts
 from corral.backends.engine_identity import same_engine
 from corral.backends.errors import BackendError
@@ -31,40 +30,10 @@ from corral.backends.ssh.connect import close_connection, open_connection
 
 #: Seconds one step on one host may take (connect, engine, script, a probe run).
 CHECK_TIMEOUT = 15.0
-#: Seconds a peer has to answer one port probe.
-PORT_TIMEOUT = 2.0
 #: Test hook (documented in README): `HOST=MS[,HOST=MS]` added to the measured clock
 #: offsets, so a skewed clock can be seeded without changing a host's clock.
 ENV_FAKE_CLOCK = "CORRAL_DOCTOR_FAKE_CLOCK_OFFSET"
 DEFAULT_DATA_ROOT = "/var/lib/docker"
-
-T = TypeVar("T")
-
-
-@dataclass
-class _Host:
-    """What was gathered on one host before the fleet-wide checks."""
-
-    spec: HostSpec
-    report: HostReport
-    conn: asyncssh.SSHClientConnection | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    facts: HostFacts | None = None
-    clock_ms: float | None = None
-    engine_id: str | None = None
-    address: str = ""
-
-
-async def _timed(step: Awaitable[T], timeout: float) -> T:
-    return await asyncio.wait_for(step, timeout)
-
-
-def _line(exc: BaseException) -> str:
-    if isinstance(exc, BackendError):
-        return exc.message.splitlines()[0] if exc.message else type(exc).__name__
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    return (str(exc).splitlines() or [type(exc).__name__])[0] or type(exc).__name__
 
 
 async def run_doctor(fleet: Fleet, hosts: list[str] | None = None, *,
@@ -95,12 +64,12 @@ async def run_doctor(fleet: Fleet, hosts: list[str] | None = None, *,
         if isinstance(result, asyncio.CancelledError):
             raise result
         if isinstance(result, BaseException):  # a host that vanished half-way: one line
-            result = _Host(sessions[name].spec, HostReport(name, error=_line(result)))
+            result = Gathered(sessions[name].spec, HostReport(name, error=one_line(result)))
         found[name] = result
     try:
         _fleet_checks(found)
-        await asyncio.gather(_port_checks(found, timeout) if ports else asyncio.sleep(0),
-                             _registry_checks(found, set(fleet.registries), timeout))
+        await asyncio.gather(port_checks(found, timeout) if ports else asyncio.sleep(0),
+                             registry_checks(found, set(fleet.registries), timeout))
     finally:
         for host in found.values():
             if host.conn is not None:
@@ -128,14 +97,14 @@ async def doctor_specs(specs: list[HostSpec], settings: SshSettings, *,
         await fleet.close()
 
 
-async def _examine(session: HostSession, timeout: float) -> _Host:
-    host = _Host(session.spec, HostReport(session.name))
+async def _examine(session: HostSession, timeout: float) -> Gathered:
+    host = Gathered(session.spec, HostReport(session.name))
     report = host.report
     if not session.spec.is_local:
         try:
-            host.conn = await _timed(open_connection(session.spec, session.settings), timeout)
+            host.conn = await timed(open_connection(session.spec, session.settings), timeout)
         except (BackendError, OSError, TimeoutError, asyncssh.Error) as exc:
-            report.error = _line(exc)
+            report.error = one_line(exc)
             report.add(Check("ssh.reachable", FAIL, f"{session.spec.ssh}: {report.error}"))
             if session.spec.jump:
                 report.add(Check("ssh.jump", FAIL, "through " + ", ".join(
@@ -148,9 +117,9 @@ async def _examine(session: HostSession, timeout: float) -> _Host:
     await _engine_checks(session, host, timeout)
     root = str(host.info.get("DockerRootDir") or DEFAULT_DATA_ROOT)
     try:
-        host.facts = parse(await _timed(_run(host, command(session.spec.socket, root)), timeout))
+        host.facts = parse(await timed(run_on(host, command(session.spec.socket, root)), timeout))
     except (BackendError, OSError, TimeoutError, asyncssh.Error) as exc:
-        report.add(Check("ssh.socket-access", FAIL, f"the host script failed: {_line(exc)}"))
+        report.add(Check("ssh.socket-access", FAIL, f"the host script failed: {one_line(exc)}"))
         return host
     facts = host.facts
     if not facts.complete:
@@ -190,7 +159,7 @@ def _key_type(spec: HostSpec) -> Check:
             if "passphrase" in str(exc).lower():  # protected, and no .pub beside it
                 seen.append(f"{os.path.basename(path)}: passphrase-protected (type not read)")
                 continue
-            seen.append(f"{os.path.basename(path)}: unreadable ({_line(exc)})")
+            seen.append(f"{os.path.basename(path)}: unreadable ({one_line(exc)})")
             status = worst((status, WARN))
             continue
         algorithm = key.get_algorithm()
@@ -212,7 +181,7 @@ def _rsa_bits(key: Any) -> int | None:
     return int(numbers) if numbers else None
 
 
-async def _engine_checks(session: HostSession, host: _Host, timeout: float) -> None:
+async def _engine_checks(session: HostSession, host: Gathered, timeout: float) -> None:
     report = host.report
     if not session.online:
         why = session.status.error or session.status.state.value
@@ -227,9 +196,9 @@ async def _engine_checks(session: HostSession, host: _Host, timeout: float) -> N
         return facts, session.call(lambda client: client.api.info())
 
     try:
-        facts, host.info = await _timed(asyncio.to_thread(read), timeout)
+        facts, host.info = await timed(asyncio.to_thread(read), timeout)
     except (BackendError, TimeoutError) as exc:
-        report.add(Check("engine.version", FAIL, f"the engine does not answer: {_line(exc)}"))
+        report.add(Check("engine.version", FAIL, f"the engine does not answer: {one_line(exc)}"))
         return
     host.clock_ms, host.engine_id = facts.clock_offset_ms, facts.engine_id
     report.add(C.engine_version(session.version, host.info))
@@ -238,17 +207,6 @@ async def _engine_checks(session: HostSession, host: _Host, timeout: float) -> N
     swarm_address = (host.info.get("Swarm") or {}).get("NodeAddr")
     if swarm_address:
         host.address = swarm_address
-
-
-async def _run(host: _Host, cmd: str) -> str:
-    """Run a command on the host (locally for the local engine); its standard output."""
-    if host.conn is None:
-        proc = await asyncio.create_subprocess_exec(
-            "sh", "-c", cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        out, _ = await proc.communicate()
-        return out.decode(errors="replace")
-    result = await host.conn.run(cmd, check=False)
-    return result.stdout if isinstance(result.stdout, str) else ""
 
 
 def fake_clock_offsets(text: str | None = None) -> dict[str, float]:
@@ -264,7 +222,7 @@ def fake_clock_offsets(text: str | None = None) -> dict[str, float]:
     return offsets
 
 
-def _fleet_checks(found: dict[str, _Host]) -> None:
+def _fleet_checks(found: dict[str, Gathered]) -> None:
     fake = fake_clock_offsets()
     offsets = {name: (host.clock_ms + fake.get(name, 0.0)) if host.clock_ms is not None
                else None for name, host in found.items()}
@@ -299,155 +257,3 @@ def _fleet_checks(found: dict[str, _Host]) -> None:
         elif hostname:
             report.add(Check("fleet.hostname", OK, f"{hostname} (unique among "
                              f"{len(engines - {None})} engines)"))
-
-
-def _probe_ready(host: _Host) -> bool:
-    return host.conn is not None and host.facts is not None and bool(host.facts.get("perl"))
-
-
-async def _port_checks(found: dict[str, _Host], timeout: float) -> None:
-    """Listeners on every host, then every host probes every peer; verdicts per receiver.
-
-    Entries that share an address (one machine under two names) are probed once,
-    through the first of them: two listeners on one machine would fight over the ports.
-    """
-    remote: dict[str, _Host] = {}
-    alias: dict[str, str] = {}
-    for name, host in found.items():
-        if host.conn is None:
-            continue
-        first = next((other for other, known in remote.items()
-                      if known.address == host.address), None)
-        if first is None:
-            remote[name] = host
-        else:
-            alias[name] = first
-    if len(remote) < 2:
-        for host in remote.values():
-            host.report.add(Check("swarm.ports", OK, "no peer to probe (one host)"))
-        return
-    ready = {name: host for name, host in remote.items() if _probe_ready(host)}
-    listeners: dict[str, asyncssh.SSHClientProcess] = {}
-    busy: dict[str, set[str]] = {}
-
-    async def listen(name: str, host: _Host) -> None:
-        proc = await host.conn.create_process(P.listener_command(int(timeout * 3)))
-        listeners[name] = proc
-        lines = []
-        while True:
-            line = await proc.stdout.readline()
-            if not line or line.startswith("ready"):
-                break
-            lines.append(line)
-        busy[name] = P.parse_listener(lines)[1]
-
-    results = await asyncio.gather(*(_timed(listen(n, h), timeout) for n, h in ready.items()),
-                                   return_exceptions=True)
-    listening = {name for name, result in zip(ready, results, strict=True)
-                 if not isinstance(result, BaseException)}
-    verdicts: dict[str, list[P.PortVerdict]] = {name: [] for name in remote}
-
-    async def probe(source: str, host: _Host) -> None:
-        peers = [name for name in listening if name != source]
-        targets = [f"{found[peer].address}:{port}" for peer in peers for port in P.SWARM_PORTS]
-        if not targets:
-            return
-        try:
-            out = await _timed(_run(host, P.client_command(targets, PORT_TIMEOUT)), timeout)
-        except (OSError, TimeoutError, asyncssh.Error) as exc:
-            out, error = "", _line(exc)
-        else:
-            error = ""
-        answers = P.parse_client(out)
-        for peer in peers:
-            for port in P.SWARM_PORTS:
-                result = answers.get(f"{found[peer].address}:{port}", "error")
-                if port in busy.get(peer, set()) and port.endswith("/udp") and result != "open":
-                    result = "unverified"
-                if error:
-                    result = "error"
-                verdicts[peer].append(P.PortVerdict(source, port, result))
-
-    try:
-        await asyncio.gather(*(probe(name, found[name]) for name in listening))
-    finally:
-        for proc in listeners.values():
-            proc.stdin.write_eof()
-            proc.close()
-    for name, host in remote.items():
-        host.report.add(_ports_verdict(name, verdicts[name], name in listening, ready))
-    for name, first in alias.items():
-        verdict = found[first].report.check("swarm.ports")
-        if verdict is not None:
-            found[name].report.add(Check("swarm.ports", verdict.status,
-                                         f"same address as {first}: {verdict.seen}",
-                                         verdict.fix))
-
-
-def _ports_verdict(name: str, verdicts: list[P.PortVerdict], listening: bool,
-                   ready: dict[str, _Host]) -> Check:
-    ports = ", ".join(P.SWARM_PORTS)
-    if not listening:
-        why = "perl not found" if name not in ready else "the listener did not start"
-        return Check("swarm.ports", WARN, f"unverified: {why} on {name} (ports {ports})",
-                     "apt-get install perl-base (Debian's Essential set has it)")
-    failed = [v for v in verdicts if v.result not in ("open", "unverified")]
-    unverified = [v for v in verdicts if v.result == "unverified"]
-    sources = sorted({v.source for v in verdicts})
-    if failed:
-        blocked = sorted({v.port for v in failed})
-        return Check("swarm.ports", FAIL, "; ".join(v.describe() for v in failed),
-                     f"open {', '.join(blocked)} to the other hosts in {name}'s firewall")
-    if unverified:
-        return Check("swarm.ports", WARN, "; ".join(v.describe() for v in unverified)
-                     + " (held by the engine: a UDP probe gets no answer)")
-    if not sources:
-        return Check("swarm.ports", WARN, f"unverified: no peer could probe {name}")
-    return Check("swarm.ports", OK, f"{ports} reachable from {', '.join(sources)}")
-
-
-async def _registry_checks(found: dict[str, _Host], configured: set[str],
-                           timeout: float) -> None:
-    """Each registry named in the configuration or trusted by the engine, from each host."""
-    async def one(host: _Host) -> None:
-        config = host.info.get("RegistryConfig") or {}
-        trusted = {name for name in (config.get("IndexConfigs") or {}) if name != "docker.io"}
-        registries = sorted(configured | trusted)
-        if not registries:
-            host.report.add(Check("registry.reach", OK, "no registry configured: images are "
-                                  "pushed over SSH"))
-            return
-        if not _probe_ready(host):
-            host.report.add(Check("registry.reach", WARN, "unverified: perl not found"))
-            return
-        targets = {_registry_target(name): name for name in registries}
-        try:
-            out = await _timed(_run(host, P.client_command(list(targets), PORT_TIMEOUT)),
-                               timeout)
-        except (OSError, TimeoutError, asyncssh.Error) as exc:
-            host.report.add(Check("registry.reach", WARN, f"unverified: {_line(exc)}"))
-            return
-        answers = P.parse_client(out)
-        reached = [name for target, name in targets.items() if answers.get(target) == "open"]
-        missed = [name for target, name in targets.items() if answers.get(target) != "open"]
-        parts = []
-        if reached:
-            parts.append(f"reaches {', '.join(reached)} (pull works)")
-        if missed:
-            parts.append(f"cannot reach {', '.join(missed)}: images are pushed over SSH "
-                         "(air-gapped)")
-        host.report.add(Check("registry.reach", OK, "; ".join(parts)))
-
-    await asyncio.gather(*(one(host) for host in found.values() if host.facts is not None))
-
-
-def _registry_target(name: str) -> str:
-    """`ADDR:PORT/tcp` of a registry address (443 without a port)."""
-    address = name.split("/", 1)[0]
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
-        port = rest.lstrip(":") or "443"
-    else:
-        host, _, port = address.partition(":")
-        port = port or "443"
-    return f"{host}:{port}/tcp"

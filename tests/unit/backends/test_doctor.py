@@ -11,7 +11,8 @@ from corral.backends.doctor import CHECK_IDS, CHECK_KEYS, HOST_KEYS, Check, Host
 from corral.backends.doctor import checks as C
 from corral.backends.doctor.host_script import parse
 from corral.backends.doctor.ports import parse_client, parse_listener
-from corral.backends.doctor.run import _registry_target, fake_clock_offsets
+from corral.backends.doctor.probes import _registry_target
+from corral.backends.doctor.run import fake_clock_offsets
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -137,7 +138,7 @@ def test_a_host_that_vanishes_half_way_is_one_line_not_a_traceback(monkeypatch) 
     async def examine(session, timeout):
         if session.name == "b":
             raise ConnectionResetError("Connection lost\nsecond line")
-        host = R._Host(session.spec, HostReport(session.name))
+        host = R.Gathered(session.spec, HostReport(session.name))
         host.report.add(Check("ssh.reachable", "ok", "fine"))
         return host
 
