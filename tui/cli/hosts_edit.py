@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from corral.tui.cli import hosts_doctor as hosts_doctor_cli
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -36,7 +37,7 @@ PROBE_SLACK = 30.0
 
 def register(hosts: argparse.ArgumentParser) -> None:
     """Add `add` and `rm` under the `hosts` parser (which still runs alone)."""
-    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm}")
+    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm,doctor}")
     add = verbs.add_parser(
         "add",
         help="try a host and add it to the inventory",
@@ -64,6 +65,7 @@ def register(hosts: argparse.ArgumentParser) -> None:
     rm.add_argument("name", metavar="NAME", help="the host to remove")
     add_yes(rm)
     rm.set_defaults(func=run_rm)
+    hosts_doctor_cli.register(verbs)
 
 
 def inventory_for_writes(args: argparse.Namespace) -> Path:
