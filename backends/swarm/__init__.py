@@ -4,6 +4,15 @@ What the layers above may import; everything else in this package is internal.
 """
 
 from corral.backends.swarm.cluster import Cluster, Node, Quorum, read_cluster, read_member
+from corral.backends.swarm.services import (
+    AVAILABILITIES,
+    Service,
+    Task,
+    read_services,
+    read_swarm_services,
+    set_availability,
+    tasks_on,
+)
 from corral.backends.swarm.state import Member, member_of, swarm_key
 from corral.backends.swarm.verbs import (
     Init,
@@ -19,6 +28,7 @@ from corral.backends.swarm.verbs import (
 )
 
 __all__ = [
+    "AVAILABILITIES",
     "advertise_address",
     "Cluster",
     "Init",
@@ -36,5 +46,11 @@ __all__ = [
     "run_init",
     "run_join",
     "run_leave",
+    "Service",
+    "set_availability",
+    "read_services",
+    "read_swarm_services",
+    "Task",
+    "tasks_on",
     "swarm_key",
 ]
