@@ -12,6 +12,7 @@ from corral.backends.swarm.services import (
     read_swarm_services,
     set_availability,
     tasks_on,
+    tie_offline_hosts,
 )
 from corral.backends.swarm.state import Member, member_of, swarm_key
 from corral.backends.swarm.verbs import (
@@ -52,5 +53,6 @@ __all__ = [
     "read_swarm_services",
     "Task",
     "tasks_on",
+    "tie_offline_hosts",
     "swarm_key",
 ]

@@ -13,6 +13,7 @@ and, where a node is an inventory host, that host.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from corral.backends import guard
@@ -252,6 +253,34 @@ def set_availability(fleet: Fleet, manager: str, node: Node, availability: str, 
         spec["Availability"] = availability
         version = int((attrs.get("Version") or {}).get("Index") or 0)
         session.call(lambda client: client.api.update_node(node.id, version, spec))
+
+
+def tie_offline_hosts(fleet: Fleet, cluster: Cluster) -> None:
+    """Tie the nodes of hosts that cannot be read now to their inventory hosts.
+
+    A node is tied to its host by the node ID the host's engine reports; an
+    unreachable host (the usual reason a node is `down`) reports nothing, so
+    its node is tied instead by the address it joined with (the inventory's
+    SSH address) or, failing that, by its hostname being the inventory name.
+    Changes `cluster.nodes` in place.
+    """
+    addresses = {}
+    for name in cluster.offline:
+        session = fleet.sessions.get(name)
+        ssh = getattr(getattr(session, "spec", None), "ssh", None)
+        if ssh is not None and getattr(ssh, "address", ""):
+            addresses[ssh.address] = name
+    for key, nodes in cluster.nodes.items():
+        tied = {n.host for n in nodes if n.host}
+        fixed = []
+        for node in nodes:
+            host = None
+            if node.host is None:
+                host = addresses.get(node.address) or (
+                    node.hostname if node.hostname in cluster.offline else None)
+            fixed.append(dataclasses.replace(node, host=host)
+                         if host and host not in tied else node)
+        cluster.nodes[key] = fixed
 
 
 def read_swarm_services(fleet: Fleet, cluster: Cluster) -> tuple[list[Service], dict[str, str]]:

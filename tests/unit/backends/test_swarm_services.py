@@ -99,3 +99,19 @@ def test_drain_goes_through_the_gate_with_the_node_version() -> None:
     with pytest.raises(ActionRefused):
         set_availability(fleet, "lab1", NODES["n2"], "active", readonly=True)  # type: ignore[arg-type]
     assert len(fleet.one.updated) == 1
+
+
+def test_a_node_whose_host_is_unreachable_is_tied_by_address_then_hostname() -> None:
+    from types import SimpleNamespace
+
+    from corral.backends.swarm import Cluster, tie_offline_hosts
+
+    cluster = Cluster(offline={"edge": "timed out", "lab3": "timed out"}, nodes={"k": [
+        NODES["n1"],
+        Node("n8", "box8", "worker", "active", "down", "10.9.9.9"),
+        Node("n3", "lab3", "worker", "active", "down", "10.0.0.3"),
+        Node("n7", "other", "worker", "active", "down", "10.7.7.7")]})
+    sessions = {"edge": SimpleNamespace(spec=SimpleNamespace(ssh=SimpleNamespace(
+        address="10.9.9.9"))), "lab3": SimpleNamespace(spec=SimpleNamespace(ssh=None))}
+    tie_offline_hosts(SimpleNamespace(sessions=sessions), cluster)  # type: ignore[arg-type]
+    assert [n.host for n in cluster.nodes["k"]] == ["lab1", "edge", "lab3", None]

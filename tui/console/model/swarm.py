@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 
 from corral.backends.errors import BackendError, SwarmError
 from corral.backends.ssh import Fleet
-from corral.backends.swarm import Node, Service, Task, read_cluster, read_swarm_services
+from corral.backends.swarm import (
+    Node,
+    Service,
+    Task,
+    read_cluster,
+    read_swarm_services,
+    tie_offline_hosts,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ def read_services(fleet: Fleet) -> tuple[dict[str, Service], list[BackendError]]
     cluster = read_cluster(fleet)
     if not cluster.swarms:
         return {}, []
+    tie_offline_hosts(fleet, cluster)
     services, why = read_swarm_services(fleet, cluster)
     return {s.key: s for s in services}, _errors(why)
 
@@ -54,6 +62,7 @@ def read_nodes(fleet: Fleet) -> tuple[dict[str, NodeRecord], list[BackendError]]
     cluster = read_cluster(fleet)
     if not cluster.swarms:
         return {}, []
+    tie_offline_hosts(fleet, cluster)
     services, why = read_swarm_services(fleet, cluster)
     records = {}
     for key in cluster.swarms:
