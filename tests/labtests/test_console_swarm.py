@@ -1,6 +1,7 @@
 """The console over a swarm of lab hosts (issue 14): a service's replicas and tasks in
-`:stacks`, its logs, `:nodes` drain asking first; then a worker taken down with no Corral
-process running, Swarm moving its tasks by itself, and the console showing it when opened.
+`:stacks`, its logs and a shell in a task, `:nodes` drain asking first; then a worker
+taken down with no Corral process running, Swarm moving its tasks by itself, and the
+console showing it when opened.
 
 The service is made directly on the manager's engine (not through Corral), labelled as
 Corral's swarm engine labels its services; `--endpoint-mode dnsrr` since the lab has no
@@ -15,15 +16,18 @@ import asyncio
 import docker
 import pytest
 from docker.types import EndpointSpec, ServiceMode
+from textual.widgets import DataTable
 
 from corral.backends import labels as L
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.screens.swarm_tasks import TasksScreen
 from corral.tui.console.widgets.logs.view import LogPane
-from tests.support.console import SIZE, command, console, online, select, until, view
+from corral.tui.console.widgets.terminal.pane import ShellPane
+from tests.support.console import SIZE, command, console, online, until, view
 from tests.support.faults import shown_lines
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
+from tests.support.shell_pane import prompt_ready
 from tests.support.swarm import swarm_of
 from tests.support.waits import wait_until
 
@@ -58,6 +62,13 @@ def node_state(manager: docker.DockerClient, hostname: str) -> str:
                 if n["Description"]["Hostname"] == hostname)
 
 
+async def cursor_to(pilot, app, name: str, key: str) -> None:
+    """Put the cursor of view `name` on row `key` (quicker than typing a filter)."""
+    table = view(app, name)
+    table.move_cursor(row=table.get_row_index(key), animate=False)
+    await pilot.pause()
+
+
 def cell(app, name: str, key: str, column: str) -> str:
     value = view(app, name).get_cell(key, column)
     return getattr(value, "plain", str(value))
@@ -65,8 +76,6 @@ def cell(app, name: str, key: str, column: str) -> str:
 
 async def tasks_shown(pilot, app) -> list[list[str]]:
     """Open the tasks of the service under the cursor; their rows, then close them."""
-    from textual.widgets import DataTable
-
     await pilot.press("t")
     await until(pilot, lambda: isinstance(app.screen, TasksScreen), "the tasks")
     table = app.screen.query_one(DataTable)
@@ -96,7 +105,7 @@ def test_swarm_service_nodes_drain_and_a_worker_down_without_corral(lab: Lab) ->
                             "3/3 running")
                 assert cell(app, "stacks", KEY, "state") == "swarm replicated"
                 assert cell(app, "stacks", KEY, "hosts") == "lab1,lab2,lab3"
-                await select(pilot, app, "stacks", STACK)
+                await cursor_to(pilot, app, "stacks", KEY)
                 rows = await tasks_shown(pilot, app)
                 assert sorted((r[2], r[3], r[4]) for r in rows) == [
                     ("lab1", "running", "running"), ("lab2", "running", "running"),
@@ -113,9 +122,26 @@ def test_swarm_service_nodes_drain_and_a_worker_down_without_corral(lab: Lab) ->
                             "lines from the three tasks' containers", timeout=20)
                 await pilot.press("ctrl+w")
 
-                await select(pilot, app, "nodes", "lab2")
+                # A shell in the task's container on lab2, through lab2's tunnel.
+                await pilot.press("t")
+                await until(pilot, lambda: isinstance(app.screen, TasksScreen), "the tasks")
+                table = app.screen.query_one(DataTable)
+                table.move_cursor(row=next(i for i in range(table.row_count)
+                                           if table.get_row_at(i)[2].plain == "lab2"))
+                await pilot.press("s")
+                await until(pilot, lambda: any(isinstance(p.content, ShellPane)
+                                               for p in workspace.panes), "a shell pane")
+                shell = next(p.content for p in workspace.panes
+                             if isinstance(p.content, ShellPane))
+                assert shell.target.host == "lab2"
+                await until(pilot, lambda: prompt_ready(shell), "the prompt", timeout=20)
+                await pilot.press("ctrl+right_square_bracket")  # out of the shell
+
+                await command(pilot, "nodes")
                 nodes = view(app, "nodes")
-                lab2 = nodes.current_key()
+                await until(pilot, lambda: nodes.row_count == 3, "the three nodes")
+                lab2 = next(k for k, r in nodes.records.items() if r.host == "lab2")
+                await cursor_to(pilot, app, "nodes", lab2)
                 assert cell(app, "nodes", lab2, "availability") == "active"
                 await pilot.press("d")
                 await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
@@ -156,7 +182,7 @@ def test_swarm_service_nodes_drain_and_a_worker_down_without_corral(lab: Lab) ->
                                 and cell(app, "stacks", KEY, "running") == "3/3"
                                 and cell(app, "stacks", KEY, "hosts") == "lab1,lab2",
                                 "3/3 running on lab1 and lab2", timeout=20)
-                    await select(pilot, app, "stacks", STACK)
+                    await cursor_to(pilot, app, "stacks", KEY)
                     rows = await tasks_shown(pilot, app)
                     running = sorted(r[2] for r in rows if r[3] == "running")
                     assert len(running) == 3 and "lab3" not in running, rows
