@@ -234,7 +234,7 @@ class StacksView(CheckedHealth, ResourceView):
     def hosts_of(self, record: StackRecord) -> set[str]:
         hosts = {c.host for c in record.containers}
         if record.swarm is not None:
-            hosts |= {t.host for t in record.swarm.tasks if t.host}
+            hosts |= {t.host for t in record.swarm.tasks if t.host and t.desired == "running"}
         return hosts
 
     def action_tasks(self) -> None:
