@@ -4,6 +4,16 @@ What the layers above may import; everything else in this package is internal.
 """
 
 from corral.backends.swarm.cluster import Cluster, Node, Quorum, read_cluster, read_member
+from corral.backends.swarm.listing import (
+    AVAILABILITIES,
+    Service,
+    Task,
+    read_services,
+    read_swarm_services,
+    set_availability,
+    tasks_on,
+    tie_offline_hosts,
+)
 from corral.backends.swarm.services import (
     SwarmPlan,
     SwarmStack,
@@ -42,6 +52,7 @@ __all__ = [
     "SwarmPlan",
     "SwarmStack",
     "translate",
+    "AVAILABILITIES",
     "advertise_address",
     "Cluster",
     "Init",
@@ -59,5 +70,12 @@ __all__ = [
     "run_init",
     "run_join",
     "run_leave",
+    "Service",
+    "set_availability",
+    "read_services",
+    "read_swarm_services",
+    "Task",
+    "tasks_on",
+    "tie_offline_hosts",
     "swarm_key",
 ]

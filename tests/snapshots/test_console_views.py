@@ -137,3 +137,17 @@ def test_no_hosts(snap_compare, still_console) -> None:
 def test_readonly(snap_compare, still_console) -> None:
     """`--readonly`: the header says so and no mutating key is offered."""
     assert snap_compare(still_console(readonly=True), terminal_size=SIZE, run_before=feed)
+
+
+def test_nodes(snap_compare, still_console) -> None:
+    """`:nodes`: a made-up swarm's nodes, one of them down."""
+    from corral.tui.console.screens.console import ConsoleScreen
+    from tests.support import swarm_data
+
+    async def run_before(pilot: Pilot) -> None:
+        await feed(pilot)
+        await command(pilot, ":", "nodes")
+        pilot.app.screen.post_message(ConsoleScreen.Loaded("nodes", swarm_data.nodes(), []))
+        await pilot.pause()
+
+    assert snap_compare(still_console(), terminal_size=SIZE, run_before=run_before)

@@ -102,6 +102,8 @@ DESTRUCTIVE_VERBS = {
     "swarm init": "make a swarm of hosts",
     "swarm join": "join a host to a swarm",
     "swarm leave": "take a host out of its swarm",
+    "swarm node drain": "drain a swarm node",
+    "swarm node active": "make a swarm node active",
 }
 
 
@@ -132,6 +134,8 @@ GATE_VERBS = {
     "swarm init": "swarm.init",
     "swarm join": "swarm.join",
     "swarm leave": "swarm.leave",
+    "swarm node drain": "swarm.node.availability",
+    "swarm node active": "swarm.node.availability",
 }
 
 

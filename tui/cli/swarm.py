@@ -38,9 +38,9 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `swarm status`, `swarm init`, `swarm join` and `swarm leave`."""
     swarm = subparsers.add_parser("swarm", help="Docker Swarm under the hosts: status, init,"
-                                  " join, leave")
+                                  " join, leave, node drain|active")
     add_global_options(swarm, suppress=True)
-    verbs = swarm.add_subparsers(dest="swarm_command", metavar="{status,init,join,leave}")
+    verbs = swarm.add_subparsers(dest="swarm_command", metavar="{status,init,join,leave,node}")
     verbs.required = True
 
     status = verbs.add_parser("status", help="nodes, roles, reachability, quorum, and which"
@@ -70,6 +70,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_global_options(parser, suppress=True)
         if parser is not status:
             add_yes(parser)
+
+    from corral.tui.cli import swarm_node  # light: it imports backends only when it runs
+
+    swarm_node.register(verbs)
 
 
 def _status_lines(cluster: Cluster) -> list[str]:

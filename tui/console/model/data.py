@@ -30,6 +30,7 @@ from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet, HostSession
 from corral.tui.console.model.audit import read_audit
 from corral.tui.console.model.deploy_flow import DeployFlow
+from corral.tui.console.model.swarm import read_nodes, read_services
 
 
 @dataclass
@@ -41,6 +42,8 @@ class HostRecord:
 
 
 LISTINGS = {"volumes": list_volumes, "images": list_images}
+#: Listings read through the swarms' managers (`model/swarm.py`).
+SWARM_LISTINGS = {"swarm": read_services, "nodes": read_nodes}
 
 #: The events view starts with each host's engine events of this many seconds back.
 EVENTS_SINCE_SECONDS = 3600.0
@@ -98,10 +101,13 @@ class ConsoleData:
     def listing(self, view: str) -> tuple[dict[str, Any], list[BackendError]] | None:
         """Volumes or images (`view`) of every online host, keyed `host/ref`, and the failures.
 
-        The `audit` listing is the local audit file merged with the hosts' history.
+        The `audit` listing is the local audit file merged with the hosts' history;
+        `swarm` is the swarms' services keyed `stack/service`, `nodes` their nodes.
         """
         if view == "audit":
             return read_audit(self.fleet)
+        if view in SWARM_LISTINGS:
+            return SWARM_LISTINGS[view](self.fleet)
         return read_listing(self.fleet, view)
 
     def usage(self, keys: list[str]) -> Usage | None:

@@ -36,6 +36,7 @@ from corral.tui.console.views.base import ResourceView
 from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.views.hosts import HostsView
 from corral.tui.console.views.images import ImagesView
+from corral.tui.console.views.nodes import NodesView
 from corral.tui.console.views.registry import VIEWS, command_words, resolve_view
 from corral.tui.console.views.stacks import StacksView, group_stacks
 from corral.tui.console.widgets.command_line import CommandLine
@@ -50,7 +51,12 @@ STATS_SECONDS = 3.0
 EVENTS_REDRAW_SECONDS = 0.5
 UPTIME_SECONDS = 15.0
 #: Views read on demand (when shown, and on ctrl+r) rather than kept live.
-LISTED = ("volumes", "images", "audit")
+LISTED = ("volumes", "images", "audit", "nodes")
+#: While the stacks or nodes view is shown, the swarms are read again this often
+#: (Swarm moves tasks on its own: no Corral event says so).
+SWARM_REFRESH_SECONDS = 5.0
+#: The views that show what the swarms' managers say, and the listing each reads.
+SWARM_VIEWS = {"stacks": "swarm", "nodes": "nodes"}
 #: At most this often a listing is read again for hosts that came back.
 LISTING_RETRY_SECONDS = 3.0
 
@@ -94,8 +100,8 @@ class ConsoleScreen(FleetFollow, Screen):
 
     BINDINGS = [
         Binding("colon", "command(':')", "Command", id="console.command",
-                tooltip="Switch view: hosts, ps, stacks, volumes, images, events, audit,"
-                " catalog"),
+                tooltip="Switch view: hosts, ps, stacks, nodes, volumes, images, events,"
+                " audit, catalog"),
         Binding("slash", "command('/')", "Filter", id="console.filter",
                 tooltip="Filter the view (regex; !regex inverts)"),
         Binding("escape", "back", "Back", id="console.back",
@@ -154,6 +160,8 @@ class ConsoleScreen(FleetFollow, Screen):
         #: online again), at most every LISTING_RETRY_SECONDS.
         self._online_seen: set[str] = set()
         self._listing_asked_at = 0.0
+        #: The swarm read failures last told (told again only when they change).
+        self._swarm_told: dict[str, set[str]] = {}
 
     # --- layout -------------------------------------------------------------
 
@@ -185,6 +193,7 @@ class ConsoleScreen(FleetFollow, Screen):
         # Uptimes count on between events; only the changed cells redraw.
         self.set_interval(UPTIME_SECONDS, self.query_one(ContainersView).redraw)
         self.set_interval(POLL_SECONDS, self.poll_inventory)
+        self.set_interval(SWARM_REFRESH_SECONDS, self.refresh_swarm)
         self.load_hosts()
         if not self.fleet.sessions:  # where `a` adds the first host
             self.show_view("hosts", remember=False)
@@ -255,6 +264,12 @@ class ConsoleScreen(FleetFollow, Screen):
                 time.monotonic() - self._listing_asked_at >= LISTING_RETRY_SECONDS:
             self.load_listing(name)
 
+    def refresh_swarm(self) -> None:
+        """Read the swarms again while a view that shows them is on screen."""
+        listing = SWARM_VIEWS.get(self.query_one(ContentSwitcher).current)
+        if listing is not None:
+            self.load_listing(listing)
+
     @work(thread=True, exclusive=True, group="listing")
     def load_listing(self, view: str) -> None:
         """Volumes or images of every online host, off the UI thread."""
@@ -307,8 +322,16 @@ class ConsoleScreen(FleetFollow, Screen):
         elif message.view == "images":
             self._images_failed = {error.host for error in message.errors if error.host}
             images_ui.update_needs(self, self._images_failed)
-        self.query_one(f"#{message.view}", ResourceView).set_records(message.records)
-        for error in message.errors:
+        errors = message.errors
+        if message.view in SWARM_VIEWS.values():  # read every few seconds: tell news only
+            told = {str(error) for error in errors}
+            errors = [e for e in errors if str(e) not in self._swarm_told.get(message.view, ())]
+            self._swarm_told[message.view] = told
+        if message.view == "swarm":
+            self.query_one(StacksView).set_swarm(message.records)
+        else:
+            self.query_one(f"#{message.view}", ResourceView).set_records(message.records)
+        for error in errors:
             self.notify(str(error), title=error.title, severity="warning")
 
     # --- commands -----------------------------------------------------------
@@ -329,8 +352,8 @@ class ConsoleScreen(FleetFollow, Screen):
             word, _, argument = message.text.partition(" ")
             view = resolve_view(word)
             if view is None:
-                self.notify(f"unknown command {word!r}; try hosts, ps, stacks, volumes, "
-                            "images, events, audit", severity="error")
+                self.notify(f"unknown command {word!r}; try hosts, ps, stacks, nodes, "
+                            "volumes, images, events, audit", severity="error")
             else:
                 self.show_view(view, filter_text=argument.strip() or None)
         self.current_view().focus()
@@ -359,6 +382,8 @@ class ConsoleScreen(FleetFollow, Screen):
             self.load_listing(name)
         elif name == "hosts":
             self.load_hosts()
+        elif name == "stacks":
+            self.load_listing("swarm")
         view.focus()
 
     def action_back(self) -> None:
@@ -374,6 +399,8 @@ class ConsoleScreen(FleetFollow, Screen):
             self.load_listing(name)
         elif name == "hosts":
             self.load_hosts()
+        elif name == "stacks":
+            self.load_listing("swarm")
 
     def action_help(self) -> None:
         show_help(self, self.current_view())
@@ -405,6 +432,8 @@ class ConsoleScreen(FleetFollow, Screen):
         view = message.view.NAME
         if view == "hosts":
             self.show_view("containers", filter_text=f"^{message.key} ")
+        elif view == "stacks" and message.record.swarm is not None:
+            self.show_tasks(message.record.swarm)
         elif view == "stacks":
             self.show_view("containers", filter_text=f"{message.record.stack}/")
         else:
@@ -570,6 +599,30 @@ class ConsoleScreen(FleetFollow, Screen):
             scale(self.app, self.flow, message.stack, message.service, message.current,
                   message.delta)
 
+    @on(StacksView.TasksRequested)
+    def tasks_requested(self, message: StacksView.TasksRequested) -> None:
+        self.show_tasks(message.service)
+
+    def show_tasks(self, service) -> None:
+        """A swarm service's tasks; logs or a shell of one opens in a pane."""
+        from corral.tui.console.screens.swarm_tasks import TasksScreen
+
+        async def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is not None:
+                await self.open_target(*choice)
+
+        self.app.push_screen(TasksScreen(service, readonly=self.readonly), chosen)
+
+    @on(NodesView.AvailabilityRequested)
+    def availability_requested(self, message: NodesView.AvailabilityRequested) -> None:
+        """Ask, naming node and host (and, to drain, the tasks that would move), then go."""
+        from corral.tui.console.swarm_ui import ask_availability
+
+        if self.readonly:  # the keys are hidden; belt and braces
+            self.notify("read-only: changes are disabled", severity="error")
+            return
+        ask_availability(self, message.record, message.availability)
+
     @on(StacksView.Reconcile)
     def reconcile_stack(self, message: StacksView.Reconcile) -> None:
         if self.readonly:
@@ -583,17 +636,21 @@ class ConsoleScreen(FleetFollow, Screen):
 
     @on(ContainersView.OpenPane)
     async def open_pane(self, message: ContainersView.OpenPane) -> None:
+        await self.open_target(message.what, message.target)
+
+    async def open_target(self, what: str, target: str) -> None:
+        """Open a log or shell pane for `target` (`host/container`, `stack/service`)."""
         from corral.tui.console.pane_factory import make_pane
 
-        if message.what == "shell" and self.readonly:  # the key is hidden; belt and braces
+        if what == "shell" and self.readonly:  # the key is hidden; belt and braces
             self.notify("read-only: changes are disabled", severity="error")
             return
         try:
-            content = make_pane(message.what, self.fleet, message.target)
+            content = make_pane(what, self.fleet, target)
         except (CorralError, ValueError) as exc:
-            self.notify(f"cannot open {message.what}: {exc}", severity="error")
+            self.notify(f"cannot open {what}: {exc}", severity="error")
             return
-        await self.workspace.add_pane(content, f"{message.what} {message.target}", self.stacked)
+        await self.workspace.add_pane(content, f"{what} {target}", self.stacked)
 
     @on(Pane.Closed)
     async def close_pane(self, message: Pane.Closed) -> None:

@@ -8,18 +8,19 @@ from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.views.events import EventsView
 from corral.tui.console.views.hosts import HostsView
 from corral.tui.console.views.images import ImagesView
+from corral.tui.console.views.nodes import NodesView
 from corral.tui.console.views.stacks import StacksView
 from corral.tui.console.views.volumes import VolumesView
 
 VIEWS: dict[str, type[ResourceView]] = {
     view.NAME: view
     for view in (ContainersView, HostsView, StacksView, VolumesView, ImagesView, EventsView,
-                 AuditView)
+                 AuditView, NodesView)
 }
 
 ALIASES: dict[str, str] = {
     "ps": "containers", "co": "containers", "container": "containers", "pods": "containers",
-    "host": "hosts", "no": "hosts", "nodes": "hosts",
+    "host": "hosts", "no": "hosts", "node": "nodes", "swarm": "nodes",
     "st": "stacks", "stack": "stacks", "svc": "stacks", "services": "stacks",
     "vol": "volumes", "volume": "volumes", "pv": "volumes",
     "img": "images", "image": "images",

@@ -1,4 +1,10 @@
-"""The stacks view: one row per service of every stack, and the stack changes it asks for."""
+"""The stacks view: one row per service of every stack, and the stack changes it asks for.
+
+Rows come from the containers the hosts run, grouped by their labels, and from
+the swarms under the hosts: a swarm service (Corral's, or one `docker stack
+deploy` made) shows its mode, replicas running/desired and update state, and
+its tasks on enter or `t`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from textual.message import Message
 
 from corral.backends.engine import ContainerRow
 from corral.backends.labels import PREVIOUS_SUFFIX
+from corral.backends.swarm import Service
 from corral.tui.console.views.base import Column, ResourceView
 from corral.tui.console.views.containers import CheckedHealth, health_summary
 
@@ -25,6 +32,8 @@ class StackRecord:
     stack: str
     service: str
     containers: list[ContainerRow] = field(default_factory=list)
+    #: The swarm service this is, if it is one.
+    swarm: Service | None = None
 
 
 def group_stacks(rows: list[ContainerRow]) -> dict[str, StackRecord]:
@@ -37,6 +46,31 @@ def group_stacks(rows: list[ContainerRow]) -> dict[str, StackRecord]:
         key = f"{row.stack}/{service}"
         groups.setdefault(key, StackRecord(row.stack, service)).containers.append(row)
     return groups
+
+
+def with_swarm(groups: dict[str, StackRecord],
+               services: dict[str, Service]) -> dict[str, StackRecord]:
+    """The container groups joined with the swarm services of the same `stack/service`.
+
+    A service whose tasks run on no inventory host (or on none yet) still
+    gets its row. Services in no stack are left out, like containers.
+    """
+    merged = dict(groups)
+    for key, service in services.items():
+        if not service.stack:
+            continue
+        group = groups.get(key)
+        containers = list(group.containers) if group else []
+        merged[key] = StackRecord(service.stack, service.service, containers, service)
+    return merged
+
+
+def swarm_state(service: Service) -> Text:
+    """`swarm MODE`, and the update's state when there is one."""
+    update = service.update_state
+    style = ("red" if "rollback" in update or update == "paused" else
+             "yellow" if update.endswith("updating") else "cyan")
+    return Text(f"swarm {service.mode}" + (f" {update}" if update else ""), style=style)
 
 
 def is_old_copy(row: ContainerRow) -> bool:
@@ -76,6 +110,13 @@ class StacksView(CheckedHealth, ResourceView):
         Binding("ctrl+d", "remove_stack", "Remove stack", id="stacks.remove",
                 tooltip="Remove the stack under the cursor: its containers and networks;"
                         " named volumes stay (asks first)"),
+        Binding("t", "tasks", "Tasks", id="stacks.tasks",
+                tooltip="The tasks of the swarm service under the cursor: node, host,"
+                        " desired and current state, error (logs or shell from there)"),
+        Binding("l", "service_logs", "Logs", id="stacks.logs",
+                tooltip="Follow the logs of every replica of the service under the cursor"
+                        " in a new pane (a swarm service: each task's container through its"
+                        " node's host)"),
         Binding("R,shift+r", "reconcile", "Reconcile", id="stacks.reconcile",
                 tooltip="Bring the stack under the cursor back to its record now: re-place"
                         " replicas of offline hosts, remove extra copies (asks first)"),
@@ -103,6 +144,13 @@ class StacksView(CheckedHealth, ResourceView):
             self.current = current
             self.containers = containers
 
+    class TasksRequested(Message):
+        """The user asked for a swarm service's tasks."""
+
+        def __init__(self, service: Service):
+            super().__init__()
+            self.service = service
+
     class Reconcile(Message):
         """The user asked to reconcile a stack now."""
 
@@ -129,6 +177,21 @@ class StacksView(CheckedHealth, ResourceView):
     #: replaced whole, never changed in place.
     stack_states: dict[str, str] = {}  # noqa: RUF012
 
+    #: The swarm services last read, keyed `stack/service`; replaced whole.
+    swarm_services: dict[str, Service] = {}  # noqa: RUF012
+    #: The container groups last given.
+    _groups: dict[str, StackRecord] = {}  # noqa: RUF012
+
+    def set_records(self, records: dict[str, StackRecord]) -> None:
+        """The container groups; the swarm services are joined in."""
+        self._groups = records
+        super().set_records(with_swarm(records, self.swarm_services))
+
+    def set_swarm(self, services: dict[str, Service]) -> None:
+        """The swarms' services, keyed `stack/service` (read through their managers)."""
+        self.swarm_services = dict(services)
+        super().set_records(with_swarm(self._groups, self.swarm_services))
+
     def set_stack_states(self, states: dict[str, str]) -> None:
         """Show each stack's state (`active`, `degraded`, `upgraded`, `unknown`)."""
         if states != self.stack_states:
@@ -136,6 +199,8 @@ class StacksView(CheckedHealth, ResourceView):
             self.redraw()
 
     def cells(self, record: StackRecord) -> tuple[Any, ...]:
+        if record.swarm is not None:
+            return self._swarm_cells(record, record.swarm)
         current = [c for c in record.containers if not is_old_copy(c)]
         running = sum(1 for c in current if c.state == "running")
         total = len(current)
@@ -152,8 +217,46 @@ class StacksView(CheckedHealth, ResourceView):
             ",".join(sorted({c.image for c in record.containers})),
         )
 
+    def _swarm_cells(self, record: StackRecord, service: Service) -> tuple[Any, ...]:
+        running, desired = service.running, service.desired
+        places = {t.host or t.node or t.node_id[:12] for t in service.tasks
+                  if t.desired == "running" and t.state == "running" and not t.node_down}
+        return (
+            record.stack,
+            record.service,
+            swarm_state(service),
+            Text(f"{running}/{desired}", style="green" if running == desired else "yellow"),
+            health_summary(record.containers, self.checked_health),
+            ",".join(sorted(places)),
+            service.image,
+        )
+
     def hosts_of(self, record: StackRecord) -> set[str]:
-        return {c.host for c in record.containers}
+        hosts = {c.host for c in record.containers}
+        if record.swarm is not None:
+            hosts |= {t.host for t in record.swarm.tasks if t.host and t.desired == "running"}
+        return hosts
+
+    def action_tasks(self) -> None:
+        key = self.current_key()
+        record = self.records.get(key) if key is not None else None
+        if record is None:
+            return
+        if record.swarm is None:
+            self.notify(f"{record.stack}/{record.service} is not a swarm service: enter"
+                        " lists its containers", severity="warning", timeout=4)
+            return
+        self.post_message(self.TasksRequested(record.swarm))
+
+    def action_service_logs(self) -> None:
+        key = self.current_key()
+        record = self.records.get(key) if key is not None else None
+        if record is not None and record.service != "-":
+            from corral.tui.console.views.containers import ContainersView
+
+            host = next(iter(sorted(self.hosts_of(record))), "")
+            self.post_message(ContainersView.OpenPane(
+                "logs", f"service:{record.stack}/{record.service}", host))
 
     def _chosen(self) -> StackRecord | None:
         """The service under the cursor, if it may be changed (never when read-only)."""

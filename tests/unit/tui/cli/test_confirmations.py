@@ -31,6 +31,8 @@ ARGV = {
     "swarm init": ["swarm", "init", "--hosts", "lab1,lab2"],
     "swarm join": ["swarm", "join", "lab3"],
     "swarm leave": ["swarm", "leave", "lab3"],
+    "swarm node drain": ["swarm", "node", "drain", "lab2"],
+    "swarm node active": ["swarm", "node", "active", "lab2"],
 }
 
 

@@ -44,6 +44,8 @@ MUTATING = {
     ("swarm", "init"): ["swarm", "init", "--hosts", "lab1,lab2", "--yes"],
     ("swarm", "join"): ["swarm", "join", "lab2", "--manager", "--yes"],
     ("swarm", "leave"): ["swarm", "leave", "lab1", "--force", "--yes"],
+    ("swarm", "node", "drain"): ["swarm", "node", "drain", "lab2", "--yes"],
+    ("swarm", "node", "active"): ["swarm", "node", "active", "lab2", "--yes"],
 }
 #: Verbs that only read: read-only leaves them alone.
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),

@@ -45,6 +45,7 @@ MUTATING = {
     "stacks.confirm", "stacks.rollback", "stacks.upgrade", "stacks.scale_up",
     "stacks.scale_down", "stacks.remove", "stacks.reconcile",
     "hosts.add", "hosts.pause",
+    "nodes.drain", "nodes.active", "tasks.shell",
     "plan.apply",
     "shell.debug",
     # Only on the Add host form, which `hosts.add` no longer opens: trying may
@@ -74,6 +75,7 @@ READING = {
     "text.search", "text.next", "text.previous", "text.close",
     "shell.focus", "terminal.leave", "terminal.scroll_back", "terminal.scroll_forward",
     "volumes.records", "images.transfers", "transfers.close",
+    "stacks.tasks", "stacks.logs", "tasks.logs", "tasks.close",
     # Only in the host choice of push and pull, which read-only never opens.
     "host_choice.go", "host_choice.cancel",
 }
@@ -136,6 +138,15 @@ def add_host_screen(readonly: bool) -> DOMNode:
     return AddHostScreen(fleet(readonly), "/tmp/inventory.yaml")  # type: ignore[arg-type]
 
 
+def tasks_screen(readonly: bool) -> DOMNode:
+    """A swarm service's tasks (a shell runs commands in a task's container)."""
+    from corral.backends.swarm import Service
+    from corral.tui.console.screens.swarm_tasks import TasksScreen
+
+    return TasksScreen(Service("s1", "web_api", "web", "api", "replicated", 1),
+                       readonly=readonly)
+
+
 def view(owner: type) -> Callable[[bool], DOMNode]:
     def build(readonly: bool) -> DOMNode:
         node = owner()
@@ -150,6 +161,7 @@ FACTORIES: dict[str, Callable[[type], Callable[[bool], DOMNode]]] = {
     "ShellPane": lambda owner: shell_pane,
     "PlanScreen": lambda owner: plan_screen,
     "AddHostScreen": lambda owner: add_host_screen,
+    "TasksScreen": lambda owner: tasks_screen,
 }
 
 
