@@ -44,7 +44,9 @@ PROBE_SLACK = 30.0
 
 def register(hosts: argparse.ArgumentParser) -> None:
     """Add `add` and `rm` under the `hosts` parser (which still runs alone)."""
-    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm}")
+    from corral.tui.cli import hosts_provision
+
+    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm,provision}")
     add = verbs.add_parser(
         "add",
         help="try a host and add it to the inventory",
@@ -72,6 +74,7 @@ def register(hosts: argparse.ArgumentParser) -> None:
     rm.add_argument("name", metavar="NAME", help="the host to remove")
     add_yes(rm)
     rm.set_defaults(func=run_rm)
+    hosts_provision.register(verbs)
 
 
 def inventory_for_writes(args: argparse.Namespace) -> Path:
