@@ -39,7 +39,6 @@ MANIFEST = "manifest.json"
 PREFIX = "packages/"
 #: Distributions a package bundle can be made for (codename -> os-release ID).
 BUNDLE_DISTROS = {"bookworm": "debian"}
-CONTROL_FIELDS = ("Package", "Version", "Architecture", "Depends", "Pre-Depends", "Provides")
 APT_TIMEOUT = 900
 
 
@@ -146,21 +145,51 @@ def create_package_bundle(distro: str, path: Path, packages: tuple[str, ...] = (
 
 
 def _control(path: Path) -> Deb:
-    result = subprocess.run(["dpkg-deb", "-f", str(path), *CONTROL_FIELDS],
-                            capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        raise ProvisionError(f"{path.name}: not a readable .deb ({result.stderr.strip()})")
+    """A .deb's control fields, read in-process (an `ar` archive holding
+    `control.tar.{xz,gz,zst}`): no subprocess per package."""
+    text = _control_text(path)
     fields: dict[str, str] = {}
     key = ""
-    for line in result.stdout.splitlines():
+    for line in text.splitlines():
         if line[:1].isspace() and key:
             fields[key] += " " + line.strip()
-        else:
+        elif ":" in line:
             key, _, value = line.partition(":")
             fields[key] = value.strip()
     return Deb(PREFIX + path.name, fields.get("Package", ""), fields.get("Version", ""),
                fields.get("Depends", ""), fields.get("Pre-Depends", ""),
                fields.get("Provides", ""))
+
+
+def _control_text(path: Path) -> str:
+    with open(path, "rb") as deb:
+        if deb.read(8) != b"!<arch>\n":
+            raise ProvisionError(f"{path.name}: not a .deb (no ar header)")
+        while header := deb.read(60):
+            name = header[:16].decode().strip().rstrip("/")
+            size = int(header[48:58].decode().strip())
+            data = deb.read(size)
+            if size % 2:
+                deb.read(1)
+            if name.startswith("control.tar"):
+                return _member_control(path, name, data)
+    raise ProvisionError(f"{path.name}: no control archive")
+
+
+def _member_control(path: Path, name: str, data: bytes) -> str:
+    if name.endswith(".zst"):
+        result = subprocess.run(["zstd", "-dc"], input=data, capture_output=True, timeout=60)
+        data = result.stdout
+        mode = "r:"
+    else:
+        mode = {"control.tar.xz": "r:xz", "control.tar.gz": "r:gz"}.get(name, "r:")
+    with tarfile.open(fileobj=io.BytesIO(data), mode=mode) as tar:
+        for member in tar:
+            if member.name in ("./control", "control"):
+                handle = tar.extractfile(member)
+                if handle is not None:
+                    return handle.read().decode("utf-8", "replace")
+    raise ProvisionError(f"{path.name}: no control file")
 
 
 def _write(path: Path, distro: str, install: tuple[str, ...],
