@@ -200,7 +200,9 @@ def run_verify(args: argparse.Namespace) -> int:
         print_json({"ok": True, **report.to_dict()})
     else:
         entry = report.entry
+        # A package bundle (`create --packages`) has no entry and no image.
+        what = (f"{entry.get('id')} {entry.get('version')}, images "
+                f"{', '.join(report.images)}" if entry.get("id") else "packages")
         print(visible(f"{report.path}: ok, {report.members} members "
-                      f"({human_size(report.bytes)}): {entry.get('id')} "
-                      f"{entry.get('version')}, images {', '.join(report.images)}."))
+                      f"({human_size(report.bytes)}): {what}."))
     return EXIT_OK
