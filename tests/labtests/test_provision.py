@@ -155,3 +155,20 @@ def test_provision_bare_hosts_online_and_offline(
         assert "nothing to change" in result.stdout
         assert "[change]" not in result.stdout
     assert tree_hashes(bare.root / "etc") == settled
+
+    # Settings of the host's own are kept, the old file backed up, the engine restarted.
+    own = '{"debug": true, "log-opts": {"max-size": "50m"}}'
+    written = subprocess.run(
+        bare.ssh(f"echo '{own}' | sudo -n tee /etc/docker/daemon.json >/dev/null"),
+        capture_output=True, text=True, timeout=30)
+    assert written.returncode == 0, written.stderr
+    merged = provision(bare, "--yes")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert "restart needed to apply them" in merged.stdout
+    assert "sudo -n service docker restart" in merged.stdout
+    settings = json.loads((bare.root / "etc/docker/daemon.json").read_text())
+    assert settings == {"debug": True, "live-restore": True,
+                        "log-opts": {"max-size": "50m", "max-file": "3"}}
+    backups = list((bare.root / "etc/docker").glob("daemon.json.corral-*"))
+    assert [json.loads(b.read_text()) for b in backups] == [json.loads(own)]
+    assert "[  ok] live-restore: true" in merged.stdout
