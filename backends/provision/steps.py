@@ -126,7 +126,7 @@ async def survey(remote: Remote, registries: tuple[str, ...] = (),
         "daemon-json", f"engine settings in {daemon_json.PATH}", seen, write,
         commands if write else [], detail=plan.daemon_text.splitlines() if write else []))
 
-    running = version is not None and await _engine_answers(remote)
+    running = await _engine_answers(remote)
     start = "systemctl enable --now docker.service" if systemd else "service docker start"
     plan.steps.append(Step(
         "engine", "the Docker engine running", "answers" if running else "not running",
@@ -188,6 +188,11 @@ async def _package_step(remote: Remote, distro: Distro, version: str | None,
     title = f"Docker Engine from {distro.pretty}'s packages ({' '.join(family.packages)})"
     if version is not None:
         return Step("package", title, f"{family.packages[0]} {version} installed", False)
+    other = await remote.run("command -v dockerd")  # sudo's PATH has the sbin folders
+    if other.ok and other.out.strip():
+        # Docker CE or a hand-made install: another package would conflict with it.
+        return Step("package", title, f"{other.out.strip()} present from another source: "
+                    "left alone", False)
     if bundle is not None:
         if not family.bundles:
             raise ProvisionError(f"package bundles hold .debs; {distro.pretty} does not "

@@ -118,7 +118,8 @@ def test_provision_bare_hosts_online_and_offline(
     assert "usermod -aG docker corral" in dry.stdout
     assert "nothing was changed" in dry.stdout
     assert tree_hashes(bare.root / "etc") == before
-    assert not (bare.root / "usr/bin/dockerd").exists()
+    for path in ("usr/sbin/dockerd", "usr/bin/dockerd", "var/lib/dpkg/info/docker.io.list"):
+        assert not (bare.root / path).exists(), path
 
     cut = subprocess.run(offline_bare.ssh("sudo -n apt-get update -q"),
                          capture_output=True, text=True, timeout=60)
