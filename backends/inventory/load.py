@@ -12,6 +12,8 @@ The file is YAML::
     registries:                       # optional: credentials for image pulls
       10.0.0.5:5000: {username: deploy, password_file: registry.pw}  # chmod 600
     load_balancer_image: 10.0.0.5:5000/haproxy:2.6  # optional: runs Rancher LB services
+    engine: swarm                     # optional: deploy stacks as Swarm services (default
+                                      # standalone: containers Corral places itself)
 
 Everything wrong with it is reported as one `InventoryError` naming the file
 and line before any host is contacted.
@@ -26,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from corral.backends.errors import InventoryError, UnknownHost
+from corral.backends.inventory.paths import default_inventory_path
 from corral.backends.inventory.registries import RegistryAuth, read_registries
 from corral.catalog.errors import YamlError
 from corral.catalog.excerpt import quoted
@@ -52,7 +53,9 @@ _TARGET = re.compile(
 _HOST_REFUSED = "'`\"$\\;&<>|(){},"
 _USER_REFUSED = "'`\";&<>|(){}"
 _HOST_KEYS = {"name", "ssh", "identity", "socket", "labels", "jump"}
-_TOP_KEYS = {"hosts", "registries", "load_balancer_image"}
+_TOP_KEYS = {"hosts", "registries", "load_balancer_image", "engine"}
+#: How stacks are run: containers Corral places (`standalone`) or Swarm services.
+ENGINES = ("standalone", "swarm")
 #: The HAProxy image Rancher load balancer services run unless the inventory names another.
 DEFAULT_LB_IMAGE = "corral/haproxy:2.6"
 
@@ -124,12 +127,14 @@ class Inventory:
             see `registries.py`): where the password is, never the password.
         load_balancer_image: The HAProxy image Rancher load balancer services
             run (`load_balancer_image:`; `DEFAULT_LB_IMAGE` unless given).
+        engine: How stacks run (`engine:`): `standalone` or `swarm`.
     """
 
     hosts: tuple[HostSpec, ...]
     path: Path | None = None
     registries: dict[str, RegistryAuth] = field(default_factory=dict)
     load_balancer_image: str = DEFAULT_LB_IMAGE
+    engine: str = "standalone"
 
     def names(self) -> list[str]:
         """The host names, in inventory order."""
@@ -146,11 +151,6 @@ class Inventory:
                 return host
         known = ", ".join(self.names()) or "none"
         raise UnknownHost(f"no host named {quoted(name)} in the inventory (hosts: {known})")
-
-
-def default_inventory_path() -> Path:
-    """The inventory in the user's XDG config directory."""
-    return Path(platformdirs.user_config_dir("corral")) / "inventory.yaml"
 
 
 def locate_inventory(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -293,8 +293,12 @@ class _Reader:
         if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
             raise self.fail("'load_balancer_image' must be an image reference",
                             document.line_of("load_balancer_image"))
+        engine = document.get("engine", "standalone")
+        if engine not in ENGINES:
+            raise self.fail(f"'engine' must be one of {', '.join(ENGINES)}",
+                            document.line_of("engine"))
         return Inventory(hosts=tuple(hosts), path=self.path, registries=registries,
-                         load_balancer_image=image)
+                         load_balancer_image=image, engine=engine)
 
     def reject_unknown(self, node: Mapping, allowed: set[str], what: str) -> None:
         for key in node:

@@ -4,6 +4,18 @@ What the layers above may import; everything else in this package is internal.
 """
 
 from corral.backends.swarm.cluster import Cluster, Node, Quorum, read_cluster, read_member
+from corral.backends.swarm.services import (
+    SwarmPlan,
+    SwarmStack,
+    apply_plan,
+    list_stacks,
+    plan_stack,
+    remove_stack,
+    stack_names,
+    translate,
+)
+from corral.backends.swarm.services import rollback as swarm_rollback
+from corral.backends.swarm.services import scale as swarm_scale
 from corral.backends.swarm.state import Member, member_of, swarm_key
 from corral.backends.swarm.verbs import (
     Init,
@@ -19,6 +31,17 @@ from corral.backends.swarm.verbs import (
 )
 
 __all__ = [
+    # Stacks as Swarm services (`services/`).
+    "apply_plan",
+    "list_stacks",
+    "plan_stack",
+    "remove_stack",
+    "stack_names",
+    "swarm_rollback",
+    "swarm_scale",
+    "SwarmPlan",
+    "SwarmStack",
+    "translate",
     "advertise_address",
     "Cluster",
     "Init",

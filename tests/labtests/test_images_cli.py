@@ -16,7 +16,6 @@ import docker
 import pytest
 
 from corral.backends.inventory import local_inventory
-from corral.tui.cli import images as images_cli
 from tests.support.deploy import corral_on as corral
 from tests.support.images import MB, build_layered_image, push_to_registry, remove_image
 from tests.support.lab import Lab
@@ -84,7 +83,7 @@ def test_push_from_the_local_engine(lab: Lab, images, monkeypatch: pytest.Monkey
     pushed, _ = images
     target = lab.registry_hosts(reachable=False)[0]
     remove_image(engine(lab.host(target).socket), pushed)
-    monkeypatch.setattr(images_cli, "local_inventory",
+    monkeypatch.setattr("corral.backends.inventory.local_inventory",
                         lambda: local_inventory(lab.host("lab1").socket))
     result = corral(lab, "images", "push", pushed, "--to", target, "--from", "local")
     assert result.returncode == 0, result.stderr

@@ -6,7 +6,6 @@ the acceptance tests (/tmp/corral-lab-test) is left alone.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -25,6 +24,7 @@ import docker
 import pytest
 import yaml
 
+from tests.support.lab import load_labkit
 from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
@@ -35,18 +35,7 @@ SELFTEST_DIR = Path(os.environ.get("CORRAL_SELFTEST_LAB_DIR", "/tmp/corral-lab-s
 REQUIRE_LAB = os.environ.get("CORRAL_REQUIRE_LAB") == "1"
 
 
-def _load_labkit():
-    """labkit is a stdlib-only module beside the script, not part of any package."""
-    if "labkit" in sys.modules:
-        return sys.modules["labkit"]
-    spec = importlib.util.spec_from_file_location("labkit", ROOT / "tests" / "lab" / "labkit.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["labkit"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-labkit = _load_labkit()
+labkit = load_labkit()
 
 
 def run_lab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.lab import Lab
+from tests.support.lab import Lab, load_labkit
 
 #: labkit.REGISTRY_AUTH_PORT (labkit is a stdlib module beside the lab script, not a package).
 REGISTRY_AUTH_PORT = 5001
@@ -52,25 +52,6 @@ class AuthRegistry:
     def auth_config(self) -> dict[str, str]:
         """docker-py's auth_config for a direct push (seeding the registry)."""
         return {"username": self.username, "password": self.password}
-
-
-def _config(folder: Path, address: str) -> str:
-    return f"""\
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {folder}/data
-http:
-  addr: {address}
-auth:
-  htpasswd:
-    realm: corral-lab
-    path: {folder}/htpasswd
-"""
 
 
 def _answers_401(address: str) -> bool:
@@ -108,7 +89,8 @@ def auth_registry(lab: Lab) -> Iterator[AuthRegistry]:
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "data").mkdir(parents=True)
     (folder / "htpasswd").write_text(f"{USERNAME}:{PASSWORD_BCRYPT}\n")
-    config.write_text(_config(folder, address))
+    config.write_text(load_labkit().registry_config_text(
+        f"{folder}/data", address, htpasswd=f"{folder}/htpasswd"))
     with open(log, "ab") as handle:
         proc = subprocess.Popen(["docker-registry", "serve", str(config)],
                                 stdin=subprocess.DEVNULL, stdout=handle,

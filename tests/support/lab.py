@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -15,6 +16,17 @@ import docker
 from tests.support.waits import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_labkit():
+    """tests/lab/labkit.py: a stdlib-only module beside the lab script, in no package."""
+    if "labkit" in sys.modules:
+        return sys.modules["labkit"]
+    spec = importlib.util.spec_from_file_location("labkit", ROOT / "tests" / "lab" / "labkit.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["labkit"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 LAB_SCRIPT = ROOT / "tests" / "lab" / "lab"
 
 #: The `lab fault` action that undoes each fault a test may inject.

@@ -157,6 +157,7 @@ BACKEND_LAYERS = {
     "images": {"ssh", "inventory", "engine"},
     "volumes": {"engine", "ssh", "inventory"},
     "swarm": {"engine", "ssh", "inventory"},
+    "doctor": {"engine", "ssh", "inventory"},
     "provision": {"ssh", "inventory", "images"},
 }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from corral.backends.audit import AuditFilter, audit_path, read_all
 from corral.tui.cli.logs import parse_since
 from corral.tui.cli.support import (
     EXIT_OK,
@@ -15,7 +14,6 @@ from corral.tui.cli.support import (
     print_json,
     warn,
 )
-from corral.tui.present.audit import audit_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_audit(args: argparse.Namespace) -> int:
     """Print the merged trail, newest last; exit 1 when a host's history was unreadable."""
+    from corral.backends.audit import AuditFilter, audit_path, read_all
+    from corral.tui.present.audit import audit_text
     since_ns = parse_since(args.since)
     wanted = AuditFilter(since=None if since_ns is None else since_ns / 1e9,
                          stack=args.stack, host=args.host)

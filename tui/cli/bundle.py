@@ -19,16 +19,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from corral.backends.deploy import resolve_load_balancers
 from corral.backends.errors import HostOffline, PushSourceMissing
-from corral.backends.images import EngineSource, verify_bundle, write_bundle
-from corral.backends.ssh import Fleet, HostSession
-from corral.catalog.answers import resolve_answers
 from corral.catalog.bounded import is_inside
-from corral.catalog.loader import Entry, Version
-from corral.catalog.render import render
-from corral.tui.catalog_sources import command_catalogs
 from corral.tui.cli.support import (
     EXIT_OK,
     UsageError,
@@ -39,6 +33,11 @@ from corral.tui.cli.support import (
 )
 from corral.tui.present.formatting import human_size
 from corral.tui.present.safe import visible
+
+if TYPE_CHECKING:
+    from corral.backends.images import EngineSource
+    from corral.backends.ssh import Fleet, HostSession
+    from corral.catalog.loader import Entry, Version
 
 #: Files of a version folder bundled at most (a catalog version holds a handful).
 MAX_ENTRY_FILES = 200
@@ -85,6 +84,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_create(args: argparse.Namespace) -> int:
     """Render the entry, then write its files and images to the bundle."""
+    from corral.backends.deploy import resolve_load_balancers
+    from corral.backends.images import write_bundle
+    from corral.catalog.answers import resolve_answers
+    from corral.catalog.render import render
+    from corral.tui.catalog_sources import command_catalogs
     path = Path(args.output)
     if not path.parent.is_dir():
         raise UsageError(f"{path}: no directory {path.parent} to write the file in")
@@ -175,6 +179,7 @@ def _entry_files(entry: Entry, version: Version) -> Iterator[tuple[str, Path]]:
 
 def _source_of(fleet: Fleet, image: str, wanted: str | None) -> EngineSource:
     """The engine to read `image` from: `wanted`, else the first online host holding it."""
+    from corral.backends.images import EngineSource
     sessions: list[HostSession] = [fleet.session(wanted)] if wanted else [
         fleet.session(host.name) for host in fleet.inventory.hosts]
     for session in sessions:
@@ -195,6 +200,7 @@ def _source_of(fleet: Fleet, image: str, wanted: str | None) -> EngineSource:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Check the bundle; one line naming the first bad member, exit 1, if it is not sound."""
+    from corral.backends.images import verify_bundle
     report = verify_bundle(Path(args.file))
     if args.json:
         print_json({"ok": True, **report.to_dict()})

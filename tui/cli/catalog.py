@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from corral.catalog.answers import resolve_answers
 from corral.catalog.errors import CatalogError, CorralError, RenderError
-from corral.catalog.lint import lint_path
-from corral.catalog.loader import CatalogSet, Entry
-from corral.catalog.render import STACK_NAME, render
-from corral.catalog.spec import Stack
-from corral.tui.catalog_sources import command_catalogs
+
+if TYPE_CHECKING:
+    from corral.catalog.loader import CatalogSet, Entry
+    from corral.catalog.spec import Stack
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -77,6 +75,7 @@ def _fail(exc: CorralError, err: TextIO) -> int:
 
 def _catalogs(args: argparse.Namespace, err: TextIO) -> CatalogSet:
     """The command's catalogs (`command_catalogs`), warnings on `err`."""
+    from corral.tui.catalog_sources import command_catalogs
     return command_catalogs(args.catalog, getattr(args, "config", None),
                             lambda warning: print(f"warning: {warning}", file=err))
 
@@ -150,6 +149,8 @@ def _show_text(entry: Entry, revision: str, out: TextIO) -> None:
 def cmd_render(args: argparse.Namespace, out: TextIO = sys.stdout,
                err: TextIO = sys.stderr) -> int:
     """Render one entry with answers from defaults, `--answers` and `--set`."""
+    from corral.catalog.answers import resolve_answers
+    from corral.catalog.render import STACK_NAME, render
     try:
         entry = _catalogs(args, err).find(args.entry)
         version = entry.find_version(args.version)
@@ -202,6 +203,7 @@ def _stack_text(stack: Stack, out: TextIO) -> None:
 
 def cmd_lint(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Lint every entry and version of PATH (and of any `--catalog` folders)."""
+    from corral.catalog.lint import lint_path
     try:
         results = [r for path in [args.path, *args.catalog] for r in lint_path(path)]
     except CorralError as exc:

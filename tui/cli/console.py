@@ -7,9 +7,7 @@ import contextlib
 import dataclasses
 
 from corral.backends import guard
-from corral.tui.catalog_sources import open_bundle_catalog
 from corral.tui.cli.support import EXIT_OK, load_configured_inventory, ssh_settings
-from corral.tui.config import load_config
 
 
 def run_console(args: argparse.Namespace) -> int:
@@ -21,6 +19,8 @@ def run_console(args: argparse.Namespace) -> int:
     `--bundle` files verified, and held open (their entry's private folder
     removed) until the console ends.
     """
+    from corral.tui.catalog_sources import open_bundle_catalog
+    from corral.tui.config import load_config
     config = load_config(getattr(args, "config", None), binding_ids=_console_binding_ids)
     if guard.readonly_reason() is not None:  # the flag or the environment latched it
         config = dataclasses.replace(config, readonly=True)

@@ -11,22 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from corral.backends.deploy import (
-    apply,
-    explicit_deploy,
-    find,
-    gather,
-    hold_lease,
-    prepare,
-    prepare_scale,
-    remove,
-    summarize,
-    volumes_of,
-)
 from corral.backends.errors import PlanError
-from corral.catalog.spec import Stack
 from corral.tui.cli import stack_change as stack_change_cli
+from corral.tui.cli import swarm_stack
 from corral.tui.cli.deploy_args import (
     add_source,
     add_yes,
@@ -46,7 +35,9 @@ from corral.tui.cli.support import (
     print_json,
     warn,
 )
-from corral.tui.present.deploy import progress_printer, stacks_text
+
+if TYPE_CHECKING:
+    from corral.catalog.spec import Stack
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,6 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scale.add_argument("--json", action="store_true", help="print the plan as JSON")
     add_yes(scale)
     scale.set_defaults(func=run_scale)
+    for parser in (plan, deploy, stacks, rm, scale):
+        swarm_stack.add_engine(parser)
     stack_change_cli.register(subparsers)
 
 
@@ -86,6 +79,9 @@ def run_plan(args: argparse.Namespace) -> int:
     still rendered and checked: its services are listed and the plan says
     placement needs hosts.
     """
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_plan(args)
+    from corral.backends.deploy import prepare
     stack, answers, bundle = render_source(args)
     try:
         with connected_fleet(args) as fleet:
@@ -126,6 +122,9 @@ def checked_text(stack: Stack) -> str:
 @destructive("deploy")
 def run_deploy(args: argparse.Namespace) -> int:
     """Plan, confirm, apply; exit 1 when a host failed or a container is unhealthy."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_deploy(args)
+    from corral.backends.deploy import apply, explicit_deploy, hold_lease, prepare
     stack, answers, bundle = render_source(args)
     # The lease from the plan on: nobody changes the stack between plan and apply.
     with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "deploy"):
@@ -137,6 +136,10 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 def run_stacks(args: argparse.Namespace) -> int:
     """List the stacks every online host knows."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_stacks(args)
+    from corral.backends.deploy import gather, summarize
+    from corral.tui.present.deploy import stacks_text
     with connected_fleet(args) as fleet:
         state = gather(fleet, acting=False)  # a listing, not a change: say what is wrong
         same_engine = fleet.same_engine()
@@ -156,6 +159,10 @@ def run_stacks(args: argparse.Namespace) -> int:
 @destructive("rm")
 def run_rm(args: argparse.Namespace) -> int:
     """Remove a stack after a confirmation naming its containers and volumes."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_rm(args)
+    from corral.backends.deploy import find, gather, remove, volumes_of
+    from corral.tui.present.deploy import progress_printer
     with connected_fleet(args) as fleet:
         state = gather(fleet)
         summary = find(state, args.stack)
@@ -182,6 +189,9 @@ def run_rm(args: argparse.Namespace) -> int:
 @destructive("scale")
 def run_scale(args: argparse.Namespace) -> int:
     """`STACK/SERVICE=N`: re-plan the recorded stack with a new scale and apply it."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_scale(args)
+    from corral.backends.deploy import apply, gather, hold_lease, prepare_scale
     target, sep, count = args.target.partition("=")
     stack_name, slash, service = target.partition("/")
     if not (sep and slash and stack_name and service and count.strip().isdigit()):

@@ -12,19 +12,24 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from corral.backends.deploy import PULL_MODES, ApplyResult, Prepared, plan_images
 from corral.backends.errors import BackendError
-from corral.backends.images import BundleSource
-from corral.backends.ssh import Fleet
-from corral.catalog.answers import Answers, resolve_answers
-from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
-from corral.catalog.render import render
-from corral.catalog.spec import Stack
-from corral.tui.catalog_sources import command_catalogs, open_bundle_catalog
 from corral.tui.cli.support import EXIT_OK, EXIT_PARTIAL, UsageError, ask, print_json, warn
 from corral.tui.cli.support import add_yes as add_yes_option
-from corral.tui.present.deploy import plan_json, plan_text, progress_printer, result_lines
+
+if TYPE_CHECKING:
+    from corral.backends.deploy import ApplyResult, Prepared
+    from corral.backends.images import BundleSource
+    from corral.backends.ssh import Fleet
+    from corral.catalog.answers import Answers
+    from corral.catalog.loader import Version
+    from corral.catalog.spec import Stack
+
+
+#: The `--pull` choices: `corral.backends.deploy.PULL_MODES`, spelled here so
+#: building the parser loads no backend (a unit test keeps the two equal).
+PULL_MODES = ("never", "missing", "always")
 
 
 def add_source(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +83,7 @@ def render_source(args: argparse.Namespace) -> tuple[Stack, Answers, BundleSourc
         CatalogError: The entry, answers or render is bad (a RenderError lists
             every problem).
     """
+    from corral.tui.catalog_sources import command_catalogs, open_bundle_catalog
     if getattr(args, "bundle", None):
         with open_bundle_catalog(args.bundle) as opened:
             entry = opened.entry
@@ -97,6 +103,8 @@ def render_source(args: argparse.Namespace) -> tuple[Stack, Answers, BundleSourc
 
 
 def _render(args: argparse.Namespace, version: Version) -> tuple[Stack, Answers]:
+    from corral.catalog.answers import resolve_answers
+    from corral.catalog.render import render
     answers = resolve_answers(version.info.questions, file=args.answers, sets=args.sets)
     stack = render(version, answers, stack_name=args.stack,
                    without_rancher_features=getattr(args, "without_rancher_features", False),
@@ -108,6 +116,7 @@ def _render(args: argparse.Namespace, version: Version) -> tuple[Stack, Answers]
 
 def version_at(path: Path) -> Version:
     """A version from a compose file, or a folder holding one."""
+    from corral.catalog.loader import COMPOSE_NAMES, RANCHER_NAMES, Version
     folder = path if path.is_dir() else path.parent
     compose = path if path.is_file() else next(
         (folder / n for n in COMPOSE_NAMES if (folder / n).is_file()), None)
@@ -123,6 +132,7 @@ def read_images(fleet: Fleet, prepared: Prepared) -> None:
 
     A host that fails here is left to the apply's preflight, which names it.
     """
+    from corral.backends.deploy import plan_images
     try:
         plan_images(fleet, prepared)
     except BackendError as exc:
@@ -131,6 +141,7 @@ def read_images(fleet: Fleet, prepared: Prepared) -> None:
 
 def show_plan(args: argparse.Namespace, prepared: Prepared) -> None:
     """The plan on stdout, as a table or JSON."""
+    from corral.tui.present.deploy import plan_json, plan_text
     if getattr(args, "json", False):
         print_json(plan_json(prepared))
     else:
@@ -144,6 +155,7 @@ def apply_confirmed(args: argparse.Namespace, fleet: Fleet, prepared: Prepared, 
     Returns:
         The exit code: 0 done (or nothing to do), 1 refused, failed or unhealthy.
     """
+    from corral.tui.present.deploy import progress_printer
     read_images(fleet, prepared)
     show_plan(args, prepared)
     if prepared.no_op:
@@ -159,6 +171,7 @@ def apply_confirmed(args: argparse.Namespace, fleet: Fleet, prepared: Prepared, 
 
 def report_result(prepared: Prepared, result: ApplyResult) -> int:
     """Name failed hosts and unhealthy containers on stderr; the exit code."""
+    from corral.tui.present.deploy import result_lines
     done, problems = result_lines(result)
     for problem in problems:
         warn(problem)

@@ -18,19 +18,11 @@ import dataclasses
 import io
 import json
 import os
-import platform
 import sys
-import tarfile
-import tempfile
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import platformdirs
-
-from corral.backends.audit import audit_path
-from corral.backends.deploy import Diagnostics, HostDiag, Scrubber, collect_diagnostics
-from corral.backends.inventory import Inventory
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -40,7 +32,10 @@ from corral.tui.cli.support import (
     load_configured_inventory,
     report_failures,
 )
-from corral.tui.config import load_config
+
+if TYPE_CHECKING:
+    from corral.backends.deploy import Diagnostics, HostDiag, Scrubber
+    from corral.backends.inventory import Inventory
 
 MiB = 1 << 20
 #: Largest single file (its newest part is kept) and, by default, the whole bundle.
@@ -70,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_diag(args: argparse.Namespace) -> int:
     """Write the bundle; exit 1 if some host could not be read (it is still written)."""
+    from corral.backends.deploy import collect_diagnostics
     if args.lines < 0 or args.max_size <= 0:
         raise UsageError("--lines must be 0 or more and --max-size above 0")
     hosts = [name.strip() for item in args.hosts or [] for name in item.split(",")
@@ -151,6 +147,9 @@ class Bundle:
                     "caps": {"file_bytes": self.file_cap, "total_bytes": self.total}}
         files = [*self.files, ("manifest.json", json.dumps(
             self.scrubber.data(manifest), indent=2, sort_keys=True).encode() + b"\n")]
+        import tarfile  # stdlib, but slow to import: only `diag` writes one
+        import tempfile
+
         fd, temporary = tempfile.mkstemp(prefix=".corral-diag-", dir=output.parent)
         try:
             with os.fdopen(fd, "wb") as stream, tarfile.open(fileobj=stream, mode="w:gz") as tar:
@@ -167,10 +166,15 @@ class Bundle:
 def add_local(bundle: Bundle, args: argparse.Namespace, inventory: Inventory,
               found: Diagnostics) -> None:
     """Corral's version and settings, the inventory without keys, the stack records."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from corral.tui.config import load_config
     try:
         corral_version = version("corral")
     except PackageNotFoundError:
         corral_version = "unknown"
+    import platform
+
     bundle.add_json("corral.json", {
         "version": corral_version, "python": sys.version.split()[0],
         "platform": platform.platform(), "argv": sys.argv[1:], "time": time.time()})
@@ -205,6 +209,9 @@ def add_host(bundle: Bundle, host: HostDiag) -> None:
 
 def own_logs() -> list[Path]:
     """Corral's own log files (audit trail and the like), if any."""
+    import platformdirs
+
+    from corral.backends.audit import audit_path
     found: list[Path] = []
     # The audit trail's folder (backends/audit), and the platform's log folder.
     for folder in {str(audit_path().parent), platformdirs.user_log_dir("corral")}:

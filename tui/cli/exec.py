@@ -16,15 +16,9 @@ import signal
 import sys
 import termios
 import tty
+from typing import TYPE_CHECKING
 
 from corral.backends.errors import BackendError, HostOffline, HostUnreachable
-from corral.backends.exec import (
-    ContainerTarget,
-    ExecRequest,
-    ExecStream,
-    exec_frames,
-    parse_container_target,
-)
 from corral.tui.cli.support import (
     UsageError,
     add_global_options,
@@ -33,6 +27,9 @@ from corral.tui.cli.support import (
     mutates,
     ssh_settings,
 )
+
+if TYPE_CHECKING:
+    from corral.backends.exec import ContainerTarget, ExecStream
 
 #: Input bytes waiting for the socket beyond which stdin is not read (pipes).
 _INPUT_BACKLOG = 1024 * 1024
@@ -85,6 +82,7 @@ def split_trailing_command(argv: list[str]) -> tuple[list[str], list[str] | None
 
 
 def _target(text: str) -> ContainerTarget:
+    from corral.backends.exec import parse_container_target
     try:
         return parse_container_target(text)
     except ValueError as exc:
@@ -104,6 +102,7 @@ def run_exec(args: argparse.Namespace) -> int:
         UsageError: TARGET is malformed.
         BackendError: The host or the engine failed (exit 1).
     """
+    from corral.backends.exec import ExecRequest, ExecStream
     target = _target(args.target)
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.no_tty
     with connected_fleet(args, hosts=[target.host]) as fleet, _Hangup() as hangup:
@@ -223,6 +222,7 @@ def _relay_terminal(stream: ExecStream) -> None:
 
 def _relay_pipes(stream: ExecStream, *, forward_stdin: bool) -> None:
     """Demultiplex stdout/stderr frames; forward stdin until EOF."""
+    from corral.backends.exec import exec_frames
     stdin = sys.stdin.fileno()
     outputs = {1: sys.stdout.fileno(), 2: sys.stderr.fileno()}
     if not forward_stdin:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from corral.backends.engine import ContainerRow, HostFacts, host_facts, list_containers
 from corral.tui.cli import hosts_edit as hosts_edit_cli
 from corral.tui.cli.support import (
     EXIT_OK,
@@ -16,6 +16,9 @@ from corral.tui.cli.support import (
     warn,
 )
 from corral.tui.present.table import format_table
+
+if TYPE_CHECKING:
+    from corral.backends.engine import ContainerRow, HostFacts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_hosts(args: argparse.Namespace) -> int:
     """Print every host's facts; exit 1 if any host is offline or two are one engine."""
+    from corral.backends.engine import host_facts
     with connected_fleet(args) as fleet:
         facts = [result.value for result in fleet.query(host_facts)]
         same_engine = fleet.same_engine()  # host_facts noted each engine's ID
@@ -73,6 +77,7 @@ def _host_cells(fact: HostFacts) -> list[object]:
 
 def run_ps(args: argparse.Namespace) -> int:
     """Print containers across hosts; exit 1 if any host did not answer."""
+    from corral.backends.engine import list_containers
     with connected_fleet(args, hosts=args.host) as fleet:
         results = fleet.query(lambda session: list_containers(session, all=args.all))
     rows: list[ContainerRow] = [row for result in results if result.ok for row in result.value]

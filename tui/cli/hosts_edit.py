@@ -10,20 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from corral.backends.inventory import (
-    ENV_INVENTORY,
-    HostEntry,
-    add_host,
-    check_new_name,
-    default_inventory_path,
-    identity_path,
-    load_inventory,
-    locate_inventory,
-    parse_labels,
-    remove_host,
-)
-from corral.backends.ssh import BackendLoop, ProbeReport, check_same_engine, probe_host
+from corral.tui.cli import hosts_doctor as hosts_doctor_cli
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -38,6 +27,10 @@ from corral.tui.cli.support import (
 )
 from corral.tui.present.safe import visible
 
+if TYPE_CHECKING:
+    from corral.backends.inventory import HostEntry
+    from corral.backends.ssh import ProbeReport
+
 #: Seconds a whole probe may take beyond the SSH connect timeouts.
 PROBE_SLACK = 30.0
 
@@ -46,7 +39,7 @@ def register(hosts: argparse.ArgumentParser) -> None:
     """Add `add` and `rm` under the `hosts` parser (which still runs alone)."""
     from corral.tui.cli import hosts_provision
 
-    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm,provision}")
+    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm,doctor,provision}")
     add = verbs.add_parser(
         "add",
         help="try a host and add it to the inventory",
@@ -74,11 +67,13 @@ def register(hosts: argparse.ArgumentParser) -> None:
     rm.add_argument("name", metavar="NAME", help="the host to remove")
     add_yes(rm)
     rm.set_defaults(func=run_rm)
+    hosts_doctor_cli.register(verbs)
     hosts_provision.register(verbs)
 
 
 def inventory_for_writes(args: argparse.Namespace) -> Path:
     """The inventory file to change: --inventory, $CORRAL_INVENTORY, or the default."""
+    from corral.backends.inventory import ENV_INVENTORY, default_inventory_path
     explicit = getattr(args, "inventory", None) or os.environ.get(ENV_INVENTORY) or None
     return Path(explicit).expanduser() if explicit else default_inventory_path()
 
@@ -89,6 +84,7 @@ def entry_from_args(args: argparse.Namespace) -> HostEntry:
     Raises:
         UsageError: Naming the option that is wrong.
     """
+    from corral.backends.inventory import HostEntry, identity_path, parse_labels
     try:
         labels = parse_labels(args.label)
     except ValueError as exc:
@@ -112,6 +108,8 @@ def entry_from_args(args: argparse.Namespace) -> HostEntry:
 @mutates("hosts add")
 def run_add(args: argparse.Namespace) -> int:
     """Try a host, then write it into the inventory."""
+    from corral.backends.inventory import add_host, check_new_name, load_inventory
+    from corral.backends.ssh import BackendLoop, check_same_engine, probe_host
     entry = entry_from_args(args)
     path = inventory_for_writes(args)
     check_new_name(path, entry.name)  # before connecting anywhere
@@ -163,6 +161,12 @@ def _explain_refusal(args: argparse.Namespace, report: ProbeReport) -> None:
 @destructive("hosts rm")
 def run_rm(args: argparse.Namespace) -> int:
     """Remove a host from the inventory, after confirmation."""
+    from corral.backends.inventory import (
+        default_inventory_path,
+        load_inventory,
+        locate_inventory,
+        remove_host,
+    )
     path = locate_inventory(getattr(args, "inventory", None))
     if path is None:
         raise UsageError(f"no inventory file ({default_inventory_path()}): nothing to remove")

@@ -13,33 +13,15 @@ per line on stdout instead of the sentences. The work is in `backends/images`.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import functools
 import json
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corral.backends.errors import BackendError
-from corral.backends.images import (
-    BundleSource,
-    HostImage,
-    ImageSources,
-    PullResult,
-    PullTally,
-    PushReport,
-    check_online,
-    find_sources,
-    list_images,
-    pull_image,
-    push_image,
-    remove_images,
-    split_reference,
-    unused_images,
-)
-from corral.backends.inventory import HostSpec, RegistryLogin, local_inventory, logins
-from corral.backends.ssh import Fleet, HostSession
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -54,11 +36,24 @@ from corral.tui.cli.support import (
     print_json,
     warn,
 )
-from corral.tui.cli.transfer_board import TransferBoard
 from corral.tui.present.formatting import duration, human_size
 from corral.tui.present.safe import visible
 from corral.tui.present.table import format_table
-from corral.tui.present.transfers import pull_sentence, push_sentence
+
+if TYPE_CHECKING:
+    from corral.backends.images import (
+        BundleSource,
+        HostImage,
+        ImageSources,
+        PullResult,
+    )
+    from corral.backends.inventory import HostSpec, RegistryLogin
+    from corral.backends.ssh import Fleet, HostSession
+    from corral.tui.cli.transfer_board import TransferBoard
+
+    #: One image to one host: (its sentence, its JSON record).
+    Transfer = Callable[[HostSession, str, TransferBoard, str], tuple[str, dict]]
+
 
 LOCAL = "local"
 
@@ -133,6 +128,7 @@ def run_ls(args: argparse.Namespace) -> int:
 
 
 def _listed(session: HostSession) -> list[HostImage]:
+    from corral.backends.images import check_online, list_images
     check_online(session)
     return list_images(session)
 
@@ -154,6 +150,7 @@ def _image_cells(image: HostImage, now: float) -> list[object]:
 @mutates("images push")
 def run_push(args: argparse.Namespace) -> int:
     """Push every image to every target, the targets concurrently; one line per host."""
+    from corral.backends.images import BundleSource, find_sources
     images = _images(args.images)
     targets, source = _targets(args), args.source
     bundle_path = _bundle_path(args, source)
@@ -190,6 +187,7 @@ def _push_one(fleet: Fleet, source: str, target: HostSession, image: str,
 def _push_from_bundle(args: argparse.Namespace, bundle: BundleSource, images: list[str],
                       targets: list[str]) -> int:
     """`--from FILE`: each image from the bundle (checked as it streams) to every target."""
+    from corral.backends.images import ImageSources
     missing = {image: f"not in {bundle.bundle.path}" for image in images
                if bundle.bundle.find(image) is None}
     sources = ImageSources({image: bundle.name for image in images if image not in missing},
@@ -215,18 +213,16 @@ def _bundle_path(args: argparse.Namespace, source: str | None) -> Path | None:
 
 def _push_with(origin: HostSession | BundleSource, target: HostSession, image: str,
                board: TransferBoard, label: str, total: int | None) -> tuple[str, dict]:
-    started = time.monotonic()
-    report: PushReport = push_image(
-        origin, target, image, readonly=target.readonly,
-        on_progress=lambda sent, read: board.update(
-            label, read, total, f"read, {human_size(sent)} sent"))
-    seconds = time.monotonic() - started
+    from corral.tui.present.transfers import push_sentence, timed_push
+    report, seconds = timed_push(origin, target, image,
+                                 lambda read, note: board.update(label, read, total, note))
     data = {"host": report.target, **report.to_dict(), "seconds": round(seconds, 3)}
     return push_sentence(report, seconds), data
 
 
 def _local_source(args: argparse.Namespace) -> tuple[HostSpec, ...]:
     """The local engine as an extra host, unless the inventory has an `is_local` one."""
+    from corral.backends.inventory import local_inventory
     inventory = load_configured_inventory(args)
     if any(spec.is_local for spec in inventory.hosts):
         return ()
@@ -252,6 +248,8 @@ def _inventory_local(args: argparse.Namespace) -> str:
 @mutates("images pull")
 def run_pull(args: argparse.Namespace) -> int:
     """Pull every image on every target, the targets concurrently; one line per host."""
+    from corral.backends.images import ImageSources, split_reference
+    from corral.backends.inventory import logins
     images = _images(args.images)
     targets = _targets(args)
     with connected_fleet(args, hosts=targets) as fleet:
@@ -263,6 +261,8 @@ def run_pull(args: argparse.Namespace) -> int:
 
 def _pull_one(target: HostSession, image: str, board: TransferBoard,
               label: str, *, credentials: dict[str, RegistryLogin]) -> tuple[str, dict]:
+    from corral.backends.images import PullTally, pull_image
+    from corral.tui.present.transfers import pull_sentence
     tally = PullTally()
     result: PullResult = pull_image(
         target, image, on_progress=lambda event: board.update(label, *tally.add(event)),
@@ -278,16 +278,16 @@ def _pull_one(target: HostSession, image: str, board: TransferBoard,
 
 def _names(message: str, image: str) -> bool:
     """Whether `message` names `image`, with its registry or without (as a pull says it)."""
+    from corral.backends.images import split_reference
     registry = split_reference(image)[0]
     return image in message or image.removeprefix(f"{registry}/") in message
-
-
-Transfer = Callable[[HostSession, str, TransferBoard, str], tuple[str, dict]]
 
 
 def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
                    images: list[str], sources: ImageSources, transfer: Transfer) -> int:
     """Each target in its own thread, its images in order; a line per host and image."""
+    from corral.backends.images import check_online
+    from corral.tui.cli.transfer_board import TransferBoard
     failures = 0
     with TransferBoard(shown=None if not args.json else False) as board:
 
@@ -325,6 +325,8 @@ def _run_transfers(args: argparse.Namespace, fleet: Fleet, targets: list[str],
                 emit(True, sentence, data)
             return failed
 
+        import concurrent.futures  # slow to import: only transfers run threads
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(targets)) as pool:
             for failed in pool.map(one_host, targets):
                 failures += failed
@@ -361,6 +363,7 @@ def _images(names: list[str]) -> list[str]:
 @destructive("images prune")
 def run_prune(args: argparse.Namespace) -> int:
     """Ask, naming the host and every image, then remove the images no container uses."""
+    from corral.backends.images import remove_images, unused_images
     host = args.host
     with connected_fleet(args, hosts=[host]) as fleet:
         session = _online(fleet, host)
@@ -393,6 +396,7 @@ def run_prune(args: argparse.Namespace) -> int:
 
 
 def _online(fleet: Fleet, host: str) -> HostSession:
+    from corral.backends.images import check_online
     session = fleet.session(host)
     check_online(session)
     return session

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from corral.backends.deploy import LeaseHolder, break_lease, leases
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -25,6 +25,9 @@ from corral.tui.cli.support import (
     warn,
 )
 from corral.tui.present.table import format_table
+
+if TYPE_CHECKING:
+    from corral.backends.deploy import LeaseHolder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +54,7 @@ def _row(holder: LeaseHolder) -> list[str]:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print every stack lease on the online hosts."""
+    from corral.backends.deploy import leases
     with connected_fleet(args) as fleet:
         found = leases(fleet)
     if args.json:
@@ -66,6 +70,7 @@ def run_list(args: argparse.Namespace) -> int:
 @destructive("lease break")
 def run_break(args: argparse.Namespace) -> int:
     """Remove the stack's lease from every online host, after naming its holder and asking."""
+    from corral.backends.deploy import break_lease, leases
     with connected_fleet(args) as fleet:
         found = [holder for holder in leases(fleet) if holder.stack == args.stack]
         if not found:

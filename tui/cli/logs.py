@@ -26,21 +26,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-from corral.backends.inventory import Inventory
-from corral.backends.logs import (
-    CONTAINER,
-    NOTICE,
-    STDERR,
-    LogFollower,
-    LogLine,
-    LogOptions,
-    LogTarget,
-    format_rfc3339_ns,
-    parse_rfc3339_ns,
-    parse_target,
-)
-from corral.backends.ssh import BackendLoop, Fleet, HostState
 from corral.catalog.excerpt import quoted
 from corral.tui.cli.support import (
     EXIT_OK,
@@ -52,6 +39,11 @@ from corral.tui.cli.support import (
     warn,
 )
 from corral.tui.present.safe import log_text, visible
+
+if TYPE_CHECKING:
+    from corral.backends.inventory import Inventory
+    from corral.backends.logs import LogFollower, LogLine, LogOptions, LogTarget
+    from corral.backends.ssh import Fleet
 
 #: The last second of year 9999, the latest time an engine can be asked about.
 _LATEST = 253_402_300_799
@@ -97,6 +89,7 @@ def parse_since(text: str | None, now: float | None = None) -> int | None:
     Raises:
         UsageError: Neither a duration nor a time.
     """
+    from corral.backends.logs import parse_rfc3339_ns
     if not text:
         return None
     now = time.time() if now is None else now
@@ -137,6 +130,7 @@ def parse_tail(text: str | None) -> int | None:
 
 
 def _options(args: argparse.Namespace) -> tuple[LogOptions, re.Pattern | None]:
+    from corral.backends.logs import LogOptions
     try:
         grep = re.compile(args.grep) if args.grep else None
     except re.error as exc:
@@ -149,6 +143,7 @@ def _options(args: argparse.Namespace) -> tuple[LogOptions, re.Pattern | None]:
 
 def run_logs(args: argparse.Namespace) -> int:
     """Print (or view) the logs of TARGET; exit 1 if some host could not be read."""
+    from corral.backends.logs import CONTAINER, LogFollower, parse_target
     options, grep = _options(args)
     inventory = load_configured_inventory(args)
     target = parse_target(args.target, inventory)
@@ -181,6 +176,7 @@ def run_logs(args: argparse.Namespace) -> int:
 
 def _print_lines(follower: LogFollower, grep: re.Pattern | None, args: argparse.Namespace) -> bool:
     """Write batches until the follow ends; returns whether any container was found."""
+    from corral.backends.logs import CONTAINER, NOTICE
     prefix = follower.target.kind != CONTAINER
     out = sys.stdout
     # To a terminal, host bytes are made harmless; to a pipe they go as they are.
@@ -222,6 +218,7 @@ def _format(
     args: argparse.Namespace,
     shown: Callable[[str], str] | None,
 ) -> str:
+    from corral.backends.logs import STDERR, format_rfc3339_ns
     if args.json:
         text = line.text
         if not text.isascii():
@@ -246,6 +243,8 @@ def _online_fleet(
     args: argparse.Namespace, inventory: Inventory, hosts: list[str] | None
 ) -> Iterator[Fleet]:
     """A fleet kept online (reconnecting), once each host has connected or failed once."""
+    from corral.backends.inventory import Inventory
+    from corral.backends.ssh import BackendLoop, Fleet, HostState
     if hosts:
         inventory = Inventory(hosts=tuple(inventory.get(h) for h in hosts), path=inventory.path)
     settled: set[str] = set()
@@ -278,6 +277,7 @@ def _run_view(
     options: LogOptions,
     grep: re.Pattern | None,
 ) -> int:
+    from corral.backends.logs import LogOptions
     from corral.tui.console.fleet_app import PaneApp  # Textual loads only for the view
     from corral.tui.console.widgets.logs.view import LogPane
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
-from corral.backends.audit import install as install_audit
 from corral.tui.cli import audit as audit_cli
 from corral.tui.cli import bundle as bundle_cli
 from corral.tui.cli import catalog as catalog_cli
@@ -26,10 +24,24 @@ from corral.tui.cli.support import EXIT_USAGE, UsageError, add_global_options, r
 
 def installed_version() -> str:
     """The version of the installed `corral` distribution (pyproject.toml's)."""
+    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("corral")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: looks the version up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"corral {installed_version()}")  # on stdout, as argparse's own action
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run multi-container products on Docker hosts reached over SSH.",
     )
     add_global_options(parser, suppress=False)
-    parser.add_argument("--version", action="version", version=f"corral {installed_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--config", metavar="FILE",
                         help="configuration file (default: $CORRAL_CONFIG, then "
                         "~/.config/corral/config.yaml)")
@@ -91,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from corral.backends.audit import install as install_audit
     install_audit()  # every mutation from here on is recorded (backends/audit)
     # Read-only is latched before any verb runs, so the backend gate refuses
     # every change whichever verb (or console key) asks for it.

@@ -12,7 +12,6 @@ import os
 
 from corral.backends import guard
 from corral.tui.cli.support import UsageError
-from corral.tui.config import ENV_CONFIG, default_config_path, load_config
 
 ENV_READONLY = "CORRAL_READONLY"
 _TRUE = ("1", "true", "yes")
@@ -31,6 +30,7 @@ def readonly_source(args: argparse.Namespace) -> str | None:
         ConfigError: The configuration file is wrong (a file that may say
             read-only is never skipped).
     """
+    from corral.tui.config import ENV_CONFIG, default_config_path, load_config
     if getattr(args, "readonly", False):
         return "--readonly"
     value = os.environ.get(ENV_READONLY)

@@ -10,22 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from corral.backends.deploy import (
-    UPGRADED,
-    HealthTracker,
-    ReconcileReport,
-    confirm,
-    explicit_deploy,
-    find,
-    gather,
-    hold_lease,
-    prepare,
-    reconcile,
-    rollback,
-    upgrade,
-)
 from corral.backends.errors import DeployError
+from corral.tui.cli import swarm_stack
 from corral.tui.cli.deploy_args import add_source, add_yes, apply_confirmed, render_source
 from corral.tui.cli.support import (
     EXIT_OK,
@@ -37,8 +25,10 @@ from corral.tui.cli.support import (
     warn,
 )
 from corral.tui.cli.support import add_yes as add_yes_option
-from corral.tui.present.deploy import progress_printer
 from corral.tui.present.safe import visible
+
+if TYPE_CHECKING:
+    from corral.backends.deploy import ReconcileReport
 
 WATCH_NOTE = ("Corral acts on health and host loss only while `corral reconcile --watch` or"
               " the console runs: there is no Corral server.")
@@ -52,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_source(up)
     add_yes(up)
     up.set_defaults(func=run_upgrade)
+    swarm_stack.add_engine(up)
     for verb, text, func in (("confirm", "keep an upgrade: remove the old containers",
                               run_confirm),
                              ("rollback", "undo an upgrade: restore the old containers",
@@ -60,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_global_options(parser, suppress=True)
         parser.add_argument("stack", metavar="STACK")
         add_yes_option(parser)
+        swarm_stack.add_engine(parser)
+        parser.add_argument("--health-timeout", type=float, metavar="SECONDS",
+                            help="swarm: wait at most this long for the services' tasks")
         parser.set_defaults(func=func)
     rec = subparsers.add_parser("reconcile", help="re-place lost replicas, recreate unhealthy"
                                 " ones, remove surplus copies")
@@ -75,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @destructive("upgrade")
 def run_upgrade(args: argparse.Namespace) -> int:
     """Plan the new version or answers; replace changed containers keeping the old ones."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_upgrade(args)
+    from corral.backends.deploy import explicit_deploy, hold_lease, prepare, upgrade
     stack, answers, bundle = render_source(args)
     with connected_fleet(args) as fleet, hold_lease(fleet, stack.name, "upgrade"):
         prepared = prepare(fleet, stack, answers, upgrade=True, pull=args.pull, bundle=bundle)
@@ -90,6 +87,10 @@ def run_upgrade(args: argparse.Namespace) -> int:
 @destructive("confirm")
 def run_confirm(args: argparse.Namespace) -> int:
     """Remove the containers an upgrade kept, after asking."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_confirm(args)
+    from corral.backends.deploy import confirm, gather
+    from corral.tui.present.deploy import progress_printer
     with connected_fleet(args) as fleet:
         state = gather(fleet)
         if not _ask_settle(args, state, "Confirm the upgrade of {stack}? These old containers"
@@ -103,6 +104,10 @@ def run_confirm(args: argparse.Namespace) -> int:
 @destructive("rollback")
 def run_rollback(args: argparse.Namespace) -> int:
     """Restore the containers an upgrade replaced, after asking."""
+    if swarm_stack.is_swarm(args):
+        return swarm_stack.run_rollback(args)
+    from corral.backends.deploy import gather, rollback
+    from corral.tui.present.deploy import progress_printer
     with connected_fleet(args) as fleet:
         state = gather(fleet)
         if not _ask_settle(args, state, "Roll back the upgrade of {stack}? The containers it"
@@ -120,6 +125,7 @@ def _ask_settle(args: argparse.Namespace, state, question: str) -> bool:
         DeployError: No upgrade of the stack awaits confirm or rollback
             (the state `corral stacks` shows is not `upgraded`).
     """
+    from corral.backends.deploy import UPGRADED, find
     summary = find(state, args.stack)
     if summary.state != UPGRADED:
         raise DeployError(f"stack {args.stack} has nothing pending: no upgrade awaits confirm"
@@ -142,6 +148,8 @@ def _finish(errors: dict[str, str], done: str) -> int:
 @destructive("reconcile")
 def run_reconcile(args: argparse.Namespace) -> int:
     """One pass, or passes every `--interval` seconds with `--watch`."""
+    from corral.backends.deploy import HealthTracker, reconcile
+    from corral.tui.present.deploy import progress_printer
     print(WATCH_NOTE, file=sys.stderr)
     which = ", ".join(args.stack) if args.stack else "every stack"
     if not ask(args, f"Reconcile {which}? Corral re-places lost replicas, recreates unhealthy"

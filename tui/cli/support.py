@@ -10,22 +10,16 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.backends import guard
-from corral.backends.audit import current as current_audit
-from corral.backends.inventory import (
-    HostSpec,
-    Inventory,
-    default_inventory_path,
-    load_inventory,
-    local_inventory,
-    locate_inventory,
-)
-from corral.backends.ssh import BackendLoop, Fleet, SshSettings
 from corral.catalog.errors import CorralError
-from corral.tui.config import Config, load_config
 from corral.tui.present.safe import visible_lines
+
+if TYPE_CHECKING:
+    from corral.backends.inventory import HostSpec, Inventory
+    from corral.backends.ssh import Fleet, SshSettings
+    from corral.tui.config import Config
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -52,8 +46,7 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         "--inventory",
         metavar="FILE",
         default=default,
-        help="inventory file (default: $CORRAL_INVENTORY, then "
-        f"{default_inventory_path()})",
+        help=f"inventory file (default: $CORRAL_INVENTORY, then {_default_inventory()})",
     )
     parser.add_argument(
         "--known-hosts",
@@ -84,6 +77,13 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         help="change nothing: every verb and key that would change a host or the inventory "
         "is refused (also $CORRAL_READONLY=1, or readonly: true in the configuration file)",
     )
+
+
+@functools.cache
+def _default_inventory() -> str:
+    """The default inventory path for help texts (asked once: every subcommand shows it)."""
+    from corral.backends.inventory import default_inventory_path
+    return str(default_inventory_path())
 
 
 #: Each destructive verb (it may stop, remove or recreate containers, or change
@@ -242,6 +242,13 @@ def load_configured_inventory(args: argparse.Namespace, allow_empty: bool = Fals
         InventoryError: The file is bad.
         UsageError: There is no inventory and no local engine.
     """
+    from corral.backends.inventory import (
+        Inventory,
+        default_inventory_path,
+        load_inventory,
+        local_inventory,
+        locate_inventory,
+    )
     path = locate_inventory(getattr(args, "inventory", None))
     if path is not None:
         return load_inventory(path)
@@ -267,6 +274,8 @@ def ssh_settings(args: argparse.Namespace, config: Config | None = None) -> SshS
     Raises:
         ConfigError: The configuration file is wrong.
     """
+    from corral.backends.ssh import SshSettings
+    from corral.tui.config import load_config
     if config is None:
         config = load_config(getattr(args, "config", None))
     return SshSettings(
@@ -296,6 +305,9 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
     Raises:
         UnknownHost: A name in `hosts` is not in the inventory.
     """
+    from corral.backends.audit import current as current_audit
+    from corral.backends.ssh import BackendLoop, Fleet
+    from corral.tui.config import load_config
     inventory = load_configured_inventory(args)
     if hosts:
         selected = tuple(inventory.get(name) for name in dict.fromkeys(hosts))

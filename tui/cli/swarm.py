@@ -14,17 +14,8 @@ in `backends/swarm`.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from corral.backends.swarm import (
-    Cluster,
-    plan_init,
-    plan_join,
-    plan_leave,
-    read_cluster,
-    run_init,
-    run_join,
-    run_leave,
-)
 from corral.tui.cli.support import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -39,6 +30,9 @@ from corral.tui.cli.support import (
     warn,
 )
 from corral.tui.present.table import format_table
+
+if TYPE_CHECKING:
+    from corral.backends.swarm import Cluster
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -108,6 +102,7 @@ def _status_lines(cluster: Cluster) -> list[str]:
 
 def run_status(args: argparse.Namespace) -> int:
     """Print every swarm the hosts are in and the hosts in none."""
+    from corral.backends.swarm import read_cluster
     with connected_fleet(args) as fleet:
         cluster = read_cluster(fleet)
     if args.json:
@@ -133,6 +128,7 @@ def _warn_all(warnings: tuple[str, ...]) -> None:
 @destructive("swarm init")
 def run_init_command(args: argparse.Namespace) -> int:
     """Init the swarm on the first host and join the others."""
+    from corral.backends.swarm import plan_init, read_cluster, run_init
     hosts = _hosts(args.hosts)
     with connected_fleet(args, hosts) as fleet:
         init = plan_init(read_cluster(fleet, hosts), hosts, args.managers)
@@ -152,6 +148,7 @@ def run_init_command(args: argparse.Namespace) -> int:
 @destructive("swarm join")
 def run_join_command(args: argparse.Namespace) -> int:
     """Join the host to the swarm the other inventory hosts are in."""
+    from corral.backends.swarm import plan_join, read_cluster, run_join
     with connected_fleet(args) as fleet:
         join = plan_join(read_cluster(fleet), args.host, args.manager)
         _warn_all(join.warnings)
@@ -167,6 +164,7 @@ def run_join_command(args: argparse.Namespace) -> int:
 @destructive("swarm leave")
 def run_leave_command(args: argparse.Namespace) -> int:
     """Take the host out of its swarm (a manager is demoted first)."""
+    from corral.backends.swarm import plan_leave, read_cluster, run_leave
     with connected_fleet(args) as fleet:
         leave = plan_leave(read_cluster(fleet), args.host, args.force)
         _warn_all(leave.warnings)

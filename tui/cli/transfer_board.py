@@ -10,9 +10,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from corral.tui.present.safe import visible
-from corral.tui.present.transfers import TransferRow, transfer_line
+
+if TYPE_CHECKING:
+    from corral.tui.present.transfers import TransferRow
 
 
 class TransferBoard:
@@ -49,6 +52,7 @@ class TransferBoard:
             total: Bytes in all, when known (an estimate is fine: never shown below `done`).
             note: Words shown after the bytes (`41.0MiB sent`).
         """
+        from corral.tui.present.transfers import TransferRow
         if not self.shown:
             return
         with self._lock:
@@ -71,6 +75,7 @@ class TransferBoard:
             print(line, file=stream or sys.stdout, flush=True)
 
     def _draw(self, now: float) -> None:
+        from corral.tui.present.transfers import transfer_line
         self._erase()
         lines = [transfer_line(row, now) for row in self._rows.values()]
         if lines:

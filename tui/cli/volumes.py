@@ -18,18 +18,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corral.backends.errors import HostOffline
-from corral.backends.ssh import Fleet, HostSession
-from corral.backends.volumes import (
-    TransferResult,
-    VolumeRef,
-    check_archive,
-    copy_volume,
-    export_volume,
-    import_volume,
-    parse_volume_ref,
-)
 from corral.tui.cli.support import (
     EXIT_OK,
     UsageError,
@@ -42,6 +33,10 @@ from corral.tui.cli.support import (
 )
 from corral.tui.present.formatting import human_size
 from corral.tui.present.safe import visible
+
+if TYPE_CHECKING:
+    from corral.backends.ssh import Fleet, HostSession
+    from corral.backends.volumes import TransferResult, VolumeRef
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,6 +85,7 @@ class _Options:
 
 
 def _ref(text: str, default_volume: str | None = None) -> VolumeRef:
+    from corral.backends.volumes import parse_volume_ref
     try:
         return parse_volume_ref(text, default_volume=default_volume)
     except ValueError as exc:
@@ -103,6 +99,7 @@ def _options(args: argparse.Namespace) -> _Options:
 @mutates("volumes export")
 def run_export(args: argparse.Namespace) -> int:
     """Write the volume's files to the tar file."""
+    from corral.backends.volumes import export_volume
     ref, options = _ref(args.target), _options(args)
     path = Path(args.output)
     if not path.parent.is_dir():
@@ -118,6 +115,7 @@ def run_export(args: argparse.Namespace) -> int:
 @mutates("volumes import")
 def run_import(args: argparse.Namespace) -> int:
     """Check the tar file, then put its files into the volume."""
+    from corral.backends.volumes import check_archive, import_volume
     ref, options = _ref(args.target), _options(args)
     archive = check_archive(Path(args.file))  # before any host is contacted
     with connected_fleet(args, hosts=[ref.host]) as fleet, _Meter(str(ref)) as meter:
@@ -131,6 +129,7 @@ def run_import(args: argparse.Namespace) -> int:
 @mutates("volumes copy")
 def run_copy(args: argparse.Namespace) -> int:
     """Stream the source volume's files into the target volume."""
+    from corral.backends.volumes import copy_volume
     source, options = _ref(args.source), _options(args)
     target = _ref(args.target, default_volume=source.volume)
     if source == target:

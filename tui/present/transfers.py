@@ -7,9 +7,10 @@ the rate, an ETA) and one sentence when a push or a pull ends.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from corral.backends.images import PullResult, PushReport
+from corral.backends.images import PullResult, PushReport, push_image
 from corral.tui.present.formatting import duration, human_size
 
 
@@ -50,6 +51,28 @@ def transfer_line(row: TransferRow, now: float) -> str:
     if row.total and rate > 0 and row.done < row.total:
         text += f"  ETA {duration((row.total - row.done) / rate)}"
     return text
+
+
+def timed_push(origin, target, image: str,
+               progress: Callable[[int, str], None]) -> tuple[PushReport, float]:
+    """Push IMAGE from ORIGIN to TARGET, reporting bytes read with a note on bytes sent.
+
+    The command line's board and the console's pane both show a push this way.
+
+    Args:
+        origin: A host session or bundle source that has the image.
+        target: The host session that receives it (its read-only flag is honoured).
+        image: The image reference.
+        progress: Called with (bytes read, `read, N sent`) as the push goes.
+
+    Returns:
+        The push's report and how many seconds it took.
+    """
+    started = time.monotonic()
+    report = push_image(origin, target, image, readonly=target.readonly,
+                        on_progress=lambda sent, read: progress(
+                            read, f"read, {human_size(sent)} sent"))
+    return report, time.monotonic() - started
 
 
 def push_sentence(report: PushReport, seconds: float) -> str:

@@ -24,7 +24,8 @@ from corral.backends.deploy.record import (
 )
 from corral.backends.deploy.stacks import scaled
 from corral.backends.errors import UnknownStack
-from corral.catalog import load_catalogs, render, resolve_answers
+from corral.catalog import load_catalogs, resolve_answers
+from corral.catalog.render import render
 from corral.catalog.spec import MASK, ComposeHealthcheck, Mount, Volume, VolumesFrom
 from tests.support.plan import stack, svc
 

@@ -92,6 +92,7 @@ def test_unknown_host_name_lists_known_ones(tmp_path: Path) -> None:
         ("hosts: {a: 1}\n", 1, "must be a list"),
         ("- a\n", 1, "must be a mapping"),
         ("hots: []\n", 1, "unknown key 'hots'"),
+        ("hosts: []\nengine: k8s\n", 2, "'engine' must be one of standalone, swarm"),
         ("hosts:\n  - just-a-name\n", 2, "must be a mapping"),
     ],
 )
@@ -106,6 +107,11 @@ def test_bad_inventory_names_file_and_line(
     assert message in str(caught.value)
     assert str(caught.value).startswith(f"{path}:{line}: ")
     assert "\n" not in str(caught.value)
+
+
+def test_engine_is_standalone_unless_swarm_is_named(tmp_path: Path) -> None:
+    assert load_inventory(write(tmp_path, "hosts: []\n")).engine == "standalone"
+    assert load_inventory(write(tmp_path, "hosts: []\nengine: swarm\n")).engine == "swarm"
 
 
 def test_empty_file_is_an_error(tmp_path: Path) -> None:

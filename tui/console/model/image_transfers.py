@@ -23,17 +23,16 @@ from corral.backends.images import (
     check_online,
     find_sources,
     pull_image,
-    push_image,
     split_reference,
 )
 from corral.backends.inventory import logins
 from corral.backends.ssh import Fleet, HostSession
-from corral.tui.present.formatting import human_size
 from corral.tui.present.safe import visible
 from corral.tui.present.transfers import (
     TransferRow,
     pull_sentence,
     push_sentence,
+    timed_push,
     transfer_line,
 )
 
@@ -144,11 +143,8 @@ def push_images(fleet: Fleet, images: list[str], targets: list[str], log: Transf
         check_online(origin)
         total = int(origin.call(lambda client: client.api.inspect_image(image)).get("Size")
                     or 0)
-        started = time.monotonic()
-        report = push_image(origin, session, image, readonly=session.readonly,
-                            on_progress=lambda sent, read: log.progress(
-                                transfer, read, total, f"read, {human_size(sent)} sent"))
-        return push_sentence(report, time.monotonic() - started)
+        return push_sentence(*timed_push(origin, session, image, lambda read, note: log.progress(
+            transfer, read, total, note)))
 
     _each_target(fleet, images, targets, transfers, log, one)
 

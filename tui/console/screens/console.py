@@ -617,6 +617,12 @@ class ConsoleScreen(FleetFollow, Screen):
     def workspace(self) -> Workspace:
         return self.query_one(Workspace)
 
+    def on_hosts_view_doctor_requested(self, message: HostsView.DoctorRequested) -> None:
+        """`D` on the hosts view: the doctor on every host, then this host's checks."""
+        from corral.tui.console import doctor_ui
+
+        doctor_ui.start(self, message.host)
+
     async def on_hosts_view_reconnect_now(self, message: HostsView.ReconnectNow) -> None:
         """`C` on the hosts view: retry those hosts now."""
         await reconnect_now(self.app, self.fleet, message.hosts)

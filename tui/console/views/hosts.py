@@ -8,7 +8,9 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
+from corral.backends.doctor import STATUSES, HostReport
 from corral.backends.engine import HostDetails
+from corral.tui.console.doctor_ui import status_text
 from corral.tui.console.model.data import HostRecord
 from corral.tui.console.views.base import Column, ResourceView
 from corral.tui.present.formatting import human_size, labels_text
@@ -26,6 +28,7 @@ class HostsView(ResourceView):
         Column("name", "HOST"),
         Column("address", "ADDRESS"),
         Column("state", "STATE"),
+        Column("doctor", "DOCTOR"),
         Column("engine", "ENGINE"),
         Column("os", "OS / KERNEL"),
         Column("cpus", "CPUS"),
@@ -43,6 +46,9 @@ class HostsView(ResourceView):
         Binding("C", "reconnect_now", "Connect now", id="hosts.reconnect",
                 tooltip="Reconnect the marked hosts (else the one under the cursor) now, "
                 "instead of after the retry delay"),
+        Binding("D", "doctor", "Doctor", id="hosts.doctor",
+                tooltip="Check every host (SSH, engine, clock, swarm ports, kernel, "
+                "registry); show the worst status per host and this host's checks"),
     ]
     #: Read-only means no writes at all, the inventory file included; and a
     #: pause only matters to a console that acts.
@@ -52,6 +58,13 @@ class HostsView(ResourceView):
         super().__init__(**kwargs)
         #: Hosts acting is paused on (set by the screen).
         self.paused: set[str] = set()
+        #: The doctor's last reports by host (set by the screen; empty before `D`).
+        self.doctor: dict[str, HostReport] = {}
+
+    def set_doctor(self, reports: dict[str, HostReport]) -> None:
+        """Show the doctor's reports in the DOCTOR column."""
+        self.doctor = reports
+        self.redraw()
 
     def cells(self, record: HostRecord) -> tuple[Any, ...]:
         facts, details = record.facts, record.details
@@ -66,6 +79,7 @@ class HostsView(ResourceView):
             facts.name,
             facts.address,
             Text(state, style=_STATE_STYLE.get(facts.state, "")),
+            status_text(report.status if (report := self.doctor.get(facts.name)) else None),
             facts.docker_version or "",
             f"{details.os} / {details.kernel}" if details else "",
             str(details.cpus) if details else "",
@@ -76,12 +90,21 @@ class HostsView(ResourceView):
             labels_text(facts.labels),
         )
 
+    def sort_value(self, record: HostRecord, column: int) -> Any:
+        if self.COLUMNS[column].key == "doctor":  # worst first when reversed
+            report = self.doctor.get(record.facts.name)
+            return STATUSES.index(report.status) if report else -1
+        return super().sort_value(record, column)
+
     def hosts_of(self, record: HostRecord) -> set[str]:
         return {record.facts.name}
 
     def action_add_host(self) -> None:
         if not self.refused():
             self.post_message(self.AddHost())
+
+    def action_doctor(self) -> None:
+        self.post_message(self.DoctorRequested(self.current_key()))
 
     def action_toggle_pause(self) -> None:
         if self.refused():
@@ -96,6 +119,13 @@ class HostsView(ResourceView):
 
     class AddHost(Message):
         """The user asked to add a host."""
+
+    class DoctorRequested(Message):
+        """The user asked for the doctor; `host` is the one under the cursor (or None)."""
+
+        def __init__(self, host: str | None):
+            super().__init__()
+            self.host = host
 
     class TogglePause(Message):
         """The user asked to pause (or resume) acting on a host."""

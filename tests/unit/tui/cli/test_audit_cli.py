@@ -53,7 +53,7 @@ def test_audit_bad_since_is_one_line(capsys: pytest.CaptureFixture) -> None:
 
 def test_audit_without_inventory_reads_the_local_file(capsys: pytest.CaptureFixture,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("corral.tui.cli.support.local_inventory", lambda: None)
+    monkeypatch.setattr("corral.backends.inventory.local_inventory", lambda: None)
     write(time.time(), "stack.rm", "demo", ("lab1",))
     assert main(["audit"]) == 0
     captured = capsys.readouterr()

@@ -92,7 +92,7 @@ def test_plan_with_no_host_online_says_so_and_exits_1(capsys, offline_inventory:
 
 def test_plan_without_any_inventory_still_renders_and_checks(capsys, tmp_path: Path,
                                                             monkeypatch) -> None:
-    monkeypatch.setattr("corral.tui.cli.support.local_inventory", lambda: None)
+    monkeypatch.setattr("corral.backends.inventory.local_inventory", lambda: None)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("CORRAL_INVENTORY", raising=False)
     (tmp_path / "docker-compose.yml").write_text(

@@ -74,8 +74,8 @@ def test_prune_asks_naming_host_and_images(answer: str, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(images_cli, "connected_fleet",
                         lambda args, hosts=None: contextlib.nullcontext(_Fleet()))
-    monkeypatch.setattr(images_cli, "unused_images", lambda session: unused)
-    monkeypatch.setattr(images_cli, "remove_images", remove)
+    monkeypatch.setattr("corral.backends.images.unused_images", lambda session: unused)
+    monkeypatch.setattr("corral.backends.images.remove_images", remove)
     monkeypatch.setattr("sys.stdin", _Terminal(answer))
     code = images_cli.run_prune(images_cli.argparse.Namespace(host="lab1", yes=False,
                                                               json=False))
@@ -112,7 +112,7 @@ def test_progress_is_drawn_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -
 
 def test_from_local_without_a_local_engine_is_one_line(no_host: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images_cli, "local_inventory", lambda: None)
+    monkeypatch.setattr("corral.backends.inventory.local_inventory", lambda: None)
     result = corral_here("images", "push", "app:1", "--to", "lab1", "--from", "local",
                          "--inventory", str(no_host))
     assert result.returncode == 2 and result.stdout == ""

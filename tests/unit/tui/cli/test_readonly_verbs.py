@@ -50,7 +50,7 @@ MUTATING = {
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),
            ("catalog", "show"), ("catalog", "render"), ("catalog", "lint"), ("audit",),
            ("lease",), ("diag",), ("images", "ls"), ("bundle", "create"), ("bundle", "verify"),
-           ("swarm", "status")}
+           ("swarm", "status"), ("hosts", "doctor")}
 
 INVENTORY = "hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
 

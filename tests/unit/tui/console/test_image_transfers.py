@@ -11,6 +11,7 @@ from corral.backends.errors import PushRejected
 from corral.backends.images import ImageSources, PushReport
 from corral.tui.console.model import image_transfers
 from corral.tui.console.model.image_transfers import TransferLog, push_images
+from corral.tui.present import transfers
 
 
 class Session(SimpleNamespace):
@@ -37,7 +38,7 @@ def test_push_runs_each_target_and_ends_every_line(monkeypatch: pytest.MonkeyPat
         return PushReport(image, "sha256:x", origin.name, target.name, "partial",
                           bytes_sent=2 << 20, layers=3, layers_present=1, layers_sent=2)
 
-    monkeypatch.setattr(image_transfers, "push_image", push)
+    monkeypatch.setattr(transfers, "push_image", push)
     ended = []
     log = TransferLog(on_end=ended.append)
     push_images(fleet, ["app:1", "gone:1"], ["lab2", "lab3"], log)

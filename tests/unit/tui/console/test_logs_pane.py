@@ -47,6 +47,29 @@ async def test_batches_show_and_the_view_follows_the_end() -> None:
         assert lines.follow and lines.scroll_y == lines.max_scroll_y
 
 
+async def test_a_scroll_to_the_end_not_yet_applied_does_not_pause_following() -> None:
+    """Under load the last scroll to the end may land after the next batch arrives."""
+    async with PaneHost().run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        lines = pane.lines
+        pane.feed(sample(100, 0))
+        await pilot.pause()
+        applied = lines.scroll_end
+        lines.scroll_end = lambda *args, **kwargs: None  # the scrolls lag behind
+        for start in range(100, 400, 100):
+            pane.feed(sample(100, start))
+        assert lines.follow and not lines.auto_paused
+        lines.scroll_end = applied
+        pane.feed(sample(10, 400))
+        assert lines.follow and lines.scroll_y == lines.max_scroll_y
+        lines.scroll_to(y=lines.scroll_y - 5, animate=False, immediate=True)  # the user
+        pane.feed(sample(10, 410))
+        assert not lines.follow and lines.auto_paused
+        lines.scroll_to(y=lines.max_scroll_y, animate=False, immediate=True)
+        pane.feed(sample(10, 420))
+        assert lines.follow and not lines.auto_paused
+
+
 async def test_filter_and_inverse_filter() -> None:
     async with PaneHost().run_test(size=(100, 20)) as pilot:
         pane = pilot.app.query_one(LogPane)

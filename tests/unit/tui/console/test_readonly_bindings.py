@@ -62,7 +62,7 @@ READING = {
     "console.filter", "console.back", "console.help", "console.reload", "console.side",
     "console.stacked", "console.focus_next", "console.focus_previous",
     "containers.logs", "containers.service_logs", "containers.problems",
-    "containers.describe", "app.quit", "app.palette", "hosts.reconnect",
+    "containers.describe", "app.quit", "app.palette", "hosts.reconnect", "hosts.doctor",
     "logs.pause", "logs.end", "logs.since", "logs.tail", "logs.timestamps", "logs.wrap",
     "logs.filter", "logs.invert", "logs.search", "logs.next", "logs.previous",
     "logs.save_shown", "logs.save_all", "logs.clear", "logs.escape", "logs.close",
