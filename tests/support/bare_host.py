@@ -4,8 +4,8 @@ The root is built once with `debootstrap --variant=minbase --include=openssh-ser
 bookworm` and cached in `CACHE` (built in a temporary directory beside it, renamed when
 complete), with the .debs `docker.io` needs beside it (`CACHE/debs`). Each bare host is a
 throwaway overlay of that root, mounted inside its own mount namespace (so every mount it
-holds disappears with its last process), chrooted, in its own network namespace on the
-lab's bridge with its own address, its own hostname and its own sshd (key auth as user
+holds disappears with its last process) and PID namespace, chrooted, in its own network
+namespace on the lab's bridge with its own address, its own hostname and its own sshd (key auth as user
 `corral`, who has passwordless sudo, with the lab's key).
 
 The lab's namespaces have no route off the bridge; a bare host reaches the Debian mirror
@@ -323,10 +323,18 @@ def start_bare(lab_dir: Path, index: int, proxy: MirrorProxy | None,
         f"mount -t tmpfs -o mode=755 tmpfs {m}/run",
         f"mkdir -p {m}/run/sshd {m}/run/lock",
         f"hostname {name}",
-        f"exec chroot {m} /usr/sbin/sshd -f {SSHD_CONF} -E /var/log/corral-lab-sshd.log",
+        # sshd stays in the foreground as the PID namespace's init (its exit ends
+        # the namespace); it reaps whatever is re-parented to it.
+        f"exec chroot {m} /usr/sbin/sshd -D -f {SSHD_CONF} -E /var/log/corral-lab-sshd.log",
     ])
-    run(["nsenter", f"--net={labkit.NETNS_DIR}/{host.netns}", "--", "unshare", "--mount",
-         "--uts", "--propagation", "private", "--", "/bin/sh", "-c", script])
+    # Its own PID namespace too: the host's /proc shows its own processes only (the
+    # doctor looks for the engine's process there), as on a real machine.
+    with open(host.dir / "start.log", "wb") as log:
+        subprocess.Popen(["nsenter", f"--net={labkit.NETNS_DIR}/{host.netns}", "--", "unshare",
+                          "--mount", "--uts", "--pid", "--fork", "--propagation", "private",
+                          "--", "/bin/sh", "-c", script],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         start_new_session=True)
     deadline = time.monotonic() + 10
     while True:
         pid = _listening_sshd(host)
@@ -334,7 +342,8 @@ def start_bare(lab_dir: Path, index: int, proxy: MirrorProxy | None,
             host.sshd_pid = pid
             break
         if time.monotonic() > deadline:
-            raise BareHostError(f"{name}: sshd did not start")
+            raise BareHostError(f"{name}: sshd did not start: "
+                                f"{labkit.last_line(str(host.dir / 'start.log'))}")
         time.sleep(0.05)
     labkit.wait_reachable(address, 22, timeout=10)
 

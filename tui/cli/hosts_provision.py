@@ -106,7 +106,7 @@ def run_provision(args: argparse.Namespace) -> int:
             checks = loop.run(recheck(remote, registries), timeout=SURVEY_TIMEOUT)
         finally:
             remote.close()
-    return after_provision(args, host.name, checks, skipped)
+    return after_provision(args, host, checks, skipped)
 
 
 def _show(plan) -> None:
@@ -121,23 +121,41 @@ def _show(plan) -> None:
             print(f"             {line}")
 
 
-def after_provision(args: argparse.Namespace, host: str, checks, skipped: list[str]) -> int:
-    """Where provisioning hands over to the doctor: show the re-checks of what the steps
-    changed (`backends.provision.recheck`); `corral hosts doctor HOST` belongs here,
-    after them, once it exists on this branch.
+def after_provision(args: argparse.Namespace, host, checks, skipped: list[str]) -> int:
+    """Show the re-checks of what the steps changed (`backends.provision.recheck`), then
+    run the doctor on the host over a fresh connection (a new login has the docker group)
+    and show its verdicts.
 
     Returns:
-        0 if every re-check passed and no step was declined, else 1.
+        0 if every re-check passed, the doctor found nothing failing and no step was
+        declined, else 1.
     """
-    print(f"{host}: after provisioning:")
+    from corral.backends.doctor import CHECK_TIMEOUT, FAIL, OK, doctor_specs
+    from corral.backends.ssh import BackendLoop
+    from corral.tui.present.table import format_table
+
+    print(f"{host.name}: after provisioning:")
     for check in checks:
         print(f"  [{'ok' if check.ok else 'FAIL':>4}] {check.name}: {check.seen}")
+    with BackendLoop() as loop:
+        # No swarm port probe: that is between hosts, and this run is about one.
+        reports = loop.run(doctor_specs([host], ssh_settings(args), ports=False),
+                           timeout=CHECK_TIMEOUT * 6)
+    rows = []
+    for report in reports:
+        if report.error and not report.checks:
+            rows.append([report.host, "-", FAIL, report.error, None])
+        rows += [[report.host, check.id, check.status, check.seen, check.fix]
+                 for check in report.checks]
+    print(format_table(("HOST", "CHECK", "STATUS", "SEEN", "FIX"), rows))
+    verdict = reports[0].status if reports else FAIL
+    print(f"{host.name}: doctor: {'all ok' if verdict == OK else verdict}")
     failed = [check.name for check in checks if not check.ok]
     if failed:
-        warn(f"{host}: still not ready: {', '.join(failed)}")
+        warn(f"{host.name}: still not ready: {', '.join(failed)}")
     if skipped:
-        warn(f"{host}: declined: {', '.join(skipped)}")
-    return EXIT_PARTIAL if failed or skipped else EXIT_OK
+        warn(f"{host.name}: declined: {', '.join(skipped)}")
+    return EXIT_PARTIAL if failed or skipped or verdict == FAIL else EXIT_OK
 
 
 run_provision.mutates = GATE_VERBS[VERB]  # type: ignore[attr-defined]
