@@ -5,8 +5,8 @@ bookworm` and cached in `CACHE` (built in a temporary directory beside it, renam
 complete), with the .debs `docker.io` needs beside it (`CACHE/debs`). Each bare host is a
 throwaway overlay of that root, mounted inside its own mount namespace (so every mount it
 holds disappears with its last process) and PID namespace, chrooted, in its own network
-namespace on the lab's bridge with its own address, its own hostname and its own sshd (key auth as user
-`corral`, who has passwordless sudo, with the lab's key).
+namespace on the lab's bridge with its own address, its own hostname and its own sshd
+(key auth as user `corral`, who has passwordless sudo, with the lab's key).
 
 The lab's namespaces have no route off the bridge; a bare host reaches the Debian mirror
 through a small HTTP proxy (`MirrorProxy`) on the bridge's address, which forwards only
