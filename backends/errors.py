@@ -376,3 +376,12 @@ class SwarmError(BackendError):
     title = "Swarm"
     retryable = False
     exit_code = 1
+
+
+class ProvisionError(BackendError):
+    """A host cannot be provisioned: an unsupported distribution, sudo that wants a
+    password, a package manager or engine that failed (one line naming the host)."""
+
+    title = "Provision"
+    retryable = False
+    exit_code = 1

@@ -12,6 +12,7 @@ from corral.backends.images.bundle import (
     VerifyReport,
     entry_id,
     extract_entry,
+    member_chunks,
     open_bundle,
     verify_bundle,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "open_bundle",
     "LayerProgress",
     "list_images",
+    "member_chunks",
     "present_chains",
     "ProgressCallback",
     "PullResult",

@@ -355,6 +355,24 @@ def _member_chunks(bundle: Bundle, stream: BinaryIO, info: tarfile.TarInfo,
         raise bundle.fail("sha256 does not match the manifest (corrupted)", info.name)
 
 
+def member_chunks(bundle: Bundle, name: str,
+                  chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+    """One member's bytes, checked as they stream (the last chunk only once its size
+    and sha256 matched the manifest).
+
+    Raises:
+        BundleError: The member is missing, corrupted or truncated.
+    """
+    info = bundle.members.get(name)
+    if info is None or name not in bundle.expected:
+        raise bundle.fail("not in the bundle", name)
+    try:
+        with open(bundle.path, "rb") as stream:
+            yield from _member_chunks(bundle, stream, info, chunk_size)
+    except OSError as exc:
+        raise bundle.fail(exc.strerror or str(exc), name) from None
+
+
 def _read_member(bundle: Bundle, stream: BinaryIO, name: str, limit: int) -> bytes:
     info = bundle.members[name]
     if info.size > limit:

@@ -158,6 +158,7 @@ BACKEND_LAYERS = {
     "volumes": {"engine", "ssh", "inventory"},
     "swarm": {"engine", "ssh", "inventory"},
     "doctor": {"engine", "ssh", "inventory"},
+    "provision": {"ssh", "inventory", "images"},
 }
 
 

@@ -53,7 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     create = verbs.add_parser(
         "create", help="write an entry's version and every image it needs to one file")
-    create.add_argument("source", metavar="ENTRY", help="catalog entry (id or catalog:id)")
+    create.add_argument("source", metavar="ENTRY", nargs="?",
+                        help="catalog entry (id or catalog:id)")
+    create.add_argument("--packages", metavar="DISTRO",
+                        help="instead of an entry: the distribution packages Docker needs "
+                        "(bookworm), for `hosts provision --from-bundle`; made with this "
+                        "machine's apt, which must run that distribution")
     create.add_argument("--version", help="catalog version (default: the entry's)")
     create.add_argument("--answers", metavar="FILE", help="YAML answers file (to render)")
     create.add_argument("--set", action="append", default=[], metavar="K=V", dest="sets",
@@ -89,6 +94,12 @@ def run_create(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: no directory {path.parent} to write the file in")
     if path.is_dir():
         raise UsageError(f"{path}: is a directory; name the bundle file to write")
+    if args.packages:
+        if args.source:
+            raise UsageError("name an ENTRY or --packages DISTRO, not both")
+        return _create_packages(args, path)
+    if not args.source:
+        raise UsageError("name the catalog ENTRY to bundle (or --packages DISTRO)")
     catalogs = command_catalogs(args.catalog, getattr(args, "config", None), warn)
     entry = catalogs.find(args.source)
     version = entry.find_version(args.version)
@@ -117,6 +128,18 @@ def run_create(args: argparse.Namespace) -> int:
         where = ", ".join(sorted({image.source for image in report.images}))
         print(visible(f"Wrote {path}: {entry.id} {stack.version}, {len(images)} image(s) "
                       f"from {where}, {report.layers} layer(s), {human_size(report.bytes)}."))
+    return EXIT_OK
+
+
+def _create_packages(args: argparse.Namespace, path: Path) -> int:
+    from corral.backends.provision import create_package_bundle
+
+    report = create_package_bundle(args.packages, path)
+    if args.json:
+        print_json(report)
+    else:
+        print(f"Wrote {path}: {' '.join(report['install'])} for {report['distro']}, "
+              f"{report['debs']} package(s), {human_size(report['bytes'])}.")
     return EXIT_OK
 
 
@@ -183,7 +206,9 @@ def run_verify(args: argparse.Namespace) -> int:
         print_json({"ok": True, **report.to_dict()})
     else:
         entry = report.entry
+        # A package bundle (`create --packages`) has no entry and no image.
+        what = (f"{entry.get('id')} {entry.get('version')}, images "
+                f"{', '.join(report.images)}" if entry.get("id") else "packages")
         print(visible(f"{report.path}: ok, {report.members} members "
-                      f"({human_size(report.bytes)}): {entry.get('id')} "
-                      f"{entry.get('version')}, images {', '.join(report.images)}."))
+                      f"({human_size(report.bytes)}): {what}."))
     return EXIT_OK

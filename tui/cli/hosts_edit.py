@@ -37,7 +37,9 @@ PROBE_SLACK = 30.0
 
 def register(hosts: argparse.ArgumentParser) -> None:
     """Add `add` and `rm` under the `hosts` parser (which still runs alone)."""
-    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm,doctor}")
+    from corral.tui.cli import hosts_provision
+
+    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm,doctor,provision}")
     add = verbs.add_parser(
         "add",
         help="try a host and add it to the inventory",
@@ -66,6 +68,7 @@ def register(hosts: argparse.ArgumentParser) -> None:
     add_yes(rm)
     rm.set_defaults(func=run_rm)
     hosts_doctor_cli.register(verbs)
+    hosts_provision.register(verbs)
 
 
 def inventory_for_writes(args: argparse.Namespace) -> Path:

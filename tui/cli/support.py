@@ -121,6 +121,7 @@ GATE_VERBS = {
     "rm": "stack.rm",
     "hosts rm": "hosts.rm",
     "hosts add": "hosts.add",
+    "hosts provision": "hosts.provision",
     "exec": "exec",
     "shell": "shell",
     "lease break": "lease.break",

@@ -32,6 +32,7 @@ MUTATING = {
     ("rm",): ["rm", "s", "--volumes", "--yes"],
     ("hosts", "rm"): ["hosts", "rm", "lab1", "--yes"],
     ("hosts", "add"): ["hosts", "add", "lab2", "root@10.0.0.2"],
+    ("hosts", "provision"): ["hosts", "provision", "lab1", "--yes"],
     ("exec",): ["exec", "lab1/web-1", "--", "touch", "/tmp/x"],
     ("shell",): ["shell", "lab1/web-1"],
     ("lease", "break"): ["lease", "break", "s", "--yes"],
