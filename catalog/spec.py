@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 from corral.catalog.problems import Problem
 
+#: Field metadata: the value never leaves the process (`to_dict()`, records, JSON).
+PRIVATE = "corral.private"
+
 MASK = "********"
 
 
@@ -124,20 +127,42 @@ class ServiceNetwork:
 class FileRef:
     """A compose `secrets` / `configs` item of a service (long or short syntax).
 
-    Corral does not deliver these files into containers yet; the plan warns.
+    The deploy ships its content to the hosts like a relative bind
+    (`backends/deploy/files.py`) and bind-mounts it read-only at `target`;
+    the content itself never reaches a label, the environment, the plan or
+    the record.
 
     Attributes:
         kind: `secret` or `config`.
         name: The top-level secret or config it refers to.
         target: The path inside the container.
         origin: Where its content comes from (`file ./x`, `environment X`,
-            `external`, `content`), for messages.
+            `content`), for messages.
+        uid, gid: The file's owner in the container (None: 0).
+        mode: The file's permission bits (None: 0400 for a secret, 0444 for
+            a config).
+        source: For `file:`, the absolute path on this machine.
+        data: For `environment:` / `content:`, the content; never in
+            `to_dict()`, `repr` or comparisons.
     """
 
     kind: str
     name: str
     target: str
     origin: str = ""
+    uid: int | None = None
+    gid: int | None = None
+    mode: int | None = None
+    source: str | None = None
+    data: str | None = field(default=None, repr=False, compare=False,
+                             metadata={PRIVATE: True})
+
+    @property
+    def file_mode(self) -> int:
+        """The permission bits the file gets (`mode`, or the kind's default)."""
+        if self.mode is not None:
+            return self.mode
+        return 0o400 if self.kind == "secret" else 0o444
 
 
 @dataclass(frozen=True)
@@ -532,7 +557,7 @@ def _plain(value: object) -> object:
         return {
             f.name: _plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if f.name != "secrets"
+            if f.name != "secrets" and not f.metadata.get(PRIVATE)
         }
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

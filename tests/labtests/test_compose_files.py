@@ -221,3 +221,95 @@ def test_an_upgrade_keeps_the_old_files_for_a_rollback(lab: Lab, folder: Path) -
     finally:
         corral_on(lab, "rm", stack, "--yes")
     assert not (root / stack).exists()
+
+
+SECRET = "lab-s3cret-db-pw-5e1d"
+ENV_SECRET = "lab-env-api-key-03c9"
+REFS_COMPOSE = """\
+services:
+  app:
+    image: corral-lab/busybox:1
+    command: [sleep, "3600"]
+    secrets:
+      - db_password
+      - source: api_key
+        target: /etc/api.key
+        uid: "100"
+        gid: "101"
+        mode: 0440
+    configs:
+      - source: app_conf
+        target: /etc/app.conf
+  other:
+    image: corral-lab/busybox:1
+    command: [sleep, "3600"]
+    configs: [other_conf]
+secrets:
+  db_password: {file: ./db_password.txt}
+  api_key: {environment: API_KEY}
+configs:
+  app_conf: {file: ./app.conf}
+  other_conf: {content: "other=1"}
+"""
+
+
+def listing(container, path: str) -> str:
+    """`-r-------- 1 0 0`: mode, links, owner and group of a file in the container."""
+    code, output = container.exec_run(["ls", "-ln", path])
+    assert code == 0, output
+    return " ".join(output.decode().split()[:4])
+
+
+def test_secrets_and_configs_arrive_as_files_and_nowhere_else(
+        lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "hosts-files"
+    monkeypatch.setenv("CORRAL_FILES_DIR", str(root))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("API_KEY", ENV_SECRET)
+    (tmp_path / "docker-compose.yml").write_text(REFS_COMPOSE)
+    (tmp_path / "db_password.txt").write_text(SECRET)
+    (tmp_path / "app.conf").write_text("level=info\n")
+    compose, stack = str(tmp_path / "docker-compose.yml"), "crefs"
+    outputs = []
+    try:
+        plan = corral_on(lab, "plan", compose, "--stack", stack, "--json")
+        assert plan.returncode == 0, plan.stderr
+        rows = {r["local"]: r for r in json.loads(plan.stdout)["files"]}
+        assert sorted(rows) == ["config app_conf", "config other_conf", "secret api_key",
+                                "secret db_password"]
+        assert rows["secret db_password"]["size"] == len(SECRET)
+        assert rows["secret api_key"]["services"] == ["app"]
+        text = corral_on(lab, "plan", compose, "--stack", stack)
+        assert "secret db_password" in text.stdout, text.stdout
+        first = corral_on(lab, "deploy", compose, "--stack", stack, "--yes")
+        assert first.returncode == 0, first.stderr
+        outputs += [plan, text, first]
+        found = containers(lab, stack)
+        app, other = found["app"][1], found["other"][1]
+        assert read(app, "/run/secrets/db_password") == SECRET
+        assert read(app, "/etc/api.key") == ENV_SECRET
+        assert read(app, "/etc/app.conf") == "level=info\n"
+        assert read(other, "/other_conf") == "other=1"
+        assert listing(app, "/run/secrets/db_password") == "-r-------- 1 0 0"
+        assert listing(app, "/etc/api.key") == "-r--r----- 1 100 101"
+        assert listing(app, "/etc/app.conf") == "-r--r--r-- 1 0 0"
+        code, _ = app.exec_run(["sh", "-c", "echo x > /run/secrets/db_password"])
+        assert code != 0  # read-only bind
+        assert (root / stack / "secrets").stat().st_mode & 0o777 == 0o700
+
+        (tmp_path / "app.conf").write_text("level=debug\n")
+        changed = corral_on(lab, "deploy", compose, "--stack", stack, "--yes")
+        assert changed.returncode == 0, changed.stderr
+        outputs.append(changed)
+        after = containers(lab, stack)
+        assert after["other"][1].id == other.id and after["app"][1].id != app.id
+        assert read(after["app"][1], "/etc/app.conf") == "level=debug\n"
+        inspected = json.dumps([c.attrs for _, c in after.values()])
+        outputs.append(corral_on(lab, "audit", "--json", "--local", "--stack", stack))
+        outputs.append(corral_on(lab, "stacks", "--json"))
+    finally:
+        removed = corral_on(lab, "rm", stack, "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert not (root / stack).exists()
+    for text in [inspected, *(o.stdout + o.stderr for o in outputs)]:
+        assert SECRET not in text and ENV_SECRET not in text
