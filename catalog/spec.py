@@ -117,10 +117,12 @@ class VolumesFrom:
 
 @dataclass(frozen=True)
 class ServiceNetwork:
-    """A v2 network the service joins, with its aliases there."""
+    """A v2 network the service joins, with its aliases and fixed addresses there."""
 
     name: str
     aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -485,14 +487,37 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class IpamPool:
+    """One `ipam.config` item: a subnet, and optionally its gateway and allocation range."""
+
+    subnet: str
+    gateway: str | None = None
+    ip_range: str | None = None
+    aux_addresses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ipam:
+    """A network's `ipam`: its driver (None: the engine's), address pools, options."""
+
+    driver: str | None = None
+    pools: tuple[IpamPool, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Network:
-    """A v2 stack network: driver, options, and whether it is external."""
+    """A v2 stack network: driver, options, whether it is external; `ipam`,
+    `internal` and `enable_ipv6` as the engine's network create takes them."""
 
     name: str
     driver: str | None = None
     driver_opts: dict[str, str] = field(default_factory=dict)
     external: bool = False
     external_name: str | None = None
+    ipam: Ipam | None = None
+    internal: bool = False
+    enable_ipv6: bool = False
 
 
 @dataclass(frozen=True, repr=False)

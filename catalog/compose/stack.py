@@ -17,6 +17,7 @@ from pathlib import Path
 from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
+from corral.catalog.compose.addressing import check_addresses, read_ipam
 from corral.catalog.compose.file_defs import attach, read_defs
 from corral.catalog.compose.local_files import built_image
 from corral.catalog.compose.service import build_service
@@ -56,7 +57,7 @@ def compose_format(document: object) -> str | None:
         return SPEC
     return None
 _VOLUME_KEYS = {"driver", "driver_opts", "external", "per_container"}
-_NETWORK_KEYS = {"driver", "driver_opts", "external"}
+_NETWORK_KEYS = {"driver", "driver_opts", "external", "ipam", "internal", "enable_ipv6"}
 # Valid keys of a volume or network that Corral does not carry out (yet): a warning each.
 _NOT_CARRIED = {"ipam", "internal", "enable_ipv6", "attachable", "labels", "name"}
 CATALOG_KEYS = ("catalog", ".catalog")
@@ -208,6 +209,7 @@ def build_services(
     lbs.check_targets(services, stack_name, sources, report)
     volumes = _volumes(volumes_doc, services, v2, compose_src, report)
     networks = _networks(networks_doc, compose_src, report)
+    check_addresses(services, networks, services_doc, compose_src, report)
     return tuple(services[n] for n in sorted(services)), volumes, networks
 
 
@@ -306,7 +308,14 @@ def _networks(document: dict, source: Source, report: Report) -> tuple[Network, 
     networks = []
     for name, config, line in _section(document, "network", _NETWORK_KEYS, source, report):
         try:
-            networks.append(Network(str(name), **_driver_fields(config)))
+            fields = _driver_fields(config)
+            if config.get("ipam") is not None:
+                fields["ipam"] = read_ipam(config["ipam"], f"network {name}", source, line,
+                                           report)
+            for key in ("internal", "enable_ipv6"):
+                if config.get(key) is not None:
+                    fields[key] = cv.boolean(config[key])
+            networks.append(Network(str(name), **fields))
         except ValueError as exc:
             report.error(f"network {name}: {exc}", source.file, line)
     return tuple(networks)

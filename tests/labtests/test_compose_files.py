@@ -313,3 +313,52 @@ def test_secrets_and_configs_arrive_as_files_and_nowhere_else(
     assert not (root / stack).exists()
     for text in [inspected, *(o.stdout + o.stderr for o in outputs)]:
         assert SECRET not in text and ENV_SECRET not in text
+
+
+IPAM_COMPOSE = """\
+services:
+  web:
+    image: corral-lab/busybox:1
+    command: [sleep, "3600"]
+    networks:
+      front:
+        ipv4_address: 10.177.0.10
+        aliases: [www]
+      back:
+        ipv4_address: 10.178.0.20
+networks:
+  front:
+    ipam:
+      config:
+        - subnet: 10.177.0.0/24
+          gateway: 10.177.0.1
+  back:
+    internal: true
+    ipam:
+      config: [{subnet: 10.178.0.0/24}]
+"""
+
+
+def test_a_network_with_ipam_gives_fixed_addresses_and_aliases(
+        lab: Lab, tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text(IPAM_COMPOSE)
+    stack = "cipam"
+    try:
+        result = corral_on(lab, "deploy", str(tmp_path / "docker-compose.yml"), "--stack",
+                           stack, "--yes")
+        assert result.returncode == 0, result.stderr
+        host, web = containers(lab, stack)["web"]
+        networks = web.attrs["NetworkSettings"]["Networks"]
+        assert networks[f"{stack}_front"]["IPAddress"] == "10.177.0.10"
+        assert networks[f"{stack}_back"]["IPAddress"] == "10.178.0.20"
+        assert "www" in networks[f"{stack}_front"]["Aliases"]
+        code, output = web.exec_run(["ping", "-c", "1", "-W", "2", "www"])
+        assert b"10.177.0.10" in output, output
+        client = engine(lab.host(host).socket)
+        front = client.networks.get(f"{stack}_front").attrs
+        assert front["IPAM"]["Config"] == [{"Subnet": "10.177.0.0/24",
+                                            "Gateway": "10.177.0.1"}]
+        assert client.networks.get(f"{stack}_back").attrs["Internal"] is True
+    finally:
+        removed = corral_on(lab, "rm", stack, "--yes")
+    assert removed.returncode == 0, removed.stderr
