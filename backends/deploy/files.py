@@ -238,7 +238,13 @@ def localize(stack: Stack, root: str | None = None) -> tuple[Stack, dict[str, Lo
                     f"{root}/{stack.name}/{digest.hexdigest()}/{name}")
             mounts.append(Mount("bind", items[mount.source].host_path, mount.target,
                                 mount.mode, mount.options))
+        kept = []
         for ref in service.files:
+            if ref.source is None and ref.data is None:
+                # From a record written before secrets and configs were delivered:
+                # there is no content to ship, and its containers never had one.
+                kept.append(ref)
+                continue
             item = ref_item(stack.name, ref, root)
             if item.local in items and items[item.local].digest != item.digest:
                 item = dataclasses.replace(item, local=f"{item.local} ({owner_text(item)})")
@@ -246,7 +252,7 @@ def localize(stack: Stack, root: str | None = None) -> tuple[Stack, dict[str, Lo
             mounts.append(Mount("bind", item.host_path, ref.target, "ro"))
         # Delivered: from here on (and in the record) each is its bind, so a
         # stack rebuilt from the record is not localized twice.
-        services.append(dataclasses.replace(service, volumes=tuple(mounts), files=()))
+        services.append(dataclasses.replace(service, volumes=tuple(mounts), files=tuple(kept)))
     return dataclasses.replace(stack, services=tuple(services)), items
 
 

@@ -228,3 +228,17 @@ def test_the_plan_lists_each_secret_by_name_size_and_host(folder: Path, tmp_path
         ("h2", "config other_conf", len("inline config"), "ship", ("other",))]
     rows = json.dumps([r.to_dict() for r in plan.rows])
     assert SECRET not in rows and ENV_SECRET not in rows
+
+
+def test_a_reference_without_content_from_an_older_record_is_left_alone(folder: Path) -> None:
+    """A record written when secrets were only warned of holds no content: nothing to ship."""
+    import dataclasses
+
+    stack = stack_of(folder)
+    web = stack.service("web")
+    old = dataclasses.replace(web, files=tuple(dataclasses.replace(r, source=None, data=None)
+                                               for r in web.files))
+    stack = dataclasses.replace(stack, services=(old,))
+    localized, items = files.localize(stack, "/r")
+    assert items == {} and localized.service("web").volumes == ()
+    assert localized.service("web").files == old.files
