@@ -256,6 +256,13 @@ def localize(stack: Stack, root: str | None = None) -> tuple[Stack, dict[str, Lo
     return dataclasses.replace(stack, services=tuple(services)), items
 
 
+def secret_variables(stack: Stack) -> set[str]:
+    """Variables whose value is the content of an `environment:` secret (call before
+    `localize`): like a password answer, never written into the record."""
+    return {ref.origin.split(" ", 1)[1] for service in stack.services for ref in service.files
+            if ref.kind == "secret" and ref.origin.startswith("environment ")}
+
+
 def owner_text(item: LocalFile) -> str:
     """`uid 100, gid 101, mode 0440`: how a secret or config file is owned (for the plan)."""
     uid = 0 if item.uid is None else item.uid

@@ -265,23 +265,24 @@ def test_secrets_and_configs_arrive_as_files_and_nowhere_else(
     root = tmp_path / "hosts-files"
     monkeypatch.setenv("CORRAL_FILES_DIR", str(root))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("API_KEY", ENV_SECRET)
+    monkeypatch.delenv("API_KEY", raising=False)
+    sets = ("--set", f"API_KEY={ENV_SECRET}")  # as an answer: never in the record or audit
     (tmp_path / "docker-compose.yml").write_text(REFS_COMPOSE)
     (tmp_path / "db_password.txt").write_text(SECRET)
     (tmp_path / "app.conf").write_text("level=info\n")
     compose, stack = str(tmp_path / "docker-compose.yml"), "crefs"
     outputs = []
     try:
-        plan = corral_on(lab, "plan", compose, "--stack", stack, "--json")
+        plan = corral_on(lab, "plan", compose, "--stack", stack, "--json", *sets)
         assert plan.returncode == 0, plan.stderr
         rows = {r["local"]: r for r in json.loads(plan.stdout)["files"]}
         assert sorted(rows) == ["config app_conf", "config other_conf", "secret api_key",
                                 "secret db_password"]
         assert rows["secret db_password"]["size"] == len(SECRET)
         assert rows["secret api_key"]["services"] == ["app"]
-        text = corral_on(lab, "plan", compose, "--stack", stack)
+        text = corral_on(lab, "plan", compose, "--stack", stack, *sets)
         assert "secret db_password" in text.stdout, text.stdout
-        first = corral_on(lab, "deploy", compose, "--stack", stack, "--yes")
+        first = corral_on(lab, "deploy", compose, "--stack", stack, "--yes", *sets)
         assert first.returncode == 0, first.stderr
         outputs += [plan, text, first]
         found = containers(lab, stack)
@@ -298,7 +299,7 @@ def test_secrets_and_configs_arrive_as_files_and_nowhere_else(
         assert (root / stack / "secrets").stat().st_mode & 0o777 == 0o700
 
         (tmp_path / "app.conf").write_text("level=debug\n")
-        changed = corral_on(lab, "deploy", compose, "--stack", stack, "--yes")
+        changed = corral_on(lab, "deploy", compose, "--stack", stack, "--yes", *sets)
         assert changed.returncode == 0, changed.stderr
         outputs.append(changed)
         after = containers(lab, stack)
@@ -307,11 +308,15 @@ def test_secrets_and_configs_arrive_as_files_and_nowhere_else(
         inspected = json.dumps([c.attrs for _, c in after.values()])
         outputs.append(corral_on(lab, "audit", "--json", "--local", "--stack", stack))
         outputs.append(corral_on(lab, "stacks", "--json"))
+        audit_file = (tmp_path / "state").rglob("*")
+        outputs.append(corral_on(lab, "audit", "--json", "--stack", stack))
+        local_audit = "".join(p.read_text(errors="replace") for p in audit_file if p.is_file())
+        assert "stack.deploy" in local_audit and "API_KEY" not in local_audit
     finally:
         removed = corral_on(lab, "rm", stack, "--yes")
     assert removed.returncode == 0, removed.stderr
     assert not (root / stack).exists()
-    for text in [inspected, *(o.stdout + o.stderr for o in outputs)]:
+    for text in [inspected, local_audit, *(o.stdout + o.stderr for o in outputs)]:
         assert SECRET not in text and ENV_SECRET not in text
 
 

@@ -242,3 +242,8 @@ def test_a_reference_without_content_from_an_older_record_is_left_alone(folder: 
     localized, items = files.localize(stack, "/r")
     assert items == {} and localized.service("web").volumes == ()
     assert localized.service("web").files == old.files
+
+
+def test_an_environment_secret_s_variable_is_named_for_the_record_to_leave_out(
+        folder: Path) -> None:
+    assert files.secret_variables(stack_of(folder)) == {"API_KEY"}
