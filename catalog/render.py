@@ -87,6 +87,7 @@ def render(version: Version, answers: Answers, *, stack_name: str,
         # ship or build from; a catalog entry's folder is a published template.
         base=version.compose_file.parent if version.standalone and version.compose_file
         else None,
+        env=env,
     )
     refs = _check_environment_questions(version.info.questions, answers, stack_name,
                                         {s.name for s in services}, report)

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 from corral.catalog.problems import Problem
 
+#: Field metadata: the value never leaves the process (`to_dict()`, records, JSON).
+PRIVATE = "corral.private"
+
 MASK = "********"
 
 
@@ -114,30 +117,54 @@ class VolumesFrom:
 
 @dataclass(frozen=True)
 class ServiceNetwork:
-    """A v2 network the service joins, with its aliases there."""
+    """A v2 network the service joins, with its aliases and fixed addresses there."""
 
     name: str
     aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
 
 
 @dataclass(frozen=True)
 class FileRef:
     """A compose `secrets` / `configs` item of a service (long or short syntax).
 
-    Corral does not deliver these files into containers yet; the plan warns.
+    The deploy ships its content to the hosts like a relative bind
+    (`backends/deploy/files.py`) and bind-mounts it read-only at `target`;
+    the content itself never reaches a label, the environment, the plan or
+    the record.
 
     Attributes:
         kind: `secret` or `config`.
         name: The top-level secret or config it refers to.
         target: The path inside the container.
         origin: Where its content comes from (`file ./x`, `environment X`,
-            `external`, `content`), for messages.
+            `content`), for messages.
+        uid, gid: The file's owner in the container (None: 0).
+        mode: The file's permission bits (None: 0400 for a secret, 0444 for
+            a config).
+        source: For `file:`, the absolute path on this machine.
+        data: For `environment:` / `content:`, the content; never in
+            `to_dict()`, `repr` or comparisons.
     """
 
     kind: str
     name: str
     target: str
     origin: str = ""
+    uid: int | None = None
+    gid: int | None = None
+    mode: int | None = None
+    source: str | None = None
+    data: str | None = field(default=None, repr=False, compare=False,
+                             metadata={PRIVATE: True})
+
+    @property
+    def file_mode(self) -> int:
+        """The permission bits the file gets (`mode`, or the kind's default)."""
+        if self.mode is not None:
+            return self.mode
+        return 0o400 if self.kind == "secret" else 0o444
 
 
 @dataclass(frozen=True)
@@ -460,14 +487,37 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class IpamPool:
+    """One `ipam.config` item: a subnet, and optionally its gateway and allocation range."""
+
+    subnet: str
+    gateway: str | None = None
+    ip_range: str | None = None
+    aux_addresses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ipam:
+    """A network's `ipam`: its driver (None: the engine's), address pools, options."""
+
+    driver: str | None = None
+    pools: tuple[IpamPool, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Network:
-    """A v2 stack network: driver, options, and whether it is external."""
+    """A v2 stack network: driver, options, whether it is external; `ipam`,
+    `internal` and `enable_ipv6` as the engine's network create takes them."""
 
     name: str
     driver: str | None = None
     driver_opts: dict[str, str] = field(default_factory=dict)
     external: bool = False
     external_name: str | None = None
+    ipam: Ipam | None = None
+    internal: bool = False
+    enable_ipv6: bool = False
 
 
 @dataclass(frozen=True, repr=False)
@@ -532,7 +582,7 @@ def _plain(value: object) -> object:
         return {
             f.name: _plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if f.name != "secrets"
+            if f.name != "secrets" and not f.metadata.get(PRIVATE)
         }
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

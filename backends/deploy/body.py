@@ -94,6 +94,27 @@ def service_networks(stack: Stack, service: Service) -> list[str]:
     return [external.get(n.name) or network_name(stack.name, n.name) for n in service.networks]
 
 
+def network_endpoints(stack: Stack, service: Service) -> dict[str, dict]:
+    """Engine network -> its endpoint settings (`Aliases`, `IPAMConfig`), for the networks
+    where the service gives aliases or a fixed address (none: {}, so the configuration
+    hash of a service without them is what it was)."""
+    names = service_networks(stack, service)
+    if not service.networks or not names:
+        return {}
+    endpoints = {}
+    for engine_name, attached in zip(names, service.networks, strict=True):
+        endpoint: dict = {}
+        if attached.aliases:
+            endpoint["Aliases"] = list(attached.aliases)
+        ipam = {key: value for key, value in (("IPv4Address", attached.ipv4_address),
+                                              ("IPv6Address", attached.ipv6_address)) if value}
+        if ipam:
+            endpoint["IPAMConfig"] = ipam
+        if endpoint:
+            endpoints[engine_name] = endpoint
+    return endpoints
+
+
 def template(stack: Stack, service: Service) -> dict:
     """The create body shared by every replica, with symbolic references.
 
@@ -130,6 +151,9 @@ def template(stack: Stack, service: Service) -> dict:
     config["_aliases"] = [service.name] + ([service.container_name]
                                            if service.container_name else [])
     config["_links"] = [[link.target, link.alias] for link in service.links]
+    endpoints = network_endpoints(stack, service)
+    if endpoints:
+        config["_endpoints"] = endpoints
     return config
 
 
@@ -282,10 +306,12 @@ def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str
 
     Returns:
         The container name, the body, and the extra networks to connect after
-        creation with their aliases (the engine takes one at creation).
+        creation, each with its aliases and fixed addresses (`IPAMConfig`, or
+        None) (the engine takes one network at creation).
     """
     body = copy.deepcopy(template(stack, service))
     networks, aliases, links = body.pop("_networks"), body.pop("_aliases"), body.pop("_links")
+    endpoints = body.pop("_endpoints", {})
     if overlay:
         aliases += sorted({link.alias for other in stack.services for link in other.links
                            if link.target == service.name and link.alias not in aliases})
@@ -305,14 +331,23 @@ def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str
         kind, target = mode
         target = peers.get(target, target) if kind == "service" else target
         host["NetworkMode"] = f"container:{target}"
+    def on(network: str) -> tuple[list[str], dict | None]:
+        """The aliases and fixed addresses of the container on `network`."""
+        own = endpoints.get(network, {})
+        more = [a for a in own.get("Aliases", []) if a not in aliases]
+        return aliases + more, own.get("IPAMConfig")
+
     if networks:
-        endpoint: dict = {"Aliases": aliases}
+        first, ipam = on(networks[0])
+        endpoint: dict = {"Aliases": first}
+        if ipam:
+            endpoint["IPAMConfig"] = ipam
         resolved = [f"{peers[target]}:{alias}" for target, alias in links if target in peers]
         if resolved:
             endpoint["Links"] = resolved
         body["NetworkingConfig"] = {"EndpointsConfig": {networks[0]: endpoint}}
     return replica_name(stack.name, service.name, index), body, \
-        [(network, aliases) for network in networks[1:]]
+        [(network, *on(network)) for network in networks[1:]]
 
 
 def fits(masked: str, value: str | None) -> bool:

@@ -25,6 +25,11 @@ command, so a cut transfer leaves nothing that looks complete. The content
 is hashed again while it is sent: a file edited since the plan is never
 renamed in (the ship stops: plan again).
 
+A service's compose `secrets` and `configs` are shipped the same way, one
+file each (`ref_item()`): a secret under `ROOT/STACK/secrets/` (0700), with
+the mode and owner it asks for, bound read-only at its target; their digest
+covers content, owner and mode. Their content never reaches the spec.
+
 Refused, with one line naming the file: symbolic links and special files
 inside a shipped folder, more than `MAX_ENTRIES` entries, more than
 `MAX_BYTES` in all. After a successful apply, `prune()` removes the digests
@@ -38,12 +43,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from corral.backends.errors import PlanError
-from corral.catalog.spec import Mount, Stack
+from corral.catalog.spec import FileRef, Mount, Stack
 
 ENV_FILES_DIR = "CORRAL_FILES_DIR"
 DEFAULT_FILES_DIR = "/var/lib/corral/files"
@@ -52,6 +58,10 @@ MAX_BYTES = 256 * 1024 * 1024
 #: At most this many files and folders in one shipped folder.
 MAX_ENTRIES = 10_000
 CHUNK = 256 * 1024
+#: At most this many bytes in one secret or config (Swarm allows 500 KB).
+MAX_REF_BYTES = 1024 * 1024
+#: Secrets live in `ROOT/STACK/secrets/` (0700), apart from other shipped files.
+SECRETS_DIR = "secrets"
 
 
 def files_root() -> str:
@@ -73,6 +83,15 @@ class LocalFile:
         entries: Files and folders in it (1 for a file).
         folder: True for a folder.
         host_path: Where the hosts hold it (the containers' bind source).
+        kind: `secret` or `config` for a compose secret or config (then `local`
+            names it, `secret db_password`, and it is one file); "" for a bind.
+        uid, gid: A secret's or config's owner (None: root, as unpacked).
+        mode: A secret's or config's permission bits.
+        content_digest: SHA-256 of a secret's or config's bytes (checked
+            again when it is sent).
+        source: A secret's or config's `file:` here (read again when sent).
+        data: The bytes of an `environment:` / `content:` secret or config
+            (None for a file, read again when sent); never shown.
     """
 
     local: str
@@ -81,6 +100,13 @@ class LocalFile:
     entries: int
     folder: bool
     host_path: str
+    kind: str = ""
+    uid: int | None = None
+    gid: int | None = None
+    mode: int = 0
+    content_digest: str = ""
+    source: str | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def directory(self) -> str:
@@ -172,16 +198,22 @@ def digest_of(path: str) -> Digest:
 
 
 def localize(stack: Stack, root: str | None = None) -> tuple[Stack, dict[str, LocalFile]]:
-    """`stack` with its `local` mounts made binds of the hosts' copies.
+    """`stack` with its `local` mounts, secrets and configs made binds of the hosts' copies.
+
+    A secret or config becomes a read-only bind of one file at its target
+    (its content never reaches the spec: only the host path, named by digest),
+    and leaves `Service.files`.
 
     Returns:
-        The stack, and each item it ships by local path.
+        The stack, and each item it ships by local path (for a secret or
+        config, by its `LocalFile.local` label).
 
     Raises:
         PlanError: An item is refused or too large (one line naming the file).
     """
     items: dict[str, LocalFile] = {}
-    if not any(m.kind == "local" for s in stack.services for m in s.volumes):
+    if not any(m.kind == "local" for s in stack.services for m in s.volumes) \
+            and not any(s.files for s in stack.services):
         return stack, items
     root = root or files_root()
     total = 0
@@ -206,15 +238,93 @@ def localize(stack: Stack, root: str | None = None) -> tuple[Stack, dict[str, Lo
                     f"{root}/{stack.name}/{digest.hexdigest()}/{name}")
             mounts.append(Mount("bind", items[mount.source].host_path, mount.target,
                                 mount.mode, mount.options))
-        services.append(dataclasses.replace(service, volumes=tuple(mounts)))
+        kept = []
+        for ref in service.files:
+            if ref.source is None and ref.data is None:
+                # From a record written before secrets and configs were delivered:
+                # there is no content to ship, and its containers never had one.
+                kept.append(ref)
+                continue
+            item = ref_item(stack.name, ref, root)
+            if item.local in items and items[item.local].digest != item.digest:
+                item = dataclasses.replace(item, local=f"{item.local} ({owner_text(item)})")
+            items.setdefault(item.local, item)
+            mounts.append(Mount("bind", item.host_path, ref.target, "ro"))
+        # Delivered: from here on (and in the record) each is its bind, so a
+        # stack rebuilt from the record is not localized twice.
+        services.append(dataclasses.replace(service, volumes=tuple(mounts), files=tuple(kept)))
     return dataclasses.replace(stack, services=tuple(services)), items
 
 
+def secret_variables(stack: Stack) -> set[str]:
+    """Variables whose value is the content of an `environment:` secret (call before
+    `localize`): like a password answer, never written into the record."""
+    return {ref.origin.split(" ", 1)[1] for service in stack.services for ref in service.files
+            if ref.kind == "secret" and ref.origin.startswith("environment ")}
+
+
+def owner_text(item: LocalFile) -> str:
+    """`uid 100, gid 101, mode 0440`: how a secret or config file is owned (for the plan)."""
+    uid = 0 if item.uid is None else item.uid
+    gid = 0 if item.gid is None else item.gid
+    return f"uid {uid}, gid {gid}, mode {item.mode:04o}"
+
+
+def ref_content(path: str) -> bytes:
+    """The bytes of a secret's or config's `file:`, at most `MAX_REF_BYTES`.
+
+    Raises:
+        PlanError: It cannot be read, or is too large (named).
+    """
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read(MAX_REF_BYTES + 1)
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(content) > MAX_REF_BYTES:
+        raise PlanError(f"{path} is larger than {MAX_REF_BYTES // 1024} KiB; a secret or config"
+                        " is one small file (use a relative bind or a volume)")
+    return content
+
+
+def ref_item(stack: str, ref: FileRef, root: str) -> LocalFile:
+    """The item a service's secret or config ships: one file, owned and moded as asked.
+
+    Its digest covers the content's digest, owner and mode, so any change
+    gives a new host path (and recreates the containers that use it).
+
+    Raises:
+        PlanError: Its file cannot be read or is too large.
+    """
+    content = ref_content(ref.source) if ref.source is not None else (ref.data or "").encode()
+    content_digest = hashlib.sha256(content).hexdigest()
+    meta = f"{ref.kind}\0{ref.uid}\0{ref.gid}\0{ref.file_mode:o}\0{content_digest}"
+    digest = hashlib.sha256(meta.encode()).hexdigest()
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", ref.name).lstrip(".") or ref.kind
+    folder = f"{root}/{stack}/{SECRETS_DIR}" if ref.kind == "secret" else f"{root}/{stack}"
+    return LocalFile(f"{ref.kind} {ref.name}", digest, len(content), 1, False,
+                     f"{folder}/{digest}/{name}", kind=ref.kind, uid=ref.uid, gid=ref.gid,
+                     mode=ref.file_mode, content_digest=content_digest, source=ref.source,
+                     data=content if ref.source is None else None)
+
+
 def digests_bound(stack: Stack, root: str | None = None) -> set[str]:
-    """The digest directories of `ROOT/STACK` that the stack's services bind."""
+    """The digest directories of `ROOT/STACK` that the stack's services bind.
+
+    A secret's is `secrets/DIGEST`, and `secrets` itself is then kept too.
+    """
     prefix = f"{root or files_root()}/{stack.name}/"
-    return {m.source[len(prefix):].split("/", 1)[0] for s in stack.services for m in s.volumes
-            if m.kind == "bind" and m.source and m.source.startswith(prefix)}
+    bound = set()
+    for service in stack.services:
+        for mount in service.volumes:
+            if mount.kind != "bind" or not mount.source or not mount.source.startswith(prefix):
+                continue
+            parts = mount.source[len(prefix):].split("/")
+            if parts[0] == SECRETS_DIR and len(parts) > 2:
+                bound |= {SECRETS_DIR, f"{SECRETS_DIR}/{parts[1]}"}
+            else:
+                bound.add(parts[0])
+    return bound
 
 
 #: The label carrying a `build:` context's content digest (hashed with the config).

@@ -12,7 +12,7 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 
-from corral.backends.deploy.files import LocalFile, digests_bound, files_root
+from corral.backends.deploy.files import SECRETS_DIR, LocalFile, digests_bound, files_root
 from corral.backends.errors import DeployError, PlanError
 from corral.backends.plan.model import CREATE, REPLACE
 from corral.backends.ssh.fleet import Fleet
@@ -146,10 +146,14 @@ def plan_host_paths(fleet: Fleet, prepared, items: dict[str, LocalFile]) -> File
 
 
 def prune_command(stack: str, keep: set[str]) -> str:
-    """Remove every digest directory (and `.part-*` leftover) of a stack but `keep`."""
+    """Remove every digest directory (and `.part-*` leftover) of a stack but `keep`.
+
+    Secrets' digests are `secrets/DIGEST`; `secrets` goes when it is not kept.
+    """
     folder = shlex.quote(f"{files_root()}/{stack}")
     kept = " ".join(sorted(keep))
-    return (f"cd {folder} 2>/dev/null || exit 0; for d in * .part-*; do [ -e \"$d\" ] ||"
+    return (f"cd {folder} 2>/dev/null || exit 0; for d in * .part-* {SECRETS_DIR}/*"
+            f" {SECRETS_DIR}/.part-*; do [ -e \"$d\" ] ||"
             f" continue; case ' {kept} ' in *\" $d \"*) ;; *) rm -rf \"./$d\";; esac; done")
 
 

@@ -9,6 +9,8 @@ command once the bytes sent hash to the planned digest.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import os
 import secrets
 import shlex
@@ -18,7 +20,7 @@ import tarfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from corral.backends.deploy.files import CHUNK, Digest, LocalFile, walk
+from corral.backends.deploy.files import CHUNK, Digest, LocalFile, ref_content, walk
 from corral.backends.deploy.files_hosts import TIMEOUT, FilePlan, FileRow, host_shell
 from corral.backends.deploy.image_plan import human_bytes
 from corral.backends.errors import BackendError, DeployError, HostOffline, PlanError
@@ -181,6 +183,84 @@ def _send(fleet: Fleet, session: HostSession, item: LocalFile) -> int:
     return sender.sent
 
 
+def ref_unpack_command(item: LocalFile, part: str) -> str:
+    """The host's side of shipping a secret or config: one file, owned and moded.
+
+    A secret's parent (`ROOT/STACK/secrets`) is 0700 and its digest
+    directory too; the engine (root) bind-mounts the file, so a container
+    reads it through its own mode and owner, not through those folders.
+    """
+    parent = os.path.dirname(item.directory)
+    name = shlex.quote(f"{part}/{os.path.basename(item.host_path)}")
+    quoted_parent, quoted_part = shlex.quote(parent), shlex.quote(part)
+    lock = f" chmod 700 {quoted_parent};" if item.kind == "secret" else ""
+    owner = ""
+    if item.uid is not None or item.gid is not None:
+        owner = (f" chown {0 if item.uid is None else item.uid}:"
+                 f"{0 if item.gid is None else item.gid} {name};")
+    return (f"set -e; mkdir -p {quoted_parent};{lock} umask 077; rm -rf {quoted_part};"
+            f" mkdir {quoted_part}; trap 'rm -rf {quoted_part}' EXIT;"
+            f" tar -x -f - -C {quoted_part};{owner} chmod {item.mode:o} {name}; trap - EXIT")
+
+
+def ref_commit_command(item: LocalFile, part: str) -> str:
+    """Rename a secret's or config's unpacked `part` into place (0700 for a secret)."""
+    final, part = shlex.quote(item.directory), shlex.quote(part)
+    mode = "700" if item.kind == "secret" else "755"
+    return (f"set -e; if [ -d {final} ]; then rm -rf {part}; else chmod {mode} {part};"
+            f" mv {part} {final}; fi")
+
+
+def ref_archive(item: LocalFile, content: bytes) -> bytes:
+    """A tar of the one file a secret or config ships (owner and mode as planned)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        member = tarfile.TarInfo(os.path.basename(item.host_path))
+        member.size = len(content)
+        member.mode = item.mode
+        member.uid = item.uid or 0
+        member.gid = item.gid or 0
+        archive.addfile(member, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _send_ref(fleet: Fleet, session: HostSession, item: LocalFile) -> int:
+    """Ship one secret or config to one host; the bytes sent.
+
+    Its content is read again (a `file:`) and must still hash to the plan's.
+
+    Raises:
+        DeployError: It changed since the plan, or the unpack (or `chown`) failed.
+    """
+    try:
+        content = item.data if item.data is not None else ref_content(item.source or "")
+    except PlanError as exc:
+        raise DeployError(f"shipping {item.local} failed: {exc.message}",
+                          host=session.name) from exc
+    if hashlib.sha256(content).hexdigest() != item.content_digest:
+        raise DeployError(f"{item.local} changed since the plan; plan again", host=session.name)
+    part = f"{os.path.dirname(item.directory)}/.part-{item.digest[:12]}-{secrets.token_hex(4)}"
+    archive = ref_archive(item, content)
+    try:
+        process = fleet.backend.run(_start(session, ref_unpack_command(item, part)),
+                                    timeout=TIMEOUT)
+        fleet.backend.run(process.send(archive), timeout=TIMEOUT)
+        status, error = fleet.backend.run(process.finish(), timeout=TIMEOUT)
+    except (OSError, BackendError) as exc:
+        message = exc.message if isinstance(exc, BackendError) else str(exc)
+        raise DeployError(f"shipping {item.local} failed: {message}", host=session.name) from exc
+    if status:
+        why = " (setting its owner needs root on the host)" if "chown" in error else ""
+        raise DeployError(f"writing {item.local} into {item.directory} failed (exit {status})"
+                          f"{why}: {error.strip()[:200]}", host=session.name)
+    status, _ = fleet.backend.run(host_shell(session, ref_commit_command(item, part)),
+                                  timeout=TIMEOUT + 5)
+    if status:
+        raise DeployError(f"moving {item.local} into {item.directory} failed (exit {status})",
+                          host=session.name)
+    return len(archive)
+
+
 def _discard(fleet: Fleet, session: HostSession, process, part: str) -> None:
     """Stop a ship half-way: end the archive stream, remove what was unpacked."""
     try:
@@ -216,7 +296,7 @@ def ship(fleet: Fleet, files: FilePlan, report: Callable) -> dict[str, str]:
             item = files.items[row.local]
             report(Progress(session.name, row.local, "ship", "running", human_bytes(item.size)))
             try:
-                sent = _send(fleet, session, item)
+                sent = (_send_ref if item.kind else _send)(fleet, session, item)
             except BackendError as exc:
                 report(Progress(session.name, row.local, "ship", "failed", exc.message))
                 raise

@@ -332,9 +332,12 @@ def create_container(session: HostSession, item: Step, body: dict, extra: list,
                               " is not part of the stack; rename or remove it",
                               host=session.name) from exc
         raise
-    for network, aliases in extra:
-        session.call(lambda client, n=network, a=aliases: client.api.connect_container_to_network(
-            item.name, n, aliases=a))
+    for network, aliases, ipam in extra:
+        ipam = ipam or {}
+        session.call(lambda client, n=network, a=aliases, i=ipam:
+                     client.api.connect_container_to_network(
+                         item.name, n, aliases=a, ipv4_address=i.get("IPv4Address"),
+                         ipv6_address=i.get("IPv6Address")))
     if before_start is not None:
         before_start()
     if start:

@@ -15,7 +15,7 @@ from corral.backends.deploy.body import network_name, volume_name
 from corral.backends.deploy.record import Definition, encode, record_name
 from corral.backends.errors import NotFound
 from corral.backends.ssh.session import HostSession
-from corral.catalog.spec import Stack
+from corral.catalog.spec import Network, Stack
 
 
 def object_labels(stack: Stack, config: dict) -> dict[str, str]:
@@ -23,6 +23,30 @@ def object_labels(stack: Stack, config: dict) -> dict[str, str]:
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
     return {L.STACK: stack.name, L.ENTRY: stack.entry, L.VERSION: stack.version,
             L.CONFIG_HASH: digest}
+
+
+def network_settings(spec: Network | None) -> dict:
+    """`create_network` keyword arguments for a network's `ipam`, `internal`, `enable_ipv6`.
+
+    Empty for a network without them, so its labels' hash is what it was.
+    """
+    if spec is None:
+        return {}
+    settings: dict = {}
+    if spec.ipam is not None:
+        ipam: dict = {"Driver": spec.ipam.driver or "default", "Config": [
+            {key: value for key, value in (("Subnet", pool.subnet), ("Gateway", pool.gateway),
+                                           ("IPRange", pool.ip_range),
+                                           ("AuxiliaryAddresses", pool.aux_addresses or None))
+             if value} for pool in spec.ipam.pools]}
+        if spec.ipam.options:
+            ipam["Options"] = dict(spec.ipam.options)
+        settings["ipam"] = ipam
+    if spec.internal:
+        settings["internal"] = True
+    if spec.enable_ipv6:
+        settings["enable_ipv6"] = True
+    return settings
 
 
 def volume_problems(session: HostSession, stack: Stack,
@@ -78,10 +102,11 @@ def ensure_network(session: HostSession, stack: Stack, engine_name: str) -> bool
         return False
     driver = (spec.driver if spec else None) or "bridge"
     options = dict(spec.driver_opts) if spec else {}
-    labels = object_labels(stack, {"driver": driver, "options": options})
+    settings = network_settings(spec)
+    labels = object_labels(stack, {"driver": driver, "options": options, **settings})
     session.call(lambda client: client.api.create_network(
         engine_name, driver=driver, options=options or None, labels=labels,
-        check_duplicate=True))
+        check_duplicate=True, **settings))
     return True
 
 

@@ -16,7 +16,7 @@ the hosts converge.
 from __future__ import annotations
 
 from corral.backends import labels as L
-from corral.backends.deploy.objects import object_labels, remove_container
+from corral.backends.deploy.objects import network_settings, object_labels, remove_container
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.errors import BackendError, DeployError
 from corral.backends.ssh.fleet import Fleet
@@ -68,10 +68,11 @@ def ensure_overlay(session: HostSession, stack: Stack, name: str) -> bool:
         return False
     spec = next((n for n in stack.networks if f"{stack.name}_{n.name}" == name), None)
     options = dict(spec.driver_opts) if spec else {}
-    labels = object_labels(stack, {"driver": "overlay", "options": options})
+    settings = network_settings(spec)
+    labels = object_labels(stack, {"driver": "overlay", "options": options, **settings})
     session.call(lambda client: client.api.create_network(
         name, driver="overlay", attachable=True, options=options or None, labels=labels,
-        scope="swarm", check_duplicate=True))
+        scope="swarm", check_duplicate=True, **settings))
     return True
 
 

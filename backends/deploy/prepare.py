@@ -21,7 +21,7 @@ from corral.backends.deploy import loadbalancer
 from corral.backends.deploy.body import config_hash
 from corral.backends.deploy.carry import kept_secrets
 from corral.backends.deploy.diff import FieldChange, stack_changes
-from corral.backends.deploy.files import localize, mark_builds
+from corral.backends.deploy.files import localize, mark_builds, secret_variables
 from corral.backends.deploy.files_hosts import FilePlan, plan_host_paths
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
@@ -169,6 +169,7 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     """
     # Files beside the compose file become binds of the hosts' copies, named
     # by content: from here on the stack is what the hosts will run.
+    hidden = secret_variables(stack)
     stack, shipped = localize(stack)
     if record is None:  # a record's stack carries the digest its build was made from
         stack = mark_builds(stack)
@@ -191,6 +192,9 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
                               f" deployed {', '.join(sorted(kept))} cannot be kept; type it")
         tokens = tokens_for(fleet, state, stack, previous)
         definition = definition_of(stack, answers, 0, now)
+        if hidden & set(definition.answers):  # an environment: secret's `--set` value
+            definition = dataclasses.replace(definition, answers={
+                k: v for k, v in definition.answers.items() if k not in hidden})
     hashes, plan = _plan(planned, state, tokens)
     if legacy and not (definition.same_as(previous) and _recorded_everywhere(state, plan,
                                                                               previous)):

@@ -70,3 +70,35 @@ def link_warnings(stack: Stack, steps: list[Step], across: bool = False) -> list
                 f" made: Corral's stacks do not join each other's networks; reach it by a"
                 f" published port or an external network both stacks declare")
     return warnings
+
+
+def subnet_warnings(stack: Stack, steps: list[Step], across: bool = False) -> list[str]:
+    """A warning per network with a fixed subnet (`ipam`) whose services run on several hosts.
+
+    Without a swarm each host gets its own bridge with that subnet: the
+    containers on different hosts do not reach each other through it, and a
+    fixed address is only unique on its own host.
+    """
+    if across:
+        return []
+    where: dict[str, set[str]] = defaultdict(set)
+    for step in steps:
+        if step.action != REMOVE:
+            where[step.service].add(step.host)
+    warnings = []
+    for network in stack.networks:
+        if network.external or network.ipam is None or not network.ipam.pools:
+            continue
+        hosts = sorted({host for service in stack.services
+                        if any(n.name == network.name for n in service.networks)
+                        for host in where.get(service.name, ())})
+        if len(hosts) > 1:
+            subnets = ", ".join(pool.subnet for pool in network.ipam.pools)
+            warnings.append(
+                f"network {network.name} has a fixed subnet ({subnets}) and its services run"
+                f" on {', '.join(hosts)}: plain Docker has no network across hosts, so each"
+                f" host gets its own bridge with that subnet and containers on different"
+                f" hosts do not reach each other through it; keep its services on one host"
+                f" (a host rule), or `corral swarm init --hosts {','.join(hosts)}` for an"
+                f" overlay across them")
+    return warnings

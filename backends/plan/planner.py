@@ -40,7 +40,7 @@ from corral.backends.plan.board import (
     published_ports,
     service_order,
 )
-from corral.backends.plan.finish import follow_shared, link_warnings
+from corral.backends.plan.finish import follow_shared, link_warnings, subnet_warnings
 from corral.backends.plan.model import (
     CONFIG_CHANGED,
     CREATE,
@@ -154,6 +154,7 @@ class _Planner:
         span = overlay_span(self.steps, self.hosts) if self.overlay else ()
         notes = [f"overlay {self.stack.name}_default spans {', '.join(span)}"] if span else []
         self.warnings.extend(link_warnings(self.stack, self.steps, across=bool(span)))
+        self.warnings.extend(subnet_warnings(self.stack, self.steps, across=bool(span)))
         rank = {name: i for i, name in enumerate(service_order(self.stack))}
         steps = sorted(self.steps, key=lambda s: (rank.get(s.service, -1), s.action != REMOVE,
                                                   s.index, s.host, s.name))

@@ -354,7 +354,7 @@ def _read_scale_policy(raw: object, where: str, source: Source, line: int | None
                 f" scale between min and max{f' ({high})' if high is not None else ''}"
                 " by itself", source.file, line)
 _HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "disable"}
-_NETWORK_ATTACH_KEYS = {"aliases"}
+_NETWORK_ATTACH_KEYS = {"aliases", "ipv4_address", "ipv6_address"}
 
 
 def _not_carried(key: str, raw: object) -> list[str]:

@@ -6,7 +6,8 @@ format `docker compose` reads today. What a standalone engine can do is
 carried into the service: `deploy.replicas` and `scale` become the scale,
 `deploy.resources` memory and CPU limits, `deploy.placement.constraints` on
 node labels host-label rules. What only a swarm or a file delivery could do
-is a warning naming the line, never dropped without a word.
+is a warning naming the line, never dropped without a word. `secrets` and
+`configs` become files the deploy ships (`file_defs` reads their content).
 """
 
 from __future__ import annotations
@@ -50,11 +51,9 @@ def read_spec_keys(name: str, compose: dict, source: Source, report: Report, val
                 if "scale" not in values:
                     values["scale"] = cv.integer(raw, 0)
             elif key in ("secrets", "configs"):
+                # Their content is attached from the top-level definitions
+                # (`file_defs.attach`); the deploy ships it as files.
                 values["files"] = tuple(values.get("files", ())) + _files(key, raw)
-                for ref in _files(key, raw):
-                    report.warn(f"{where}: {ref.name} is not delivered into the containers"
-                                f" (Corral does not ship {key} files yet); {ref.target} will"
-                                " be missing", source.file, line)
             elif key == "pull_policy":
                 policy = cv.text(raw)
                 if policy not in _PULL_POLICIES:
@@ -77,17 +76,44 @@ def _files(key: str, raw: object) -> tuple[FileRef, ...]:
         raise ValueError("expected a list")
     refs = []
     for item in raw:
+        uid = gid = mode = None
         if isinstance(item, dict):
             if item.get("source") is None:
                 raise ValueError("a long-syntax item needs source")
+            for extra in sorted(str(k) for k in item
+                                if k not in ("source", "target", "uid", "gid", "mode")):
+                raise ValueError(f"{item['source']}: unknown key {quoted(extra)}")
             ref_name = cv.text(item["source"])
             target = cv.text(item["target"]) if item.get("target") is not None else ref_name
+            if item.get("uid") is not None:
+                uid = cv.integer(item["uid"], 0)
+            if item.get("gid") is not None:
+                gid = cv.integer(item["gid"], 0)
+            if item.get("mode") is not None:
+                mode = file_mode(item["mode"])
         else:
             ref_name = target = cv.text(item)
         if not target.startswith("/"):
             target = f"/run/secrets/{target}" if kind == "secret" else f"/{target}"
-        refs.append(FileRef(kind, ref_name, target))
+        refs.append(FileRef(kind, ref_name, target, uid=uid, gid=gid, mode=mode))
     return tuple(refs)
+
+
+def file_mode(value: object) -> int:
+    """A `mode:` as YAML gives it: a number (`0440` is read as octal), or octal text."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"mode {quoted(value)} is not an octal number")
+    if isinstance(value, int):
+        mode = value
+    else:
+        text = value.strip().lower().removeprefix("0o")
+        try:
+            mode = int(text, 8)
+        except ValueError:
+            raise ValueError(f"mode {quoted(value)} is not an octal number") from None
+    if not 0 <= mode <= 0o7777:
+        raise ValueError(f"mode {quoted(value)} is not a file mode (0000 to 7777)")
+    return mode
 
 
 def _deploy(where: str, raw: object, source: Source, line: int | None, report: Report,

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from corral.catalog.compose import lb as lbs
 from corral.catalog.compose import rancher
 from corral.catalog.compose import values as cv
+from corral.catalog.compose.addressing import check_addresses, read_ipam
+from corral.catalog.compose.file_defs import attach, read_defs
 from corral.catalog.compose.local_files import built_image
 from corral.catalog.compose.service import build_service
 from corral.catalog.compose.sidekicks import link_sidekicks
@@ -28,8 +31,6 @@ _SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _V2_TOP = {"version", "services", "volumes", "networks"}
 # The Compose Specification's top level (besides `x-*` extension fields).
 _SPEC_TOP = _V2_TOP | {"name", "secrets", "configs", "include"}
-_FILE_KEYS = {"file", "environment", "external", "name", "content", "labels",
-              "template_driver", "driver", "driver_opts"}
 V1, V2, SPEC = "1", "2", "spec"
 
 
@@ -56,7 +57,7 @@ def compose_format(document: object) -> str | None:
         return SPEC
     return None
 _VOLUME_KEYS = {"driver", "driver_opts", "external", "per_container"}
-_NETWORK_KEYS = {"driver", "driver_opts", "external"}
+_NETWORK_KEYS = {"driver", "driver_opts", "external", "ipam", "internal", "enable_ipv6"}
 # Valid keys of a volume or network that Corral does not carry out (yet): a warning each.
 _NOT_CARRIED = {"ipam", "internal", "enable_ipv6", "attachable", "labels", "name"}
 CATALOG_KEYS = ("catalog", ".catalog")
@@ -86,7 +87,7 @@ def compose_services(document: object, source: Source, report: Report) -> tuple[
         line = source.line(document.line_of(key))
         if fmt == SPEC and (key in _SPEC_TOP or str(key).startswith("x-")):
             if key in ("secrets", "configs"):
-                _check_file_defs(document, key, source, report)
+                pass  # read by `file_defs.read_defs` once the services are built
             elif key == "name":
                 report.warn("name: is not used; the stack is named by --stack", source.file,
                             line)
@@ -110,27 +111,6 @@ def compose_services(document: object, source: Source, report: Report) -> tuple[
             section = {}
         sections.append(section)
     return sections[0], fmt, sections[1], sections[2]
-
-
-def _check_file_defs(document: dict, key: str, source: Source, report: Report) -> None:
-    """Top-level `secrets:` / `configs:`: each a mapping with file, environment,
-    content or external (a service's use of one is what the plan warns about)."""
-    section = document.get(key) or {}
-    line = source.line(document.line_of(key))
-    if not isinstance(section, dict):
-        report.error(f"{key} must be a mapping", source.file, line)
-        return
-    for name, config in section.items():
-        item_line = source.line(section.line_of(name)) if hasattr(section, "line_of") else line
-        if not isinstance(config, dict):
-            report.error(f"{key} {name} must be a mapping", source.file, item_line)
-            continue
-        for item in config:
-            if item not in _FILE_KEYS:
-                report.warn(f"{key} {name}: unknown key {quoted(item)}", source.file, item_line)
-        if not any(k in config for k in ("file", "environment", "content", "external")):
-            report.error(f"{key} {name} needs file, environment, content or external",
-                         source.file, item_line)
 
 
 def rancher_services(document: object, source: Source, report: Report) -> dict:
@@ -160,6 +140,7 @@ def build_services(
     stack_name: str,
     report: Report,
     base: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[tuple[Service, ...], tuple[Volume, ...], tuple[Network, ...]]:
     """Build the services, volumes and networks of a stack.
 
@@ -170,6 +151,8 @@ def build_services(
         stack_name: Replaces `${stack_name}` in every service.
         report: Collects every problem.
         base: The compose file's folder, where relative bind mounts point.
+        env: The variables that interpolated the file (`environment:`
+            secrets and configs read theirs from it).
 
     Returns:
         Services, volumes and networks, each sorted by name.
@@ -217,11 +200,16 @@ def build_services(
                         rancher_src.file, rancher_src.line(rancher_doc_services[name].line
                                                            if hasattr(rancher_doc_services[name],
                                                                       "line") else None))
+    if fmt == SPEC:
+        defs = {key: read_defs(compose_doc, key, compose_src, report, base, env or {})  # type: ignore[arg-type]
+                for key in ("secrets", "configs")}
+        attach(services, defs, services_doc, compose_src, report)
     link_sidekicks(services, compose_src, report)
     _check_references(services, compose_src, report)
     lbs.check_targets(services, stack_name, sources, report)
     volumes = _volumes(volumes_doc, services, v2, compose_src, report)
     networks = _networks(networks_doc, compose_src, report)
+    check_addresses(services, networks, services_doc, compose_src, report)
     return tuple(services[n] for n in sorted(services)), volumes, networks
 
 
@@ -320,7 +308,14 @@ def _networks(document: dict, source: Source, report: Report) -> tuple[Network, 
     networks = []
     for name, config, line in _section(document, "network", _NETWORK_KEYS, source, report):
         try:
-            networks.append(Network(str(name), **_driver_fields(config)))
+            fields = _driver_fields(config)
+            if config.get("ipam") is not None:
+                fields["ipam"] = read_ipam(config["ipam"], f"network {name}", source, line,
+                                           report)
+            for key in ("internal", "enable_ipv6"):
+                if config.get(key) is not None:
+                    fields[key] = cv.boolean(config[key])
+            networks.append(Network(str(name), **fields))
         except ValueError as exc:
             report.error(f"network {name}: {exc}", source.file, line)
     return tuple(networks)

@@ -409,14 +409,20 @@ def healthcheck(value: object) -> ComposeHealthcheck:
 
 
 def networks(value: object) -> tuple[ServiceNetwork, ...]:
-    """Service `networks`: a list of names, or name: {aliases: [...]}."""
+    """Service `networks`: a list of names, or name: {aliases, ipv4_address, ipv6_address}."""
     if isinstance(value, list):
         return tuple(ServiceNetwork(text(n)) for n in sorted(value, key=str))
     if isinstance(value, dict):
         result = []
-        for name, config in sorted(value.items()):
-            aliases = config.get("aliases") or [] if isinstance(config, dict) else []
-            result.append(ServiceNetwork(str(name), tuple(text(a) for a in aliases)))
+        for name, config in sorted(value.items(), key=lambda item: str(item[0])):
+            config = config if isinstance(config, dict) else {}
+            aliases = config.get("aliases") or []
+            if not isinstance(aliases, list):
+                raise ValueError(f"{name}: aliases must be a list")
+            addresses = [text(config[k]) if config.get(k) is not None else None
+                         for k in ("ipv4_address", "ipv6_address")]
+            result.append(ServiceNetwork(str(name), tuple(text(a) for a in aliases),
+                                         *addresses))
         return tuple(result)
     raise ValueError("expected a list or a mapping")
 

@@ -1,7 +1,7 @@
 """The compose corpus against the lab: every file plans (or fails with a clean
 error), its services planned with their replica counts and, where `lab_hosts`
 says, on the hosts whose labels its placement constraints name; the
-representative ones marked `deploy: true` in their `expect.yml` deploy and run."""
+ones marked `deploy: true` in their `expect.yml` deploy together and run."""
 
 from __future__ import annotations
 
@@ -64,22 +64,41 @@ def test_every_corpus_file_plans_or_fails_cleanly(lab: Lab, monkeypatch) -> None
     assert not failures, failures
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if expect_of(c).get("deploy")])
-def test_representative_corpus_files_deploy_and_run(lab: Lab, case: str) -> None:
-    expect = expect_of(case)
-    stack = f"cc{case[:2]}"
+def test_the_corpus_files_that_should_run_deploy_together_and_run(lab: Lab) -> None:
+    """Every file marked `deploy: true` in its `expect.yml` (those whose services keep
+    running, and that exercise what the engine does: ports, volumes, tmpfs, sysctls,
+    limits, global, init/ulimits/devices, depends_on, secrets and configs, logging)
+    deploys as its own stack, and each service's containers run; then all are removed.
+
+    In-process, one after the other: separate processes at once cost more on two
+    cores (each imports Corral and connects anew): measured 110 s against 57 s for 11 files.
+    """
+    deployed = {case: f"cc{case[:2]}" for case in CASES if expect_of(case).get("deploy")}
     try:
-        result = corral_on(lab, "deploy", str(CORPUS / case / "docker-compose.yml"),
-                           "--stack", stack, "--yes")
-        assert result.returncode == 0, result.stderr[-800:]
-        running: dict[str, int] = {}
+        for case, stack in deployed.items():
+            result = corral_on(lab, "deploy", str(CORPUS / case / "docker-compose.yml"),
+                               "--stack", stack, "--yes")
+            assert result.returncode == 0, (case, result.stderr[-600:])
+        running: dict[str, dict[str, int]] = {stack: {} for stack in deployed.values()}
         for host in lab.hosts:
             for container in engine(host.socket).containers.list(
-                    filters={"label": f"{L.STACK}={stack}"}):
-                service = container.labels.get(L.SERVICE, "")
-                running[service] = running.get(service, 0) + 1
-        wanted = expect.get("running") or list(expect.get("services") or {})
-        for service in wanted:
-            assert running.get(service), (service, running)
+                    filters={"label": L.STACK, "status": "running"}):
+                counts = running.get(container.labels.get(L.STACK, ""))
+                if counts is not None:
+                    service = container.labels.get(L.SERVICE, "")
+                    counts[service] = counts.get(service, 0) + 1
+        missing = []
+        for case, stack in deployed.items():
+            expect = expect_of(case)
+            services = expect.get("services") or {}
+            for service in expect.get("running") or list(services):
+                wanted = services.get(service, {}).get("scale", 1)
+                if services.get(service, {}).get("scheduling.is_global"):
+                    wanted = len(lab.hosts)
+                if running[stack].get(service, 0) != wanted:
+                    missing.append((case, service, running[stack], wanted))
+        assert not missing, missing
     finally:
-        corral_on(lab, "rm", stack, "--yes", "--volumes")
+        removed = {case: corral_on(lab, "rm", stack, "--yes", "--volumes")
+                   for case, stack in deployed.items()}
+    assert not {case: r.stderr for case, r in removed.items() if r.returncode}

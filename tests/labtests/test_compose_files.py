@@ -221,3 +221,149 @@ def test_an_upgrade_keeps_the_old_files_for_a_rollback(lab: Lab, folder: Path) -
     finally:
         corral_on(lab, "rm", stack, "--yes")
     assert not (root / stack).exists()
+
+
+SECRET = "lab-s3cret-db-pw-5e1d"
+ENV_SECRET = "lab-env-api-key-03c9"
+REFS_COMPOSE = """\
+services:
+  app:
+    image: corral-lab/busybox:1
+    command: [sleep, "3600"]
+    secrets:
+      - db_password
+      - source: api_key
+        target: /etc/api.key
+        uid: "100"
+        gid: "101"
+        mode: 0440
+    configs:
+      - source: app_conf
+        target: /etc/app.conf
+  other:
+    image: corral-lab/busybox:1
+    command: [sleep, "3600"]
+    configs: [other_conf]
+secrets:
+  db_password: {file: ./db_password.txt}
+  api_key: {environment: API_KEY}
+configs:
+  app_conf: {file: ./app.conf}
+  other_conf: {content: "other=1"}
+"""
+
+
+def listing(container, path: str) -> str:
+    """`-r-------- 1 0 0`: mode, links, owner and group of a file in the container."""
+    code, output = container.exec_run(["ls", "-ln", path])
+    assert code == 0, output
+    return " ".join(output.decode().split()[:4])
+
+
+def test_secrets_and_configs_arrive_as_files_and_nowhere_else(
+        lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "hosts-files"
+    monkeypatch.setenv("CORRAL_FILES_DIR", str(root))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("API_KEY", raising=False)
+    sets = ("--set", f"API_KEY={ENV_SECRET}")  # as an answer: never in the record or audit
+    (tmp_path / "docker-compose.yml").write_text(REFS_COMPOSE)
+    (tmp_path / "db_password.txt").write_text(SECRET)
+    (tmp_path / "app.conf").write_text("level=info\n")
+    compose, stack = str(tmp_path / "docker-compose.yml"), "crefs"
+    outputs = []
+    try:
+        plan = corral_on(lab, "plan", compose, "--stack", stack, "--json", *sets)
+        assert plan.returncode == 0, plan.stderr
+        rows = {r["local"]: r for r in json.loads(plan.stdout)["files"]}
+        assert sorted(rows) == ["config app_conf", "config other_conf", "secret api_key",
+                                "secret db_password"]
+        assert rows["secret db_password"]["size"] == len(SECRET)
+        assert rows["secret api_key"]["services"] == ["app"]
+        text = corral_on(lab, "plan", compose, "--stack", stack, *sets)
+        assert "secret db_password" in text.stdout, text.stdout
+        first = corral_on(lab, "deploy", compose, "--stack", stack, "--yes", *sets)
+        assert first.returncode == 0, first.stderr
+        outputs += [plan, text, first]
+        found = containers(lab, stack)
+        app, other = found["app"][1], found["other"][1]
+        assert read(app, "/run/secrets/db_password") == SECRET
+        assert read(app, "/etc/api.key") == ENV_SECRET
+        assert read(app, "/etc/app.conf") == "level=info\n"
+        assert read(other, "/other_conf") == "other=1"
+        assert listing(app, "/run/secrets/db_password") == "-r-------- 1 0 0"
+        assert listing(app, "/etc/api.key") == "-r--r----- 1 100 101"
+        assert listing(app, "/etc/app.conf") == "-r--r--r-- 1 0 0"
+        code, _ = app.exec_run(["sh", "-c", "echo x > /run/secrets/db_password"])
+        assert code != 0  # read-only bind
+        assert (root / stack / "secrets").stat().st_mode & 0o777 == 0o700
+
+        (tmp_path / "app.conf").write_text("level=debug\n")
+        changed = corral_on(lab, "deploy", compose, "--stack", stack, "--yes", *sets)
+        assert changed.returncode == 0, changed.stderr
+        outputs.append(changed)
+        after = containers(lab, stack)
+        assert after["other"][1].id == other.id and after["app"][1].id != app.id
+        assert read(after["app"][1], "/etc/app.conf") == "level=debug\n"
+        inspected = json.dumps([c.attrs for _, c in after.values()])
+        outputs.append(corral_on(lab, "audit", "--json", "--local", "--stack", stack))
+        outputs.append(corral_on(lab, "stacks", "--json"))
+        audit_file = (tmp_path / "state").rglob("*")
+        outputs.append(corral_on(lab, "audit", "--json", "--stack", stack))
+        local_audit = "".join(p.read_text(errors="replace") for p in audit_file if p.is_file())
+        assert "stack.deploy" in local_audit and "API_KEY" not in local_audit
+    finally:
+        removed = corral_on(lab, "rm", stack, "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert not (root / stack).exists()
+    for text in [inspected, local_audit, *(o.stdout + o.stderr for o in outputs)]:
+        assert SECRET not in text and ENV_SECRET not in text
+
+
+IPAM_COMPOSE = """\
+services:
+  web:
+    image: corral-lab/busybox:1
+    command: [sleep, "3600"]
+    networks:
+      front:
+        ipv4_address: 10.177.0.10
+        aliases: [www]
+      back:
+        ipv4_address: 10.178.0.20
+networks:
+  front:
+    ipam:
+      config:
+        - subnet: 10.177.0.0/24
+          gateway: 10.177.0.1
+  back:
+    internal: true
+    ipam:
+      config: [{subnet: 10.178.0.0/24}]
+"""
+
+
+def test_a_network_with_ipam_gives_fixed_addresses_and_aliases(
+        lab: Lab, tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text(IPAM_COMPOSE)
+    stack = "cipam"
+    try:
+        result = corral_on(lab, "deploy", str(tmp_path / "docker-compose.yml"), "--stack",
+                           stack, "--yes")
+        assert result.returncode == 0, result.stderr
+        host, web = containers(lab, stack)["web"]
+        networks = web.attrs["NetworkSettings"]["Networks"]
+        assert networks[f"{stack}_front"]["IPAddress"] == "10.177.0.10"
+        assert networks[f"{stack}_back"]["IPAddress"] == "10.178.0.20"
+        assert "www" in networks[f"{stack}_front"]["Aliases"]
+        code, output = web.exec_run(["ping", "-c", "1", "-W", "2", "www"])
+        assert b"10.177.0.10" in output, output
+        client = engine(lab.host(host).socket)
+        front = client.networks.get(f"{stack}_front").attrs
+        assert front["IPAM"]["Config"] == [{"Subnet": "10.177.0.0/24",
+                                            "Gateway": "10.177.0.1"}]
+        assert client.networks.get(f"{stack}_back").attrs["Internal"] is True
+    finally:
+        removed = corral_on(lab, "rm", stack, "--yes")
+    assert removed.returncode == 0, removed.stderr
