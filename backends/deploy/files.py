@@ -26,9 +26,14 @@ is hashed again while it is sent: a file edited since the plan is never
 renamed in (the ship stops: plan again).
 
 A service's compose `secrets` and `configs` are shipped the same way, one
-file each (`ref_item()`): a secret under `ROOT/STACK/secrets/` (0700), with
-the mode and owner it asks for, bound read-only at its target; their digest
-covers content, owner and mode. Their content never reaches the spec.
+file each (`ref_item()`), with the mode and owner they ask for, bound
+read-only at their target. A config's digest covers content, owner and mode.
+A secret lives under `ROOT/STACK/secrets/TOKEN/` (0700), TOKEN random: a
+path computed from its content would let anyone who reads a plan, a record,
+`docker inspect` or a diagnostics bundle test guesses of a weak secret
+offline. The stack record keeps each secret's token; whether it still
+holds is decided against the hosts' copy (`secret_files.py`). Neither
+content reaches the spec.
 
 Refused, with one line naming the file: symbolic links and special files
 inside a shipped folder, more than `MAX_ENTRIES` entries, more than
@@ -44,6 +49,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import secrets as random
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -78,7 +84,8 @@ class LocalFile:
 
     Attributes:
         local: Its absolute path here.
-        digest: SHA-256 of its content (hex).
+        digest: SHA-256 of its content (hex); for a secret, its random token
+            (the name of its host directory, nothing computed from it).
         size: Bytes of content.
         entries: Files and folders in it (1 for a file).
         folder: True for a folder.
@@ -88,7 +95,7 @@ class LocalFile:
         uid, gid: A secret's or config's owner (None: root, as unpacked).
         mode: A secret's or config's permission bits.
         content_digest: SHA-256 of a secret's or config's bytes (checked
-            again when it is sent).
+            again when it is sent; in memory only, never shown).
         source: A secret's or config's `file:` here (read again when sent).
         data: The bytes of an `environment:` / `content:` secret or config
             (None for a file, read again when sent); never shown.
@@ -104,7 +111,7 @@ class LocalFile:
     uid: int | None = None
     gid: int | None = None
     mode: int = 0
-    content_digest: str = ""
+    content_digest: str = field(default="", repr=False, compare=False)
     source: str | None = None
     data: bytes | None = field(default=None, repr=False, compare=False)
 
@@ -197,12 +204,19 @@ def digest_of(path: str) -> Digest:
     return digest
 
 
-def localize(stack: Stack, root: str | None = None) -> tuple[Stack, dict[str, LocalFile]]:
+def localize(stack: Stack, root: str | None = None, tokens: dict[str, str] | None = None
+             ) -> tuple[Stack, dict[str, LocalFile]]:
     """`stack` with its `local` mounts, secrets and configs made binds of the hosts' copies.
 
     A secret or config becomes a read-only bind of one file at its target
-    (its content never reaches the spec: only the host path, named by digest),
-    and leaves `Service.files`.
+    (its content never reaches the spec: only the host path, named by digest,
+    or for a secret by a random token), and leaves `Service.files`.
+
+    Args:
+        stack: The rendered stack.
+        root: The hosts' files root (default `files_root()`).
+        tokens: A token per secret (by its `LocalFile.local` label) to name
+            its directory; a secret not in it gets a fresh one.
 
     Returns:
         The stack, and each item it ships by local path (for a secret or
@@ -246,14 +260,55 @@ def localize(stack: Stack, root: str | None = None) -> tuple[Stack, dict[str, Lo
                 kept.append(ref)
                 continue
             item = ref_item(stack.name, ref, root)
-            if item.local in items and items[item.local].digest != item.digest:
+            if item.local in items and _identity(items[item.local]) != _identity(item):
                 item = dataclasses.replace(item, local=f"{item.local} ({owner_text(item)})")
-            items.setdefault(item.local, item)
+            if item.local not in items and item.kind == "secret" and tokens \
+                    and item.local in tokens:
+                item = with_token(item, tokens[item.local])
+            item = items.setdefault(item.local, item)
             mounts.append(Mount("bind", item.host_path, ref.target, "ro"))
         # Delivered: from here on (and in the record) each is its bind, so a
         # stack rebuilt from the record is not localized twice.
         services.append(dataclasses.replace(service, volumes=tuple(mounts), files=tuple(kept)))
     return dataclasses.replace(stack, services=tuple(services)), items
+
+
+def _identity(item: LocalFile) -> tuple:
+    """What makes two uses of a secret or config the same file on the hosts."""
+    return item.kind, item.content_digest, item.uid, item.gid, item.mode
+
+
+def new_token() -> str:
+    """A fresh random token naming a secret's directory (16 hex digits)."""
+    return random.token_hex(8)
+
+
+def with_token(item: LocalFile, token: str) -> LocalFile:
+    """A secret's item moved to the directory `token` names."""
+    folder = os.path.dirname(item.directory)
+    return dataclasses.replace(
+        item, digest=token, host_path=f"{folder}/{token}/{os.path.basename(item.host_path)}")
+
+
+def retoken(stack: Stack, items: dict[str, LocalFile], tokens: dict[str, str]
+            ) -> tuple[Stack, dict[str, LocalFile]]:
+    """`stack` and `items` with each secret named in `tokens` moved to that token's
+    directory (the binds of the localized stack follow)."""
+    moved: dict[str, str] = {}
+    result = dict(items)
+    for label, token in tokens.items():
+        item = items.get(label)
+        if item is None or item.kind != "secret" or item.digest == token:
+            continue
+        result[label] = with_token(item, token)
+        moved[item.host_path] = result[label].host_path
+    if not moved:
+        return stack, result
+    services = tuple(dataclasses.replace(service, volumes=tuple(
+        dataclasses.replace(m, source=moved[m.source])
+        if m.kind == "bind" and m.source in moved else m for m in service.volumes))
+        for service in stack.services)
+    return dataclasses.replace(stack, services=services), result
 
 
 def secret_variables(stack: Stack) -> set[str]:
@@ -290,16 +345,22 @@ def ref_content(path: str) -> bytes:
 def ref_item(stack: str, ref: FileRef, root: str) -> LocalFile:
     """The item a service's secret or config ships: one file, owned and moded as asked.
 
-    Its digest covers the content's digest, owner and mode, so any change
-    gives a new host path (and recreates the containers that use it).
+    A config's digest covers the content's digest, owner and mode, so any
+    change gives a new host path (and recreates the containers that use it).
+    A secret's directory is a fresh random token instead (nothing computed
+    from its content may leave this process): `secret_files.settle()` keeps
+    the recorded token while the hosts' copy is the same.
 
     Raises:
         PlanError: Its file cannot be read or is too large.
     """
     content = ref_content(ref.source) if ref.source is not None else (ref.data or "").encode()
     content_digest = hashlib.sha256(content).hexdigest()
-    meta = f"{ref.kind}\0{ref.uid}\0{ref.gid}\0{ref.file_mode:o}\0{content_digest}"
-    digest = hashlib.sha256(meta.encode()).hexdigest()
+    if ref.kind == "secret":
+        digest = new_token()
+    else:
+        meta = f"{ref.kind}\0{ref.uid}\0{ref.gid}\0{ref.file_mode:o}\0{content_digest}"
+        digest = hashlib.sha256(meta.encode()).hexdigest()
     name = re.sub(r"[^A-Za-z0-9._-]", "_", ref.name).lstrip(".") or ref.kind
     folder = f"{root}/{stack}/{SECRETS_DIR}" if ref.kind == "secret" else f"{root}/{stack}"
     return LocalFile(f"{ref.kind} {ref.name}", digest, len(content), 1, False,
@@ -311,7 +372,7 @@ def ref_item(stack: str, ref: FileRef, root: str) -> LocalFile:
 def digests_bound(stack: Stack, root: str | None = None) -> set[str]:
     """The digest directories of `ROOT/STACK` that the stack's services bind.
 
-    A secret's is `secrets/DIGEST`, and `secrets` itself is then kept too.
+    A secret's is `secrets/TOKEN`, and `secrets` itself is then kept too.
     """
     prefix = f"{root or files_root()}/{stack.name}/"
     bound = set()

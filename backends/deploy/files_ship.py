@@ -300,9 +300,11 @@ def ship(fleet: Fleet, files: FilePlan, report: Callable) -> dict[str, str]:
             except BackendError as exc:
                 report(Progress(session.name, row.local, "ship", "failed", exc.message))
                 raise
+            # A secret's folder is a random token, not a digest of it.
+            named = "token" if item.kind == "secret" else "sha256"
             report(Progress(session.name, row.local, "ship", "done",
                             f"{human_bytes(item.size)} ({human_bytes(sent)} sent),"
-                            f" sha256 {item.digest[:12]}"))
+                            f" {named} {item.digest[:12]}"))
 
     errors = {}
     for answer in fleet.query(run, hosts=sorted(by_host)):

@@ -25,6 +25,7 @@ from corral.backends.deploy.files import localize, mark_builds, secret_variables
 from corral.backends.deploy.files_hosts import FilePlan, plan_host_paths
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.record import Definition, definition_of
+from corral.backends.deploy.secret_files import settle
 from corral.backends.deploy.secret_tokens import fresh, from_record, tokens_for
 from corral.backends.errors import DeployError, UpgradePending
 from corral.backends.images import BundleSource
@@ -168,7 +169,8 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
         BackendError: Reading the hosts failed.
     """
     # Files beside the compose file become binds of the hosts' copies, named
-    # by content: from here on the stack is what the hosts will run.
+    # by content (a secret: by a random token, `secret_files.settle()` below):
+    # from here on the stack is what the hosts will run.
     hidden = secret_variables(stack)
     stack, shipped = localize(stack)
     if record is None:  # a record's stack carries the digest its build was made from
@@ -176,10 +178,14 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
     state = state or gather(fleet)
     # Rancher LB services run Corral's HAProxy image, as recorded from then on.
     stack = loadbalancer.resolve(stack, loadbalancer.image_of(fleet))
+    previous = state.definition(stack.name)
+    # A secret's folder is a random token: the recorded one while the hosts'
+    # copy is the same (compared in memory), else the fresh one drawn above.
+    stack, shipped, secret_files = settle(fleet, stack, shipped, previous,
+                                          _holders(state, stack.name))
     # Service questions were resolved when the stack was deployed: a scale or a
     # reconcile must not stop because the other stack is away for a while.
     planned = stack if record is None else dataclasses.replace(stack, service_refs=())
-    previous = state.definition(stack.name)
     now = time.time()
     kept = kept_secrets(answers)
     legacy: set[str] = set()
@@ -191,7 +197,8 @@ def prepare(fleet: Fleet, stack: Stack, answers: Answers | None = None, *,
             raise DeployError(f"stack {stack.name} has no record on the online hosts: the"
                               f" deployed {', '.join(sorted(kept))} cannot be kept; type it")
         tokens = tokens_for(fleet, state, stack, previous)
-        definition = definition_of(stack, answers, 0, now)
+        definition = dataclasses.replace(definition_of(stack, answers, 0, now),
+                                         secret_files=secret_files)
         if hidden & set(definition.answers):  # an environment: secret's `--set` value
             definition = dataclasses.replace(definition, answers={
                 k: v for k, v in definition.answers.items() if k not in hidden})
@@ -263,6 +270,13 @@ def _moving(stack: Stack, state: FleetState, bridge: dict[str, str], plan: Plan)
     note = (f"{moved} container{'s' if moved > 1 else ''} of the stack move from per-host bridge"
             f" networks onto overlay {stack.name}_default (recreated)")
     return dataclasses.replace(plan, steps=steps, notes=(*plan.notes, note))
+
+
+def _holders(state: FleetState, stack: str) -> list[str]:
+    """Online hosts holding the stack's containers or records (and so its files)."""
+    online = set(state.online)
+    return sorted(({host for host, _ in state.containers(stack)}
+                   | {r.host for r in state.records if r.stack == stack}) & online)
 
 
 def _recorded_everywhere(state: FleetState, plan: Plan, previous: Definition | None) -> bool:

@@ -12,7 +12,8 @@ then remove. Volume labels cannot change, hence one volume per generation.
 
 A record sits on hosts that may run no container holding a password, so it
 holds nothing computed from one: only random per-service tokens that change
-when a service's passwords do (`secret_tokens`). Records of format 1 held an
+when a service's passwords do (`secret_tokens`), and a random token per
+compose secret naming its folder on the hosts (`secret_files`). Records of format 1 held an
 unsalted digest of the passwords; it is read (`legacy_digest`, to recognise
 the containers it made) and never written again.
 """
@@ -50,6 +51,9 @@ class Definition:
         secret_tokens: Per service whose containers hold a password answer,
             a random token mixed into its configuration hash; a new one is
             drawn when those passwords change (`secret_tokens.tokens_for()`).
+        secret_files: Per compose secret (its `LocalFile.local` label), the
+            random token naming its folder on the hosts; a new one is drawn
+            when its content, owner or mode changes (`secret_files.settle()`).
         legacy_digest: Read from a format 1 record only, never written: the
             unsalted digest of the passwords its containers' hashes mix in.
         generation: Increases with every apply that changes the definition.
@@ -62,6 +66,7 @@ class Definition:
     answers: dict[str, str] = field(default_factory=dict)
     secret_names: tuple[str, ...] = ()
     secret_tokens: dict[str, str] = field(default_factory=dict)
+    secret_files: dict[str, str] = field(default_factory=dict)
     legacy_digest: str = ""
     generation: int = 1
     deployed_at: float = 0.0
@@ -95,6 +100,8 @@ class Definition:
             "secret_tokens": dict(sorted(self.secret_tokens.items())),
             "spec": self.stack.to_dict(),
         }
+        if self.secret_files:
+            data["secret_files"] = dict(sorted(self.secret_files.items()))
         if meta:
             data.update(generation=self.generation, deployed_at=self.deployed_at,
                         upgrade_from=self.upgrade_from)
@@ -154,6 +161,7 @@ def decode(labels: dict[str, str]) -> Definition:
         answers=dict(data.get("answers") or {}),
         secret_names=tuple(data.get("secret_names") or ()),
         secret_tokens=dict(data.get("secret_tokens") or {}),
+        secret_files={str(k): str(v) for k, v in (data.get("secret_files") or {}).items()},
         legacy_digest=str(data.get("secrets_digest") or ""),
         generation=int(data.get("generation", 0)),
         deployed_at=float(data.get("deployed_at", 0.0)),

@@ -112,9 +112,11 @@ def shown_path(path: str) -> str:
 
 
 def file_how(row) -> str:
-    """`ship (sha256 1ba42274c9b3)` or `present`: the digest names the host directory."""
+    """`ship (sha256 1ba42274c9b3)` or `present`: the digest names the host directory
+    (a secret's is a random token: `present (token 5e0c…)`)."""
     digest = os.path.basename(os.path.dirname(row.host_path))[:12]
-    return f"ship (sha256 {digest})" if row.action == "ship" else f"present (sha256 {digest})"
+    named = "token" if row.local.startswith("secret ") else "sha256"
+    return f"{'ship' if row.action == 'ship' else 'present'} ({named} {digest})"
 
 
 def file_lines(prepared: Prepared) -> list[str]:

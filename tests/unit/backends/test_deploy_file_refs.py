@@ -1,10 +1,13 @@
 """Compose `secrets` and `configs` delivered as files: read from their top-level
-definitions, shipped content-hashed like relative binds, bind-mounted read-only,
-their content never in the spec, the record, repr or the plan."""
+definitions, shipped like relative binds (configs content-hashed, secrets in
+a random token's folder), bind-mounted read-only, their content (or anything
+computed from a secret's) never in the spec, the record, repr or the plan."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import os
 import stat
@@ -14,14 +17,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from corral.backends.deploy import files, files_hosts, files_ship
+from corral.backends.deploy import files, files_hosts, files_ship, secret_files
 from corral.backends.deploy.body import config_hash, template
-from corral.backends.deploy.record import definition_of, encode
+from corral.backends.deploy.record import decode, definition_of, encode
 from corral.backends.errors import DeployError
 from corral.catalog.answers import resolve_answers
 from corral.catalog.errors import RenderError
 from corral.catalog.loader import Version
 from corral.catalog.render import render
+from corral.tui.present.deploy import file_how
+from tests.unit.backends.test_deploy_files import _Fleet
 
 SECRET = "s3cr3t-db-password-9f1c"
 ENV_SECRET = "env-api-key-77aa"
@@ -145,8 +150,10 @@ def test_localize_binds_each_file_read_only_apart_for_secrets(folder: Path) -> N
 
 
 def test_a_changed_config_recreates_only_the_service_that_uses_it(folder: Path) -> None:
+    tokens = {"secret db_password": "a" * 16, "secret api_key": "b" * 16}  # as recorded
+
     def hashes(text: str = COMPOSE):
-        stack, _ = files.localize(stack_of(folder, text), "/r")
+        stack, _ = files.localize(stack_of(folder, text), "/r", tokens)
         return {s.name: config_hash(stack, s) for s in stack.services}
 
     first = hashes()
@@ -156,7 +163,7 @@ def test_a_changed_config_recreates_only_the_service_that_uses_it(folder: Path) 
     assert changed["web"] != first["web"]
     assert changed["other"] == first["other"] and changed["plain"] == first["plain"]
     # The mode is part of the digest too.
-    assert hashes(COMPOSE.replace("mode: 0440", "mode: 0400"))["web"] != changed["web"]
+    assert hashes(COMPOSE.replace('mode: "0640"', 'mode: "0600"'))["web"] != changed["web"]
 
 
 def _fleet(loop):
@@ -247,3 +254,105 @@ def test_a_reference_without_content_from_an_older_record_is_left_alone(folder: 
 def test_an_environment_secret_s_variable_is_named_for_the_record_to_leave_out(
         folder: Path) -> None:
     assert files.secret_variables(stack_of(folder)) == {"API_KEY"}
+
+
+def _guesses(content: str, kinds=("secret",)) -> set[str]:
+    """What an offline guesser would compute from a secret: its SHA-256, and that of
+    the owner/mode/content string the previous layout named its folder by."""
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    found = {digest}
+    for kind in kinds:
+        for uid, gid in ((None, None), ("100", "101"), (100, 101)):
+            for mode in (0o400, 0o440, 0o444):
+                meta = f"{kind}\0{uid}\0{gid}\0{mode:o}\0{digest}"
+                found.add(hashlib.sha256(meta.encode()).hexdigest())
+    return found | {g[:12] for g in found}
+
+
+def test_nothing_computed_from_a_secret_reaches_its_path_the_record_or_the_plan(
+        folder: Path, tmp_path: Path) -> None:
+    from tests.unit.backends.test_deploy_files import _planned
+
+    stack, items = files.localize(stack_of(folder), str(tmp_path / "hosts"))
+    fleet = _Fleet(["h1"])
+    try:
+        stack, items, tokens = secret_files.settle(fleet, stack, items, None, ["h1"])
+        plan = files_hosts.plan_host_paths(fleet, _planned(stack, [("h1", "web")]), items)
+    finally:
+        fleet.loop.close()
+    secret = items["secret db_password"]
+    assert secret.host_path == f"{tmp_path}/hosts/st/secrets/{secret.digest}/db_password"
+    assert tokens == {"secret db_password": secret.digest,
+                      "secret api_key": items["secret api_key"].digest}
+    definition = dataclasses.replace(definition_of(stack, None, 1, 0.0), secret_files=tokens)
+    assert decode(encode(definition)).secret_files == tokens
+    texts = [json.dumps(definition.to_dict()), repr(items), repr(plan),
+             json.dumps([r.to_dict() for r in plan.rows]),
+             " ".join(file_how(r) for r in plan.rows),
+             json.dumps([template(stack, s) for s in stack.services])]
+    for guess in _guesses(SECRET) | _guesses(ENV_SECRET):
+        for text in texts:
+            assert guess not in text
+
+
+def _ship_all(items) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        for item in items.values():
+            files_ship._send_ref(_fleet(loop), _local_session(), item)
+    finally:
+        loop.close()
+
+
+def test_a_secret_keeps_its_token_while_the_hosts_copy_is_the_same(
+        folder: Path, tmp_path: Path) -> None:
+    root = str(tmp_path / "hosts")
+
+    def planned(previous, text: str = COMPOSE, hosts=("h1",)):
+        stack, items = files.localize(stack_of(folder, text), root)
+        fleet = _Fleet(["h1"])
+        try:
+            return secret_files.settle(fleet, stack, items, previous, list(hosts))
+        finally:
+            fleet.loop.close()
+
+    def record(stack, tokens):
+        return dataclasses.replace(definition_of(stack, None, 1, 0.0), secret_files=tokens)
+
+    stack, items, tokens = planned(None)
+    _ship_all(items)
+    previous = record(stack, tokens)
+    again, again_items, again_tokens = planned(previous)
+    assert again_tokens == tokens and again == stack  # same binds: no recreate, no re-ship
+    assert {s.name: config_hash(again, s) for s in again.services} == {
+        s.name: config_hash(stack, s) for s in stack.services}
+    # No host asked (none holds the stack), or a record without tokens (the
+    # previous layout): fresh tokens, so the secret moves once.
+    assert planned(previous, hosts=())[2]["secret db_password"] != tokens["secret db_password"]
+    old = dataclasses.replace(previous, secret_files={})
+    assert planned(old)[2]["secret db_password"] != tokens["secret db_password"]
+    hostile = dataclasses.replace(previous, secret_files={"secret db_password": "../../etc"})
+    assert planned(hostile)[2]["secret db_password"] != "../../etc"
+    # A changed mode, or changed content: a new token for that secret only.
+    moded = planned(previous, COMPOSE.replace("mode: 0440", "mode: 0400"))[2]
+    assert moded["secret api_key"] != tokens["secret api_key"]
+    assert moded["secret db_password"] == tokens["secret db_password"]
+    (folder / "db_password.txt").write_text("an-edited-password")
+    changed, _, changed_tokens = planned(previous)
+    assert changed_tokens["secret db_password"] != tokens["secret db_password"]
+    assert changed_tokens["secret api_key"] == tokens["secret api_key"]
+    assert config_hash(changed, changed.service("web")) != config_hash(stack, stack.service("web"))
+    assert config_hash(changed, changed.service("other")) == config_hash(stack,
+                                                                         stack.service("other"))
+
+
+def test_the_host_check_prints_no_more_than_owner_mode_and_digest(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    path.write_text("x")
+    path.chmod(0o400)
+    output = subprocess.run(["sh", "-c", secret_files.check_command(
+        [str(path), str(tmp_path / "absent")])], capture_output=True, text=True).stdout
+    lines = output.splitlines()
+    assert lines[0] == f"id {os.getuid()} {os.getgid()}" and len(lines) == 2
+    assert lines[1] == (f"0 {os.getuid()} {os.getgid()} 400 "
+                        f"{hashlib.sha256(b'x').hexdigest()}")
