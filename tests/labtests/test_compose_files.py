@@ -8,6 +8,7 @@ shipped-files root is a temporary folder per test (`CORRAL_FILES_DIR`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -224,6 +225,7 @@ def test_an_upgrade_keeps_the_old_files_for_a_rollback(lab: Lab, folder: Path) -
 
 
 SECRET = "lab-s3cret-db-pw-5e1d"
+NEW_SECRET = "lab-rotated-db-pw-7a20"
 ENV_SECRET = "lab-env-api-key-03c9"
 REFS_COMPOSE = """\
 services:
@@ -297,6 +299,19 @@ def test_secrets_and_configs_arrive_as_files_and_nowhere_else(
         code, _ = app.exec_run(["sh", "-c", "echo x > /run/secrets/db_password"])
         assert code != 0  # read-only bind
         assert (root / stack / "secrets").stat().st_mode & 0o777 == 0o700
+        same = corral_on(lab, "plan", compose, "--stack", stack, "--json", *sets)
+        assert same.returncode == 0 and json.loads(same.stdout)["no_op"], same.stdout
+        outputs.append(same)
+
+        (tmp_path / "db_password.txt").write_text(NEW_SECRET)
+        rotated = corral_on(lab, "deploy", compose, "--stack", stack, "--yes", *sets)
+        assert rotated.returncode == 0, rotated.stderr
+        outputs.append(rotated)
+        now = containers(lab, stack)
+        assert now["other"][1].id == other.id and now["app"][1].id != app.id
+        app = now["app"][1]
+        assert read(app, "/run/secrets/db_password") == NEW_SECRET
+        assert len(list((root / stack / "secrets").iterdir())) == 2  # the old token pruned
 
         (tmp_path / "app.conf").write_text("level=debug\n")
         changed = corral_on(lab, "deploy", compose, "--stack", stack, "--yes", *sets)
@@ -316,8 +331,20 @@ def test_secrets_and_configs_arrive_as_files_and_nowhere_else(
         removed = corral_on(lab, "rm", stack, "--yes")
     assert removed.returncode == 0, removed.stderr
     assert not (root / stack).exists()
+    guesses = set().union(*(digests_of(v) for v in (SECRET, NEW_SECRET, ENV_SECRET)))
     for text in [inspected, local_audit, *(o.stdout + o.stderr for o in outputs)]:
-        assert SECRET not in text and ENV_SECRET not in text
+        assert SECRET not in text and ENV_SECRET not in text and NEW_SECRET not in text
+        assert not [g for g in guesses if g in text]
+
+
+def digests_of(secret: str) -> set[str]:
+    """What an offline guesser computes from a secret: its SHA-256, and that of the
+    kind/owner/mode/content string the previous layout named its host folder by."""
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    metas = (f"secret\0{uid}\0{gid}\0{mode:o}\0{digest}"
+             for uid, gid in ((None, None), (100, 101)) for mode in (0o400, 0o440))
+    found = {digest} | {hashlib.sha256(meta.encode()).hexdigest() for meta in metas}
+    return found | {g[:12] for g in found}
 
 
 IPAM_COMPOSE = """\
