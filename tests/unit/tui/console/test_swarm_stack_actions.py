@@ -165,8 +165,9 @@ async def test_read_only_changes_nothing_on_a_swarm_row(console) -> None:
 
 
 def test_the_console_refuses_to_deploy_standalone_on_a_swarm_inventory() -> None:
-    from corral.backends.errors import DeployError
     from types import SimpleNamespace
+
+    from corral.backends.errors import DeployError
 
     class Fleet:
         inventory = Inventory(hosts=(), engine="swarm")
