@@ -24,6 +24,7 @@ from corral.backends.swarm.services import (
     stack_names,
     translate,
 )
+from corral.backends.swarm.services import network_name as swarm_network_name
 from corral.backends.swarm.services import rollback as swarm_rollback
 from corral.backends.swarm.services import scale as swarm_scale
 from corral.backends.swarm.state import Member, member_of, swarm_key
@@ -47,6 +48,7 @@ __all__ = [
     "plan_stack",
     "remove_stack",
     "stack_names",
+    "swarm_network_name",
     "swarm_rollback",
     "swarm_scale",
     "SwarmPlan",

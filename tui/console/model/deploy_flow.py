@@ -34,7 +34,7 @@ from corral.backends.deploy import (
     summarize,
     upgrade,
 )
-from corral.backends.errors import PreflightError, UnknownStack
+from corral.backends.errors import DeployError, PreflightError, UnknownStack
 from corral.backends.images import BundleSource
 from corral.backends.ssh import Fleet
 from corral.catalog.answers import Answers
@@ -110,7 +110,16 @@ class DeployFlow:
             PlanError: No placement satisfies the rules.
             DeployError: An upgrade of the stack awaits confirm or rollback.
             BackendError: Reading the hosts failed.
+            DeployError: The inventory says `engine: swarm` (the console deploys
+                standalone stacks only).
         """
+        inventory = getattr(self.fleet, "inventory", None)
+        if getattr(inventory, "engine", "") == "swarm":  # never a standalone stack by mistake
+            raise DeployError(
+                f"the inventory says engine: swarm, and the console deploys standalone stacks"
+                f" only: deploy {stack.name} as Swarm services with `corral deploy ENTRY|FILE"
+                f" --stack {stack.name}` (or `corral plan` to see what Swarm is asked);"
+                " the stacks view then scales, rolls back and removes it")
         state = gather(self.fleet)
         exists = state.definition(stack.name) is not None
         prepared = prepare(self.fleet, stack, answers, state=state, upgrade=exists,

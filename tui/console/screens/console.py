@@ -572,6 +572,11 @@ class ConsoleScreen(FleetFollow, Screen):
         if self.readonly:
             self.notify("read-only: changes are disabled", severity="error")
             return
+        if message.swarm is not None:  # the Swarm engine's stack
+            from corral.tui.console import swarm_stack_ui
+
+            swarm_stack_ui.settle(self.app, self.fleet, message.swarm, message.keep)
+            return
         from corral.tui.console.stack_ui import ask_and_settle
 
         ask_and_settle(self.app, self.flow, message.stack, message.keep)
@@ -580,6 +585,11 @@ class ConsoleScreen(FleetFollow, Screen):
     def upgrade_stack(self, message: StacksView.Upgrade) -> None:
         if self.readonly:
             self.notify("read-only: changes are disabled", severity="error")
+            return
+        if message.swarm is not None:
+            from corral.tui.console import swarm_stack_ui
+
+            swarm_stack_ui.upgrade(self.app, message.swarm)
             return
         from corral.tui.console.stack_ui import open_upgrade
 
@@ -590,6 +600,14 @@ class ConsoleScreen(FleetFollow, Screen):
     def change_stack(self, message: StacksView.Change) -> None:
         if self.readonly:
             self.notify("read-only: changes are disabled", severity="error")
+            return
+        if message.swarm is not None:
+            from corral.tui.console import swarm_stack_ui
+
+            if message.service is None:
+                swarm_stack_ui.ask_and_remove(self.app, self.fleet, message.swarm)
+            else:
+                swarm_stack_ui.scale(self.app, self.fleet, message.swarm, message.delta)
             return
         from corral.tui.console.stack_ui import ask_and_remove, scale
 
@@ -627,6 +645,11 @@ class ConsoleScreen(FleetFollow, Screen):
     def reconcile_stack(self, message: StacksView.Reconcile) -> None:
         if self.readonly:
             self.notify("read-only: changes are disabled", severity="error")
+            return
+        if message.swarm is not None:
+            from corral.tui.console import swarm_stack_ui
+
+            swarm_stack_ui.reconcile(self.app, message.swarm)
             return
         from corral.tui.console.stack_ui import ask_and_reconcile
 

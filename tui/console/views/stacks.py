@@ -133,11 +133,13 @@ class StacksView(CheckedHealth, ResourceView):
             delta: Replicas to add or take away (scaling).
             current: The service's replicas now (scaling), the stack's containers (removing).
             containers: The stack's containers as `host/name` (removing).
+            swarm: The swarm service the row is (the Swarm engine changes it), else None.
         """
 
         def __init__(self, stack: str, service: str | None, delta: int, current: int,
-                     containers: list[str]):
+                     containers: list[str], swarm: Service | None = None):
             super().__init__()
+            self.swarm = swarm
             self.stack = stack
             self.service = service
             self.delta = delta
@@ -152,26 +154,29 @@ class StacksView(CheckedHealth, ResourceView):
             self.service = service
 
     class Reconcile(Message):
-        """The user asked to reconcile a stack now."""
+        """The user asked to reconcile a stack now (`swarm`: the row's swarm service)."""
 
-        def __init__(self, stack: str):
+        def __init__(self, stack: str, swarm: Service | None = None):
             super().__init__()
             self.stack = stack
+            self.swarm = swarm
 
     class Upgrade(Message):
         """The user asked to upgrade a stack from its deployed answers."""
 
-        def __init__(self, stack: str):
+        def __init__(self, stack: str, swarm: Service | None = None):
             super().__init__()
             self.stack = stack
+            self.swarm = swarm
 
     class SettleUpgrade(Message):
         """The user asked to confirm (`keep`) or roll back a stack's upgrade."""
 
-        def __init__(self, stack: str, keep: bool):
+        def __init__(self, stack: str, keep: bool, swarm: Service | None = None):
             super().__init__()
             self.stack = stack
             self.keep = keep
+            self.swarm = swarm
 
     #: Each stack's state from the last health pass, as `corral stacks` says it;
     #: replaced whole, never changed in place.
@@ -271,26 +276,28 @@ class StacksView(CheckedHealth, ResourceView):
     def action_settle_upgrade(self, keep: bool) -> None:
         record = self._chosen()
         if record is not None:  # whether anything is pending is the hosts' to say
-            self.post_message(self.SettleUpgrade(record.stack, keep))
+            self.post_message(self.SettleUpgrade(record.stack, keep, record.swarm))
 
     def action_upgrade(self) -> None:
         record = self._chosen()
         if record is not None:
-            self.post_message(self.Upgrade(record.stack))
+            self.post_message(self.Upgrade(record.stack, record.swarm))
 
     def action_scale(self, delta: int) -> None:
         record = self._chosen()
         if record is not None:
             current = sum(1 for c in record.containers if not is_old_copy(c))
-            self.post_message(self.Change(record.stack, record.service, delta, current, []))
+            self.post_message(self.Change(record.stack, record.service, delta, current, [],
+                                          record.swarm))
 
     def action_remove_stack(self) -> None:
         record = self._chosen()
         if record is not None:
             containers = self._containers_of(record.stack)
-            self.post_message(self.Change(record.stack, None, 0, len(containers), containers))
+            self.post_message(self.Change(record.stack, None, 0, len(containers), containers,
+                                          record.swarm))
 
     def action_reconcile(self) -> None:
         record = self._chosen()
         if record is not None:
-            self.post_message(self.Reconcile(record.stack))
+            self.post_message(self.Reconcile(record.stack, record.swarm))
