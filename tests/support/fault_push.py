@@ -14,11 +14,12 @@ on its veth, so the trigger does not depend on what the command prints). Then:
   it lacks (its busybox base is skipped); lab3 is sent nothing.
 
 In the console, `console_push_run` checks its deploy (the plan screen's apply)
-under the same fault: the plan screen's error names lab2 with the image and why,
+under a fault (`CONSOLE_DEPLOY_FAULTS`): the plan screen's error names lab2 with the image and why,
 and an apply again in the same console converges, sending lab2 only the missing
 layers (counted on its veth); `console_images_push_run` its `:images` push (`p`
-to the hosts lacking the image): lab2's line in the transfers pane fails naming
-the image and why, lab3's is done, and `p` again sends lab2 only what it lacks.
+to the hosts lacking the image; `CONSOLE_IMAGES_FAULTS`): lab2's line in the
+transfers pane fails naming the image and why, lab3's is done, and `p` again sends
+lab2 only what it lacks.
 """
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ TRIGGER = 8 * MB
 TAR_OVERHEAD = 64 * 1024
 #: On the wire, SSH and the console's own traffic to the host on top of that.
 WIRE_OVERHEAD = 1 * MB
+
+#: The faults each console push path is hit by (the command-line runs take every push
+#: fault). A push fails in the backend the same way whichever command runs it; what a
+#: console path adds is how it shows the failure and that an apply (or `p`) again in
+#: the same console converges once its session recovers. So each console path gets one
+#: fault that drops the SSH session (its deploy the link going silent, found by
+#: keepalives; its `:images` push sshd stopping, found at once) and the engine restart
+#: under a live session; every push fault still hits one console path.
+CONSOLE_DEPLOY_FAULTS = ("link-down", "dockerd-restart")
+CONSOLE_IMAGES_FAULTS = ("sshd-stop", "dockerd-restart")
 
 PUSH_STACK = "fpush"
 CONSOLE_STACK = "fcpush"
