@@ -293,6 +293,18 @@ async def _apply(pilot, app, stack, answers) -> PlanScreen:
     return screen
 
 
+async def _held_then_back(pilot, app, lab: Lab, result: PushResult, image: str,
+                          image_id: str) -> int:
+    """After a console push the fault hit: note what HOST and OTHER hold of `image`, leave
+    the screen, and wait until the console sees HOST back; returns the bytes gone into
+    HOST so far, to count the re-run's from."""
+    result.left_on_host = holds(lab, HOST, image, image_id)
+    result.other_holds = bool(holds(lab, OTHER, image, image_id))
+    await pilot.press("escape")
+    await until(pilot, lambda: app.fleet.session(HOST).online, f"{HOST} online", 30)
+    return wire_bytes(lab, HOST)
+
+
 async def console_push_run(lab: Lab, fault: str, image: str, directory: Path) -> PushResult:
     """The console's deploy of a stack whose image only SOURCE holds, hit by `fault` on HOST
     once bytes flow to it; then the same apply again in the same console. The stack and
@@ -325,12 +337,8 @@ async def console_push_run(lab: Lab, fault: str, image: str, directory: Path) ->
             result.host_lines = [line.strip() for line in said.splitlines()
                                  if line.strip().startswith(f"{HOST}: ")]
             result.stray = [line for line in said.splitlines() if "Traceback" in line]
-            result.left_on_host = holds(lab, HOST, image, image_id)
-            result.other_holds = bool(holds(lab, OTHER, image, image_id))
             # Again, once the console sees the host back.
-            await pilot.press("escape")
-            await until(pilot, lambda: app.fleet.session(HOST).online, f"{HOST} online", 30)
-            before = wire_bytes(lab, HOST)
+            before = await _held_then_back(pilot, app, lab, result, image, image_id)
             again = await _apply(pilot, app, stack, answers)
             await until(pilot, lambda: again.phase != "applying", "the apply again", 120)
             result.rerun_bytes = wire_bytes(lab, HOST) - before
@@ -403,12 +411,8 @@ async def console_images_push_run(lab: Lab, fault: str, image: str) -> PushResul
             result.host_lines = [text for text in failed if HOST in text]
             result.stray = [text for text in failed if HOST not in text] + \
                 [text for _, text in lines if "Traceback" in text]
-            result.left_on_host = holds(lab, HOST, image, image_id)
-            result.other_holds = bool(holds(lab, OTHER, image, image_id))
             # Again, once the console sees the host back: only HOST lacks it now.
-            await pilot.press("escape")
-            await until(pilot, lambda: app.fleet.session(HOST).online, f"{HOST} online", 30)
-            before = wire_bytes(lab, HOST)
+            before = await _held_then_back(pilot, app, lab, result, image, image_id)
             again = await _push_from_images_view(pilot, app, image, HOST)
             await until(pilot, lambda: again.running == 0 and len(again.lines()) == 3,
                         "the push again", timeout=120)
