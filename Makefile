@@ -41,9 +41,17 @@ demo: lab-up
 	  || echo "(the demo stack did not deploy; the console opens anyway)"
 	$(CORRAL_LAB)
 
+# Two pytest runs: everything but the lab tests on XDIST workers (they share no
+# state: each worker has its own gate, tmp dirs and XDG dirs), then the lab tests
+# serially on the one session lab. Both always run; `make test` fails if either did.
+XDIST ?= 2
 test: deps venv
 	$(VENV)/bin/ruff check .
-	CORRAL_REQUIRE_LAB=1 $(VENV)/bin/pytest -q --durations=25
+	@status=0; \
+	$(VENV)/bin/pytest -q -n $(XDIST) --durations=10 tests --ignore=tests/labtests \
+	  || status=$$?; \
+	CORRAL_REQUIRE_LAB=1 $(VENV)/bin/pytest -q --durations=25 tests/labtests || status=$$?; \
+	exit $$status
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.lab
 CONSOLE_FAULTS = [fault for fault, run in F.runs() if run == "console"]
 DEPLOY_FAULTS = [fault for fault, run in F.runs() if run == "deploy"]
 PUSH_FAULTS = [fault for fault, run in F.runs() if run == "push"]
+CONSOLE_DEPLOY_PUSH_FAULTS = [fault for fault in PUSH_FAULTS if fault in P.CONSOLE_DEPLOY_FAULTS]
+CONSOLE_IMAGES_PUSH_FAULTS = [fault for fault in PUSH_FAULTS if fault in P.CONSOLE_IMAGES_FAULTS]
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,7 @@ def test_an_interrupted_image_push_names_host_and_image_and_a_rerun_sends_what_i
     assert pushed.other_rerun == "present, 0 B"
 
 
-@pytest.mark.parametrize("fault", PUSH_FAULTS)
+@pytest.mark.parametrize("fault", CONSOLE_DEPLOY_PUSH_FAULTS)
 async def test_the_console_deploy_of_an_image_push_rides_out_the_fault(
         lab: Lab, pushed_images, tmp_path: Path, fault: str) -> None:
     image = pushed_images[2]
@@ -159,7 +161,7 @@ def needed_image(lab: Lab):
     remove_image(engine(lab.host(P.SOURCE).socket), image)
 
 
-@pytest.mark.parametrize("fault", PUSH_FAULTS)
+@pytest.mark.parametrize("fault", CONSOLE_IMAGES_PUSH_FAULTS)
 async def test_the_console_images_push_rides_out_the_fault(
         lab: Lab, needed_image: str, fault: str) -> None:
     try:

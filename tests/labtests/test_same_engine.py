@@ -9,7 +9,6 @@ refused, and a hand-written one stops every change until it is removed.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -51,6 +50,37 @@ services:
   web:
     scale: 3
 """
+
+
+#: Seconds between the console's health passes here (5 s in use): "several passes
+#: later" is counted in passes, not waited for in seconds.
+PASS_SECONDS = 1.0
+
+
+@pytest.fixture(autouse=True)
+def quick_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(HealthWatch.__init__.__kwdefaults__, "interval", PASS_SECONDS)
+
+
+def counted_passes(watch: HealthWatch) -> list[int]:
+    """`[n]`: how many health passes of `watch` have ended since (refused ones too)."""
+    ended = [0]
+    run = watch.data.health_pass
+
+    def counted():
+        try:
+            return run()
+        finally:
+            ended[0] += 1
+
+    watch.data.health_pass = counted
+    return ended
+
+
+async def passes(pilot, ended: list[int], count: int, what: str) -> None:
+    """Let `count` more health passes end."""
+    target = ended[0] + count
+    await until(pilot, lambda: ended[0] >= target, what, timeout=30 + 5 * count)
 
 
 def lab1b(lab: Lab) -> dict:
@@ -151,6 +181,7 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
     async with app.run_test(size=SIZE) as pilot:
         await online(pilot, app)
         watch = app.screen.query_one(HealthWatch)
+        ended = counted_passes(watch)
         bar = app.screen.query_one(HostBar)
         await until(pilot, lambda: str(watch.render()) == ACTING and watch.running is False,
                     "a first health pass")
@@ -167,7 +198,7 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
         assert "lab1b is the same Docker engine as lab1" in str(watch.tooltip)
 
         # Several passes later nothing was removed or recreated.
-        await asyncio.sleep(12)
+        await passes(pilot, ended, 3, "three passes refused")
         assert str(watch.render()) == BLOCKED
         assert stack_ids(lab) == before
 
@@ -209,8 +240,9 @@ async def test_console_started_with_a_duplicate_changes_nothing(
         async with app.run_test(size=SIZE) as pilot:
             await online(pilot, app)
             watch = app.screen.query_one(HealthWatch)
+            ended = counted_passes(watch)
             await until(pilot, lambda: str(watch.render()) == BLOCKED, "acting to stop")
-            await asyncio.sleep(10)
+            await passes(pilot, ended, 3, "three passes refused")
             assert stack_ids(lab) == before
     finally:
         write_hosts(inventory, [h for h in hosts_of(inventory) if h["name"] != "lab1b"])
@@ -220,6 +252,7 @@ async def test_paused_host_is_left_alone_until_resumed(lab: Lab, inventory: Path
     app = console_on(lab, inventory)
     async with app.run_test(size=SIZE) as pilot:
         await online(pilot, app)
+        ended = counted_passes(app.screen.query_one(HealthWatch))
         await command(pilot, "hosts")
         hosts = view(app, "hosts")
         await until(pilot, lambda: "lab2" in hosts.records, "the hosts view")
@@ -234,7 +267,7 @@ async def test_paused_host_is_left_alone_until_resumed(lab: Lab, inventory: Path
         lab2 = engine(lab.host("lab2").socket)
         (gone,) = lab2.containers.list(all=True, filters={"label": f"{L.STACK}={STACK}"})
         gone.remove(force=True)
-        await asyncio.sleep(12)
+        await passes(pilot, ended, 3, "three passes with lab2 paused")
         assert lab2.containers.list(all=True, filters={"label": f"{L.STACK}={STACK}"}) == []
 
         await pilot.press("P")

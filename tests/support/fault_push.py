@@ -14,11 +14,12 @@ on its veth, so the trigger does not depend on what the command prints). Then:
   it lacks (its busybox base is skipped); lab3 is sent nothing.
 
 In the console, `console_push_run` checks its deploy (the plan screen's apply)
-under the same fault: the plan screen's error names lab2 with the image and why,
+under a fault (`CONSOLE_DEPLOY_FAULTS`): the plan screen's error names lab2 with the image and why,
 and an apply again in the same console converges, sending lab2 only the missing
 layers (counted on its veth); `console_images_push_run` its `:images` push (`p`
-to the hosts lacking the image): lab2's line in the transfers pane fails naming
-the image and why, lab3's is done, and `p` again sends lab2 only what it lacks.
+to the hosts lacking the image; `CONSOLE_IMAGES_FAULTS`): lab2's line in the
+transfers pane fails naming the image and why, lab3's is done, and `p` again sends
+lab2 only what it lacks.
 """
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ TRIGGER = 8 * MB
 TAR_OVERHEAD = 64 * 1024
 #: On the wire, SSH and the console's own traffic to the host on top of that.
 WIRE_OVERHEAD = 1 * MB
+
+#: The faults each console push path is hit by (the command-line runs take every push
+#: fault). A push fails in the backend the same way whichever command runs it; what a
+#: console path adds is how it shows the failure and that an apply (or `p`) again in
+#: the same console converges once its session recovers. So each console path gets one
+#: fault that drops the SSH session (its deploy the link going silent, found by
+#: keepalives; its `:images` push sshd stopping, found at once) and the engine restart
+#: under a live session; every push fault still hits one console path.
+CONSOLE_DEPLOY_FAULTS = ("link-down", "dockerd-restart")
+CONSOLE_IMAGES_FAULTS = ("sshd-stop", "dockerd-restart")
 
 PUSH_STACK = "fpush"
 CONSOLE_STACK = "fcpush"
@@ -282,6 +293,18 @@ async def _apply(pilot, app, stack, answers) -> PlanScreen:
     return screen
 
 
+async def _held_then_back(pilot, app, lab: Lab, result: PushResult, image: str,
+                          image_id: str) -> int:
+    """After a console push the fault hit: note what HOST and OTHER hold of `image`, leave
+    the screen, and wait until the console sees HOST back; returns the bytes gone into
+    HOST so far, to count the re-run's from."""
+    result.left_on_host = holds(lab, HOST, image, image_id)
+    result.other_holds = bool(holds(lab, OTHER, image, image_id))
+    await pilot.press("escape")
+    await until(pilot, lambda: app.fleet.session(HOST).online, f"{HOST} online", 30)
+    return wire_bytes(lab, HOST)
+
+
 async def console_push_run(lab: Lab, fault: str, image: str, directory: Path) -> PushResult:
     """The console's deploy of a stack whose image only SOURCE holds, hit by `fault` on HOST
     once bytes flow to it; then the same apply again in the same console. The stack and
@@ -314,12 +337,8 @@ async def console_push_run(lab: Lab, fault: str, image: str, directory: Path) ->
             result.host_lines = [line.strip() for line in said.splitlines()
                                  if line.strip().startswith(f"{HOST}: ")]
             result.stray = [line for line in said.splitlines() if "Traceback" in line]
-            result.left_on_host = holds(lab, HOST, image, image_id)
-            result.other_holds = bool(holds(lab, OTHER, image, image_id))
             # Again, once the console sees the host back.
-            await pilot.press("escape")
-            await until(pilot, lambda: app.fleet.session(HOST).online, f"{HOST} online", 30)
-            before = wire_bytes(lab, HOST)
+            before = await _held_then_back(pilot, app, lab, result, image, image_id)
             again = await _apply(pilot, app, stack, answers)
             await until(pilot, lambda: again.phase != "applying", "the apply again", 120)
             result.rerun_bytes = wire_bytes(lab, HOST) - before
@@ -392,12 +411,8 @@ async def console_images_push_run(lab: Lab, fault: str, image: str) -> PushResul
             result.host_lines = [text for text in failed if HOST in text]
             result.stray = [text for text in failed if HOST not in text] + \
                 [text for _, text in lines if "Traceback" in text]
-            result.left_on_host = holds(lab, HOST, image, image_id)
-            result.other_holds = bool(holds(lab, OTHER, image, image_id))
             # Again, once the console sees the host back: only HOST lacks it now.
-            await pilot.press("escape")
-            await until(pilot, lambda: app.fleet.session(HOST).online, f"{HOST} online", 30)
-            before = wire_bytes(lab, HOST)
+            before = await _held_then_back(pilot, app, lab, result, image, image_id)
             again = await _push_from_images_view(pilot, app, image, HOST)
             await until(pilot, lambda: again.running == 0 and len(again.lines()) == 3,
                         "the push again", timeout=120)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Button, Footer, Input, Static, Switch
+from textual.widgets.input import Selection
 
 from corral.backends.inventory.load import Inventory
 from corral.backends.logs.target import LogTarget
@@ -39,6 +40,17 @@ async def open_form(pilot, entry_id: str = "webrtc-demo") -> CatalogForm:
     entry = load_catalogs([]).find(entry_id)
     pilot.app.push_screen(CatalogFormScreen(entry, entry.find_version(None)))
     return await form_shown(pilot)
+
+
+async def focus_text(pilot, field: QuestionField) -> None:
+    """Focus a text field and wait until its Input has handled the focus (selecting its
+    text): a key bound on the Input (`end`) runs at once, so on a loaded machine it could
+    run ahead of that queued focus, whose selection the next typed key then replaced."""
+    control = field.control
+    assert isinstance(control, Input)
+    control.focus()
+    await until(pilot, lambda: control.has_focus
+                and control.selection == Selection(0, len(control.value)), "the focus")
 
 
 def error_of(field: QuestionField) -> str:
@@ -92,7 +104,7 @@ async def test_leaving_a_form_with_typed_answers_asks_first() -> None:
         assert isinstance(app.screen, ConsoleScreen)
 
         form = await open_form(pilot)
-        form.fields["ROOM_NAME"].control.focus()
+        await focus_text(pilot, form.fields["ROOM_NAME"])
         await pilot.press("end", *"-2")
         await pilot.press("escape")
         assert isinstance(app.screen, ConfirmScreen)
@@ -150,8 +162,7 @@ async def test_a_paste_lands_after_the_keys_typed_before_it() -> None:
     app = console_app()
     async with app.run_test(size=(120, 50)) as pilot:
         form = await open_form(pilot)
-        form.fields["ROOM_NAME"].control.focus()  # selects "lobby"
-        await pilot.pause()
+        await focus_text(pilot, form.fields["ROOM_NAME"])  # selects "lobby"
         type_fast(app, ["end", "-"])
         app.post_message(events.Paste("two"))
         await until(pilot, lambda: "two" in form.fields["ROOM_NAME"].value, "the paste")
@@ -269,7 +280,7 @@ async def test_question_mark_is_text_in_a_field_and_f1_is_help() -> None:
     app = console_app()
     async with app.run_test(size=(120, 50)) as pilot:
         form = await open_form(pilot)
-        form.fields["ROOM_NAME"].control.focus()
+        await focus_text(pilot, form.fields["ROOM_NAME"])
         await pilot.press("end", "question_mark")
         assert form.fields["ROOM_NAME"].value == "lobby?"
         assert isinstance(app.screen, CatalogFormScreen)
