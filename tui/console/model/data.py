@@ -176,7 +176,6 @@ def read_usage(fleet: Fleet, tracker: StatsTracker, keys: list[str]) -> Usage:
         except BackendError:
             continue
         usage[key] = (sample.cpu_percent, sample.memory)
-    tracker.forget_except(set(keys))
     return usage
 
 

@@ -27,6 +27,7 @@ from corral.tui.console.keys_help import show_help
 from corral.tui.console.model.data import ConsoleData, Usage, Watcher, display_name
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.model.inventory_watch import POLL_SECONDS, InventoryWatch
+from corral.tui.console.model.stats_schedule import StatsSchedule
 from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.reconnect_ui import reconnect_now
 from corral.tui.console.screens.fleet_follow import FleetFollow
@@ -156,6 +157,8 @@ class ConsoleScreen(FleetFollow, Screen):
         self._listing_asked_at = 0.0
         #: A stats read is running (the next waits for it).
         self._stats_reading = False
+        #: Quiet containers' figures are read less often.
+        self.stats_schedule = StatsSchedule()
 
     # --- layout -------------------------------------------------------------
 
@@ -217,6 +220,7 @@ class ConsoleScreen(FleetFollow, Screen):
             rows_changed |= self.store.forget_host(host)
         if rows_changed:
             self.query_one(HealthWatch).note_change()
+            self.stats_schedule.forget_except(set(self.store.rows))
             containers = self.query_one(ContainersView)
             containers.stale = dict(self.store.stale)
             containers.oom_killed = {
@@ -290,8 +294,10 @@ class ConsoleScreen(FleetFollow, Screen):
             row = view.records.get(key)
             if row is not None and row.state == "running":
                 keys.append(key)
-        self._stats_reading = True
-        self.read_stats(keys)
+        due = self.stats_schedule.due(keys)
+        if due:
+            self._stats_reading = True
+            self.read_stats(due)
 
     @work(thread=True, group="stats")
     def read_stats(self, keys: list[str]) -> None:
@@ -318,6 +324,7 @@ class ConsoleScreen(FleetFollow, Screen):
     def on_console_screen_stats_read(self, message: StatsRead) -> None:
         self._stats_reading = False
         if message.usage is not None:
+            self.stats_schedule.read(message.usage)
             self.query_one(ContainersView).set_usage(message.usage)
 
     def on_console_screen_loaded(self, message: Loaded) -> None:

@@ -254,7 +254,9 @@ class ContainersView(CheckedHealth, ResourceView):
         Only cells whose text changed are updated: any update makes the table
         draw every visible row again, and idle containers' figures rarely move.
         """
-        self.stats = usage
+        # Figures not read this time (a quiet container's) stay as they were.
+        self.stats = {key: figures for key, figures in {**self.stats, **usage}.items()
+                      if key in self.records}
         columns = self._column_keys
         for key, figures in usage.items():
             shown = self._shown_cells.get(key)

@@ -11,6 +11,7 @@ from corral.backends.inventory.load import HostSpec, Inventory, SshTarget
 from corral.backends.ssh.connect import SshSettings
 from corral.tui.app import CorralApp
 from corral.tui.config import Config
+from corral.tui.console.model.stats_schedule import StatsSchedule
 from corral.tui.console.screens.console import ConsoleScreen
 from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.widgets.health_watch import HealthWatch
@@ -126,3 +127,30 @@ async def test_a_changed_container_or_host_wakes_a_quiet_health_pass() -> None:
         screen._online_seen = {"lab9"}  # a host went offline (or came back)
         screen.drain_updates()
         assert watch._changed
+
+
+async def test_quiet_containers_are_not_read_at_every_stats_tick() -> None:
+    data = CountingData()
+    data.release.set()
+    read: list[list[str]] = []
+
+    def usage(keys):
+        read.append(list(keys))
+        return {key: (0.0, 1_000_000) for key in keys}
+
+    data.usage = usage  # type: ignore[method-assign]
+    async with app_on(data).run_test(size=SIZE) as pilot:
+        await feed(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsoleScreen)
+        now = [0.0]
+        screen.stats_schedule = StatsSchedule(clock=lambda: now[0])
+        for count in (1, 2):  # read once, then once more for a CPU rate
+            screen.sample_visible_stats()
+            await until(pilot, lambda c=count: not screen._stats_reading and len(read) == c,
+                        "a read")
+            now[0] += 3  # the next tick
+        first = len(read)
+        screen.sample_visible_stats()  # each was quiet: none due
+        await pilot.pause()
+        assert len(read) == first and read[0]

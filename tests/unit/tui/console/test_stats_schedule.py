@@ -1,0 +1,44 @@
+"""Quiet containers' figures are read less often (issue 17: an idle console)."""
+
+from __future__ import annotations
+
+from corral.tui.console.model.stats_schedule import StatsSchedule
+
+MB = 2**20
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_quiet_container_waits_a_busy_one_is_read_every_tick() -> None:
+    clock = Clock()
+    schedule = StatsSchedule(quiet_seconds=15, clock=clock)
+    keys = ["lab1/idle", "lab1/busy", "lab1/new"]
+    assert schedule.due(keys) == keys  # never read: every one
+    # The first read has no CPU rate yet: read again at the next tick.
+    schedule.read({"lab1/idle": (None, 10 * MB), "lab1/busy": (None, 10 * MB)})
+    clock.now += 3
+    assert schedule.due(keys) == keys
+    schedule.read({"lab1/idle": (0.1, 10 * MB + 4096), "lab1/busy": (55.0, 10 * MB)})
+    clock.now += 3
+    assert schedule.due(keys) == ["lab1/busy", "lab1/new"]
+    clock.now += 12
+    assert schedule.due(keys) == keys  # the quiet one's figures are 15 s old
+    # Memory that moves makes a container busy again, even at no CPU.
+    schedule.read({"lab1/idle": (0.0, 30 * MB)})
+    clock.now += 3
+    assert "lab1/idle" in schedule.due(keys)
+
+
+def test_gone_containers_are_forgotten() -> None:
+    clock = Clock()
+    schedule = StatsSchedule(clock=clock)
+    schedule.read({"lab1/a": (None, MB)})
+    schedule.read({"lab1/a": (0.0, MB), "lab1/b": (None, MB)})
+    schedule.forget_except({"lab1/b"})
+    assert schedule.due(["lab1/a"]) == ["lab1/a"]
