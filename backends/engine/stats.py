@@ -7,6 +7,7 @@ this sample and the previous one of the same container.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from corral.backends.ssh.session import HostSession
@@ -33,6 +34,7 @@ class StatsTracker:
 
     def __init__(self) -> None:
         self._previous: dict[str, tuple[int, int, int]] = {}
+        self._lock = threading.Lock()  # samples are read on several threads at once
 
     def sample(self, session: HostSession, container_id: str) -> Usage:
         """Read one sample of `container_id` and compute its usage.
@@ -55,10 +57,11 @@ class StatsTracker:
         cpus = cpu.get("online_cpus") or len(counters.get("percpu_usage") or [1])
         percent = None
         if total is not None and system is not None:
-            previous = self._previous.pop(key, None)
-            self._previous[key] = (total, system, cpus)
-            while len(self._previous) > REMEMBERED:
-                del self._previous[next(iter(self._previous))]
+            with self._lock:
+                previous = self._previous.pop(key, None)
+                self._previous[key] = (total, system, cpus)
+                while len(self._previous) > REMEMBERED:
+                    del self._previous[next(iter(self._previous))]
             if previous is not None and system > previous[1]:
                 percent = (total - previous[0]) / (system - previous[1]) * cpus * 100.0
         memory = raw.get("memory_stats") or {}
