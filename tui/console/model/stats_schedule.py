@@ -18,7 +18,7 @@ QUIET_CPU = 1.0
 #: Relative memory change under which a container counts as quiet.
 QUIET_MEMORY = 0.05
 #: Seconds between reads of a quiet container's figures.
-QUIET_SECONDS = 15.0
+QUIET_SECONDS = 30.0
 
 
 class StatsSchedule:
