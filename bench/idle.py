@@ -20,7 +20,7 @@ Targets: 3 hosts × 30 containers ≤ 1% of a core over 60 s and ≤ 100 MB
 resident including every child process; 20 hosts × 100 containers ≤ 3%.
 
 Usage: bench/idle.py [--dir LAB_DIR] [--hosts 3] [--per-host 30] [--seconds 60]
-                     [--modes pinned,shared] [--keep]
+                     [--modes pinned,shared] [--keep] [--corral PATH]
 """
 
 from __future__ import annotations
@@ -157,9 +157,9 @@ def tmux_server_pid(term: TmuxTerminal) -> int:
 
 
 def measure(lab_dir: Path, hosts: list[dict], total: int, seconds: float,
-            cpus: set[int] | None) -> dict:
+            cpus: set[int] | None, corral: str = CORRAL) -> dict:
     """Start the console in tmux, wait for its first frame, settle, measure."""
-    command = [CORRAL, "--inventory", str(lab_dir / "inventory.yaml"),
+    command = [corral, "--inventory", str(lab_dir / "inventory.yaml"),
                "--known-hosts", str(lab_dir / "known_hosts")]
     if cpus is not None:
         command = ["taskset", "-c", ",".join(map(str, sorted(cpus))), *command]
@@ -226,6 +226,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--modes", default="pinned,shared")
     parser.add_argument("--keep", action="store_true", help="leave the containers in place")
+    parser.add_argument("--corral", default=CORRAL,
+                        help="the `corral` to run (another checkout's, to compare builds)")
     args = parser.parse_args()
     if not tmux_available():
         print("tmux is missing: this bench needs a real terminal", file=sys.stderr)
@@ -243,11 +245,11 @@ def main() -> int:
             if mode == "pinned" and split is not None:
                 lab_cpus(hosts, split)
                 print(f"pinned: console CPUs {sorted(split[0])}, lab CPUs {sorted(split[1])}")
-                result = measure(args.dir, hosts, total, args.seconds, split[0])
+                result = measure(args.dir, hosts, total, args.seconds, split[0], args.corral)
             else:
                 lab_cpus(hosts, None)
                 print(f"shared: console and lab on CPUs {sorted(os.sched_getaffinity(0))}")
-                result = measure(args.dir, hosts, total, args.seconds, None)
+                result = measure(args.dir, hosts, total, args.seconds, None, args.corral)
             report(mode, result, args.hosts, args.per_host)
     finally:
         lab_cpus(hosts, None)
