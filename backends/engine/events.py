@@ -67,6 +67,19 @@ Notice = StreamOpened | StreamBroken | dict[str, Any]
 Subscriber = Callable[[Notice], None]
 
 
+#: Every container action but health checks' `exec_*`, for the engine's `event`
+#: filter: the engine then drops that noise (three events per check and
+#: container, every few seconds) before it crosses the link. The engine matches
+#: `health_status` as a prefix (`health_status: healthy`).
+CONTAINER_ACTIONS = (
+    "attach", "commit", "copy", "create", "destroy", "detach", "die", "export",
+    "health_status", "kill", "oom", "pause", "prune", "rename", "resize", "restart", "start",
+    "stop", "top", "unpause", "update",
+)
+#: The `filters` of every container event stream Corral reads.
+CONTAINER_EVENTS = {"type": ["container"], "event": list(CONTAINER_ACTIONS)}
+
+
 def event_action(event: dict) -> str:
     """The action an engine event reports (`start`, `die`, `health_status: healthy`...)."""
     return event.get("Action") or event.get("status") or ""
@@ -233,7 +246,7 @@ class _Follow(threading.Thread):
         if self._last_ns:
             self._resume_ns, self._resume_keys = self._last_ns, set(self._last_keys)
             self._since_ns = self._last_ns - int(RESUME_MARGIN * 1e9)
-        params = {"since": since_param(self._since_ns), "filters": {"type": ["container"]}}
+        params = {"since": since_param(self._since_ns), "filters": CONTAINER_EVENTS}
         try:
             stream = self.session.call(lambda client: client.api.events(decode=True, **params))
         except BackendError as exc:

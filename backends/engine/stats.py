@@ -7,6 +7,7 @@ this sample and the previous one of the same container.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from corral.backends.ssh.session import HostSession
@@ -20,11 +21,20 @@ class Usage:
     memory: int | None
 
 
+#: Containers whose last sample is remembered (the least recently read go first).
+REMEMBERED = 4096
+
+
 class StatsTracker:
-    """Remembers each container's last sample to turn counters into rates."""
+    """Remembers each container's last sample to turn counters into rates.
+
+    Callers read any subset of containers at a time (a quiet one less often),
+    so samples are not forgotten per read; the oldest go past `REMEMBERED`.
+    """
 
     def __init__(self) -> None:
         self._previous: dict[str, tuple[int, int, int]] = {}
+        self._lock = threading.Lock()  # samples are read on several threads at once
 
     def sample(self, session: HostSession, container_id: str) -> Usage:
         """Read one sample of `container_id` and compute its usage.
@@ -47,8 +57,11 @@ class StatsTracker:
         cpus = cpu.get("online_cpus") or len(counters.get("percpu_usage") or [1])
         percent = None
         if total is not None and system is not None:
-            previous = self._previous.get(key)
-            self._previous[key] = (total, system, cpus)
+            with self._lock:
+                previous = self._previous.pop(key, None)
+                self._previous[key] = (total, system, cpus)
+                while len(self._previous) > REMEMBERED:
+                    del self._previous[next(iter(self._previous))]
             if previous is not None and system > previous[1]:
                 percent = (total - previous[0]) / (system - previous[1]) * cpus * 100.0
         memory = raw.get("memory_stats") or {}
@@ -57,8 +70,3 @@ class StatsTracker:
             details = memory.get("stats") or {}
             usage -= details.get("inactive_file", details.get("cache", 0)) or 0
         return Usage(percent, max(usage, 0) if usage is not None else None)
-
-    def forget_except(self, keys: set[str]) -> None:
-        """Drop remembered samples of containers no longer shown."""
-        for key in set(self._previous) - keys:
-            del self._previous[key]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from corral.backends.engine.events import (
+    CONTAINER_EVENTS,
     Notice,
     StreamBroken,
     StreamOpened,
@@ -309,14 +310,14 @@ def recent_events(session: HostSession, seconds: float,
                   limit: int = HISTORY_LIMIT) -> list[EngineEvent]:
     """The host's container events of the last `seconds`, oldest first (the newest `limit`).
 
-    Health checks' `exec_*` events are left out, as from the live stream.
+    Health checks' `exec_*` events are left out (by the engine), as from the live stream.
 
     Raises:
         BackendError: The host is offline or the engine failed.
     """
     now_ns = time.time_ns()
     params = {"since": since_param(now_ns - int(seconds * 1e9)), "until": since_param(now_ns),
-              "filters": {"type": ["container"]}}
+              "filters": CONTAINER_EVENTS}
 
     def read(client) -> collections.deque[dict]:
         stream = client.api.events(decode=True, **params)

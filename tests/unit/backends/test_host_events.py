@@ -251,3 +251,20 @@ def test_a_watcher_starts_with_the_hosts_history_once_without_repeats() -> None:
         assert len(engine.history_params) == 1
     finally:
         watcher.stop()
+
+
+def test_the_engine_is_asked_to_leave_health_check_execs_out_of_every_stream() -> None:
+    # Health checks run three `exec_*` events per container and check: on an
+    # idle fleet they were most of what crossed the link, only to be dropped here.
+    engine = FakeEngine()
+    _, session = online_session(engine)
+    watcher = HostWatcher(session, Updates().put, history_seconds=60).start()
+    try:
+        until(lambda: engine.streams and engine.history_params, "the stream and the history")
+        for params in (engine.streams[0].params, engine.history_params[0]):
+            wanted = params["filters"]["event"]
+            assert params["filters"]["type"] == ["container"]
+            assert not [action for action in wanted if action.startswith("exec_")]
+            assert {"start", "die", "destroy", "oom", "health_status"} <= set(wanted)
+    finally:
+        watcher.stop()

@@ -27,6 +27,7 @@ from corral.tui.console.keys_help import show_help
 from corral.tui.console.model.data import ConsoleData, Usage, Watcher, display_name
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.model.inventory_watch import POLL_SECONDS, InventoryWatch
+from corral.tui.console.model.stats_schedule import StatsSchedule
 from corral.tui.console.model.store import ContainerStore
 from corral.tui.console.reconnect_ui import reconnect_now
 from corral.tui.console.screens.fleet_follow import FleetFollow
@@ -162,6 +163,10 @@ class ConsoleScreen(FleetFollow, Screen):
         self._listing_asked_at = 0.0
         #: The swarm read failures last told (told again only when they change).
         self._swarm_told: dict[str, set[str]] = {}
+        #: A stats read is running (the next waits for it).
+        self._stats_reading = False
+        #: Quiet containers' figures are read less often.
+        self.stats_schedule = StatsSchedule()
 
     # --- layout -------------------------------------------------------------
 
@@ -188,7 +193,7 @@ class ConsoleScreen(FleetFollow, Screen):
         self.sub_title = f"{len(self.fleet.sessions)} hosts"
         self.watch_new_hosts()
         self.set_interval(DRAIN_SECONDS, self.drain_updates)
-        self.set_interval(HOSTS_REFRESH_SECONDS, self.load_hosts)
+        self.set_interval(HOSTS_REFRESH_SECONDS, self.refresh_hosts_view)
         self.set_interval(STATS_SECONDS, self.sample_visible_stats)
         # Uptimes count on between events; only the changed cells redraw.
         self.set_interval(UPTIME_SECONDS, self.query_one(ContainersView).redraw)
@@ -223,6 +228,8 @@ class ConsoleScreen(FleetFollow, Screen):
         for host in self._gone:
             rows_changed |= self.store.forget_host(host)
         if rows_changed:
+            self.query_one(HealthWatch).note_change()
+            self.stats_schedule.forget_except(set(self.store.rows))
             containers = self.query_one(ContainersView)
             containers.stale = dict(self.store.stale)
             containers.oom_killed = {
@@ -243,6 +250,11 @@ class ConsoleScreen(FleetFollow, Screen):
             events = self.query_one("#events", ResourceView)
             events.set_records({str(seq): event for seq, event in self.store.events})
 
+    def refresh_hosts_view(self) -> None:
+        """Read host facts again while the hosts view is shown (else it is read when shown)."""
+        if self.query_one(ContentSwitcher).current == "hosts":
+            self.load_hosts()
+
     @work(thread=True, exclusive=True, group="hosts")
     def load_hosts(self) -> None:
         """Host facts and details, off the UI thread."""
@@ -255,6 +267,10 @@ class ConsoleScreen(FleetFollow, Screen):
         were missing from it, or its listing failed while its engine restarted)."""
         online = {name for name, session in self.fleet.sessions.items() if session.online}
         returned = online - self._online_seen
+        if online != self._online_seen:
+            self.query_one(HealthWatch).note_change()
+        if returned:  # its engine may be another one now (the same-engine marks)
+            self.load_hosts()
         self._online_seen = online
         name = self.query_one(ContentSwitcher).current
         if name not in LISTED:
@@ -284,6 +300,8 @@ class ConsoleScreen(FleetFollow, Screen):
         view = self.query_one(ContainersView)
         if self.query_one(ContentSwitcher).current != "containers" or not view.row_count:
             return
+        if self._stats_reading:  # one read at a time: a slow host must not pile reads up
+            return
         first = view.scroll_offset.y
         keys = []
         for index in range(first, min(first + view.size.height, view.row_count)):
@@ -291,18 +309,23 @@ class ConsoleScreen(FleetFollow, Screen):
             row = view.records.get(key)
             if row is not None and row.state == "running":
                 keys.append(key)
-        self.read_stats(keys)
+        due = self.stats_schedule.due(keys)
+        if due:
+            self._stats_reading = True
+            self.read_stats(due)
 
-    @work(thread=True, exclusive=True, group="stats")
+    @work(thread=True, group="stats")
     def read_stats(self, keys: list[str]) -> None:
-        usage = self.data.usage(keys)
-        if usage is not None:
+        usage = None
+        try:
+            usage = self.data.usage(keys)
+        finally:
             self.post_message(self.StatsRead(usage))
 
     class StatsRead(Message):
-        """Fresh CPU and memory figures for some containers."""
+        """Fresh CPU and memory figures for some containers (None: none read)."""
 
-        def __init__(self, usage: Usage):
+        def __init__(self, usage: Usage | None):
             super().__init__()
             self.usage = usage
 
@@ -314,7 +337,10 @@ class ConsoleScreen(FleetFollow, Screen):
             self.query_one(StacksView).set_stack_states(message.report.states)
 
     def on_console_screen_stats_read(self, message: StatsRead) -> None:
-        self.query_one(ContainersView).set_usage(message.usage)
+        self._stats_reading = False
+        if message.usage is not None:
+            self.stats_schedule.read(message.usage)
+            self.query_one(ContainersView).set_usage(message.usage)
 
     def on_console_screen_loaded(self, message: Loaded) -> None:
         if message.view == "hosts":  # reading host facts notes each engine's ID

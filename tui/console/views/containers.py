@@ -13,7 +13,7 @@ from textual.message import Message
 from corral.backends.engine import ContainerRow
 from corral.backends.labels import PREVIOUS_SUFFIX
 from corral.tui.console.actions_ui import action_bindings
-from corral.tui.console.views.base import Column, ResourceView
+from corral.tui.console.views.base import Column, ResourceView, safe_cell
 from corral.tui.present.formatting import duration, human_size
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -249,13 +249,27 @@ class ContainersView(CheckedHealth, ResourceView):
         return super().sort_value(record, column)
 
     def set_usage(self, usage: dict[str, tuple[float | None, int | None]]) -> None:
-        """Show fresh CPU and memory figures (keys are `host/id`)."""
-        self.stats = usage
+        """Show fresh CPU and memory figures (keys are `host/id`).
+
+        Only cells whose text changed are updated: any update makes the table
+        draw every visible row again, and idle containers' figures rarely move.
+        """
+        # Figures not read this time (a quiet container's) stay as they were.
+        self.stats = {key: figures for key, figures in {**self.stats, **usage}.items()
+                      if key in self.records}
+        columns = self._column_keys
         for key, figures in usage.items():
-            if key in self.rows:
-                cpu, mem = _usage_cells(figures)
-                self.update_cell(key, "cpu", cpu)
-                self.update_cell(key, "mem", mem)
+            shown = self._shown_cells.get(key)
+            if key not in self.rows or shown is None:
+                continue
+            cells = dict(zip(columns, shown, strict=True))
+            fresh = dict(zip(("cpu", "mem"), map(safe_cell, _usage_cells(figures)),
+                             strict=True))
+            changed = {column: cell for column, cell in fresh.items() if cells[column] != cell}
+            for column, cell in changed.items():
+                self.update_cell(key, column, cell)
+            if changed:
+                self._shown_cells[key] = tuple({**cells, **changed}[column] for column in columns)
 
     def keep(self, record: ContainerRow) -> bool:
         return not self.problems_only or is_problem(record, self.oom_killed,

@@ -7,9 +7,17 @@ thread (changing nothing while a host is offline: re-placing its replicas
 is asked for with `R` on the stacks view), reports what each pass did as
 notifications (each thing once, not at every pass), and shows that it is
 acting. A read-only console does not act and says so.
+
+A pass with nothing to watch (no Rancher health check probed, nothing done,
+busy or failing) is not repeated every few seconds: the next one waits until
+the console reports a change (a container row or a host's state changed, see
+`note_change`) or `QUIET_SECONDS` have passed. An idle console then reads
+nothing it already knows from the engines' event streams.
 """
 
 from __future__ import annotations
+
+import time
 
 from rich.text import Text
 from textual import work
@@ -22,6 +30,10 @@ from corral.tui.console.model.data import ConsoleData
 
 #: Seconds between passes (`corral reconcile --watch`'s default interval).
 PASS_SECONDS = 5.0
+#: After a pass with nothing to watch, the longest wait for the next one when
+#: nothing changes (a safety net: a stack record written without any container
+#: changing is seen within this time).
+QUIET_SECONDS = 30.0
 ACTING = "♥ acting on health"
 READONLY = "♡ read-only: health not acted on"
 BLOCKED = "✖ not acting: one engine, two hosts"
@@ -35,6 +47,8 @@ class HealthWatch(Static):
             changes' lock).
         readonly: Never act; only say so.
         interval: Seconds between passes.
+        quiet_interval: Seconds between passes while there is nothing to watch and
+            nothing changes.
     """
 
     DEFAULT_CSS = """
@@ -59,12 +73,19 @@ class HealthWatch(Static):
             self.blocked = blocked
 
     def __init__(self, data: ConsoleData, *, readonly: bool = False,
-                 interval: float = PASS_SECONDS, **kwargs):
+                 interval: float = PASS_SECONDS, quiet_interval: float = QUIET_SECONDS,
+                 **kwargs):
         super().__init__(READONLY if readonly else ACTING, markup=False, **kwargs)
         self.data = data
         self.readonly = readonly
         self.interval = interval
+        self.quiet_interval = quiet_interval
         self.running = False
+        #: The last pass had nothing to watch; then only a change (or the quiet
+        #: interval) starts the next.
+        self.quiet = False
+        self._changed = True
+        self._started_at = 0.0
         #: What the last pass reported, so repeated lines are not notified again.
         self.told: set[str] = set()
         self.tooltip = self.ABOUT = (
@@ -77,10 +98,23 @@ class HealthWatch(Static):
         if not self.readonly:
             self.set_interval(self.interval, self.start_pass)
 
+    def note_change(self) -> None:
+        """Containers or hosts changed: the next tick runs a pass even after a quiet one."""
+        self._changed = True
+
+    def due(self) -> bool:
+        """Whether the next tick should run a pass (none running; see the module docstring)."""
+        if self.running:  # a slow host must not pile passes up
+            return False
+        return (not self.quiet or self._changed
+                or time.monotonic() - self._started_at >= self.quiet_interval)
+
     def start_pass(self) -> None:
-        """Start a pass unless one is still running (a slow host must not pile them up)."""
-        if not self.running:
+        """Start a pass if one is due."""
+        if self.due():
             self.running = True
+            self._changed = False
+            self._started_at = time.monotonic()
             self.run_pass()
 
     @work(thread=True, group="health")
@@ -99,6 +133,9 @@ class HealthWatch(Static):
 
     def on_health_watch_pass_done(self, message: PassDone) -> None:
         self.running = False
+        report = message.report
+        self.quiet = report is not None and message.error is None and not (
+            report.health or report.actions or report.errors or report.busy)
         self.set_class(message.blocked, "-blocked")
         self.tooltip = message.error if message.blocked else self.ABOUT
         if message.blocked:  # the screen tells it, in the host bar and once as an error
@@ -111,7 +148,6 @@ class HealthWatch(Static):
             self.set_class(True, "-failing")
             self.update(Text(f"{ACTING}: last pass failed"))
             return
-        report = message.report
         if report is None:  # skipped: the console is changing a stack
             return
         lines = {f"{stack}: {line}" for stack, lines in report.actions.items() for line in lines}

@@ -45,14 +45,15 @@ class Passes:
 
 
 class WatchApp(App):
-    def __init__(self, flow: Passes, readonly: bool = False):
+    def __init__(self, flow: Passes, readonly: bool = False, interval: float = 0.05):
         super().__init__()
         self.flow = flow
         self.readonly = readonly
+        self.interval = interval
 
     def compose(self) -> ComposeResult:
-        yield HealthWatch(self.flow, readonly=self.readonly, interval=0.05,  # type: ignore[arg-type]
-                          id="health")
+        yield HealthWatch(self.flow, readonly=self.readonly,  # type: ignore[arg-type]
+                          interval=self.interval, id="health")
 
 
 def report(**actions: list[str]) -> ReconcileReport:
@@ -205,3 +206,34 @@ async def test_confirm_or_rollback_with_nothing_pending_says_so_without_asking()
         assert messages(app) == ["Stack demo has nothing pending: no upgrade awaits confirm or"
                                  " rollback (state: active)."] * 2
         assert not flow.settled
+
+
+async def test_a_pass_with_nothing_to_watch_waits_for_a_change() -> None:
+    # An idle console re-read every host every 5 s to learn nothing the
+    # engines' event streams had not already said.
+    flow = Passes(ReconcileReport(), ReconcileReport(), report(demo=["recreated"]),
+                  ReconcileReport())
+    app = WatchApp(flow, interval=3600)  # the test ticks
+    async with app.run_test() as pilot:
+        watch = app.query_one(HealthWatch)
+
+        async def tick() -> None:
+            watch.start_pass()
+            await until(pilot, lambda: not watch.running, "the pass to end")
+
+        await tick()
+        assert flow.calls == 1 and watch.quiet
+        for _ in range(3):  # nothing changed: no pass
+            await tick()
+        assert flow.calls == 1
+        watch.note_change()  # a container or host changed
+        await tick()
+        assert flow.calls == 2
+        watch.note_change()
+        await tick()  # this one acts: the next tick runs again without a change
+        assert flow.calls == 3 and not watch.quiet
+        await tick()
+        assert flow.calls == 4 and watch.quiet
+        watch.quiet_interval = 0  # the safety net: a quiet pass is repeated after a while
+        await tick()
+        assert flow.calls == 5
