@@ -6,10 +6,12 @@ master-worker mode. Its haproxy.cfg (`haproxy.render`) lists the target
 services' running containers:
 
 - on the LB's own host, by their address on the stack network they share;
-- on another host, by that host's address and the port the target port is
-  published on (a target container that publishes nothing there cannot be
-  reached from another host's bridge network: it is left out, and
-  `refresh()` says so).
+- on another host, by its address on an overlay network it shares with the
+  LB container (same network ID on both hosts: the stack's overlay when its
+  hosts are in one swarm), else by that host's address and the port the
+  target port is published on (a target container that publishes nothing
+  there cannot be reached from another host's bridge network: it is left
+  out, and `refresh()` says so).
 
 The file (with the certificate files of https/tls rules, mode 0600, never
 in a label or the record: only their paths are) is written into the
@@ -94,6 +96,8 @@ def servers_for(stack: Stack, lb_host: str, lb_container: dict,
     service = stack.service(lb_container["Labels"][L.SERVICE])
     assert service.load_balancer is not None
     ours = set(_networks(lb_container))
+    # A bridge of the same name has another ID on each host; an overlay keeps one.
+    overlay_ids = {net.get("NetworkID") for net in _networks(lb_container).values()} - {None, ""}
     servers: dict[tuple[str, int], list[haproxy.Server]] = {}
     problems: list[str] = []
     for rule in service.load_balancer.rules:
@@ -114,6 +118,12 @@ def servers_for(stack: Stack, lb_host: str, lb_container: dict,
                         found.append(haproxy.Server(name, address, rule.target_port))
                     else:
                         problems.append(f"{name} shares no network with {_name(lb_container)}")
+                    continue
+                across = next((net.get("IPAddress") for _, net in sorted(
+                    _networks(container).items()) if net.get("NetworkID") in overlay_ids
+                    and net.get("IPAddress")), None)
+                if across:
+                    found.append(haproxy.Server(name, across, rule.target_port))
                     continue
                 public = next((p.get("PublicPort") for p in container.get("Ports") or []
                                if p.get("PrivatePort") == rule.target_port

@@ -12,10 +12,14 @@ LB = Service("lb", image="rancher/lb-service-haproxy:v0.9.14",
 STACK = Stack("st", "e", "1", services=(LB, Service("web", image="corral-lab/web:1")))
 
 
-def container(name: str, service: str, networks: dict[str, str], ports=(), state="running"):
+def container(name: str, service: str, networks: dict[str, str], ports=(), state="running",
+              ids: dict[str, str] | None = None):
+    ids = ids or {}
     return {"Names": [f"/{name}"], "State": state,
             "Labels": {L.STACK: "st", L.SERVICE: service},
-            "NetworkSettings": {"Networks": {n: {"IPAddress": ip} for n, ip in networks.items()}},
+            "NetworkSettings": {"Networks": {
+                n: {"IPAddress": ip, "NetworkID": ids.get(n, f"{n}-{ip}")}
+                for n, ip in networks.items()}},
             "Ports": [{"PrivatePort": p, "PublicPort": q, "Type": "tcp"} for p, q in ports]}
 
 
@@ -41,6 +45,21 @@ def test_servers_by_network_address_here_and_published_port_elsewhere() -> None:
                                        Server("st-web-2", "192.0.2.2", 32770)]}
     assert problems == ["st-web-3 on lab3 publishes no port for 8080; st-lb-1 on lab1 cannot"
                         " reach it"]
+
+
+def test_targets_on_other_hosts_are_reached_over_a_shared_overlay() -> None:
+    overlay = {"st_default": "ov1"}  # one network ID on every host: the stack's overlay
+    lb = container("st-lb-1", "lb", {"st_default": "10.9.0.2"}, ids=overlay)
+    view = {
+        "lab1": [lb],
+        "lab2": [container("st-web-2", "web", {"st_default": "10.9.0.5"}, ids=overlay)],
+        "lab3": [container("st-web-3", "web", {"st_default": "10.3.0.3"}, [(8080, 32771)])],
+    }
+    servers, problems = loadbalancer.servers_for(
+        STACK, "lab1", lb, view, {"lab2": "192.0.2.2", "lab3": "192.0.2.3"})
+    assert servers == {("web", 8080): [Server("st-web-2", "10.9.0.5", 8080),
+                                       Server("st-web-3", "192.0.2.3", 32771)]}
+    assert problems == []
 
 
 def test_describe_lists_rules_for_the_plan() -> None:
