@@ -1,4 +1,5 @@
-"""Swarm under the lab hosts: the cluster verbs through the CLI, and a stack's overlay.
+"""Swarm under the lab hosts: the cluster verbs through the CLI, a three-manager swarm
+running a stack as services with its quorum warnings, and a stack's overlay.
 
 The lab has no IPVS, so nothing here relies on a service's virtual IP or the
 ingress mesh: standalone containers on an attachable overlay resolve each
