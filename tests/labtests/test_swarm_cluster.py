@@ -1,4 +1,5 @@
-"""Swarm under the lab hosts: the cluster verbs through the CLI, and a stack's overlay.
+"""Swarm under the lab hosts: the cluster verbs through the CLI, a three-manager swarm
+running a stack as services with its quorum warnings, and a stack's overlay.
 
 The lab has no IPVS, so nothing here relies on a service's virtual IP or the
 ingress mesh: standalone containers on an attachable overlay resolve each
@@ -9,11 +10,13 @@ Every test starts and ends with the lab hosts outside any swarm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,7 @@ from corral.backends import labels as L
 from tests.support.deploy import corral_on
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
-from tests.support.swarm import no_swarm, swarm_of
+from tests.support.swarm import MANAGER_PORT, no_swarm, swarm_of
 from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
@@ -101,6 +104,77 @@ def test_init_status_join_leave_through_the_cli(lab: Lab, no_swarm: None) -> Non
     assert forced.returncode == 0, forced.stderr
     assert "lab3 is the last manager: the swarm ends: lab2 lose it too" in forced.stderr
     assert swarm_state(lab, "lab3")["LocalNodeState"] == "inactive"
+
+
+#: Reset rather than drop, so raft's sends fail at once rather than waiting on timeouts.
+REJECT = ["-j", "REJECT", "--reject-with", "tcp-reset"]
+
+
+@contextlib.contextmanager
+def raft_cut(lab: Lab, host: str) -> Iterator[None]:
+    """Drop `host`'s swarm manager traffic (port 2377, both ways) for the block: its manager
+    turns unreachable for the others while its engine and sshd still answer Corral."""
+    listed = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "lab" / "lab"),
+                             "status", "--json", "--dir", str(lab.dir)],
+                            capture_output=True, text=True, check=True)
+    netns = next(h["netns"] for h in json.loads(listed.stdout) if h["name"] == host)
+    rules = [["INPUT", "-p", "tcp", "--dport", str(MANAGER_PORT)],
+             ["OUTPUT", "-p", "tcp", "--dport", str(MANAGER_PORT)]]
+    iptables = ["nsenter", f"--net=/var/run/netns/{netns}", "iptables", "-w"]
+    for rule in rules:
+        subprocess.run([*iptables, "-I", *rule, *REJECT], check=True)
+    try:
+        yield
+    finally:
+        for rule in rules:
+            subprocess.run([*iptables, "-D", *rule, *REJECT], check=False)
+
+
+def test_three_managers_run_a_stack_and_warn_before_quorum_goes(
+        lab: Lab, no_swarm: None, tmp_path: Path) -> None:
+    made = corral_on(lab, "swarm", "init", "--hosts", "lab1,lab2,lab3", "--managers", "3",
+                     "--yes")
+    assert made.returncode == 0, made.stderr
+    swarm = status(lab)["swarms"][0]
+    assert swarm["managers"][0] == "lab1" and sorted(swarm["managers"]) == ["lab1", "lab2", "lab3"]
+    assert swarm["quorum"] == {"managers": 3, "reachable": 3, "needed": 2, "held": True,
+                               "tolerates": 1}
+    assert {n["host"]: n["role"] for n in swarm["nodes"]} == {
+        "lab1": "manager", "lab2": "manager", "lab3": "manager"}
+
+    folder = tmp_path / "trio"
+    folder.mkdir()
+    (folder / "docker-compose.yml").write_text(
+        "version: '2'\nservices:\n  kv:\n    image: corral-lab/busybox:1\n"
+        "    command: [sleep, '3600']\n")
+    (folder / "rancher-compose.yml").write_text("version: '2'\nservices:\n  kv:\n    scale: 3\n")
+    try:
+        deployed = corral_on(lab, "deploy", str(folder), "--stack", "trio", "--engine", "swarm",
+                             "--yes")
+        assert deployed.returncode == 0, deployed.stderr
+        assert "3/3 running" in deployed.stderr
+        found = engine(lab.host("lab2").socket).api.services(
+            filters={"label": f"{L.STACK}=trio"})  # any manager lists it
+        assert [s["Spec"]["Name"] for s in found] == ["trio_kv"]
+
+        # Three healthy managers: leaving one keeps quorum but spends the spare.
+        declined = corral_tty(lab, "n", "swarm", "leave", "lab3")
+        assert "2 managers left: the swarm then tolerates no manager failure" in declined.stderr
+        assert declined.returncode == 1 and "nothing changed" in declined.stderr
+
+        # One manager cut off: leaving another would lose quorum, and Corral says so first.
+        with raft_cut(lab, "lab3"):
+            manager = engine(lab.host("lab1").socket).api
+            wait_until(lambda: sum((n.get("ManagerStatus") or {}).get("Reachability")
+                                   == "reachable" for n in manager.nodes()) == 2,
+                       "lab3 unreachable to the other managers", timeout=20)
+            declined = corral_tty(lab, "n", "swarm", "leave", "lab2")
+            assert ("quorum would be lost: 1 of 2 managers would answer, 2 needed"
+                    in declined.stderr), declined.stderr
+            assert declined.returncode == 1
+        assert swarm_state(lab, "lab2")["ControlAvailable"]
+    finally:
+        corral_on(lab, "rm", "trio", "--engine", "swarm", "--yes")
 
 
 @pytest.fixture
