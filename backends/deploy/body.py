@@ -20,6 +20,7 @@ import json
 import re
 
 from corral.backends import labels as L
+from corral.backends.engine.healthcheck import healthcheck_body
 from corral.backends.plan.board import memory_request
 from corral.backends.plan.rules import replica_labels, replica_name
 from corral.catalog.spec import MASK, Service, Stack, mask_secrets
@@ -140,7 +141,7 @@ def template(stack: Stack, service: Service) -> dict:
         if value:
             config[key] = value
     if service.healthcheck is not None:
-        config["Healthcheck"] = _healthcheck(service)
+        config["Healthcheck"] = healthcheck_body(service.healthcheck)
     if "stop_grace_period" in service.extra:
         config["StopTimeout"] = int(service.extra["stop_grace_period"])  # type: ignore[call-overload]
     anonymous = {m.target: {} for m in service.volumes if m.kind == "anonymous"}
@@ -155,21 +156,6 @@ def template(stack: Stack, service: Service) -> dict:
     if endpoints:
         config["_endpoints"] = endpoints
     return config
-
-
-def _healthcheck(service: Service) -> dict:
-    check = service.healthcheck
-    assert check is not None
-    if check.disable:
-        return {"Test": ["NONE"]}
-    body: dict = {"Test": list(check.test)}
-    for key, value in (("Interval", check.interval), ("Timeout", check.timeout),
-                       ("StartPeriod", check.start_period)):
-        if value is not None:
-            body[key] = int(value * _NS)
-    if check.retries is not None:
-        body["Retries"] = check.retries
-    return body
 
 
 def _host_config(stack: Stack, service: Service) -> dict:

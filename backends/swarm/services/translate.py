@@ -42,6 +42,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from corral.backends import labels as L
+from corral.backends.engine.healthcheck import healthcheck_body
 from corral.catalog.spec import Affinity, HealthCheck, Service, Stack, mask_secrets
 
 #: docker stack's label: `docker stack ls` and the console's grouping read it.
@@ -352,18 +353,8 @@ def _restart(service: Service) -> dict:
 
 
 def _healthcheck(service: Service, out: _Collect) -> dict | None:
-    check = service.healthcheck
-    if check is not None:
-        if check.disable:
-            return {"Test": ["NONE"]}
-        body: dict = {"Test": list(check.test)}
-        for key, value in (("Interval", check.interval), ("Timeout", check.timeout),
-                           ("StartPeriod", check.start_period)):
-            if value is not None:
-                body[key] = int(value * _NS)
-        if check.retries is not None:
-            body["Retries"] = check.retries
-        return body
+    if service.healthcheck is not None:
+        return healthcheck_body(service.healthcheck)
     if service.health_check is None:
         return None
     rancher = service.health_check
