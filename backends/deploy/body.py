@@ -152,6 +152,8 @@ def template(stack: Stack, service: Service) -> dict:
     config["_aliases"] = [service.name] + ([service.container_name]
                                            if service.container_name else [])
     config["_links"] = [[link.target, link.alias] for link in service.links]
+    if service.external_links:  # joined per host (`extlinks`); here only for the hash
+        config["_external"] = [[link.target, link.alias] for link in service.external_links]
     endpoints = network_endpoints(stack, service)
     if endpoints:
         config["_endpoints"] = endpoints
@@ -298,6 +300,7 @@ def instantiate(stack: Stack, service: Service, index: int, peers: dict[str, str
     body = copy.deepcopy(template(stack, service))
     networks, aliases, links = body.pop("_networks"), body.pop("_aliases"), body.pop("_links")
     endpoints = body.pop("_endpoints", {})
+    body.pop("_external", None)
     if overlay:
         aliases += sorted({link.alias for other in stack.services for link in other.links
                            if link.target == service.name and link.alias not in aliases})

@@ -44,6 +44,7 @@ from corral.backends.deploy.objects import (
 from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.deploy.start_order import wait_dependencies
 from corral.backends.errors import BackendError, DeployError, DockerApiError, PreflightError
+from corral.backends.plan.extlinks import external_joins
 from corral.backends.plan.model import CREATE, REMOVE, REPLACE, START, Step
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
@@ -87,6 +88,7 @@ class HostWork:
             final[step.host].append(step)
         work: dict[str, HostWork] = {}
         pending: list[tuple[HostWork, Step, dict, list]] = []
+        joins = external_joins(stack, prepared.state.hosts, plan.steps)
         for step in plan.changes:
             item = work.setdefault(step.host, HostWork(step.host))
             item.steps.append(step)
@@ -98,6 +100,10 @@ class HostWork:
                                             prepared.hashes[service.name],
                                             prepared.definition.generation,
                                             overlay=bool(plan.overlay))
+            # Another stack's network: joined without aliases of ours (its
+            # services' names are its own), the link alias naming its container.
+            extra = [*extra, *((network, [], None, links) for network, links
+                               in joins.endpoints(service.name, step.host))]
             pending.append((item, step, body, extra))
             item.networks.update(service_networks(stack, service))
             item.volumes.update(replica_volumes(stack, service, step.index))
@@ -332,12 +338,13 @@ def create_container(session: HostSession, item: Step, body: dict, extra: list,
                               " is not part of the stack; rename or remove it",
                               host=session.name) from exc
         raise
-    for network, aliases, ipam in extra:
+    for network, aliases, ipam, *links in extra:
         ipam = ipam or {}
-        session.call(lambda client, n=network, a=aliases, i=ipam:
+        session.call(lambda client, n=network, a=aliases, i=ipam, k=links:
                      client.api.connect_container_to_network(
-                         item.name, n, aliases=a, ipv4_address=i.get("IPv4Address"),
-                         ipv6_address=i.get("IPv6Address")))
+                         item.name, n, aliases=a or None, ipv4_address=i.get("IPv4Address"),
+                         ipv6_address=i.get("IPv6Address"),
+                         links=[tuple(x.split(":", 1)) for x in k[0]] if k and k[0] else None))
     if before_start is not None:
         before_start()
     if start:

@@ -13,7 +13,7 @@ import json
 from corral.backends import labels as L
 from corral.backends.deploy.body import network_name, volume_name
 from corral.backends.deploy.record import Definition, encode, record_name
-from corral.backends.errors import NotFound
+from corral.backends.errors import DockerApiError, NotFound
 from corral.backends.ssh.session import HostSession
 from corral.catalog.spec import Network, Stack
 
@@ -158,6 +158,30 @@ def remove_container(session: HostSession, ref: str, timeout: int = 10) -> None:
         session.call(lambda client: client.api.remove_container(ref, v=True, force=True))
     except NotFound:
         pass
+
+
+def remove_network(session: HostSession, name: str) -> list[str]:
+    """Remove a stack network unless containers of other stacks still join it.
+
+    Another stack's `external_links` join this network: removing it would
+    fail (the engine refuses a network with endpoints) and leave the rest of
+    the removal undone, and disconnecting them would break that stack's link
+    silently. It is kept instead (deploying the stack again reuses it).
+
+    Returns:
+        The containers still joined (the network is kept), or [] (removed).
+    """
+    found = session.call(lambda client: client.api.inspect_network(name))
+    joined = sorted(e.get("Name") or cid[:12] for cid, e in (found.get("Containers") or {}).items())
+    if joined:
+        return joined
+    try:
+        session.call(lambda client: client.api.remove_network(name))
+    except DockerApiError as exc:
+        if exc.status != 403:  # 403: endpoints joined on another host of the overlay
+            raise
+        return ["containers on other hosts"]
+    return []
 
 
 def stack_networks(session: HostSession, stack: str, scope: str | None = None) -> list[str]:

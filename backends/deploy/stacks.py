@@ -19,6 +19,7 @@ from corral.backends.deploy.files_hosts import remove_files
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.objects import (
     remove_container,
+    remove_network,
     remove_volume,
     stack_networks,
     stack_volumes,
@@ -212,6 +213,16 @@ def remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
         return errors
 
 
+def _network_gone(host: str, stack: str, network: str, joined: list[str]) -> Progress:
+    """The progress line of a stack network removed, or kept for the containers joined."""
+    if not joined:
+        return Progress(host, network, "network", "done", "removed")
+    return Progress(host, network, "network", "done",
+                    f"kept: {', '.join(joined)} still join it (another stack's external_links);"
+                    f" deploying {stack} again reuses it, or `docker network rm {network}`"
+                    f" on {host} once they left")
+
+
 def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
             on_progress: ProgressCallback | None) -> dict[str, str]:
     report = on_progress or (lambda _: None)
@@ -231,8 +242,7 @@ def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
             report(Progress(host, container_name, "remove", "done"))
         # An overlay goes last, through a manager, once every host's containers left it.
         for network in stack_networks(session, name, scope="local"):
-            session.call(lambda client, n=network: client.api.remove_network(n))
-            report(Progress(host, network, "network", "done", "removed"))
+            report(_network_gone(host, name, network, remove_network(session, network)))
         if volumes:
             for volume in stack_volumes(session, name):
                 remove_volume(session, volume)
@@ -246,9 +256,10 @@ def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
 
     def overlays(session: HostSession) -> None:
         for network in stack_networks(session, name, scope="swarm"):
+            joined: list[str] = []
             with contextlib.suppress(NotFound):  # another manager removed it first
-                session.call(lambda client, n=network: client.api.remove_network(n))
-            report(Progress(session.name, network, "network", "done", "removed"))
+                joined = remove_network(session, network)
+            report(_network_gone(session.name, name, network, joined))
 
     errors = {}
     results = fleet.query(work, hosts=state.online)

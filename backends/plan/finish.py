@@ -39,14 +39,14 @@ def follow_shared(stack: Stack, steps: list[Step]) -> list[Step]:
 
 
 def link_warnings(stack: Stack, steps: list[Step], across: bool = False) -> list[str]:
-    """A warning per link whose target does not run on every host of the linking service,
-    and per external link (not made).
+    """A warning per link whose target does not run on every host of the linking service
+    (external links: `extlinks.external_joins`).
 
     Args:
         stack: The stack.
         steps: The plan's steps.
         across: The stack's network spans its hosts (an overlay): links
-            resolve everywhere, so only external links are warned of.
+            resolve everywhere: no warning.
     """
     where: dict[str, set[str]] = defaultdict(set)
     for step in steps:
@@ -64,11 +64,6 @@ def link_warnings(stack: Stack, steps: list[Step], across: bool = False) -> list
                     f"so the link resolves only where both run; `corral swarm init --hosts "
                     f"{','.join(used)}` makes them one swarm, and the stack's network an "
                     f"overlay across them")
-        for link in service.external_links:
-            warnings.append(
-                f"{service.name}'s external link to {link.target} (as {link.alias}) is not"
-                f" made: Corral's stacks do not join each other's networks; reach it by a"
-                f" published port or an external network both stacks declare")
     return warnings
 
 

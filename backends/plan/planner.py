@@ -40,6 +40,7 @@ from corral.backends.plan.board import (
     published_ports,
     service_order,
 )
+from corral.backends.plan.extlinks import external_joins
 from corral.backends.plan.finish import follow_shared, link_warnings, subnet_warnings
 from corral.backends.plan.model import (
     CONFIG_CHANGED,
@@ -153,6 +154,11 @@ class _Planner:
         self.steps = follow_shared(self.stack, self.steps)
         span = overlay_span(self.steps, self.hosts) if self.overlay else ()
         notes = [f"overlay {self.stack.name}_default spans {', '.join(span)}"] if span else []
+        joins = external_joins(self.stack, self.hosts, self.steps)
+        if joins.errors:
+            raise PlanError(f"cannot plan stack {self.stack.name}: {'; '.join(joins.errors)}")
+        notes += joins.notes
+        self.warnings.extend(joins.warnings)
         self.warnings.extend(link_warnings(self.stack, self.steps, across=bool(span)))
         self.warnings.extend(subnet_warnings(self.stack, self.steps, across=bool(span)))
         rank = {name: i for i, name in enumerate(service_order(self.stack))}

@@ -300,12 +300,12 @@ def test_links_across_hosts_are_warned_about() -> None:
     assert plan(together, THREE).warnings == ()
 
 
-def test_external_links_are_warned_about_not_dropped_silently() -> None:
-    st = stack(svc("web", external_links=(Link("shop/db", "db"),)))
+def test_external_links_to_a_container_name_are_warned_about_not_dropped_silently() -> None:
+    st = stack(svc("web", external_links=(Link("legacy-db", "db"),)))
     assert plan(st, THREE).warnings == (
-        "web's external link to shop/db (as db) is not made: Corral's stacks do not join each"
-        " other's networks; reach it by a published port or an external network both stacks"
-        " declare",)
+        "web's external link to legacy-db (as db) is not made: it names no service of another"
+        " Corral stack (STACK/SERVICE); reach it by a published port or an external network"
+        " both stacks declare",)
 
 
 def test_volumes_from_another_service_needs_it_on_the_host() -> None:
