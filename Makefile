@@ -45,7 +45,7 @@ demo: lab-up
 # state: each worker has its own gate, tmp dirs and XDG dirs), then the lab tests on
 # LAB_XDIST workers, each with its own lab (CORRAL_TEST_LAB_DIR-gwN), a whole test
 # file per worker (--dist loadfile: a file's tests share their module fixtures).
-# The lab part mostly waits on hosts, so two labs at once nearly halve it;
+# The lab part mostly waits on hosts: two labs at once take about half as long;
 # LAB_XDIST=0 runs it serially on one lab. Both runs always run; `make test` fails
 # if either did.
 XDIST ?= 2
