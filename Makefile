@@ -42,15 +42,21 @@ demo: lab-up
 	$(CORRAL_LAB)
 
 # Two pytest runs: everything but the lab tests on XDIST workers (they share no
-# state: each worker has its own gate, tmp dirs and XDG dirs), then the lab tests
-# serially on the one session lab. Both always run; `make test` fails if either did.
+# state: each worker has its own gate, tmp dirs and XDG dirs), then the lab tests on
+# LAB_XDIST workers, each with its own lab (CORRAL_TEST_LAB_DIR-gwN), a whole test
+# file per worker (--dist loadfile: a file's tests share their module fixtures).
+# The lab part mostly waits on hosts: two labs at once take about half as long;
+# LAB_XDIST=0 runs it serially on one lab. Both runs always run; `make test` fails
+# if either did.
 XDIST ?= 2
+LAB_XDIST ?= 2
 test: deps venv
 	$(VENV)/bin/ruff check .
 	@status=0; \
 	$(VENV)/bin/pytest -q -n $(XDIST) --durations=10 tests --ignore=tests/labtests \
 	  || status=$$?; \
-	CORRAL_REQUIRE_LAB=1 $(VENV)/bin/pytest -q --durations=25 tests/labtests || status=$$?; \
+	CORRAL_REQUIRE_LAB=1 $(VENV)/bin/pytest -q -n $(LAB_XDIST) --dist loadfile \
+	  --durations=25 tests/labtests || status=$$?; \
 	exit $$status
 
 lint: venv

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.lab import LAB_SCRIPT, Lab, LabHost
+from tests.support.lab import LAB_SCRIPT, Lab, LabHost, worker_suffix
 
-LAB_DIR = Path(os.environ.get("CORRAL_TEST_LAB_DIR", "/tmp/corral-lab-test"))
+LAB_DIR = Path(os.environ.get("CORRAL_TEST_LAB_DIR", "/tmp/corral-lab-test") + worker_suffix())
 # `make test` sets this so that a machine unable to run the lab fails loudly
 # instead of silently skipping every acceptance test.
 REQUIRE_LAB = os.environ.get("CORRAL_REQUIRE_LAB") == "1"

@@ -530,6 +530,23 @@ def lab_lock(directory: str, create: bool = False) -> Iterator[None]:
         os.close(fd)
 
 
+#: Machine-wide lock held while a lab picks its subnet and creates its bridge, so two
+#: labs coming up at once (xdist workers) never take the same 10.213.n.0/24.
+NETWORK_LOCK = "/run/corral-lab-network.lock"
+
+
+@contextlib.contextmanager
+def file_lock(path: str) -> Iterator[None]:
+    """An exclusive flock on `path` (made if missing), released on exit or process death."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def parallel(func: Callable, items: Iterable, workers: int = 8) -> list:
     """Run func(item) for each item in threads; the first failure cancels the rest and is
     raised once every worker has returned."""

@@ -1,7 +1,7 @@
 """The lab's own behaviour: `tests/lab/lab` up, status, fault and down.
 
-Uses its own two-host lab in /tmp/corral-lab-selftest, so that the session lab of
-the acceptance tests (/tmp/corral-lab-test) is left alone.
+Uses its own two-host lab in /tmp/corral-lab-selftest (`-gwN` under xdist worker gwN),
+so that the session lab of the acceptance tests (/tmp/corral-lab-test[-gwN]) is left alone.
 """
 
 from __future__ import annotations
@@ -24,14 +24,15 @@ import docker
 import pytest
 import yaml
 
-from tests.support.lab import load_labkit
+from tests.support.lab import load_labkit, worker_suffix
 from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SCRIPT = ROOT / "tests" / "lab" / "lab"
-SELFTEST_DIR = Path(os.environ.get("CORRAL_SELFTEST_LAB_DIR", "/tmp/corral-lab-selftest"))
+SELFTEST_DIR = Path(os.environ.get("CORRAL_SELFTEST_LAB_DIR", "/tmp/corral-lab-selftest")
+                    + worker_suffix())
 REQUIRE_LAB = os.environ.get("CORRAL_REQUIRE_LAB") == "1"
 
 

@@ -81,11 +81,25 @@ def ensure_cache(cache: Path = CACHE) -> Path:
     Built in `cache.tmp-PID` and renamed into place once complete, so an interrupted
     build never leaves a half root behind the cache's name.
     """
-    if (cache / "root" / "etc" / "os-release").is_file() and (cache / "debs").is_dir():
+    if _cache_complete(cache):
         return cache
     if shutil.which("debootstrap") is None:
         raise BareHostError("missing debootstrap (Debian package debootstrap): run make deps")
     cache.parent.mkdir(parents=True, exist_ok=True)
+    # Two xdist workers may both find the cache missing on a cold machine: one builds,
+    # the other waits on the lock and then finds it complete.
+    with labkit.file_lock(str(cache.parent / f".{cache.name}.lock")):
+        if not _cache_complete(cache):
+            _build_cache(cache)
+    return cache
+
+
+def _cache_complete(cache: Path) -> bool:
+    return (cache / "root" / "etc" / "os-release").is_file() and (cache / "debs").is_dir()
+
+
+def _build_cache(cache: Path) -> None:
+    """Build the cache in `cache.tmp-PID`, renamed into place once complete."""
     for stale in cache.parent.glob(cache.name + ".tmp-*"):
         pid = stale.name.rpartition("-")[2]
         if not (pid.isdigit() and labkit.is_alive(int(pid))):
@@ -115,7 +129,6 @@ def ensure_cache(cache: Path = CACHE) -> Path:
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return cache
 
 
 # --------------------------------------------------------------------------

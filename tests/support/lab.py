@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,15 @@ def load_labkit():
     spec.loader.exec_module(module)
     return module
 LAB_SCRIPT = ROOT / "tests" / "lab" / "lab"
+
+
+def worker_suffix() -> str:
+    """`-gw0`, `-gw1`… under pytest-xdist, else empty: each xdist worker brings up its
+    own lab (own directory, hence own id, bridge, subnet, namespaces and iptables tag),
+    so two workers never share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"-{worker}" if worker else ""
+
 
 #: The `lab fault` action that undoes each fault a test may inject.
 REPAIRS = {"sshd-stop": "sshd-start", "link-down": "link-up", "link-drop": "link-pass"}
