@@ -192,6 +192,11 @@ class Host:
     def sshd_config(self, port: int) -> str:
         return f"{self.dir}/sshd{port}.conf"
 
+    @property
+    def home(self) -> str:
+        """HOME of the lab's SSH sessions on this host (see `sshd_config_text`)."""
+        return f"{self.dir}/home"
+
     def sshd_pidfile(self, port: int) -> str:
         return f"{self.dir}/sshd{port}.pid"
 
@@ -1088,7 +1093,13 @@ def sshd_config_text(lab: Lab, host: Host, port: int) -> str:
     engine's UNIX socket, port 2222 does not. OpenSSH 9.2 keys streamlocal permission
     off the TCP forwarding setting (`AllowTcpForwarding no` also refuses every UNIX
     socket forward), so port 22 needs `local`; the namespace has no default route, so
-    TCP forwards reach nothing beyond the lab."""
+    TCP forwards reach nothing beyond the lab.
+
+    HOME is the host's own (empty) folder: the namespaces share this machine's
+    files, and bash run by sshd reads `~/.bashrc`; a login shell setup there (a
+    version manager's rehash holding a lock file, say) must not run in lab
+    sessions, where a fault that kills a session mid-way would leave its lock
+    behind and stall every later command."""
     stream = "yes" if port == SSH_PORT else "no"
     tcp = "local" if port == SSH_PORT else "no"
     return f"""\
@@ -1103,7 +1114,7 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 UsePAM no
 StrictModes no
-SetEnv DOCKER_HOST=unix://{host.socket}
+SetEnv DOCKER_HOST=unix://{host.socket} HOME={host.home}
 AllowStreamLocalForwarding {stream}
 AllowTcpForwarding {tcp}
 AllowAgentForwarding no
