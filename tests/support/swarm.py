@@ -28,7 +28,9 @@ def leave_swarms(lab: Lab) -> None:
         client = engine(host.socket)
         try:
             if (client.info().get("Swarm") or {}).get("LocalNodeState") != "inactive":
-                client.swarm.leave(force=True)
+                # The low-level call: `client.swarm` inspects the swarm first, which
+                # fails on a manager whose swarm lost its leader (the host then stayed).
+                client.api.leave_swarm(force=True)
         except docker.errors.APIError:
             pass  # not in a swarm after all, or leaving already
         finally:
@@ -57,9 +59,9 @@ def swarm_of(lab: Lab, managers: tuple[str, ...] = ("lab1",),
         for name, role in [(m, "Manager") for m in managers[1:]] + [(w, "Worker")
                                                                      for w in workers]:
             host = lab.host(name)
-            engine(host.socket).swarm.join([f"{first.address}:{MANAGER_PORT}"], tokens[role],
-                                           advertise_addr=host.address,
-                                           listen_addr=f"0.0.0.0:{MANAGER_PORT}")
+            engine(host.socket).api.join_swarm([f"{first.address}:{MANAGER_PORT}"],
+                                               tokens[role], advertise_addr=host.address,
+                                               listen_addr=f"0.0.0.0:{MANAGER_PORT}")
         yield first.name
     finally:
         leave_swarms(lab)

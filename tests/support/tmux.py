@@ -49,6 +49,9 @@ class TmuxTerminal:
             f"env {exports} {program}; printf '\\n[exit status %d]\\n' $?",
         )
         self._tmux("set-option", "-t", self.target, "remain-on-exit", "on")
+        # An Escape followed within tmux's escape-time by another key reaches the
+        # program as Alt+key: send each key as typed.
+        self._tmux("set-option", "-s", "escape-time", "0")
 
     def _tmux(self, *args: str) -> str:
         # An explicit environment: some libraries setenv COLUMNS/LINES behind
