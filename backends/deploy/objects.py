@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import time
+from collections.abc import Collection
 
 from corral.backends import labels as L
 from corral.backends.deploy.body import network_name, volume_name
@@ -160,7 +162,10 @@ def remove_container(session: HostSession, ref: str, timeout: int = 10) -> None:
         pass
 
 
-def remove_network(session: HostSession, name: str) -> list[str]:
+OTHER_HOSTS = "containers on other hosts"
+
+
+def remove_network(session: HostSession, name: str, gone: Collection[str] = ()) -> list[str]:
     """Remove a stack network unless containers of other stacks still join it.
 
     Another stack's `external_links` join this network: removing it would
@@ -168,11 +173,21 @@ def remove_network(session: HostSession, name: str) -> list[str]:
     the removal undone, and disconnecting them would break that stack's link
     silently. It is kept instead (deploying the stack again reuses it).
 
+    Args:
+        session: The host.
+        name: The network.
+        gone: Names of containers just removed: an overlay may still list them
+            (as remote endpoints) until the swarm has spread their removal.
+
     Returns:
         The containers still joined (the network is kept), or [] (removed).
     """
     found = session.call(lambda client: client.api.inspect_network(name))
-    joined = sorted(e.get("Name") or cid[:12] for cid, e in (found.get("Containers") or {}).items())
+    # An overlay lists the node's own load-balancer endpoint (`lb-NETWORK`) among
+    # its containers until the engine tears it down, a moment after the last
+    # container left: it is the network's, not another stack's.
+    joined = sorted(e.get("Name") or cid[:12] for cid, e in (found.get("Containers") or {}).items()
+                    if not cid.startswith("lb-") and e.get("Name") not in gone)
     if joined:
         return joined
     try:
@@ -180,8 +195,34 @@ def remove_network(session: HostSession, name: str) -> list[str]:
     except DockerApiError as exc:
         if exc.status != 403:  # 403: endpoints joined on another host of the overlay
             raise
-        return ["containers on other hosts"]
+        return [OTHER_HOSTS]
     return []
+
+
+def remove_overlay(session: HostSession, name: str, gone: Collection[str] = (),
+                   settle: float = 30.0) -> list[str]:
+    """Remove a stack's overlay through a manager once the swarm learnt its containers left.
+
+    A container removed on another host leaves the overlay a moment later on
+    the manager (its network attachment is released through the swarm), so a
+    refusal for endpoints elsewhere is retried for `settle` seconds before the
+    network is kept.
+
+    Args:
+        session: A manager of the swarm.
+        name: The overlay.
+        gone: As `remove_network`.
+        settle: Seconds to keep retrying a refusal.
+
+    Returns:
+        As `remove_network`.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        joined = remove_network(session, name, gone)
+        if joined != [OTHER_HOSTS] or time.monotonic() > deadline:
+            return joined
+        time.sleep(0.5)
 
 
 def stack_networks(session: HostSession, stack: str, scope: str | None = None) -> list[str]:

@@ -20,6 +20,7 @@ from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.objects import (
     remove_container,
     remove_network,
+    remove_overlay,
     remove_volume,
     stack_networks,
     stack_volumes,
@@ -254,11 +255,13 @@ def _remove(fleet: Fleet, state: FleetState, name: str, *, volumes: bool,
         for volume in records.get(host, []):
             remove_volume(session, volume)
 
+    gone = {container_name for found in containers.values() for container_name, _ in found}
+
     def overlays(session: HostSession) -> None:
         for network in stack_networks(session, name, scope="swarm"):
             joined: list[str] = []
             with contextlib.suppress(NotFound):  # another manager removed it first
-                joined = remove_network(session, network)
+                joined = remove_overlay(session, network, gone)
             report(_network_gone(session.name, name, network, joined))
 
     errors = {}

@@ -259,6 +259,6 @@ def test_webrtc_demo_moves_onto_an_overlay_and_answers_across_hosts(
             assert removed.returncode == 0, removed.stderr
             manager = engine(lab.host("lab1").socket)
             wait_until(lambda: not manager.networks.list(names=[f"{STACK}_default"]),
-                       "the overlay removed", timeout=20)
+                       f"the overlay removed (rm said: {removed.stdout[-800:]})", timeout=20)
     finally:
         corral_on(lab, "rm", STACK, "--yes")

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from corral.backends.deploy.body import config_hash, instantiate
 from corral.backends.deploy.host import create_container
-from corral.backends.deploy.objects import remove_network
+from corral.backends.deploy.objects import remove_network, remove_overlay
 from corral.backends.deploy.stacks import _network_gone
 from corral.backends.errors import DockerApiError
 from corral.backends.plan.model import CREATE, Step
@@ -86,3 +86,30 @@ def test_a_network_another_stack_still_joins_is_kept_not_a_failure_half_way() ->
     assert remove_network(_net_session(refused), "shop_default") == ["containers on other hosts"]
     free = _NetApi({})
     assert remove_network(_net_session(free), "shop_default") == [] and free.removed
+
+
+def test_an_overlays_own_endpoints_and_the_containers_just_removed_do_not_keep_it() -> None:
+    api = _NetApi({"lb-shop_default": {"Name": "shop_default-endpoint"},
+                   "ep-0a1b2c": {"Name": "shop-web-2"}})
+    assert remove_network(_net_session(api), "shop_default", gone={"shop-web-2"}) == []
+    assert api.removed == ["shop_default"]
+
+
+def test_an_overlay_refused_for_endpoints_elsewhere_is_removed_once_the_swarm_learnt(
+        monkeypatch) -> None:
+    class _Settling(_NetApi):
+        """Refuses once (the other host's endpoint not yet released), then removes."""
+
+        def remove_network(self, name: str) -> None:
+            try:
+                super().remove_network(name)
+            finally:
+                self.refuse = False
+
+    monkeypatch.setattr("corral.backends.deploy.objects.time.sleep", lambda _: None)
+    api = _Settling({}, refuse=True)
+    assert remove_overlay(_net_session(api), "shop_default") == []
+    assert api.removed == ["shop_default"]
+    stuck = _NetApi({}, refuse=True)
+    assert remove_overlay(_net_session(stuck), "shop_default", settle=0) == [
+        "containers on other hosts"]
