@@ -30,11 +30,13 @@ from corral.backends.deploy.stacks import (
     summarize,
     volumes_of,
 )
+from corral.backends.deploy.swarm_images import apply_swarm, plan_swarm
 from corral.backends.deploy.tombstone import explicit as explicit_deploy
 from corral.backends.deploy.upgrade import confirm, rollback, upgrade
 
 __all__ = [
     "apply",
+    "apply_swarm",
     "ApplyResult",
     "break_lease",
     "explicit_deploy",
@@ -55,6 +57,7 @@ __all__ = [
     "human_bytes",
     "ImageRow",
     "plan_images",
+    "plan_swarm",
     "PULL_MODES",
     "preflight",
     "prepare",
