@@ -31,6 +31,7 @@ from corral.backends.deploy.stacks import (
     volumes_of,
 )
 from corral.backends.deploy.swarm_images import apply_swarm, plan_swarm
+from corral.backends.deploy.swarm_seed import swarm_deployed
 from corral.backends.deploy.tombstone import explicit as explicit_deploy
 from corral.backends.deploy.upgrade import confirm, rollback, upgrade
 
@@ -74,6 +75,7 @@ __all__ = [
     "rollback",
     "StackSummary",
     "summarize",
+    "swarm_deployed",
     "upgrade",
     "upgrade_questions",
     "upgrade_seed",

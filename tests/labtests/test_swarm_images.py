@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from corral.backends import labels as L
+from tests.labtests.test_deploy_bundle import loads_since
 from tests.support.catalog_tree import write_tree
 from tests.support.deploy import corral_on
 from tests.support.images import MB, build_layered_image, remove_image
@@ -59,23 +60,17 @@ def bundled(lab: Lab, tmp_path_factory: pytest.TempPathFactory):
     for host in lab.hosts:
         remove_image(engine(host.socket), ref)
     yield {"ref": ref, "repo": repo, "id": image_id, "path": path}
-    corral_on(lab, "rm", STACK, "--engine", "swarm", "--yes")
+    remove_all(lab, STACK, ref)
+
+
+def remove_all(lab: Lab, stack: str, ref: str) -> None:
+    """The swarm stack removed, its tasks' containers gone, then its image on every host."""
+    corral_on(lab, "rm", stack, "--engine", "swarm", "--yes")
     wait_until(lambda: not any(engine(h.socket).containers.list(
-        all=True, filters={"label": f"{L.STACK}={STACK}"}) for h in lab.hosts),
+        all=True, filters={"label": f"{L.STACK}={stack}"}) for h in lab.hosts),
         "the tasks' containers gone", timeout=30)
     for host in lab.hosts:
         remove_image(engine(host.socket), ref)
-
-
-def loads_since(lab: Lab, since: float) -> dict[str, int]:
-    """Per node, the image loads its engine reported since `since`."""
-    counts = {}
-    for name in NODES:
-        events = engine(lab.host(name).socket).events(
-            since=int(since), until=int(time.time()) + 1, decode=True,
-            filters={"type": "image", "event": "load"})
-        counts[name] = sum(1 for _ in events)
-    return counts
 
 
 def running_nodes(lab: Lab, stack: str, service: str) -> set[str]:
@@ -112,7 +107,7 @@ def test_a_bundle_deploy_pushes_to_every_node_before_the_service(
     assert deployed.returncode == 0, deployed.stderr
     for name in NODES:
         assert engine(lab.host(name).socket).images.get(ref).id == bundled["id"]
-    assert loads_since(lab, started) == {name: 1 for name in NODES}
+    assert loads_since(lab, started, NODES) == {name: 1 for name in NODES}
     wait_until(lambda: running_nodes(lab, STACK, "app") == node_ids(lab),
                "a task on every node", timeout=30)
 
@@ -122,7 +117,7 @@ def test_a_bundle_deploy_pushes_to_every_node_before_the_service(
     assert again.returncode == 0, again.stderr
     assert "Images: 1 present on lab1, lab2, lab3." in again.stdout, again.stdout
     assert "Nothing to do" in again.stdout and "push" not in again.stdout
-    assert loads_since(lab, started) == {name: 0 for name in NODES}
+    assert loads_since(lab, started, NODES) == {name: 0 for name in NODES}
 
 
 def test_without_a_bundle_an_image_one_node_holds_is_pushed_to_the_others(
@@ -151,9 +146,4 @@ def test_without_a_bundle_an_image_one_node_holds_is_pushed_to_the_others(
         wait_until(lambda: running_nodes(lab, stack, "app") == node_ids(lab),
                    "a task on every node", timeout=30)
     finally:
-        corral_on(lab, "rm", stack, "--engine", "swarm", "--yes")
-        wait_until(lambda: not any(engine(h.socket).containers.list(
-            all=True, filters={"label": f"{L.STACK}={stack}"}) for h in lab.hosts),
-            "the tasks' containers gone", timeout=30)
-        for host in lab.hosts:
-            remove_image(engine(host.socket), ref)
+        remove_all(lab, stack, ref)

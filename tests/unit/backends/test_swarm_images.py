@@ -85,3 +85,24 @@ def test_a_plan_whose_nodes_all_hold_the_images_is_a_no_op() -> None:
     assert plan.no_op
     plan.images.append(ImageRow("lab3", "team/web:2", "push", "lab2"))
     assert not plan.no_op
+
+
+def test_the_swarm_record_becomes_a_definition_at_the_running_replicas(monkeypatch) -> None:
+    from corral.backends.deploy import swarm_seed
+    from corral.backends.swarm import SwarmStack
+    from corral.backends.swarm.services import read_record, record_labels
+    from corral.catalog.answers import Answers
+
+    st = stack(replace(svc("web"), scale=1), svc("agent", is_global=True), name="demo")
+    answers = Answers({"GREETING": "hi", "PW": "s3cret"}, secret_names=frozenset({"PW"}))
+    record = read_record(record_labels(st, answers, 3))
+    rows = ({"name": "web", "desired": 4}, {"name": "agent", "desired": None})
+    monkeypatch.setattr(swarm_seed, "list_stacks",
+                        lambda fleet: [SwarmStack("demo", "m", rows, record)])
+    definition = swarm_seed.swarm_deployed(None, "demo")  # type: ignore[arg-type]
+    assert definition.generation == 3 and definition.answers == {"GREETING": "hi"}
+    assert definition.secret_names == ("PW",) and not definition.holds_secrets
+    assert {s.name: s.scale for s in definition.stack.services} == {"web": 4, "agent": 1}
+    assert definition.stack.entry == "test" and not definition.awaiting_decision
+    with pytest.raises(Exception, match="the swarm runs no stack other"):
+        swarm_seed.swarm_deployed(None, "other")  # type: ignore[arg-type]
