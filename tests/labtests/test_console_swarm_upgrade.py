@@ -119,11 +119,14 @@ def test_upgrade_a_swarm_stack_from_the_console_form(lab: Lab, tmp_path: Path) -
                 await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
                 assert app.screen.objects == [f"update service {STACK}_web"]
                 await pilot.press("y")
-                await until(pilot, lambda: any(f"Swarm stack {STACK} upgraded" in n.message
-                                               for n in app._notifications),
-                            "the upgrade", timeout=120)
+                def told() -> str:
+                    return "\n".join(n.message for n in app._notifications)
+
+                await until(pilot, lambda: screen.phase in ("done", "failed"), "the upgrade",
+                            timeout=240)
+                assert f"Swarm stack {STACK} upgraded" in told(), (told(), screen.status)
                 assert isinstance(app.screen, ConsoleScreen)
-                assert SECRET not in "\n".join(n.message for n in app._notifications)
+                assert SECRET not in told()
 
         try:
             asyncio.run(upgrade())
