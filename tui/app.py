@@ -112,6 +112,13 @@ class CorralApp(FleetApp):
         source = f"{message.entry.id} {message.version.version}"
         for form in self.screen.query(CatalogForm):  # the plan screen says it from now on
             form.say("")
+        if message.upgrade is not None and message.upgrade.engine == "swarm":
+            from corral.tui.console.screens.swarm_plan import SwarmPlanScreen
+
+            self.push_screen(SwarmPlanScreen(self.fleet, message.stack, message.answers,
+                                             source=source, readonly=self.config.readonly,
+                                             bundle=self.bundle_of(message.entry)))
+            return
         self.push_screen(PlanScreen(self.flow, message.stack, message.answers, source=source,
                                     readonly=self.config.readonly,
                                     bundle=self.bundle_of(message.entry)))

@@ -30,11 +30,14 @@ from corral.backends.deploy.stacks import (
     summarize,
     volumes_of,
 )
+from corral.backends.deploy.swarm_images import apply_swarm, plan_swarm
+from corral.backends.deploy.swarm_seed import swarm_deployed
 from corral.backends.deploy.tombstone import explicit as explicit_deploy
 from corral.backends.deploy.upgrade import confirm, rollback, upgrade
 
 __all__ = [
     "apply",
+    "apply_swarm",
     "ApplyResult",
     "break_lease",
     "explicit_deploy",
@@ -55,6 +58,7 @@ __all__ = [
     "human_bytes",
     "ImageRow",
     "plan_images",
+    "plan_swarm",
     "PULL_MODES",
     "preflight",
     "prepare",
@@ -71,6 +75,7 @@ __all__ = [
     "rollback",
     "StackSummary",
     "summarize",
+    "swarm_deployed",
     "upgrade",
     "upgrade_questions",
     "upgrade_seed",

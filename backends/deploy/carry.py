@@ -45,6 +45,8 @@ class UpgradeSeed:
         base_scales: Per service, the scale `answers` render: a rendered scale
             equal to it means the operator did not ask for another one.
         notes: What the form should say (scales kept, answers dropped).
+        engine: `standalone`, or `swarm` for a stack the Swarm engine runs (its
+            plan and apply then go through the swarm).
     """
 
     stack: str
@@ -54,6 +56,7 @@ class UpgradeSeed:
     scales: dict[str, int] = field(default_factory=dict)
     base_scales: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    engine: str = "standalone"
 
 
 def seed(definition: Definition, version: Version) -> UpgradeSeed:

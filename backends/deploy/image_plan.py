@@ -275,37 +275,62 @@ def plan_images(fleet: Fleet, prepared: Prepared) -> list[ImageRow]:
     if not needs:
         prepared.images = sorted(built, key=lambda row: (row.host, row.image))
         return prepared.images
+    rows = decide_on_hosts(fleet, needs, prepared.state.online, prepared.pull,
+                           prepared.bundle)
+    prepared.images = sorted(rows + built, key=lambda row: (row.host, row.image))
+    return prepared.images
+
+
+def decide_on_hosts(fleet: Fleet, needs: Mapping[str, Sequence[str]], online: Sequence[str],
+                    pull: str = "missing", bundle: BundleSource | None = None
+                    ) -> list[ImageRow]:
+    """Read the online hosts, then decide how each needed image reaches each host.
+
+    What `plan_images` does for a standalone plan, and the Swarm engine for
+    the nodes that may run a service's tasks.
+
+    Args:
+        fleet: The connected fleet.
+        needs: Host -> the images it must hold.
+        online: The online hosts, in inventory order (sources are tried in it).
+        pull: `never`, `missing` or `always`.
+        bundle: The deploy's bundle, the source of the images it holds.
+
+    Returns:
+        One row per (host, image), in host then image order, push bytes estimated.
+
+    Raises:
+        BackendError: Reading a host that needs an image failed (it is named).
+    """
     wanted = sorted({image for images in needs.values() for image in images})
-    online = prepared.state.online
     hosts: dict[str, HostImages] = {}
-    for result in fleet.query(lambda s: HostImages(_held(s, wanted)), hosts=online):
+    for result in fleet.query(lambda s: HostImages(_held(s, wanted)), hosts=list(online)):
         if result.ok:
             hosts[result.host] = result.value  # type: ignore[assignment]
         elif result.host in needs:
             raise result.error  # type: ignore[misc]
-    bundle = _bundle_images(prepared.bundle, wanted)
-    first = decide(needs, hosts, prepared.pull, online, bundle)
+    held_by_bundle = _bundle_images(bundle, wanted)
+    first = decide(needs, hosts, pull, online, held_by_bundle)
     pushes = [row for row in first if row.action == PUSH]
-    if pushes:
-        targets = sorted({row.host for row in pushes})
-        sources: dict[str, set[str]] = defaultdict(set)
-        for row in pushes:
-            if row.source in hosts:  # the bundle told its sizes already
-                sources[row.source].add(row.image)
+    if not pushes:
+        return first
+    targets = sorted({row.host for row in pushes})
+    sources: dict[str, set[str]] = defaultdict(set)
+    for row in pushes:
+        if row.source in hosts:  # the bundle told its sizes already
+            sources[row.source].add(row.image)
 
-        def extra(session: HostSession) -> tuple[set[str] | None, dict | None]:
-            chains = host_chains(session) if session.name in targets else None
-            sizes = ({image: _sizes(session, image, hosts[session.name].held[image])
-                      for image in sorted(sources[session.name])}
-                     if session.name in sources else None)
-            return chains, sizes
+    def extra(session: HostSession) -> tuple[set[str] | None, dict | None]:
+        chains = host_chains(session) if session.name in targets else None
+        sizes = ({image: _sizes(session, image, hosts[session.name].held[image])
+                  for image in sorted(sources[session.name])}
+                 if session.name in sources else None)
+        return chains, sizes
 
-        for result in fleet.query(extra, hosts=sorted({*targets, *sources})):
-            if result.ok:
-                hosts[result.host].chains, hosts[result.host].sizes = result.value  # type: ignore[misc]
-    prepared.images = sorted(decide(needs, hosts, prepared.pull, online, bundle) + built,
-                             key=lambda row: (row.host, row.image))
-    return prepared.images
+    for result in fleet.query(extra, hosts=sorted({*targets, *sources})):
+        if result.ok:
+            hosts[result.host].chains, hosts[result.host].sizes = result.value  # type: ignore[misc]
+    return decide(needs, hosts, pull, online, held_by_bundle)
 
 
 def _built_row(host: str, image: str, context: str) -> ImageRow:

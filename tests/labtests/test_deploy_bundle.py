@@ -84,10 +84,10 @@ def host_state(lab: Lab) -> dict[str, tuple[set[str], set[str]]]:
     return state
 
 
-def loads_since(lab: Lab, since: float) -> dict[str, int]:
-    """Per target, the image loads its engine reported since `since`."""
+def loads_since(lab: Lab, since: float, hosts: list[str] = TARGETS) -> dict[str, int]:
+    """Per host (default: the targets), the image loads its engine reported since `since`."""
     counts = {}
-    for name in TARGETS:
+    for name in hosts:
         events = engine(lab.host(name).socket).events(
             since=int(since), until=int(time.time()) + 1, decode=True,
             filters={"type": "image", "event": "load"})

@@ -65,42 +65,23 @@ def _timeout(args: argparse.Namespace) -> float:
 
 
 def plan_text(plan) -> str:
-    """The plan as an operator reads it: what Swarm is asked, per service, with the diff."""
-    stack = plan.stack
-    lines = [f"Stack {stack.name} on the swarm (manager {plan.manager}): {stack.entry}"
-             f" {stack.version}, generation {plan.generation}"]
-    net = plan.translation.network["Name"]
-    lines.append(f"  network {net}: {'exists' if plan.network else 'create'}"
-                 " (overlay, attachable)")
-    for host, labels in sorted(plan.node_labels.values()):
-        lines.append(f"  node {host}: add labels "
-                     + ", ".join(f"{k}={v}" for k, v in labels.items()))
-    for step in plan.steps:
-        count = "global" if step.replicas is None and step.action != "remove" else (
-            f"replicas {step.replicas}" if step.replicas is not None else "")
-        lines.append(f"  {step.action:<7} {step.full_name}  {count}".rstrip())
-        lines += [f"      {change}" for change in step.changes]
-    lines += [f"warning: {w}" for w in plan.warnings]
-    if plan.no_op:
-        lines.append("Nothing to do: the swarm runs this stack as planned.")
-    return "\n".join(lines)
+    """The plan as an operator reads it (`corral.tui.present.swarm.plan_text`)."""
+    from corral.tui.present.swarm import plan_text as text
+
+    return text(plan)
 
 
 def _render(args: argparse.Namespace):
     from corral.tui.cli.deploy_args import render_source
 
-    if getattr(args, "bundle", None):
-        raise UsageError("--bundle: the swarm engine does not push a bundle's images (each"
-                         " node pulls them): `corral images push` them to the nodes first,"
-                         " then deploy the entry")
-    stack, answers, _ = render_source(args)
-    return stack, answers
+    return render_source(args)
 
 
-def _plan(args: argparse.Namespace, fleet, stack, answers):
-    from corral.backends.swarm import plan_stack
+def _plan(args: argparse.Namespace, fleet, stack, answers, bundle):
+    from corral.backends.deploy import plan_swarm
 
-    plan = plan_stack(fleet, stack, answers)
+    plan = plan_swarm(fleet, stack, answers, pull=getattr(args, "pull", None) or "missing",
+                      bundle=bundle)
     if getattr(args, "json", False):
         print_json(plan.to_dict())
     else:
@@ -111,27 +92,29 @@ def _plan(args: argparse.Namespace, fleet, stack, answers):
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    """Print what deploying the stack asks of the swarm; change nothing."""
-    stack, answers = _render(args)
+    """Print what deploying the stack asks of the swarm and its nodes; change nothing."""
+    stack, answers, bundle = _render(args)
     with connected_fleet(args) as fleet:
-        _plan(args, fleet, stack, answers)
+        _plan(args, fleet, stack, answers, bundle)
     return EXIT_OK
 
 
 def run_deploy(args: argparse.Namespace, verb: str = "stack.deploy") -> int:
-    """Plan, ask, then create/update the services and wait for their tasks."""
-    from corral.backends.swarm import apply_plan
+    """Plan, ask, bring the images to the nodes, then create/update the services and wait."""
+    from corral.backends.deploy import apply_swarm
+    from corral.tui.present.deploy import progress_printer
 
-    stack, answers = _render(args)
+    stack, answers, bundle = _render(args)
     with connected_fleet(args) as fleet:
-        plan = _plan(args, fleet, stack, answers)
+        plan = _plan(args, fleet, stack, answers, bundle)
         if plan.no_op:
             return EXIT_OK
         what = "Upgrade" if verb == "stack.upgrade" else "Apply these changes to"
         if not ask(args, f"{what} swarm stack {stack.name}?"):
             warn("nothing changed")
             return EXIT_PARTIAL
-        problems = apply_plan(fleet, plan, _progress(), verb=verb, timeout=_timeout(args))
+        problems = apply_swarm(fleet, plan, _progress(), verb=verb, timeout=_timeout(args),
+                               on_images=progress_printer())
     return _finish(problems, f"Swarm stack {stack.name}: every service runs as planned.")
 
 

@@ -11,11 +11,12 @@ Each change runs on an app worker thread and ends with a notification
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from textual.app import App
 
-from corral.backends.deploy import UPGRADED, upgrade_seed
+from corral.backends.deploy import UPGRADED, Definition, upgrade_seed
 from corral.backends.errors import BackendError, DeployError
 from corral.catalog.errors import CatalogError, CorralError
 from corral.catalog.loader import Catalog
@@ -174,11 +175,30 @@ def open_upgrade(app: App, flow: DeployFlow, stack: str, folders: Sequence[str],
         folders: The configuration's extra catalog folders.
         bundles: Catalogs of the bundles the console opened, searched first.
     """
+    open_upgrade_form(app, stack, lambda: flow.deployed(stack), folders, bundles)
+
+
+def open_upgrade_form(app: App, stack: str, deployed: Callable[[], Definition],
+                      folders: Sequence[str], bundles: Sequence[Catalog] = (),
+                      engine: str = "standalone") -> None:
+    """Open the upgrade form of `stack` from the definition `deployed()` reads (a worker).
+
+    Args:
+        app: The running app.
+        stack: The stack.
+        deployed: Reads its definition (blocking): the standalone engine's
+            record volumes, or the Swarm engine's service labels.
+        folders: The configuration's extra catalog folders.
+        bundles: Catalogs of the bundles the console opened, searched first.
+        engine: The engine the stack runs on; the form's plan goes to it.
+    """
     from corral.tui.console.screens.catalog_form import CatalogFormScreen
+
+    command = "upgrade" + (" --engine swarm" if engine == "swarm" else "")
 
     def read() -> None:
         try:
-            definition = flow.deployed(stack)
+            definition = deployed()
             if definition.awaiting_decision:
                 raise DeployError(f"stack {stack} has an upgrade awaiting confirm or rollback:"
                                   " press c or b first")
@@ -190,8 +210,12 @@ def open_upgrade(app: App, flow: DeployFlow, stack: str, folders: Sequence[str],
             except CatalogError as exc:
                 raise CatalogError(f"stack {stack} was deployed from {entry_id} {version_name},"
                                    f" which no catalog folder holds ({exc}); upgrade it with"
-                                   f" `corral upgrade ENTRY|FILE --stack {stack}`") from exc
-            seeded = upgrade_seed(definition, version)
+                                   f" `corral {command} ENTRY|FILE --stack {stack}`") from exc
+            seeded = dataclasses.replace(upgrade_seed(definition, version), engine=engine)
+            if engine == "swarm" and definition.secret_names:
+                seeded = dataclasses.replace(seeded, notes=(
+                    *seeded.notes, "the swarm keeps no password for Corral to carry over:"
+                    " type the passwords again"))
         except CorralError as exc:
             app.notify(str(exc), title=f"Upgrade of {stack}", severity="error", timeout=12)
             return

@@ -5,8 +5,9 @@ service's labels) is scaled, removed and rolled back through a manager's
 tunnel (`corral.backends.swarm`: each change runs in the gate), asking
 first as the standalone engine's changes do. Confirm is a no-op on Swarm
 (it finishes a rolling update by itself), so is reconcile (Swarm keeps
-the replicas running with no Corral process); the upgrade runs from the
-command line (`corral upgrade --engine swarm`). A swarm stack Corral did
+the replicas running with no Corral process). The upgrade opens the catalog
+form filled from the stack record in the services' labels; its plan and
+apply go through the Swarm engine (`screens/swarm_plan.py`). A swarm stack Corral did
 not make (`docker stack deploy`) is only read here: changes are refused.
 Each change runs on a worker thread and ends with a notification
 (`App.notify` is thread-safe).
@@ -14,13 +15,14 @@ Each change runs on a worker thread and ends with a notification
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual.app import App
 
 from corral.backends.errors import BackendError
 from corral.backends.ssh import Fleet
 from corral.backends.swarm import Service
+from corral.catalog.loader import Catalog
 from corral.tui.console.screens.modals import ConfirmScreen
 
 #: Progress lines of a change: the notification at the end says what matters.
@@ -159,11 +161,17 @@ def reconcile(app: App, service: Service) -> None:
                title="Swarm reconciles", timeout=10)
 
 
-def upgrade(app: App, service: Service) -> None:
-    """Say how a swarm stack is upgraded (the console's form plans standalone stacks)."""
+def upgrade(app: App, fleet: Fleet, service: Service, folders: Sequence[str],
+            bundles: Sequence[Catalog] = ()) -> None:
+    """Open the upgrade form of the swarm stack, filled from the record in its labels.
+
+    Its plan and apply go to the Swarm engine (`SwarmPlanScreen`): the images
+    to the nodes first, then Swarm's rolling update.
+    """
     if refused(app, service, "upgrade"):
         return
-    app.notify(f"swarm stack {service.stack} upgrades from the command line:"
-               f" `corral upgrade --engine swarm ENTRY|FILE --stack {service.stack}`"
-               " (Swarm's rolling update; b rolls it back here).",
-               title=f"Upgrade of {service.stack}", severity="warning", timeout=12)
+    from corral.backends.deploy import swarm_deployed
+    from corral.tui.console.stack_ui import open_upgrade_form
+
+    open_upgrade_form(app, service.stack, lambda: swarm_deployed(fleet, service.stack),
+                      folders, bundles, engine="swarm")

@@ -11,6 +11,7 @@ from typing import TextIO
 from corral.backends.deploy import (
     ApplyResult,
     FieldChange,
+    ImageRow,
     Prepared,
     Progress,
     ProgressCallback,
@@ -71,21 +72,20 @@ def change_lines(prepared: Prepared) -> list[str]:
 IMAGE_COLUMNS = ("HOST", "IMAGE", "HOW")
 
 
-def image_rows(prepared: Prepared) -> list[tuple[str, str, str]]:
-    """(host, image, how) per image a host's new containers run (`Prepared.images`)."""
-    return [(row.host, row.image, row.describe()) for row in prepared.images]
+def image_rows(rows: list[ImageRow]) -> list[tuple[str, str, str]]:
+    """(host, image, how) per image row (`Prepared.images`, `SwarmPlan.images`)."""
+    return [(row.host, row.image, row.describe()) for row in rows]
 
 
-def image_lines(prepared: Prepared) -> list[str]:
-    """The images part of the plan: one line when every image is present, else a table."""
-    rows = prepared.images
+def image_lines(rows: list[ImageRow]) -> list[str]:
+    """The images part of a plan: one line when every image is present, else a table."""
     if not rows:
         return []
     if all(row.action == "present" for row in rows):
         hosts = sorted({row.host for row in rows})
         images = len({row.image for row in rows})
         return [f"Images: {images} present on {', '.join(hosts)}."]
-    table = format_table(IMAGE_COLUMNS, image_rows(prepared))
+    table = format_table(IMAGE_COLUMNS, image_rows(rows))
     return ["Images:", *(f"  {line}" for line in table.splitlines())]
 
 
@@ -180,7 +180,7 @@ def plan_text(prepared: Prepared, verbose: bool = False) -> str:
             lines.append(f"  {step.service} #{step.index}: {host}: {why}")
     for host, why in plan.offline:
         lines.append(f"Offline, left out: {host} ({why})")
-    images = image_lines(prepared)
+    images = image_lines(prepared.images)
     if images:
         lines += ["", *images]
     balancers = balancer_lines(prepared)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from corral.backends import guard
 from corral.backends import labels as L
-from corral.backends.errors import BackendError, NotFound, SwarmError
+from corral.backends.errors import BackendError, SwarmError
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
 from corral.backends.swarm.cluster import Cluster, read_cluster
@@ -77,8 +77,16 @@ class SwarmPlan:
         steps: One per service, by name, then removals.
         node_labels: Node ID -> (host, labels to add from the inventory).
         network: The overlay exists already.
-        warnings: Translation warnings and what the nodes lack (images).
+        warnings: Translation warnings and the nodes Corral cannot reach.
         generation: The generation a deploy writes.
+        answers: The answers the stack was rendered with (the record keeps them,
+            password answers left out).
+        task_hosts: Service -> the online inventory hosts whose node may run
+            its tasks (ready, active, meeting its placement constraints with
+            the labels the deploy adds): each must hold the service's image.
+        images: How each image reaches each of those hosts (the deploy
+            layer's `ImageRow`s, `corral.backends.deploy.plan_swarm`).
+        image_sources: Push sources that are not hosts (a bundle), by name.
     """
 
     stack: Stack
@@ -90,12 +98,16 @@ class SwarmPlan:
     warnings: list[str] = field(default_factory=list)
     generation: int = 1
     answers: Answers | None = None
+    task_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    images: list = field(default_factory=list)
+    image_sources: dict[str, object] = field(default_factory=dict)
 
     @property
     def no_op(self) -> bool:
-        """Nothing to ask Swarm."""
+        """Nothing to ask Swarm, and every node that may run a task holds its image."""
         return self.network and not self.node_labels and all(
-            s.action == "keep" for s in self.steps)
+            s.action == "keep" for s in self.steps) and all(
+            row.action == "present" for row in self.images)
 
     def to_dict(self) -> dict:
         """Plain data for `--json`."""
@@ -106,7 +118,9 @@ class SwarmPlan:
                 "node_labels": {h: labels for h, labels in sorted(self.node_labels.values())},
                 "steps": [s.to_dict() for s in self.steps], "warnings": list(self.warnings),
                 "refusals": list(self.translation.refusals), "no_op": self.no_op,
-                "generation": self.generation}
+                "generation": self.generation,
+                "task_hosts": {n: list(h) for n, h in sorted(self.task_hosts.items())},
+                "images": [row.to_dict() for row in self.images]}
 
 
 def find_manager(fleet: Fleet) -> tuple[str, Cluster]:
@@ -238,16 +252,17 @@ def plan_stack(fleet: Fleet, stack: Stack, answers: Answers | None = None,
     plan.generation = last + 1 if changing or not last else last
     plan.network = bool(session.call(lambda c: c.api.networks(
         names=[network_name(stack.name)])))
-    _node_labels(fleet, cluster, manager, plan)
-    _image_warnings(fleet, cluster, manager, plan)
+    attrs = {a["ID"]: a for a in session.call(lambda c: c.api.nodes())}
+    _node_labels(fleet, cluster, manager, attrs, plan)
+    _task_hosts(fleet, cluster, manager, attrs, plan)
     return plan
 
 
-def _node_labels(fleet: Fleet, cluster: Cluster, manager: str, plan: SwarmPlan) -> None:
+def _node_labels(fleet: Fleet, cluster: Cluster, manager: str, attrs: dict[str, dict],
+                 plan: SwarmPlan) -> None:
     """Inventory labels the nodes lack (constraints match node labels, not the inventory)."""
     key = cluster.members[manager].swarm_key or ""
     nodes = {n.id: n for n in cluster.nodes.get(key, [])}
-    attrs = {a["ID"]: a for a in fleet.session(manager).call(lambda c: c.api.nodes())}
     for node_id, node in nodes.items():
         if not node.host:
             continue
@@ -264,26 +279,57 @@ def _node_labels(fleet: Fleet, cluster: Cluster, manager: str, plan: SwarmPlan) 
                              " (add it to the inventory hosts' labels)")
 
 
-def _image_warnings(fleet: Fleet, cluster: Cluster, manager: str, plan: SwarmPlan) -> None:
-    """Which swarm hosts lack an image the stack runs (Swarm pulls it there, if it can)."""
+def placeable(spec: dict, labels: dict[str, str]) -> bool:
+    """Whether a node with these labels meets a service spec's placement constraints.
+
+    Only `node.labels.K==V` / `!=` (what `translate` writes) are judged; any
+    other constraint is taken as met, so a node is never wrongly left out.
+    """
+    placement = (spec.get("TaskTemplate") or {}).get("Placement") or {}
+    for constraint in placement.get("Constraints") or ():
+        negated = "!=" in constraint
+        left, _, value = constraint.partition("!=" if negated else "==")
+        left, value = left.strip(), value.strip()
+        if not left.startswith("node.labels."):
+            continue
+        equal = labels.get(left.removeprefix("node.labels.")) == value
+        if equal == negated:
+            return False
+    return True
+
+
+def _task_hosts(fleet: Fleet, cluster: Cluster, manager: str, attrs: dict[str, dict],
+                plan: SwarmPlan) -> None:
+    """Per service, the online inventory hosts whose node may run its tasks.
+
+    A node may run a task when it is ready, active and meets the service's
+    constraints with its labels after the deploy (the inventory's added).
+    Swarm has no registry to pull from in an air-gapped room, so each of
+    those hosts must hold the image before the service is created or
+    updated; a node Corral cannot reach is named in a warning.
+    """
     key = cluster.members[manager].swarm_key or ""
-    hosts = cluster.hosts_in(key)
-    images = sorted({s.spec["TaskTemplate"]["ContainerSpec"]["Image"]
-                     for s in plan.translation.services})
-
-    def missing(session: HostSession) -> list[str]:
-        lacking = []
-        for image in images:
-            try:
-                session.call(lambda c, i=image: c.api.inspect_image(i))
-            except NotFound:
-                lacking.append(image)
-        return lacking
-
-    for result in fleet.query(missing, hosts=hosts):
-        if result.ok and result.value:
-            plan.warnings.append(f"{result.host} lacks {', '.join(result.value)}: Swarm pulls"
-                                 " it there from its registry, or its tasks cannot start")
+    hosts: dict[str, list[str]] = {s.name: [] for s in plan.translation.services}
+    unreached = []
+    for node in cluster.nodes.get(key, []):
+        if node.state != "ready" or node.availability != "active":
+            continue  # Swarm places no task there
+        labels = dict(((attrs.get(node.id) or {}).get("Spec") or {}).get("Labels") or {})
+        labels.update(plan.node_labels.get(node.id, ("", {}))[1])
+        eligible = [s.name for s in plan.translation.services if placeable(s.spec, labels)]
+        if not eligible:
+            continue
+        if node.host is None or not fleet.session(node.host).online:
+            unreached.append(node.host or f"node {node.hostname} ({node.id[:12]})")
+            continue
+        for name in eligible:
+            hosts[name].append(node.host)
+    plan.task_hosts = {name: tuple(sorted(found)) for name, found in sorted(hosts.items())}
+    if unreached:
+        plan.warnings.append(
+            f"{', '.join(sorted(unreached))}: may run tasks of this stack, but Corral cannot"
+            " reach it (offline, or not in the inventory): its images are not checked, and"
+            " a task Swarm places there starts only if the node holds its image")
 
 
 def _with_record(spec: dict, plan: SwarmPlan) -> dict:

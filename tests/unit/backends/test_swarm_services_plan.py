@@ -39,6 +39,8 @@ class FakeApi:
 
 
 class FakeSession:
+    online = True
+
     def __init__(self, api: FakeApi):
         self.client = SimpleNamespace(api=api)
         self.spec = SimpleNamespace(labels={"role": "db"})
@@ -91,8 +93,9 @@ def test_a_new_stack_is_created_with_its_overlay_and_node_labels() -> None:
     assert actions(plan) == [("create", "db"), ("create", "web")]
     assert plan.node_labels == {"n1": ("m", {"role": "db"})} and not plan.network
     assert plan.generation == 1 and not plan.no_op
-    assert plan.warnings == ["m lacks corral-lab/busybox:1: Swarm pulls it there from its"
-                             " registry, or its tasks cannot start"]
+    # The node gets role=db before the services: both may run there (the image rows are the
+    # deploy layer's, `test_swarm_images.py`).
+    assert plan.task_hosts == {"db": ("m",), "web": ("m",)} and plan.warnings == []
 
 
 def test_the_same_stack_again_asks_nothing() -> None:
@@ -142,3 +145,39 @@ def test_the_record_is_read_back_from_the_labels() -> None:
     plan = plan_stack(fleet(services), stack(svc("db", user="x")))
     assert plan.generation == 5
     assert L.DEFINITION in services[0]["Spec"]["Labels"]
+
+
+def test_constraints_judge_node_labels_and_leave_other_constraints_met() -> None:
+    def spec(*constraints: str) -> dict:
+        return {"TaskTemplate": {"Placement": {"Constraints": list(constraints)}}}
+
+    assert engine.placeable(spec(), {})
+    assert engine.placeable(spec("node.labels.role==db"), {"role": "db"})
+    assert not engine.placeable(spec("node.labels.role==db"), {"role": "web"})
+    assert not engine.placeable(spec("node.labels.role==db"), {})
+    assert engine.placeable(spec("node.labels.role!=db"), {})  # Swarm: a missing label is !=
+    assert not engine.placeable(spec("node.labels.role != db"), {"role": "db"})
+    assert engine.placeable(spec("node.role==manager"), {})
+
+
+def test_task_hosts_are_the_ready_active_nodes_meeting_the_constraints(monkeypatch) -> None:
+    nodes = [Node("n1", "m", "manager", "active", "ready", host="m"),
+             Node("n2", "w", "worker", "active", "ready", host="w"),
+             Node("n3", "d", "worker", "drain", "ready", host="d"),
+             Node("n4", "x", "worker", "active", "down", host="x"),
+             Node("n5", "stray", "worker", "active", "ready")]
+    cluster = Cluster(members={"m": Member("m", "active", "n1", manager=True,
+                                            managers=("n1",))}, nodes={"n1": nodes})
+    monkeypatch.setattr(engine, "find_manager", lambda fleet: ("m", cluster))
+    st = stack(svc("db", rules=("host_label role=db",)), svc("web"))
+    hosts = fleet([], images=set())
+    unlabelled = FakeSession(hosts._session.client.api)
+    unlabelled.spec = SimpleNamespace(labels={})
+    hosts.session = lambda name: hosts._session if name == "m" else unlabelled  # type: ignore[method-assign]
+    plan = plan_stack(hosts, st)
+    # Only m's inventory labels say role=db: the other nodes may run the unconstrained web.
+    assert plan.task_hosts == {"db": ("m",), "web": ("m", "w")}
+    assert plan.warnings == ["node stray (n5): may run tasks of this stack, but Corral cannot"
+                             " reach it (offline, or not in the inventory): its images are not"
+                             " checked, and a task Swarm places there starts only if the node"
+                             " holds its image"]

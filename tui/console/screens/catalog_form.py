@@ -121,16 +121,19 @@ class CatalogForm(VerticalScroll):
             answers: The validated answers (their repr masks passwords).
             stack_name: The stack name typed in the form.
             stack: The stack rendered from them.
+            upgrade: The seed of the deployed stack the form upgrades (its
+                `engine` says which engine plans it), or None.
         """
 
         def __init__(self, entry: Entry, version: Version, answers: Answers, stack_name: str,
-                     stack: Stack | None = None):
+                     stack: Stack | None = None, upgrade: UpgradeSeed | None = None):
             super().__init__()
             self.entry = entry
             self.version = version
             self.answers = answers
             self.stack_name = stack_name
             self.stack = stack
+            self.upgrade = upgrade
 
     def __init__(self, entry: Entry, version: Version, *, answers_path: str | None = None,
                  id: str | None = None, upgrade: UpgradeSeed | None = None):
@@ -371,7 +374,7 @@ class CatalogForm(VerticalScroll):
         answers, stack = result
         self.say(f"Planning stack {stack.name}…")
         self.post_message(self.PlanRequested(self.entry, self.version, answers, stack.name,
-                                             stack))
+                                             stack, self.upgrade))
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:

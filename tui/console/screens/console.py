@@ -615,7 +615,9 @@ class ConsoleScreen(FleetFollow, Screen):
         if message.swarm is not None:
             from corral.tui.console import swarm_stack_ui
 
-            swarm_stack_ui.upgrade(self.app, message.swarm)
+            swarm_stack_ui.upgrade(self.app, self.fleet, message.swarm,
+                                   self.app.config.catalogs,
+                                   getattr(self.app, "bundle_catalogs", ()))
             return
         from corral.tui.console.stack_ui import open_upgrade
 

@@ -49,13 +49,36 @@ def test_the_swarm_engine_without_a_swarm_says_so_in_one_line(capsys, tmp_path: 
                                             " first)")
 
 
-def test_a_bundle_is_refused_on_the_swarm_engine(capsys, tmp_path: Path) -> None:
-    code, out, err = run(capsys, "plan", "--bundle", str(tmp_path / "x.tar"), "--stack", "s",
+def test_a_bad_bundle_is_one_line_before_any_host_on_the_swarm_engine(
+        capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "x.tar"
+    bad.write_bytes(b"\x01" * 3000)
+    code, out, err = run(capsys, "plan", "--bundle", str(bad), "--stack", "s",
                          "--engine", "swarm", "--inventory", str(inventory(tmp_path)))
-    assert code == 2 and "--bundle: the swarm engine does not push" in err
+    assert code == 1 and out == ""
+    assert err == f"corral: {bad}: not a bundle (not a tar: invalid header)\n"
 
 
 def test_confirm_on_swarm_is_a_no_op_saying_so(capsys, tmp_path: Path) -> None:
     code, out, err = run(capsys, "confirm", "shop", "--engine", "swarm", "--yes",
                          "--inventory", str(inventory(tmp_path)))
     assert code == 0 and "nothing to confirm" in err
+
+
+def test_the_swarm_plan_text_lists_each_nodes_images() -> None:
+    from corral.backends.deploy import ImageRow
+    from corral.backends.swarm import SwarmPlan, translate
+    from corral.backends.swarm.services import Step
+    from corral.tui.cli.swarm_stack import plan_text
+    from tests.support.plan import stack, svc
+
+    st = stack(svc("web"))
+    plan = SwarmPlan(st, "lab1", translate(st), [Step("create", "web", "st_web", replicas=1)],
+                     images=[ImageRow("lab1", "corral-lab/busybox:1", "present"),
+                             ImageRow("lab2", "corral-lab/busybox:1", "push", "bundle b.tar",
+                                      bytes=2_100_000)])
+    lines = plan_text(plan).splitlines()
+    at = lines.index("Images:")
+    assert [line.split(None, 2) for line in lines[at + 2:]] == [
+        ["lab1", "corral-lab/busybox:1", "present"],
+        ["lab2", "corral-lab/busybox:1", "push from bundle b.tar (2.1 MB)"]]

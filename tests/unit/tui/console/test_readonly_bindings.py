@@ -132,6 +132,16 @@ def plan_screen(readonly: bool) -> DOMNode:
     return screen
 
 
+def swarm_plan_screen(readonly: bool) -> DOMNode:
+    """A swarm stack's upgrade plan with something to ask Swarm."""
+    from corral.tui.console.screens.swarm_plan import SwarmPlanScreen
+
+    screen = SwarmPlanScreen(None, None, None, readonly=readonly)  # type: ignore[arg-type]
+    screen.phase = "planned"
+    screen.plan = SimpleNamespace(no_op=False)  # type: ignore[assignment]
+    return screen
+
+
 def add_host_screen(readonly: bool) -> DOMNode:
     from corral.tui.console.screens.add_host import AddHostScreen
 
@@ -160,6 +170,7 @@ def view(owner: type) -> Callable[[bool], DOMNode]:
 FACTORIES: dict[str, Callable[[type], Callable[[bool], DOMNode]]] = {
     "ShellPane": lambda owner: shell_pane,
     "PlanScreen": lambda owner: plan_screen,
+    "SwarmPlanScreen": lambda owner: swarm_plan_screen,
     "AddHostScreen": lambda owner: add_host_screen,
     "TasksScreen": lambda owner: tasks_screen,
 }

@@ -1,7 +1,7 @@
 """The stacks view's changes on a swarm service row go to the Swarm engine (issue 14):
 scale, remove and rollback through `corral.backends.swarm` (fakes here), confirm and
-reconcile say what Swarm does by itself, upgrade names the command; a swarm stack Corral
-did not make is refused; never the standalone engine's flow."""
+reconcile say what Swarm does by itself, upgrade reads the record from the swarm; a swarm
+stack Corral did not make is refused; never the standalone engine's flow."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from corral.backends import swarm
+from corral.backends import deploy, swarm
+from corral.backends.deploy import Definition
 from corral.backends.inventory.load import HostSpec, Inventory, SshTarget
 from corral.backends.ssh.connect import SshSettings
 from corral.tui.app import CorralApp
@@ -23,6 +24,8 @@ from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.views.stacks import StacksView
 from tests.support import fleet_data, swarm_data
 from tests.support.pilot import command, until
+from tests.support.plan import stack as plan_stack
+from tests.support.plan import svc
 from tests.support.still_console import INVENTORY_PATH, SIZE, feed
 from tests.support.still_data import StillData
 
@@ -48,6 +51,8 @@ def console(monkeypatch) -> Iterator[Callable[..., tuple[CorralApp, list]]]:
     monkeypatch.setattr(swarm, "swarm_rollback", fake("rollback", {}))
     monkeypatch.setattr(swarm, "remove_stack", fake("rm", ["demo_web"]))
     monkeypatch.setattr(swarm, "stack_names", fake("names", ("lab1", ["demo_web"])))
+    gone = dataclasses.replace(plan_stack(svc("web"), name="demo"), entry="gone-entry")
+    monkeypatch.setattr(deploy, "swarm_deployed", fake("deployed", Definition(gone)))
     for method in ("scale", "remove_stack", "settle_upgrade", "pending_upgrade",
                    "reconcile_now", "deployed"):
         monkeypatch.setattr(DeployFlow, method, fake(f"standalone {method}"))
@@ -136,10 +141,14 @@ async def test_rollback_asks_then_confirm_and_reconcile_only_say(console) -> Non
         await pilot.press("c")
         await pilot.press("R")
         await pilot.press("U")
-        await until(pilot, lambda: "corral upgrade --engine swarm" in told(app), "the upgrade")
+        # The upgrade form reads the record in the services' labels; this one names an
+        # entry no catalog holds, so the console says how to upgrade it instead.
+        await until(pilot, lambda: "corral upgrade --engine swarm ENTRY|FILE --stack demo"
+                    in told(app), "the upgrade")
         assert "nothing to confirm" in told(app)
         assert "Swarm keeps its replicas running" in told(app)
-        assert len(calls) == 1 and not isinstance(app.screen, ConfirmScreen)
+        assert [c[:2] for c in calls] == [("rollback", "demo"), ("deployed", "demo")]
+        assert not isinstance(app.screen, ConfirmScreen)
 
 
 async def test_a_swarm_stack_corral_did_not_make_is_refused(console) -> None:
