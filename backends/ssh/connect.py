@@ -17,7 +17,6 @@ import asyncssh
 from corral.backends.errors import BackendError, HostKeyChanged, HostKeyUnknown, UnprotectedKey
 from corral.backends.inventory.load import HostSpec, SshTarget, key_problem
 from corral.backends.ssh import window
-from corral.backends.translate import translate_ssh_error
 
 DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
 #: An on-call engineer must see a dropped link within seconds, not the
@@ -192,9 +191,9 @@ async def _connect_one(
         conn = await asyncssh.connect(target.address, **options)
     except asyncssh.HostKeyNotVerifiable as exc:
         error = _host_key_error(check, name, target)
-        raise (error or translate_ssh_error(exc, name, str(target))) from exc
+        raise (error or _translate(exc, name, str(target))) from exc
     except (OSError, asyncssh.Error, TimeoutError) as exc:
-        raise translate_ssh_error(exc, name, str(target)) from exc
+        raise _translate(exc, name, str(target)) from exc
     if check.presented is not None and check.peer is not None:
         # Only an explicitly accepted fingerprint gets here: remember it.
         host, _, port = check.peer
@@ -273,3 +272,10 @@ def remember_host_key(path: str | os.PathLike[str], host: str, port: int, key_li
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "a", encoding="ascii") as stream:
         stream.write(f"{host} {key_line.strip()}\n")
+
+
+def _translate(exc: BaseException, name: str, target: str) -> BackendError:
+    # Imported on failure only: `translate` loads docker-py and requests, which
+    # the stream relay child (connect + tunnel, nothing else) never needs.
+    from corral.backends.translate import translate_ssh_error
+    return translate_ssh_error(exc, name, target)

@@ -182,6 +182,7 @@ def _print_lines(follower: LogFollower, grep: re.Pattern | None, args: argparse.
     # To a terminal, host bytes are made harmless; to a pipe they go as they are.
     shown = log_text if out.isatty() and not args.raw and not args.json else None
     binary = getattr(out, "buffer", None)
+    format_line = _formatter(prefix, args, shown)
     while True:
         try:
             batch = follower.get(timeout=0.5)
@@ -200,7 +201,7 @@ def _print_lines(follower: LogFollower, grep: re.Pattern | None, args: argparse.
                 continue
             if grep is not None and (grep.search(line.text) is None) != args.invert_grep:
                 continue
-            text.append(_format(line, source, prefix, args, shown))
+            text.append(format_line(line, source))
         if text:
             if binary is not None:
                 # Bytes that were not UTF-8 went through as lone surrogates: back to bytes.
@@ -211,15 +212,13 @@ def _print_lines(follower: LogFollower, grep: re.Pattern | None, args: argparse.
                 out.flush()
 
 
-def _format(
-    line: LogLine,
-    source,
-    prefix: bool,
-    args: argparse.Namespace,
-    shown: Callable[[str], str] | None,
-) -> str:
+def _formatter(
+    prefix: bool, args: argparse.Namespace, shown: Callable[[str], str] | None
+) -> Callable[[LogLine, object], str]:
+    """How each line is written: chosen once, called per line (a million lines a run)."""
     from corral.backends.logs import STDERR, format_rfc3339_ns
-    if args.json:
+
+    def as_json(line: LogLine, source) -> str:
         text = line.text
         if not text.isascii():
             # JSON holds text: a byte that was not UTF-8 becomes U+FFFD.
@@ -232,10 +231,19 @@ def _format(
             "timestamp": format_rfc3339_ns(line.ts),
             "line": text,
         }) + "\n"
-    head = f"{format_rfc3339_ns(line.ts)} " if args.timestamps else ""
-    if prefix:
-        head += f"{visible(source.label)} | "
-    return f"{head}{shown(line.text) if shown else line.text}\n"
+
+    def as_text(line: LogLine, source) -> str:
+        head = f"{format_rfc3339_ns(line.ts)} " if args.timestamps else ""
+        if prefix:
+            head += f"{visible(source.label)} | "
+        return f"{head}{shown(line.text) if shown else line.text}\n"
+
+    def plain(line: LogLine, source) -> str:
+        return line.text + "\n"
+
+    if args.json:
+        return as_json
+    return as_text if prefix or args.timestamps or shown else plain
 
 
 @contextlib.contextmanager
