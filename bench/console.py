@@ -280,7 +280,8 @@ async def real_refresh(lab_dir: Path, hosts: list[dict], count: int, rounds: int
     """First rows in-process, then drain times while containers come and go.
 
     Raises:
-        SystemExit: Fewer than `count` rows after `timeout` seconds (naming how many).
+        SystemExit: Fewer than `count` rows after `timeout` seconds (naming how many),
+            or a created container not in the table after as long.
     """
     durations: list[Sample] = []
     original = ConsoleScreen.drain_updates
@@ -313,6 +314,8 @@ async def real_refresh(lab_dir: Path, hosts: list[dict], count: int, rounds: int
                 container = await asyncio.to_thread(
                     run, client, WORKLOAD, name, BUSYBOX, command=["sleep", "60"])
                 while not any(r.name == name for r in view.records.values()):
+                    if time.perf_counter() - started > timeout:
+                        raise SystemExit(f"{name} not in the table after {timeout:g} s")
                     await asyncio.sleep(0.005)
                 latencies.append(time.perf_counter() - started)
                 await asyncio.to_thread(container.remove, force=True)
