@@ -275,8 +275,14 @@ def bench_synthetic(rounds: int) -> None:
 # --- (b') a real fleet ---------------------------------------------------------
 
 
-async def real_refresh(lab_dir: Path, hosts: list[dict], count: int, rounds: int):
-    """First rows in-process, then drain times while containers come and go."""
+async def real_refresh(lab_dir: Path, hosts: list[dict], count: int, rounds: int,
+                       timeout: float = 600.0):
+    """First rows in-process, then drain times while containers come and go.
+
+    Raises:
+        SystemExit: Fewer than `count` rows after `timeout` seconds (naming how many),
+            or a created container not in the table after as long.
+    """
     durations: list[Sample] = []
     original = ConsoleScreen.drain_updates
 
@@ -294,6 +300,8 @@ async def real_refresh(lab_dir: Path, hosts: list[dict], count: int, rounds: int
         async with app.run_test(size=SIZE) as pilot:
             view = (await console_screen(pilot)).query_one(ContainersView)
             while view.row_count < count:
+                if time.perf_counter() - start > timeout:
+                    raise SystemExit(f"only {view.row_count} of {count} rows after {timeout:g} s")
                 await asyncio.sleep(0.01)
             first = Sample(time.perf_counter() - start, time.process_time() - cpu)
             await pilot.pause(1.0)
@@ -306,6 +314,8 @@ async def real_refresh(lab_dir: Path, hosts: list[dict], count: int, rounds: int
                 container = await asyncio.to_thread(
                     run, client, WORKLOAD, name, BUSYBOX, command=["sleep", "60"])
                 while not any(r.name == name for r in view.records.values()):
+                    if time.perf_counter() - started > timeout:
+                        raise SystemExit(f"{name} not in the table after {timeout:g} s")
                     await asyncio.sleep(0.005)
                 latencies.append(time.perf_counter() - started)
                 await asyncio.to_thread(container.remove, force=True)

@@ -58,7 +58,7 @@ def pin_lab(hosts: list[dict], cpus: set[int]) -> int:
             continue
     pinned = 0
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or not _belongs(proc, inodes, names):
+        if not proc.name.isdigit() or not belongs(proc, inodes, names):
             continue
         tasks = proc / "task"
         try:
@@ -74,7 +74,8 @@ def pin_lab(hosts: list[dict], cpus: set[int]) -> int:
     return pinned
 
 
-def _belongs(proc: Path, inodes: set[int], names: list[str]) -> bool:
+def belongs(proc: Path, inodes: set[int], names: list[str]) -> bool:
+    """Whether a process runs in one of the lab's namespaces (`inodes`) or cgroups (`names`)."""
     try:
         if os.stat(proc / "ns" / "net").st_ino in inodes:
             return True

@@ -1010,8 +1010,20 @@ def lab_cgroups(lab: Lab) -> list[str]:
         if fstype in ("cgroup", "cgroup2"):
             for depth in range(4):
                 pattern = "/".join(["*"] * depth + [f"{lab.prefix}-lab*"])
-                found += [str(p) for p in Path(point).glob(pattern) if p.name in names]
+                found += [str(p) for p in glob_settled(Path(point), pattern)
+                          if p.name in names]
     return found
+
+
+def glob_settled(root: Path, pattern: str, tries: int = 5) -> list[Path]:
+    """`root.glob(pattern)`, tried again when a folder vanishes mid-walk (another lab's
+    `down` removing its own cgroups at the same time)."""
+    for _ in range(tries - 1):
+        try:
+            return list(root.glob(pattern))
+        except FileNotFoundError:
+            sleep_unless_cancelled(0.05)
+    return list(root.glob(pattern))
 
 
 def remove_cgroups(paths: Iterable[str]) -> None:

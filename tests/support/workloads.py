@@ -117,6 +117,48 @@ def sleepers(socket: str, count: int, workload: str, prefix: str = "sleeper") ->
             labels=stack_labels(workload, "load", f"svc{number % 10}"))
 
 
+def fill_sleepers(sockets: Iterable[str], per_host: int, workload: str, prefix: str = "sleeper",
+                  stack: str = "load", workers: int = 8, **options) -> int:
+    """`per_host` busybox `sleep` containers on each engine, created in parallel.
+
+    Idempotent: names already present under `workload` are kept, so a rerun
+    only adds what is missing. Each container carries the stack labels of
+    `stack_labels(workload, stack, "svcN")` (N: its number modulo 10).
+
+    Args:
+        sockets: The engines' own sockets (never SSH: thousands of creates).
+        per_host: How many containers each engine must hold.
+        workload: The label value to create them under.
+        prefix: Names are `PREFIX-NNN`.
+        stack: The stack they belong to.
+        workers: Creates in flight across all engines at once.
+        **options: More `containers.run` options (`network_mode="none"`,
+            `healthcheck=…`, or a callable `options_for(number) -> dict` under
+            the key `per_container` for options that vary by number).
+
+    Returns:
+        How many containers were created.
+    """
+    per_container = options.pop("per_container", None)
+    todo = []
+    for socket in sockets:
+        client = engine(socket)
+        have = {c.name for c in client.containers.list(
+            all=True, filters={"label": f"{WORKLOAD_LABEL}={workload}"})}
+        todo += [(client, number) for number in range(per_host)
+                 if f"{prefix}-{number:03d}" not in have]
+
+    def create(task: tuple[docker.DockerClient, int]) -> None:
+        client, number = task
+        extra = per_container(number) if per_container else {}
+        run(client, workload, f"{prefix}-{number:03d}", BUSYBOX, command=["sleep", "86400"],
+            labels=stack_labels(workload, stack, f"svc{number % 10}"), **options, **extra)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(create, todo))
+    return len(todo)
+
+
 def remove_workload(sockets: Iterable[str], workload: str) -> int:
     """Remove every container and volume labelled as part of `workload`.
 

@@ -1,15 +1,16 @@
 """The console's live picture of every host's containers and recent events.
 
 Watcher threads (`backends/engine/watch.py`) put updates into a bounded queue; the
-console drains it on a timer and applies whole batches here, so a burst of
-events costs one redraw, and a stalled UI slows the watchers instead of
-growing memory.
+console drains it shortly after a put wakes it (`on_put`) and applies whole
+batches here, so a burst of events costs one redraw, and a stalled UI slows
+the watchers instead of growing memory.
 """
 
 from __future__ import annotations
 
 import queue
 from collections import deque
+from collections.abc import Callable
 
 from corral.backends.engine import (
     ContainerRow,
@@ -33,6 +34,9 @@ class ContainerStore:
 
     def __init__(self) -> None:
         self.updates: queue.Queue[Update] = queue.Queue(QUEUE_LIMIT)
+        #: Called after each put, on the putting thread: how the console learns
+        #: there is something to drain without polling the queue.
+        self.on_put: Callable[[], None] | None = None
         self.rows: dict[str, ContainerRow] = {}
         self.stale: dict[str, str] = {}
         #: (sequence number, event), newest first; the number keys the row.
@@ -42,6 +46,8 @@ class ContainerStore:
     def put(self, update: Update) -> None:
         """Queue an update (thread-safe; blocks while the UI is far behind)."""
         self.updates.put(update)
+        if self.on_put is not None:
+            self.on_put()
 
     def drain(self, limit: int = QUEUE_LIMIT) -> tuple[bool, bool]:
         """Apply queued updates.

@@ -46,7 +46,12 @@ from corral.tui.console.widgets.host_bar import HostBar
 from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.console.widgets.panes import Pane, Workspace
 
+#: A put wakes the drain this long after it, so a burst of updates is one batch.
 DRAIN_SECONDS = 0.1
+#: With nothing put, the drain still runs this often, for what no update
+#: announces (a host added, gone or back online). A 10 Hz poll of an empty
+#: queue cost an idle console more than everything else it does (issue 17).
+DRAIN_IDLE_SECONDS = 1.0
 HOSTS_REFRESH_SECONDS = 10.0
 STATS_SECONDS = 3.0
 EVENTS_REDRAW_SECONDS = 0.5
@@ -140,6 +145,8 @@ class ConsoleScreen(FleetFollow, Screen):
         self.readonly = readonly
         self.inventory_path = inventory_path
         self.store = ContainerStore()
+        #: A drain is already asked for (a put woke it): later puts join it.
+        self._drain_asked = False
         #: Each watched host's watcher, by host name.
         self.watchers: dict[str, Watcher] = {}
         self.history: list[str] = []
@@ -192,7 +199,8 @@ class ConsoleScreen(FleetFollow, Screen):
         self.app.title = "Corral" + ("  [READ-ONLY]" if self.readonly else "")
         self.sub_title = f"{len(self.fleet.sessions)} hosts"
         self.watch_new_hosts()
-        self.set_interval(DRAIN_SECONDS, self.drain_updates)
+        self.store.on_put = self.wake_drain
+        self.set_interval(DRAIN_IDLE_SECONDS, self.drain_updates)
         self.set_interval(HOSTS_REFRESH_SECONDS, self.refresh_hosts_view)
         self.set_interval(STATS_SECONDS, self.sample_visible_stats)
         # Uptimes count on between events; only the changed cells redraw.
@@ -220,11 +228,35 @@ class ConsoleScreen(FleetFollow, Screen):
             if name not in self.watchers:
                 self.watchers[name] = self.data.watch(session, self.store.put).start()
 
+    def wake_drain(self) -> None:
+        """Drain within `DRAIN_SECONDS` (thread-safe: watcher threads call it on each put).
+
+        Puts in the meantime ask nothing more: they join that drain's batch.
+        """
+        if self._drain_asked:
+            return
+        self._drain_asked = True
+        if not self.post_message(self.DrainAsked()):  # thread-safe; False once closing
+            self._drain_asked = False
+
+    class DrainAsked(Message):
+        """Updates were put: drain them shortly (batching what follows)."""
+
+    def on_console_screen_drain_asked(self, message: DrainAsked) -> None:
+        self.set_timer(DRAIN_SECONDS, self._woken_drain)
+
+    def _woken_drain(self) -> None:
+        # Cleared first: a put during this drain asks for the next one.
+        self._drain_asked = False
+        self.drain_updates()
+
     def drain_updates(self) -> None:
         if len(self.watchers) != len(self.fleet.sessions):
             self.watch_new_hosts()
         self.relist_returned_hosts()
         rows_changed, events_changed = self.store.drain()
+        if not self.store.updates.empty():  # more than one batch was waiting
+            self.wake_drain()
         for host in self._gone:
             rows_changed |= self.store.forget_host(host)
         if rows_changed:
@@ -249,6 +281,8 @@ class ConsoleScreen(FleetFollow, Screen):
             self._events_pending, self._events_drawn_at = False, now
             events = self.query_one("#events", ResourceView)
             events.set_records({str(seq): event for seq, event in self.store.events})
+        elif self._events_pending:  # drawn moments ago: draw these on a later drain
+            self.wake_drain()
 
     def refresh_hosts_view(self) -> None:
         """Read host facts again while the hosts view is shown (else it is read when shown)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 from corral.backends.engine.watch import Upsert
 from corral.backends.inventory.load import HostSpec, Inventory, SshTarget
@@ -12,7 +13,7 @@ from corral.backends.ssh.connect import SshSettings
 from corral.tui.app import CorralApp
 from corral.tui.config import Config
 from corral.tui.console.model.stats_schedule import StatsSchedule
-from corral.tui.console.screens.console import ConsoleScreen
+from corral.tui.console.screens.console import DRAIN_IDLE_SECONDS, ConsoleScreen
 from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.widgets.health_watch import HealthWatch
 from tests.support import fleet_data
@@ -154,3 +155,33 @@ async def test_quiet_containers_are_not_read_at_every_stats_tick() -> None:
         screen.sample_visible_stats()  # each was quiet: none due
         await pilot.pause()
         assert len(read) == first and read[0]
+
+
+async def test_an_empty_queue_is_not_polled_and_a_put_from_a_thread_is_drained_soon() -> None:
+    async with app_on(CountingData()).run_test(size=SIZE) as pilot:
+        await feed(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsoleScreen)
+        drains: list[float] = []
+        original = screen.store.drain
+
+        def counting(*args, **kwargs):
+            drains.append(time.monotonic())
+            return original(*args, **kwargs)
+
+        screen.store.drain = counting  # type: ignore[method-assign]
+        began = time.monotonic()
+        await pilot.pause(0.7)
+        # Nothing put: only the once-a-second heartbeat may look (a 10 Hz poll
+        # would have drained about seven times).
+        assert len(drains) <= 1 + (time.monotonic() - began) / DRAIN_IDLE_SECONDS
+        row = fleet_data.containers()["lab1"][0]
+        changed = dataclasses.replace(row, status="Exited (1) 1 second ago")
+        worker = threading.Thread(target=screen.store.put, args=(Upsert("lab1", changed),))
+        worker.start()
+        worker.join()
+        assert screen._drain_asked  # the put itself woke the drain
+        view = screen.query_one(ContainersView)
+        key = f"lab1/{row.id}"
+        await until(pilot, lambda: view.records[key].status == changed.status, "the drained put")
+        await until(pilot, lambda: not screen._drain_asked, "the next put to be able to wake it")
