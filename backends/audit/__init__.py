@@ -5,10 +5,30 @@ starts; `attach(fleet)` lets it copy entries to those hosts; `read_all()`
 merges the local file with the hosts' history.
 """
 
-from corral.backends.audit.entry import MASK, AuditEntry, mask_args
-from corral.backends.audit.history import AuditFilter, merge, read_all, read_hosts
-from corral.backends.audit.local import audit_path
-from corral.backends.audit.trail import AuditTrail, current, install
+import importlib
+from typing import TYPE_CHECKING
+
+#: Each public name -> the module defining it. Names load on first use (PEP 562):
+#: a command that changes nothing never loads the hosts' history (nor SSH).
+_HOMES = {
+    "audit_path": "local",
+    "AuditEntry": "entry",
+    "AuditFilter": "history",
+    "AuditTrail": "trail",
+    "current": "trail",
+    "install": "trail",
+    "MASK": "entry",
+    "mask_args": "entry",
+    "merge": "history",
+    "read_all": "history",
+    "read_hosts": "history",
+}
+
+if TYPE_CHECKING:
+    from corral.backends.audit.entry import MASK, AuditEntry, mask_args
+    from corral.backends.audit.history import AuditFilter, merge, read_all, read_hosts
+    from corral.backends.audit.local import audit_path
+    from corral.backends.audit.trail import AuditTrail, current, install
 
 __all__ = [
     "AuditEntry",
@@ -23,3 +43,12 @@ __all__ = [
     "read_all",
     "read_hosts",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -1,17 +1,40 @@
-"""Reaching a host: SSH connections, the engine tunnel, sessions, the fleet, the stream relay.
+"""Reaching a host: SSH connections, the engine tunnel, sessions, the fleet, the stream relay,
+persisted tunnels.
 
 What the layers above may import; everything else in this package is internal.
 """
 
-from corral.backends.ssh.connect import SshSettings
-from corral.backends.ssh.fleet import Fleet
-from corral.backends.ssh.loop import BackendLoop
-from corral.backends.ssh.probe import ProbeReport, check_same_engine, probe_host
-from corral.backends.ssh.session import HostSession, HostState, HostStatus
+import importlib
+from typing import TYPE_CHECKING
+
+#: Each public name -> the module defining it. Names load on first use (PEP 562):
+#: a read through a persisted tunnel (`persist`) imports neither asyncssh nor
+#: docker-py.
+_HOMES = {
+    "BackendLoop": "loop",
+    "check_same_engine": "probe",
+    "disconnect_persisted": "persist",
+    "Fleet": "fleet",
+    "HostSession": "session",
+    "HostState": "session",
+    "HostStatus": "session",
+    "probe_host": "probe",
+    "ProbeReport": "probe",
+    "SshSettings": "settings",
+}
+
+if TYPE_CHECKING:
+    from corral.backends.ssh.fleet import Fleet
+    from corral.backends.ssh.loop import BackendLoop
+    from corral.backends.ssh.persist import disconnect_persisted
+    from corral.backends.ssh.probe import ProbeReport, check_same_engine, probe_host
+    from corral.backends.ssh.session import HostSession, HostState, HostStatus
+    from corral.backends.ssh.settings import SshSettings
 
 __all__ = [
     "BackendLoop",
     "check_same_engine",
+    "disconnect_persisted",
     "Fleet",
     "HostSession",
     "HostState",
@@ -20,3 +43,12 @@ __all__ = [
     "ProbeReport",
     "SshSettings",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
