@@ -155,12 +155,15 @@ class HostSession:
         Raises:
             HostOffline: The session is not online.
         """
-        if self._socket_path is None or not self.online:
+        if not self.online or (self._client is None and self._socket_path is None):
             reason = self.status.error or f"not connected ({self.status.state.value})"
             raise HostOffline(reason, host=self.name)
         with self._client_lock:
             if self._client is None:
-                self._client = self._make_client(self._socket_path, self._api_version)
+                socket_path = self._socket_path
+                if socket_path is None:  # dropped meanwhile
+                    raise HostOffline(self.status.error or "not connected", host=self.name)
+                self._client = self._make_client(socket_path, self._api_version)
             return self._client
 
     @property
