@@ -7,8 +7,9 @@ exported here: the submodule `render` would shadow a lazily loaded name). `lint_
 whole catalog folder. Nothing here imports a UI library or touches the network.
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from corral.catalog.lazy import lazy_names
 
 #: Each public name -> the module defining it. The names load on first use
 #: (PEP 562), so importing `corral.catalog.errors` does not parse YAML code:
@@ -35,10 +36,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

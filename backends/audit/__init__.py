@@ -5,8 +5,9 @@ starts; `attach(fleet)` lets it copy entries to those hosts; `read_all()`
 merges the local file with the hosts' history.
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from corral.catalog.lazy import lazy_names
 
 #: Each public name -> the module defining it. Names load on first use (PEP 562):
 #: a command that changes nothing never loads the hosts' history (nor SSH).
@@ -45,10 +46,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

@@ -3,8 +3,9 @@
 What the layers above may import; everything else in this package is internal.
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from corral.catalog.lazy import lazy_names
 
 #: Each public name -> the module defining it. Names load on first use (PEP 562):
 #: `corral --help` reads `default_inventory_path` without loading YAML code.
@@ -68,10 +69,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)
