@@ -161,9 +161,7 @@ async def open_tunnel(
         DockerUnavailable: No engine answers by either path.
         TunnelRefused: Forwarding is refused and the host has no docker CLI.
     """
-    command = "docker system dial-stdio"
-    if socket_explicit:
-        command = f"docker -H {shlex.quote('unix://' + remote_socket)} system dial-stdio"
+    command = _dial_stdio_command(remote_socket, socket_explicit)
     mode = await _choose_mode(conn, name, remote_socket, command)
     tunnel = DockerTunnel(private_directory(name), mode)
     try:
@@ -180,6 +178,14 @@ async def open_tunnel(
         tunnel.close()
         raise
     return tunnel
+
+
+def _dial_stdio_command(remote_socket: str, socket_explicit: bool) -> str:
+    """The remote command of the dial-stdio fallback; the host's own DOCKER_HOST
+    decides unless the inventory named the socket."""
+    if socket_explicit:
+        return f"docker -H {shlex.quote('unix://' + remote_socket)} system dial-stdio"
+    return "docker system dial-stdio"
 
 
 async def _choose_mode(
@@ -259,9 +265,7 @@ async def serve_engine(
         DockerUnavailable: No engine answers by either path.
         TunnelRefused: Forwarding is refused and the host has no docker CLI.
     """
-    command = "docker system dial-stdio"
-    if socket_explicit:
-        command = f"docker -H {shlex.quote('unix://' + remote_socket)} system dial-stdio"
+    command = _dial_stdio_command(remote_socket, socket_explicit)
     mode = await _choose_mode(conn, name, remote_socket, command)
     if mode == FORWARD:
         def bridge() -> _ChannelBridge:
