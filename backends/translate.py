@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-
-import asyncssh
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING
 
 from corral.backends.errors import (
     AuthFailed,
@@ -42,6 +39,12 @@ REGISTRY_UNREACHABLE_TEXT = (
     "server misbehaving",
 )
 
+if TYPE_CHECKING:
+    import docker.errors
+
+# asyncssh and docker-py are imported in the functions that need them: only
+# on an error, and a command that never meets one imports neither for this.
+
 #: What the engine says when a registry wants credentials it did not get (a basic-auth
 #: registry asked without any: `no basic auth credentials`) or refuses the ones sent
 #: (`unauthorized: authentication required`, Docker Hub's `incorrect username or
@@ -69,6 +72,7 @@ def translate_ssh_error(exc: BaseException, host: str, target: str) -> BackendEr
     """
     if isinstance(exc, BackendError):
         return exc
+    from corral.backends.sshlib import asyncssh
     if isinstance(exc, asyncssh.PermissionDenied):
         return AuthFailed(f"{target} refused every key offered ({exc.reason})", host=host)
     if isinstance(exc, (asyncssh.KeyImportError, asyncssh.KeyEncryptionError)):
@@ -100,6 +104,8 @@ def translate_docker_error(exc: BaseException, host: str) -> BackendError:
     """
     if isinstance(exc, BackendError):
         return exc
+    import docker.errors
+    import requests.exceptions
     if isinstance(exc, docker.errors.NotFound):
         return NotFound(_engine_message(exc), host=host, status=404)
     if isinstance(exc, docker.errors.APIError):
@@ -140,6 +146,7 @@ def translate_pull_error(exc: BaseException | str, host: str, registry: str, *,
     """
     if isinstance(exc, BackendError):
         return exc
+    import docker.errors
     if isinstance(exc, str):
         text, status = exc.strip(), None
     elif isinstance(exc, docker.errors.APIError):

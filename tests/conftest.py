@@ -39,6 +39,9 @@ def isolated_user_config(tmp_path_factory, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("CORRAL_INVENTORY", raising=False)
     monkeypatch.delenv("CORRAL_READONLY", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+    # A persisted connection outlives its command (and a stopped sshd, as with
+    # OpenSSH's ControlPersist): tests that mean to use one turn it back on.
+    monkeypatch.setenv("CORRAL_PERSIST", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@
     log_history_lines: 100000  # lines a log pane keeps in memory before spooling
     keepalive_interval: 1      # seconds of silence before an SSH keepalive (0: off)
     keepalive_count_max: 3     # unanswered keepalives before a link counts as dead
+    persist_seconds: 300       # idle seconds a read verb's SSH connection is kept (0: off)
     registries:                # credentials for image pulls (as in the inventory)
       10.0.0.5:5000: {username: deploy, password_env: CORRAL_REGISTRY_PASSWORD}
 
@@ -73,6 +74,12 @@ class Config:
     """Unanswered keepalives before a host's link counts as dead (OpenSSH's
     ServerAliveCountMax): a dropped link shows after about
     interval × (count + 1) seconds, 4 s with the defaults."""
+
+    persist_seconds: float = 300.0
+    """Idle seconds the SSH connection and engine tunnel of a read-only verb
+    (`corral ps`, `corral hosts`) stay in a background process, so the next one
+    reads without a new handshake (like OpenSSH's ControlPersist); 0 turns it
+    off. Same default as `persist.DEFAULT_SECONDS` (a unit test keeps them equal)."""
 
     registries: dict[str, RegistryAuth] = field(default_factory=dict)
     """Registry address (`HOST[:PORT]`) to `username` and `password_file` (mode
@@ -163,6 +170,12 @@ def _check(key: str, value: object, where: str) -> object:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 600:
             raise ConfigError(f"{where}: 'keepalive_interval' must be seconds from 0 to 600 "
                               "(0 turns keepalives off)")
+        return float(value)
+    if key == "persist_seconds":
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not 0 <= value <= 86400:
+            raise ConfigError(f"{where}: 'persist_seconds' must be seconds from 0 to 86400 "
+                              "(0: never keep a connection)")
         return float(value)
     if key == "keepalive_count_max":
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:

@@ -7,12 +7,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import asyncssh
-
 from corral.backends.doctor.host_script import HostFacts
 from corral.backends.doctor.model import HostReport
 from corral.backends.errors import BackendError
 from corral.backends.inventory import HostSpec
+from corral.backends.sshlib import asyncssh
 
 T = TypeVar("T")
 

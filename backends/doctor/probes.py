@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncssh
-
 from corral.backends.doctor import ports as P
 from corral.backends.doctor.gathered import Gathered, one_line, run_on, timed
 from corral.backends.doctor.model import FAIL, OK, WARN, Check
+from corral.backends.sshlib import asyncssh
 
 #: Seconds a peer has to answer one port probe.
 PORT_TIMEOUT = 2.0

@@ -14,8 +14,6 @@ import asyncio
 import os
 from typing import Any
 
-import asyncssh
-
 from corral.backends.doctor import checks as C
 from corral.backends.doctor.gathered import Gathered, one_line, run_on, timed
 from corral.backends.doctor.host_script import command, parse
@@ -27,6 +25,7 @@ from corral.backends.errors import BackendError
 from corral.backends.inventory import HostSpec, Inventory
 from corral.backends.ssh import Fleet, HostSession, SshSettings
 from corral.backends.ssh.connect import close_connection, open_connection
+from corral.backends.sshlib import asyncssh
 
 #: Seconds one step on one host may take (connect, engine, script, a probe run).
 CHECK_TIMEOUT = 15.0

@@ -3,38 +3,75 @@
 What the layers above may import; everything else in this package is internal.
 """
 
-from corral.backends.engine.actions import ACTIONS, act
-from corral.backends.engine.facts import (
-    ContainerRow,
-    ContainerState,
-    HostFacts,
-    container_state,
-    host_facts,
-    list_containers,
-)
-from corral.backends.engine.resources import (
-    HostDetails,
-    ImageRow,
-    VolumeRow,
-    df_command,
-    host_details,
-    inspect,
-    list_images,
-    list_volumes,
-    parse_df,
-)
-from corral.backends.engine.stats import StatsTracker
-from corral.backends.engine.watch import (
-    HISTORY_LIMIT,
-    EngineEvent,
-    History,
-    HostWatcher,
-    Removed,
-    Snapshot,
-    Stale,
-    Update,
-    Upsert,
-)
+from typing import TYPE_CHECKING
+
+from corral.catalog.lazy import lazy_names
+
+#: Each public name -> the module defining it. Names load on first use (PEP 562):
+#: `corral ps` loads `facts` alone, not every resource, action and watcher.
+_HOMES = {
+    "act": "actions",
+    "ACTIONS": "actions",
+    "container_state": "facts",
+    "ContainerRow": "facts",
+    "ContainerState": "facts",
+    "df_command": "resources",
+    "EngineEvent": "watch",
+    "History": "watch",
+    "HISTORY_LIMIT": "watch",
+    "host_details": "resources",
+    "host_facts": "facts",
+    "HostDetails": "resources",
+    "HostFacts": "facts",
+    "HostWatcher": "watch",
+    "ImageRow": "resources",
+    "inspect": "resources",
+    "list_containers": "facts",
+    "list_images": "resources",
+    "list_volumes": "resources",
+    "parse_df": "resources",
+    "Removed": "watch",
+    "Snapshot": "watch",
+    "Stale": "watch",
+    "StatsTracker": "stats",
+    "Update": "watch",
+    "Upsert": "watch",
+    "VolumeRow": "resources",
+}
+
+if TYPE_CHECKING:
+    from corral.backends.engine.actions import ACTIONS, act
+    from corral.backends.engine.facts import (
+        ContainerRow,
+        ContainerState,
+        HostFacts,
+        container_state,
+        host_facts,
+        list_containers,
+    )
+    from corral.backends.engine.resources import (
+        HostDetails,
+        ImageRow,
+        VolumeRow,
+        df_command,
+        host_details,
+        inspect,
+        list_images,
+        list_volumes,
+        parse_df,
+    )
+    from corral.backends.engine.stats import StatsTracker
+    from corral.backends.engine.watch import (
+        HISTORY_LIMIT,
+        EngineEvent,
+        History,
+        HostWatcher,
+        Removed,
+        Snapshot,
+        Stale,
+        Update,
+        Upsert,
+    )
 
 __all__ = [
     "act",
@@ -65,3 +102,6 @@ __all__ = [
     "Upsert",
     "VolumeRow",
 ]
+
+
+__getattr__ = lazy_names(__name__, _HOMES)

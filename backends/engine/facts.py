@@ -217,7 +217,10 @@ def list_containers(session: HostSession, all: bool = False) -> list[ContainerRo
     Raises:
         BackendError: The host is offline or the engine failed.
     """
-    raw = session.call(lambda client: client.api.containers(all=all))
+    if session.has_client:
+        raw = session.call(lambda client: client.api.containers(all=all))
+    else:  # without docker-py: `corral ps` then never imports it
+        raw = session.get_json("/containers/json", all=int(all), limit=-1, size=0, trunc_cmd=0)
     rows = [container_row(session.name, item) for item in raw]
     return sorted(rows, key=lambda row: row.name)
 

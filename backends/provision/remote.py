@@ -6,11 +6,10 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import asyncssh
-
 from corral.backends.errors import BackendError, ProvisionError
 from corral.backends.inventory.load import HostSpec
 from corral.backends.ssh.connect import SshSettings, close_connection, open_connection
+from corral.backends.sshlib import asyncssh
 
 #: Seconds one command may take (package installs are the slow ones).
 COMMAND_TIMEOUT = 900.0

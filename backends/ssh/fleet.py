@@ -18,9 +18,9 @@ from corral.backends.engine_identity import engine_id, same_engine
 from corral.backends.errors import BackendError, InventoryError, SameEngine
 from corral.backends.inventory.load import HostSpec, Inventory
 from corral.backends.inventory.registries import RegistryAuth
-from corral.backends.ssh.connect import SshSettings
 from corral.backends.ssh.loop import BackendLoop
 from corral.backends.ssh.session import Backoff, HostSession, HostStatus, StatusListener
+from corral.backends.ssh.settings import SshSettings
 
 T = TypeVar("T")
 
@@ -58,6 +58,9 @@ class Fleet:
             child's start-up time.
         registries: Registry credentials from the configuration file; for
             the same registry they win over the inventory's (`registries`).
+        persist_seconds: Read through persisted tunnels and leave them
+            behind, idle for at most this long (see `persist`); 0: never. Only
+            for fleets that read engines' APIs and run no SSH command.
     """
 
     def __init__(
@@ -71,7 +74,10 @@ class Fleet:
         readonly: bool = False,
         stream_relay: bool = False,
         registries: dict[str, RegistryAuth] | None = None,
+        persist_seconds: float = 0.0,
     ):
+        from corral.backends.ssh import persist
+        self.persist_seconds = persist_seconds if persist.enabled(persist_seconds) else 0.0
         self.inventory = inventory
         self._config_registries = dict(registries or {})
         self.settings = settings
@@ -81,7 +87,7 @@ class Fleet:
         self.sessions: dict[str, HostSession] = {
             spec.name: HostSession(
                 spec, settings, on_status=on_status, backoff=backoff, readonly=readonly,
-                stream_relay=stream_relay,
+                stream_relay=stream_relay, persist_seconds=self.persist_seconds,
             )
             for spec in inventory.hosts
         }
@@ -258,8 +264,18 @@ class Fleet:
         await asyncio.gather(*self._runners, return_exceptions=True)
         self._runners = []
         self._kept_online = False
+        if self.persist_seconds:
+            self._hand_over()
         await asyncio.gather(*(s.close() for s in self.sessions.values()))
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _hand_over(self) -> None:
+        """Leave a persisted tunnel behind to each host this fleet reached directly."""
+        from corral.backends.ssh import persist
+        direct = [session.spec for session in self.sessions.values()
+                  if session.online and session.connection is not None]
+        if direct:
+            persist.hand_over(direct, self.settings, self.persist_seconds)
 
     def query(
         self,

@@ -12,22 +12,28 @@ import asyncio
 import contextlib
 import json
 import random
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import asyncssh
-import docker
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral.backends.errors import BackendError, HostKeyChanged, HostOffline
 from corral.backends.inventory.load import HostSpec
-from corral.backends.ssh.connect import SshSettings, close_connection, lost_reason, open_connection
-from corral.backends.ssh.relay import StreamRelay, relays_enabled
+from corral.backends.ssh import engine_http
+from corral.backends.ssh.settings import SshSettings
 from corral.backends.ssh.status import HostState, HostStatus, StatusListener
-from corral.backends.ssh.tunnel import DockerTunnel, open_tunnel
-from corral.backends.translate import translate_docker_error
+
+if TYPE_CHECKING:
+    # Imported where used: a one-shot read over a persisted tunnel (`persist`)
+    # needs neither asyncssh nor docker-py, and importing them costs more CPU
+    # than the whole read.
+    import asyncssh
+    import docker
+
+    from corral.backends.ssh.relay import StreamRelay
+    from corral.backends.ssh.tunnel import DockerTunnel
 
 T = TypeVar("T")
 
@@ -78,6 +84,9 @@ class HostSession:
         on_status: Called on the backend loop at every state change.
         backoff: Reconnect delays for `run()`.
         readonly: Refuse every mutating action (see `backends/engine/actions.py`).
+        stream_relay: Carry long streams through a relay process (see `relay`).
+        persist_seconds: Reuse a persisted tunnel to the engine, and leave one
+            behind for this many idle seconds (see `persist`); 0: never.
     """
 
     def __init__(
@@ -89,10 +98,15 @@ class HostSession:
         backoff: Backoff | None = None,
         readonly: bool = False,
         stream_relay: bool = False,
+        persist_seconds: float = 0.0,
     ):
         self.spec = spec
         self.readonly = readonly
         self.stream_relay = stream_relay
+        #: Read through a persisted tunnel when one is live, and hand this
+        #: host to one when closing (`persist`); 0: never. Only for sessions
+        #: that read the engine's API and nothing else (no SSH commands).
+        self.persist_seconds = persist_seconds
         self.settings = settings
         self.backoff = backoff or Backoff()
         self._listeners: list[StatusListener] = [on_status] if on_status else []
@@ -100,6 +114,13 @@ class HostSession:
         self._tunnel: DockerTunnel | None = None
         self._client: docker.DockerClient | None = None
         self._relay: StreamRelay | None = None
+        self._client_lock = threading.Lock()
+        #: Where the engine answers (a tunnel's local socket, the local
+        #: engine's, or a persisted tunnel's) and its API version.
+        self._socket_path: str | None = None
+        self._api_version: str | None = None
+        #: The persisted tunnel this session reads through (`persist`), if any.
+        self.persisted: str | None = None
         self._hurry: asyncio.Event | None = None
         self.version: dict[str, Any] = {}
         #: The engine's identity (`engine_identity.engine_id`), noted by whoever
@@ -134,10 +155,38 @@ class HostSession:
         Raises:
             HostOffline: The session is not online.
         """
-        if self._client is None or not self.online:
+        if not self.online or (self._client is None and self._socket_path is None):
             reason = self.status.error or f"not connected ({self.status.state.value})"
             raise HostOffline(reason, host=self.name)
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                socket_path = self._socket_path
+                if socket_path is None:  # dropped meanwhile
+                    raise HostOffline(self.status.error or "not connected", host=self.name)
+                self._client = self._make_client(socket_path, self._api_version)
+            return self._client
+
+    @property
+    def has_client(self) -> bool:
+        """Whether this session's docker-py client was made (so docker-py is loaded)."""
+        return self._client is not None
+
+    def get_json(self, path: str, **params: object) -> Any:
+        """GET an API path of this host's engine, without docker-py (blocking).
+
+        Args:
+            path: The path after the version prefix (`/containers/json`).
+            **params: Query parameters.
+
+        Raises:
+            BackendError: The host is offline, or the engine failed.
+        """
+        socket_path = self._socket_path
+        if socket_path is None or not self.online:
+            reason = self.status.error or f"not connected ({self.status.state.value})"
+            raise HostOffline(reason, host=self.name)
+        return engine_http.get_json(socket_path, f"/v{self._api_version}{path}", host=self.name,
+                                    timeout=API_TIMEOUT, params=params)
 
     def stream_client(self) -> docker.DockerClient:
         """The Docker client for long byte streams (logs, exec); blocking.
@@ -176,6 +225,7 @@ class HostSession:
         try:
             return method(client, *args, **kwargs)
         except Exception as exc:
+            from corral.backends.translate import translate_docker_error
             raise translate_docker_error(exc, self.name) from exc
 
     async def run_command(self, command: str, timeout: float = 10.0) -> tuple[int, str]:
@@ -187,6 +237,7 @@ class HostSession:
         Raises:
             HostOffline: No SSH connection (offline, or the local host).
         """
+        from corral.backends.sshlib import asyncssh
         conn = self._conn
         if conn is None:
             raise HostOffline("no SSH connection to run a command on", host=self.name)
@@ -209,8 +260,12 @@ class HostSession:
         self._set(HostState.CONNECTING, last_error)
         try:
             if self.spec.is_local:
-                base_url, mode = f"unix://{self.spec.socket}", "local"
+                socket_path, mode = self.spec.socket, "local"
+            elif self.persist_seconds and await self._reuse_persisted():
+                socket_path, mode = self.persisted, "persisted"
             else:
+                from corral.backends.ssh.connect import open_connection
+                from corral.backends.ssh.tunnel import open_tunnel
                 self._conn = await open_connection(self.spec, self.settings)
                 self._tunnel = await open_tunnel(
                     self._conn,
@@ -218,10 +273,11 @@ class HostSession:
                     remote_socket=self.spec.socket,
                     socket_explicit=self.spec.socket_explicit,
                 )
-                base_url, mode = self._tunnel.base_url, self._tunnel.mode
-            # docker-py blocks on the first /version call, whose bytes this
-            # very loop must pump: so it runs on a thread.
-            self._client, self.version = await asyncio.to_thread(self._make_client, base_url)
+                socket_path, mode = self._tunnel.path, self._tunnel.mode
+            if mode != "persisted":
+                # The first /version's bytes this very loop must pump: a thread.
+                self.version = await asyncio.to_thread(self._read_version, socket_path)
+            self._socket_path, self._api_version = socket_path, self.version["ApiVersion"]
         except BaseException as exc:
             await self._drop()
             error = exc if isinstance(exc, BackendError) else None
@@ -235,20 +291,49 @@ class HostSession:
             self._set(HostState.OFFLINE, error.message,
                       key_changed=isinstance(error, HostKeyChanged))
             raise error from exc
-        if self.stream_relay and relays_enabled() and not self.spec.is_local:
-            self._relay = StreamRelay(
-                self.spec, self.settings, self._client.api.api_version, API_TIMEOUT
-            )
+        if self.stream_relay and not self.spec.is_local:
+            from corral.backends.ssh.relay import StreamRelay, relays_enabled
+            if relays_enabled():
+                self._relay = StreamRelay(self.spec, self.settings, self._api_version,
+                                          API_TIMEOUT)
         self._set(HostState.ONLINE, tunnel=mode)
 
-    def _make_client(self, base_url: str) -> tuple[docker.DockerClient, dict]:
-        client = None
+    def _read_version(self, socket_path: str) -> dict[str, Any]:
+        version = engine_http.get_json(socket_path, "/version", host=self.name,
+                                       timeout=API_TIMEOUT)
+        if not isinstance(version, dict) or not version.get("ApiVersion"):
+            raise BackendError("the Docker engine did not say its API version", host=self.name)
+        return version
+
+    async def _reuse_persisted(self) -> bool:
+        """Read the engine's version through this host's persisted tunnel, if one is live.
+
+        A tunnel that is gone, refuses or does not answer within a few seconds
+        is left for a direct connection (and a dead one's files are removed).
+        """
+        from corral.backends.ssh import persist
+        path = persist.live_socket(self.spec, self.settings)
+        if path is None:
+            return False
         try:
-            client = docker.DockerClient(base_url=base_url, version="auto", timeout=API_TIMEOUT)
-            return client, client.version()
+            self.version = await asyncio.to_thread(
+                lambda: engine_http.get_json(path, "/version", host=self.name,
+                                             timeout=persist.REUSE_TIMEOUT))
+        except BackendError:
+            persist.forget(path)
+            return False
+        if not isinstance(self.version, dict) or not self.version.get("ApiVersion"):
+            return False
+        self.persisted = path
+        return True
+
+    def _make_client(self, socket_path: str, api_version: str | None) -> docker.DockerClient:
+        import docker
+        try:
+            return docker.DockerClient(base_url=f"unix://{socket_path}",
+                                       version=api_version or "auto", timeout=API_TIMEOUT)
         except Exception as exc:
-            if client is not None:
-                client.close()
+            from corral.backends.translate import translate_docker_error
             raise translate_docker_error(exc, self.name) from exc
 
     async def run(self) -> None:
@@ -331,6 +416,7 @@ class HostSession:
                 task.cancel()
         if engine.done() and not engine.cancelled() and not closed.done():
             return engine.result()
+        from corral.backends.ssh.connect import lost_reason
         reason = lost_reason(conn)
         if reason and "keepalive" in reason.lower():
             # Say what the operator can act on: the host went silent, for how long.
@@ -402,7 +488,10 @@ class HostSession:
         self._set(HostState.OFFLINE, "closed")
 
     async def _drop(self) -> None:
-        client, self._client = self._client, None
+        self._socket_path = None
+        self.persisted = None
+        with self._client_lock:
+            client, self._client = self._client, None
         tunnel, self._tunnel = self._tunnel, None
         conn, self._conn = self._conn, None
         relay, self._relay = self._relay, None
@@ -414,6 +503,7 @@ class HostSession:
         if tunnel is not None:
             tunnel.close()
         if conn is not None:
+            from corral.backends.ssh.connect import close_connection
             close_connection(conn)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.wait_closed(), 2)

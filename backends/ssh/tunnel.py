@@ -21,10 +21,11 @@ import shlex
 import shutil
 import tempfile
 import weakref
-
-import asyncssh
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from corral.backends.errors import DockerUnavailable, TunnelRefused
+from corral.backends.sshlib import asyncssh
 
 FORWARD = "forward"
 DIAL_STDIO = "dial-stdio"
@@ -160,9 +161,7 @@ async def open_tunnel(
         DockerUnavailable: No engine answers by either path.
         TunnelRefused: Forwarding is refused and the host has no docker CLI.
     """
-    command = "docker system dial-stdio"
-    if socket_explicit:
-        command = f"docker -H {shlex.quote('unix://' + remote_socket)} system dial-stdio"
+    command = _dial_stdio_command(remote_socket, socket_explicit)
     mode = await _choose_mode(conn, name, remote_socket, command)
     tunnel = DockerTunnel(private_directory(name), mode)
     try:
@@ -179,6 +178,14 @@ async def open_tunnel(
         tunnel.close()
         raise
     return tunnel
+
+
+def _dial_stdio_command(remote_socket: str, socket_explicit: bool) -> str:
+    """The remote command of the dial-stdio fallback; the host's own DOCKER_HOST
+    decides unless the inventory named the socket."""
+    if socket_explicit:
+        return f"docker -H {shlex.quote('unix://' + remote_socket)} system dial-stdio"
+    return "docker system dial-stdio"
 
 
 async def _choose_mode(
@@ -236,16 +243,59 @@ async def _ping_over_dial_stdio(conn: asyncssh.SSHClientConnection, command: str
         process.close()
 
 
-class _DialStdioBridge(asyncio.Protocol):
-    """Joins one local connection to one remote `docker system dial-stdio`.
+async def serve_engine(
+    conn: asyncssh.SSHClientConnection,
+    path: str,
+    *,
+    name: str,
+    remote_socket: str,
+    socket_explicit: bool,
+    on_open: Callable[[], None],
+    on_close: Callable[[], None],
+) -> tuple[asyncio.AbstractServer, str]:
+    """Listen at `path` and join each local connection to the engine (a persisted tunnel).
+
+    Like `open_tunnel`, but every local connection is counted (`on_open`,
+    `on_close`), so that its owner can tell when the tunnel is idle.
+
+    Returns:
+        The listening server and its mode (`FORWARD` or `DIAL_STDIO`).
+
+    Raises:
+        DockerUnavailable: No engine answers by either path.
+        TunnelRefused: Forwarding is refused and the host has no docker CLI.
+    """
+    command = _dial_stdio_command(remote_socket, socket_explicit)
+    mode = await _choose_mode(conn, name, remote_socket, command)
+    if mode == FORWARD:
+        def bridge() -> _ChannelBridge:
+            return _ChannelBridge(
+                lambda factory: conn.create_unix_connection(factory, remote_socket),
+                on_open, on_close)
+    else:
+        def bridge() -> _ChannelBridge:
+            return _DialStdioBridge(conn, command, on_open, on_close)
+    server = await asyncio.get_running_loop().create_unix_server(bridge, path)
+    return server, mode
+
+
+class _ChannelBridge(asyncio.Protocol):
+    """Joins one local connection to one SSH channel that `open_remote` opens.
 
     Works at the protocol level (no streams) to keep the per-chunk cost low,
     and passes flow control both ways so neither side buffers without bound.
     """
 
-    def __init__(self, conn: asyncssh.SSHClientConnection, command: str):
-        self.conn = conn
-        self.command = command
+    def __init__(
+        self,
+        open_remote: Callable[[Callable[[], _RemoteSide]], Awaitable[tuple[Any, Any]]],
+        on_open: Callable[[], None] | None = None,
+        on_close: Callable[[], None] | None = None,
+    ):
+        self.open_channel = open_remote
+        self.on_close = on_close
+        if on_open is not None:
+            on_open()
         self.local: asyncio.Transport | None = None
         self.remote: asyncssh.SSHClientChannel | None = None
         self.pending: list[bytes] = []
@@ -257,9 +307,7 @@ class _DialStdioBridge(asyncio.Protocol):
 
     async def _open_remote(self) -> None:
         try:
-            channel, _ = await self.conn.create_session(
-                lambda: _RemoteSide(self), self.command, encoding=None
-            )
+            channel, _ = await self.open_channel(lambda: _RemoteSide(self))
         except (asyncssh.Error, OSError):
             self._close_local()
             return
@@ -286,6 +334,9 @@ class _DialStdioBridge(asyncio.Protocol):
         self.closed = True
         if self.remote is not None:
             self.remote.close()
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close()
 
     def pause_writing(self) -> None:
         if self.remote is not None:
@@ -300,8 +351,21 @@ class _DialStdioBridge(asyncio.Protocol):
             self.local.close()
 
 
+class _DialStdioBridge(_ChannelBridge):
+    """Joins one local connection to one remote `docker system dial-stdio`."""
+
+    def __init__(self, conn: asyncssh.SSHClientConnection, command: str,
+                 on_open: Callable[[], None] | None = None,
+                 on_close: Callable[[], None] | None = None):
+        self.conn = conn
+        self.command = command
+        super().__init__(
+            lambda factory: conn.create_session(factory, command, encoding=None),
+            on_open, on_close)
+
+
 class _RemoteSide(asyncssh.SSHClientSession):
-    def __init__(self, bridge: _DialStdioBridge):
+    def __init__(self, bridge: _ChannelBridge):
         self.bridge = bridge
 
     def data_received(self, data: bytes, datatype: object) -> None:

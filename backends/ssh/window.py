@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from asyncssh.channel import SSHChannel
+from corral.backends.sshlib import asyncssh
+
+SSHChannel = asyncssh.channel.SSHChannel
 
 _installed = False
 

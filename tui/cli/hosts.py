@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_hosts(args: argparse.Namespace) -> int:
     """Print every host's facts; exit 1 if any host is offline or two are one engine."""
     from corral.backends.engine import host_facts
-    with connected_fleet(args) as fleet:
+    with connected_fleet(args, reads_only=True) as fleet:
         facts = [result.value for result in fleet.query(host_facts)]
         same_engine = fleet.same_engine()  # host_facts noted each engine's ID
     if args.json:
@@ -78,7 +78,7 @@ def _host_cells(fact: HostFacts) -> list[object]:
 def run_ps(args: argparse.Namespace) -> int:
     """Print containers across hosts; exit 1 if any host did not answer."""
     from corral.backends.engine import list_containers
-    with connected_fleet(args, hosts=args.host) as fleet:
+    with connected_fleet(args, hosts=args.host, reads_only=True) as fleet:
         results = fleet.query(lambda session: list_containers(session, all=args.all))
     rows: list[ContainerRow] = [row for result in results if result.ok for row in result.value]
     if args.json:

@@ -39,7 +39,8 @@ def register(hosts: argparse.ArgumentParser) -> None:
     """Add `add` and `rm` under the `hosts` parser (which still runs alone)."""
     from corral.tui.cli import hosts_provision
 
-    verbs = hosts.add_subparsers(dest="hosts_command", metavar="{add,rm,doctor,provision}")
+    verbs = hosts.add_subparsers(dest="hosts_command",
+                                 metavar="{add,rm,doctor,provision,disconnect}")
     add = verbs.add_parser(
         "add",
         help="try a host and add it to the inventory",
@@ -69,6 +70,23 @@ def register(hosts: argparse.ArgumentParser) -> None:
     rm.set_defaults(func=run_rm)
     hosts_doctor_cli.register(verbs)
     hosts_provision.register(verbs)
+    disconnect = verbs.add_parser(
+        "disconnect", help="end the SSH connections kept by read verbs (persisted)",
+        description="Stop the background processes that keep read verbs' SSH connections "
+        "(corral ps, corral hosts; see persist_seconds in the configuration file). Every "
+        "one of this user's, or those to the hosts named.")
+    add_global_options(disconnect, suppress=True)
+    disconnect.add_argument("names", metavar="NAME", nargs="*",
+                            help="only the connections to these hosts (inventory names)")
+    disconnect.set_defaults(func=run_disconnect)
+
+
+def run_disconnect(args: argparse.Namespace) -> int:
+    """Stop persisted connections; print one line for each."""
+    from corral.backends.ssh import disconnect_persisted
+    for item in disconnect_persisted(args.names or None):
+        print(f"{visible(item.host)}\t{visible(item.target)}\tdisconnected (pid {item.pid})")
+    return EXIT_OK
 
 
 def inventory_for_writes(args: argparse.Namespace) -> Path:

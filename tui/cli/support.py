@@ -77,6 +77,13 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         help="change nothing: every verb and key that would change a host or the inventory "
         "is refused (also $CORRAL_READONLY=1, or readonly: true in the configuration file)",
     )
+    parser.add_argument(
+        "--no-persist",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="read-only verbs (ps, hosts) neither reuse nor leave behind a persisted SSH "
+        "connection (persist_seconds in the configuration file; corral hosts disconnect)",
+    )
 
 
 @functools.cache
@@ -293,7 +300,8 @@ def ssh_settings(args: argparse.Namespace, config: Config | None = None) -> SshS
 
 @contextlib.contextmanager
 def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
-                    extra: tuple[HostSpec, ...] = ()) -> Iterator[Fleet]:
+                    extra: tuple[HostSpec, ...] = (), *, reads_only: bool = False,
+                    ) -> Iterator[Fleet]:
     """Load the inventory, connect its hosts once, and close them afterwards.
 
     Hosts that fail to connect stay in the fleet as offline sessions; their
@@ -305,6 +313,9 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
             connection is made; default every host.
         extra: Hosts to add to the inventory's for this command (the local
             engine as an image source).
+        reads_only: The command only reads engines' APIs (no SSH command, no
+            change): it may go through persisted tunnels and leave them
+            behind (`persist_seconds`, unless `--no-persist`).
 
     Raises:
         UnknownHost: A name in `hosts` is not in the inventory.
@@ -320,8 +331,10 @@ def connected_fleet(args: argparse.Namespace, hosts: list[str] | None = None,
         inventory = dataclasses.replace(inventory, hosts=(*inventory.hosts, *extra))
     config = load_config(getattr(args, "config", None))
     with BackendLoop() as loop, _quiet_closed_tunnel_writes():
+        persist = (config.persist_seconds
+                   if reads_only and not getattr(args, "no_persist", False) else 0.0)
         fleet = Fleet(inventory, ssh_settings(args, config), backend=loop,
-                      registries=config.registries)
+                      registries=config.registries, persist_seconds=persist)
         trail = current_audit()
         try:
             loop.run(fleet.connect_all())

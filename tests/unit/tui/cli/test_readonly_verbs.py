@@ -52,7 +52,7 @@ MUTATING = {
 READING = {("hosts",), ("ps",), ("logs",), ("plan",), ("stacks",), ("catalog", "list"),
            ("catalog", "show"), ("catalog", "render"), ("catalog", "lint"), ("audit",),
            ("lease",), ("diag",), ("images", "ls"), ("bundle", "create"), ("bundle", "verify"),
-           ("swarm", "status"), ("hosts", "doctor")}
+           ("swarm", "status"), ("hosts", "doctor"), ("hosts", "disconnect")}
 
 INVENTORY = "hosts:\n  - name: lab1\n    ssh: root@127.0.0.1:9\n"
 
