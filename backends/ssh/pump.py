@@ -212,18 +212,20 @@ def bulk_client(session: Any) -> Iterator[tuple[docker.DockerClient, Pump | None
     Raises:
         HostOffline: The session is not online.
     """
-    fallback = session.stream_client()  # raises HostOffline when offline
-    pump = None
-    if pump_enabled() and not session.spec.is_local:
-        pump = Pump(session.spec, session.settings, fallback.api.api_version,
-                    fallback.api.timeout)
+    if not pump_enabled() or session.spec.is_local:
+        yield session.stream_client(), None
+        return
+    base = session.client.api  # raises HostOffline when offline
+    pump: Pump | None = Pump(session.spec, session.settings, base.api_version, base.timeout)
     try:
-        client = pump.start() if pump is not None else None
-        if client is None and pump is not None:
+        client = pump.start()
+        if client is None:
             log.info("%s: bulk transfer through the session (%s)", session.name, pump.problem)
             pump.close()
             pump = None
-        yield (client if client is not None else fallback), pump
+            # Only now: in the console it may start the host's stream relay.
+            client = session.stream_client()
+        yield client, pump
     finally:
         if pump is not None:
             pump.close()

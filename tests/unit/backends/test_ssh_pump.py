@@ -83,6 +83,7 @@ class Session:
         self.spec = spec()
         self.settings = SshSettings(known_hosts=(str(known),), connect_timeout=timeout)
         self.fallback = FakeClient()
+        self.client = FakeClient()
 
     def stream_client(self):
         return self.fallback
