@@ -411,35 +411,26 @@ def part_c(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int,
             list(pool.map(lambda host: push(origin, host), hosts))
 
     everything = (SOURCE, *TARGETS)
+
+    def measured(key: str, *steps) -> None:
+        """Run `steps` (each a callable) under one meter, note it as `key`, clear the targets."""
+        with cpu_meter(lab, everything) as meter:
+            for step in steps:
+                step()
+        note(key, meter)
+        clear(lab, TARGETS, image)
+
     for _ in range(rounds):
-        with cpu_meter(lab, everything) as one:
-            push(fleet.session(SOURCE), TARGETS[0])
-        note("one", one)
-        clear(lab, TARGETS, image)
-        with cpu_meter(lab, everything) as shared:
-            at_once(fleet.session(SOURCE), TARGETS)
-        note("shared", shared)
-        clear(lab, TARGETS, image)
-        with cpu_meter(lab, everything) as apart:
-            at_once(_Unshared(fleet.session(SOURCE)), TARGETS)
-        note("apart", apart)
-        clear(lab, TARGETS, image)
+        measured("one", lambda: push(fleet.session(SOURCE), TARGETS[0]))
+        measured("shared", lambda: at_once(fleet.session(SOURCE), TARGETS))
+        measured("apart", lambda: at_once(_Unshared(fleet.session(SOURCE)), TARGETS))
         # Host to host through Corral: the first target gets it from the source, the
         # others from that target (one shared read of it).
-        with cpu_meter(lab, everything) as chain:
-            push(fleet.session(SOURCE), TARGETS[0])
-            at_once(fleet.session(TARGETS[0]), TARGETS[1:])
-        note("chain", chain)
-        clear(lab, TARGETS, image)
+        measured("chain", lambda: push(fleet.session(SOURCE), TARGETS[0]),
+                 lambda: at_once(fleet.session(TARGETS[0]), TARGETS[1:]))
         with openssh_pump(False):
-            with cpu_meter(lab, everything) as bare_one:
-                push(fleet.session(SOURCE), TARGETS[0])
-            note("bare_one", bare_one)
-            clear(lab, TARGETS, image)
-            with cpu_meter(lab, everything) as bare_three:
-                at_once(fleet.session(SOURCE), TARGETS)
-            note("bare_three", bare_three)
-            clear(lab, TARGETS, image)
+            measured("bare_one", lambda: push(fleet.session(SOURCE), TARGETS[0]))
+            measured("bare_three", lambda: at_once(fleet.session(SOURCE), TARGETS))
         # The lab's own ceiling: the same with OpenSSH (its hosts share this machine's
         # CPUs and disk, so three loads cannot run side by side as on three machines).
         rows.setdefault("plain_one", []).append(save_load(lab, image, TARGETS[0]))
