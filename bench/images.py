@@ -21,11 +21,15 @@ print the median with the range.
   seconds per 100 MB of this process against the OpenSSH client's, the lab
   hosts' CPU during the push, and the growth of this process's RSS (target ≤
   50 MB).
+  Beside Corral's push (its bulk bytes through an OpenSSH child per link,
+  `backends/ssh/pump.py`), the same push with that switched off
+  (`CORRAL_OPENSSH_PUMP=0`: asyncssh in this process, as before).
 * (c) Three hosts missing the same image, pushed concurrently: wall time ÷ one
   host (target ≤ 1.5), with one shared read of the source (what Corral does),
   with one read per target (what it did before), and host to host through
-  Corral (lab2 from lab1, then lab3 and lab4 from lab2); CPU of this process
-  and of the lab hosts beside each.
+  Corral (lab2 from lab1, then lab3 and lab4 from lab2), and one host and
+  three without the OpenSSH pump; CPU of this process (with its `ssh`
+  children) and of the lab hosts beside each.
 
 By default every process shares the machine's CPUs (the lab's sshd and dockerd
 too): shared-CPU rows. `--pin` puts the lab on the last CPU(s) and the bench on
@@ -192,9 +196,24 @@ def lab_cpu(lab: Lab, hosts: tuple[str, ...]) -> float:
 
 
 @contextlib.contextmanager
+def openssh_pump(on: bool):
+    """Corral's pushes with (the default) or without OpenSSH children for the bulk bytes."""
+    before = os.environ.get("CORRAL_OPENSSH_PUMP")
+    os.environ["CORRAL_OPENSSH_PUMP"] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("CORRAL_OPENSSH_PUMP", None)
+        else:
+            os.environ["CORRAL_OPENSSH_PUMP"] = before
+
+
+@contextlib.contextmanager
 def cpu_meter(lab: Lab, hosts: tuple[str, ...]):
     """Yields a dict filled at the end: wall `s`, this process's CPU `corral`, the
-    lab hosts' `lab`, and finished children's (the OpenSSH client) `children`."""
+    lab hosts' `lab`, and finished children's (the OpenSSH client, or the pump's
+    `ssh` children, reaped when each push ends) `children`."""
     result: dict[str, float] = {}
     own, kids = os.times(), resource.getrusage(resource.RUSAGE_CHILDREN)
     labs, started = lab_cpu(lab, hosts), time.monotonic()
@@ -283,10 +302,16 @@ def _part_b_round(lab: Lab, fleet, large: str, target: str, archive: Path, raw_b
     growth.append((peak[0] - before_rss) / MB)
     note("push_rate", report.bytes_sent / push["s"])
     note("push_cpu", push["corral"])
+    note("pump_cpu", push["children"])
     note("lab_cpu", push["lab"])
     note("first_byte", marks["first"] - marks["start"])
     note("stream_rate", report.bytes_sent / max(marks["last"] - marks["first"], 1e-3))
     note("after_body", marks["end"] - marks["last"])
+    clear(lab, [target], large)
+    with openssh_pump(False), cpu_meter(lab, (SOURCE, target)) as bare:
+        report = push_image(fleet.session(SOURCE), fleet.session(target), large)
+    note("bare_rate", report.bytes_sent / bare["s"])
+    note("bare_cpu", bare["corral"])
     clear(lab, [target], large)
     note("plain_rate", raw_bytes / save_load(lab, large, target))
     clear(lab, [target], large)
@@ -323,9 +348,14 @@ def part_b(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int,
     of_engines = [push / e for push, e in
                   zip(rows["push_rate"], rows["engines_rate"], strict=True)]
     of_plain = [push / p for push, p in zip(rows["push_rate"], rows["plain_rate"], strict=True)]
+    bare = [b / raw for b, raw in zip(rows["bare_rate"], rows["raw_rate"], strict=True)]
+    bare_of_engines = [b / e for b, e in
+                       zip(rows["bare_rate"], rows["engines_rate"], strict=True)]
     stream = [st / raw for st, raw in zip(rows["stream_rate"], rows["raw_rate"], strict=True)]
     mbs = "{:.1f}"
     per_100 = [cpu / (raw_bytes / (100 * MB)) for cpu in rows["push_cpu"]]
+    pump_100 = [cpu / (raw_bytes / (100 * MB)) for cpu in rows["pump_cpu"]]
+    bare_100 = [cpu / (raw_bytes / (100 * MB)) for cpu in rows["bare_cpu"]]
     ssh_100 = [cpu / (raw_bytes / (100 * MB)) for cpu in rows["raw_cpu"]]
     return [
         f"(b) {large}: a {size_mb} MB random layer missing on {target}, {raw_bytes:,} B "
@@ -341,10 +371,13 @@ def part_b(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int,
         f"      streaming                  {spread([r / MB for r in rows['stream_rate']], mbs)}"
         f" MB/s   ÷ raw {spread(stream)}",
         f"      target's load after body   {spread(rows['after_body'])} s",
+        f"    Corral push, no OpenSSH pump  {spread([r / MB for r in rows['bare_rate']], mbs)} "
+        f"MB/s   ÷ raw {spread(bare)}; ÷ engines alone {spread(bare_of_engines)}",
         f"    docker save | ssh load        {spread([r / MB for r in rows['plain_rate']], mbs)} "
         f"MB/s   Corral ÷ this {spread(of_plain)}",
-        f"    CPU per 100 MB: Corral process {spread(per_100)} s (both links), OpenSSH "
-        f"client {spread(ssh_100)} s (one link); lab hosts during the push "
+        f"    CPU per 100 MB: Corral process {spread(per_100)} s + its ssh children "
+        f"{spread(pump_100)} s (both links); without the pump {spread(bare_100)} s; OpenSSH "
+        f"client of raw cat {spread(ssh_100)} s (one link); lab hosts during the push "
         f"{spread(rows['lab_cpu'])} s",
         f"    RSS growth {spread(growth, '{:.1f}')} MB (target ≤ 50 MB)",
     ]
@@ -367,7 +400,7 @@ def part_c(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int,
 
     def note(key: str, meter: dict) -> None:
         rows.setdefault(key, []).append(meter["s"])
-        rows.setdefault(f"{key}_cpu", []).append(meter["corral"])
+        rows.setdefault(f"{key}_cpu", []).append(meter["corral"] + meter["children"])
         rows.setdefault(f"{key}_lab", []).append(meter["lab"])
 
     def push(origin, host: str) -> None:
@@ -378,26 +411,26 @@ def part_c(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int,
             list(pool.map(lambda host: push(origin, host), hosts))
 
     everything = (SOURCE, *TARGETS)
+
+    def measured(key: str, *steps) -> None:
+        """Run `steps` (each a callable) under one meter, note it as `key`, clear the targets."""
+        with cpu_meter(lab, everything) as meter:
+            for step in steps:
+                step()
+        note(key, meter)
+        clear(lab, TARGETS, image)
+
     for _ in range(rounds):
-        with cpu_meter(lab, everything) as one:
-            push(fleet.session(SOURCE), TARGETS[0])
-        note("one", one)
-        clear(lab, TARGETS, image)
-        with cpu_meter(lab, everything) as shared:
-            at_once(fleet.session(SOURCE), TARGETS)
-        note("shared", shared)
-        clear(lab, TARGETS, image)
-        with cpu_meter(lab, everything) as apart:
-            at_once(_Unshared(fleet.session(SOURCE)), TARGETS)
-        note("apart", apart)
-        clear(lab, TARGETS, image)
+        measured("one", lambda: push(fleet.session(SOURCE), TARGETS[0]))
+        measured("shared", lambda: at_once(fleet.session(SOURCE), TARGETS))
+        measured("apart", lambda: at_once(_Unshared(fleet.session(SOURCE)), TARGETS))
         # Host to host through Corral: the first target gets it from the source, the
         # others from that target (one shared read of it).
-        with cpu_meter(lab, everything) as chain:
-            push(fleet.session(SOURCE), TARGETS[0])
-            at_once(fleet.session(TARGETS[0]), TARGETS[1:])
-        note("chain", chain)
-        clear(lab, TARGETS, image)
+        measured("chain", lambda: push(fleet.session(SOURCE), TARGETS[0]),
+                 lambda: at_once(fleet.session(TARGETS[0]), TARGETS[1:]))
+        with openssh_pump(False):
+            measured("bare_one", lambda: push(fleet.session(SOURCE), TARGETS[0]))
+            measured("bare_three", lambda: at_once(fleet.session(SOURCE), TARGETS))
         # The lab's own ceiling: the same with OpenSSH (its hosts share this machine's
         # CPUs and disk, so three loads cannot run side by side as on three machines).
         rows.setdefault("plain_one", []).append(save_load(lab, image, TARGETS[0]))
@@ -423,6 +456,10 @@ def part_c(lab: Lab, fleet, source: docker.DockerClient, tag: str, size_mb: int,
         line("3 hosts, one shared read", "shared") + "  (target ≤ 1.5)",
         line("3 hosts, one read per host", "apart"),
         line("host to host through Corral", "chain"),
+        line("no OpenSSH pump: 1 host", "bare_one"),
+        f"    {'no OpenSSH pump: 3 hosts':34s} {spread(rows['bare_three'])} s  ÷ its 1 host "
+        f"{ratio('bare_three', 'bare_one')}; CPU: Corral {spread(rows['bare_three_cpu'])} s, "
+        f"lab hosts {spread(rows['bare_three_lab'])} s",
         f"    docker save | ssh load: 1 host {spread(rows['plain_one'])} s, 3 hosts "
         f"{spread(rows['plain_three'])} s   ratio {ratio('plain_three', 'plain_one')} "
         "(the lab's ceiling)",

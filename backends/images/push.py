@@ -8,8 +8,9 @@ its own, a few chunks ahead of the upload (`feed`), so both links stream at
 once; memory is bounded by those chunks (and each SSH channel's window, see
 `ssh/window.py`). Concurrent pushes of one image from one engine (one per
 target) share one read of its archive, each with its own filter. Both
-streams go through the hosts' stream relays when they run (`ssh/relay.py`),
-like other long byte streams, else through the main tunnels.
+streams go through an OpenSSH child per link when `ssh` is there
+(`ssh/pump.py`: its C ciphers, off the interpreter lock), else through the
+hosts' stream relays when they run (`ssh/relay.py`) or the main tunnels.
 
 Docker 20.10 writes `manifest.json` (which maps layer directories to layers)
 after the layers, so the filter cannot wait for it; instead it recognises the
@@ -52,6 +53,7 @@ from corral.backends.errors import (
 from corral.backends.images.archive import FilterStats, filter_archive
 from corral.backends.images.feed import FeedRegistry, Ticket
 from corral.backends.images.layers import LayerPlan, present_chains
+from corral.backends.ssh.pump import bulk_client
 from corral.backends.ssh.session import HostSession
 from corral.backends.translate import translate_docker_error
 
@@ -107,7 +109,10 @@ class EngineSource:
             raise PushSourceMissing(f"no image {image}", host=self.name) from None
 
     def archive(self, image: str, chunk_size: int) -> Iterator[bytes]:
-        return saved_archive(self.session.stream_client(), self.name, image, chunk_size)
+        # Through an OpenSSH child of its own when one starts (`ssh/pump.py`),
+        # ended when the read is closed or ends.
+        with bulk_client(self.session) as (client, _):
+            yield from saved_archive(client, self.name, image, chunk_size)
 
 
 def saved_archive(client: Any, name: str, image: str, chunk_size: int) -> Iterator[bytes]:
@@ -276,7 +281,6 @@ def _send(read: Callable[[], Any], target: HostSession, image: str, plan: LayerP
             raise _ManifestDisagrees()
 
     sent = [0]
-    client = target.stream_client()
     chunks = read()
 
     def body() -> Iterator[bytes]:
@@ -289,11 +293,13 @@ def _send(read: Callable[[], Any], target: HostSession, image: str, plan: LayerP
                 on_progress(sent[0], stats.bytes_in)
 
     try:
-        answers = client.api.load_image(body(), quiet=False)
-        for answer in answers:
-            if isinstance(answer, dict) and answer.get("error"):
-                raise PushRejected(f"loading {image} failed: {str(answer['error']).strip()}",
-                                   host=target.name)
+        with bulk_client(target) as (client, _):
+            answers = client.api.load_image(body(), quiet=False)
+            for answer in answers:
+                if isinstance(answer, dict) and answer.get("error"):
+                    raise PushRejected(
+                        f"loading {image} failed: {str(answer['error']).strip()}",
+                        host=target.name)
     except (BackendError, _ManifestDisagrees):
         raise
     except Exception as exc:

@@ -16,6 +16,7 @@ import requests
 
 from corral.backends.errors import NotFound
 from corral.backends.images.layers import chain_ids, legacy_layer_ids
+from corral.backends.inventory.load import HostSpec
 
 
 def sha(data: bytes) -> str:
@@ -196,10 +197,12 @@ class _ApiView:
 
 
 class FakeTarget:
-    """A HostSession stand-in: `name`, `client`, `stream_client`, `call`."""
+    """A HostSession stand-in: `name`, `spec` (a local host: no OpenSSH pump), `client`,
+    `stream_client`, `call`."""
 
     def __init__(self, api: FakeApi, name: str = "dst"):
         self.name = name
+        self.spec = HostSpec(name, None)
         self.api = api
         self.client = FakeClient(api)
 

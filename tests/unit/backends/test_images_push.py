@@ -18,6 +18,7 @@ from corral.backends.errors import (
     PushSourceMissing,
 )
 from corral.backends.images import push_image
+from corral.backends.inventory.load import HostSpec
 from tests.unit.backends.images_fakes import FakeApi, FakeSource, FakeTarget, Image, layer_tar
 
 BASE = Image("base:1", [layer_tar("base", 20_000)], top_name="b" * 64)
@@ -158,6 +159,7 @@ class CutSource:
     """An engine session whose `docker save` stream breaks after its first chunks."""
 
     name = "src"
+    spec = HostSpec("src", None)  # a local engine: no OpenSSH pump
 
     def __init__(self, image: Image):
         self.image = image
