@@ -85,6 +85,9 @@ def ssh_command(spec: Any, settings: SshSettings, local: str,
         "-o", "ExitOnForwardFailure=yes",
         "-o", "ClearAllForwardings=no",
         "-o", "ControlMaster=no", "-o", "ControlPath=none",
+        # A jump from ~/.ssh/config would check its own host key by that file's
+        # rules, not the ones above: such a host falls back to Corral's own link.
+        "-o", "ProxyJump=none", "-o", "ProxyCommand=none",
         "-o", "StreamLocalBindUnlink=yes",
         "-o", f"ConnectTimeout={max(1, round(settings.connect_timeout))}",
         "-o", f"ServerAliveInterval={interval}",

@@ -45,6 +45,7 @@ def test_the_command_is_as_strict_as_corrals_own_connection(known: Path) -> None
     assert option(command, "GlobalKnownHostsFile") == "none"
     assert option(command, "ExitOnForwardFailure") == "yes"
     assert option(command, "ControlPath") == "none"
+    assert option(command, "ProxyJump") == option(command, "ProxyCommand") == "none"
     assert option(command, "ConnectTimeout") == "7"
     assert (option(command, "ServerAliveInterval"), option(command, "ServerAliveCountMax")) \
         == ("1", "3")
