@@ -95,7 +95,7 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `corral` console script."""
+    """Run one command line; returns the exit code (tests call it in-process)."""
     args = parse_command_line(sys.argv[1:] if argv is None else list(argv))
     # SIGTERM and SIGHUP end it like Ctrl-C: tunnels and their directories are cleaned.
     with ending_on_signals():
@@ -118,7 +118,14 @@ def _run(args: argparse.Namespace) -> int:
     return args.func(args)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def run() -> None:
+    """Entry point of the `corral` console script: `main()`, then a quick exit."""
+    from corral.tui.cli.quick_exit import leave
 
-__all__ = ["main", "build_parser", "parse_command_line", "EXIT_USAGE"]
+    leave(main())
+
+
+if __name__ == "__main__":
+    run()
+
+__all__ = ["main", "run", "build_parser", "parse_command_line", "EXIT_USAGE"]

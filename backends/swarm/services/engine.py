@@ -36,6 +36,9 @@ from corral.catalog.spec import MASK, Stack, mask_secrets
 _META = (L.CONFIG_HASH, L.DEFINITION, L.GENERATION, L.ENTRY, L.VERSION)
 
 Progress = Callable[[str], None]
+#: Seconds between two looks at a change's tasks: each look is two API calls on
+#: the manager; at 0.5 s a deploy ended on average 0.25 s after its last task ran.
+POLL = 0.2
 #: Values Swarm stores for fields a spec leaves out: not a change.
 _DEFAULTS = (0, "", "default", False, None, [], {})
 
@@ -481,7 +484,7 @@ def wait_converged(session: HostSession, stack: str, services: list[str], progre
                                   f" {timeout:.0f} s" + (f": {errors[-1]}" if errors else ""))
             break
         if pending:
-            time.sleep(0.5)
+            time.sleep(POLL)
     return problems
 
 
