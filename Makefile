@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LAB_DIR ?= /tmp/corral-lab
 DEBIAN_PACKAGES := docker.io openssh-server busybox-static iproute2 iptables tmux \
-	librsvg2-bin fonts-dejavu-core docker-registry debootstrap
+	librsvg2-bin fonts-dejavu-core docker-registry debootstrap haproxy openssl
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test deps venv lab-up lab-down lint bench screenshots clean
