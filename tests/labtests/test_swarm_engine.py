@@ -186,3 +186,34 @@ def test_swarm_reschedules_a_lost_workers_tasks_with_corral_not_running(
                        "lab3's task rescheduled on lab1 or lab2", timeout=45)
     finally:
         corral_on(lab, "rm", STACK, "--engine", "swarm", "--yes")
+
+
+def test_webrtc_demo_runs_as_services_with_its_sidekick_beside_each_media_task(
+        lab: Lab, lab_swarm: str, tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("KV_PASSWORD: lab-s3cret-pw\nPUBLIC_PORT: 8094\n")
+    demo = "swarmdemo"
+    try:
+        planned = corral_on(lab, "plan", "webrtc-demo", "--stack", demo, "--answers",
+                            str(answers), "--engine", "swarm")
+        assert planned.returncode == 0, planned.stderr
+        assert "media-recorder: sidekick of media: a global service" in planned.stdout
+        deployed = corral_on(lab, "deploy", "webrtc-demo", "--stack", demo, "--answers",
+                             str(answers), "--engine", "swarm", "--yes")
+        assert deployed.returncode == 0, deployed.stderr
+        api = engine(lab.host("lab1").socket).api
+        nodes = {n["ID"]: n["Description"]["Hostname"] for n in api.nodes()}
+
+        def on(service: str) -> list[str]:
+            tasks = api.tasks(filters={"service": f"{demo}_{service}",
+                                       "desired-state": "running"})
+            return sorted(nodes[t["NodeID"]] for t in tasks if t["Status"]["State"] == "running")
+
+        media_nodes = sorted(hostname(lab, h) for h in ("lab1", "lab2"))  # role=media
+        recorders = wait_until(lambda: on("media-recorder") == media_nodes and on("media-recorder"),
+                               "a media-recorder task on each media node", timeout=60)
+        assert set(on("media")) <= set(recorders)
+        assert sorted(on("log-shipper")) == sorted(hostname(lab, h.name) for h in lab.hosts)
+        assert "lab-s3cret-pw" not in deployed.stdout + deployed.stderr
+    finally:
+        corral_on(lab, "rm", demo, "--engine", "swarm", "--yes")

@@ -13,10 +13,15 @@ at all, one line each naming the service). The README table "Rancher/compose
   spread across a label's values, which does not prefer a value: dropped with
   a warning. A service's soft anti-affinity to itself (spread its replicas) is
   what Swarm's scheduler does anyway; the hard one becomes `MaxReplicas: 1`.
-- Other `container` / `container_label` rules and sidekicks ask for tasks of
-  two services on one node: Swarm cannot express that (a task is one
-  container), so the stack is refused naming the service. Merging a sidekick
-  into its primary's task is not sound either, so it is not offered.
+- Other `container` / `container_label` rules ask for tasks of two services on
+  one node: Swarm cannot express that (a task is one container), so the stack
+  is refused naming the service.
+- A sidekick becomes a global service on the nodes its primary may use (the
+  primary's constraints): every primary task then has a copy beside it, which is
+  what co-location promises, plus one on each such node running none (warned:
+  Swarm has no per-task pairs). A sidekick sharing volumes (`volumes_from`) or
+  a network namespace with its primary needs the very same task: refused, as
+  every `volumes_from` and `network_mode: service:/container:` is.
 - `upgrade_strategy` → `UpdateConfig` (parallelism, delay, order) with
   `FailureAction: rollback`, and a matching `RollbackConfig`.
 - compose `healthcheck` → the container health check; Rancher `health_check`
@@ -160,11 +165,15 @@ def translate(stack: Stack, encrypted: bool = False) -> Translation:
     network = network_name(stack.name)
     aliases = _link_aliases(stack, out)
     services = []
+    by_name = {service.name: service for service in stack.services}
     for service in stack.services:
-        spec = _service_spec(stack, service, network, aliases.get(service.name, ()), out)
+        primary = by_name.get(service.sidekick_of or "")
+        spec = _service_spec(stack, service, network, aliases.get(service.name, ()), out,
+                             primary)
         if spec is None:
             continue
-        replicas = None if service.scheduling.is_global else service.scale
+        is_global = primary is not None or service.scheduling.is_global
+        replicas = None if is_global else service.scale
         digest = spec_hash(spec, stack.secrets)
         spec["Labels"][L.CONFIG_HASH] = digest
         services.append(SwarmService(service.name, spec, digest, replicas))
@@ -201,14 +210,12 @@ def _refuse(out: _Collect, service: Service, why: str) -> None:
 
 
 def _service_spec(stack: Stack, service: Service, network: str, link_aliases: tuple[str, ...],
-                  out: _Collect) -> dict | None:
+                  out: _Collect, primary: Service | None = None) -> dict | None:
+    """The ServiceSpec of `service`, or None when refused (`primary`: the service
+    whose sidekick it is)."""
     refused = len(out.refusals)
-    if service.sidekicks or service.sidekick_of:
-        other = service.sidekick_of or ", ".join(service.sidekicks)
-        _refuse(out, service, f"sidekick ({other}): Swarm cannot run two services' containers"
-                " together on one node (a task is one container); deploy it with the"
-                " standalone engine, or make them separate services without the sidekick"
-                " label")
+    if service.sidekick_of and primary is None:
+        _refuse(out, service, f"sidekick of {service.sidekick_of}, which the stack lacks")
     if service.load_balancer is not None:
         _refuse(out, service, "a Rancher load balancer: publish the target service's ports"
                 " instead (Swarm routes to its tasks)")
@@ -221,7 +228,19 @@ def _service_spec(stack: Stack, service: Service, network: str, link_aliases: tu
         _refuse(out, service, "volumes_from: Swarm cannot share another task's volumes")
     if not service.image:
         _refuse(out, service, "no image")
-    placement = _placement(service, out)
+    if primary is None:
+        placement = _placement(service, out)
+    else:
+        # The primary's own rules are warned about (or refused) with the primary;
+        # its hard host constraints say which nodes its tasks may use.
+        scratch = _Collect()
+        constraints = _placement(primary, scratch).get("Constraints")
+        placement = {"Constraints": constraints} if constraints else {}
+        out.node_labels |= scratch.node_labels
+        out.warnings.append(f"{service.name}: sidekick of {primary.name}: a global service on"
+                            f" the nodes {primary.name} may use, so one runs beside each of its"
+                            " tasks (and on such nodes running none: Swarm has no per-task"
+                            " pairs)")
     if len(out.refusals) > refused:
         return None
 
@@ -279,7 +298,7 @@ def _service_spec(stack: Stack, service: Service, network: str, link_aliases: tu
         "Name": service_name(stack.name, service.name),
         "Labels": {L.STACK: stack.name, L.SERVICE: service.name, NAMESPACE: stack.name},
         "TaskTemplate": task,
-        "Mode": ({"Global": {}} if service.scheduling.is_global
+        "Mode": ({"Global": {}} if service.scheduling.is_global or primary is not None
                  else {"Replicated": {"Replicas": service.scale}}),
         "UpdateConfig": update,
         "RollbackConfig": {**update, "FailureAction": "pause"},

@@ -78,13 +78,10 @@ def test_anti_affinity_to_itself_is_swarm_spreading_or_one_per_node() -> None:
     assert one(hard)["TaskTemplate"]["Placement"] == {"MaxReplicas": 1}
 
 
-def test_co_location_and_sidekicks_are_refused_naming_the_service() -> None:
+def test_co_location_is_refused_naming_the_service() -> None:
     result = translate(stack(svc("web", rules=("container_label app=db",))))
     assert result.refusals == ("web: container_label app=db: Swarm cannot place a task by"
                                " where other tasks run",)
-    kicks = translate(stack(svc("media", sidekicks=("rec",)), svc("rec")))
-    assert [r.split(":")[0] for r in kicks.refusals] == ["media", "rec"]
-    assert "sidekick" in kicks.refusals[0] and not kicks.services
     soft = translate(stack(svc("web", rules=("container_soft other",))))
     assert soft.ok and any("soft rule container_soft other dropped" in w
                            for w in soft.warnings)
@@ -198,8 +195,13 @@ def test_passwords_stay_in_the_task_env_never_in_labels_or_the_hash(demo) -> Non
     record = read_record(labels)
     assert record is not None and record.generation == 3 and record.entry == kept.entry
     assert "KV_PASSWORD" not in record.data["answers"]
-    # The full demo has a sidekick: refused, naming it.
-    assert any(r.startswith("media: sidekick") for r in translate(st).refusals)
+    # The full demo runs: its sidekick is a global service on the media nodes.
+    demo = translate(st)
+    assert demo.ok, demo.refusals
+    recorder = next(s for s in demo.services if s.name == "media-recorder")
+    assert recorder.replicas is None and recorder.spec["Mode"] == {"Global": {}}
+    assert recorder.spec["TaskTemplate"]["Placement"] == {
+        "Constraints": ["node.labels.role==media"]}
 
 
 def test_the_hash_ignores_replicas_and_the_diff_never_shows_a_password() -> None:
@@ -212,3 +214,21 @@ def test_the_hash_ignores_replicas_and_the_diff_never_shows_a_password() -> None
     assert "TaskTemplate.ContainerSpec.Env.A: 1 -> 2" in lines
     assert "TaskTemplate.ContainerSpec.Env.PW: (password) changed" in lines
     assert "old-pw" not in "".join(lines) and SECRET not in "".join(lines)
+
+
+def test_a_sidekick_runs_global_on_its_primarys_nodes_unless_it_shares_its_task() -> None:
+    primary = svc("media", scale=2, sidekicks=("rec",),
+                  rules=("host_label role=media", "host_label_soft zone=a"))
+    result = translate(stack(primary, svc("rec", sidekick_of="media")))
+    assert result.ok, result.refusals
+    media, rec = (next(s for s in result.services if s.name == n) for n in ("media", "rec"))
+    assert media.replicas == 2 and media.spec["Mode"] == {"Replicated": {"Replicas": 2}}
+    assert rec.replicas is None and rec.spec["Mode"] == {"Global": {}}
+    assert rec.spec["TaskTemplate"]["Placement"] == {"Constraints": ["node.labels.role==media"]}
+    assert any(w.startswith("rec: sidekick of media: a global service") for w in result.warnings)
+    # The primary's soft rule is warned about once, with the primary.
+    assert [w.split(":")[0] for w in result.warnings if "soft rule" in w] == ["media"]
+    shared = translate(stack(svc("media", sidekicks=("rec",)),
+                             svc("rec", sidekick_of="media",
+                                 volumes_from=(VolumesFrom("service", "media"),))))
+    assert shared.refusals == ("rec: volumes_from: Swarm cannot share another task's volumes",)

@@ -132,8 +132,8 @@ def test_a_changed_password_is_an_update_that_never_shows_it() -> None:
 
 
 def test_a_stack_swarm_cannot_run_is_refused_before_any_host_is_asked() -> None:
-    st = stack(svc("media", sidekicks=("rec",)), svc("rec"))
-    with pytest.raises(SwarmError, match="stack st cannot run on Swarm: media: sidekick"):
+    st = stack(svc("media", rules=("container_label app=db",)))
+    with pytest.raises(SwarmError, match="stack st cannot run on Swarm: media: container_label"):
         plan_stack(None, st)  # type: ignore[arg-type]
 
 
