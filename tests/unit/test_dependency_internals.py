@@ -42,7 +42,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from corral.backends.errors import BackendError, NotFound
 from corral.backends.exec.attach import ExecRequest, ExecStream, _buffered_bytes
@@ -695,6 +695,15 @@ async def test_measured_table_measures_cells_as_data_table_does() -> None:
             column.content_width = 17
             width = column.get_render_width(table)
         assert width == 17 + 2 * table.cell_padding, column_message
+    sizing = pin(
+        TEXTUAL, "DataTable._require_update_dimensions (set, the table's idle recomputes "
+        "its size from the columns' content_width)",
+        "corral.tui.console.widgets.measured_table (MeasuredTable._widths_changed)",
+        "DataTable._on_idle and _update_dimensions in the new Textual",
+    )
+    with relied_on(sizing):
+        idle = inspect.getsource(DataTable._on_idle)
+    assert "_require_update_dimensions" in idle and "_update_dimensions" in idle, sizing
 
 
 # =============================================================================

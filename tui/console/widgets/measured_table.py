@@ -64,21 +64,40 @@ class MeasuredTable(DataTable):
 
     def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
                     update_width: bool = False) -> None:
-        super().update_cell(row_key, column_key, value, update_width=update_width)
-        if update_width and not self._fit(column_key, value):
+        # DataTable's own width update measures the whole column again for each
+        # updated cell narrower than its column (a CPU figure going from 12.5% to
+        # 3.1%): on an idle console, most of its CPU. Widths are kept here instead:
+        # widen at once, measure a narrowed column once per batch (`fit_narrowed`).
+        super().update_cell(row_key, column_key, value, update_width=False)
+        if not update_width:
+            return
+        column = self.columns.get(column_key)  # type: ignore[call-overload]
+        before = column.content_width if column is not None else None
+        if not self._fit(column_key, value):
             self._narrowed.add(ColumnKey(column_key) if isinstance(column_key, str)
                                else column_key)
+        elif column is not None and column.content_width != before:
+            self._widths_changed()
 
     def fit_narrowed(self) -> None:
         """Shrink the columns updated cells may have made narrower to their widest cell."""
         console = self.app.console
+        changed = False
         for key in self._narrowed:
             column = self.columns.get(key)
             if column is not None and column.auto_width:
-                column.content_width = max(
-                    [column.label.cell_len,
-                     *(cell_width(console, cell) for cell in self.get_column(key))])
+                width = max([column.label.cell_len,
+                             *(cell_width(console, cell) for cell in self.get_column(key))])
+                changed |= width != column.content_width
+                column.content_width = width
         self._narrowed.clear()
+        if changed:
+            self._widths_changed()
+
+    def _widths_changed(self) -> None:
+        """Have the table size itself again for the new column widths (on its idle)."""
+        self._require_update_dimensions = True
+        self.refresh()
 
     def _fit(self, column_key: ColumnKey | str, cell: object) -> bool:
         """Widen the column to `cell` if needed; False if the cell is narrower."""

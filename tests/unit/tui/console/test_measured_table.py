@@ -72,3 +72,22 @@ async def test_a_narrower_cell_shrinks_its_column_before_the_paint() -> None:
         await pilot.pause()
         header, first, second = painted(table)
         assert header.index("ID") == first.index("1") == second.index("2")
+
+
+async def test_updated_cells_leave_no_column_measuring_to_the_data_table() -> None:
+    app = TableApp()
+    async with app.run_test(size=(WIDTH, 10)) as pilot:
+        table = app.query_one(MeasuredTable)
+        for n in range(50):
+            table.add_row(f"tag-{n:02}", "12.5%", key=str(n))
+        await pilot.pause()
+        table.update_cell("3", "id", "3.1%", update_width=True)  # narrower than its column
+        table.update_cell("4", "id", "100.0%", update_width=True)  # wider
+        assert table._updated_cells == set()  # DataTable would re-measure the column per cell
+        assert table.columns["id"].content_width == len("100.0%")
+        table.update_cell("4", "id", "9.9%", update_width=True)
+        table.fit_narrowed()
+        assert table.columns["id"].content_width == len("12.5%")
+        await pilot.pause()
+        header, row = painted(table, 2)
+        assert header.index("ID") == row.index("12.5%")
