@@ -41,8 +41,8 @@ from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
 from corral.tui.console.model.deploy_flow import DeployFlow, Planned
 from corral.tui.console.model.progress import ProgressRelay, Snapshot
-from corral.tui.console.screens.command_screen import CommandScreen
 from corral.tui.console.screens.modals import ConfirmScreen
+from corral.tui.console.screens.plan_phases import PhasedPlanScreen
 from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.console.widgets.plan_table import PlanTable, finished
 from corral.tui.present.deploy import (
@@ -179,7 +179,7 @@ def go_to_stacks(app: App, stack: str) -> None:
         app.screen.show_view("stacks", filter_text=f"^{stack} ")
 
 
-class PlanScreen(CommandScreen):
+class PlanScreen(PhasedPlanScreen):
     """Plan a rendered stack, show it, apply it on request.
 
     Args:
@@ -200,6 +200,8 @@ class PlanScreen(CommandScreen):
     PlanScreen #plan-status.-error { color: $error; border: round $error; }
     PlanScreen #plan-status.-ok { color: $success; }
     """
+    #: `stop` ends an apply between hosts; `leave` leaves it running.
+    WHILE_APPLYING = ("stop", "leave")
     BINDINGS = [
         Binding("a", "apply", "Apply", id="plan.apply",
                 tooltip="Apply the plan to the hosts (asks first)"),
@@ -269,29 +271,8 @@ class PlanScreen(CommandScreen):
     def table(self) -> PlanTable:
         return self.query_one(PlanTable)
 
-    def say(self, text: RenderableType, kind: str = "") -> None:
-        """The status under the plan: `kind` is `error`, `ok` or plain."""
-        self.status = text
-        status = self.query_one("#plan-status", Static)
-        status.update(text)
-        status.set_class(kind == "error", "-error")
-        status.set_class(kind == "ok", "-ok")
-
-    def set_phase(self, phase: str) -> None:
-        self.phase = phase
-        self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "apply":
-            return (self.phase == "planned" and not self.readonly
-                    and self.planned is not None and self.planned.ready)
-        if action == "replan":
-            return self.phase in ("planned", "error", "failed")
-        if action in ("stop", "leave"):
-            return self.phase == "applying"
-        if action == "back":
-            return self.phase != "applying"
-        return True
+    def can_apply(self) -> bool:
+        return self.planned is not None and self.planned.ready
 
     # --- planning -----------------------------------------------------------
 

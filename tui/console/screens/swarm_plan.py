@@ -28,9 +28,9 @@ from corral.backends.ssh import Fleet
 from corral.backends.swarm import SwarmPlan
 from corral.catalog.answers import Answers
 from corral.catalog.spec import Stack
-from corral.tui.console.screens.command_screen import CommandScreen
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.screens.plan import PlanScreen, go_to_stacks
+from corral.tui.console.screens.plan_phases import PhasedPlanScreen
 from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.present.safe import visible_lines
 
@@ -38,7 +38,7 @@ from corral.tui.present.safe import visible_lines
 TIMEOUT = 120.0
 
 
-class SwarmPlanScreen(CommandScreen):
+class SwarmPlanScreen(PhasedPlanScreen):
     """Plan a swarm stack's upgrade, show it, apply it through the swarm on request.
 
     Args:
@@ -59,6 +59,7 @@ class SwarmPlanScreen(CommandScreen):
     #: The standalone plan's keys (same ids, so a keymap remaps both) but Stop: a
     #: Swarm rolling update is Swarm's to finish or roll back.
     BINDINGS = [binding for binding in PlanScreen.BINDINGS if binding.id != "plan.stop"]
+    STATUS_ID = "swarm-plan-status"
 
     class PlanReady(Message):
         """Planning ended, with a plan or an error."""
@@ -97,29 +98,8 @@ class SwarmPlanScreen(CommandScreen):
         self.query_one("#swarm-plan-box").border_title = "plan (Swarm engine)"
         self.start_planning()
 
-    def say(self, text: str, kind: str = "") -> None:
-        """The status under the plan: `kind` is `error`, `ok` or plain."""
-        self.status = text
-        status = self.query_one("#swarm-plan-status", Static)
-        status.update(text)
-        status.set_class(kind == "error", "-error")
-        status.set_class(kind == "ok", "-ok")
-
-    def set_phase(self, phase: str) -> None:
-        self.phase = phase
-        self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "apply":
-            return (self.phase == "planned" and not self.readonly
-                    and self.plan is not None and not self.plan.no_op)
-        if action == "replan":
-            return self.phase in ("planned", "error", "failed")
-        if action == "leave":
-            return self.phase == "applying"
-        if action == "back":
-            return self.phase != "applying"
-        return True
+    def can_apply(self) -> bool:
+        return self.plan is not None and not self.plan.no_op
 
     # --- planning -----------------------------------------------------------
 
