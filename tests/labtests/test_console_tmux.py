@@ -85,7 +85,10 @@ def test_console_in_tmux_switches_views_and_filters(lab: Lab, terminal: TmuxTerm
     # Filtered: whatever volumes earlier tests of this lab session left (tombstones
     # included) may push it off the screen, depending on which files ran before.
     command(terminal, "/", "tmuxdata")
-    screen = terminal.wait_for(r"tmuxdata", 20, "the volume")
+    # The status line names the filter once it applies. Waiting for it matters:
+    # an Escape pressed while Enter is still queued reaches Textual together
+    # with the next key, which it then reads as Alt+key (seen under CI load).
+    screen = terminal.wait_for(r"filter /tmuxdata", 20, "the volume filtered")
     assert rows(screen, "tmuxdata")[0].split()[:2] == [lab.hosts[1].name, "tmuxdata"]
     terminal.keys("Escape")
     terminal.wait_for(lambda s: "filter /tmuxdata" not in s, 10, "esc to clear the filter")
