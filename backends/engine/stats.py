@@ -42,9 +42,10 @@ class StatsTracker:
         Raises:
             BackendError: The host is offline or the container is gone.
         """
-        raw = session.call(
-            lambda client: client.api.stats(container_id, stream=False, one_shot=True)
-        )
+        # A plain GET on a kept connection: docker-py took ~2.5 ms of CPU more
+        # a read, and a new connection is a new SSH channel through the tunnel.
+        raw = session.get_json(f"/containers/{container_id}/stats",
+                               stream="false", **{"one-shot": "true"})
         key = f"{session.name}/{container_id}"
         return self.usage(key, raw)
 

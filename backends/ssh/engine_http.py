@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 import urllib.parse
 from typing import Any
 
@@ -56,9 +57,91 @@ def get_json(socket_path: str, path: str, *, host: str, timeout: float,
         HostOffline: The socket refused or dropped the connection.
         DockerUnavailable: No answer in time, or an answer that is not JSON.
     """
-    if params:
-        path = f"{path}?{urllib.parse.urlencode(params)}"
     conn = _UnixConnection(socket_path, timeout)
+    try:
+        return _exchange(conn, _with_query(path, params), host)
+    finally:
+        conn.close()
+
+
+class KeptConnections:
+    """Connections to one engine socket kept open between GETs (HTTP keep-alive).
+
+    Through a tunnel every new connection is a new SSH channel (a round trip and
+    the tunnel's own work); reads repeated every few seconds, such as the
+    console's CPU and memory figures, reuse them instead. Thread-safe: each
+    caller takes an idle connection or makes one, and gives it back after.
+
+    Args:
+        socket_path: The engine's socket.
+        host: The host's inventory name, for errors.
+        timeout: Seconds for connecting and for each read.
+        keep: Idle connections kept at most (the rest are closed after use).
+    """
+
+    def __init__(self, socket_path: str, *, host: str, timeout: float, keep: int = 4):
+        self.socket_path = socket_path
+        self.host = host
+        self.timeout = timeout
+        self.keep = keep
+        self._idle: list[_UnixConnection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def get_json(self, path: str, params: dict[str, object] | None = None) -> Any:
+        """GET `path` as `get_json` does, on a kept connection.
+
+        A kept connection the engine (or the tunnel) closed meanwhile is
+        replaced once: GETs are safe to send again.
+
+        Raises:
+            BackendError: As `get_json`.
+        """
+        target = _with_query(path, params)
+        for attempt in (1, 2):
+            conn, kept = self._take()
+            try:
+                result = _exchange(conn, target, self.host)
+            except HostOffline:
+                conn.close()
+                if kept and attempt == 1:
+                    continue
+                raise
+            except BaseException:
+                conn.close()  # its state is unknown (a timeout mid-answer)
+                raise
+            self._give_back(conn)
+            return result
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Close the idle connections; those in use close when given back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _take(self) -> tuple[_UnixConnection, bool]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return _UnixConnection(self.socket_path, self.timeout), False
+
+    def _give_back(self, conn: _UnixConnection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < self.keep:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+
+def _with_query(path: str, params: dict[str, object] | None) -> str:
+    return f"{path}?{urllib.parse.urlencode(params)}" if params else path
+
+
+def _exchange(conn: _UnixConnection, path: str, host: str) -> Any:
+    """Send one GET on `conn`, read the whole answer and decode it."""
     try:
         conn.request("GET", path, headers={"Accept": "application/json"})
         response = conn.getresponse()
@@ -67,8 +150,6 @@ def get_json(socket_path: str, path: str, *, host: str, timeout: float,
         raise DockerUnavailable("the Docker engine did not answer in time", host=host) from exc
     except (OSError, http.client.HTTPException) as exc:
         raise HostOffline("lost the connection to the Docker engine", host=host) from exc
-    finally:
-        conn.close()
     if response.status >= 400:
         raise _status_error(response.status, body, host)
     try:

@@ -119,6 +119,8 @@ class HostSession:
         #: engine's, or a persisted tunnel's) and its API version.
         self._socket_path: str | None = None
         self._api_version: str | None = None
+        #: Plain GETs' connections to `_socket_path`, kept open between reads.
+        self._kept: engine_http.KeptConnections | None = None
         #: The persisted tunnel this session reads through (`persist`), if any.
         self.persisted: str | None = None
         self._hurry: asyncio.Event | None = None
@@ -181,12 +183,11 @@ class HostSession:
         Raises:
             BackendError: The host is offline, or the engine failed.
         """
-        socket_path = self._socket_path
-        if socket_path is None or not self.online:
+        kept = self._kept
+        if kept is None or not self.online:
             reason = self.status.error or f"not connected ({self.status.state.value})"
             raise HostOffline(reason, host=self.name)
-        return engine_http.get_json(socket_path, f"/v{self._api_version}{path}", host=self.name,
-                                    timeout=API_TIMEOUT, params=params)
+        return kept.get_json(f"/v{self._api_version}{path}", params)
 
     def stream_client(self) -> docker.DockerClient:
         """The Docker client for long byte streams (logs, exec); blocking.
@@ -278,6 +279,8 @@ class HostSession:
                 # The first /version's bytes this very loop must pump: a thread.
                 self.version = await asyncio.to_thread(self._read_version, socket_path)
             self._socket_path, self._api_version = socket_path, self.version["ApiVersion"]
+            self._kept = engine_http.KeptConnections(socket_path, host=self.name,
+                                                     timeout=API_TIMEOUT)
         except BaseException as exc:
             await self._drop()
             error = exc if isinstance(exc, BackendError) else None
@@ -490,6 +493,9 @@ class HostSession:
     async def _drop(self) -> None:
         self._socket_path = None
         self.persisted = None
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.close()
         with self._client_lock:
             client, self._client = self._client, None
         tunnel, self._tunnel = self._tunnel, None

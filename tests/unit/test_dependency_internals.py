@@ -706,6 +706,51 @@ async def test_measured_table_measures_cells_as_data_table_does() -> None:
     assert "_require_update_dimensions" in idle and "_update_dimensions" in idle, sizing
 
 
+class CountingTable(MeasuredTable):
+    drawn: list[int]
+
+    def render_line(self, y: int):
+        self.drawn.append(y)
+        return super().render_line(y)
+
+
+class CountingTableApp(App):
+    def compose(self) -> ComposeResult:
+        yield CountingTable()
+
+
+async def test_measured_table_repaints_only_an_updated_row() -> None:
+    message = pin(
+        TEXTUAL, "DataTable._data/_row_locations/_column_locations/_update_count (a cell "
+        "changed in _data with _update_count bumped and refresh_row drawn anew; the line "
+        "cache keyed by _update_count)",
+        "corral.tui.console.widgets.measured_table (MeasuredTable._set_cell)",
+        "DataTable.update_cell and render_line in the new Textual",
+    )
+    app = CountingTableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(CountingTable)
+        table.drawn = []
+        table.add_column("NAME", key="name")
+        table.add_column("CPU", key="cpu")
+        for n in range(40):
+            table.add_row(f"c{n}", "1.0%", key=f"k{n}")
+        await pilot.pause()
+        await pilot.pause()
+        table.drawn.clear()
+        with relied_on(message):
+            table.update_cell("k3", "cpu", "9.9%")
+        await pilot.pause()
+        await pilot.pause()
+        assert table.get_row("k3") == ["c3", "9.9%"], message
+        assert table.drawn == [4], message + f"\n  lines drawn: {table.drawn}"
+        table.drawn.clear()
+        table.update_cell("k30", "cpu", "9.9%")  # below the screen: nothing drawn
+        await pilot.pause()
+        assert table.drawn == [], message + f"\n  lines drawn: {table.drawn}"
+        assert "9.9%" in str(table.render_line(4)), message
+
+
 # =============================================================================
 # pyte
 # =============================================================================

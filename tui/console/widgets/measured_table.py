@@ -16,7 +16,7 @@ from rich.protocol import is_renderable
 from rich.text import Text
 from textual.render import measure
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 
 def cell_width(console: Any, cell: object) -> int:
@@ -68,7 +68,7 @@ class MeasuredTable(DataTable):
         # updated cell narrower than its column (a CPU figure going from 12.5% to
         # 3.1%): on an idle console, most of its CPU. Widths are kept here instead:
         # widen at once, measure a narrowed column once per batch (`fit_narrowed`).
-        super().update_cell(row_key, column_key, value, update_width=False)
+        self._set_cell(row_key, column_key, value)
         if not update_width:
             return
         column = self.columns.get(column_key)  # type: ignore[call-overload]
@@ -78,6 +78,23 @@ class MeasuredTable(DataTable):
                                else column_key)
         elif column is not None and column.content_width != before:
             self._widths_changed()
+
+    def _set_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any) -> None:
+        """Change one cell and repaint only its row.
+
+        DataTable's `update_cell` refreshes the whole widget, so one changed
+        CPU figure rendered every visible row again: on an idle console, most
+        of its CPU. Its cache keys hold `_update_count`, so the row is drawn
+        anew; the other rows stay as painted (pinned by
+        tests/unit/test_dependency_internals.py).
+        """
+        row = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        if row not in self._row_locations or column not in self._column_locations:
+            raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={column!r}.")
+        self._data[row][column] = value
+        self._update_count += 1
+        self.refresh_row(self._row_locations.get(row))
 
     def fit_narrowed(self) -> None:
         """Shrink the columns updated cells may have made narrower to their widest cell."""
