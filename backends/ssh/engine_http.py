@@ -98,21 +98,13 @@ class KeptConnections:
             BackendError: As `get_json`.
         """
         target = _with_query(path, params)
-        for attempt in (1, 2):
-            conn, kept = self._take()
-            try:
-                result = _exchange(conn, target, self.host)
-            except HostOffline:
-                conn.close()
-                if kept and attempt == 1:
-                    continue
+        conn, kept = self._take()
+        try:
+            return self._exchange_keeping(conn, target)
+        except HostOffline:
+            if not kept:
                 raise
-            except BaseException:
-                conn.close()  # its state is unknown (a timeout mid-answer)
-                raise
-            self._give_back(conn)
-            return result
-        raise AssertionError("unreachable")
+        return self._exchange_keeping(self._new(), target)
 
     def close(self) -> None:
         """Close the idle connections; those in use close when given back."""
@@ -122,11 +114,26 @@ class KeptConnections:
         for conn in idle:
             conn.close()
 
+    def _exchange_keeping(self, conn: _UnixConnection, path: str) -> Any:
+        """One GET on `conn`; `conn` is kept after an answer, closed after a failure
+        (its state is unknown: a timeout mid-answer)."""
+        try:
+            result = _exchange(conn, path, self.host)
+        except BaseException:
+            conn.close()
+            raise
+        self._give_back(conn)
+        return result
+
+    def _new(self) -> _UnixConnection:
+        return _UnixConnection(self.socket_path, self.timeout)
+
     def _take(self) -> tuple[_UnixConnection, bool]:
+        """An idle connection (True) or a new one (False)."""
         with self._lock:
             if self._idle:
                 return self._idle.pop(), True
-        return _UnixConnection(self.socket_path, self.timeout), False
+        return self._new(), False
 
     def _give_back(self, conn: _UnixConnection) -> None:
         with self._lock:

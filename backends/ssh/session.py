@@ -115,11 +115,11 @@ class HostSession:
         self._client: docker.DockerClient | None = None
         self._relay: StreamRelay | None = None
         self._client_lock = threading.Lock()
-        #: Where the engine answers (a tunnel's local socket, the local
-        #: engine's, or a persisted tunnel's) and its API version.
-        self._socket_path: str | None = None
+        #: The engine's API version.
         self._api_version: str | None = None
-        #: Plain GETs' connections to `_socket_path`, kept open between reads.
+        #: Plain GETs' connections to where the engine answers (`socket_path`: a
+        #: tunnel's local socket, the local engine's, or a persisted tunnel's),
+        #: kept open between reads; None while not connected.
         self._kept: engine_http.KeptConnections | None = None
         #: The persisted tunnel this session reads through (`persist`), if any.
         self.persisted: str | None = None
@@ -157,15 +157,15 @@ class HostSession:
         Raises:
             HostOffline: The session is not online.
         """
-        if not self.online or (self._client is None and self._socket_path is None):
+        if not self.online or (self._client is None and self._kept is None):
             reason = self.status.error or f"not connected ({self.status.state.value})"
             raise HostOffline(reason, host=self.name)
         with self._client_lock:
             if self._client is None:
-                socket_path = self._socket_path
-                if socket_path is None:  # dropped meanwhile
+                kept = self._kept
+                if kept is None:  # dropped meanwhile
                     raise HostOffline(self.status.error or "not connected", host=self.name)
-                self._client = self._make_client(socket_path, self._api_version)
+                self._client = self._make_client(kept.socket_path, self._api_version)
             return self._client
 
     @property
@@ -278,7 +278,7 @@ class HostSession:
             if mode != "persisted":
                 # The first /version's bytes this very loop must pump: a thread.
                 self.version = await asyncio.to_thread(self._read_version, socket_path)
-            self._socket_path, self._api_version = socket_path, self.version["ApiVersion"]
+            self._api_version = self.version["ApiVersion"]
             self._kept = engine_http.KeptConnections(socket_path, host=self.name,
                                                      timeout=API_TIMEOUT)
         except BaseException as exc:
@@ -491,7 +491,6 @@ class HostSession:
         self._set(HostState.OFFLINE, "closed")
 
     async def _drop(self) -> None:
-        self._socket_path = None
         self.persisted = None
         kept, self._kept = self._kept, None
         if kept is not None:

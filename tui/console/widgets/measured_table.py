@@ -68,18 +68,19 @@ class MeasuredTable(DataTable):
         # updated cell narrower than its column (a CPU figure going from 12.5% to
         # 3.1%): on an idle console, most of its CPU. Widths are kept here instead:
         # widen at once, measure a narrowed column once per batch (`fit_narrowed`).
+        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
         self._set_cell(row_key, column_key, value)
         if not update_width:
             return
-        column = self.columns.get(column_key)  # type: ignore[call-overload]
+        column = self.columns.get(column_key)
         before = column.content_width if column is not None else None
         if not self._fit(column_key, value):
-            self._narrowed.add(ColumnKey(column_key) if isinstance(column_key, str)
-                               else column_key)
+            self._narrowed.add(column_key)
         elif column is not None and column.content_width != before:
             self._widths_changed()
 
-    def _set_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any) -> None:
+    def _set_cell(self, row: RowKey, column: ColumnKey, value: Any) -> None:
         """Change one cell and repaint only its row.
 
         DataTable's `update_cell` refreshes the whole widget, so one changed
@@ -88,8 +89,6 @@ class MeasuredTable(DataTable):
         anew; the other rows stay as painted (pinned by
         tests/unit/test_dependency_internals.py).
         """
-        row = RowKey(row_key) if isinstance(row_key, str) else row_key
-        column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
         if row not in self._row_locations or column not in self._column_locations:
             raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={column!r}.")
         self._data[row][column] = value
