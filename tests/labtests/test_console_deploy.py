@@ -42,9 +42,14 @@ pytestmark = pytest.mark.lab
 
 
 def stack_containers(lab: Lab, stack: str) -> dict[str, list]:
-    """Per host, the engine's own view of the stack's containers."""
+    """Per host, the engine's own view of the stack's containers.
+
+    docker-py inspects each listed container; one removed in between (a scale
+    down in progress) is left out instead of failing the poll with a 404.
+    """
     return {host.name: engine(host.socket).containers.list(
-        all=True, filters={"label": f"{L.STACK}={stack}"}) for host in lab.hosts}
+        all=True, filters={"label": f"{L.STACK}={stack}"}, ignore_removed=True)
+        for host in lab.hosts}
 
 
 def records(lab: Lab, stack: str) -> list[str]:
