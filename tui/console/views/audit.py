@@ -43,8 +43,8 @@ class AuditView(ResourceView):
         cells[5] = Text(record.result, style=_RESULT_STYLE.get(record.result, ""))
         return tuple(cells)
 
-    def sort_value(self, record: AuditEntry, column: int) -> Any:
-        return record.time if column == 0 else super().sort_value(record, column)
+    def sort_value(self, record: AuditEntry, column: int, cells: tuple[Any, ...]) -> Any:
+        return record.time if column == 0 else super().sort_value(record, column, cells)
 
     def hosts_of(self, record: AuditEntry) -> set[str]:
         return set(record.hosts)

@@ -169,6 +169,9 @@ class ResourceView(MeasuredTable):
         self._stale_rows = False
         self._shown_keys: list[str] = []
         self._shown_cells: dict[str, tuple[Any, ...]] = {}
+        self._status_shown: str | None = None
+        #: (record, version, cells) by key: see `cells_version`.
+        self._cells_cache: dict[str, tuple[Any, Any, tuple[Any, ...]]] = {}
 
     @property
     def _column_keys(self) -> list[str]:
@@ -202,10 +205,20 @@ class ResourceView(MeasuredTable):
         """The cells of one record's row, in `COLUMNS` order."""
         raise NotImplementedError
 
-    def sort_value(self, record: Any, column: int) -> Any:
-        """What sorts the rows by `column`; default: the cell's text."""
-        cell = self.cells(record)[column]
+    def sort_value(self, record: Any, column: int, cells: tuple[Any, ...]) -> Any:
+        """What sorts the rows by `column`; default: the text of its cell in `cells`."""
+        cell = cells[column]
         return cell.plain if isinstance(cell, Text) else str(cell)
+
+    def cells_version(self, key: str, record: Any) -> Any:
+        """What a row's cells depend on besides its record, or None: compute them each time.
+
+        A view that returns a version gets the cells it last computed for a key
+        back while the record is the same object and the version compares
+        equal, so one changed container among thousands costs one row's cells,
+        not every row's (records are replaced, never changed in place).
+        """
+        return None
 
     # --- data ---------------------------------------------------------------
 
@@ -213,6 +226,9 @@ class ResourceView(MeasuredTable):
         """Replace every record and redraw (later, if the view is hidden)."""
         self.records = records
         self.marks &= set(records)
+        if self._cells_cache:
+            self._cells_cache = {key: cached for key, cached in self._cells_cache.items()
+                                 if key in records}
         self.redraw()
 
     def redraw(self) -> None:
@@ -250,16 +266,29 @@ class ResourceView(MeasuredTable):
                 continue
             if self.host_filter is not None and self.host_filter not in self.hosts_of(record):
                 continue
-            cells = tuple(safe_cell(cell) for cell in self.cells(record))
+            cells = self._cells_of(key, record)
             if pattern is not None:
                 text = " ".join(cell.plain if isinstance(cell, Text) else str(cell)
                                 for cell in cells)
                 if bool(pattern.search(text)) == inverted:
                     continue
             rows.append((key, record, cells))
-        rows.sort(key=lambda row: (self.sort_value(row[1], self.sort_column), row[0]),
+        column = self.sort_column
+        rows.sort(key=lambda row: (self.sort_value(row[1], column, row[2]), row[0]),
                   reverse=self.sort_reverse)
         return rows
+
+    def _cells_of(self, key: str, record: Any) -> tuple[Any, ...]:
+        """A record's cells made safe to draw, reused while `cells_version` allows."""
+        version = self.cells_version(key, record)
+        if version is not None:
+            cached = self._cells_cache.get(key)
+            if cached is not None and cached[0] is record and cached[1] == version:
+                return cached[2]
+        cells = tuple(safe_cell(cell) for cell in self.cells(record))
+        if version is not None:
+            self._cells_cache[key] = (record, version, cells)
+        return cells
 
     def visible(self) -> list[tuple[str, Any]]:
         """(key, record) of the rows the filters let through, sorted."""
@@ -295,7 +324,18 @@ class ResourceView(MeasuredTable):
                 self.move_cursor(row=self.get_row_index(current), animate=False)
             self._shown_keys = keys
             self._shown_cells = {key: cells for key, _, cells in rows}
-        self.border_subtitle = self.describe()
+        self.show_status()
+
+    def show_status(self) -> None:
+        """Put `describe()` in the border, repainting only when it changed.
+
+        Setting a border title repaints the whole table, even to the same text:
+        on a big fleet that was most of the cost of one changed row.
+        """
+        status = self.describe()
+        if status != self._status_shown:
+            self._status_shown = status
+            self.border_subtitle = status
 
     def describe(self) -> str:
         """A short status: counts, filter, marks."""
@@ -345,7 +385,7 @@ class ResourceView(MeasuredTable):
             return
         self.marks ^= {key}
         self.update_cell(key, "_mark", MARK if key in self.marks else "")
-        self.border_subtitle = self.describe()
+        self.show_status()
         if self.cursor_row < self.row_count - 1:
             self.move_cursor(row=self.cursor_row + 1)
 

@@ -83,8 +83,8 @@ class VersionsView(_CatalogTable):
             record.info.description or "",
         )
 
-    def sort_value(self, record: Version, column: int) -> Any:
+    def sort_value(self, record: Version, column: int, cells: tuple[Any, ...]) -> Any:
         if column == 0:  # folders are numbers: 10 comes after 9
             revision = record.revision
             return (0, int(revision), "") if revision.isdigit() else (1, 0, revision)
-        return super().sort_value(record, column)
+        return super().sort_value(record, column, cells)

@@ -235,7 +235,12 @@ class ContainersView(CheckedHealth, ResourceView):
             ", ".join(record.ports),
         )
 
-    def sort_value(self, record: ContainerRow, column: int) -> Any:
+    def cells_version(self, key: str, record: ContainerRow) -> Any:
+        # Everything `cells` reads besides the record; SINCE moves with the clock.
+        return (record.host in self.stale, self.stats.get(key),
+                self.checked_health.get(f"{record.host}/{record.name}"), since_of(record))
+
+    def sort_value(self, record: ContainerRow, column: int, cells: tuple[Any, ...]) -> Any:
         # Figures sort as numbers (unknown ones first), not as text.
         key = self.COLUMNS[column].key
         if key == "restarts":
@@ -246,7 +251,7 @@ class ContainersView(CheckedHealth, ResourceView):
         if key == "since":
             age = state_age(record)
             return -1.0 if age is None else age
-        return super().sort_value(record, column)
+        return super().sort_value(record, column, cells)
 
     def set_usage(self, usage: dict[str, tuple[float | None, int | None]]) -> None:
         """Show fresh CPU and memory figures (keys are `host/id`).

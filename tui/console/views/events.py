@@ -46,5 +46,5 @@ class EventsView(ResourceView):
             record.actor,
         )
 
-    def sort_value(self, record: EngineEvent, column: int) -> Any:
-        return record.time if column == 0 else super().sort_value(record, column)
+    def sort_value(self, record: EngineEvent, column: int, cells: tuple[Any, ...]) -> Any:
+        return record.time if column == 0 else super().sort_value(record, column, cells)

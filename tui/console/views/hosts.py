@@ -90,11 +90,11 @@ class HostsView(ResourceView):
             labels_text(facts.labels),
         )
 
-    def sort_value(self, record: HostRecord, column: int) -> Any:
+    def sort_value(self, record: HostRecord, column: int, cells: tuple[Any, ...]) -> Any:
         if self.COLUMNS[column].key == "doctor":  # worst first when reversed
             report = self.doctor.get(record.facts.name)
             return STATUSES.index(report.status) if report else -1
-        return super().sort_value(record, column)
+        return super().sort_value(record, column, cells)
 
     def hosts_of(self, record: HostRecord) -> set[str]:
         return {record.facts.name}

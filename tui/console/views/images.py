@@ -109,10 +109,10 @@ class ImagesView(ResourceView):
                 human_size(record.size), ", ".join(record.users),
                 Text(missing, style="yellow") if missing else "")
 
-    def sort_value(self, record: Record, column: int) -> Any:
+    def sort_value(self, record: Record, column: int, cells: tuple[Any, ...]) -> Any:
         if self.COLUMNS[column].key == "size":
             return getattr(record, "size", 0)
-        return super().sort_value(record, column)
+        return super().sort_value(record, column, cells)
 
     def action_transfer(self, kind: str) -> None:
         if self.refused():  # check_action already hides it; belt and braces

@@ -68,15 +68,19 @@ class MeasuredTable(DataTable):
         # updated cell narrower than its column (a CPU figure going from 12.5% to
         # 3.1%): on an idle console, most of its CPU. Widths are kept here instead:
         # widen at once, measure a narrowed column once per batch (`fit_narrowed`).
+        # Only a cell that was as wide as its column can narrow it: the others
+        # are not measured again.
         row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
         column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        previous = self._data.get(row_key, {}).get(column_key)
         self._set_cell(row_key, column_key, value)
         if not update_width:
             return
         column = self.columns.get(column_key)
         before = column.content_width if column is not None else None
         if not self._fit(column_key, value):
-            self._narrowed.add(column_key)
+            if cell_width(self.app.console, previous) >= (before or 0):
+                self._narrowed.add(column_key)
         elif column is not None and column.content_width != before:
             self._widths_changed()
 

@@ -185,3 +185,52 @@ async def test_an_empty_queue_is_not_polled_and_a_put_from_a_thread_is_drained_s
         key = f"lab1/{row.id}"
         await until(pilot, lambda: view.records[key].status == changed.status, "the drained put")
         await until(pilot, lambda: not screen._drain_asked, "the next put to be able to wake it")
+
+
+async def test_one_changed_container_computes_and_repaints_only_its_row(monkeypatch) -> None:
+    async with app_on(CountingData()).run_test(size=SIZE) as pilot:
+        await feed(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsoleScreen)
+        view = screen.query_one(ContainersView)
+        now = time.time()
+        monkeypatch.setattr("corral.tui.console.views.containers.time.time", lambda: now)
+        listed = dataclasses.replace(fleet_data.containers()["lab3"][0], listed_at=now)
+        screen.store.put(Upsert("lab3", listed))  # its SINCE counts on from now
+        screen.drain_updates()  # at a clock that stands still: SINCE moves no cell by itself
+        await pilot.pause()
+        computed: list[str] = []
+        whole: list[bool] = []
+        cells, refresh = view.cells, view.refresh
+
+        def counting_cells(record):
+            computed.append(record.name)
+            return cells(record)
+
+        def counting_refresh(*regions, **kwargs):
+            whole.append(not regions)
+            return refresh(*regions, **kwargs)
+
+        monkeypatch.setattr(view, "cells", counting_cells)
+        monkeypatch.setattr(view, "refresh", counting_refresh)
+        row = fleet_data.containers()["lab1"][0]
+        screen.store.put(Upsert("lab1", dataclasses.replace(
+            row, state="exited", status="Exited (1) 1 second ago")))
+        screen.drain_updates()
+        assert computed == [row.name]  # the other rows' cells are reused
+        assert whole and not any(whole)  # its row alone (the border's count did not change)
+        assert str(view.get_cell(f"lab1/{row.id}", "state")) == "exited"
+
+        # What the cells read besides the record still counts: the clock (SINCE),
+        # a stale host.
+        since = {key: str(view.get_cell(key, "since")) for key in view.records}
+        later = now + 3 * 86400
+        monkeypatch.setattr("corral.tui.console.views.containers.time.time", lambda: later)
+        view.redraw()
+        moved = [key for key in view.records if str(view.get_cell(key, "since")) != since[key]]
+        assert moved == [f"lab3/{listed.id}"] and computed == [row.name, listed.name]
+        view.stale = {"lab2": "connection refused"}
+        view.redraw()
+        states = {key: str(view.get_cell(key, "state")) for key in view.records}
+        assert {states[key] for key in states if key.startswith("lab2/")} == {"stale"}
+        assert "stale" not in {states[key] for key in states if key.startswith("lab1/")}

@@ -91,3 +91,18 @@ async def test_updated_cells_leave_no_column_measuring_to_the_data_table() -> No
         await pilot.pause()
         header, row = painted(table, 2)
         assert header.index("ID") == row.index("12.5%")
+
+
+async def test_only_a_cell_as_wide_as_its_column_has_the_column_measured_again() -> None:
+    app = TableApp()
+    async with app.run_test(size=(WIDTH, 10)) as pilot:
+        table = app.query_one(MeasuredTable)
+        for n in range(50):
+            table.add_row(f"tag-{n:02}", "100.0%" if n == 7 else "12.5%", key=str(n))
+        await pilot.pause()
+        table.update_cell("3", "id", "3.1%", update_width=True)  # the widest is elsewhere
+        assert table._narrowed == set()
+        table.update_cell("7", "id", "9.9%", update_width=True)  # the widest narrows
+        assert table._narrowed == {"id"}
+        table.fit_narrowed()
+        assert table.columns["id"].content_width == len("12.5%")
