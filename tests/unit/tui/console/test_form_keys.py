@@ -22,6 +22,7 @@ from corral.tui.console.screens.catalog import CatalogEntryScreen, CatalogScreen
 from corral.tui.console.screens.catalog_form import CatalogForm, CatalogFormScreen
 from corral.tui.console.screens.console import ConsoleScreen
 from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
+from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.console.widgets.logs.view import LogPane
 from corral.tui.console.widgets.question_field import QuestionField
 from tests.support.catalog_pilot import PASSWORD, form_app, form_shown
@@ -350,3 +351,30 @@ async def test_preview_with_bad_answers_focuses_the_first_and_says_so_at_the_top
         await pilot.pause()
         assert app.focused is form.fields["KV_PASSWORD"].control
         assert "Fix 1 answer" in status_shown(app)
+
+
+async def test_the_footer_is_rebuilt_once_per_change_of_keys_and_not_for_the_same_keys(
+        monkeypatch) -> None:
+    app = console_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await until_console(pilot)
+        await pilot.pause()
+        footer = screen.query_one(KeysFooter)
+        rebuilt: list[str] = []
+        recompose = footer.recompose
+
+        async def counting():
+            rebuilt.append(footer_line(app))
+            await recompose()
+
+        monkeypatch.setattr(footer, "recompose", counting)
+        for _ in range(3):  # the same keys announced again (a focus coming back, a resume)
+            screen.bindings_updated_signal.publish(screen)
+        await pilot.pause()
+        assert rebuilt == []
+        # Other keys: the command line's, then the stacks view's; a rebuild each.
+        await pilot.press("colon", *"stacks", "enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert len(rebuilt) == 2
+        assert "? Help" in footer_line(app)

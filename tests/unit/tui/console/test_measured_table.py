@@ -106,3 +106,33 @@ async def test_only_a_cell_as_wide_as_its_column_has_the_column_measured_again()
         assert table._narrowed == {"id"}
         table.fit_narrowed()
         assert table.columns["id"].content_width == len("12.5%")
+
+
+async def test_updating_every_row_does_not_walk_the_table_per_cell(monkeypatch) -> None:
+    app = TableApp()
+    async with app.run_test(size=(WIDTH, 10)) as pilot:
+        table = app.query_one(MeasuredTable)
+        for n in range(300):
+            table.add_row(f"tag-{n:03}", "1m", key=str(n))
+        await pilot.pause()
+        walks: list[int] = []
+        original = MeasuredTable._get_row_region
+
+        def counting(self, row_index):
+            walks.append(row_index)
+            return original(self, row_index)
+
+        monkeypatch.setattr(MeasuredTable, "_get_row_region", counting)
+        repainted: list[Region] = []
+        refresh = table.refresh
+        monkeypatch.setattr(table, "refresh", lambda *regions, **kw: (
+            repainted.extend(regions), refresh(*regions, **kw))[1])
+        for n in range(300):  # SINCE moving on every row: one pass over the table each before
+            table.update_cell(str(n), "id", "2m")
+        assert walks == []
+        # One line per row on screen; rows below the window repaint nothing.
+        lines = [region.y for region in repainted if region.height == 1]
+        assert len(lines) == len(repainted) == table.size.height - table.header_height
+        assert lines == list(range(table.header_height, table.size.height))
+        await pilot.pause()
+        assert "2m" in painted(table, 2)[1]
