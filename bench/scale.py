@@ -36,8 +36,10 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,6 +58,7 @@ from console import (  # noqa: E402
 )
 from idle import measure  # noqa: E402
 from pinning import belongs, cpu_split, lab_cpus  # noqa: E402
+from startup import fan_out, ssh_command  # noqa: E402
 
 from corral.backends.inventory.load import Inventory, load_inventory  # noqa: E402
 from corral.backends.ssh.fleet import Fleet  # noqa: E402
@@ -152,6 +155,35 @@ def bench_connect(lab_dir: Path, rounds: int) -> None:
           f"slowest round {worst(fleets).wall * 1000:.0f} ms")
     for name, error in sorted(failures.items()):
         print(f"  FAILED {name}: {error}")
+    openssh_fan_out(lab_dir, inventory, rounds)
+
+
+def openssh_fan_out(lab_dir: Path, inventory: Inventory, rounds: int) -> None:
+    """Print OpenSSH's own connect-and-ask, one host vs every host at once: the ceiling.
+
+    `ssh HOST docker version` (a new connection each time, the engine asked once, as
+    Corral's connect does) started for every host together, until the last exits: the
+    lab's sshd and dockerd share the machine's CPUs with the clients, so this is what
+    connecting them all costs here before any Corral code runs.
+    """
+    wrap = Path(tempfile.mkdtemp(prefix="corral-bench-"))
+    try:
+        ssh = ssh_command(lab_dir, wrap)
+
+        def ask(spec) -> list[str]:
+            return [*ssh, f"{spec.ssh.user or 'root'}@{spec.ssh.address}", "docker", "version",
+                    "--format", "{{.Server.APIVersion}}"]
+
+        singles, fleets = [], []
+        for _ in range(rounds):
+            singles.append(fan_out([ask(inventory.hosts[0])]))
+            fleets.append(fan_out([ask(spec) for spec in inventory.hosts]))
+        single, fleet = median(singles), median(fleets)
+        print(f"  OpenSSH, `ssh HOST docker version`: 1 host {both(single)}; "
+              f"{len(inventory.hosts)} at once {both(fleet)}  {fleet.wall / single.wall:.2f}x one "
+              "(the ceiling on this machine)")
+    finally:
+        shutil.rmtree(wrap, ignore_errors=True)
 
 
 # --- 2. refresh ------------------------------------------------------------------
