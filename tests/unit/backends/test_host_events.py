@@ -268,3 +268,31 @@ def test_the_engine_is_asked_to_leave_health_check_execs_out_of_every_stream() -
             assert {"start", "die", "destroy", "oom", "health_status"} <= set(wanted)
     finally:
         watcher.stop()
+
+
+def test_an_idle_watcher_sleeps_until_a_notice_and_stops_at_once() -> None:
+    engine = FakeEngine()
+    _, session = online_session(engine)
+    updates = Updates()
+    watcher = HostWatcher(session, updates.put)
+    waits: list[float | None] = []
+    take = watcher._next
+
+    def counting(timeout):
+        waits.append(timeout)
+        return take(timeout)
+
+    watcher._next = counting  # type: ignore[method-assign]
+    watcher.start()
+    try:
+        until(lambda: updates.any(Snapshot), "the first listing")
+        until(lambda: waits and waits[-1] is None, "the wait for the next notice")
+        time.sleep(0.3)  # a duration: an idle watcher does not wake to look
+        assert waits[-1] is None and len(waits) <= 3
+        engine.streams[0].push(start_event("aaaaaaaaaaaa0000", "shop-web-1", T0))
+        until(lambda: updates.any(EngineEvent), "the event, at once")
+    finally:
+        began = time.monotonic()
+        watcher.stop()
+        watcher._thread.join(2.0)
+    assert not watcher._thread.is_alive() and time.monotonic() - began < 1.0
