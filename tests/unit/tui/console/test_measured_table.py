@@ -21,6 +21,15 @@ class TableApp(App):
         table.add_column("ID", key="id")
 
 
+async def filled(app: TableApp, pilot, count: int, ids=lambda n: "12.5%") -> MeasuredTable:
+    """The table with `count` rows (`tag-NNN`, `ids(n)`), after its idle."""
+    table = app.query_one(MeasuredTable)
+    for n in range(count):
+        table.add_row(f"tag-{n:03}", ids(n), key=str(n))
+    await pilot.pause()
+    return table
+
+
 def painted(table: MeasuredTable, lines: int = 3) -> list[str]:
     """The table's first lines as text, as the screen would paint them now."""
     return [strip.text for strip in table.render_lines(Region(0, 0, WIDTH, lines))]
@@ -77,10 +86,7 @@ async def test_a_narrower_cell_shrinks_its_column_before_the_paint() -> None:
 async def test_updated_cells_leave_no_column_measuring_to_the_data_table() -> None:
     app = TableApp()
     async with app.run_test(size=(WIDTH, 10)) as pilot:
-        table = app.query_one(MeasuredTable)
-        for n in range(50):
-            table.add_row(f"tag-{n:02}", "12.5%", key=str(n))
-        await pilot.pause()
+        table = await filled(app, pilot, 50)
         table.update_cell("3", "id", "3.1%", update_width=True)  # narrower than its column
         table.update_cell("4", "id", "100.0%", update_width=True)  # wider
         assert table._updated_cells == set()  # DataTable would re-measure the column per cell
@@ -96,10 +102,7 @@ async def test_updated_cells_leave_no_column_measuring_to_the_data_table() -> No
 async def test_only_a_cell_as_wide_as_its_column_has_the_column_measured_again() -> None:
     app = TableApp()
     async with app.run_test(size=(WIDTH, 10)) as pilot:
-        table = app.query_one(MeasuredTable)
-        for n in range(50):
-            table.add_row(f"tag-{n:02}", "100.0%" if n == 7 else "12.5%", key=str(n))
-        await pilot.pause()
+        table = await filled(app, pilot, 50, lambda n: "100.0%" if n == 7 else "12.5%")
         table.update_cell("3", "id", "3.1%", update_width=True)  # the widest is elsewhere
         assert table._narrowed == set()
         table.update_cell("7", "id", "9.9%", update_width=True)  # the widest narrows
@@ -111,10 +114,7 @@ async def test_only_a_cell_as_wide_as_its_column_has_the_column_measured_again()
 async def test_updating_every_row_does_not_walk_the_table_per_cell(monkeypatch) -> None:
     app = TableApp()
     async with app.run_test(size=(WIDTH, 10)) as pilot:
-        table = app.query_one(MeasuredTable)
-        for n in range(300):
-            table.add_row(f"tag-{n:03}", "1m", key=str(n))
-        await pilot.pause()
+        table = await filled(app, pilot, 300, lambda n: "1m")
         walks: list[int] = []
         original = MeasuredTable._get_row_region
 
