@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +54,20 @@ _ROW_EVENTS = {
     "create", "start", "restart", "stop", "die", "kill", "pause", "unpause", "rename",
     "update", "oom", "health_status",
 }
+#: The health part the engine's status text ends with (`Up 3 minutes (healthy)`).
+_HEALTH_SUFFIX = re.compile(r"\s*\((?:healthy|unhealthy|health: starting)\)$")
+#: A `health_status` event's verdict -> how the engine's status text says it.
+_HEALTH_TEXT = {"healthy": "(healthy)", "unhealthy": "(unhealthy)",
+                "starting": "(health: starting)"}
+
+
+def with_health(status: str, verdict: str) -> str | None:
+    """`status` with its health part saying `verdict`, as the engine's listing would,
+    or None for a verdict the engine's status text has no words for."""
+    text = _HEALTH_TEXT.get(verdict.strip())
+    if text is None or not status.startswith("Up "):
+        return None
+    return f"{_HEALTH_SUFFIX.sub('', status)} {text}"
 
 
 @dataclass(frozen=True)
@@ -144,6 +159,8 @@ class HostWatcher:
         self._overflowed = False
         #: When to list the host again (monotonic), once it is online; None: no need.
         self._relist_at: float | None = None
+        #: The rows last sent, by short ID (what a health event changes).
+        self._shown: dict[str, ContainerRow] = {}
         self._thread = threading.Thread(
             target=self._run, name=f"corral-watch-{session.name}", daemon=True
         )
@@ -219,10 +236,13 @@ class HostWatcher:
             return
         self._relist_at = None
         self.listener(Snapshot(self.session.name, rows))
+        self._shown = {row.id: row for row in rows}
         # The listing shows at once; restarts and exits follow, one inspect each.
         detailed = [self._with_detail(row) for row in rows[:DETAIL_LIMIT]]
         if not self._stop.is_set() and any(row.detail for row in detailed):
-            self.listener(Snapshot(self.session.name, detailed + rows[DETAIL_LIMIT:]))
+            rows = detailed + rows[DETAIL_LIMIT:]
+            self.listener(Snapshot(self.session.name, rows))
+            self._shown = {row.id: row for row in rows}
 
     def _with_detail(self, row: ContainerRow) -> ContainerRow:
         """The row with its restarts and exit, if the engine still knows the container."""
@@ -268,7 +288,10 @@ class HostWatcher:
         if not self._repeats_history(engine_event):
             self.listener(engine_event)
         if action == "destroy":
+            self._shown.pop(cid[:12], None)
             self.listener(Removed(host, cid[:12]))
+        elif action == "health_status" and self._health_changed(cid[:12], event):
+            return
         elif action in _ROW_EVENTS:
             row = self._read_row(cid)
             # The engine sends `die` a moment before its listing stops saying
@@ -280,7 +303,27 @@ class HostWatcher:
                 self._stop.wait(0.05)
                 row = self._read_row(cid)
             if row is not None:
-                self.listener(Upsert(host, self._with_detail(row)))
+                row = self._with_detail(row)
+                self._shown[row.id] = row
+                self.listener(Upsert(host, row))
+
+    def _health_changed(self, short_id: str, event: dict) -> bool:
+        """Show a shown row's new health from the event itself; False if it cannot.
+
+        With healthchecks passing and failing across a big fleet, these are most
+        of the events, and the row and its inspect were two engine calls each;
+        what changed is all in the event (`health_status: unhealthy`).
+        """
+        row = self._shown.get(short_id)
+        if row is None:
+            return False
+        status = with_health(row.status, event_action(event).partition(":")[2])
+        if status is None:
+            return False
+        row = dataclasses.replace(row, status=status)
+        self._shown[short_id] = row
+        self.listener(Upsert(self.session.name, row))
+        return True
 
     def _read_row(self, cid: str) -> ContainerRow | None:
         found = self.session.call(

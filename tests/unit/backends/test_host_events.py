@@ -20,6 +20,7 @@ from corral.backends.engine.watch import (
     Snapshot,
     Stale,
     Upsert,
+    with_health,
 )
 from corral.backends.inventory.load import HostSpec, Inventory
 from corral.backends.logs.follow import LogFollower
@@ -296,3 +297,48 @@ def test_an_idle_watcher_sleeps_until_a_notice_and_stops_at_once() -> None:
         watcher.stop()
         watcher._thread.join(2.0)
     assert not watcher._thread.is_alive() and time.monotonic() - began < 1.0
+
+
+def health_event(cid: str, verdict: str, ns: int) -> dict:
+    action = f"health_status: {verdict}"
+    return {"status": action, "id": cid, "Type": "container", "Action": action,
+            "Actor": {"ID": cid, "Attributes": {"name": "other"}},
+            "time": ns // 10**9, "timeNano": ns}
+
+
+def test_a_health_event_for_a_shown_row_changes_it_without_asking_the_engine() -> None:
+    engine = FakeEngine()
+    engine.listed[0]["Status"] = "Up 3 minutes (healthy)"
+    cid = engine.listed[0]["Id"]
+    _, session = online_session(engine)
+    asked: list[dict | None] = []
+    containers = engine.containers
+    engine.containers = lambda all=False, filters=None: (  # type: ignore[method-assign]
+        asked.append(filters), containers(all, filters))[1]
+    updates = Updates()
+    watcher = HostWatcher(session, updates.put).start()
+    try:
+        until(lambda: updates.any(Snapshot), "the first listing")
+        asked.clear()
+        engine.streams[0].push(health_event(cid, "unhealthy", T0))
+        until(lambda: updates.any(Upsert), "the row's new health")
+        upsert = next(u for u in updates.seen if isinstance(u, Upsert))
+        assert upsert.row.status == "Up 3 minutes (unhealthy)" and upsert.row.name == "other"
+        assert asked == []  # neither a listing nor an inspect
+        engine.streams[0].push(health_event(cid, "healthy", T0 + 1))
+        until(lambda: sum(isinstance(u, Upsert) for u in updates.seen) == 2, "healthy again")
+        assert [u.row.status for u in updates.seen if isinstance(u, Upsert)][-1] == (
+            "Up 3 minutes (healthy)")
+        # A container the watcher has not shown is read from the engine as before.
+        engine.streams[0].push(health_event("feedfacefeed0000", "healthy", T0 + 2))
+        until(lambda: asked, "the engine asked about the unknown one")
+    finally:
+        watcher.stop()
+
+
+def test_health_text_follows_the_engines_words() -> None:
+    assert with_health("Up 5 seconds (health: starting)", " healthy") == "Up 5 seconds (healthy)"
+    assert with_health("Up 2 hours", "unhealthy") == "Up 2 hours (unhealthy)"
+    assert with_health("Up 2 hours (unhealthy)", "starting") == "Up 2 hours (health: starting)"
+    assert with_health("Exited (1) 3 seconds ago", "unhealthy") is None  # read it instead
+    assert with_health("Up 2 hours", "something new") is None
