@@ -5,11 +5,11 @@ so on a narrow terminal the help key was cut off first (at 100 columns on the
 containers view). Here the help key is docked at the left edge, as Textual
 docks the palette key at the right one.
 
-Textual also rebuilds the whole footer (a styled widget per key) at every
-change of bindings: twice while the console starts, and again at each focus
-move even when the keys stay the same. Here changes that come together are
-one rebuild, and keys that did not change are none (on the console's first
-frame, ~75 ms of CPU).
+Textual also rebuilds the whole footer (a styled widget per key: ~0.15 s of
+CPU for the console's 23 keys) at every bindings signal, even when the keys
+stay the same: twice more right after the console's first frame, and at
+focus moves. Here signals that come together are one rebuild, and keys that
+did not change are none.
 """
 
 from __future__ import annotations
