@@ -27,6 +27,9 @@ _HOMES = {
     "ImageRow": "resources",
     "inspect": "resources",
     "list_containers": "facts",
+    "status_health": "facts",
+    "STATUS_HEALTH": "facts",
+    "with_health": "facts",
     "list_images": "resources",
     "list_volumes": "resources",
     "parse_df": "resources",
@@ -42,12 +45,15 @@ _HOMES = {
 if TYPE_CHECKING:
     from corral.backends.engine.actions import ACTIONS, act
     from corral.backends.engine.facts import (
+        STATUS_HEALTH,
         ContainerRow,
         ContainerState,
         HostFacts,
         container_state,
         host_facts,
         list_containers,
+        status_health,
+        with_health,
     )
     from corral.backends.engine.resources import (
         HostDetails,
@@ -98,9 +104,12 @@ __all__ = [
     "Snapshot",
     "Stale",
     "StatsTracker",
+    "status_health",
+    "STATUS_HEALTH",
     "Update",
     "Upsert",
     "VolumeRow",
+    "with_health",
 ]
 
 

@@ -6,6 +6,7 @@ All functions here block on docker-py: run them on worker threads (see
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,10 @@ from corral.backends.labels import stack_and_service
 from corral.backends.ssh.session import HostSession
 
 LATENCY_SAMPLES = 5
+#: The health part of the engine's status text (`Up 3 minutes (healthy)`); group 1 is
+#: the engine's word for it (`health: starting` while the first checks run).
+STATUS_HEALTH = re.compile(r"\s*\((healthy|unhealthy|health: starting)\)")
+_STARTING = "health: starting"
 CLOCK_SAMPLES = 3
 
 
@@ -223,6 +228,25 @@ def list_containers(session: HostSession, all: bool = False) -> list[ContainerRo
         raw = session.get_json("/containers/json", all=int(all), limit=-1, size=0, trunc_cmd=0)
     rows = [container_row(session.name, item) for item in raw]
     return sorted(rows, key=lambda row: row.name)
+
+
+def status_health(status: str) -> str:
+    """`healthy`, `unhealthy`, `starting` or empty: the health the engine's status text says."""
+    match = STATUS_HEALTH.search(status)
+    if match is None:
+        return ""
+    return "starting" if match.group(1) == _STARTING else match.group(1)
+
+
+def with_health(status: str, verdict: str) -> str | None:
+    """`status` with its health part saying `verdict` (a `health_status` event's word),
+    as the engine's listing would, or None where the listing would say otherwise
+    (a container not up, a verdict the status text has no words for)."""
+    verdict = verdict.strip()
+    if verdict not in ("healthy", "unhealthy", "starting") or not status.startswith("Up "):
+        return None
+    text = _STARTING if verdict == "starting" else verdict
+    return f"{STATUS_HEALTH.sub('', status)} ({text})"
 
 
 def container_row(host: str, item: dict) -> ContainerRow:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from corral.backends.engine.facts import (
     container_row,
     list_containers,
     read_container_state,
+    with_health,
 )
 from corral.backends.errors import BackendError
 from corral.backends.ssh.session import HostSession
@@ -54,20 +54,6 @@ _ROW_EVENTS = {
     "create", "start", "restart", "stop", "die", "kill", "pause", "unpause", "rename",
     "update", "oom", "health_status",
 }
-#: The health part the engine's status text ends with (`Up 3 minutes (healthy)`).
-_HEALTH_SUFFIX = re.compile(r"\s*\((?:healthy|unhealthy|health: starting)\)$")
-#: A `health_status` event's verdict -> how the engine's status text says it.
-_HEALTH_TEXT = {"healthy": "(healthy)", "unhealthy": "(unhealthy)",
-                "starting": "(health: starting)"}
-
-
-def with_health(status: str, verdict: str) -> str | None:
-    """`status` with its health part saying `verdict`, as the engine's listing would,
-    or None for a verdict the engine's status text has no words for."""
-    text = _HEALTH_TEXT.get(verdict.strip())
-    if text is None or not status.startswith("Up "):
-        return None
-    return f"{_HEALTH_SUFFIX.sub('', status)} {text}"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import docker
 import pytest
 
 from corral.backends.engine.events import StreamBroken, StreamOpened, host_events
+from corral.backends.engine.facts import with_health
 from corral.backends.engine.watch import (
     EngineEvent,
     History,
@@ -20,7 +21,6 @@ from corral.backends.engine.watch import (
     Snapshot,
     Stale,
     Upsert,
-    with_health,
 )
 from corral.backends.inventory.load import HostSpec, Inventory
 from corral.backends.logs.follow import LogFollower

@@ -10,13 +10,12 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from corral.backends.engine import ContainerRow
+from corral.backends.engine import STATUS_HEALTH, ContainerRow, status_health
 from corral.backends.labels import PREVIOUS_SUFFIX
 from corral.tui.console.actions_ui import action_bindings
 from corral.tui.console.views.base import Column, ResourceView, safe_cell
 from corral.tui.present.formatting import duration, human_size
 
-_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT = re.compile(r"^Exited \((\d+)\)")
 _ENDED = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\) (.*) ago")
 #: What the STATE cell of an upgrade's kept old copy says.
@@ -36,10 +35,7 @@ def health_of(row: ContainerRow, checked: dict[str, str] | None = None) -> str:
         checked: Corral's own health (Rancher `health_check`) by `host/name`:
             what the row shows when the engine runs no check of its own.
     """
-    match = _HEALTH.search(row.status)
-    if match:
-        return match.group(1).replace("health: ", "")
-    return (checked or {}).get(f"{row.host}/{row.name}", "")
+    return status_health(row.status) or (checked or {}).get(f"{row.host}/{row.name}", "")
 
 
 def health_summary(rows: list[ContainerRow], checked: dict[str, str] | None = None) -> Text:
@@ -75,7 +71,7 @@ _HUMAN = re.compile(r"(less than a|about an?|an?|\d+) (second|minute|hour|day|we
 
 def _human_seconds(text: str) -> float:
     """Seconds in the engine's humanized "3 minutes", "About an hour"."""
-    match = _HUMAN.search(_HEALTH.sub("", text).strip().lower())
+    match = _HUMAN.search(STATUS_HEALTH.sub("", text).strip().lower())
     if match is None:
         return 0.0
     count = match.group(1)
