@@ -14,7 +14,7 @@ from corral.tui.console.screens.modals import ConfirmScreen, TextScreen
 from tests.support.console import SIZE, command, console, online, select, until, view
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
-from tests.support.pilot import events_followed
+from tests.support.pilot import events_followed, kept_notifications
 
 pytestmark = pytest.mark.lab
 
@@ -251,7 +251,7 @@ async def test_volume_in_use_is_refused_naming_its_users(lab: Lab, unique: str) 
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
             await pilot.press("y")
             await until(pilot, lambda: any(f"holder-{unique}" in n.message
-                                           for n in app._notifications), "refusal")
+                                           for n in kept_notifications(app)), "refusal")
             assert volume.name in {v.name for v in client.volumes.list()}
     finally:
         user.remove(force=True)

@@ -37,6 +37,7 @@ from tests.support.console import (
 from tests.support.deploy import corral_on
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
+from tests.support.pilot import kept_notifications
 
 pytestmark = pytest.mark.lab
 
@@ -117,7 +118,7 @@ async def test_console_deploys_the_demo_from_the_catalog_form(lab: Lab, removed_
         assert screen.phase == "done", screen.status
         assert any(text.endswith("…") or text.endswith("✓") for text in seen if text), seen
         await until(pilot, lambda: f"Stack {STACK} deployed, generation 1." in [
-            n.message for n in app._notifications], "the notification")
+            n.message for n in kept_notifications(app)], "the notification")
 
         # The console's stacks view, filtered to the new stack.
         assert isinstance(app.screen, ConsoleScreen)
@@ -179,7 +180,8 @@ async def test_console_upgrade_keeps_old_containers_until_confirmed(lab: Lab,
         assert app.screen.question.startswith(f"Upgrade stack {STACK} on ")
         await pilot.press("y")
         await until(pilot, lambda: any("confirm (c) or roll back (b)" in n.message
-                                       for n in app._notifications), "the upgrade", timeout=120)
+                                       for n in kept_notifications(app)),
+                    "the upgrade", timeout=120)
         old = {f"{name}{L.PREVIOUS_SUFFIX}" for name in replaced}
         on_engines = {c.name for cs in stack_containers(lab, STACK).values() for c in cs}
         assert old <= on_engines  # kept (stopped) for a rollback
@@ -206,7 +208,8 @@ async def test_console_upgrade_keeps_old_containers_until_confirmed(lab: Lab,
         assert app.screen.question == f"Reconcile {STACK} now? Corral will:"
         await pilot.press("y")
         await until(pilot, lambda: any(n.title == f"Reconciled {STACK}"
-                                       for n in app._notifications), "the reconcile", timeout=60)
+                                       for n in kept_notifications(app)),
+                    "the reconcile", timeout=60)
         assert {c.name: c.id for cs in stack_containers(lab, STACK).values() for c in cs} == after
         assert_secret_hidden(app)
 
@@ -240,7 +243,7 @@ async def test_console_scales_then_removes_the_stack(lab: Lab, removed_after) ->
                    if v.name.startswith(f"{STACK}_")}
         assert volumes, "the demo declares named volumes"
         await pilot.press("y")
-        await until(pilot, lambda: any(n.title == "Remove" for n in app._notifications),
+        await until(pilot, lambda: any(n.title == "Remove" for n in kept_notifications(app)),
                     "the stack removed", timeout=60)
         assert not any(stack_containers(lab, STACK).values())
         assert not records(lab, STACK)

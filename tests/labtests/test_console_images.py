@@ -19,6 +19,7 @@ from tests.support.console import SIZE, command, console, online, until, view
 from tests.support.images import MB, build_layered_image, remove_image
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
+from tests.support.pilot import kept_notifications
 
 pytestmark = pytest.mark.lab
 
@@ -94,7 +95,7 @@ async def test_push_to_the_hosts_lacking_it_then_remove_unused_asks(lab: Lab, ne
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         assert app.screen.objects == [f"{others[0]}: {image}"]
         assert any(f"lab1: {image} kept: used by {user}" in n.message
-                   for n in app._notifications)
+                   for n in kept_notifications(app))
         await pilot.press("n")
         await pilot.pause(0.5)
         assert image_id(lab, others[0], image) == wanted  # not asked yes: still there

@@ -31,10 +31,11 @@ from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.screens.swarm_plan import SwarmPlanScreen
 from tests.support.catalog_pilot import form_shown, screen_text
 from tests.support.catalog_tree import write_tree
-from tests.support.console import SIZE, command, online, until, view
+from tests.support.console import SIZE, command, online, told, until, view
 from tests.support.deploy import corral_on
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
+from tests.support.pilot import kept_notifications
 from tests.support.swarm import swarm_of
 
 pytestmark = pytest.mark.lab
@@ -79,6 +80,7 @@ def test_upgrade_a_swarm_stack_from_the_console_form(lab: Lab, tmp_path: Path) -
                                    connect_timeout=5)
             app = CorralApp(load_inventory(lab.inventory), settings,
                             Config(catalogs=(str(catalog),)))
+            kept_notifications(app)
             async with app.run_test(size=SIZE) as pilot:
                 await online(pilot, app)
                 await command(pilot, "stacks")
@@ -119,14 +121,12 @@ def test_upgrade_a_swarm_stack_from_the_console_form(lab: Lab, tmp_path: Path) -
                 await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
                 assert app.screen.objects == [f"update service {STACK}_web"]
                 await pilot.press("y")
-                def told() -> str:
-                    return "\n".join(n.message for n in app._notifications)
-
                 await until(pilot, lambda: screen.phase in ("done", "failed"), "the upgrade",
                             timeout=240)
-                assert f"Swarm stack {STACK} upgraded" in told(), (told(), screen.status)
+                said = "\n".join(told(app))
+                assert f"Swarm stack {STACK} upgraded" in said, (said, screen.status)
                 assert isinstance(app.screen, ConsoleScreen)
-                assert SECRET not in told()
+                assert SECRET not in "\n".join(told(app))
 
         try:
             asyncio.run(upgrade())

@@ -22,7 +22,7 @@ from corral.tui.console.screens.console import ConsoleScreen
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.screens.plan import PlanScreen
 from tests.support.catalog_pilot import form_shown, screen_text
-from tests.support.console import SECRET, SIZE, command, console, online, until, view
+from tests.support.console import SECRET, SIZE, command, console, online, told, until, view
 from tests.support.deploy import corral_on
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
@@ -41,10 +41,6 @@ def stack_containers(lab: Lab, stack: str) -> list:
 
 def env_of(container) -> dict[str, str]:
     return dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
-
-
-def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def state_of(lab: Lab, stack: str) -> str:
@@ -113,7 +109,7 @@ async def test_upgrade_form_keeps_the_other_answers_the_password_and_the_scale(
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         await pilot.press("y")
         await until(pilot, lambda: any("confirm (c) or roll back (b)" in m
-                                       for m in messages(app)), "the upgrade", timeout=120)
+                                       for m in told(app)), "the upgrade", timeout=120)
         assert isinstance(app.screen, ConsoleScreen)
         now = signals()
         assert len(now) == 3
@@ -201,7 +197,7 @@ async def test_an_upgrade_changing_nothing_ends_at_once_and_c_says_so(lab: Lab,
                     "the state from a health pass", timeout=30)
         stacks.move_cursor(row=stacks.get_row_index("noop/web"))
         await pilot.press("c")
-        await until(pilot, lambda: any("nothing pending" in m for m in messages(app)),
+        await until(pilot, lambda: any("nothing pending" in m for m in told(app)),
                     "the notice")
         assert not isinstance(app.screen, ConfirmScreen)
 

@@ -17,6 +17,7 @@ from corral.tui.console.views.base import ResourceView
 from corral.tui.console.widgets.question_field import QuestionField
 from tests.support.catalog_pilot import entries_loaded, form_shown
 from tests.support.lab import Lab
+from tests.support.pilot import kept_notifications
 from tests.support.pilot import until as pilot_until
 
 #: The terminal size of the lab console tests.
@@ -28,7 +29,14 @@ def console(lab: Lab, readonly: bool = False) -> CorralApp:
     settings = SshSettings(
         known_hosts=(str(lab.known_hosts),), keepalive_interval=2, connect_timeout=5
     )
-    return CorralApp(load_inventory(lab.inventory), settings, Config(readonly=readonly))
+    app = CorralApp(load_inventory(lab.inventory), settings, Config(readonly=readonly))
+    kept_notifications(app)
+    return app
+
+
+def told(app: CorralApp) -> list[str]:
+    """What the console has told so far, toasts expired or not (`kept_notifications`)."""
+    return [notification.message for notification in kept_notifications(app)]
 
 
 async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,37 @@ from corral.backends.engine.events import host_events
 from corral.tui.console.screens.console import ConsoleScreen
 
 if TYPE_CHECKING:
+    from textual.app import App
+    from textual.notifications import Notification
+
     from corral.backends.ssh.session import HostSession
+
+
+def kept_notifications(app: App) -> list[Notification]:
+    """Every notification `app` raised since the first call, also once expired.
+
+    A toast leaves `app._notifications` after its timeout; a test on a
+    loaded machine can look later than that (Pilot's own waits allow a
+    screen 30 s to drain its messages), so a test that reads what it was
+    told after a long wait reads this list instead. Call it once before the
+    app runs (`tests.support.console.console` does); later calls return
+    the same list.
+    """
+    if app in _KEPT:
+        return _KEPT[app]
+    kept = _KEPT[app] = []
+    add = app._notifications.add
+
+    def add_and_keep(notification: Notification):
+        kept.append(notification)
+        return add(notification)
+
+    app._notifications.add = add_and_keep
+    return kept
+
+
+#: Each app's kept notifications (`kept_notifications`).
+_KEPT: weakref.WeakKeyDictionary[App, list[Notification]] = weakref.WeakKeyDictionary()
 
 
 async def until(

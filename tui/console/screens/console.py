@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from typing import Any
@@ -158,6 +159,7 @@ class ConsoleScreen(FleetFollow, Screen):
         self._gone: set[str] = set()
         #: The one-engine-two-hosts problem last told, so it is told once.
         self._told_same_engine: str | None = None
+        self._reloading = asyncio.Lock()
         #: Image pushes and pulls, running and ended (the transfers pane reads it).
         self.transfers = images_ui.transfer_log(self)
         #: Hosts whose last image listing failed; None until the first listing

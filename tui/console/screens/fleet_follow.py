@@ -36,6 +36,8 @@ class FleetFollow:
     _gone: set[str]
     #: The one-engine-two-hosts problem last told, so it is told once.
     _told_same_engine: str | None
+    #: One reload at a time, each to its end (see `reload_inventory`).
+    _reloading: asyncio.Lock
 
     def show_marks(self) -> None:
         """Show paused hosts and hosts that are one engine; tell a new engine problem once."""
@@ -67,9 +69,18 @@ class FleetFollow:
         if self.fleet.backend is not None and self.inventory_watch.changed():
             self.reload_inventory()
 
-    @work(exclusive=True, group="inventory")
+    @work(group="inventory")
     async def reload_inventory(self) -> None:
-        """Follow the inventory file: hosts added, removed or changed take effect now."""
+        """Follow the inventory file: hosts added, removed or changed take effect now.
+
+        Reloads queue rather than cancel each other: one cancelled after the
+        fleet dropped a host but before its watcher stopped would leave that
+        host's rows on screen, and the next reload would see nothing removed.
+        """
+        async with self._reloading:
+            await self._reload_inventory()
+
+    async def _reload_inventory(self) -> None:
         try:
             inventory = await asyncio.to_thread(self.inventory_watch.read)
         except InventoryError as exc:
