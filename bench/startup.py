@@ -62,8 +62,11 @@ FRAME_TARGET_S = 1.0
 WORKLOAD = "startup"
 
 #: The child that opens the console headless and prints the wall clock once
-#: every container is listed (argv: lab dir, container count).
+#: every container is listed (argv: lab dir, container count). Collection is
+#: off until the first frame, as `corral` itself starts the console
+#: (`tui/cli/console.py`; the app turns it back on).
 FIRST_FRAME = """
+import gc; gc.disable()
 import asyncio, sys, time
 from pathlib import Path
 from corral.backends.inventory import load_inventory

@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tarfile
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +47,7 @@ from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.screens.plan import PlanScreen
 from tests.support.console import SIZE, online, until
 from tests.support.deploy import corral_on
-from tests.support.faults import HOST, inject, matrix_console, repair
+from tests.support.faults import HOST, Outage, inject, matrix_console, repair
 from tests.support.images import MB, build_layered_image, remove_image
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
@@ -141,38 +140,69 @@ class Interrupted:
     sent_before_fault: int = 0  # bytes into HOST's veth when the fault was injected
 
 
+class FaultOnBytes:
+    """Injects `fault` on HOST from a thread of its own once `TRIGGER` bytes went into it.
+
+    Not from the test's event loop: in the console runs the push being faulted runs
+    on that loop too, and a loaded CI machine polled it so late that the image had
+    landed before the fault did. The thread looks every 20 ms whatever the loop does.
+    """
+
+    def __init__(self, lab: Lab, fault: str) -> None:
+        self.lab, self.fault = lab, fault
+        self.outage: Outage | None = None
+        self.sent_before_fault = 0  # bytes into HOST's veth when the fault was injected
+        self._start = wire_bytes(lab, HOST)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            sent = wire_bytes(self.lab, HOST) - self._start
+            if sent >= TRIGGER:
+                self.sent_before_fault = sent
+                self.outage = inject(self.lab, self.fault)
+                return
+
+    def start(self) -> FaultOnBytes:
+        """Start watching HOST's veth."""
+        self._thread.start()
+        return self
+
+    def finish(self) -> None:
+        """Stop watching; repair the fault if it was injected; wait until HOST answers."""
+        self._stop.set()
+        self._thread.join()
+        if self.outage is not None:
+            repair(self.lab, self.fault, self.outage)
+        self.lab.restored(HOST)
+
+    def __enter__(self) -> FaultOnBytes:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.finish()
+
+
 def interrupted(lab: Lab, fault: str, command: list[str]) -> Interrupted:
     """Run `corral COMMAND` in another process; inject `fault` on HOST once `TRIGGER`
     bytes went into it; repair once the command ends; wait until HOST answers."""
     result = Interrupted()
     line = [sys.executable, "-m", "corral.tui.cli.main", *command, *lab.corral_args()]
-    start = wire_bytes(lab, HOST)
-    process = subprocess.Popen(line, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    streams: dict[str, str] = {}
-    reader = threading.Thread(target=lambda: streams.update(zip(
-        ("out", "err"), process.communicate(timeout=180), strict=True)), daemon=True)
-    reader.start()
-    outage = None
-    try:
-        while process.poll() is None and outage is None:
-            sent = wire_bytes(lab, HOST) - start
-            if sent >= TRIGGER:
-                result.sent_before_fault = sent
-                outage = inject(lab, fault)
-                result.interrupted = True
-            time.sleep(0.02)
-        reader.join(timeout=180)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            reader.join(timeout=10)
-        if outage is not None:
-            repair(lab, fault, outage)
-        lab.restored(HOST)
+    with FaultOnBytes(lab, fault) as trigger:
+        process = subprocess.Popen(line, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        try:
+            out, err = process.communicate(timeout=180)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                out, err = process.communicate(timeout=10)
+    result.sent_before_fault = trigger.sent_before_fault
     result.exit_code = process.returncode
-    result.interrupted = result.interrupted and process.returncode != 0
-    result.stdout = streams.get("out", "").splitlines()
-    result.stderr = streams.get("err", "").splitlines()
+    result.interrupted = trigger.outage is not None and process.returncode != 0
+    result.stdout = out.splitlines()
+    result.stderr = err.splitlines()
     return result
 
 
@@ -318,21 +348,14 @@ async def console_push_run(lab: Lab, fault: str, image: str, directory: Path) ->
     try:
         async with app.run_test(size=SIZE) as pilot:
             await online(pilot, app)
-            start = wire_bytes(lab, HOST)
-            screen = await _apply(pilot, app, stack, answers)
-            outage = None
+            trigger = FaultOnBytes(lab, fault).start()
             try:
-                await until(pilot, lambda: wire_bytes(lab, HOST) - start >= TRIGGER
-                            or screen.phase != "applying", "bytes into lab2", timeout=60)
-                if screen.phase == "applying":
-                    outage = await asyncio.to_thread(inject, lab, fault)
+                screen = await _apply(pilot, app, stack, answers)
                 await until(pilot, lambda: screen.phase != "applying", "the apply", 120)
             finally:
-                if outage is not None:
-                    await asyncio.to_thread(repair, lab, fault, outage)
-                await asyncio.to_thread(lab.restored, HOST)
+                await asyncio.to_thread(trigger.finish)
             said = result.shown = plain(screen.status)
-            result.interrupted = outage is not None and screen.phase == "failed"
+            result.interrupted = trigger.outage is not None and screen.phase == "failed"
             result.exit_code = 0 if screen.phase == "done" else 1
             result.host_lines = [line.strip() for line in said.splitlines()
                                  if line.strip().startswith(f"{HOST}: ")]
@@ -389,24 +412,18 @@ async def console_images_push_run(lab: Lab, fault: str, image: str) -> PushResul
     try:
         async with app.run_test(size=SIZE) as pilot:
             await online(pilot, app)
-            start = wire_bytes(lab, HOST)
-            transfers = await _push_from_images_view(pilot, app, image, f"{HOST}, {OTHER}")
-            outage = None
+            trigger = FaultOnBytes(lab, fault).start()
             try:
-                await until(pilot, lambda: wire_bytes(lab, HOST) - start >= TRIGGER
-                            or transfers.running == 0, "bytes into lab2", timeout=60)
-                if transfers.running:
-                    outage = await asyncio.to_thread(inject, lab, fault)
+                transfers = await _push_from_images_view(pilot, app, image,
+                                                         f"{HOST}, {OTHER}")
                 await until(pilot, lambda: len(transfers.lines()) == 2
                             and transfers.running == 0, "the pushes to end", timeout=120)
             finally:
-                if outage is not None:
-                    await asyncio.to_thread(repair, lab, fault, outage)
-                await asyncio.to_thread(lab.restored, HOST)
+                await asyncio.to_thread(trigger.finish)
             lines = transfers.lines()
             result.shown = "\n".join(text for _, text in lines)
             failed = [text for state, text in lines if state == "failed"]
-            result.interrupted = outage is not None and bool(failed)
+            result.interrupted = trigger.outage is not None and bool(failed)
             result.exit_code = 1 if failed else 0
             result.host_lines = [text for text in failed if HOST in text]
             result.stray = [text for text in failed if HOST not in text] + \

@@ -47,7 +47,8 @@ from corral.tui.console.widgets.host_bar import HostBar
 from corral.tui.console.widgets.keys_footer import KeysFooter
 from corral.tui.console.widgets.panes import Pane, Workspace
 
-#: A put wakes the drain this long after it, so a burst of updates is one batch.
+#: Drains follow each other at least this far apart, so a burst of updates is
+#: one batch; a put after a quiet spell is drained at once.
 DRAIN_SECONDS = 0.1
 #: With nothing put, the drain still runs this often, for what no update
 #: announces (a host added, gone or back online). A 10 Hz poll of an empty
@@ -148,6 +149,8 @@ class ConsoleScreen(FleetFollow, Screen):
         self.store = ContainerStore()
         #: A drain is already asked for (a put woke it): later puts join it.
         self._drain_asked = False
+        #: When the last drain began (`on_console_screen_drain_asked`).
+        self._drained_at = 0.0
         #: Each watched host's watcher, by host name.
         self.watchers: dict[str, Watcher] = {}
         self.history: list[str] = []
@@ -245,7 +248,13 @@ class ConsoleScreen(FleetFollow, Screen):
         """Updates were put: drain them shortly (batching what follows)."""
 
     def on_console_screen_drain_asked(self, message: DrainAsked) -> None:
-        self.set_timer(DRAIN_SECONDS, self._woken_drain)
+        # After a quiet spell, at once: at start-up the first listings arrive
+        # while the first frame renders, and a fixed delay added 100 ms to it.
+        wait = self._drained_at + DRAIN_SECONDS - time.monotonic()
+        if wait <= 0:
+            self._woken_drain()
+        else:
+            self.set_timer(wait, self._woken_drain)
 
     def _woken_drain(self) -> None:
         # Cleared first: a put during this drain asks for the next one.
@@ -253,6 +262,7 @@ class ConsoleScreen(FleetFollow, Screen):
         self.drain_updates()
 
     def drain_updates(self) -> None:
+        self._drained_at = time.monotonic()
         if len(self.watchers) != len(self.fleet.sessions):
             self.watch_new_hosts()
         self.relist_returned_hosts()

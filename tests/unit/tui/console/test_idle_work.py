@@ -13,7 +13,7 @@ from corral.backends.ssh.connect import SshSettings
 from corral.tui.app import CorralApp
 from corral.tui.config import Config
 from corral.tui.console.model.stats_schedule import StatsSchedule
-from corral.tui.console.screens.console import DRAIN_IDLE_SECONDS, ConsoleScreen
+from corral.tui.console.screens.console import DRAIN_IDLE_SECONDS, DRAIN_SECONDS, ConsoleScreen
 from corral.tui.console.views.containers import ContainersView
 from corral.tui.console.widgets.health_watch import HealthWatch
 from tests.support import fleet_data
@@ -234,3 +234,35 @@ async def test_one_changed_container_computes_and_repaints_only_its_row(monkeypa
         states = {key: str(view.get_cell(key, "state")) for key in view.records}
         assert {states[key] for key in states if key.startswith("lab2/")} == {"stale"}
         assert "stale" not in {states[key] for key in states if key.startswith("lab1/")}
+
+
+async def test_a_put_after_a_quiet_spell_drains_at_once_and_a_burst_still_batches() -> None:
+    async with app_on(CountingData()).run_test(size=SIZE) as pilot:
+        await feed(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsoleScreen)
+        await until(pilot, lambda: not screen._drain_asked, "the feed drained")
+        for timer in list(screen._timers):  # no heartbeat drain in between
+            timer.pause()
+        timers: list[float] = []
+        set_timer = screen.set_timer
+
+        def recording(delay, callback=None, **kwargs):
+            if callback == screen._woken_drain:
+                timers.append(delay)
+            return set_timer(delay, callback, **kwargs)
+
+        screen.set_timer = recording  # type: ignore[method-assign]
+        view = screen.query_one(ContainersView)
+        rows = fleet_data.containers()["lab1"]
+        screen._drained_at = time.monotonic() - 2 * DRAIN_SECONDS  # quiet since
+        first = dataclasses.replace(rows[0], status="Exited (1) 1 second ago")
+        screen.store.put(Upsert("lab1", first))
+        key = f"lab1/{rows[0].id}"
+        await until(pilot, lambda: view.records[key].status == first.status, "the first put")
+        assert timers == []  # drained without waiting
+        second = dataclasses.replace(rows[1], status="Exited (2) 1 second ago")
+        screen.store.put(Upsert("lab1", second))  # right after: waits for the batch
+        key = f"lab1/{rows[1].id}"
+        await until(pilot, lambda: view.records[key].status == second.status, "the second")
+        assert len(timers) == 1 and 0 < timers[0] <= DRAIN_SECONDS
