@@ -17,7 +17,8 @@ def lazy_names(package: str, homes: Mapping[str, str]) -> Callable[[str], object
 
     Args:
         package: The package's `__name__`.
-        homes: Each public name -> the submodule (relative to `package`) defining it.
+        homes: Each public name -> the submodule (relative to `package`) defining it,
+            or `submodule:attribute` where the package names it otherwise.
 
     Returns:
         The function to assign to the package's `__getattr__`; it caches each
@@ -27,7 +28,8 @@ def lazy_names(package: str, homes: Mapping[str, str]) -> Callable[[str], object
         home = homes.get(name)
         if home is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{home}"), name)
+        module, _, attribute = home.partition(":")
+        value = getattr(importlib.import_module(f"{package}.{module}"), attribute or name)
         setattr(sys.modules[package], name, value)
         return value
 

@@ -10,10 +10,8 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from corral.backends.images import BundleSource
 from corral.backends.inventory import Inventory
 from corral.backends.ssh import SshSettings
-from corral.tui.catalog_sources import OpenedBundle
 from corral.tui.config import Config
 from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.model.data import ConsoleData
@@ -23,6 +21,8 @@ from corral.tui.console.screens.leaving import letters_are_local, quit_app
 from corral.tui.console.views.registry import VIEWS
 
 if TYPE_CHECKING:
+    from corral.backends.images import BundleSource
+    from corral.tui.catalog_sources import OpenedBundle
     from corral.tui.console.screens.catalog_form import CatalogForm
 
 

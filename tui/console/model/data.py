@@ -9,9 +9,8 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from corral.backends.deploy import ReconcileReport
 from corral.backends.engine import (
     HostDetails,
     HostFacts,
@@ -32,6 +31,9 @@ from corral.backends.ssh import Fleet, HostSession
 from corral.tui.console.model.audit import read_audit
 from corral.tui.console.model.deploy_flow import DeployFlow
 from corral.tui.console.model.swarm import read_nodes, read_services
+
+if TYPE_CHECKING:
+    from corral.backends.deploy import ReconcileReport
 
 
 @dataclass

@@ -11,34 +11,27 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from corral.backends.deploy import (
-    ApplyResult,
-    Definition,
-    HealthTracker,
-    HostWork,
-    Prepared,
-    ProgressCallback,
-    ReconcileReport,
-    apply,
-    confirm,
-    explicit_deploy,
-    find,
-    gather,
-    preflight,
-    prepare,
-    prepare_scale,
-    reconcile,
-    remove,
-    rollback,
-    summarize,
-    upgrade,
-)
 from corral.backends.errors import DeployError, PreflightError, UnknownStack
-from corral.backends.images import BundleSource
 from corral.backends.ssh import Fleet
-from corral.catalog.answers import Answers
-from corral.catalog.spec import Stack
+
+if TYPE_CHECKING:
+    from corral.backends.deploy import (
+        ApplyResult,
+        Definition,
+        HealthTracker,
+        Prepared,
+        ProgressCallback,
+        ReconcileReport,
+    )
+    from corral.backends.images import BundleSource
+    from corral.catalog.answers import Answers
+    from corral.catalog.spec import Stack
+
+# The deploy package (the planner, the renderer, every step: ~0.1 s of imports) is
+# imported by the methods that use it, on a worker thread, the first time the console
+# plans or runs a health pass: not before the console's first frame.
 
 
 @dataclass
@@ -80,14 +73,21 @@ class DeployFlow:
         self.fleet = fleet
         #: Held while hosts change; the health pass skips its turn rather than wait.
         self.lock = threading.Lock()
-        #: Health kept between passes, as `reconcile --watch` keeps it.
-        self.tracker = HealthTracker()
+        self._tracker: HealthTracker | None = None
         #: Hosts the health pass and reconcile must not change (`P` on the hosts
         #: view). Kept for this console session only, on purpose: a pause is an
         #: operator's "hands off while I work on it"; one remembered across
         #: restarts would leave a host silently unhealed long after the work
         #: ended, and `corral reconcile --watch` elsewhere never knew it anyway.
         self.paused: set[str] = set()
+
+    @property
+    def tracker(self) -> HealthTracker:
+        """Health kept between passes, as `reconcile --watch` keeps it."""
+        if self._tracker is None:
+            from corral.backends.deploy import HealthTracker
+            self._tracker = HealthTracker()
+        return self._tracker
 
     def toggle_pause(self, host: str) -> bool:
         """Pause acting on `host`, or resume it; returns whether it is now paused."""
@@ -113,6 +113,7 @@ class DeployFlow:
             DeployError: The inventory says `engine: swarm` (the console deploys
                 standalone stacks only).
         """
+        from corral.backends.deploy import HostWork, gather, preflight, prepare
         inventory = getattr(self.fleet, "inventory", None)
         if getattr(inventory, "engine", "") == "swarm":  # never a standalone stack by mistake
             raise DeployError(
@@ -142,6 +143,7 @@ class DeployFlow:
             DeployError: The stack changed on the hosts since it was planned.
             BackendError: The apply could not start.
         """
+        from corral.backends.deploy import apply, explicit_deploy, upgrade
         # An explicit deploy: lifts the tombstone a `rm` left (see `tombstone`).
         run = explicit_deploy(upgrade if planned.upgrade else apply)
         with self.lock:
@@ -153,6 +155,7 @@ class DeployFlow:
         Raises:
             UnknownStack: No online host holds a readable record of it.
         """
+        from corral.backends.deploy import gather
         definition = gather(self.fleet).definition(stack)
         if definition is None:
             raise UnknownStack(f"no online host holds a readable record of stack {stack!r}")
@@ -168,6 +171,7 @@ class DeployFlow:
         Raises:
             UnknownStack: No online host knows the stack.
         """
+        from corral.backends.deploy import find, gather
         state = gather(self.fleet)
         summary = find(state, stack)
         old = sorted(f"{host}/{c.name}" for host, c in state.containers(stack) if c.previous)
@@ -183,6 +187,7 @@ class DeployFlow:
         Raises:
             DeployError: The stack has no upgrade awaiting a decision.
         """
+        from corral.backends.deploy import confirm, gather, rollback
         with self.lock:
             decide = confirm if keep else rollback
             return decide(self.fleet, gather(self.fleet), stack, on_progress)
@@ -194,6 +199,7 @@ class DeployFlow:
             UnknownStack: No record, or a service that cannot be scaled.
             PlanError: No placement at that scale; nothing changed.
         """
+        from corral.backends.deploy import apply, gather, prepare_scale
         with self.lock:
             return apply(self.fleet, prepare_scale(self.fleet, gather(self.fleet), stack,
                                                    service, count))
@@ -204,6 +210,7 @@ class DeployFlow:
         Returns:
             Host -> error for hosts that failed or are offline (remove again to finish).
         """
+        from corral.backends.deploy import gather, remove
         with self.lock:
             state = gather(self.fleet)
             errors = remove(self.fleet, state, stack, volumes=False)
@@ -220,6 +227,7 @@ class DeployFlow:
             What the pass did, or None when it skipped its turn because the
             console is changing a stack.
         """
+        from corral.backends.deploy import ReconcileReport, gather, reconcile, summarize
         if not self.lock.acquire(blocking=False):
             return None
         try:
@@ -244,6 +252,7 @@ class DeployFlow:
         Args:
             stack: Only this stack (default: every stack with a record).
         """
+        from corral.backends.deploy import reconcile
         with self.lock:
             return reconcile(self.fleet, self.tracker,
                              stacks=[stack] if stack is not None else None,

@@ -18,15 +18,18 @@ nothing it already knows from the engines' event streams.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 from textual.message import Message
 from textual.widgets import Static
 
-from corral.backends.deploy import ReconcileReport
 from corral.backends.errors import BackendError, SameEngine
 from corral.tui.console.model.data import ConsoleData
+
+if TYPE_CHECKING:
+    from corral.backends.deploy import ReconcileReport
 
 #: Seconds between passes (`corral reconcile --watch`'s default interval).
 PASS_SECONDS = 5.0
