@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import corral.backends.swarm as swarm
 
@@ -31,16 +32,36 @@ print(json.dumps(sorted(name for name in sys.modules if name.startswith(later)))
 """
 
 
-def loaded_at_start() -> list[str]:
-    """The LATER modules a fresh interpreter holds once the console app is built."""
-    result = subprocess.run([sys.executable, "-c", _PROBE.format(later=LATER)],
+#: `corral` opening the console (`run_console`, as the command line calls it), the
+#: app's run stubbed: what the command does before Textual starts, without bundles.
+_ENTRY_PROBE = """
+import argparse, json, sys
+from corral.tui.app import CorralApp
+from corral.tui.cli.console import run_console
+CorralApp.run = lambda self: None
+inventory = sys.argv[1]
+run_console(argparse.Namespace(inventory=inventory, config=None, console_bundles=None))
+later = {later!r}
+print(json.dumps(sorted(name for name in sys.modules if name.startswith(later))))
+"""
+
+
+def loaded(probe: str, *args: str) -> list[str]:
+    """The LATER modules a fresh interpreter running `probe` holds at its end."""
+    result = subprocess.run([sys.executable, "-c", probe.format(later=LATER), *args],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_building_the_console_loads_no_deploy_planner_or_renderer() -> None:
-    assert loaded_at_start() == []
+    assert loaded(_PROBE) == []
+
+
+def test_corral_opens_the_console_without_the_catalog_loader(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("hosts:\n  - name: one\n    ssh: root@192.0.2.1\n")
+    assert loaded(_ENTRY_PROBE, str(inventory)) == []
 
 
 def test_the_health_tracker_is_built_on_first_use() -> None:
