@@ -28,6 +28,7 @@ from tests.support.console import SIZE, command, online, until, view
 from tests.support.deploy import corral_here
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
+from tests.support.pilot import kept_notifications
 
 pytestmark = pytest.mark.lab
 
@@ -130,7 +131,9 @@ def stack_ids(lab: Lab) -> dict[str, str]:
 def console_on(lab: Lab, inventory: Path) -> CorralApp:
     settings = SshSettings(known_hosts=(str(lab.known_hosts),), keepalive_interval=2,
                            connect_timeout=5)
-    return CorralApp(load_inventory(inventory), settings, Config())
+    app = CorralApp(load_inventory(inventory), settings, Config())
+    kept_notifications(app)  # read after long waits: an expired toast still counts
+    return app
 
 
 def test_hosts_add_refuses_a_second_name_for_an_engine(lab: Lab, inventory: Path) -> None:
@@ -194,7 +197,7 @@ async def test_hand_written_duplicate_stops_all_acting_until_removed(
         await until(pilot, lambda: "lab1b ⚠ same engine as lab1" in str(bar.render_statuses()),
                     "the host strip")
         assert any("same Docker engine" in n.message and n.severity == "error"
-                   for n in app._notifications)
+                   for n in kept_notifications(app))
         assert "lab1b is the same Docker engine as lab1" in str(watch.tooltip)
 
         # Several passes later nothing was removed or recreated.
