@@ -62,8 +62,9 @@ from corral.backends.ssh.session import HostState
 from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.widgets.logs.view import LogPane
 
-#: What a stream relay child runs (see backends/ssh/relay.py).
-RELAY_MARK = b"relay_process"
+#: What a stream relay child's command line holds (see backends/ssh/relay.py): the
+#: Python child's module, or the socket directory of OpenSSH's (`ssh -N -L`).
+RELAY_MARKS = (b"relay_process", b"corral-pump-")
 
 
 @dataclass
@@ -107,7 +108,7 @@ def relay_pids(parent: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == parent and RELAY_MARK in command:
+        if ppid == parent and any(mark in command for mark in RELAY_MARKS):
             found.append(int(entry.name))
     return found
 

@@ -31,6 +31,7 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -170,8 +171,13 @@ class Pump:
         """Whether the child still runs."""
         return self.process is not None and self.process.poll() is None
 
-    def close(self) -> None:
-        """End the child, reap it and remove its socket directory (idempotent)."""
+    def close(self, wait: bool = True) -> None:
+        """End the child, reap it and remove its socket directory (idempotent).
+
+        Args:
+            wait: Reap the child before returning; else on a thread (for a caller
+                that must not block, such as the backend loop).
+        """
         client, self.client = self.client, None
         if client is not None:
             with contextlib.suppress(Exception):
@@ -180,13 +186,10 @@ class Pump:
         if process is not None:
             if process.poll() is None:
                 process.terminate()
-            try:
-                process.wait(_GRACE)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stderr is not None:
-                process.stderr.close()
+            if wait:
+                _reap(process)
+            else:
+                threading.Thread(target=_reap, args=(process,), daemon=True).start()
         directory, self._directory = self._directory, None
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)
@@ -203,6 +206,16 @@ class Pump:
                 detail = process.stderr.read(2000)
         text = detail.decode("utf-8", "replace").strip().splitlines()
         return f"ssh exited with {process.returncode}" + (f": {text[-1]}" if text else "")
+
+
+def _reap(process: subprocess.Popen) -> None:
+    try:
+        process.wait(_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 @contextlib.contextmanager

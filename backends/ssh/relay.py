@@ -4,15 +4,21 @@ Log floods and shell output are many small SSH packets. Decrypting them and
 copying them into the local tunnel is Python work, and on the backend thread
 it competes for the GIL with the UI thread that draws those very lines: the
 UI stalls and the stream slows down. A `StreamRelay` moves that work to a
-child process of its own (`relay_process`), with its own SSH connection
-(same settings, same strict host-key checks) and its own local tunnel;
-streams read from it with a plain socket, which releases the GIL.
+child process with its own SSH connection (same settings, same strict host-key
+checks) and its own local socket; streams read from it with a plain socket,
+which releases the GIL.
+
+The child is OpenSSH's own client when it can reach the host exactly as Corral
+does (`pump.Pump`: `ssh -N -L SOCKET:ENGINE_SOCKET`, C ciphers, ~6 MB resident),
+else a Python child (`relay_process`: asyncssh, ~45 MB, and its decryption in
+Python on the console's CPUs). `CORRAL_OPENSSH_PUMP=0` keeps the Python child.
 
 The relay starts on first use, serves every stream of its host, and ends
 when the session drops (streams then break and reconnect like any other)
-or when the parent process exits (the child sees EOF on its stdin). If the
-relay cannot start, streams use the session's own client: slower, never
-broken. `CORRAL_STREAM_RELAY=0` turns relays off.
+or when the parent process exits (the Python child sees EOF on its stdin;
+OpenSSH's shares Corral's process group, and its link's keepalives end it).
+If the relay cannot start, streams use the session's own client: slower,
+never broken. `CORRAL_STREAM_RELAY=0` turns relays off.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import docker
 
 from corral.backends.inventory.load import HostSpec
 from corral.backends.ssh.connect import SshSettings
+from corral.backends.ssh.pump import Pump, pump_enabled
 
 #: Seconds the child may take beyond the SSH connect timeout to start answering.
 START_SLACK = 10.0
@@ -75,6 +82,7 @@ class StreamRelay:
         self.problem: str | None = None
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
+        self._pump: Pump | None = None  # when the child is OpenSSH's
         self._client: docker.DockerClient | None = None
         self._failed_at = 0.0
         self._closed = False
@@ -113,6 +121,8 @@ class StreamRelay:
                 self._lock.release()
 
     def _start(self) -> None:
+        if pump_enabled() and self._start_openssh():
+            return
         process = subprocess.Popen(
             child_command(),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -131,7 +141,25 @@ class StreamRelay:
         )
         self.problem = None
 
+    def _start_openssh(self) -> bool:
+        pump = Pump(self.spec, self.settings, self.api_version, self.timeout)
+        try:
+            client = pump.start()
+        except OSError:
+            client = None
+        if client is None:
+            pump.close()
+            return False
+        self._pump, self._process, self._client = pump, pump.process, client
+        self.problem = None
+        return True
+
     def _discard(self) -> None:
+        pump, self._pump = self._pump, None
+        if pump is not None:  # its client, child and socket directory
+            self._client = self._process = None
+            pump.close(wait=False)  # reaped on a thread, as below
+            return
         client, self._client = self._client, None
         process, self._process = self._process, None
         if client is not None:

@@ -158,18 +158,28 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.parametrize("child", ["python", "openssh"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_a_stream_relay_cleans_its_tunnel_on(sig: signal.Signals, lab: Lab, runtime_dir: Path,
+def test_a_stream_relay_cleans_its_tunnel_on(sig: signal.Signals, child: str, lab: Lab,
+                                             runtime_dir: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # A closing terminal signals the whole process group: relays included.
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
+    monkeypatch.setenv("CORRAL_OPENSSH_PUMP", "1" if child == "openssh" else "0")
     with running_fleet(lab.inventory, lab.known_hosts, stream_relay=True) as (_, fleet):
         session = fleet.session(lab.hosts[0].name)
         before = set(tunnels(runtime_dir))  # the fleet's own tunnels
         streams = session.stream_client()
         assert streams is not session.client and streams.ping()
         [relay_dir] = [runtime_dir / name for name in set(tunnels(runtime_dir)) - before]
+        assert ("-pump-" in relay_dir.name) == (child == "openssh")
         pid = session._relay._process.pid
         os.kill(pid, sig)
         wait_until(lambda: not _alive(pid), "the relay to end", 10)
+        if child == "openssh":
+            # OpenSSH cleans nothing: the next stream finds the child gone, starts
+            # another and removes the dead one's directory.
+            again = session.stream_client()
+            assert again is not streams and again.ping()
+            assert session._relay._process.pid != pid
         assert not relay_dir.exists(), "the relay left its tunnel directory"
