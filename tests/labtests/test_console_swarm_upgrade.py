@@ -15,6 +15,7 @@ The swarm is left at the end (`tests/support/swarm.py`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 from pathlib import Path
 
@@ -123,6 +124,10 @@ def test_upgrade_a_swarm_stack_from_the_console_form(lab: Lab, tmp_path: Path) -
                 await pilot.press("y")
                 await until(pilot, lambda: screen.phase in ("done", "failed"), "the upgrade",
                             timeout=240)
+                # The toast is posted as a message: it may land just after "done".
+                with contextlib.suppress(AssertionError):
+                    await until(pilot, lambda: any(f"Swarm stack {STACK} upgraded" in m
+                                                   for m in told(app)), "the toast")
                 said = "\n".join(told(app))
                 assert f"Swarm stack {STACK} upgraded" in said, (said, screen.status)
                 assert isinstance(app.screen, ConsoleScreen)

@@ -65,8 +65,9 @@ def command(term: TmuxTerminal, mode: str, text: str) -> None:
 
 def test_console_in_tmux_switches_views_and_filters(lab: Lab, terminal: TmuxTerminal) -> None:
     names = [host.name for host in lab.hosts]
-    screen = terminal.wait_for(
-        lambda s: "tmuxweb-1" in s and "tmuxdb-1" in s, 30, "both containers"
+    screen = terminal.wait_for(  # every host online: a host with no rows may lag
+        lambda s: "tmuxweb-1" in s and "tmuxdb-1" in s
+        and f"{len(names)}/{len(names)} online" in s, 30, "both containers, hosts online"
     )
     assert f"{len(names)}/{len(names)} online" in screen
     assert rows(screen, "tmuxweb-1")[0].split()[:2] == [names[0], "tmuxweb-1"]

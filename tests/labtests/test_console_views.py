@@ -3,6 +3,7 @@ columns and describe, the events view's history."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +15,7 @@ from corral.backends.engine.actions import act
 from corral.backends.errors import ActionRefused
 from corral.tui.console.screens.modals import ConfirmScreen
 from corral.tui.console.screens.text_search import SearchableTextScreen
-from tests.support.console import SIZE, command, console, online, until, view
+from tests.support.console import SIZE, command, console, online, told, until, view
 from tests.support.deploy import corral_on as corral
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
@@ -73,11 +74,13 @@ async def test_stack_record_is_hidden_and_its_removal_refused(lab: Lab, small_st
         assert f"record of stack {small_stack}" in str(volumes.get_row(key)[5])
         await pilot.press("slash", *name, "enter")
         await until(pilot, lambda: volumes.row_count == 1, "the record alone")
-        app._notifications.clear()
+        before = len(told(app))
         await pilot.press("ctrl+d")
-        await pilot.pause(0.3)
+        with contextlib.suppress(AssertionError):
+            await until(pilot, lambda: any(f"corral rm {small_stack}" in m
+                                           for m in told(app)[before:]), "the refusal")
         assert not isinstance(app.screen, ConfirmScreen)
-        messages = [n.message for n in app._notifications]
+        messages = told(app)[before:]
         assert any(f"corral rm {small_stack}" in m for m in messages), messages
         # Whatever the path, the backend refuses it too.
         refusal = f"remove the stack instead: corral rm {small_stack}"

@@ -60,6 +60,17 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def slow_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same stack turning healthy after 20 s, not 6: a second process started once
+    the first creates must reach the lease in time even on a loaded machine."""
+    path = tmp_path_factory.mktemp("lse-slow")
+    (path / "docker-compose.yml").write_text(
+        COMPOSE.replace("sleep 6;", "sleep 20;").replace("retries: 10", "retries: 30"))
+    (path / "rancher-compose.yml").write_text(RANCHER)
+    return path
+
+
 @pytest.fixture
 def clean(lab: Lab):
     """No trace of the stack before and after each test: containers, records, lease, tombstone."""
@@ -185,8 +196,9 @@ def test_a_host_back_after_rm_does_not_bring_the_stack_back(lab: Lab, folder: Pa
     assert count(lab) == 0
 
 
-def test_two_concurrent_deploys_one_gets_the_lease_error(lab: Lab, folder: Path,
+def test_two_concurrent_deploys_one_gets_the_lease_error(lab: Lab, slow_folder: Path,
                                                          clean: None) -> None:
+    folder = slow_folder
     watch = subprocess.Popen(command(lab, "reconcile", "--watch", "--interval", "0.2", "--yes"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2)
@@ -195,7 +207,7 @@ def test_two_concurrent_deploys_one_gets_the_lease_error(lab: Lab, folder: Path,
     assert first.stderr is not None
     for line in first.stderr:
         if " create " in line and " done" in line:
-            break  # creating: the health wait keeps it busy six seconds more
+            break  # creating: the health wait keeps it busy 20 seconds more
     second = subprocess.run(command(lab, *deploy_args(folder)), capture_output=True, text=True,
                             timeout=120)
     rest = first.stderr.read()

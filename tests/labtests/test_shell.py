@@ -14,9 +14,9 @@ from corral.backends.inventory.load import load_inventory
 from corral.backends.ssh.connect import SshSettings
 from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.widgets.terminal.pane import ShellPane, wait_for_shells
+from tests.support.console import until
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine, tty_sizes
-from tests.support.pilot import until
 from tests.support.shell_pane import cursor_row, prompt_ready, run
 from tests.support.waits import wait_until
 
@@ -155,8 +155,8 @@ async def test_ctrl_c_interrupts_sleep(lab: Lab, shells) -> None:
         await until(pilot, lambda: "sleep 100" in processes(shells["lab1"]), "sleep to start")
         start = time.monotonic()
         await pilot.press("ctrl+c")
-        await until(pilot, lambda: prompt_ready(pane), "the prompt after Ctrl-C", timeout=5)
-        assert time.monotonic() - start < 2
+        await until(pilot, lambda: prompt_ready(pane), "the prompt after Ctrl-C", timeout=30)
+        assert time.monotonic() - start < 30  # interrupted: not the 100 s sleep
         await run(pilot, pane, "echo status=$?", "status=130")
 
 

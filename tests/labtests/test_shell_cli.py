@@ -21,9 +21,9 @@ from corral.backends.inventory.load import load_inventory
 from corral.backends.ssh.connect import SshSettings
 from corral.tui.console.widgets.terminal.app import ShellApp
 from corral.tui.console.widgets.terminal.pane import ShellPane
+from tests.support.console import until
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine, run_corral, tty_sizes
-from tests.support.pilot import until
 from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.lab

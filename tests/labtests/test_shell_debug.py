@@ -13,9 +13,9 @@ from corral.backends.inventory.load import load_inventory
 from corral.backends.ssh.connect import SshSettings
 from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.widgets.terminal.pane import ShellPane, wait_for_shells
+from tests.support.console import until
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine
-from tests.support.pilot import until
 from tests.support.shell_pane import prompt_ready, run
 from tests.support.waits import wait_until
 

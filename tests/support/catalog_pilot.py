@@ -77,11 +77,11 @@ async def readme_shown(pilot: Pilot, text: str) -> Markdown:
 async def form_shown(pilot: Pilot) -> CatalogForm:
     """The questions form once mounted."""
     await until(pilot, lambda: isinstance(pilot.app.screen, CatalogFormScreen)
-                and bool(pilot.app.screen.query(CatalogForm)), "the form")
+                and bool(pilot.app.screen.query(CatalogForm)), "the form", timeout=30)
     form = pilot.app.screen.query_one(CatalogForm)
     await until(pilot, lambda: bool(form.fields) and all(f.is_mounted
                                                         for f in form.fields.values()),
-                "the form fields")
+                "the form fields", timeout=30)
     return form
 
 

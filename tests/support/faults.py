@@ -366,6 +366,17 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
         await until(pilot, lambda: passes, "a health pass")
         before = {c.name: c.id for c in stack_containers(lab, STACK)[HOST]}
 
+        # The log pane's statuses as they change: a self-repairing fault may be over
+        # before a poll from this loop (slow on a loaded machine) reads the transient one.
+        log_statuses: list[str] = []
+        plain_update = logs.update_status
+
+        def noted_update() -> None:
+            plain_update()
+            if not log_statuses or log_statuses[-1] != logs._status:
+                log_statuses.append(logs._status)
+
+        logs.update_status = noted_update
         # Status changes arrive on the backend loop's thread: note them with their time.
         states: list[tuple[float, str]] = []
         session.add_listener(lambda status: states.append((time.monotonic(), status.state.value)))
@@ -373,6 +384,7 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
         def went_offline() -> bool:
             return any(state != "online" for _, state in states)
 
+        seen_before = len(log_statuses)
         job = asyncio.ensure_future(asyncio.to_thread(inject, lab, fault))
         try:
             with contextlib.suppress(AssertionError):
@@ -392,7 +404,9 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
                 with contextlib.suppress(AssertionError):
                     await until(pilot, lambda: logs._status.startswith("◌ waiting for"),
                                 "the log pane to say it waits", 3)
-                result.log_during = logs._status
+                result.log_during = next(
+                    (status for status in log_statuses[seen_before:]
+                     if status.startswith("◌ waiting for")), logs._status)
                 # A health pass while the host is down (not left to its 5 s timer).
                 mark = time.monotonic()
                 watch.start_pass()
