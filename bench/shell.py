@@ -195,8 +195,12 @@ async def flood(inventory: Inventory, settings: SshSettings, target: ContainerTa
         view = pane.view
 
         def prompt() -> bool:
-            row = view.screen_lines()[view.terminal.cursor.y]
-            return row.startswith("/ #") and not view.busy
+            # At the end of the cursor's row, not its start: on Ctrl-C the kernel
+            # flushes the TTY's pending output, which may cut the flood's last line
+            # (the prompt then follows its text) or an escape sequence (which then
+            # swallows the prompt's "/"), as in any terminal.
+            row = view.screen_lines()[view.terminal.cursor.y].rstrip()
+            return row.endswith("#") and not view.busy
 
         await _until(prompt, 20, "the prompt")
         received = 0
