@@ -94,8 +94,9 @@ async def test_push_to_the_hosts_lacking_it_then_remove_unused_asks(lab: Lab, ne
         await pilot.press("ctrl+d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         assert app.screen.objects == [f"{others[0]}: {image}"]
-        assert any(f"lab1: {image} kept: used by {user}" in n.message
-                   for n in kept_notifications(app))
+        # The toast is a message to the app: it may land after the question shows.
+        await until(pilot, lambda: any(f"lab1: {image} kept: used by {user}" in n.message
+                                       for n in kept_notifications(app)), "the note")
         await pilot.press("n")
         await pilot.pause(0.5)
         assert image_id(lab, others[0], image) == wanted  # not asked yes: still there

@@ -204,8 +204,9 @@ async def test_remove_unused_keeps_those_in_use_and_asks_naming_host_and_image(
             await pilot.press("space")
         await pilot.press("ctrl+d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        assert any("lab1: corral-lab/worker:1 kept: used by shop-worker-1" in n.message
-                   for n in app._notifications)
+        # The toast is a message to the app: it may land after the question shows.
+        await until(pilot, lambda: any("lab1: corral-lab/worker:1 kept: used by shop-worker-1"
+                                       in n.message for n in app._notifications), "the note")
         question = app.screen
         assert question.question == "Remove 1 unused image from lab2? (1 in use kept)"
         assert question.objects == ["lab2: 9e1f00c4d2aa"]
