@@ -68,6 +68,9 @@ class TermRun:
     rss_start_mb: float
     rss_mb: float
     relay_mb: float
+    gc_max_ms: float
+    gc_full_count: int
+    slowest_ms: dict[str, float]
 
     @property
     def growth_mb(self) -> float:
@@ -115,7 +118,8 @@ def pane_in_tmux(lab_args: list[str], host: str, lines: int, before) -> TermRun:
         return TermRun(
             report["lines"] / report["seconds"], report["max_gap_ms"],
             report["max_gap_cpu_ms"], report["p99_ms"], report["rss_start_mb"],
-            report["rss_mb"], relay,
+            report["rss_mb"], relay, report["gc_max_ms"], report["gc_full_count"],
+            report["slowest_ms"],
         )
     finally:
         terminal.close()
@@ -196,6 +200,9 @@ def main() -> int:
               f"stall {run.stall_ms:.0f} ms (target < {stall_target}: {verdict}; p99 of 10 ms "
               f"ticks {run.p99_ms:.0f} ms; the console had a CPU for {run.stall_cpu_ms:.0f} ms "
               f"of it)")
+        print(f"  {'':23}garbage collector: longest pause {run.gc_max_ms:.0f} ms, "
+              f"{run.gc_full_count} full collections while the pane filled; longest call: "
+              + ", ".join(f"{step} {ms:.0f} ms" for step, ms in sorted(run.slowest_ms.items())))
         verdict = "meets" if run.growth_mb <= 100 else "misses"
         print(f"  {'':23}RSS growth, console + relay {run.growth_mb:.0f} MB (console "
               f"{run.rss_start_mb:.0f} -> {run.rss_mb:.0f} MB, relay {run.relay_mb:.0f} MB; "

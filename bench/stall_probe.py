@@ -10,7 +10,17 @@ what it saw as JSON to the file named by `CORRAL_BENCH_PROBE` four times a
 second and once more when `CORRAL_BENCH_LINES` lines are in the pane:
 
     {"lines": N, "seconds": since the pane appeared, "done": bool,
-     "max_gap_ms", "max_gap_cpu_ms", "p99_ms", "rss_start_mb", "rss_mb"}
+     "max_gap_ms", "max_gap_cpu_ms", "p99_ms", "rss_start_mb", "rss_mb",
+     "gc_max_ms", "gc_max_generation", "gc_ms_total", "gc_full_count",
+     "slowest_ms": {"feed": ms, "spill": ms, "screen": ms, "display": ms}}
+
+The gc_ fields time the interpreter's garbage collections after the pane
+appears (`gc.callbacks`): a stall as long as the longest collection is the
+collector's, not Corral's code. "slowest_ms" holds the longest single call of
+the pane taking a batch (`LogPane.feed`), of its history moving lines to
+disk (`LogHistory._spill`), of Textual working out the screen's changes
+(`Screen._compositor_refresh`, `Screen._refresh_layout`) and of writing
+them to the terminal (`App._display`).
 
 Gaps count from the moment the pane appears. This is a bench tool: the
 product has no such hook.
@@ -20,12 +30,17 @@ Usage: CORRAL_BENCH_PROBE=FILE CORRAL_BENCH_LINES=N stall_probe.py CORRAL_ARGSâ€
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
+from textual.app import App
+from textual.screen import Screen
+
+from corral.backends.logs.spool import LogHistory
 from corral.tui.cli.main import main
 from corral.tui.console.fleet_app import FleetApp
 from corral.tui.console.widgets.logs.view import LogPane
@@ -50,6 +65,23 @@ class Probe:
         self.last = self.last_cpu = 0.0
         self.gaps: list[float] = []
         self.max_gap = self.max_gap_cpu = 0.0
+        self.gc_began = self.gc_max = self.gc_total = 0.0
+        self.gc_max_generation = -1
+        self.gc_full = 0
+        gc.callbacks.append(self.collection)
+
+    def collection(self, phase: str, info: dict) -> None:
+        """Time each collection once the pane is on screen (gc.callbacks)."""
+        if self.pane is None or self.done_at:
+            return
+        if phase == "start":
+            self.gc_began = time.perf_counter()
+            return
+        took = time.perf_counter() - self.gc_began
+        self.gc_total += took
+        self.gc_full += info["generation"] == 2
+        if took > self.gc_max:
+            self.gc_max, self.gc_max_generation = took, info["generation"]
 
     def tick(self) -> None:
         now, cpu = time.perf_counter(), time.process_time()
@@ -58,6 +90,7 @@ class Probe:
             if not found:
                 return
             self.pane, self.start, self.rss_start = found.first(), now, rss_mb()
+            SLOWEST.clear()  # start-up's own steps are not the pane's stalls
         elif self.last and not self.done_at:
             gap = now - self.last
             self.gaps.append(gap)
@@ -82,14 +115,44 @@ class Probe:
             "p99_ms": gaps[int(len(gaps) * 0.99)] * 1000 if gaps else 0.0,
             "rss_start_mb": self.rss_start,
             "rss_mb": rss_mb(),
+            "gc_max_ms": self.gc_max * 1000,
+            "gc_max_generation": self.gc_max_generation,
+            "gc_ms_total": self.gc_total * 1000,
+            "gc_full_count": self.gc_full,
+            "slowest_ms": {step: took * 1000 for step, took in SLOWEST.items()},
         }
         part = self.out.with_suffix(".part")
         part.write_text(json.dumps(report))
         part.replace(self.out)
 
 
+#: The longest single call of each timed step (see the module's docstring).
+SLOWEST: dict[str, float] = {}
+
+
+def timed(owner: type, method: str, step: str) -> None:
+    """Record the longest call of `owner.method` under `step`."""
+    original = getattr(owner, method)
+
+    def wrapper(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            took = time.perf_counter() - began
+            if took > SLOWEST.get(step, 0.0):
+                SLOWEST[step] = took
+
+    setattr(owner, method, wrapper)
+
+
 def install(out: Path, lines: int) -> None:
     """Give every Corral app a probe once it is mounted."""
+    for owner, method, step in ((LogPane, "feed", "feed"), (LogHistory, "_spill", "spill"),
+                                (Screen, "_compositor_refresh", "screen"),
+                                (Screen, "_refresh_layout", "screen"),
+                                (App, "_display", "display")):
+        timed(owner, method, step)
     mounted = FleetApp.on_mount
 
     def on_mount(self) -> None:

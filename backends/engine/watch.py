@@ -70,6 +70,9 @@ class Upsert:
 
     host: str
     row: ContainerRow
+    #: Only the engine's health verdict in `row.status` changed (a
+    #: `health_status` event): nothing a stack's placement or health pass reads.
+    health_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -308,7 +311,7 @@ class HostWatcher:
             return False
         row = dataclasses.replace(row, status=status)
         self._shown[short_id] = row
-        self.listener(Upsert(self.session.name, row))
+        self.listener(Upsert(self.session.name, row, health_only=True))
         return True
 
     def _read_row(self, cid: str) -> ContainerRow | None:

@@ -419,12 +419,11 @@ class HostSession:
                 task.cancel()
         if engine.done() and not engine.cancelled() and not closed.done():
             return engine.result()
-        from corral.backends.ssh.connect import lost_reason
+        from corral.backends.ssh.connect import lost_reason, went_silent
         reason = lost_reason(conn)
-        if reason and "keepalive" in reason.lower():
+        if went_silent(conn):
             # Say what the operator can act on: the host went silent, for how long.
-            silent = self.settings.keepalive_interval * (self.settings.keepalive_count_max + 1)
-            return f"link lost: no answer for {silent:g} s (keepalives)"
+            return f"link lost: no answer for {self.settings.silent_seconds:g} s (keepalives)"
         return "the SSH connection was lost" + (f" ({reason})" if reason else "")
 
     async def _watch_engine(self) -> str:

@@ -324,6 +324,7 @@ def test_a_health_event_for_a_shown_row_changes_it_without_asking_the_engine() -
         until(lambda: updates.any(Upsert), "the row's new health")
         upsert = next(u for u in updates.seen if isinstance(u, Upsert))
         assert upsert.row.status == "Up 3 minutes (unhealthy)" and upsert.row.name == "other"
+        assert upsert.health_only  # the console's health pass need not look again
         assert asked == []  # neither a listing nor an inspect
         engine.streams[0].push(health_event(cid, "healthy", T0 + 1))
         until(lambda: sum(isinstance(u, Upsert) for u in updates.seen) == 2, "healthy again")

@@ -42,6 +42,7 @@ class ContainerStore:
         #: (sequence number, event), newest first; the number keys the row.
         self.events: deque[tuple[int, EngineEvent]] = deque(maxlen=EVENT_HISTORY)
         self._event_seq = 0
+        self._placement_changed = False
 
     def put(self, update: Update) -> None:
         """Queue an update (thread-safe; blocks while the UI is far behind)."""
@@ -73,6 +74,16 @@ class ContainerStore:
                 rows_changed = True
         return rows_changed, events_changed
 
+    def take_placement_change(self) -> bool:
+        """Whether containers came, went or changed state since the last call.
+
+        A change of the engine's health verdict alone does not count: the
+        health pass reads nothing of it (it probes Rancher health checks
+        itself), and across a big fleet those are most of the updates.
+        """
+        changed, self._placement_changed = self._placement_changed, False
+        return changed
+
     def forget_host(self, host: str) -> bool:
         """Drop a host's rows (it left the inventory); its past events stay.
 
@@ -83,6 +94,7 @@ class ContainerStore:
         keys = [key for key in self.rows if key.startswith(prefix)]
         for key in keys:
             del self.rows[key]
+        self._placement_changed |= bool(keys)
         return bool(keys) | (self.stale.pop(host, None) is not None)
     def add_history(self, events: list[EngineEvent]) -> None:
         """Merge a host's past events in by time, keeping the newest `EVENT_HISTORY`.
@@ -99,6 +111,7 @@ class ContainerStore:
 
     def apply(self, update: Update) -> None:
         """Apply one container update."""
+        self._placement_changed |= not (isinstance(update, Upsert) and update.health_only)
         if isinstance(update, Snapshot):
             prefix = f"{update.host}/"
             for key in [key for key in self.rows if key.startswith(prefix)]:

@@ -271,8 +271,9 @@ class ConsoleScreen(FleetFollow, Screen):
             self.wake_drain()
         for host in self._gone:
             rows_changed |= self.store.forget_host(host)
-        if rows_changed:
+        if self.store.take_placement_change():
             self.query_one(HealthWatch).note_change()
+        if rows_changed:
             self.stats_schedule.forget_except(set(self.store.rows))
             containers = self.query_one(ContainersView)
             containers.stale = dict(self.store.stale)

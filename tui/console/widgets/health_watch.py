@@ -10,8 +10,9 @@ acting. A read-only console does not act and says so.
 
 A pass with nothing to watch (no Rancher health check probed, nothing done,
 busy or failing) is not repeated every few seconds: the next one waits until
-the console reports a change (a container row or a host's state changed, see
-`note_change`) or `QUIET_SECONDS` have passed. An idle console then reads
+the console reports a change (a container came, went or changed state, or a
+host's state changed, see `note_change`; an engine's healthcheck verdict alone
+is nothing the pass reads) or `QUIET_SECONDS` have passed. An idle console then reads
 nothing it already knows from the engines' event streams.
 """
 

@@ -47,6 +47,25 @@ def test_store_applies_snapshots_upserts_removals_and_staleness() -> None:
     assert store.drain() == (False, False)
 
 
+def test_only_containers_that_come_go_or_change_state_count_for_the_health_pass() -> None:
+    store = ContainerStore()
+    store.put(Snapshot("h1", [row(cid="a", status="Up 2 minutes (healthy)")]))
+    store.drain()
+    assert store.take_placement_change() and not store.take_placement_change()
+    store.put(Upsert("h1", row(cid="a", status="Up 2 minutes (unhealthy)"), health_only=True))
+    assert store.drain() == (True, False)  # the row shows it ...
+    assert not store.take_placement_change()  # ... the health pass has nothing new to read
+    for update in (Upsert("h1", row(cid="a", state="exited")), Removed("h1", "a"),
+                   Stale("h1", "lost")):
+        store.put(update)
+        store.drain()
+        assert store.take_placement_change(), update
+    store.put(Snapshot("h1", [row(cid="b")]))
+    store.drain()
+    store.take_placement_change()
+    assert store.forget_host("h1") and store.take_placement_change()
+
+
 def test_health_uptime_and_problems() -> None:
     healthy = row(status="Up 5 minutes (healthy)")
     assert health_of(healthy) == "healthy" and uptime_of(healthy) == "5m"

@@ -121,6 +121,14 @@ async def test_a_changed_container_or_host_wakes_a_quiet_health_pass() -> None:
         screen.drain_updates()  # nothing new
         assert not watch._changed
         row = fleet_data.containers()["lab1"][0]
+        # The engine's healthcheck verdict alone: the row changes, the pass has nothing new
+        # to read (across 20 hosts × 100 containers, these made most of an idle console's
+        # engine calls: three a host per pass).
+        flipped = dataclasses.replace(row, status="Up 3 minutes (unhealthy)")
+        screen.store.put(Upsert("lab1", flipped, health_only=True))
+        screen.drain_updates()
+        assert not watch._changed
+        assert screen.query_one(ContainersView).records[f"lab1/{row.id}"] == flipped
         screen.store.put(Upsert("lab1", dataclasses.replace(row, status="Exited (1) 1 second ago")))
         screen.drain_updates()
         assert watch._changed
