@@ -22,6 +22,10 @@ from corral.backends.logs.demux import LogLine
 
 #: Records read per `pread` when iterating over a segment.
 _READ_BLOCK = 4096
+#: Most lines moved to disk at once past the memory bound: one move (encoding
+#: and writing them, on the UI thread) stays a few milliseconds, while the
+#: list's front is still not shifted for every batch.
+SPILL_SLICE = 4096
 
 
 class _Segment:
@@ -116,8 +120,8 @@ class LogHistory:
             before = self.first
             self._memory.extend(map(tuple, lines))
             self.end += len(lines)
-            # Hysteresis: spill in slices of at least 1/8 of memory, not per batch.
-            if len(self._memory) > self.memory_lines + self.memory_lines // 8:
+            # Hysteresis: spill in slices (1/8 of memory, at most SPILL_SLICE), not per batch.
+            if len(self._memory) > self.memory_lines + min(SPILL_SLICE, self.memory_lines // 8):
                 self._spill(len(self._memory) - self.memory_lines)
             self._trim()
             return self.first - before

@@ -39,13 +39,15 @@ from corral.tui.console.widgets.logs.lines import LogLines
 
 #: Since presets: label and seconds back (None: the last `tail` lines only).
 SINCE_PRESETS = (("tail only", None), ("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600))
-#: Lines taken from the follower per wake-up (a few batches).
-DRAIN_LINES = 12_000
+#: Lines taken from the follower per wake-up (about a batch). Taking one is
+#: one block of the UI thread: 12,000 took 54–89 ms in a real terminal, the
+#: longest stall of a flood; 6,000 take about half.
+DRAIN_LINES = 6_000
 #: Seconds between two drains while lines keep coming. Each drain scrolls
-#: and so repaints every visible row: 20 a second reads as smooth, caps
-#: ingest at DRAIN_LINES per pause (~240k lines/s), and leaves the loop
+#: and so repaints every visible row: at most 50 a second, capping
+#: ingest at DRAIN_LINES per pause and drain (~170k lines/s); the loop keeps
 #: most of its time for keys.
-DRAIN_PAUSE = 0.05
+DRAIN_PAUSE = 0.02
 #: Seconds between status-line updates while lines stream in (the count
 #: changes with every batch; redrawing it each time costs more than the rows).
 STATUS_PAUSE = 0.25
