@@ -13,7 +13,7 @@ from pathlib import Path
 
 from corral.backends.errors import BackendError, HostKeyChanged, HostKeyUnknown, UnprotectedKey
 from corral.backends.inventory.load import HostSpec, SshTarget, key_problem
-from corral.backends.ssh import linkwatch, window
+from corral.backends.ssh import window
 from corral.backends.ssh.settings import (  # noqa: F401  (re-exported)
     DEFAULT_KEEPALIVE_COUNT_MAX,
     DEFAULT_KEEPALIVE_INTERVAL,
@@ -39,12 +39,10 @@ class _HostKeyCheck(asyncssh.SSHClient):
         self.peer: tuple[str, str, int] | None = None
         self.changed = False
         self.lost_reason: str | None = None
-        self.went_silent = False
 
     def connection_lost(self, exc: Exception | None) -> None:
         if exc is not None:
             self.lost_reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            self.went_silent = linkwatch.went_silent(exc)
 
     def validate_host_public_key(
         self, host: str, addr: str, port: int, key: asyncssh.SSHKey
@@ -151,7 +149,6 @@ async def _connect_one(
     # Extra attributes on asyncssh's connection: pinned by
     # tests/unit/test_dependency_internals.py
     conn.corral_check = check  # type: ignore[attr-defined]
-    linkwatch.watch_in_kernel(conn, settings)
     return conn
 
 
@@ -198,12 +195,6 @@ def lost_reason(conn: asyncssh.SSHClientConnection) -> str | None:
     """Why a closed connection was lost (e.g. "Keepalive timeout"), if known."""
     check = getattr(conn, "corral_check", None)
     return check.lost_reason if check is not None else None
-
-
-def went_silent(conn: asyncssh.SSHClientConnection) -> bool:
-    """Whether a closed connection was lost because its host stopped answering."""
-    check = getattr(conn, "corral_check", None)
-    return bool(check is not None and check.went_silent)
 
 
 def close_connection(conn: asyncssh.SSHClientConnection) -> None:

@@ -419,11 +419,12 @@ class HostSession:
                 task.cancel()
         if engine.done() and not engine.cancelled() and not closed.done():
             return engine.result()
-        from corral.backends.ssh.connect import lost_reason, went_silent
+        from corral.backends.ssh.connect import lost_reason
         reason = lost_reason(conn)
-        if went_silent(conn):
+        if reason and "keepalive" in reason.lower():
             # Say what the operator can act on: the host went silent, for how long.
-            return f"link lost: no answer for {self.settings.silent_seconds:g} s (keepalives)"
+            silent = self.settings.keepalive_interval * (self.settings.keepalive_count_max + 1)
+            return f"link lost: no answer for {silent:g} s (keepalives)"
         return "the SSH connection was lost" + (f" ({reason})" if reason else "")
 
     async def _watch_engine(self) -> str:
