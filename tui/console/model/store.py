@@ -94,8 +94,10 @@ class ContainerStore:
         keys = [key for key in self.rows if key.startswith(prefix)]
         for key in keys:
             del self.rows[key]
-        self._placement_changed |= bool(keys)
-        return bool(keys) | (self.stale.pop(host, None) is not None)
+        dropped = bool(keys) | (self.stale.pop(host, None) is not None)
+        self._placement_changed |= dropped
+        return dropped
+
     def add_history(self, events: list[EngineEvent]) -> None:
         """Merge a host's past events in by time, keeping the newest `EVENT_HISTORY`.
 
