@@ -16,6 +16,7 @@ import os
 import pty
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,12 +192,22 @@ def plan(lab: Lab, answers: Path) -> dict:
     return json.loads(result.stdout)
 
 
-def probe(lab: Lab, host: str, container: str, target: str) -> str:
-    """An HTTP GET from `container` on `host` to `target` (busybox nc: wget segfaults here)."""
+def probe(lab: Lab, host: str, container: str, target: str, within: float = 30.0) -> str:
+    """An HTTP GET from `container` on `host` to `target` (busybox nc: wget segfaults here).
+
+    Retried until it answers or `within` seconds pass, and the last answer returned:
+    a new overlay endpoint reaches the other hosts by gossip, which on a loaded
+    machine takes seconds after the deploy has finished (CI saw `nc: timed out`).
+    """
     found = engine(lab.host(host).socket).containers.get(container)
-    code, output = found.exec_run(
-        ["sh", "-c", f"printf 'GET /health HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {target}"])
-    return output.decode(errors="replace")
+    deadline = time.monotonic() + within
+    while True:
+        code, output = found.exec_run(
+            ["sh", "-c", f"printf 'GET /health HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {target}"])
+        answer = output.decode(errors="replace")
+        if "200 OK" in answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.5)
 
 
 def cross_host_signal(lab: Lab) -> tuple[str, str]:

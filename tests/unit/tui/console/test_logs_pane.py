@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.style import Style
+from textual.scrollbar import ScrollTo
 
 from corral.backends.logs.demux import NOTICE, STDERR, STDOUT, LogLine
 from corral.tui.console.widgets.logs.view import LogPane
@@ -62,12 +63,40 @@ async def test_a_scroll_to_the_end_not_yet_applied_does_not_pause_following() ->
         lines.scroll_end = applied
         pane.feed(sample(10, 400))
         assert lines.follow and lines.scroll_y == lines.max_scroll_y
-        lines.scroll_to(y=lines.scroll_y - 5, animate=False, immediate=True)  # the user
+        lines.post_message(ScrollTo(y=lines.scroll_y - 5, animate=False))  # the user drags
+        await pilot.pause()
         pane.feed(sample(10, 410))
         assert not lines.follow and lines.auto_paused
-        lines.scroll_to(y=lines.max_scroll_y, animate=False, immediate=True)
+        lines.post_message(ScrollTo(y=lines.max_scroll_y, animate=False))
+        await pilot.pause()
         pane.feed(sample(10, 420))
         assert lines.follow and not lines.auto_paused
+
+
+async def test_only_the_user_pauses_following_not_a_layout_that_moved_the_view() -> None:
+    """CI: after an outage and a view switch the pane paused itself, off the end by layout."""
+    async with PaneHost().run_test(size=(100, 20)) as pilot:
+        pane = pilot.app.query_one(LogPane)
+        lines = pane.lines
+        pane.feed(sample(300, 0))
+        await pilot.pause()
+        lines.scroll_to(y=lines.scroll_y - 5, animate=False, immediate=True, force=True)
+        lines._followed_y = lines.scroll_y + 1  # as a shrink-then-grow of the pane leaves it
+        pane.feed(sample(10, 300))
+        assert lines.follow and not lines.auto_paused
+        assert lines.scroll_y == lines.max_scroll_y
+        lines.focus()
+        await pilot.press("up")  # a key pauses at once, before any batch
+        assert not lines.follow and lines.auto_paused
+        assert "paused" in pane._status
+        pane.feed(sample(10, 310))
+        assert not lines.follow
+        await pilot.press("end")
+        assert lines.follow and not lines.auto_paused
+        await pilot.press("pageup")
+        await pilot.pause()
+        pane.feed(sample(10, 320))
+        assert not lines.follow and lines.scroll_y < lines.max_scroll_y
 
 
 async def test_filter_and_inverse_filter() -> None:

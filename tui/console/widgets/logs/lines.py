@@ -13,10 +13,12 @@ import re
 from array import array
 
 from rich.style import Style
+from textual import events
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollTo, ScrollUp
 from textual.strip import Strip
 
 from corral.backends.logs import LogHistory, LogLine
@@ -54,6 +56,10 @@ class LogLines(ScrollView, can_focus=True):
         #: Where following last left the view: below it only the user scrolls up
         #: (a busy machine may not have applied the last scroll to the end yet).
         self._followed_y = 0.0
+        #: The user moved the view (keys, wheel, scrollbar) since following last
+        #: saw the end: only then may a view off the end pause following. Layout
+        #: (views switched, panes resized, scrollbars shown) moves it too.
+        self._user_moved = False
         self.wrap = False
         self.filter: re.Pattern | None = None
         self.inverse = False
@@ -94,7 +100,9 @@ class LogLines(ScrollView, can_focus=True):
         self.rows.append(self.history.end, shown, heights)
         dropped_rows = self._forget_dropped()
         self._resize_virtual()
-        if self.follow and not at_end:
+        if self.follow and at_end:
+            self._user_moved = False
+        elif self.follow and self._user_moved:
             self.follow, self.auto_paused = False, True  # the user scrolled up
             self.post_message(self.FollowChanged())
         elif not self.follow and self.auto_paused and at_end:
@@ -111,6 +119,39 @@ class LogLines(ScrollView, can_focus=True):
     def action_scroll_end(self) -> None:
         """End: jump to the newest line and follow again."""
         self.follow_end()
+
+    # What the user does to move the view (the only moves that may pause following).
+
+    def action_scroll_up(self) -> None:
+        super().action_scroll_up()
+        self._moved_up()
+
+    def action_page_up(self) -> None:
+        super().action_page_up()
+        self._moved_up()
+
+    def action_scroll_home(self) -> None:
+        super().action_scroll_home()
+        self._moved_up()
+
+    def _moved_up(self) -> None:
+        # A key's scroll is animated: pause now, or the next batch's scroll
+        # to the end would win over it.
+        self._user_moved = True
+        if self.follow and self.scroll_target_y < self.max_scroll_y:
+            self.follow, self.auto_paused = False, True
+            self.post_message(self.FollowChanged())
+
+    # Textual calls each class's handler in turn (Widget's scrolls after these).
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._user_moved = True
+
+    def _on_scroll_to(self, message: ScrollTo) -> None:
+        self._user_moved = True  # the scrollbar dragged
+
+    def _on_scroll_up(self, message: ScrollUp) -> None:
+        self._user_moved = True  # the scrollbar clicked above its thumb
 
     def follow_end(self) -> None:
         """Scroll to the newest line and keep following."""
