@@ -13,7 +13,7 @@ from pathlib import Path
 
 from corral.backends.errors import BackendError, HostKeyChanged, HostKeyUnknown, UnprotectedKey
 from corral.backends.inventory.load import HostSpec, SshTarget, key_problem
-from corral.backends.ssh import window
+from corral.backends.ssh import linkwatch, window
 from corral.backends.ssh.settings import (  # noqa: F401  (re-exported)
     DEFAULT_KEEPALIVE_COUNT_MAX,
     DEFAULT_KEEPALIVE_INTERVAL,
@@ -149,6 +149,7 @@ async def _connect_one(
     # Extra attributes on asyncssh's connection: pinned by
     # tests/unit/test_dependency_internals.py
     conn.corral_check = check  # type: ignore[attr-defined]
+    linkwatch.watch_in_kernel(conn, settings)
     return conn
 
 

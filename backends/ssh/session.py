@@ -423,8 +423,7 @@ class HostSession:
         reason = lost_reason(conn)
         if reason and "keepalive" in reason.lower():
             # Say what the operator can act on: the host went silent, for how long.
-            silent = self.settings.keepalive_interval * (self.settings.keepalive_count_max + 1)
-            return f"link lost: no answer for {silent:g} s (keepalives)"
+            return f"link lost: no answer for {self.settings.silent_seconds:g} s (keepalives)"
         return "the SSH connection was lost" + (f" ({reason})" if reason else "")
 
     async def _watch_engine(self) -> str:

@@ -48,6 +48,11 @@ class SshSettings:
     keepalive_count_max: int = DEFAULT_KEEPALIVE_COUNT_MAX
     config: tuple[str, ...] | None = None
 
+    @property
+    def silent_seconds(self) -> float:
+        """How long a host may stay silent before its link counts as dead."""
+        return self.keepalive_interval * (self.keepalive_count_max + 1)
+
     def known_hosts_files(self) -> list[str]:
         """The known_hosts files that exist, in order."""
         names = self.known_hosts or DEFAULT_KNOWN_HOSTS

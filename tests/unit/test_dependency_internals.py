@@ -852,6 +852,24 @@ def test_resize_override_keeps_the_screen_usable() -> None:
 # =============================================================================
 
 
+def test_a_keepalive_timeout_is_connection_lost_with_a_keepalive_reason() -> None:
+    message = pin(
+        "asyncssh", "SSHConnection._keepalive_timer_callback losing the connection through "
+        "connection_lost(ConnectionLost('... keepalive')), set_keepalive(interval, count_max)",
+        "corral.backends.ssh.linkwatch (LinkWatch._check loses a silent link the same way; "
+        "HostSession tells 'link lost … (keepalives)' from the reason)",
+        "how the new asyncssh ends a connection whose keepalives go unanswered, and make "
+        "LinkWatch do the same",
+    )
+    cls = asyncssh.SSHClientConnection
+    with relied_on(message):
+        source = inspect.getsource(cls._keepalive_timer_callback)
+        assert parameters(cls.set_keepalive)[:3] == ["self", "interval", "count_max"], message
+        assert parameters(cls.connection_lost)[:2] == ["self", "exc"], message
+        assert callable(cls.is_closed), message
+    assert "self.connection_lost(" in source and "keepalive" in source, message
+
+
 def test_connections_take_corral_attributes() -> None:
     message = pin(
         "asyncssh", "SSHClientConnection instances accepting extra attributes "
