@@ -31,9 +31,10 @@ import struct
 from corral.backends.ssh.settings import SshSettings
 from corral.backends.sshlib import asyncssh
 
-#: SSH keepalives on a kernel-watched connection: only for a peer that hangs
-#: without its kernel noticing, so a slower interval (about a minute to notice).
-HUNG_PEER_SECONDS = 15.0
+#: SSH keepalives on a kernel-watched connection: only for a peer whose sshd
+#: hangs while its kernel answers (stopped, swapping), so a slower interval:
+#: noticed in about 20 s at the default count, for a fifth of the packets.
+HUNG_PEER_SECONDS = 5.0
 #: The kernel's own probe count: far past Corral's deadline, so that the
 #: kernel never ends a connection (Corral does, the way SSH keepalives do).
 KERNEL_PROBES = 120

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
 #: An on-call engineer must see a dropped link within seconds, not the
 #: 40 s that 10 s × 3 gave: 1 s × (3 + 1) ≈ 4 s. A keepalive is one small
-#: packet, sent only when the server has been silent for the interval.
+#: packet, sent only when the server has been silent for the interval; on a
+#: direct TCP connection the kernel sends it (see `linkwatch`).
 DEFAULT_KEEPALIVE_INTERVAL = 1.0
 DEFAULT_KEEPALIVE_COUNT_MAX = 3
 
