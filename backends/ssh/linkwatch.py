@@ -104,6 +104,21 @@ class LinkWatch:
         self._timer = self._loop.call_later(self.interval, self._check)
 
 
+def loss_message(reason: str | None, settings: SshSettings) -> str | None:
+    """What the operator reads when a connection was lost to silence; None if it was not.
+
+    Args:
+        reason: Why asyncssh says the connection ended.
+        settings: The keepalive settings the silence was measured with.
+    """
+    if not reason or "keepalive" not in reason.lower():
+        return None
+    if reason == LOST_REASON:  # the kernel's probes went unanswered: the link is down
+        return f"link lost: no answer for {settings.silent_seconds:g} s (keepalives)"
+    # SSH's own keepalives: a link through a jump host, or an sshd that hangs.
+    return "link lost: no answer to SSH keepalives"
+
+
 def watch_in_kernel(conn: asyncssh.SSHClientConnection, settings: SshSettings
                     ) -> LinkWatch | None:
     """Hand the probing of a direct connection's link to the kernel, and watch it.

@@ -420,10 +420,12 @@ class HostSession:
         if engine.done() and not engine.cancelled() and not closed.done():
             return engine.result()
         from corral.backends.ssh.connect import lost_reason
+        from corral.backends.ssh.linkwatch import loss_message
         reason = lost_reason(conn)
-        if reason and "keepalive" in reason.lower():
-            # Say what the operator can act on: the host went silent, for how long.
-            return f"link lost: no answer for {self.settings.silent_seconds:g} s (keepalives)"
+        # Say what the operator can act on: the host went silent (for how long, if known).
+        silent = loss_message(reason, self.settings)
+        if silent is not None:
+            return silent
         return "the SSH connection was lost" + (f" ({reason})" if reason else "")
 
     async def _watch_engine(self) -> str:

@@ -142,3 +142,14 @@ def test_silence_is_read_from_the_kernel(tcp_pair) -> None:
     peer.send(b"y")
     time.sleep(0.05)
     assert linkwatch.silent_ms(client) < 250
+
+
+@pytest.mark.parametrize(("reason", "told"), [
+    (linkwatch.LOST_REASON, "link lost: no answer for 4 s (keepalives)"),
+    ("Server not responding to keepalive", "link lost: no answer to SSH keepalives"),
+    ("Connection lost", None),
+    (None, None),
+])
+def test_the_operator_is_told_which_silence_ended_the_link(reason: str | None,
+                                                           told: str | None) -> None:
+    assert linkwatch.loss_message(reason, SshSettings()) == told
