@@ -53,6 +53,7 @@ def silent_ms(sock: socket.socket) -> int:
 
     Raises:
         OSError: The socket is closed or is no TCP socket.
+        struct.error: The kernel's `tcp_info` is too short to hold those times.
     """
     info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
     data, ack = struct.unpack_from("=II", info, _LAST_RECEIVED_OFFSET)
@@ -79,7 +80,7 @@ class LinkWatch:
         self._timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        """Read now and then every `interval` until the connection ends."""
+        """Read every `interval` from now until the connection ends."""
         self._timer = self._loop.call_later(self.interval, self._check)
 
     def stop(self) -> None:
@@ -94,7 +95,7 @@ class LinkWatch:
             return
         try:
             silent = silent_ms(self.sock)
-        except OSError:
+        except (OSError, struct.error):
             return  # closed under us: asyncssh tells the connection's end itself
         if silent >= self.limit_ms:
             # asyncssh's keepalive timeout does exactly this (Protocol.connection_lost):
@@ -154,7 +155,8 @@ def watch_in_kernel(conn: asyncssh.SSHClientConnection, settings: SshSettings
         for level, option, value in options:
             sock.setsockopt(level, option, value)
         silent_ms(sock)
-    except (OSError, AttributeError):  # another kernel, or no such option: keep SSH's watch
+    # Another kernel, no such option, or a `tcp_info` too short: keep SSH's watch.
+    except (OSError, AttributeError, struct.error):
         return None
     # Read twice per interval: a dead link shows at most half an interval late.
     watch = LinkWatch(conn, sock, settings.keepalive_interval / 2, settings.silent_seconds)

@@ -153,3 +153,20 @@ def test_silence_is_read_from_the_kernel(tcp_pair) -> None:
 def test_the_operator_is_told_which_silence_ended_the_link(reason: str | None,
                                                            told: str | None) -> None:
     assert linkwatch.loss_message(reason, SshSettings()) == told
+
+
+async def test_a_kernel_whose_tcp_info_is_too_short_keeps_ssh_s_own_watch(tcp_pair) -> None:
+    class ShortInfo:
+        """A TCP socket whose kernel's `tcp_info` ends before the receive times."""
+
+        family = socket.AF_INET
+
+        def setsockopt(self, *args) -> None:
+            tcp_pair[0].setsockopt(*args)
+
+        def getsockopt(self, level: int, option: int, size: int = 0) -> bytes:
+            return bytes(40)
+
+    conn = FakeConnection(ShortInfo())
+    assert linkwatch.watch_in_kernel(conn, SshSettings()) is None
+    assert conn.keepalive is None
