@@ -103,8 +103,7 @@ class LogLines(ScrollView, can_focus=True):
         if self.follow and at_end:
             self._user_moved = False
         elif self.follow and self._user_moved:
-            self.follow, self.auto_paused = False, True  # the user scrolled up
-            self.post_message(self.FollowChanged())
+            self._pause_for_user()
         elif not self.follow and self.auto_paused and at_end:
             self.follow, self.auto_paused = True, False  # and came back down
             self.post_message(self.FollowChanged())
@@ -139,8 +138,12 @@ class LogLines(ScrollView, can_focus=True):
         # to the end would win over it.
         self._user_moved = True
         if self.follow and self.scroll_target_y < self.max_scroll_y:
-            self.follow, self.auto_paused = False, True
-            self.post_message(self.FollowChanged())
+            self._pause_for_user()
+
+    def _pause_for_user(self) -> None:
+        """Stop following because the user scrolled up (it resumes at the end)."""
+        self.follow, self.auto_paused = False, True
+        self.post_message(self.FollowChanged())
 
     # Textual calls each class's handler in turn (Widget's scrolls after these).
 
