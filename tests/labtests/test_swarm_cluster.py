@@ -16,7 +16,6 @@ import os
 import pty
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -200,14 +199,17 @@ def probe(lab: Lab, host: str, container: str, target: str, within: float = 30.0
     machine takes seconds after the deploy has finished (CI saw `nc: timed out`).
     """
     found = engine(lab.host(host).socket).containers.get(container)
-    deadline = time.monotonic() + within
-    while True:
-        code, output = found.exec_run(
+    answers: list[str] = []
+
+    def answered() -> bool:
+        _, output = found.exec_run(
             ["sh", "-c", f"printf 'GET /health HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {target}"])
-        answer = output.decode(errors="replace")
-        if "200 OK" in answer or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.5)
+        answers.append(output.decode(errors="replace"))
+        return "200 OK" in answers[-1]
+
+    with contextlib.suppress(AssertionError):  # the caller asserts on the last answer
+        wait_until(answered, f"{target} to answer from {container}", timeout=within, step=0.5)
+    return answers[-1]
 
 
 def cross_host_signal(lab: Lab) -> tuple[str, str]:
