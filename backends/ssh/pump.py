@@ -160,12 +160,19 @@ class Pump:
         client = docker.DockerClient(base_url=f"unix://{local}", version=self.api_version,
                                      timeout=self.timeout)
         self.client = client
-        try:
-            client.api.ping()
-        except Exception as exc:  # noqa: BLE001 — any failure: use the session instead
-            self.problem = f"the engine did not answer through OpenSSH: {exc}"
-            return None
-        return client
+        while True:
+            try:
+                client.api.ping()
+                return client
+            except Exception as exc:  # noqa: BLE001 — any failure: use the session instead
+                # The socket appears at the child's bind(), a moment before its
+                # listen(): a connect in between is refused. A loaded machine can
+                # stretch that moment, so a refusal is asked again until the deadline.
+                if not (_refused(exc) and self.process.poll() is None
+                        and time.monotonic() < deadline):
+                    self.problem = f"the engine did not answer through OpenSSH: {exc}"
+                    return None
+            time.sleep(_POLL)
 
     def alive(self) -> bool:
         """Whether the child still runs."""
@@ -206,6 +213,22 @@ class Pump:
                 detail = process.stderr.read(2000)
         text = detail.decode("utf-8", "replace").strip().splitlines()
         return f"ssh exited with {process.returncode}" + (f": {text[-1]}" if text else "")
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether `exc` is a refused connect, however deep requests and urllib3 wrapped it."""
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending and len(seen) < 32:
+        found = pending.pop()
+        if not isinstance(found, BaseException) or id(found) in seen:
+            continue
+        if isinstance(found, ConnectionRefusedError):
+            return True
+        seen.add(id(found))
+        pending.extend(found.args)
+        pending.extend(e for e in (found.__cause__, found.__context__) if e is not None)
+    return False
 
 
 def _reap(process: subprocess.Popen) -> None:

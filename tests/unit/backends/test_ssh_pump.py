@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,46 @@ def test_no_ssh_or_switched_off_means_the_session(tmp_path: Path, known: Path,
         assert client is session.fallback and pump is None
     monkeypatch.setenv("CORRAL_OPENSSH_PUMP", "0")
     assert not P.pump_enabled()
+
+
+LATE_LISTENER = """\
+import socket, sys, time
+local = sys.argv[sys.argv.index("-L") + 1].split(":", 1)[0]
+server = socket.socket(socket.AF_UNIX)
+server.bind(local)   # the path is there now, but a connect is refused...
+time.sleep(0.4)
+server.listen(1)     # ...until OpenSSH listens on it
+while True:
+    conn, _ = server.accept()
+    conn.recv(65536)
+    conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nApi-Version: 1.41\\r\\n\\r\\nOK")
+    conn.close()
+"""
+
+
+def test_a_child_between_bind_and_listen_is_asked_again(tmp_path: Path, known: Path,
+                                                         monkeypatch) -> None:
+    # CI saw a push fall back to the session: "Connection refused" from a child
+    # whose socket was bound and not yet listening.
+    (tmp_path / "late.py").write_text(LATE_LISTENER)
+    fake_ssh(tmp_path, f'exec {sys.executable} {tmp_path / "late.py"} "$@"')
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    session = Session(known, timeout=1.0)
+    with P.bulk_client(session) as (client, pump):
+        assert pump is not None and pump.problem is None
+        assert client is not session.fallback
+        assert client.api.ping()
+    assert pump.process is None  # reaped
+
+
+def test_only_a_refused_connect_is_asked_again() -> None:
+    import requests
+    import urllib3
+
+    refused = requests.ConnectionError(urllib3.exceptions.ProtocolError(
+        "Connection aborted.", ConnectionRefusedError(111, "Connection refused")))
+    assert P._refused(refused)
+    reset = requests.ConnectionError(urllib3.exceptions.ProtocolError(
+        "Connection aborted.", ConnectionResetError(104, "Connection reset by peer")))
+    assert not P._refused(reset)
+    assert not P._refused(RuntimeError("engine said no"))
