@@ -137,7 +137,11 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
     hosts = sorted({*work, *prepared.missing_records})
     leaving = frozenset(s.name for s in prepared.plan.changes if s.action in (REMOVE, REPLACE))
     if leaving:  # drain: the load balancers stop choosing containers about to go
-        loadbalancer.refresh(fleet, prepared.stack, prepared.state.online, leaving)
+        drained = loadbalancer.refresh(fleet, prepared.stack, prepared.state.online, leaving)
+        for host, name in drained.undrained:
+            report(Progress(host, name, "config", "done",
+                            f"old connections still open after {loadbalancer.DRAIN_SECONDS:g} s"
+                            " of draining; going on"))
     results = fleet.query(
         lambda session: converge_host(session, fleet, prepared, work.get(session.name), report,
                                       health_timeout_ms),

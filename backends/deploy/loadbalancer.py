@@ -19,7 +19,12 @@ container through the archive API before its first start (`seed`), and
 after every apply that touched the stack (deploy, scale, reconcile…)
 `refresh()` writes it again where it changed and sends SIGUSR2, on which
 HAProxy's master reloads it without dropping connections (a container
-that is not running is started instead).
+that is not running is started instead). Before an apply removes or replaces
+containers, `refresh()` drains them: it reloads without them, then waits
+until the workers that still ran the old configuration have ended (`docker
+top`: HAProxy's old workers finish their requests, then exit), up to
+`DRAIN_SECONDS`. Only then do the containers go, so no request is sent to a
+container on its way out.
 
 Blocking (docker-py through `HostSession.call`): run from worker threads.
 """
@@ -35,11 +40,17 @@ from pathlib import Path
 
 from corral.backends import labels as L
 from corral.backends.deploy import haproxy
-from corral.backends.errors import DeployError, NotFound
+from corral.backends.errors import CorralError, DeployError, NotFound
 from corral.backends.inventory.load import DEFAULT_LB_IMAGE
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
 from corral.catalog.spec import Service, Stack
+
+#: Seconds a drain waits for HAProxy's old workers to end (a long-lived
+#: connection, such as a WebSocket, keeps one going; the apply then goes on).
+DRAIN_SECONDS = 10.0
+#: Seconds between two looks at the LB container's processes while draining.
+_DRAIN_POLL = 0.1
 
 
 def image_of(fleet: Fleet | None) -> str:
@@ -245,11 +256,14 @@ class Refreshed:
 
     Attributes:
         reloaded: (host, container) of LB containers reloaded or started.
+        undrained: (host, container) of LB containers whose old workers still
+            ran after `DRAIN_SECONDS` of a drain.
         unreachable: Host -> target containers its LB containers cannot reach.
         errors: Host -> why its LB configuration could not be read or written.
     """
 
     reloaded: list[tuple[str, str]] = field(default_factory=list)
+    undrained: list[tuple[str, str]] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -289,7 +303,7 @@ def refresh(fleet: Fleet, stack: Stack, hosts: list[str],
             work.setdefault(host, []).append(
                 (_name(container), text, certs, container.get("State") == "running"))
 
-    def deliver(session: HostSession) -> list[str]:
+    def deliver(session: HostSession) -> list[tuple[str, bool]]:
         changed = []
         for name, text, certs, running in work[session.name]:
             # Certificates are rewritten when this machine has them and they changed
@@ -299,20 +313,65 @@ def refresh(fleet: Fleet, stack: Stack, hosts: list[str],
             if current_config(session, name) == text and same_certs and running:
                 continue
             write_config(session, name, text, None if same_certs else certs)
+            drained = True
             if running:
+                old = workers(session, name) if leaving else set()
                 session.call(lambda client, n=name: client.api.kill(n, signal="SIGUSR2"))
+                drained = not old or wait_drained(session, name, old)
             else:
                 session.call(lambda client, n=name: client.api.start(n))
-            changed.append(name)
+            changed.append((name, drained))
         return changed
 
     for result in fleet.query(deliver, hosts=sorted(work)):
         if result.ok:
-            done.reloaded.extend((result.host, name) for name in result.value or [])
+            for name, drained in result.value or []:
+                done.reloaded.append((result.host, name))
+                if not drained:
+                    done.undrained.append((result.host, name))
         else:
             done.errors[result.host] = \
                 f"load balancer configuration: {result.error.message}"  # type: ignore[union-attr]
     return done
+
+
+def workers(session: HostSession, container: str) -> set[str]:
+    """The PIDs of HAProxy's workers in `container`: its processes without children.
+
+    The master forks the workers, and may itself be the child of an init
+    (`docker-init` when the container runs with one). Read with `docker top`
+    (the host's `ps`), so nothing runs in the container.
+    """
+    try:
+        listing = session.call(lambda client: client.api.top(container)) or {}
+    except CorralError:  # gone or stopped meanwhile: nothing of it to wait for
+        return set()
+    titles = listing.get("Titles") or []
+    if "PID" not in titles or "PPID" not in titles:
+        return set()
+    pid, ppid = titles.index("PID"), titles.index("PPID")
+    rows = listing.get("Processes") or []
+    parents = {row[ppid] for row in rows}
+    return {row[pid] for row in rows if row[pid] not in parents}
+
+
+def wait_drained(session: HostSession, container: str, old: set[str],
+                 timeout: float = DRAIN_SECONDS) -> bool:
+    """Wait until none of the `old` workers runs in `container` any more.
+
+    After SIGUSR2, HAProxy's master starts workers with the new configuration;
+    the old ones stop accepting, finish the requests they hold, and exit. Until
+    then they may still send a request to a container the apply is removing.
+
+    Returns:
+        Whether they ended within `timeout` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while workers(session, container) & old:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_DRAIN_POLL)
+    return True
 
 
 def describe(service: Service) -> list[str]:

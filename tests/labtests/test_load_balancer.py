@@ -213,6 +213,9 @@ def test_lb_answers_and_follows_the_backend_scale(lab: Lab, haproxy_on_lab: None
 
             down = corral(lab, "scale", f"{STACK}/web=1", "--yes")
             assert down.returncode == 0, down.stdout + down.stderr
+            # The LB reloaded without the two leaving containers, and its old
+            # workers (which still chose them) ended before they were removed.
+            assert "of draining" not in down.stderr, down.stderr
             webs = containers(lab, "web")
             assert len(webs) == 1
             config = lb_config(lab)

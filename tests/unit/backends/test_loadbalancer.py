@@ -88,3 +88,55 @@ def test_the_record_round_trips_a_load_balancer() -> None:
         cert_files=("/srv/site.pem",)))
     stack = Stack("st", "e", "1", services=(lb, Service("web", image="w")))
     assert stack_from_dict(stack.to_dict()) == stack
+
+
+class TopSession:
+    """A HostSession stand-in whose `docker top` shows HAProxy's master and workers.
+
+    `tops` are the listings, one per call; the last one repeats.
+    """
+
+    def __init__(self, *tops: list[tuple[str, str]]):
+        self.tops = list(tops)
+        self.calls = 0
+
+    def call(self, work):
+        return work(self)
+
+    @property
+    def api(self):
+        return self
+
+    def top(self, container: str) -> dict:
+        rows = self.tops[min(self.calls, len(self.tops) - 1)]
+        self.calls += 1
+        return {"Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+                "Processes": [["root", pid, ppid, "0", "", "?", "", "haproxy"]
+                              for pid, ppid in rows]}
+
+
+MASTER = ("100", "90")  # its parent is the shim, outside the container
+
+
+def test_workers_are_the_processes_the_master_forked() -> None:
+    session = TopSession([MASTER, ("101", "100"), ("102", "100")])
+    assert loadbalancer.workers(session, "st-lb-1") == {"101", "102"}
+    # Run with an init (`docker-init -- haproxy …`), the master is a child too.
+    session = TopSession([("99", "90"), ("100", "99"), ("101", "100")])
+    assert loadbalancer.workers(session, "st-lb-1") == {"101"}
+
+
+def test_a_drain_waits_until_the_old_workers_have_ended(monkeypatch) -> None:
+    monkeypatch.setattr(loadbalancer, "_DRAIN_POLL", 0)
+    session = TopSession([MASTER, ("101", "100")],                 # before the reload
+                         [MASTER, ("101", "100"), ("105", "100")],  # old finishing, new up
+                         [MASTER, ("105", "100")])                  # old one gone
+    old = loadbalancer.workers(session, "st-lb-1")
+    assert loadbalancer.wait_drained(session, "st-lb-1", old)
+    assert session.calls == 3
+
+
+def test_a_drain_gives_up_after_its_timeout(monkeypatch) -> None:
+    monkeypatch.setattr(loadbalancer, "_DRAIN_POLL", 0)
+    session = TopSession([MASTER, ("101", "100"), ("105", "100")])  # a WebSocket holds 101
+    assert not loadbalancer.wait_drained(session, "st-lb-1", {"101"}, timeout=0.05)
