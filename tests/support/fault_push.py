@@ -54,9 +54,14 @@ from tests.support.lab_cli import engine
 
 #: The host that holds the image, and the other target (the air-gapped one).
 SOURCE, OTHER = "lab1", "lab3"
-#: The random layer: large enough that a fault lands mid-stream (≈ 4 s at the
-#: lab's 17–20 MB/s through SSH on a loaded 2-core machine).
+#: The random layer: large enough that a fault lands mid-stream (≈ 6 s past the
+#: trigger at `LINK_RATE`).
 BIG = 80 * MB
+#: HOST's link while a fault waits for its bytes: 100 Mbit/s, as many customer
+#: rooms have. Unlimited, the OpenSSH pump pushed the layer in about 2 s on an
+#: idle machine, and a fault started from a busy one landed after the image
+#: (CI: the deploy then failed on the engine restart, naming no image).
+LINK_RATE = "100mbit"
 #: Bytes into HOST's veth after which the fault is injected.
 TRIGGER = 8 * MB
 #: A push of the missing layers: their bytes, 5 %, and the archive's small members.
@@ -112,11 +117,30 @@ def missing_bytes(lab: Lab, image: str) -> int:
         return sum(tar.getmember(name).size for name in layers[1:])
 
 
+def _veth(lab: Lab, host: str) -> str:
+    """The bridge's end of `host`'s veth pair: what goes through it enters the host."""
+    hosts = json.loads((lab.dir / "lab.json").read_text())["hosts"]
+    return next(item["veth"] for item in hosts if item["name"] == host)
+
+
 def wire_bytes(lab: Lab, host: str) -> int:
     """Bytes the bridge has sent into `host`'s namespace (its veth's far end)."""
-    hosts = json.loads((lab.dir / "lab.json").read_text())["hosts"]
-    veth = next(item["veth"] for item in hosts if item["name"] == host)
-    return int(Path(f"/sys/class/net/{veth}/statistics/tx_bytes").read_text())
+    return int(Path(f"/sys/class/net/{_veth(lab, host)}/statistics/tx_bytes").read_text())
+
+
+@contextlib.contextmanager
+def slow_link(lab: Lab, host: str, rate: str = LINK_RATE):
+    """Bytes into `host` at `rate` at most (a token bucket on its veth) for the block.
+
+    The veth goes with the lab, so a qdisc left by a killed run goes with it too.
+    """
+    veth = _veth(lab, host)
+    subprocess.run(["tc", "qdisc", "replace", "dev", veth, "root", "tbf", "rate", rate,
+                    "burst", "256kb", "latency", "400ms"], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["tc", "qdisc", "del", "dev", veth, "root"], capture_output=True)
 
 
 def holds(lab: Lab, host: str, image: str, image_id: str) -> list[str]:
@@ -155,6 +179,7 @@ class FaultOnBytes:
         self._start = wire_bytes(lab, HOST)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._slow = slow_link(lab, HOST)
 
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
@@ -165,14 +190,19 @@ class FaultOnBytes:
                 return
 
     def start(self) -> FaultOnBytes:
-        """Start watching HOST's veth."""
+        """Slow HOST's link to `LINK_RATE` and start watching its veth."""
+        self._slow.__enter__()
         self._thread.start()
         return self
 
     def finish(self) -> None:
-        """Stop watching; repair the fault if it was injected; wait until HOST answers."""
+        """Stop watching; repair the fault if it was injected; wait until HOST answers.
+
+        HOST's link is back to full speed: the re-run is not slowed.
+        """
         self._stop.set()
         self._thread.join()
+        self._slow.__exit__(None, None, None)
         if self.outage is not None:
             repair(self.lab, self.fault, self.outage)
         self.lab.restored(HOST)

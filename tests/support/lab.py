@@ -87,6 +87,15 @@ class Lab:
     def _state(self) -> dict:
         return json.loads((self.dir / "lab.json").read_text())
 
+    def dockerd_pid(self, name: str) -> int | None:
+        """The PID of `name`'s dockerd, or None when it is not running."""
+        host = next(h for h in self._state()["hosts"] if h["name"] == name)
+        try:
+            pid = int(Path(host["dockerd_pidfile"]).read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if Path(f"/proc/{pid}").exists() else None
+
     @property
     def registry_address(self) -> str:
         """ADDR:PORT of the lab registry (plain HTTP; every lab engine trusts it)."""

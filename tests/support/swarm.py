@@ -10,7 +10,10 @@ socket (`docker swarm leave --force` there), never through Corral.
 from __future__ import annotations
 
 import contextlib
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -20,10 +23,17 @@ from tests.support.lab_cli import engine
 
 #: The port managers listen on.
 MANAGER_PORT = 2377
+#: Swarm's gossip port (memberlist) on every node.
+GOSSIP_PORT = 7946
+#: Seconds an engine that left its swarm gets to close its gossip agent.
+GOSSIP_CLOSE_SECONDS = 10.0
 
 
 def leave_swarms(lab: Lab) -> None:
-    """Take every lab host out of any swarm (`docker swarm leave --force` on each)."""
+    """Take every lab host out of any swarm (`docker swarm leave --force` on each).
+
+    Then make sure each engine closed its gossip agent (see `gossip_closed`).
+    """
     for host in lab.hosts:
         client = engine(host.socket)
         try:
@@ -35,6 +45,50 @@ def leave_swarms(lab: Lab) -> None:
             pass  # not in a swarm after all, or leaving already
         finally:
             client.close()
+    for host in lab.hosts:
+        gossip_closed(lab, host.name)
+
+
+def gossip_listening(lab: Lab, name: str) -> bool:
+    """Whether something listens on TCP `GOSSIP_PORT` in `name`'s network namespace.
+
+    Read from the lab dockerd's own /proc entry: its `net/tcp*` tables are its
+    namespace's.
+    """
+    pid = lab.dockerd_pid(name)
+    if pid is None:
+        return False
+    for table in ("tcp", "tcp6"):
+        try:
+            rows = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            local, state = row.split()[1], row.split()[3]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == GOSSIP_PORT:
+                return True
+    return False
+
+
+def gossip_closed(lab: Lab, name: str) -> None:
+    """Wait until `name`, out of any swarm, no longer gossips; restart its engine if
+    it keeps doing so.
+
+    Docker 20.10 can keep a left swarm's gossip agent (memberlist on port 7946, with
+    the old swarm's keys) after a forced leave that raced a leader election. The
+    next swarm's agent then cannot bind the port ("error in agentInit … address
+    already in use"), the host never learns the overlay's other endpoints, and a
+    cross-host connect times out (CI: `nc: timed out` in the overlay test).
+    """
+    deadline = time.monotonic() + GOSSIP_CLOSE_SECONDS
+    while gossip_listening(lab, name):
+        if time.monotonic() > deadline:
+            print(f"\n{name}: its engine still gossips {GOSSIP_CLOSE_SECONDS:g} s after leaving"
+                  " its swarm; restarting dockerd", file=sys.stderr)
+            lab.fault(name, "dockerd-restart")
+            lab.restored(name, after="the engine restart")
+            return
+        time.sleep(0.2)
 
 
 @contextlib.contextmanager
