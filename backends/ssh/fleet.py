@@ -151,12 +151,17 @@ class Fleet:
         """Manage a host that joined the inventory while running.
 
         Run on the backend loop. If `keep_online` was called, the new host is
-        kept online too; otherwise connect it yourself.
+        kept online too; otherwise connect it yourself. A host already managed
+        exactly as `spec` describes it is not an error: the console's reload of
+        the inventory file may have picked up the new entry first.
 
         Raises:
-            InventoryError: The fleet already has a host of that name.
+            InventoryError: The fleet already has another host of that name.
         """
-        if spec.name in self.sessions:
+        existing = self.sessions.get(spec.name)
+        if existing is not None and existing.spec == spec:
+            return existing
+        if existing is not None:
             raise InventoryError(f"host {spec.name!r} is already managed")
         session = HostSession(
             spec, self.settings, on_status=self._on_status, backoff=self._backoff,

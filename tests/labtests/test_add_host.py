@@ -218,7 +218,12 @@ async def test_console_form_tries_accepts_and_saves(lab: Lab, files: Files) -> N
         assert not form.query_one("#save").disabled
 
         await pilot.click("#save")
-        await until(pilot, lambda: app.screen is not form, "the form to close")
+        try:
+            await until(pilot, lambda: app.screen is not form, "the form to close")
+        except AssertionError as exc:  # say what the form says
+            raise AssertionError(f"{exc}; the form: {form.query_one('#result').render()}, save"
+                                 f" {'disabled' if form.query_one('#save').disabled else 'enabled'}"
+                                 ) from None
         added = load_inventory(files.inventory).get("lab3")
         assert added.labels == {"zone": "a", "role": "edge"}
         assert host.address in files.known_hosts.read_text()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Static
 
+from corral.backends.errors import InventoryError
 from corral.backends.inventory.load import HostSpec, Inventory, SshTarget
 from corral.backends.ssh.connect import SshSettings
 from corral.backends.ssh.loop import BackendLoop
@@ -91,6 +93,12 @@ def test_fleet_add_host_keeps_the_new_host_online() -> None:
         session = loop.run(fleet.add_host(spec))
         assert fleet.session("late") is session
         assert fleet.inventory.names() == ["late"]
+        # The console's inventory reload got there first: the same host is no error.
+        assert loop.run(fleet.add_host(spec)) is session
+        assert fleet.inventory.names() == ["late"]
+        other = HostSpec("late", SshTarget("127.0.0.2", "root", 9))
+        with pytest.raises(InventoryError, match="already managed"):
+            loop.run(fleet.add_host(other))
         wait_until(lambda: any(s.state is HostState.OFFLINE and s.error for s in statuses),
                    "the new host's first failure", timeout=5)
         assert any("refused" in (s.error or "") for s in statuses)
