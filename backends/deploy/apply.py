@@ -41,6 +41,7 @@ from corral.backends.deploy.prepare import Prepared, Progress, ProgressCallback
 from corral.backends.errors import DeployError
 from corral.backends.plan.model import REMOVE, REPLACE
 from corral.backends.ssh.fleet import Fleet
+from corral.catalog.spec import Stack
 
 
 @dataclass
@@ -135,13 +136,8 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
         move_to_overlay(fleet, prepared, {n for item in work.values() for n in item.networks},
                         report)
     hosts = sorted({*work, *prepared.missing_records})
-    leaving = frozenset(s.name for s in prepared.plan.changes if s.action in (REMOVE, REPLACE))
-    if leaving:  # drain: the load balancers stop choosing containers about to go
-        drained = loadbalancer.refresh(fleet, prepared.stack, prepared.state.online, leaving)
-        for host, name in drained.undrained:
-            report(Progress(host, name, "config", "done",
-                            f"old connections still open after {loadbalancer.DRAIN_SECONDS:g} s"
-                            " of draining; going on"))
+    drain_balancers(fleet, prepared.stack, prepared.state.online, frozenset(
+        s.name for s in prepared.plan.changes if s.action in (REMOVE, REPLACE)), report)
     results = fleet.query(
         lambda session: converge_host(session, fleet, prepared, work.get(session.name), report,
                                       health_timeout_ms),
@@ -154,12 +150,8 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
             outcome.errors[result.host] = result.error.message  # type: ignore[union-attr]
     # Load balancers follow their targets: every apply of the stack (deploy,
     # scale, reconcile) regenerates their configuration where it changed.
-    balancers = loadbalancer.refresh(fleet, prepared.stack, prepared.state.online)
-    for host, name in balancers.reloaded:
-        report(Progress(host, name, "config", "done", "load balancer configuration reloaded"))
-    for host, why in balancers.unreachable.items():
-        report(Progress(host, "load balancer", "config", "failed", why))
-    for host, problem in balancers.errors.items():
+    for host, problem in follow_balancers(fleet, prepared.stack, prepared.state.online,
+                                          report).items():
         outcome.errors.setdefault(host, problem)
     if not outcome.errors:
         # A failure here leaves an old generation behind; the next apply removes it.
@@ -168,3 +160,31 @@ def _apply(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | Non
         prune(fleet, prepared, sorted(set(hosts) | {h for h, _ in prepared.stale_records}
                                       | {s.host for s in prepared.plan.final()}))
     return outcome
+
+
+def drain_balancers(fleet: Fleet, stack: Stack, hosts: list[str], leaving: frozenset[str],
+                    report: ProgressCallback) -> None:
+    """Before the `leaving` containers go, the stack's load balancers stop choosing them.
+
+    Each LB reloads without them and its old workers finish the requests they
+    hold (`loadbalancer.refresh`); one still busy after `DRAIN_SECONDS` is
+    reported and the apply goes on.
+    """
+    if not leaving:
+        return
+    drained = loadbalancer.refresh(fleet, stack, hosts, leaving)
+    for host, name in drained.undrained:
+        report(Progress(host, name, "config", "done",
+                        f"old connections still open after {loadbalancer.DRAIN_SECONDS:g} s"
+                        " of draining; going on"))
+
+
+def follow_balancers(fleet: Fleet, stack: Stack, hosts: list[str],
+                     report: ProgressCallback) -> dict[str, str]:
+    """Regenerate the stack's load balancer configurations; host -> error."""
+    balancers = loadbalancer.refresh(fleet, stack, hosts)
+    for host, name in balancers.reloaded:
+        report(Progress(host, name, "config", "done", "load balancer configuration reloaded"))
+    for host, why in balancers.unreachable.items():
+        report(Progress(host, "load balancer", "config", "failed", why))
+    return balancers.errors

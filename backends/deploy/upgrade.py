@@ -26,8 +26,14 @@ import time
 
 from corral.backends import guard
 from corral.backends import labels as L
-from corral.backends.deploy import lease, loadbalancer
-from corral.backends.deploy.apply import ApplyResult, check_current, converge
+from corral.backends.deploy import lease
+from corral.backends.deploy.apply import (
+    ApplyResult,
+    check_current,
+    converge,
+    drain_balancers,
+    follow_balancers,
+)
 from corral.backends.deploy.gather import FleetState, gather
 from corral.backends.deploy.host import (
     HostWork,
@@ -51,7 +57,6 @@ from corral.backends.plan.board import published_ports, service_order
 from corral.backends.plan.model import CREATE, REMOVE, REPLACE, START, Step
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.session import HostSession
-from corral.catalog.spec import Stack
 
 
 def upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | None = None,
@@ -119,22 +124,17 @@ def _upgrade(fleet: Fleet, prepared: Prepared, on_progress: ProgressCallback | N
         for number, chunk in enumerate(batches):
             if number and batches[number - 1][0].action == REPLACE and strategy:
                 time.sleep(strategy.interval / 1000)
+            # A rolling upgrade behind a load balancer: each batch's old containers
+            # leave it before they stop, and its new ones join it once healthy.
+            leaving = frozenset(s.name for s in chunk if s.action in (REMOVE, REPLACE))
+            drain_balancers(fleet, prepared.stack, prepared.state.online, leaving, report)
             _run_batch(fleet, prepared, work, chunk, report, health_timeout_ms, outcome)
             if outcome.errors:
                 return outcome
-    _follow_balancers(fleet, prepared.stack, prepared.state.online, report)
+            if leaving:
+                follow_balancers(fleet, prepared.stack, prepared.state.online, report)
+    follow_balancers(fleet, prepared.stack, prepared.state.online, report)
     return outcome
-
-
-def _follow_balancers(fleet: Fleet, stack: Stack, hosts: list[str],
-                      report: ProgressCallback) -> dict[str, str]:
-    """Regenerate the stack's load balancer configurations; host -> error."""
-    balancers = loadbalancer.refresh(fleet, stack, hosts)
-    for host, name in balancers.reloaded:
-        report(Progress(host, name, "config", "done", "load balancer configuration reloaded"))
-    for host, why in balancers.unreachable.items():
-        report(Progress(host, "load balancer", "config", "failed", why))
-    return balancers.errors
 
 
 def _collect(outcome: ApplyResult, results) -> None:
@@ -263,7 +263,7 @@ def _confirm(fleet: Fleet, state: FleetState, stack: str,
     # Once the replaced containers are gone, the load balancers stop listing them.
     return _on_every_host(fleet, state, "stack.confirm", stack, run,
                           {"generation": definition.generation},
-                          after=lambda: _follow_balancers(fleet, definition.stack,
+                          after=lambda: follow_balancers(fleet, definition.stack,
                                                           state.online, report))
 
 
@@ -288,10 +288,13 @@ def _rollback(fleet: Fleet, state: FleetState, stack: str,
     definition = pending(state, stack)
     generation = str(definition.generation)
 
+    def upgraded(container) -> bool:
+        return not container.previous and container.labels.get(L.GENERATION) == generation
+
     def run(session: HostSession) -> None:
         mine = [c for host, c in state.containers(stack) if host == session.name]
         for container in mine:
-            if not container.previous and container.labels.get(L.GENERATION) == generation:
+            if upgraded(container):
                 remove_container(session, container.id)
                 report(Progress(session.name, container.name, REMOVE, "done"))
         for container in mine:
@@ -305,12 +308,15 @@ def _rollback(fleet: Fleet, state: FleetState, stack: str,
                     and record.generation == definition.generation:
                 remove_volume(session, record.volume)
 
+    # The upgrade's containers leave the load balancers before they go.
+    drain_balancers(fleet, definition.stack, state.online, frozenset(
+        c.name for _, c in state.containers(stack) if upgraded(c)), report)
     # The restored containers come back on new addresses, under the old definition.
     restored = next((r.definition for r in state.records if r.stack == stack
                      and r.generation == definition.upgrade_from and r.definition), definition)
     return _on_every_host(fleet, state, "stack.rollback", stack, run,
                           {"generation": definition.generation, "to": definition.upgrade_from},
-                          after=lambda: _follow_balancers(fleet, restored.stack, state.online,
+                          after=lambda: follow_balancers(fleet, restored.stack, state.online,
                                                           report))
 
 

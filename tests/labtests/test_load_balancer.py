@@ -157,6 +157,18 @@ class Prober:
         self._thread.join(timeout=10)
 
 
+def first_answer(url: str, seconds: float = 20) -> str:
+    """The LB's first answer, once HAProxy's first checks found a server up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return Prober(url).ask()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def seen_within(prober: Prober, wanted: set[str], seconds: float = 30) -> set[str]:
     """The hostnames answering (from `prober`'s answers) once all `wanted` show, or time out."""
     deadline = time.monotonic() + seconds
@@ -182,15 +194,7 @@ def test_lb_answers_and_follows_the_backend_scale(lab: Lab, haproxy_on_lab: None
         url = f"http://{lab.host(lb_host).address}:{PORT}/"
         webs = containers(lab, "web")
         assert len(webs) == 1
-        deadline = time.monotonic() + 20
-        while True:  # HAProxy's first check of the server
-            try:
-                answer = Prober(url).ask()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        answer = first_answer(url)
         assert answer in webs, (answer, webs)
         # The https rule terminates TLS with site.pem (self-signed: not verified here).
         insecure = ssl.create_default_context()
@@ -224,6 +228,39 @@ def test_lb_answers_and_follows_the_backend_scale(lab: Lab, haproxy_on_lab: None
             tail = len(prober.answers)
             time.sleep(2)
         assert set(prober.answers[tail:]) == set(webs), (prober.answers[-5:], prober.failures)
+        assert not prober.failures, prober.failures
+        assert len(prober.answers) > 20
+    finally:
+        corral(lab, "rm", STACK, "--yes")
+
+
+def test_a_rolling_upgrade_behind_the_lb_drops_no_request(lab: Lab, haproxy_on_lab: None,
+                                                         stack_dir: Path) -> None:
+    (stack_dir / "rancher-compose.yml").write_text(RANCHER.replace(
+        "    scale: 1\n    health_check:\n      port: 80",
+        "    scale: 2\n    upgrade_strategy:\n      batch_size: 1\n"
+        "    health_check:\n      port: 80", 1))
+    try:
+        deployed = corral(lab, "deploy", str(stack_dir), "--stack", STACK, "--yes")
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        old = set(containers(lab, "web"))
+        assert len(old) == 2
+        ((lb_host, _),) = containers(lab, "lb").values()
+        url = f"http://{lab.host(lb_host).address}:{PORT}/"
+        first_answer(url)
+        with Prober(url) as prober:
+            assert seen_within(prober, old) >= old, (prober.answers[-10:], prober.failures)
+            # Something that replaces every web container: one at a time, each
+            # leaving the LB before it stops, the new one joining once healthy.
+            (stack_dir / "docker-compose.yml").write_text(COMPOSE.replace(
+                "    ports:\n      - \"0.0.0.0::80\"",
+                "    environment:\n      RELEASE: '2'\n    ports:\n      - \"0.0.0.0::80\"", 1))
+            upgraded = corral(lab, "upgrade", str(stack_dir), "--stack", STACK, "--yes")
+            assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+            assert "of draining" not in upgraded.stderr, upgraded.stderr
+            new = set(containers(lab, "web"))
+            assert len(new) == 2 and not new & old, (old, new)
+            assert seen_within(prober, new) >= new, (prober.answers[-10:], prober.failures)
         assert not prober.failures, prober.failures
         assert len(prober.answers) > 20
     finally:
