@@ -264,7 +264,7 @@ def _confirm(fleet: Fleet, state: FleetState, stack: str,
     return _on_every_host(fleet, state, "stack.confirm", stack, run,
                           {"generation": definition.generation},
                           after=lambda: follow_balancers(fleet, definition.stack,
-                                                          state.online, report))
+                                                         state.online, report))
 
 
 def rollback(fleet: Fleet, state: FleetState, stack: str,
@@ -309,13 +309,14 @@ def _rollback(fleet: Fleet, state: FleetState, stack: str,
                 remove_volume(session, record.volume)
 
     # The upgrade's containers leave the load balancers before they go.
-    drain_balancers(fleet, definition.stack, state.online, frozenset(
-        c.name for _, c in state.containers(stack) if upgraded(c)), report)
+    leaving = frozenset(c.name for _, c in state.containers(stack) if upgraded(c))
     # The restored containers come back on new addresses, under the old definition.
     restored = next((r.definition for r in state.records if r.stack == stack
                      and r.generation == definition.upgrade_from and r.definition), definition)
     return _on_every_host(fleet, state, "stack.rollback", stack, run,
                           {"generation": definition.generation, "to": definition.upgrade_from},
+                          before=lambda: drain_balancers(fleet, definition.stack, state.online,
+                                                         leaving, report),
                           after=lambda: follow_balancers(fleet, restored.stack, state.online,
                                                           report))
 
@@ -330,13 +331,16 @@ def _leased(fleet: Fleet, state: FleetState, stack: str, operation: str, body,
 
 
 def _on_every_host(fleet: Fleet, state: FleetState, verb: str, stack: str, run,
-                   args: dict[str, object], after=None) -> dict[str, str]:
+                   args: dict[str, object], after=None, before=None) -> dict[str, str]:
     """`run` on every online host through the gate; host -> error for those that failed.
 
-    `after()`, if given, runs next inside the same gate (host -> error too).
+    `before()` and `after()`, if given, run first and next inside the same gate
+    (`after` returns host -> error too).
     """
     with guard.mutating(verb, hosts=tuple(state.online), stack=stack, args=args,
                         readonly=fleet.readonly) as change:
+        if before is not None:
+            before()
         errors = _errors(fleet.query(run, hosts=state.online))
         if after is not None:
             errors = {**after(), **errors}
