@@ -19,7 +19,10 @@ from corral.backends.ssh import pump as pump_module
 from tests.support.images import remove_image
 from tests.support.lab import Lab
 from tests.support.lab_cli import engine, running_fleet
+from tests.support.pumps import pumps
 from tests.support.waits import wait_until
+
+__all__ = ["pumps"]  # the fixture, imported for pytest
 
 pytestmark = pytest.mark.lab
 
@@ -53,20 +56,6 @@ def image(lab: Lab):
     yield tag
     for host in ("lab1", "lab2", "lab3"):
         remove_image(engine(lab.host(host).socket), tag)
-
-
-@pytest.fixture()
-def pumps(monkeypatch):
-    """Every `Pump` started, in order."""
-    started: list[pump_module.Pump] = []
-    original = pump_module.Pump.start
-
-    def start(self):
-        started.append(self)
-        return original(self)
-
-    monkeypatch.setattr(pump_module.Pump, "start", start)
-    return started
 
 
 def test_a_push_streams_both_links_through_openssh_and_reaps_the_children(

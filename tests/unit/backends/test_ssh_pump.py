@@ -12,6 +12,9 @@ import pytest
 from corral.backends.inventory.load import HostSpec, SshTarget
 from corral.backends.ssh import pump as P
 from corral.backends.ssh.connect import SshSettings
+from tests.support.pumps import pumps
+
+__all__ = ["pumps"]  # the fixture, imported for pytest
 
 
 @pytest.fixture()
@@ -97,20 +100,6 @@ class FakeClient:
         timeout = 60
 
 
-@pytest.fixture()
-def started(monkeypatch) -> list:
-    """The pumps `bulk_client` starts, kept to read their `problem` after."""
-    pumps: list = []
-    original = P.Pump.start
-
-    def start(self):
-        pumps.append(self)
-        return original(self)
-
-    monkeypatch.setattr(P.Pump, "start", start)
-    return pumps
-
-
 def fake_ssh(directory: Path, script: str) -> None:
     path = directory / "ssh"
     path.write_text(f"#!/bin/sh\n{script}\n")
@@ -123,7 +112,7 @@ def fake_ssh(directory: Path, script: str) -> None:
     ("exec sleep 60", "OpenSSH did not forward in time"),
 ], ids=["refused", "hangs"])
 def test_a_child_that_does_not_forward_is_reaped_and_the_session_is_used(
-        tmp_path: Path, known: Path, monkeypatch, started: list, script: str,
+        tmp_path: Path, known: Path, monkeypatch, pumps: list, script: str,
         problem: str) -> None:
     fake_ssh(tmp_path, script)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
@@ -131,7 +120,7 @@ def test_a_child_that_does_not_forward_is_reaped_and_the_session_is_used(
     session = Session(known, timeout=0.5)
     with P.bulk_client(session) as (client, pump):
         assert client is session.fallback and pump is None
-    [tried] = started
+    [tried] = pumps
     assert tried.problem == problem
     assert tried.process is None and tried._directory is None  # reaped, directory removed
 
@@ -164,7 +153,7 @@ while True:
 
 
 def test_a_child_between_bind_and_listen_is_asked_again(tmp_path: Path, known: Path,
-                                                         monkeypatch, started: list) -> None:
+                                                         monkeypatch, pumps: list) -> None:
     # CI saw a push fall back to the session: "Connection refused" from a child
     # whose socket was bound and not yet listening.
     (tmp_path / "late.py").write_text(LATE_LISTENER)
@@ -172,7 +161,7 @@ def test_a_child_between_bind_and_listen_is_asked_again(tmp_path: Path, known: P
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     session = Session(known, timeout=1.0)
     with P.bulk_client(session) as (client, pump):
-        assert pump is not None, started[0].problem
+        assert pump is not None, pumps[0].problem
         assert client is not session.fallback
         assert client.api.ping()
     assert pump.process is None  # reaped
