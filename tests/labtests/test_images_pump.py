@@ -33,7 +33,11 @@ def ssh_children() -> list[int]:
     """Pids of this process's `ssh` children still there (zombies included)."""
     found = []
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        for pid in (task / "children").read_text().split():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # a thread that ended since the listing: it has no children
+            continue
+        for pid in children:
             try:
                 if Path(f"/proc/{pid}/comm").read_text().strip() == "ssh":
                     found.append(int(pid))
