@@ -88,13 +88,10 @@ class Lab:
         return json.loads((self.dir / "lab.json").read_text())
 
     def dockerd_pid(self, name: str) -> int | None:
-        """The PID of `name`'s dockerd, or None when it is not running."""
-        host = next(h for h in self._state()["hosts"] if h["name"] == name)
-        try:
-            pid = int(Path(host["dockerd_pidfile"]).read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if Path(f"/proc/{pid}").exists() else None
+        """The PID of `name`'s dockerd, or None when it is not running (the lab kit's)."""
+        kit = load_labkit()
+        lab = kit.load_lab(str(self.dir))
+        return None if lab is None else kit.dockerd_pid(lab.host(name))
 
     @property
     def registry_address(self) -> str:

@@ -64,7 +64,7 @@ def gossip_listening(lab: Lab, name: str) -> bool:
         except OSError:
             continue
         for row in rows:
-            local, state = row.split()[1], row.split()[3]
+            _, local, _, state = row.split()[:4]
             if state == "0A" and int(local.rsplit(":", 1)[1], 16) == GOSSIP_PORT:
                 return True
     return False
