@@ -675,7 +675,7 @@ async def test_measured_table_measures_cells_as_data_table_does() -> None:
         from textual.widgets._data_table import default_cell_formatter
     console = Console(width=200)
     cells = ["plain", "[b]bold[/b] and [red]markup[/]", "表情 wide", 3.14159, 42, None,
-             Text("rich text")]
+             Text("rich text"), Text(""), Text("表情 wide"), Text("two\nlines, longer")]
     for cell in cells:
         with relied_on(formatter):
             expected = measure(console, default_cell_formatter(cell, wrap=False, height=1), 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from typing import Any, ClassVar
@@ -13,7 +14,7 @@ from textual.message import Message
 from corral.backends.engine import STATUS_HEALTH, ContainerRow, status_health
 from corral.backends.labels import PREVIOUS_SUFFIX
 from corral.tui.console.actions_ui import action_bindings
-from corral.tui.console.views.base import Column, ResourceView, safe_cell
+from corral.tui.console.views.base import Column, ResourceView
 from corral.tui.present.formatting import duration, human_size
 
 _EXIT = re.compile(r"^Exited \((\d+)\)")
@@ -69,6 +70,8 @@ _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
 _HUMAN = re.compile(r"(less than a|about an?|an?|\d+) (second|minute|hour|day|week|month|year)s?")
 
 
+# Statuses repeat across rows ("Up 20 minutes"), and each redraw reads every row's.
+@functools.lru_cache(maxsize=4096)
 def _human_seconds(text: str) -> float:
     """Seconds in the engine's humanized "3 minutes", "About an hour"."""
     match = _HUMAN.search(STATUS_HEALTH.sub("", text).strip().lower())
@@ -236,6 +239,10 @@ class ContainersView(CheckedHealth, ResourceView):
         return (record.host in self.stale, self.stats.get(key),
                 self.checked_health.get(f"{record.host}/{record.name}"), since_of(record))
 
+    def shown_inputs(self) -> Any:
+        # The console sets these before handing over the records.
+        return (tuple(sorted(self.stale.items())), frozenset(self.oom_killed))
+
     def sort_value(self, record: ContainerRow, column: int, cells: tuple[Any, ...]) -> Any:
         # Figures sort as numbers (unknown ones first), not as text.
         key = self.COLUMNS[column].key
@@ -252,25 +259,17 @@ class ContainersView(CheckedHealth, ResourceView):
     def set_usage(self, usage: dict[str, tuple[float | None, int | None]]) -> None:
         """Show fresh CPU and memory figures (keys are `host/id`).
 
-        Only cells whose text changed are updated: any update makes the table
-        draw every visible row again, and idle containers' figures rarely move.
+        Only the rows of the figures read are computed again, and only their
+        changed cells updated: idle containers' figures rarely move.
         """
         # Figures not read this time (a quiet container's) stay as they were.
         self.stats = {key: figures for key, figures in {**self.stats, **usage}.items()
                       if key in self.records}
-        columns = self._column_keys
-        for key, figures in usage.items():
-            shown = self._shown_cells.get(key)
-            if key not in self.rows or shown is None:
-                continue
-            cells = dict(zip(columns, shown, strict=True))
-            fresh = dict(zip(("cpu", "mem"), map(safe_cell, _usage_cells(figures)),
-                             strict=True))
-            changed = {column: cell for column, cell in fresh.items() if cells[column] != cell}
-            for column, cell in changed.items():
-                self.update_cell(key, column, cell)
-            if changed:
-                self._shown_cells[key] = tuple({**cells, **changed}[column] for column in columns)
+        for key in usage:
+            record = self.records.get(key)
+            if record is not None and key in self._shown_cells:
+                self._update_row(key, self._cells_of(key, record))
+        self.fit_narrowed()
 
     def keep(self, record: ContainerRow) -> bool:
         return not self.problems_only or is_problem(record, self.oom_killed,

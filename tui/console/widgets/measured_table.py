@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.protocol import is_renderable
 from rich.text import Text
@@ -24,6 +25,11 @@ def cell_width(console: Any, cell: object) -> int:
     """Cells a one-line table cell takes, measured as DataTable renders it."""
     # Mirrors Textual's private default_cell_formatter and its use of
     # textual.render.measure: pinned by tests/unit/test_dependency_internals.py
+    if isinstance(cell, Text):
+        # What measuring a Text comes to (its widest line), without asking the
+        # console for its options: that reads the terminal's size, a system
+        # call, and a redraw measures thousands of cells.
+        return max((cell_len(line) for line in cell.plain.splitlines()), default=0)
     renderable: RenderableType
     if isinstance(cell, str):
         renderable = Text.from_markup(cell, end="")
@@ -68,7 +74,7 @@ class MeasuredTable(DataTable):
         return row_key
 
     def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
-                    update_width: bool = False) -> None:
+                    update_width: bool = False, repaint: bool = True) -> None:
         # DataTable's own width update measures the whole column again for each
         # updated cell narrower than its column (a CPU figure going from 12.5% to
         # 3.1%): on an idle console, most of its CPU. Widths are kept here instead:
@@ -78,7 +84,7 @@ class MeasuredTable(DataTable):
         row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
         column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
         previous = self._data.get(row_key, {}).get(column_key)
-        self._set_cell(row_key, column_key, value)
+        self._set_cell(row_key, column_key, value, repaint)
         if not update_width:
             return
         column = self.columns.get(column_key)
@@ -89,8 +95,8 @@ class MeasuredTable(DataTable):
         elif column is not None and column.content_width != before:
             self._widths_changed()
 
-    def _set_cell(self, row: RowKey, column: ColumnKey, value: Any) -> None:
-        """Change one cell and repaint only its row.
+    def _set_cell(self, row: RowKey, column: ColumnKey, value: Any, repaint: bool = True) -> None:
+        """Change one cell and repaint only its row (or nothing: the caller repaints).
 
         DataTable's `update_cell` refreshes the whole widget, so one changed
         CPU figure rendered every visible row again: on an idle console, most
@@ -102,7 +108,8 @@ class MeasuredTable(DataTable):
             raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={column!r}.")
         self._data[row][column] = value
         self._update_count += 1
-        self._refresh_line(self._row_locations.get(row))
+        if repaint:
+            self._refresh_line(self._row_locations.get(row))
 
     def _refresh_line(self, index: int) -> None:
         """Repaint the row at `index` if it is on screen.
