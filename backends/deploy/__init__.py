@@ -9,7 +9,7 @@ from corral.backends.deploy.carry import seed as upgrade_seed
 from corral.backends.deploy.diag import Diagnostics, HostDiag, Scrubber
 from corral.backends.deploy.diag import collect as collect_diagnostics
 from corral.backends.deploy.diff import FieldChange
-from corral.backends.deploy.gather import gather
+from corral.backends.deploy.gather import gather, record_volumes
 from corral.backends.deploy.health_track import HealthTracker
 from corral.backends.deploy.host import HostWork, preflight
 from corral.backends.deploy.image_plan import PULL_MODES, ImageRow, human_bytes, plan_images
@@ -49,6 +49,7 @@ __all__ = [
     "Diagnostics",
     "find",
     "gather",
+    "record_volumes",
     "HealthTracker",
     "hold_lease",
     "HostDiag",

@@ -66,6 +66,10 @@ class FleetState:
                   if L.STACK in c.labels}
         return sorted(names)
 
+    def record_volumes(self) -> frozenset[tuple[str, str]]:
+        """(host, volume) of every record read: see `record_volumes`."""
+        return frozenset((record.host, record.volume) for record in self.records)
+
     def containers(self, stack: str) -> list[tuple[str, HostContainer]]:
         """(host, container) of every container Corral made for `stack`, kept copies included."""
         return [(h.name, c) for h in self.hosts for c in h.containers
@@ -81,7 +85,7 @@ def read_host(session: HostSession) -> tuple[HostInfo, list[Record]]:
     info = session.call(lambda client: client.api.info())
     session.engine_id = engine_id(info)
     raw = session.call(lambda client: client.api.containers(all=True))
-    volumes = session.call(lambda client: client.api.volumes(filters={"label": L.RECORD}))
+    volumes = _record_list(session)
     containers = tuple(sorted((container_of(item) for item in raw), key=lambda c: c.name))
     member = member_of(session.name, info)
     engine_labels = dict(label.split("=", 1) for label in info.get("Labels") or [] if "=" in label)
@@ -121,6 +125,29 @@ def container_of(item: dict) -> HostContainer:
         ports=tuple(dict.fromkeys(ports)), id=item.get("Id", "")[:12],
         running=item.get("State") == "running", created=float(item.get("Created") or 0),
     )
+
+
+def _record_list(session: HostSession) -> dict:
+    return session.call(lambda client: client.api.volumes(filters={"label": L.RECORD}))
+
+
+def record_volumes(fleet: Fleet) -> frozenset[tuple[str, str]] | None:
+    """(host, volume) of every stack record on the online hosts, or None if one failed.
+
+    A record is never changed in place (a new generation is a new volume),
+    so these names change whenever a record comes or goes. Reading them is
+    one small call a host, where `gather` makes three (the container list
+    the largest): enough to tell whether a quiet health pass has anything
+    new to read.
+    """
+    online = [name for name, session in fleet.sessions.items() if session.online]
+    names = set()
+    for result in fleet.query(_record_list, hosts=online):
+        if not result.ok:
+            return None
+        names |= {(result.host, volume["Name"])
+                  for volume in (result.value or {}).get("Volumes") or []}
+    return frozenset(names)
 
 
 def gather(fleet: Fleet, hosts: list[str] | None = None, *, acting: bool = True) -> FleetState:

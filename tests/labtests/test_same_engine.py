@@ -68,9 +68,9 @@ def counted_passes(watch: HealthWatch) -> list[int]:
     ended = [0]
     run = watch.data.health_pass
 
-    def counted():
+    def counted(changed: bool = True):
         try:
-            return run()
+            return run(changed)
         finally:
             ended[0] += 1
 

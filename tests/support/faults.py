@@ -352,9 +352,9 @@ async def console_run(lab: Lab, fault: str) -> ConsoleResult:
         watch = app.screen.query_one(HealthWatch)
         plain_pass = watch.data.health_pass
 
-        def counted_pass():
+        def counted_pass(changed: bool = True):
             began, offline = time.monotonic(), not session.online
-            report = plain_pass()
+            report = plain_pass(changed)
             passes.append((began, offline, report))
             return report
 

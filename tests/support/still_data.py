@@ -59,5 +59,5 @@ class StillData:
     def inspect(self, host: str, kind: str, ref: str) -> dict:
         return self.documents[ref]
 
-    def health_pass(self) -> ReconcileReport | None:
+    def health_pass(self, changed: bool = True) -> ReconcileReport | None:
         return None

@@ -125,13 +125,18 @@ class ConsoleData:
         """
         return inspect(self.fleet.session(host), kind, ref)
 
-    def health_pass(self) -> ReconcileReport | None:
+    def health_pass(self, changed: bool = True) -> ReconcileReport | None:
         """One health pass over the managed stacks (see `DeployFlow.health_pass`).
+
+        Args:
+            changed: Whether containers or hosts changed since the last pass
+                (if not, the pass reads every host only if a stack record came
+                or went).
 
         Returns:
             What the pass did, or None when it skipped its turn.
         """
-        return self.flow.health_pass()
+        return self.flow.health_pass(changed)
 
 
 def read_host_records(fleet: Fleet) -> dict[str, HostRecord]:

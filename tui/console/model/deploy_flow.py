@@ -80,6 +80,8 @@ class DeployFlow:
         #: restarts would leave a host silently unhealed long after the work
         #: ended, and `corral reconcile --watch` elsewhere never knew it anyway.
         self.paused: set[str] = set()
+        #: The record volumes and stack states the last full health pass read.
+        self._last_pass: tuple[frozenset[tuple[str, str]], dict[str, str]] | None = None
 
     @property
     def tracker(self) -> HealthTracker:
@@ -219,29 +221,47 @@ class DeployFlow:
                 errors.setdefault(host.name, "offline: remove the stack again once it is back")
         return errors
 
-    def health_pass(self) -> ReconcileReport | None:
+    def health_pass(self, changed: bool = True) -> ReconcileReport | None:
         """One health pass over the stacks with a record, as `reconcile --watch`
         but changing nothing while a host is offline (see `reconcile_now`).
+
+        Args:
+            changed: Whether containers or hosts changed since the last pass.
+                If not, the pass first reads only the stack records' names
+                (one small call a host) and, when they are those of the last
+                pass, reports what that pass found without reading more.
 
         Returns:
             What the pass did, or None when it skipped its turn because the
             console is changing a stack.
         """
-        from corral.backends.deploy import ReconcileReport, gather, reconcile, summarize
+        from corral.backends.deploy import (
+            ReconcileReport,
+            gather,
+            reconcile,
+            record_volumes,
+            summarize,
+        )
         if not self.lock.acquire(blocking=False):
             return None
         try:
+            seen = self._last_pass
+            if not changed and seen is not None and record_volumes(self.fleet) == seen[0]:
+                return ReconcileReport(states=dict(seen[1]))
+            self._last_pass = None
             state = gather(self.fleet)
             # The state the stacks view shows: the one `corral stacks` prints.
             states = {summary.name: summary.state for summary in summarize(state)}
             managed = [name for name in state.stacks() if state.definition(name) is not None]
             if not managed:
                 self.tracker.forget(set())
+                self._last_pass = state.record_volumes(), states
                 return ReconcileReport(states=states)
             report = reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
                                replace_lost=False, state=state,
                                paused=frozenset(self.paused))
             report.states = states
+            self._last_pass = state.record_volumes(), states
             return report
         finally:
             self.lock.release()

@@ -13,7 +13,9 @@ busy or failing) is not repeated every few seconds: the next one waits until
 the console reports a change (a container came, went or changed state, or a
 host's state changed, see `note_change`; an engine's healthcheck verdict alone
 is nothing the pass reads) or `QUIET_SECONDS` have passed. An idle console then reads
-nothing it already knows from the engines' event streams.
+nothing it already knows from the engines' event streams; that safety-net pass
+reads only the stack records' names, and all of every host only when one came
+or went.
 """
 
 from __future__ import annotations
@@ -116,17 +118,20 @@ class HealthWatch(Static):
     def start_pass(self) -> None:
         """Start a pass if one is due."""
         if self.due():
+            # Quiet and nothing changed: the safety net, which first asks only
+            # whether a stack record came or went.
+            changed = not self.quiet or self._changed
             self.running = True
             self._changed = False
             self._started_at = time.monotonic()
-            self.run_pass()
+            self.run_pass(changed)
 
     @work(thread=True, group="health")
-    def run_pass(self) -> None:
-        """One reconcile pass, off the UI thread."""
+    def run_pass(self, changed: bool = True) -> None:
+        """One reconcile pass, off the UI thread (see `ConsoleData.health_pass`)."""
         blocked = False
         try:
-            report, error = self.data.health_pass(), None
+            report, error = self.data.health_pass(changed=changed), None
         except SameEngine as exc:
             report, error, blocked = None, str(exc), True
         except BackendError as exc:

@@ -25,12 +25,15 @@ class Passes:
         #: What `pending_upgrade` says, as `corral stacks` would.
         self.state = state
         self.calls = 0
+        #: What each pass was told: whether anything changed since the last.
+        self.changed: list[bool] = []
         self.settled: list[tuple[str, bool]] = []
         self.lock = threading.Lock()
 
-    def health_pass(self) -> ReconcileReport | None:
+    def health_pass(self, changed: bool = True) -> ReconcileReport | None:
         with self.lock:
             self.calls += 1
+            self.changed.append(changed)
             item = self.reports.pop(0) if self.reports else ReconcileReport()
         if isinstance(item, Exception):
             raise item
@@ -243,3 +246,5 @@ async def test_a_pass_with_nothing_to_watch_waits_for_a_change() -> None:
         watch.quiet_interval = 0  # the safety net: a quiet pass is repeated after a while
         await tick()
         assert flow.calls == 5
+        # Only the safety net's pass is told that nothing changed.
+        assert flow.changed == [True, True, True, True, False]
