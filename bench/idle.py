@@ -19,8 +19,13 @@ The tmux server (the terminal, not Corral) is printed beside, not counted.
 Targets: 3 hosts × 30 containers ≤ 1% of a core over 60 s and ≤ 100 MB
 resident including every child process; 20 hosts × 100 containers ≤ 3%.
 
+With `--beside OTHER`, the console of `--corral` and OTHER's run at once on the
+same lab (both receive the same engine events, which move with the lab's load from
+one run to the next), and each one's share of a core is printed per window.
+
 Usage: bench/idle.py [--dir LAB_DIR] [--hosts 3] [--per-host 30] [--seconds 60]
                      [--modes pinned,shared] [--health-every K] [--keep] [--corral PATH]
+                     [--beside OTHER [--windows N]]
 """
 
 from __future__ import annotations
@@ -147,9 +152,14 @@ def tmux_server_pid(term: TmuxTerminal) -> int:
 # --- one run -------------------------------------------------------------------
 
 
-def measure(lab_dir: Path, hosts: list[dict], total: int, seconds: float,
-            cpus: set[int] | None, corral: str = CORRAL) -> dict:
-    """Start the console in tmux, wait for its first frame, settle, measure."""
+def start_console(lab_dir: Path, hosts: list[dict], total: int, cpus: set[int] | None,
+                  corral: str) -> tuple[TmuxTerminal, int, float, float]:
+    """Open `corral` in tmux and wait until every container and its CPU figures show.
+
+    Returns:
+        The terminal, the console's pid, and the seconds to its first full frame and
+        to its figures.
+    """
     command = [corral, "--inventory", str(lab_dir / "inventory.yaml"),
                "--known-hosts", str(lab_dir / "known_hosts")]
     if cpus is not None:
@@ -165,20 +175,36 @@ def measure(lab_dir: Path, hosts: list[dict], total: int, seconds: float,
         term.wait_for(lambda screen: len(re.findall(r"\d\.\d%", screen)) >= min(30, total),
                       180, "CPU figures on screen", interval=0.5)
         figures = time.monotonic() - start
-        corral = child_of(term.pane_pid())
-        while command_of(corral) in ("env", "taskset", "sh", "bash"):
-            corral = child_of(corral)
+        pid = child_of(term.pane_pid())
+        while command_of(pid) in ("env", "taskset", "sh", "bash"):
+            pid = child_of(pid)
+    except BaseException:
+        term.close()
+        raise
+    return term, pid, first, figures
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of `pid` and every process under it."""
+    return sum(cpu_seconds(tree(pid)).values())
+
+
+def measure(lab_dir: Path, hosts: list[dict], total: int, seconds: float,
+            cpus: set[int] | None, corral: str = CORRAL) -> dict:
+    """Start the console in tmux, wait for its first frame, settle, measure."""
+    term, corral_pid, first, figures = start_console(lab_dir, hosts, total, cpus, corral)
+    try:
         time.sleep(SETTLE_SECONDS)
         server = tmux_server_pid(term)
-        pids = tree(corral)
+        pids = tree(corral_pid)
         before, server_before = cpu_seconds(pids), cpu_seconds([server])
         began = time.monotonic()
         peak = 0
         while time.monotonic() - began < seconds:
             time.sleep(min(5.0, seconds - (time.monotonic() - began)))
-            peak = max(peak, sum(rss_bytes(tree(corral)).values()))
+            peak = max(peak, sum(rss_bytes(tree(corral_pid)).values()))
         elapsed = time.monotonic() - began
-        pids = tree(corral)
+        pids = tree(corral_pid)
         after, server_after = cpu_seconds(pids), cpu_seconds([server])
         used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
         rss = rss_bytes(pids)
@@ -193,6 +219,31 @@ def measure(lab_dir: Path, hosts: list[dict], total: int, seconds: float,
         }
     finally:
         term.close()
+
+
+def side_by_side(lab_dir: Path, hosts: list[dict], total: int, seconds: float, windows: int,
+                 cpus: set[int] | None, builds: dict[str, str]) -> None:
+    """Every build's console at once on the same lab, so that all receive the same
+    engine events: each one's share of a core over `windows` windows, printed as they end.
+    """
+    terms: list[TmuxTerminal] = []
+    try:
+        pids = {}
+        for name, corral in builds.items():
+            term, pids[name], _, _ = start_console(lab_dir, hosts, total, cpus, corral)
+            terms.append(term)
+        time.sleep(SETTLE_SECONDS)
+        for window in range(1, windows + 1):
+            before = {name: tree_cpu(pid) for name, pid in pids.items()}
+            began = time.monotonic()
+            time.sleep(seconds)
+            elapsed = time.monotonic() - began
+            shares = (f"{name} {(tree_cpu(pid) - before[name]) / elapsed * 100:.2f}%"
+                      for name, pid in pids.items())
+            print(f"  window {window} ({elapsed:.0f} s): {', '.join(shares)}", flush=True)
+    finally:
+        for term in terms:
+            term.close()
 
 
 def report(label: str, result: dict, hosts: int, per_host: int) -> None:
@@ -221,6 +272,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the containers in place")
     parser.add_argument("--corral", default=CORRAL,
                         help="the `corral` to run (another checkout's, to compare builds)")
+    parser.add_argument("--beside", metavar="CORRAL",
+                        help="run this other `corral` at the same time as --corral, on the same"
+                             " lab, and print both one's CPU share per window of SECONDS")
+    parser.add_argument("--windows", type=int, default=3, help="windows for --beside")
     args = parser.parse_args()
     if not tmux_available():
         print("tmux is missing: this bench needs a real terminal", file=sys.stderr)
@@ -239,12 +294,18 @@ def main() -> int:
             if mode == "pinned" and split is not None:
                 lab_cpus(hosts, split)
                 print(f"pinned: console CPUs {sorted(split[0])}, lab CPUs {sorted(split[1])}")
-                result = measure(args.dir, hosts, total, args.seconds, split[0], args.corral)
+                cpus = split[0]
             else:
                 lab_cpus(hosts, None)
                 print(f"shared: console and lab on CPUs {sorted(os.sched_getaffinity(0))}")
-                result = measure(args.dir, hosts, total, args.seconds, None, args.corral)
-            report(mode, result, args.hosts, args.per_host)
+                cpus = None
+            if args.beside:
+                print(f"  side by side: --corral {args.corral} and --beside {args.beside}")
+                side_by_side(args.dir, hosts, total, args.seconds, args.windows, cpus,
+                             {"--corral": args.corral, "--beside": args.beside})
+                continue
+            report(mode, measure(args.dir, hosts, total, args.seconds, cpus, args.corral),
+                   args.hosts, args.per_host)
     finally:
         lab_cpus(hosts, None)
         if not args.keep:
