@@ -9,6 +9,7 @@ ends and every directory is gone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import shutil
@@ -158,6 +159,25 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def as_a_terminal_sends(sig: signal.Signals) -> Iterator[None]:
+    """`sig` at its default for the children started meanwhile.
+
+    A suite started from a background shell (`make test &`) has SIGINT ignored,
+    one under `nohup` SIGHUP too, and children inherit that: OpenSSH keeps an
+    inherited ignore (so does Corral's own process), where a terminal's Ctrl-C or
+    hang-up finds the default.
+    """
+    if signal.getsignal(sig) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(sig, signal.SIG_IGN)
+
+
 @pytest.mark.parametrize("child", ["python", "openssh"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_stream_relay_cleans_its_tunnel_on(sig: signal.Signals, child: str, lab: Lab,
@@ -169,7 +189,8 @@ def test_a_stream_relay_cleans_its_tunnel_on(sig: signal.Signals, child: str, la
     with running_fleet(lab.inventory, lab.known_hosts, stream_relay=True) as (_, fleet):
         session = fleet.session(lab.hosts[0].name)
         before = set(tunnels(runtime_dir))  # the fleet's own tunnels
-        streams = session.stream_client()
+        with as_a_terminal_sends(sig):
+            streams = session.stream_client()
         assert streams is not session.client and streams.ping()
         [relay_dir] = [runtime_dir / name for name in set(tunnels(runtime_dir)) - before]
         assert ("-pump-" in relay_dir.name) == (child == "openssh")
