@@ -40,8 +40,12 @@ async def serve(spec: HostSpec, settings: SshSettings, stdin_fd: int) -> int:
     # A terminal that closes (SIGHUP) or a `kill` of the process group
     # (SIGTERM, SIGINT) reaches the relay too: stop as on EOF, so the
     # tunnel's private directory goes with it (a signal during the connect
-    # is kept: the wait below then ends at once).
+    # is kept: the wait below then ends at once). A signal the parent was
+    # started with ignored (`nohup`, a background shell) stays ignored, as it
+    # does for Corral itself and for an OpenSSH child.
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            continue
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, _stop, stop)
     try:

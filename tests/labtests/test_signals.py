@@ -160,6 +160,16 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
+def ignoring(sig: signal.Signals) -> Iterator[None]:
+    """`sig` ignored for the children started meanwhile, as `nohup` ignores SIGHUP."""
+    before = signal.signal(sig, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(sig, before)
+
+
+@contextlib.contextmanager
 def as_a_terminal_sends(sig: signal.Signals) -> Iterator[None]:
     """`sig` at its default for the children started meanwhile.
 
@@ -204,3 +214,21 @@ def test_a_stream_relay_cleans_its_tunnel_on(sig: signal.Signals, child: str, la
             assert again is not streams and again.ping()
             assert session._relay._process.pid != pid
         assert not relay_dir.exists(), "the relay left its tunnel directory"
+
+
+@pytest.mark.parametrize("child", ["python", "openssh"])
+def test_a_stream_relay_keeps_a_hang_up_its_parent_ignored(child: str, lab: Lab,
+                                                           runtime_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # `nohup corral …`: the terminal's hang-up must not end the relays Corral outlives.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
+    monkeypatch.setenv("CORRAL_OPENSSH_PUMP", "1" if child == "openssh" else "0")
+    with running_fleet(lab.inventory, lab.known_hosts, stream_relay=True) as (_, fleet):
+        session = fleet.session(lab.hosts[0].name)
+        with ignoring(signal.SIGHUP):
+            streams = session.stream_client()
+        assert streams is not session.client and streams.ping()
+        pid = session._relay._process.pid
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(1)
+        assert _alive(pid) and streams.ping()
