@@ -7,7 +7,8 @@ main thread, so every `finally` and context manager on the way out runs
 (the fleet closes its sessions, each tunnel removes its directory). A second
 signal while those clean-ups run is ignored: interrupting them is what left
 the directories behind. The console handles the same signals inside its
-event loop (`FleetApp`), so Textual restores the terminal first.
+event loop (`FleetApp`), so Textual restores the terminal first. A signal the
+process was started ignoring (`nohup`) stays ignored (`tui/signals.py`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ import sys
 import threading
 from collections.abc import Iterator
 
-#: The signals that end Corral with its clean-ups.
-ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+from corral.tui.signals import ending_signals
 
 
 @contextlib.contextmanager
 def ending_on_signals() -> Iterator[None]:
     """While inside, SIGTERM and SIGHUP raise `SystemExit(128 + signal)` once.
 
-    Outside the main thread (where Python cannot set handlers) nothing changes.
+    Outside the main thread (where Python cannot set handlers) nothing changes,
+    nor for a signal the process was started ignoring (`ending_signals`).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -41,7 +42,7 @@ def ending_on_signals() -> Iterator[None]:
             print(f"corral: {signal.Signals(signum).name}: closing", file=sys.stderr)
         raise SystemExit(128 + signum)
 
-    saved = {sig: signal.signal(sig, handle) for sig in ENDING_SIGNALS}
+    saved = {sig: signal.signal(sig, handle) for sig in ending_signals()}
     try:
         yield
     finally:

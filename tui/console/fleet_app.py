@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import signal
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -30,6 +29,7 @@ from corral.tui.console.messages import HostStatusChanged
 from corral.tui.console.widgets.host_bar import HostBar
 from corral.tui.console.widgets.logs.view import LogPane
 from corral.tui.present.safe import visible, visible_lines
+from corral.tui.signals import ending_signals
 
 #: Seconds between the interpreter's thread switches while Corral's UI runs.
 SWITCH_INTERVAL = 0.0005
@@ -127,7 +127,7 @@ class FleetApp(InOrderKeys):
         # SIGTERM / SIGHUP end the app as quitting does: the terminal is
         # restored, then on_unmount closes the tunnels (and their directories).
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        for sig in ending_signals():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self._end_on_signal, sig)
 
