@@ -95,6 +95,34 @@ def test_logs_follow_cleans_its_tunnel_on(sig: signal.Signals, lab: Lab, talker:
     assert code == 128 + sig, (code, stderr)
 
 
+def test_logs_follow_under_nohup_outlives_a_hang_up(lab: Lab, talker: str, runtime_dir: Path,
+                                                    tmp_path: Path) -> None:
+    # `nohup corral logs -f … &`: started with SIGHUP ignored, a closed terminal must
+    # not end it (nor its relay); SIGTERM still ends it with its clean-ups.
+    with ignoring(signal.SIGHUP):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "corral.tui.cli.main", *lab.corral_args(), "logs", talker,
+             "-f", "--tail", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            env=corral_env(runtime_dir, tmp_path), start_new_session=True,
+        )
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        os.killpg(process.pid, signal.SIGHUP)  # the whole group, as a terminal sends it
+        time.sleep(1.5)
+        assert process.poll() is None, "a hang-up ended corral under nohup"
+        assert process.stdout.readline(), "no more log lines after the hang-up"
+        process.send_signal(signal.SIGTERM)
+        code = ended(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 128 + signal.SIGTERM
+    assert tunnels(runtime_dir) == [], "tunnel directories left behind"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_console_cleans_its_tunnels_on(sig: signal.Signals, lab: Lab, talker: str,
                                        runtime_dir: Path, tmp_path: Path) -> None:
