@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,15 +71,20 @@ def ended(process: subprocess.Popen, timeout: float = 20.0) -> int:
         raise AssertionError("corral did not end after the signal") from None
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_logs_follow_cleans_its_tunnel_on(sig: signal.Signals, lab: Lab, talker: str,
-                                          runtime_dir: Path, tmp_path: Path) -> None:
-    process = subprocess.Popen(
+def follow_logs(lab: Lab, talker: str, runtime_dir: Path, home: Path) -> subprocess.Popen:
+    """`corral logs -f` of the talker, in a session of its own, its output piped."""
+    return subprocess.Popen(
         [sys.executable, "-m", "corral.tui.cli.main", *lab.corral_args(), "logs", talker,
          "-f", "--tail", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        env=corral_env(runtime_dir, tmp_path), start_new_session=True,
+        env=corral_env(runtime_dir, home), start_new_session=True,
     )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_logs_follow_cleans_its_tunnel_on(sig: signal.Signals, lab: Lab, talker: str,
+                                          runtime_dir: Path, tmp_path: Path) -> None:
+    process = follow_logs(lab, talker, runtime_dir, tmp_path)
     try:
         assert process.stdout is not None
         process.stdout.readline()  # a log line: the tunnel is up and streaming
@@ -100,12 +106,7 @@ def test_logs_follow_under_nohup_outlives_a_hang_up(lab: Lab, talker: str, runti
     # `nohup corral logs -f … &`: started with SIGHUP ignored, a closed terminal must
     # not end it (nor its relay); SIGTERM still ends it with its clean-ups.
     with ignoring(signal.SIGHUP):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "corral.tui.cli.main", *lab.corral_args(), "logs", talker,
-             "-f", "--tail", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            env=corral_env(runtime_dir, tmp_path), start_new_session=True,
-        )
+        process = follow_logs(lab, talker, runtime_dir, tmp_path)
     try:
         assert process.stdout is not None
         process.stdout.readline()
@@ -216,20 +217,31 @@ def as_a_terminal_sends(sig: signal.Signals) -> Iterator[None]:
         signal.signal(sig, signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def a_relay(lab: Lab, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch, child: str,
+            starting: contextlib.AbstractContextManager) -> Iterator[tuple[Any, Any, set[str]]]:
+    """The first lab host's session with a stream relay of `child` started inside
+    `starting`: (session, its stream client, the tunnel directories before the relay's).
+    """
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
+    monkeypatch.setenv("CORRAL_OPENSSH_PUMP", "1" if child == "openssh" else "0")
+    with running_fleet(lab.inventory, lab.known_hosts, stream_relay=True) as (_, fleet):
+        session = fleet.session(lab.hosts[0].name)
+        before = set(tunnels(runtime_dir))  # the fleet's own tunnels
+        with starting:
+            streams = session.stream_client()
+        assert streams is not session.client and streams.ping()
+        yield session, streams, before
+
+
 @pytest.mark.parametrize("child", ["python", "openssh"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_stream_relay_cleans_its_tunnel_on(sig: signal.Signals, child: str, lab: Lab,
                                              runtime_dir: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # A closing terminal signals the whole process group: relays included.
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
-    monkeypatch.setenv("CORRAL_OPENSSH_PUMP", "1" if child == "openssh" else "0")
-    with running_fleet(lab.inventory, lab.known_hosts, stream_relay=True) as (_, fleet):
-        session = fleet.session(lab.hosts[0].name)
-        before = set(tunnels(runtime_dir))  # the fleet's own tunnels
-        with as_a_terminal_sends(sig):
-            streams = session.stream_client()
-        assert streams is not session.client and streams.ping()
+    with a_relay(lab, runtime_dir, monkeypatch, child,
+                 as_a_terminal_sends(sig)) as (session, streams, before):
         [relay_dir] = [runtime_dir / name for name in set(tunnels(runtime_dir)) - before]
         assert ("-pump-" in relay_dir.name) == (child == "openssh")
         pid = session._relay._process.pid
@@ -249,13 +261,8 @@ def test_a_stream_relay_keeps_a_hang_up_its_parent_ignored(child: str, lab: Lab,
                                                            runtime_dir: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # `nohup corral …`: the terminal's hang-up must not end the relays Corral outlives.
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
-    monkeypatch.setenv("CORRAL_OPENSSH_PUMP", "1" if child == "openssh" else "0")
-    with running_fleet(lab.inventory, lab.known_hosts, stream_relay=True) as (_, fleet):
-        session = fleet.session(lab.hosts[0].name)
-        with ignoring(signal.SIGHUP):
-            streams = session.stream_client()
-        assert streams is not session.client and streams.ping()
+    with a_relay(lab, runtime_dir, monkeypatch, child,
+                 ignoring(signal.SIGHUP)) as (session, streams, _):
         pid = session._relay._process.pid
         os.kill(pid, signal.SIGHUP)
         time.sleep(1)
