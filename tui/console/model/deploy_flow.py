@@ -248,20 +248,18 @@ class DeployFlow:
             seen = self._last_pass
             if not changed and seen is not None and record_volumes(self.fleet) == seen[0]:
                 return ReconcileReport(states=dict(seen[1]))
-            self._last_pass = None
             state = gather(self.fleet)
             # The state the stacks view shows: the one `corral stacks` prints.
             states = {summary.name: summary.state for summary in summarize(state)}
+            self._last_pass = state.record_volumes(), states
             managed = [name for name in state.stacks() if state.definition(name) is not None]
             if not managed:
                 self.tracker.forget(set())
-                self._last_pass = state.record_volumes(), states
                 return ReconcileReport(states=states)
             report = reconcile(self.fleet, self.tracker, stacks=managed, rounds=1,
                                replace_lost=False, state=state,
                                paused=frozenset(self.paused))
             report.states = states
-            self._last_pass = state.record_volumes(), states
             return report
         finally:
             self.lock.release()
