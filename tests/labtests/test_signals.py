@@ -10,13 +10,17 @@ ends and every directory is gone.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pty
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,60 +128,128 @@ def test_logs_follow_under_nohup_outlives_a_hang_up(lab: Lab, talker: str, runti
     assert tunnels(runtime_dir) == [], "tunnel directories left behind"
 
 
+class Terminal:
+    """Corral run in a pseudo-terminal of its own (it is the session leader), as
+    sshd or tmux runs a program; the test reads the screen so output never stalls.
+    """
+
+    def __init__(self, argv: list[str], env: dict[str, str], size: tuple[int, int] = (160, 45)):
+        self.pid, self.master = pty.fork()
+        if self.pid == 0:  # the child: becomes corral
+            os.execve(sys.executable, [sys.executable, "-m", "corral.tui.cli.main", *argv], env)
+        columns, rows = size
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        self.output = bytearray()
+        self.status: int | None = None
+
+    def drain(self) -> None:
+        """Read what the program wrote so far."""
+        while self.master >= 0 and select.select([self.master], [], [], 0)[0]:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output.extend(chunk)
+
+    def read_for(self, seconds: float) -> None:
+        """Keep reading the screen for `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.drain()
+            time.sleep(0.02)
+
+    def hang_up(self) -> None:
+        """Close the terminal, as a dropped SSH connection or a killed tmux does."""
+        os.close(self.master)
+        self.master = -1
+
+    def wait_ended(self, why: str, timeout: float = 20.0) -> int:
+        """The program's wait status, once it ended within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.drain()
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.status = status
+                return status
+            time.sleep(0.05)
+        raise AssertionError(f"corral did not end {why}")
+
+    def close(self) -> None:
+        if self.status is None:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        if self.master >= 0:
+            os.close(self.master)
+
+
+@contextlib.contextmanager
+def in_a_terminal(argv: list[str], env: dict[str, str]) -> Iterator[Terminal]:
+    """`corral ARGV…` in a terminal of its own, killed if the test leaves it running."""
+    terminal = Terminal(argv, env)
+    try:
+        yield terminal
+    finally:
+        terminal.close()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_console_cleans_its_tunnels_on(sig: signal.Signals, lab: Lab, talker: str,
                                        runtime_dir: Path, tmp_path: Path) -> None:
-    # The console in a terminal of its own; the signal goes to its whole
-    # process group, as a closing terminal sends SIGHUP (stream relays included).
-    pid, master = pty.fork()
-    if pid == 0:  # the child: becomes corral
-        env = corral_env(runtime_dir, tmp_path)
-        os.execve(sys.executable, [sys.executable, "-m", "corral.tui.cli.main",
-                                   *lab.corral_args()], env)
-    try:
-        output = bytearray()
-
-        def drain() -> None:
-            import select
-
-            while select.select([master], [], [], 0)[0]:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    return
-                if not chunk:
-                    return
-                output.extend(chunk)
+    # The signal goes to the console's whole process group, as a closing
+    # terminal sends SIGHUP (stream relays included).
+    with in_a_terminal(lab.corral_args(), corral_env(runtime_dir, tmp_path)) as terminal:
 
         def every_host_tunnelled() -> bool:
-            drain()
+            terminal.drain()
             return len(tunnels(runtime_dir)) >= len(lab.hosts)
 
         wait_until(every_host_tunnelled, "a tunnel directory per lab host", timeout=30)
-        time.sleep(1.0)  # let the console settle (event streams, relays)
-        drain()
-        os.killpg(pid, sig)
-        deadline = time.monotonic() + 20
-        status = None
-        while time.monotonic() < deadline:
-            drain()
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the console did not end after the signal")
-    finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(master)
+        terminal.read_for(1.0)  # let the console settle (event streams, relays)
+        os.killpg(terminal.pid, sig)
+        status = terminal.wait_ended("after the signal")
     wait_until(lambda: tunnels(runtime_dir) == [], "every tunnel directory removed",
                timeout=10)
-    assert b"Traceback" not in output, output[-2000:]
+    assert b"Traceback" not in terminal.output, terminal.output[-2000:]
     assert not os.WIFSIGNALED(status), "killed by the signal: no clean-up ran"
+
+
+@pytest.fixture(scope="module")
+def flooder(lab: Lab) -> Iterator[str]:
+    """A container on lab1 printing lines flat out; yields its `host/name` target."""
+    name = f"sig-flooder-{os.getpid()}"
+    run(engine(lab.hosts[0].socket), WORKLOAD, name, BUSYBOX,
+        command=["yes", "a log line of a flood, printed as fast as the engine takes it"])
+    yield f"{lab.hosts[0].name}/{name}"
+    remove_workload([lab.hosts[0].socket], WORKLOAD)
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_a_log_pane_ends_when_its_terminal_hangs_up_mid_flood(attempt: int, lab: Lab,
+                                                              flooder: str, runtime_dir: Path,
+                                                              tmp_path: Path) -> None:
+    # The kernel sends the hung-up session SIGHUP and SIGCONT. Textual took that
+    # SIGCONT for a resume after Ctrl-Z, started a second output thread on the
+    # dead terminal, which died on its first write, and the flood's next frames
+    # filled its queue: corral then hung for good, relay and tunnels kept (about
+    # one hang-up in three at this size). Each attempt is one more chance at that race.
+    argv = [*lab.corral_args(), "logs", "--view", "--tail", "100", flooder]
+    with in_a_terminal(argv, corral_env(runtime_dir, tmp_path)) as terminal:
+
+        def streaming() -> bool:
+            terminal.drain()
+            return b"a log line of a flood" in terminal.output[-20_000:]
+
+        wait_until(streaming, "the flood on screen", timeout=30)
+        terminal.read_for(2.0)  # frames of the flood on screen
+        terminal.hang_up()
+        status = terminal.wait_ended("after its terminal hung up")
+    assert not os.WIFSIGNALED(status), "killed by a signal: no clean-up ran"
+    wait_until(lambda: tunnels(runtime_dir) == [], "every tunnel directory removed",
+               timeout=10)
 
 
 def _alive(pid: int) -> bool:

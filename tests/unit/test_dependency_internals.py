@@ -751,6 +751,35 @@ async def test_measured_table_repaints_only_an_updated_row() -> None:
         assert "9.9%" in str(table.render_line(4)), message
 
 
+
+async def test_the_linux_driver_writes_to_its_file_and_resumes_on_sigcont() -> None:
+    import signal
+
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from corral.tui.console.driver import CorralDriver, HangupSafeOutput
+
+    message = pin(
+        TEXTUAL, "LinuxDriver._file (what each output thread writes to: WriterThread(self._file) "
+        "in start_application_mode) and LinuxDriver._sigcont_application (the SIGCONT handler "
+        "installed by LinuxDriver.__init__)",
+        "corral.tui.console.driver.CorralDriver (a terminal that hangs up must not hang the "
+        "console)",
+        "LinuxDriver.__init__, start_application_mode and the SIGCONT handling in the new Textual",
+    )
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTSTP, signal.SIGCONT)}
+    try:
+        with relied_on(message):
+            driver = CorralDriver(app=None)
+            source = inspect.getsource(LinuxDriver.start_application_mode)
+        assert isinstance(driver._file, HangupSafeOutput), message
+        assert "WriterThread(self._file)" in source, message
+        handler = signal.getsignal(signal.SIGCONT)
+        assert getattr(handler, "__func__", None) is CorralDriver._sigcont_application, message
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
 # =============================================================================
 # pyte
 # =============================================================================

@@ -17,6 +17,8 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -24,6 +26,7 @@ from textual.widgets import Footer
 from corral.backends.audit import current as current_audit
 from corral.backends.inventory import Inventory, RegistryAuth
 from corral.backends.ssh import BackendLoop, Fleet, HostStatus, SshSettings
+from corral.tui.console.driver import CorralDriver
 from corral.tui.console.key_order import InOrderKeys
 from corral.tui.console.messages import HostStatusChanged
 from corral.tui.console.widgets.host_bar import HostBar
@@ -70,6 +73,11 @@ class FleetApp(InOrderKeys):
         self.audit = current_audit()
         if self.audit is not None:  # the console's changes go to these hosts' history too
             self.audit.attach(self.fleet)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux driver made safe for a terminal that hangs up (`CorralDriver`)."""
+        chosen = super().get_driver_class()
+        return CorralDriver if chosen is LinuxDriver else chosen
 
     def notify(
         self,
