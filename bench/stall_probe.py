@@ -10,9 +10,10 @@ what it saw as JSON to the file named by `CORRAL_BENCH_PROBE` four times a
 second and once more when `CORRAL_BENCH_LINES` lines are in the pane:
 
     {"lines": N, "seconds": since the pane appeared, "done": bool,
-     "max_gap_ms", "max_gap_cpu_ms", "p99_ms", "rss_start_mb", "rss_mb",
-     "gc_max_ms", "gc_max_generation", "gc_ms_total", "gc_full_count",
-     "slowest_ms": {"feed": ms, "spill": ms, "screen": ms, "display": ms}}
+     "max_gap_ms", "max_gap_cpu_ms", "max_gap_ui_cpu_ms", "p99_ms", "rss_start_mb", "rss_mb",
+     "gc_max_ms", "gc_max_generation", "gc_ms_total", "gc_full_count", "gc_full_ms_total",
+     "slowest_ms": {"feed": ms, "spill": ms, "screen": ms, "display": ms},
+     "max_gap_parts_ms": {"feed": ms, "screen": ms, "rows": ms, "gc": ms, …}}
 
 The gc_ fields time the interpreter's garbage collections after the pane
 appears (`gc.callbacks`): a stall as long as the longest collection is the
@@ -20,7 +21,10 @@ collector's, not Corral's code. "slowest_ms" holds the longest single call of
 the pane taking a batch (`LogPane.feed`), of its history moving lines to
 disk (`LogHistory._spill`), of Textual working out the screen's changes
 (`Screen._compositor_refresh`, `Screen._refresh_layout`) and of writing
-them to the terminal (`App._display`).
+them to the terminal (`App._display`). "max_gap_parts_ms" is the anatomy of
+the longest gap: how much of it each timed step took (the rows Textual
+rendered, `LogLines.render_line`, and the collections counted too; a
+collection or the rows inside a step count in both).
 
 Gaps count from the moment the pane appears. This is a bench tool: the
 product has no such hook.
@@ -35,6 +39,7 @@ import json
 import os
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 from textual.app import App
@@ -43,6 +48,7 @@ from textual.screen import Screen
 from corral.backends.logs.spool import LogHistory
 from corral.tui.cli.main import main
 from corral.tui.console.fleet_app import FleetApp
+from corral.tui.console.widgets.logs.lines import LogLines
 from corral.tui.console.widgets.logs.view import LogPane
 
 
@@ -62,12 +68,15 @@ class Probe:
         self.pane: LogPane | None = None
         self.start = self.done_at = 0.0
         self.rss_start = 0.0
-        self.last = self.last_cpu = 0.0
+        self.last = self.last_cpu = self.last_ui_cpu = 0.0
+        self.max_gap_ui_cpu = 0.0
         self.gaps: list[float] = []
         self.max_gap = self.max_gap_cpu = 0.0
         self.gc_began = self.gc_max = self.gc_total = 0.0
         self.gc_max_generation = -1
         self.gc_full = 0
+        self.gc_full_total = 0.0
+        self.gap_parts: dict[str, float] = {}
         gc.callbacks.append(self.collection)
 
     def collection(self, phase: str, info: dict) -> None:
@@ -77,14 +86,19 @@ class Probe:
         if phase == "start":
             self.gc_began = time.perf_counter()
             return
-        took = time.perf_counter() - self.gc_began
+        ended = time.perf_counter()
+        took = ended - self.gc_began
+        RECENT.append(("gc", self.gc_began, ended))
         self.gc_total += took
-        self.gc_full += info["generation"] == 2
+        if info["generation"] == 2:
+            self.gc_full += 1
+            self.gc_full_total += took
         if took > self.gc_max:
             self.gc_max, self.gc_max_generation = took, info["generation"]
 
     def tick(self) -> None:
-        now, cpu = time.perf_counter(), time.process_time()
+        # The process's CPU (every thread), and this (the UI) thread's own.
+        now, cpu, ui_cpu = time.perf_counter(), time.process_time(), time.thread_time()
         if self.pane is None:
             found = self.app.query(LogPane)
             if not found:
@@ -96,7 +110,9 @@ class Probe:
             self.gaps.append(gap)
             if gap > self.max_gap:
                 self.max_gap, self.max_gap_cpu = gap, cpu - self.last_cpu
-        self.last, self.last_cpu = now, cpu
+                self.max_gap_ui_cpu = ui_cpu - self.last_ui_cpu
+                self.gap_parts = parts_of(self.last, now)
+        self.last, self.last_cpu, self.last_ui_cpu = now, cpu, ui_cpu
         if not self.done_at and self.pane.history.end >= self.lines:
             self.done_at = now
             self.write()
@@ -112,6 +128,7 @@ class Probe:
             "done": bool(self.done_at),
             "max_gap_ms": self.max_gap * 1000,
             "max_gap_cpu_ms": self.max_gap_cpu * 1000,
+            "max_gap_ui_cpu_ms": self.max_gap_ui_cpu * 1000,
             "p99_ms": gaps[int(len(gaps) * 0.99)] * 1000 if gaps else 0.0,
             "rss_start_mb": self.rss_start,
             "rss_mb": rss_mb(),
@@ -119,7 +136,9 @@ class Probe:
             "gc_max_generation": self.gc_max_generation,
             "gc_ms_total": self.gc_total * 1000,
             "gc_full_count": self.gc_full,
+            "gc_full_ms_total": self.gc_full_total * 1000,
             "slowest_ms": {step: took * 1000 for step, took in SLOWEST.items()},
+            "max_gap_parts_ms": {step: took * 1000 for step, took in self.gap_parts.items()},
         }
         part = self.out.with_suffix(".part")
         part.write_text(json.dumps(report))
@@ -128,6 +147,18 @@ class Probe:
 
 #: The longest single call of each timed step (see the module's docstring).
 SLOWEST: dict[str, float] = {}
+#: The latest timed calls and collections: (step, began, ended).
+RECENT: deque[tuple[str, float, float]] = deque(maxlen=4096)
+
+
+def parts_of(began: float, ended: float) -> dict[str, float]:
+    """Seconds of each step (summed over its calls) within `began .. ended`."""
+    parts: dict[str, float] = {}
+    for step, start, stop in RECENT:
+        overlap = min(stop, ended) - max(start, began)
+        if overlap > 0:
+            parts[step] = parts.get(step, 0.0) + overlap
+    return parts
 
 
 def timed(owner: type, method: str, step: str) -> None:
@@ -139,7 +170,9 @@ def timed(owner: type, method: str, step: str) -> None:
         try:
             return original(*args, **kwargs)
         finally:
-            took = time.perf_counter() - began
+            ended = time.perf_counter()
+            took = ended - began
+            RECENT.append((step, began, ended))
             if took > SLOWEST.get(step, 0.0):
                 SLOWEST[step] = took
 
@@ -151,7 +184,8 @@ def install(out: Path, lines: int) -> None:
     for owner, method, step in ((LogPane, "feed", "feed"), (LogHistory, "_spill", "spill"),
                                 (Screen, "_compositor_refresh", "screen"),
                                 (Screen, "_refresh_layout", "screen"),
-                                (App, "_display", "display")):
+                                (App, "_display", "display"),
+                                (LogLines, "render_line", "rows")):
         timed(owner, method, step)
     mounted = FleetApp.on_mount
 
