@@ -154,7 +154,13 @@ RECENT: deque[tuple[str, float, float]] = deque(maxlen=4096)
 def parts_of(began: float, ended: float) -> dict[str, float]:
     """Seconds of each step (summed over its calls) within `began .. ended`."""
     parts: dict[str, float] = {}
-    for step, start, stop in RECENT:
+    while True:
+        try:
+            events = list(RECENT)
+            break
+        except RuntimeError:
+            continue  # a collection (gc.callbacks) appended while it was copied
+    for step, start, stop in events:
         overlap = min(stop, ended) - max(start, began)
         if overlap > 0:
             parts[step] = parts.get(step, 0.0) + overlap

@@ -50,7 +50,14 @@ def kept(count: int) -> dict[str, int]:
     def ready():
         alive = [item for item in persist.running() if os.path.exists(item.socket)]
         return {item.host: item.pid for item in alive} if len(alive) == count else None
-    return wait_until(ready, f"{count} persisted tunnels", timeout=30)
+    try:
+        return wait_until(ready, f"{count} persisted tunnels", timeout=30)
+    except AssertionError as exc:
+        # What the keepers said (each logs why it ended or did not start).
+        log = Path(persist.runtime_dir() or "/nonexistent") / "persist.log"
+        said = log.read_text() if log.exists() else f"(no {log})"
+        running = [(item.host, item.pid) for item in persist.running()]
+        raise AssertionError(f"{exc}; keepers running: {running}; persist.log:\n{said}") from None
 
 
 def test_a_second_read_reuses_the_connection_a_changed_entry_does_not(lab: Lab, runtime: Path,
