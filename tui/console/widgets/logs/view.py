@@ -39,15 +39,16 @@ from corral.tui.console.widgets.logs.lines import LogLines
 
 #: Since presets: label and seconds back (None: the last `tail` lines only).
 SINCE_PRESETS = (("tail only", None), ("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600))
-#: Lines taken from the follower per wake-up (about a batch). Taking one is
-#: one block of the UI thread: 12,000 took 54–89 ms in a real terminal, the
-#: longest stall of a flood; 6,000 take about half.
-DRAIN_LINES = 6_000
-#: Seconds between two drains while lines keep coming. Each drain scrolls
-#: and so repaints every visible row: at most 50 a second, capping
-#: ingest at DRAIN_LINES per pause and drain (~170k lines/s); the loop keeps
-#: most of its time for keys.
-DRAIN_PAUSE = 0.02
+#: Lines taken from the follower per wake-up. Taking them is one block of the
+#: UI thread: 12,000 took 54–89 ms in a real terminal, the longest stall of a
+#: flood; 6,000 about half, and still the largest part of the longest stalls
+#: (`bench/logs_cli.py` names the parts); 3,000 halve that again.
+DRAIN_LINES = 3_000
+#: Seconds between two drains while lines keep coming: ingest is at most
+#: DRAIN_LINES per pause and drain (~140k lines/s with the drain's own time);
+#: the screen is still drawn at Textual's pace, not once per drain, and the
+#: loop keeps most of its time for keys.
+DRAIN_PAUSE = 0.01
 #: Seconds between status-line updates while lines stream in (the count
 #: changes with every batch; redrawing it each time costs more than the rows).
 STATUS_PAUSE = 0.25
