@@ -36,6 +36,7 @@ from tests.support.workloads import BUSYBOX, remove_workload, run
 pytestmark = pytest.mark.lab
 
 WORKLOAD = f"signals-{os.getpid()}"
+FLOOD = f"signals-flood-{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +179,7 @@ class Terminal:
         raise AssertionError(f"corral did not end {why}")
 
     def close(self) -> None:
+        """Kill the program if it still runs, and close the terminal."""
         if self.status is None:
             with contextlib.suppress(ProcessLookupError, ChildProcessError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -186,22 +188,13 @@ class Terminal:
             os.close(self.master)
 
 
-@contextlib.contextmanager
-def in_a_terminal(argv: list[str], env: dict[str, str]) -> Iterator[Terminal]:
-    """`corral ARGV…` in a terminal of its own, killed if the test leaves it running."""
-    terminal = Terminal(argv, env)
-    try:
-        yield terminal
-    finally:
-        terminal.close()
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_console_cleans_its_tunnels_on(sig: signal.Signals, lab: Lab, talker: str,
                                        runtime_dir: Path, tmp_path: Path) -> None:
     # The signal goes to the console's whole process group, as a closing
     # terminal sends SIGHUP (stream relays included).
-    with in_a_terminal(lab.corral_args(), corral_env(runtime_dir, tmp_path)) as terminal:
+    with contextlib.closing(Terminal(lab.corral_args(),
+                                     corral_env(runtime_dir, tmp_path))) as terminal:
 
         def every_host_tunnelled() -> bool:
             terminal.drain()
@@ -215,41 +208,6 @@ def test_console_cleans_its_tunnels_on(sig: signal.Signals, lab: Lab, talker: st
                timeout=10)
     assert b"Traceback" not in terminal.output, terminal.output[-2000:]
     assert not os.WIFSIGNALED(status), "killed by the signal: no clean-up ran"
-
-
-@pytest.fixture(scope="module")
-def flooder(lab: Lab) -> Iterator[str]:
-    """A container on lab1 printing lines flat out; yields its `host/name` target."""
-    name = f"sig-flooder-{os.getpid()}"
-    run(engine(lab.hosts[0].socket), WORKLOAD, name, BUSYBOX,
-        command=["yes", "a log line of a flood, printed as fast as the engine takes it"])
-    yield f"{lab.hosts[0].name}/{name}"
-    remove_workload([lab.hosts[0].socket], WORKLOAD)
-
-
-@pytest.mark.parametrize("attempt", range(5))
-def test_a_log_pane_ends_when_its_terminal_hangs_up_mid_flood(attempt: int, lab: Lab,
-                                                              flooder: str, runtime_dir: Path,
-                                                              tmp_path: Path) -> None:
-    # The kernel sends the hung-up session SIGHUP and SIGCONT. Textual took that
-    # SIGCONT for a resume after Ctrl-Z, started a second output thread on the
-    # dead terminal, which died on its first write, and the flood's next frames
-    # filled its queue: corral then hung for good, relay and tunnels kept (about
-    # one hang-up in three at this size). Each attempt is one more chance at that race.
-    argv = [*lab.corral_args(), "logs", "--view", "--tail", "100", flooder]
-    with in_a_terminal(argv, corral_env(runtime_dir, tmp_path)) as terminal:
-
-        def streaming() -> bool:
-            terminal.drain()
-            return b"a log line of a flood" in terminal.output[-20_000:]
-
-        wait_until(streaming, "the flood on screen", timeout=30)
-        terminal.read_for(2.0)  # frames of the flood on screen
-        terminal.hang_up()
-        status = terminal.wait_ended("after its terminal hung up")
-    assert not os.WIFSIGNALED(status), "killed by a signal: no clean-up ran"
-    wait_until(lambda: tunnels(runtime_dir) == [], "every tunnel directory removed",
-               timeout=10)
 
 
 def _alive(pid: int) -> bool:
@@ -339,3 +297,42 @@ def test_a_stream_relay_keeps_a_hang_up_its_parent_ignored(child: str, lab: Lab,
         os.kill(pid, signal.SIGHUP)
         time.sleep(1)
         assert _alive(pid) and streams.ping()
+
+
+@pytest.fixture(scope="module")
+def flooder(lab: Lab) -> Iterator[str]:
+    """A container on lab1 printing lines flat out; yields its `host/name` target.
+
+    Its own workload, removed with the module's last tests (these, at the end of
+    the file): a flood left running would load the lab under the tests after it.
+    """
+    name = f"sig-flooder-{os.getpid()}"
+    run(engine(lab.hosts[0].socket), FLOOD, name, BUSYBOX,
+        command=["yes", "a log line of a flood, printed as fast as the engine takes it"])
+    yield f"{lab.hosts[0].name}/{name}"
+    remove_workload([lab.hosts[0].socket], FLOOD)
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_a_log_pane_ends_when_its_terminal_hangs_up_mid_flood(attempt: int, lab: Lab,
+                                                              flooder: str, runtime_dir: Path,
+                                                              tmp_path: Path) -> None:
+    # The kernel sends the hung-up session SIGHUP and SIGCONT. Textual took that
+    # SIGCONT for a resume after Ctrl-Z, started a second output thread on the
+    # dead terminal, which died on its first write, and the flood's next frames
+    # filled its queue: corral then hung for good, relay and tunnels kept (about
+    # one hang-up in three at this size). Each attempt is one more chance at that race.
+    argv = [*lab.corral_args(), "logs", "--view", "--tail", "100", flooder]
+    with contextlib.closing(Terminal(argv, corral_env(runtime_dir, tmp_path))) as terminal:
+
+        def streaming() -> bool:
+            terminal.drain()
+            return b"a log line of a flood" in terminal.output[-20_000:]
+
+        wait_until(streaming, "the flood on screen", timeout=30)
+        terminal.read_for(2.0)  # frames of the flood on screen
+        terminal.hang_up()
+        status = terminal.wait_ended("after its terminal hung up")
+    assert not os.WIFSIGNALED(status), "killed by a signal: no clean-up ran"
+    wait_until(lambda: tunnels(runtime_dir) == [], "every tunnel directory removed",
+               timeout=10)
