@@ -154,6 +154,9 @@ class ContainerReader(threading.Thread):
         Returns:
             Whether to read again (it runs again, or may later).
         """
+        # Cleared before asking, not after: a `destroy` or `start` event that
+        # lands between the answer and the wait must still end the wait.
+        self._wakeup.clear()
         try:
             info = self.gate.session.call(
                 lambda client: client.api.inspect_container(self.container)
@@ -173,7 +176,6 @@ class ContainerReader(threading.Thread):
             code = state.get("ExitCode")
             self._notice(f"container stopped (exit code {code}); waiting for a restart", ts)
         self.sink(("closed", self.source))
-        self._wakeup.clear()
         while not self._wakeup.wait(1.0):
             if self.stop.is_set():
                 return False

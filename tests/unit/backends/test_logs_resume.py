@@ -47,3 +47,26 @@ def test_replayed_lines_are_dropped_and_new_ones_kept() -> None:
     assert [line.text for line in sunk[-1]] == ["late", "b", "c"]
     follower._deliver([LogLine(100, 0, STDOUT, "a")])  # past the replay: delivered as is
     assert sunk[-1] == [LogLine(100, 0, STDOUT, "a")]
+
+
+def test_a_destroy_heard_while_asking_about_a_stopped_container_ends_the_wait() -> None:
+    """`rm -f`: the stream ends, the engine still shows the container (stopped), and
+    its `destroy` event arrives before the reader starts waiting for one."""
+    sunk: list = []
+    answers = iter([{"State": {"Running": False, "ExitCode": 137, "FinishedAt": "x"}}])
+    follower = reader(sunk)
+
+    def inspect(_call):
+        follower.wake()  # the event thread hears the destroy meanwhile
+        return next(answers)
+
+    follower.gate.session.call = inspect
+    outcome: list = []
+    waiting = threading.Thread(target=lambda: outcome.append(follower._after_end()), daemon=True)
+    waiting.start()
+    waiting.join(5)
+    follower.stop.set()  # ends the wait the old order missed the event in
+    waiting.join(5)
+    assert outcome == [True]  # looked again (and then finds it gone) ...
+    assert sunk[-1] == ("opened", 0)
+    assert "exit code 137" in sunk[0][0].text  # ... after saying it stopped
