@@ -175,6 +175,10 @@ class ResourceView(MeasuredTable):
         self._inputs_shown: Any = None
         #: (record, version, cells) by key: see `cells_version`.
         self._cells_cache: dict[str, tuple[Any, Any, tuple[Any, ...]]] = {}
+        #: The user has used the table (a key or a click on it). Until then the
+        #: cursor stays on the first row while hosts' rows arrive, and the view
+        #: opens at the top of the list; from then on it stays with its row.
+        self.cursor_chosen = False
 
     @property
     def _column_keys(self) -> list[str]:
@@ -377,7 +381,7 @@ class ResourceView(MeasuredTable):
                 self.refresh()
             self.fit_narrowed()
         else:
-            current = self.current_key()
+            current = self.current_key() if self.cursor_chosen else None
             self.clear()
             for key, _, cells, _ in rows:
                 self.add_row(MARK if key in self.marks else "", *cells, key=key)
@@ -386,6 +390,12 @@ class ResourceView(MeasuredTable):
             self._shown_keys = keys
             self._shown_cells = {key: cells for key, _, cells, _ in rows}
         self.show_status()
+
+    def on_key(self) -> None:
+        self.cursor_chosen = True
+
+    def on_click(self) -> None:
+        self.cursor_chosen = True
 
     def _update_row(self, key: str, cells: tuple[Any, ...], repaint: bool = True) -> None:
         """Update the cells of a shown row that differ from what it shows.

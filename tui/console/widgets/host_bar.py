@@ -20,6 +20,12 @@ _STYLE = {
 }
 
 
+#: Between two hosts.
+_GAP = "   "
+#: Lines the bar may take (its `max-height`).
+_MAX_LINES = 3
+
+
 class HostBar(Static):
     """One cell per host: a state mark, the name, and the reason when offline."""
 
@@ -54,26 +60,61 @@ class HostBar(Static):
             self.paused, self.same_engine = set(paused), same_engine
             self.update(self.render_statuses())
 
+    def on_resize(self) -> None:
+        self.update(self.render_statuses())
+
     def render_statuses(self) -> Text:
-        """The bar's content."""
+        """The bar's content.
+
+        Every host in inventory order, then how many are online. When that
+        would take more than the bar's lines (dozens of hosts), the count
+        comes first, then the hosts that need a look (not online, paused,
+        one engine named twice), then the online ones as far as they fit, and
+        how many more there are: a host that is down is never cut off.
+        """
+        cells = [(status, self._cell(status)) for status in self.statuses.values()]
+        online = sum(1 for status, _ in cells if status.state is HostState.ONLINE)
+        summary = Text(f"{online}/{len(cells)} online", style="dim")
+        text = Text(_GAP).join([cell for _, cell in cells] + [summary])
+        width = self.content_region.width if self.is_mounted else 0
+        if width <= 0 or self._lines(text, width) <= _MAX_LINES:
+            return text
+        calm = [cell for status, cell in cells if not self._needs_a_look(status)]
+        ordered = [cell for status, cell in cells if self._needs_a_look(status)] + calm
+        shown: list[Text] = [summary]
+        for index, cell in enumerate(ordered):
+            rest = ordered[index + 1 :]
+            more = [Text(f"+{len(rest)} more", style="dim")] if rest else []
+            candidate = Text(_GAP).join([*shown, cell, *more])
+            if self._lines(candidate, width) > _MAX_LINES:
+                break
+            shown.append(cell)
+        hidden = len(ordered) - (len(shown) - 1)
+        if hidden:
+            shown.append(Text(f"+{hidden} more", style="dim"))
+        return Text(_GAP).join(shown)
+
+    def _needs_a_look(self, status: HostStatus) -> bool:
+        return (status.state is not HostState.ONLINE or status.name in self.paused
+                or status.name in self.same_engine)
+
+    def _cell(self, status: HostStatus) -> Text:
+        """One host: its mark, its name and what is wrong."""
+        mark, colour = _STYLE[status.state]
         text = Text()
-        counts = {state: 0 for state in HostState}
-        for status in self.statuses.values():
-            mark, colour = _STYLE[status.state]
-            counts[status.state] += 1
-            text.append(f"{mark} ", style=colour)
-            text.append(status.name, style="bold")
-            if status.name in self.same_engine[1:]:
-                text.append(f" ⚠ same engine as {self.same_engine[0]}", style="bold red")
-            elif status.name in self.same_engine:
-                text.append(" ⚠ engine named twice", style="bold red")
-            if status.name in self.paused:
-                text.append(" ⏸ paused", style="bold yellow")
-            if status.state is HostState.OFFLINE and status.error:
-                text.append(f" ({visible(status.error)})", style="dim")
-            elif status.state is HostState.CONNECTING and status.error:
-                text.append(f" (retrying; last: {visible(status.error)})", style="dim")
-            text.append("   ")
-        summary = f"{counts[HostState.ONLINE]}/{len(self.statuses)} online"
-        text.append(summary, style="dim")
+        text.append(f"{mark} ", style=colour)
+        text.append(status.name, style="bold")
+        if status.name in self.same_engine[1:]:
+            text.append(f" ⚠ same engine as {self.same_engine[0]}", style="bold red")
+        elif status.name in self.same_engine:
+            text.append(" ⚠ engine named twice", style="bold red")
+        if status.name in self.paused:
+            text.append(" ⏸ paused", style="bold yellow")
+        if status.state is HostState.OFFLINE and status.error:
+            text.append(f" ({visible(status.error)})", style="dim")
+        elif status.state is HostState.CONNECTING and status.error:
+            text.append(f" (retrying; last: {visible(status.error)})", style="dim")
         return text
+
+    def _lines(self, text: Text, width: int) -> int:
+        return len(text.wrap(self.app.console, width))
