@@ -64,7 +64,7 @@ class HostBar(Static):
         self.update(self.render_statuses())
 
     def render_statuses(self) -> Text:
-        """The bar's content.
+        """The bar's content, laid out in lines that never split a host.
 
         Every host in inventory order, then how many are online. When that
         would take more than the bar's lines (dozens of hosts), the count
@@ -75,24 +75,25 @@ class HostBar(Static):
         cells = [(status, self._cell(status)) for status in self.statuses.values()]
         online = sum(1 for status, _ in cells if status.state is HostState.ONLINE)
         summary = Text(f"{online}/{len(cells)} online", style="dim")
-        text = Text(_GAP).join([cell for _, cell in cells] + [summary])
         width = self.content_region.width if self.is_mounted else 0
-        if width <= 0 or self._lines(text, width) <= _MAX_LINES:
-            return text
-        calm = [cell for status, cell in cells if not self._needs_a_look(status)]
-        ordered = [cell for status, cell in cells if self._needs_a_look(status)] + calm
-        shown: list[Text] = [summary]
+        if width <= 0:
+            return Text(_GAP).join([cell for _, cell in cells] + [summary])
+        every = [cell for _, cell in cells] + [summary]
+        if _lines_taken([cell.cell_len for cell in every], width) <= _MAX_LINES:
+            return _laid_out(every, width)
+        first = [cell for status, cell in cells if self._needs_a_look(status)]
+        ordered = first + [cell for status, cell in cells if not self._needs_a_look(status)]
+        shown = [summary]
         for index, cell in enumerate(ordered):
-            rest = ordered[index + 1 :]
-            more = [Text(f"+{len(rest)} more", style="dim")] if rest else []
-            candidate = Text(_GAP).join([*shown, cell, *more])
-            if self._lines(candidate, width) > _MAX_LINES:
+            left = len(ordered) - index - 1
+            sizes = [c.cell_len for c in (*shown, cell)] + ([len(f"+{left} more")] if left else [])
+            if _lines_taken(sizes, width) > _MAX_LINES:
                 break
             shown.append(cell)
         hidden = len(ordered) - (len(shown) - 1)
         if hidden:
             shown.append(Text(f"+{hidden} more", style="dim"))
-        return Text(_GAP).join(shown)
+        return _laid_out(shown, width)
 
     def _needs_a_look(self, status: HostStatus) -> bool:
         return (status.state is not HostState.ONLINE or status.name in self.paused
@@ -116,5 +117,34 @@ class HostBar(Static):
             text.append(f" (retrying; last: {visible(status.error)})", style="dim")
         return text
 
-    def _lines(self, text: Text, width: int) -> int:
-        return len(text.wrap(self.app.console, width))
+
+def _place(sizes: list[int], width: int) -> list[int]:
+    """Where each cell goes: the line it starts on (0-based), never splitting one."""
+    starts, line, used = [], 0, 0
+    for size in sizes:
+        if used and used + len(_GAP) + size > width:
+            line, used = line + 1, 0
+        elif used:
+            used += len(_GAP)
+        starts.append(line)
+        # A cell wider than a line wraps on (rich breaks it) and ends lower down.
+        used += size
+        while used > width:
+            line, used = line + 1, used - width
+    return [*starts, line]
+
+
+def _lines_taken(sizes: list[int], width: int) -> int:
+    """How many lines cells of these widths take."""
+    return _place(sizes, width)[-1] + 1
+
+
+def _laid_out(cells: list[Text], width: int) -> Text:
+    """The cells joined by gaps, with a line break where a cell would not fit."""
+    starts = _place([cell.cell_len for cell in cells], width)
+    text = Text()
+    for index, cell in enumerate(cells):
+        if index:
+            text.append("\n" if starts[index] != starts[index - 1] else _GAP)
+        text.append_text(cell)
+    return text

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
 from corral.backends.ssh.session import HostState
@@ -35,13 +38,14 @@ async def test_fifty_hosts_lead_with_the_count_and_the_hosts_that_are_down() -> 
     async with BarApp(statuses(50, down=("lab49", "lab50"))).run_test(size=(100, 10)) as pilot:
         await pilot.pause()
         bar = pilot.app.query_one(HostBar)
-        text = bar.render_statuses()
-        lines = text.wrap(pilot.app.console, bar.content_region.width)
-        assert len(lines) <= 3
-        plain = text.plain
+        plain = bar.render_statuses().plain
+        lines = plain.split("\n")
+        assert len(lines) <= 3 and all(cell_len(line) <= bar.content_region.width
+                                       for line in lines)
         assert plain.startswith("48/50 online   ✖ lab49 (connection refused)   ✖ lab50")
-        shown = sum(1 for n in range(1, 51) if f"lab{n} " in plain or plain.endswith(f"lab{n}"))
+        shown = len(re.findall(r"lab\d+\b", plain))
         assert plain.endswith(f"+{50 - shown} more") and 10 < shown < 50
+        assert "● lab1   ● lab2" in plain  # the online ones in inventory order
         # A host coming back moves back among the others; the count says so.
         bar.set_status(HostStatus("lab49", HostState.ONLINE))
         assert bar.render_statuses().plain.startswith("49/50 online   ✖ lab50")
@@ -49,3 +53,11 @@ async def test_fifty_hosts_lead_with_the_count_and_the_hosts_that_are_down() -> 
         await pilot.resize_terminal(200, 10)
         await pilot.pause()
         assert bar.render_statuses().plain.count("●") > plain.count("●")
+
+
+def test_cells_are_never_split_and_a_cell_wider_than_the_line_wraps_on() -> None:
+    from corral.tui.console.widgets.host_bar import _lines_taken, _place
+
+    assert _place([3, 3, 3], 9) == [0, 0, 1, 1]  # "abc   abc", then the third below
+    assert _lines_taken([25], 10) == 3
+    assert _place([4, 25, 2], 10) == [0, 1, 3, 3]  # the long one from a line of its own
