@@ -7,7 +7,7 @@ same run, on the same engine, so only the ratios travel:
 * live: follow a fresh container from its start until N lines arrived;
 * backlog: follow a container that already wrote its N lines (replay, then wait).
 
-For each, three readers of the same container, each until N lines arrived:
+For each, four readers of the same container, each until N lines arrived:
 
 * the ceiling: `docker -H unix://LOCAL logs -f` where LOCAL is an OpenSSH
   stream-local forward of the host's engine socket (`ssh -N -L

@@ -222,7 +222,6 @@ class CatalogEntryScreen(CommandScreen):
         default = self.entry.default_version
         if default is not None:
             view.move_cursor(row=view.get_row_index(default.revision), animate=False)
-            view.cursor_chosen = True  # a refill keeps the default version selected
         self.show_version(default)
         view.focus()
 

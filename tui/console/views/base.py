@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
@@ -175,10 +176,12 @@ class ResourceView(MeasuredTable):
         self._inputs_shown: Any = None
         #: (record, version, cells) by key: see `cells_version`.
         self._cells_cache: dict[str, tuple[Any, Any, tuple[Any, ...]]] = {}
-        #: The user has used the table (a key or a click on it). Until then the
-        #: cursor stays on the first row while hosts' rows arrive, and the view
-        #: opens at the top of the list; from then on it stays with its row.
+        #: The cursor was moved (by a key, a click or the code), not by a
+        #: refill. Until then it stays on the first row while hosts' rows
+        #: arrive, and the view opens at the top of the list; from then on a
+        #: refill keeps it on its row.
         self.cursor_chosen = False
+        self._refilling = False
 
     @property
     def _column_keys(self) -> list[str]:
@@ -382,20 +385,23 @@ class ResourceView(MeasuredTable):
             self.fit_narrowed()
         else:
             current = self.current_key() if self.cursor_chosen else None
-            self.clear()
-            for key, _, cells, _ in rows:
-                self.add_row(MARK if key in self.marks else "", *cells, key=key)
-            if current is not None and current in self.rows:
-                self.move_cursor(row=self.get_row_index(current), animate=False)
+            self._refilling = True
+            try:
+                self.clear()
+                for key, _, cells, _ in rows:
+                    self.add_row(MARK if key in self.marks else "", *cells, key=key)
+                if current is not None and current in self.rows:
+                    self.move_cursor(row=self.get_row_index(current), animate=False)
+            finally:
+                self._refilling = False
             self._shown_keys = keys
             self._shown_cells = {key: cells for key, _, cells, _ in rows}
         self.show_status()
 
-    def on_key(self) -> None:
-        self.cursor_chosen = True
-
-    def on_click(self) -> None:
-        self.cursor_chosen = True
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if new != old and not self._refilling:
+            self.cursor_chosen = True
 
     def _update_row(self, key: str, cells: tuple[Any, ...], repaint: bool = True) -> None:
         """Update the cells of a shown row that differ from what it shows.

@@ -70,7 +70,9 @@ class HostBar(Static):
         would take more than the bar's lines (dozens of hosts), the count
         comes first, then the hosts that need a look (not online, paused,
         one engine named twice), then the online ones as far as they fit, and
-        how many more there are: a host that is down is never cut off.
+        how many more there are (and how many of those are not online, if
+        even the hosts that need a look do not all fit). A host's reason is
+        cut to the bar's width.
         """
         cells = [(status, self._cell(status)) for status in self.statuses.values()]
         online = sum(1 for status, _ in cells if status.state is HostState.ONLINE)
@@ -78,22 +80,21 @@ class HostBar(Static):
         width = self.content_region.width if self.is_mounted else 0
         if width <= 0:
             return Text(_GAP).join([cell for _, cell in cells] + [summary])
+        for _, cell in cells:
+            cell.truncate(width, overflow="ellipsis")
         every = [cell for _, cell in cells] + [summary]
         if _lines_taken([cell.cell_len for cell in every], width) <= _MAX_LINES:
             return _laid_out(every, width)
-        first = [cell for status, cell in cells if self._needs_a_look(status)]
-        ordered = first + [cell for status, cell in cells if not self._needs_a_look(status)]
+        ordered = sorted(cells, key=lambda pair: not self._needs_a_look(pair[0]))
         shown = [summary]
-        for index, cell in enumerate(ordered):
-            left = len(ordered) - index - 1
-            sizes = [c.cell_len for c in (*shown, cell)] + ([len(f"+{left} more")] if left else [])
+        for index, (_, cell) in enumerate(ordered):
+            more = _more(ordered[index + 1 :])
+            sizes = [c.cell_len for c in (*shown, cell)] + ([more.cell_len] if more else [])
             if _lines_taken(sizes, width) > _MAX_LINES:
                 break
             shown.append(cell)
-        hidden = len(ordered) - (len(shown) - 1)
-        if hidden:
-            shown.append(Text(f"+{hidden} more", style="dim"))
-        return _laid_out(shown, width)
+        more = _more(ordered[len(shown) - 1 :])
+        return _laid_out([*shown, more] if more else shown, width)
 
     def _needs_a_look(self, status: HostStatus) -> bool:
         return (status.state is not HostState.ONLINE or status.name in self.paused
@@ -118,8 +119,20 @@ class HostBar(Static):
         return text
 
 
+def _more(hidden: list[tuple[HostStatus, Text]]) -> Text | None:
+    """What stands for the hosts left out: how many, and how many of them are down."""
+    if not hidden:
+        return None
+    down = sum(1 for status, _ in hidden if status.state is not HostState.ONLINE)
+    return Text(f"+{len(hidden)} more" + (f" ({down} not online)" if down else ""),
+                style="bold red" if down else "dim")
+
+
 def _place(sizes: list[int], width: int) -> list[int]:
-    """Where each cell goes: the line it starts on (0-based), never splitting one."""
+    """The line (0-based) each cell starts on, never splitting one, then the last line.
+
+    A cell is at most `width` wide (the caller cuts longer ones).
+    """
     starts, line, used = [], 0, 0
     for size in sizes:
         if used and used + len(_GAP) + size > width:
@@ -127,10 +140,7 @@ def _place(sizes: list[int], width: int) -> list[int]:
         elif used:
             used += len(_GAP)
         starts.append(line)
-        # A cell wider than a line wraps on (rich breaks it) and ends lower down.
         used += size
-        while used > width:
-            line, used = line + 1, used - width
     return [*starts, line]
 
 

@@ -55,9 +55,31 @@ async def test_fifty_hosts_lead_with_the_count_and_the_hosts_that_are_down() -> 
         assert bar.render_statuses().plain.count("●") > plain.count("●")
 
 
-def test_cells_are_never_split_and_a_cell_wider_than_the_line_wraps_on() -> None:
+def test_cells_are_never_split() -> None:
     from corral.tui.console.widgets.host_bar import _lines_taken, _place
 
     assert _place([3, 3, 3], 9) == [0, 0, 1, 1]  # "abc   abc", then the third below
-    assert _lines_taken([25], 10) == 3
-    assert _place([4, 25, 2], 10) == [0, 1, 3, 3]  # the long one from a line of its own
+    assert _lines_taken([9, 1, 9], 9) == 3
+
+
+async def test_a_long_reason_is_cut_to_the_width_and_the_count_stays() -> None:
+    hosts = statuses(3)
+    hosts[1] = HostStatus("lab2", HostState.OFFLINE, error="link lost: " + "no answer " * 12)
+    async with BarApp(hosts).run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        bar = pilot.app.query_one(HostBar)
+        lines = bar.render_statuses().plain.split("\n")
+        assert len(lines) <= 3 and all(cell_len(line) <= bar.content_region.width
+                                       for line in lines)
+        assert lines[1].startswith("✖ lab2 (link lost: no answer") and lines[1].endswith("…")
+        assert lines[-1].endswith("2/3 online")
+
+
+async def test_down_hosts_that_do_not_fit_are_counted_as_down() -> None:
+    down = tuple(f"lab{n}" for n in range(1, 13))
+    async with BarApp(statuses(14, down=down)).run_test(size=(80, 10)) as pilot:
+        await pilot.pause()
+        plain = pilot.app.query_one(HostBar).render_statuses().plain
+        assert plain.startswith("2/14 online   ✖ lab1 (connection refused)")
+        shown = len(re.findall(r"lab\d+\b", plain))
+        assert plain.endswith(f"+{14 - shown} more ({12 - shown} not online)")  # 2 online

@@ -122,8 +122,8 @@ async def test_a_hidden_view_defers_the_rows_until_shown() -> None:
 
 
 async def test_rows_arriving_above_leave_an_untouched_cursor_at_the_top() -> None:
-    """The fastest host's rows come first; the others' sort above them. Until the user
-    uses the table the view stays at the top; after, the cursor keeps its row."""
+    """The fastest host's rows come first; the others' sort above them. Until the cursor
+    is moved the view stays at the top; after, the cursor keeps its row."""
     late = {f"a{n:02}": Item(f"a-{n:02}", "running", host="lab1") for n in range(40)}
     first = {key: replace(item, host="lab9") for key, item in ITEMS.items()}
     async with ItemsApp().run_test(size=(60, 12)) as pilot:
@@ -136,7 +136,24 @@ async def test_rows_arriving_above_leave_an_untouched_cursor_at_the_top() -> Non
         assert (view.cursor_row, view.scroll_y) == (0, 0)
         assert view.current_key() == "a00"
 
-        await pilot.press("down")  # now the row under the cursor is the user's
+        await pilot.press("x")  # a key that moves nothing chooses nothing
         view.set_records({**first, **late, "Z": Item("0-first", "running", host="lab0")})
         await pilot.pause()
-        assert view.current_key() == "a01" and view.cursor_row == 2
+        assert view.current_key() == "Z"
+
+        await pilot.press("down")  # now the row under the cursor is the user's
+        view.set_records({**first, **late, "Z": Item("0-first", "running", host="lab0"),
+                          "Y": Item("0-before", "running", host="lab0")})
+        await pilot.pause()
+        assert view.current_key() == "a00" and view.cursor_row == 2
+
+
+async def test_a_cursor_the_code_moved_stays_on_its_row() -> None:
+    async with ItemsApp().run_test(size=(60, 12)) as pilot:
+        view = pilot.app.query_one(ItemsView)
+        view.set_records(dict(ITEMS))
+        await pilot.pause()
+        view.move_cursor(row=5)
+        view.set_records({**ITEMS, "a": Item("0-first", "running")})
+        await pilot.pause()
+        assert view.current_key() == "i05" and view.cursor_row == 6
