@@ -77,12 +77,12 @@ class HostBar(Static):
         cells = [(status, self._cell(status)) for status in self.statuses.values()]
         online = sum(1 for status, _ in cells if status.state is HostState.ONLINE)
         summary = Text(f"{online}/{len(cells)} online", style="dim")
+        every = [cell for _, cell in cells] + [summary]
         width = self.content_region.width if self.is_mounted else 0
         if width <= 0:
-            return Text(_GAP).join([cell for _, cell in cells] + [summary])
-        for _, cell in cells:
+            return Text(_GAP).join(every)
+        for cell in every:
             cell.truncate(width, overflow="ellipsis")
-        every = [cell for _, cell in cells] + [summary]
         if _lines_taken([cell.cell_len for cell in every], width) <= _MAX_LINES:
             return _laid_out(every, width)
         ordered = sorted(cells, key=lambda pair: not self._needs_a_look(pair[0]))
