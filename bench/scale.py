@@ -8,7 +8,10 @@ parallel). Measured in one run:
 
 1. Connect: Corral's fleet connecting one host vs all HOSTS (SSH handshake,
    engine tunnel, first engine call), the rounds interleaved so both see the
-   same load. Target: all ≤ 2× one.
+   same load. Target: all ≤ 2× one. Beside it, the machine's floor: every CPU's
+   busy time during a connect (`/proc/stat`: Corral, and the lab's sshd and
+   dockerd answering it) divided by the CPUs. Where the lab's hosts share the
+   client's CPUs, connecting HOSTS cannot take less wall time than that.
 2. Refresh after one change, headless (`App.run_test`, no terminal write):
    (a) a console holding HOSTS × PER_HOST synthetic rows, one row changes
    (an `Upsert` through the store, as an engine event would), timed from the
@@ -120,16 +123,25 @@ def lab_cost(hosts: list[dict]) -> None:
 # --- 1. connect ----------------------------------------------------------------
 
 
+def machine_busy() -> float:
+    """CPU seconds all of this machine's CPUs have been busy since boot (`/proc/stat`)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def connect_once(loop: BackendLoop, inventory: Inventory,
-                 lab_dir: Path) -> tuple[Sample, dict]:
+                 lab_dir: Path) -> tuple[Sample, float, dict]:
     """Wall and CPU seconds (this process: the backend loop and its threads) for a fleet
-    to connect every host of `inventory`; the hosts that failed."""
+    to connect every host of `inventory`; the machine's busy CPU seconds meanwhile; the
+    hosts that failed."""
     fleet = Fleet(inventory, settings(lab_dir))
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, busy = time.perf_counter(), time.process_time(), machine_busy()
     errors = loop.run(fleet.connect_all())
     elapsed = Sample(time.perf_counter() - start, time.process_time() - cpu)
+    busy = machine_busy() - busy
     loop.run(fleet.close())
-    return elapsed, {name: str(error) for name, error in errors.items() if error}
+    return elapsed, busy, {name: str(error) for name, error in errors.items() if error}
 
 
 def bench_connect(lab_dir: Path, rounds: int) -> None:
@@ -137,12 +149,16 @@ def bench_connect(lab_dir: Path, rounds: int) -> None:
     inventory = load_inventory(lab_dir / "inventory.yaml")
     one = Inventory(hosts=inventory.hosts[:1], path=inventory.path)
     singles, fleets, failures = [], [], {}
+    single_busy, fleet_busy = [], []
     with BackendLoop() as loop:
         connect_once(loop, one, lab_dir)  # warm: imports, key loading
         for _ in range(rounds):
-            singles.append(connect_once(loop, one, lab_dir)[0])
-            elapsed, failed = connect_once(loop, inventory, lab_dir)
+            elapsed, busy, _failed = connect_once(loop, one, lab_dir)
+            singles.append(elapsed)
+            single_busy.append(busy)
+            elapsed, busy, failed = connect_once(loop, inventory, lab_dir)
             fleets.append(elapsed)
+            fleet_busy.append(busy)
             failures.update(failed)
     single, fleet = median(singles), median(fleets)
     ratio = fleet.wall / single.wall
@@ -153,9 +169,29 @@ def bench_connect(lab_dir: Path, rounds: int) -> None:
           f"{ratio:.2f}x one ({'meets' if ratio <= 2 else 'misses'} ≤ 2x), "
           f"{fleet.cpu / single.cpu:.1f}x its CPU; "
           f"slowest round {worst(fleets).wall * 1000:.0f} ms")
+    print_floor(len(inventory.hosts), single.wall, statistics.median(single_busy),
+                 statistics.median(fleet_busy))
     for name, error in sorted(failures.items()):
         print(f"  FAILED {name}: {error}")
     openssh_fan_out(lab_dir, inventory, rounds)
+
+
+def print_floor(hosts: int, single_wall: float, single_busy: float, fleet_busy: float) -> None:
+    """Print the machine's busy CPU time during a connect, and the wall time it forces.
+
+    All CPUs' busy time, divided by the CPUs, is the least wall time that work can
+    take here; `hosts` × one host's busy time is the same from the one-host rounds.
+    The busy time includes whatever else the machine ran meanwhile (it is shared).
+    """
+    cpus = os.cpu_count() or 1
+    floor = fleet_busy / cpus
+    from_one = hosts * single_busy / cpus
+    print(f"  the machine's CPUs, busy during a connect (Corral and the lab's sshd and "
+          f"dockerd), median: 1 host {single_busy * 1000:.0f} ms, {hosts} hosts "
+          f"{fleet_busy * 1000:.0f} ms over {cpus} CPUs")
+    print(f"  floor on this machine: {floor * 1000:.0f} ms = {floor / single_wall:.1f}x one "
+          f"host's wall ({hosts} × one host's busy time / {cpus}: {from_one * 1000:.0f} ms = "
+          f"{from_one / single_wall:.1f}x)")
 
 
 def openssh_fan_out(lab_dir: Path, inventory: Inventory, rounds: int) -> None:
@@ -174,14 +210,20 @@ def openssh_fan_out(lab_dir: Path, inventory: Inventory, rounds: int) -> None:
             return [*ssh, f"{spec.ssh.user or 'root'}@{spec.ssh.address}", "docker", "version",
                     "--format", "{{.Server.APIVersion}}"]
 
-        singles, fleets = [], []
+        singles, fleets, single_busy, fleet_busy = [], [], [], []
         for _ in range(rounds):
-            singles.append(fan_out([ask(inventory.hosts[0])]))
-            fleets.append(fan_out([ask(spec) for spec in inventory.hosts]))
+            for commands, samples, busies in (([ask(inventory.hosts[0])], singles, single_busy),
+                                              ([ask(s) for s in inventory.hosts], fleets,
+                                               fleet_busy)):
+                busy = machine_busy()
+                samples.append(fan_out(commands))
+                busies.append(machine_busy() - busy)
         single, fleet = median(singles), median(fleets)
         print(f"  OpenSSH, `ssh HOST docker version`: 1 host {both(single)}; "
               f"{len(inventory.hosts)} at once {both(fleet)}  {fleet.wall / single.wall:.2f}x one "
               "(the ceiling on this machine)")
+        print_floor(len(inventory.hosts), single.wall, statistics.median(single_busy),
+                    statistics.median(fleet_busy))
     finally:
         shutil.rmtree(wrap, ignore_errors=True)
 
