@@ -11,9 +11,13 @@ mean something on a shared, noisy machine:
   the character is in the emulator's screen, and until its row is drawn;
 * floods (`yes`, `seq`, coloured lines): the longest stall of the UI's
   event loop (a 5 ms heartbeat), and the time from Ctrl-C to a quiet
-  prompt.
+  prompt. The pane collapses floods (`terminal/feed.py`: plain lines that
+  would scroll off before a frame shows them go to the scrollback as text,
+  not through the emulator); the bench prints how many lines it collapsed,
+  and `--no-collapse` runs the `yes` flood once more with collapsing off.
 
-Usage: bench/shell.py [--dir LAB_DIR] [--rounds N] [--flood-seconds S] [--no-pin]
+Usage: bench/shell.py [--dir LAB_DIR] [--rounds N] [--flood-seconds S] [--no-collapse]
+                      [--no-pin]
 (starts the lab if needed; creates and removes its own container; the lab runs
 on its own CPUs unless --no-pin, see pinning.py).
 """
@@ -43,7 +47,7 @@ from corral.backends.ssh.connect import SshSettings
 from corral.backends.ssh.fleet import Fleet
 from corral.backends.ssh.loop import BackendLoop
 from corral.tui.console.fleet_app import FleetApp
-from corral.tui.console.widgets import terminal
+from corral.tui.console.widgets.terminal import view as terminal_view
 from corral.tui.console.widgets.terminal.pane import ShellPane, wait_for_shells
 
 CONTAINER = "corral-bench-shell"
@@ -293,16 +297,19 @@ def _cpu_seconds(fields: list[str]) -> float:
 
 
 def _relay_pids() -> list[int]:
-    """This process's stream relay children (see backends/ssh/relay.py)."""
+    """This process's stream relay children (see backends/ssh/relay.py): OpenSSH's
+    `ssh -N … -L` (`backends/ssh/pump.py`) or the Python child."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                if b"corral.backends.ssh.relay_process" not in cmdline.read():
-                    continue
+                argv = cmdline.read().split(b"\0")
         except OSError:
+            continue
+        openssh = os.path.basename(argv[0]) == b"ssh" and b"-N" in argv and b"-L" in argv
+        if not openssh and b"corral.backends.ssh.relay_process" not in argv:
             continue
         fields = _stat(f"/proc/{entry}/stat")
         if fields and int(fields[1]) == os.getpid():
@@ -359,7 +366,8 @@ def main() -> int:
                 flood(inventory, settings, target, command, args.flood_seconds)
             )
         if args.no_collapse:
-            terminal.COLLAPSE_AT = terminal.COLLAPSE_BEHIND = 1 << 62
+            # The view reads its thresholds at each pass: past any backlog, nothing collapses.
+            terminal_view.COLLAPSE_AT = terminal_view.COLLAPSE_BEHIND = 1 << 62
             floods["yes, no collapse"] = asyncio.run(
                 flood(inventory, settings, target, FLOODS["yes"], args.flood_seconds)
             )
