@@ -371,6 +371,9 @@ def main() -> int:
             floods["yes, no collapse"] = asyncio.run(
                 flood(inventory, settings, target, FLOODS["yes"], args.flood_seconds)
             )
+            if floods["yes, no collapse"]["skipped"]:
+                raise SystemExit("--no-collapse left collapsing on: the terminal view's "
+                                 "thresholds moved (see terminal/view.py)")
     finally:
         container.remove(force=True)
 
