@@ -206,7 +206,7 @@ def bench_first_frame(lab_dir: Path, hosts: list[dict], rounds: int) -> None:
                      for _ in range(rounds)])
     print(f"  import corral.tui.cli.main (floor)        {both(floor)}")
     print(f"  `corral ps -a` start to exit         {both(ps)}   (baseline)")
-    print(f"  console in-process, app to all rows  {both(inproc)}")
+    print(f"  console in-process (headless), app to all rows  {both(inproc)}")
     if tmux_available():
         tmux = median([first_frame_in_tmux(lab_dir, expected) for _ in range(rounds)])
         verdict = "meets" if tmux.wall <= 1.0 else "misses"
@@ -342,7 +342,7 @@ def bench_real(spec: str, base_dir: Path, rounds: int, keep: bool) -> None:
             list(pool.map(lambda s: sleepers(s, per_host, WORKLOAD), sockets))
     total = sum(len(engine(s).containers.list(all=True)) for s in sockets)
     first, drains, latencies = asyncio.run(real_refresh(lab_dir, hosts, total, rounds))
-    print(f"(b') real lab: {host_count} hosts, {total} containers (busybox sleep)")
+    print(f"(b') real lab, headless: {host_count} hosts, {total} containers (busybox sleep)")
     print(f"  console in-process, app to all rows    {both(first)}")
     print(f"  drains with updates: {len(drains):3d}             {both(median(drains))} median, "
           f"{both(worst(drains))} max")
