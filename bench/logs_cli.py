@@ -21,6 +21,7 @@ One lab container prints N numbered lines as fast as it can (the worker of
   shared; RSS growth (console + relay) <= 100 MB at 1,000,000 lines.
 
 Usage: bench/logs_cli.py [--dir LAB_DIR] [--lines N] [--no-pin] [--skip-tmux | --tmux-only]
+                         [--runs N]
 """
 
 from __future__ import annotations
