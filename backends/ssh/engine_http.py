@@ -64,6 +64,24 @@ def get_json(socket_path: str, path: str, *, host: str, timeout: float,
         conn.close()
 
 
+def ping(socket_path: str, *, timeout: float) -> bool:
+    """Whether the engine behind `socket_path` answers `GET /_ping` with 200 within `timeout`.
+
+    On a connection of its own (not a kept one): an engine that just restarted
+    must not be judged by a connection it closed.
+    """
+    conn = _UnixConnection(socket_path, timeout)
+    try:
+        conn.request("GET", "/_ping")
+        response = conn.getresponse()
+        response.read()
+        return response.status == 200
+    except (OSError, http.client.HTTPException):  # TimeoutError is an OSError
+        return False
+    finally:
+        conn.close()
+
+
 class KeptConnections:
     """Connections to one engine socket kept open between GETs (HTTP keep-alive).
 

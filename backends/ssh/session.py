@@ -473,18 +473,17 @@ class HostSession:
                 writer.close()
 
     def _ping(self, timeout: float | None = None) -> bool:
-        client = self._client
-        if client is None:
+        """Whether the engine answers a ping now (blocking: a worker thread).
+
+        A plain request on the engine's socket (the tunnel's local end, or the
+        local engine's), not docker-py's client: a session that has read only
+        through plain GETs has none, and its engine must not be judged gone
+        for that.
+        """
+        kept = self._kept
+        if kept is None:  # not connected
             return False
-        try:
-            if timeout is None:
-                return bool(client.ping())
-            api = client.api
-            # private docker-py API (as the log reader's): a ping bounded by `timeout`
-            response = api._get(api._url("/_ping"), timeout=timeout)
-            return response.status_code == 200
-        except Exception:
-            return False
+        return engine_http.ping(kept.socket_path, timeout=timeout or API_TIMEOUT)
 
     async def close(self) -> None:
         """Close the client, the tunnel and the connection."""

@@ -12,6 +12,7 @@ import asyncio
 import pytest
 
 from corral.backends.inventory.load import HostSpec, SshTarget
+from corral.backends.ssh import engine_http
 from corral.backends.ssh import session as S
 from corral.backends.ssh.connect import SshSettings
 from corral.backends.ssh.session import Backoff, HostSession
@@ -97,3 +98,69 @@ async def test_the_held_request_ends_when_the_engine_stops(tmp_path, monkeypatch
     engine.stop()
     reason = await asyncio.wait_for(waiting, 2)  # the ping that confirms fails (no pings left)
     assert reason.startswith("the Docker engine stopped answering")
+
+
+class PingingEngine:
+    """A local UNIX socket answering `/_ping` with 200; the watch request it ends at once
+    (an engine restarting its API, or a proxy that does not hold it)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pings = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_unix_server(self._serve, self.path)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line = await reader.readline()
+        while (await reader.readline()).strip():
+            pass  # the headers
+        if line.startswith(b"GET /_ping "):
+            self.pings += 1
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    def stop(self) -> None:
+        self.server.close()
+
+
+def plain_session(path: str) -> HostSession:
+    """Online through `path` and read only with plain GETs: no docker-py client was made."""
+    session = HostSession(HostSpec("h1", SshTarget("10.0.0.9", "root", 22)), SshSettings())
+    session._conn = OpenConnection()  # type: ignore[assignment]
+    session._tunnel = type("Tunnel", (), {"path": path})()  # type: ignore[assignment]
+    session._kept = engine_http.KeptConnections(path, host="h1", timeout=1.0)
+    return session
+
+
+async def test_a_ping_needs_no_docker_py_client(tmp_path) -> None:
+    engine = PingingEngine(str(tmp_path / "docker.sock"))
+    await engine.start()
+    session = plain_session(engine.path)
+    assert not session.has_client
+    assert await asyncio.to_thread(session._ping, 1.0)
+    assert engine.pings == 1
+    engine.stop()
+    await engine.server.wait_closed()
+    assert not await asyncio.to_thread(session._ping, 0.5)
+
+
+async def test_an_engine_that_answers_pings_stays_online_without_a_client(
+    tmp_path, monkeypatch
+) -> None:
+    # The watch request ends at once; the pings after it are answered. Before, a session
+    # without a docker-py client counted each ping as failed and went offline.
+    monkeypatch.setattr(S, "ENGINE_CHECK_SECONDS", 0.02)
+    engine = PingingEngine(str(tmp_path / "docker.sock"))
+    await engine.start()
+    waiting = asyncio.ensure_future(plain_session(engine.path)._wait_lost())
+    await asyncio.sleep(0.5)
+    try:
+        assert engine.pings >= 3
+        assert not waiting.done()
+    finally:
+        waiting.cancel()
+        engine.stop()
