@@ -204,13 +204,13 @@ def bench_first_frame(lab_dir: Path, hosts: list[dict], rounds: int) -> None:
     floor = median([import_only() for _ in range(rounds)])
     inproc = median([asyncio.run(first_rows_in_process(lab_dir, len(expected)))
                      for _ in range(rounds)])
-    print(f"  import corral.tui.cli.main (floor)        {both(floor)}")
-    print(f"  `corral ps -a` start to exit         {both(ps)}   (baseline)")
-    print(f"  console in-process (headless), app to all rows  {both(inproc)}")
+    print(f"  {'import corral.tui.cli.main (floor)':42} {both(floor)}")
+    print(f"  {'`corral ps -a` start to exit':42} {both(ps)}   (baseline)")
+    print(f"  {'console in-process, headless, to all rows':42} {both(inproc)}")
     if tmux_available():
         tmux = median([first_frame_in_tmux(lab_dir, expected) for _ in range(rounds)])
         verdict = "meets" if tmux.wall <= 1.0 else "misses"
-        print(f"  `corral` in tmux, spawn to all rows  {both(tmux)}   "
+        print(f"  {'`corral` in tmux, spawn to all rows':42} {both(tmux)}   "
               f"{tmux.wall / ps.wall:.2f}x `corral ps` wall, {tmux.cpu / ps.cpu:.2f}x CPU; "
               f"{verdict} the 1 s target")
     else:

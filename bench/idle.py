@@ -250,7 +250,7 @@ def report(label: str, result: dict, hosts: int, per_host: int) -> None:
     share = result["cpu"] / result["elapsed"] * 100
     # The targets: 3 × 30 (or fewer containers) ≤ 1% and ≤ 100 MB; bigger fleets ≤ 3%
     # (the 20 × 100 target, which has none for memory).
-    small = hosts * per_host <= 3 * 30
+    small = hosts <= 3 and hosts * per_host <= 3 * 30
     target = 1.0 if small else 3.0
     verdict = "meets" if share <= target else "misses"
     mb = result["rss"] / 2**20

@@ -405,9 +405,11 @@ class HostSession:
     async def _wait_lost(self) -> str:
         """Wait until the SSH connection (or the engine behind it) goes away."""
         if self._conn is None:
-            while True:  # the local engine: nothing to watch but the socket
+            while True:  # the local engine (or a persisted tunnel): only the socket to watch
                 await asyncio.sleep(5)
                 if not await asyncio.to_thread(self._ping):
+                    if self.persisted:
+                        return "the Docker engine stopped answering through the persisted tunnel"
                     return "the local Docker engine stopped answering"
         conn = self._conn
         closed = asyncio.ensure_future(conn.wait_closed())

@@ -145,7 +145,7 @@ async def test_a_ping_needs_no_docker_py_client(tmp_path) -> None:
     assert engine.pings == 1
     engine.stop()
     await engine.server.wait_closed()
-    assert not await asyncio.to_thread(session._ping, 0.5)
+    assert not await asyncio.to_thread(session._ping, 0.5)  # the socket is gone
 
 
 async def test_an_engine_that_answers_pings_stays_online_without_a_client(
@@ -163,4 +163,6 @@ async def test_an_engine_that_answers_pings_stays_online_without_a_client(
         assert not waiting.done()
     finally:
         waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
         engine.stop()
+        await engine.server.wait_closed()
