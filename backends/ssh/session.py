@@ -48,6 +48,8 @@ ENGINE_WATCH_PATH = "/events?filters=" + urllib.parse.quote(
     json.dumps({"type": ["corral-engine-watch"]}))
 #: Seconds between pings when that request cannot be held (or the engine ended it).
 ENGINE_CHECK_SECONDS = 2.0
+#: Seconds between pings of an engine reached without SSH (local, or a persisted tunnel).
+SOCKET_CHECK_SECONDS = 5.0
 #: Failed pings in a row that take the host offline.
 ENGINE_CHECK_FAILURES = 2
 #: Seconds one ping may take; longer counts as a failure.
@@ -406,7 +408,7 @@ class HostSession:
         """Wait until the SSH connection (or the engine behind it) goes away."""
         if self._conn is None:
             while True:  # the local engine (or a persisted tunnel): only the socket to watch
-                await asyncio.sleep(5)
+                await asyncio.sleep(SOCKET_CHECK_SECONDS)
                 if not await asyncio.to_thread(self._ping):
                     if self.persisted:
                         return "the Docker engine stopped answering through the persisted tunnel"

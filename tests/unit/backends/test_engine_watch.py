@@ -102,10 +102,12 @@ async def test_the_held_request_ends_when_the_engine_stops(tmp_path, monkeypatch
 
 class PingingEngine:
     """A local UNIX socket answering `/_ping` with 200; the watch request it ends at once
-    (an engine restarting its API, or a proxy that does not hold it)."""
+    (an engine restarting its API), or refuses with `watch_status` (a proxy that does not
+    let `/events` through)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, watch_status: bytes = b"200 OK") -> None:
         self.path = path
+        self.watch_status = watch_status
         self.pings = 0
 
     async def start(self) -> None:
@@ -119,7 +121,7 @@ class PingingEngine:
             self.pings += 1
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
         else:
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            writer.write(b"HTTP/1.1 " + self.watch_status + b"\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
         writer.close()
 
@@ -148,13 +150,15 @@ async def test_a_ping_needs_no_docker_py_client(tmp_path) -> None:
     assert not await asyncio.to_thread(session._ping, 0.5)  # the socket is gone
 
 
+@pytest.mark.parametrize("watch_status", [b"200 OK", b"403 Forbidden"])
 async def test_an_engine_that_answers_pings_stays_online_without_a_client(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, watch_status: bytes
 ) -> None:
-    # The watch request ends at once; the pings after it are answered. Before, a session
-    # without a docker-py client counted each ping as failed and went offline.
+    # The watch request ends at once (200) or is refused (403): either way the session
+    # falls back to pings, which are answered. Before, a session without a docker-py
+    # client counted each ping as failed and went offline.
     monkeypatch.setattr(S, "ENGINE_CHECK_SECONDS", 0.02)
-    engine = PingingEngine(str(tmp_path / "docker.sock"))
+    engine = PingingEngine(str(tmp_path / "docker.sock"), watch_status)
     await engine.start()
     waiting = asyncio.ensure_future(plain_session(engine.path)._wait_lost())
     await asyncio.sleep(0.5)
@@ -166,3 +170,19 @@ async def test_an_engine_that_answers_pings_stays_online_without_a_client(
         await asyncio.gather(waiting, return_exceptions=True)
         engine.stop()
         await engine.server.wait_closed()
+
+
+async def test_a_persisted_tunnel_whose_engine_goes_is_named_as_such(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(S, "SOCKET_CHECK_SECONDS", 0.02)
+    engine = PingingEngine(str(tmp_path / "docker.sock"))
+    await engine.start()
+    session = plain_session(engine.path)
+    session._conn = None  # reads through a persisted tunnel: no SSH connection of its own
+    session.persisted = engine.path
+    waiting = asyncio.ensure_future(session._wait_lost())
+    await asyncio.sleep(0.2)
+    assert engine.pings >= 2 and not waiting.done()  # answered: still there
+    engine.stop()
+    await engine.server.wait_closed()
+    reason = await asyncio.wait_for(waiting, 2)
+    assert reason == "the Docker engine stopped answering through the persisted tunnel"
