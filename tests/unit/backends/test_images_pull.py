@@ -8,6 +8,7 @@ a firewall that drops packets: the engine says nothing until it gives up).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -93,33 +94,38 @@ class FakeEngine:
             threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
 
     def _connection(self, conn: socket.socket) -> None:
-        with conn:
-            buffer = b""
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
-                lines = head.decode().split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip()
-                           for k, _, v in (line.partition(":") for line in lines[1:])}
-                url = urlsplit(target)
-                self.requests.append(Request(method, url.path, parse_qs(url.query), headers))
-                if url.path.endswith("/images/create"):
-                    self.pull(conn)
-                    return  # a pull's answer ends its connection here
-                if url.path.endswith("/_ping"):
-                    if not self.ping_answers:
-                        _wait_closed(conn)
-                        return
-                    respond(conn, 200, b"OK", "text/plain")
-                elif url.path.endswith("/json") and "/images/" in url.path:
-                    respond(conn, 200, json.dumps({"Id": IMAGE_ID}).encode())
-                else:
-                    respond(conn, 404, b'{"message": "no such route"}')
+        # The client may hang up before an answer is all written (a pull that stops
+        # reading at its error): that ends the connection, as it would the engine's.
+        with conn, contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._requests_on(conn)
+
+    def _requests_on(self, conn: socket.socket) -> None:
+        buffer = b""
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = {k.strip().lower(): v.strip()
+                       for k, _, v in (line.partition(":") for line in lines[1:])}
+            url = urlsplit(target)
+            self.requests.append(Request(method, url.path, parse_qs(url.query), headers))
+            if url.path.endswith("/images/create"):
+                self.pull(conn)
+                return  # a pull's answer ends its connection here
+            if url.path.endswith("/_ping"):
+                if not self.ping_answers:
+                    _wait_closed(conn)
+                    return
+                respond(conn, 200, b"OK", "text/plain")
+            elif url.path.endswith("/json") and "/images/" in url.path:
+                respond(conn, 200, json.dumps({"Id": IMAGE_ID}).encode())
+            else:
+                respond(conn, 404, b'{"message": "no such route"}')
 
     def pulls(self) -> list[Request]:
         return [r for r in self.requests if r.path.endswith("/images/create")]
