@@ -44,7 +44,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -72,6 +74,7 @@ from tests.support.workloads import ensure_lab, fill_sleepers, remove_workload  
 WORKLOAD = "scale-bench"
 REFRESH_TARGET = 0.150
 MEMORY_TARGET_MB = 150
+T = TypeVar("T")
 
 
 def load() -> str:
@@ -131,16 +134,22 @@ def machine_busy() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
+def busy_during(run: Callable[[], T]) -> tuple[T, float]:
+    """What `run()` returns, and the machine's busy CPU seconds while it ran."""
+    before = machine_busy()
+    result = run()
+    return result, machine_busy() - before
+
+
 def connect_once(loop: BackendLoop, inventory: Inventory,
                  lab_dir: Path) -> tuple[Sample, float, dict]:
     """Wall and CPU seconds (this process: the backend loop and its threads) for a fleet
     to connect every host of `inventory`; the machine's busy CPU seconds meanwhile; the
     hosts that failed."""
     fleet = Fleet(inventory, settings(lab_dir))
-    start, cpu, busy = time.perf_counter(), time.process_time(), machine_busy()
-    errors = loop.run(fleet.connect_all())
+    start, cpu = time.perf_counter(), time.process_time()
+    errors, busy = busy_during(lambda: loop.run(fleet.connect_all()))
     elapsed = Sample(time.perf_counter() - start, time.process_time() - cpu)
-    busy = machine_busy() - busy
     loop.run(fleet.close())
     return elapsed, busy, {name: str(error) for name, error in errors.items() if error}
 
@@ -215,12 +224,12 @@ def openssh_fan_out(lab_dir: Path, inventory: Inventory, rounds: int) -> None:
 
         singles, fleets, single_busy, fleet_busy = [], [], [], []
         for _ in range(rounds):
-            for commands, samples, busies in (([ask(inventory.hosts[0])], singles, single_busy),
-                                              ([ask(s) for s in inventory.hosts], fleets,
-                                               fleet_busy)):
-                busy = machine_busy()
-                samples.append(fan_out(commands))
-                busies.append(machine_busy() - busy)
+            sample, busy = busy_during(lambda: fan_out([ask(inventory.hosts[0])]))
+            singles.append(sample)
+            single_busy.append(busy)
+            sample, busy = busy_during(lambda: fan_out([ask(spec) for spec in inventory.hosts]))
+            fleets.append(sample)
+            fleet_busy.append(busy)
         single, fleet = median(singles), median(fleets)
         print(f"  OpenSSH, `ssh HOST docker version`: 1 host {both(single)}; "
               f"{len(inventory.hosts)} at once {both(fleet)}  {fleet.wall / single.wall:.2f}x one "
